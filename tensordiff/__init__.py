@@ -1,0 +1,46 @@
+"""tensordiff: derivatives of arrays as explicit, labelled tensors.
+
+>>> import numpy as np, tensordiff as td
+>>> J = td.jacobian(lambda W, x: W @ x, out="i", wrt="jk")(np.ones((2, 3)), np.arange(3.0))
+>>> J.shape, J.indices
+((2, 2, 3), ('i', 'j', 'k'))
+"""
+
+from tensordiff.contraction import contract
+from tensordiff.derivatives import chain, grad, jacobian
+from tensordiff.errors import (
+    JacobianTooLarge,
+    ShapeError,
+    TensorDiffError,
+    TraceLeakError,
+    UnsupportedDTypeError,
+    UnsupportedOperationError,
+)
+from tensordiff.memory import get_memory_limit, memory_limit, set_memory_limit
+from tensordiff.tensor import Jacobian, Tensor
+from tensordiff.testing import check_grads, numerical_jacobian
+from tensordiff.trace import functions as _functions  # noqa: F401  (registers the allow-list)
+from tensordiff.trace.dispatch import supported_operations
+
+__all__ = [
+    "Tensor",
+    "Jacobian",
+    "contract",
+    "jacobian",
+    "grad",
+    "chain",
+    "check_grads",
+    "numerical_jacobian",
+    "supported_operations",
+    "get_memory_limit",
+    "set_memory_limit",
+    "memory_limit",
+    "TensorDiffError",
+    "ShapeError",
+    "UnsupportedOperationError",
+    "UnsupportedDTypeError",
+    "TraceLeakError",
+    "JacobianTooLarge",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,230 @@
+"""``td.jacobian``, ``td.grad`` and ``td.chain``: derivatives as labelled tensors.
+
+The Jacobian of a traced function is assembled by the chain rule in reverse
+order: starting from the identity on the output, each node's accumulated
+derivative is contracted with its local Jacobians over the node's axes, and
+contributions reaching a value along several paths are added.
+"""
+
+import functools
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tensordiff.contraction import contract
+from tensordiff.dtypes import as_real_array
+from tensordiff.errors import ShapeError
+from tensordiff.labels import default_labels, parse_labels
+from tensordiff.tensor import Jacobian, Tensor
+from tensordiff.term import Term, add_terms, fresh_class
+from tensordiff.term import contract as contract_terms
+from tensordiff.trace.graph import Node, Trace, toposort
+from tensordiff.trace.traced import Traced
+
+__all__ = ["jacobian", "grad", "chain"]
+
+LabelSpec = str | Sequence[str] | None
+
+
+def jacobian(
+    f: Callable,
+    argnums: int | Sequence[int] = 0,
+    out: LabelSpec = None,
+    wrt: LabelSpec | Sequence[LabelSpec] = None,
+) -> Callable:
+    """The function computing the full Jacobian of ``f`` as a labelled tensor.
+
+    The result has the output's axes first, then the argument's (the JAX
+    convention), labelled ``out`` and ``wrt`` (defaults: ``i, j, k, ...``).
+    With a tuple ``argnums`` it returns a tuple of Jacobians, and ``wrt`` may be
+    a tuple of label specs, one per argument.
+
+    >>> J = jacobian(lambda W, x: W @ x)(np.ones((2, 3)), np.arange(3.0))
+    >>> J.out_indices, J.in_indices, J.shape
+    (('i',), ('j', 'k'), (2, 2, 3))
+    >>> np.asarray(J)[1, 1]
+    array([0., 1., 2.])
+    """
+    single = isinstance(argnums, (int, np.integer))
+    positions = (int(argnums),) if single else tuple(argnums)
+    if single:
+        wrt_specs = (wrt,)
+    elif wrt is None:
+        wrt_specs = (None,) * len(positions)
+    elif isinstance(wrt, str) or len(wrt) != len(positions):
+        raise ShapeError(
+            f"with argnums={positions}, wrt must be a tuple of {len(positions)} label specs"
+            f" (one per argument), got {wrt!r}"
+        )
+    else:
+        wrt_specs = tuple(wrt)
+
+    @functools.wraps(f)
+    def jacobian_of_f(*args, **kwargs):
+        for position in positions:
+            if not -len(args) <= position < len(args):
+                raise ShapeError(
+                    f"argnums {position} is out of range: {getattr(f, '__name__', 'f')} was"
+                    f" called with {len(args)} positional arguments"
+                )
+        trace = Trace()
+        args = list(args)
+        leaves = []
+        for position in positions:
+            value = as_real_array(args[position], f"argument {position}")
+            node = Node("input", value.shape)
+            args[position] = Traced(value, node, trace)
+            leaves.append(node)
+        result = f(*args, **kwargs)
+        output_shape, output_node, output_dtype = _output_of(result, trace)
+        if out == () and output_shape:
+            raise _NotScalar(output_shape)
+        out_labels = _labels(out, len(output_shape), "the output", ())
+        terms_by_leaf = _reverse_terms(output_node, output_shape, leaves)
+        jacobians = []
+        for leaf, position, spec in zip(leaves, positions, wrt_specs, strict=True):
+            in_labels = _labels(spec, len(leaf.shape), f"argument {position}", out_labels)
+            clash = set(in_labels) & set(out_labels)
+            if clash:
+                raise ShapeError(
+                    f"labels {sorted(clash)} are used for both the output {out_labels} and"
+                    f" argument {position} {in_labels}; choose distinct labels"
+                )
+            dtype = np.result_type(output_dtype, args[position].dtype)
+            tensor = Tensor._from_terms(
+                terms_by_leaf[leaf], out_labels + in_labels, output_shape + leaf.shape, dtype
+            )
+            jacobians.append(Jacobian._from_tensor(tensor, len(out_labels)))
+        return jacobians[0] if single else tuple(jacobians)
+
+    return jacobian_of_f
+
+
+def grad(f: Callable, argnums: int | Sequence[int] = 0, wrt=None) -> Callable:
+    """The gradient of a scalar ``f``: a labelled tensor shaped like the argument.
+
+    >>> g = grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    >>> g.indices, np.asarray(g)
+    (('i',), array([2., 4.]))
+    """
+    jacobian_of_f = jacobian(f, argnums=argnums, out=(), wrt=wrt)
+
+    @functools.wraps(f)
+    def grad_of_f(*args, **kwargs):
+        try:
+            return jacobian_of_f(*args, **kwargs)
+        except _NotScalar as error:
+            raise ShapeError(
+                f"td.grad needs {getattr(f, '__name__', 'f')} to return a scalar, but it returned"
+                f" shape {error.shape}; use td.jacobian for array outputs, or reduce the output"
+                " (e.g. np.sum) first"
+            ) from None
+
+    return grad_of_f
+
+
+def chain(outer: Jacobian, inner: Jacobian) -> Jacobian:
+    """∂A/∂C from ∂A/∂B and ∂B/∂C: contract over B's labels.
+
+    ``inner``'s output axes are matched to ``outer``'s input axes by position and
+    shape; its input labels are renamed if they clash with ``outer``'s.
+
+    >>> dA = jacobian(lambda b: 2.0 * b)(np.ones(2))
+    >>> dB = jacobian(lambda c: np.tanh(c))(np.zeros(2))
+    >>> np.asarray(chain(dA, dB))
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    for name, j in (("first", outer), ("second", inner)):
+        if not isinstance(j, Jacobian):
+            raise ShapeError(
+                f"td.chain takes two Jacobians (from td.jacobian), but the {name} argument is a"
+                f" {type(j).__name__}"
+            )
+    b_shape = outer.shape[len(outer.out_indices):]
+    inner_out_shape = inner.shape[: len(inner.out_indices)]
+    if b_shape != inner_out_shape:
+        raise ShapeError(
+            f"td.chain: the first Jacobian is with respect to shape {b_shape}"
+            f" (labels {outer.in_indices}) but the second is of shape {inner_out_shape}"
+            f" (labels {inner.out_indices}); they must be the same intermediate"
+        )
+    taken = set(outer.indices)
+    in_labels = tuple(
+        label if label not in taken else None for label in inner.in_indices
+    )
+    fresh = iter(default_labels(in_labels.count(None), avoid=taken | set(inner.in_indices)))
+    in_labels = tuple(label if label is not None else next(fresh) for label in in_labels)
+    renamed = inner.relabel(outer.in_indices + in_labels)
+    result = contract(outer, renamed, out=outer.out_indices + in_labels)
+    return Jacobian._from_tensor(result, len(outer.out_indices))
+
+
+class _NotScalar(ShapeError):
+    def __init__(self, shape):
+        super().__init__(f"the output has shape {shape}, not ()")
+        self.shape = shape
+
+
+def _labels(spec: LabelSpec, ndim: int, what: str, avoid) -> tuple[str, ...]:
+    if spec is None:
+        return default_labels(ndim, avoid=avoid)
+    return parse_labels(spec, ndim, what)
+
+
+def _output_of(result, trace: Trace):
+    """Shape, node (None for a constant) and dtype of ``f``'s result."""
+    if type(result) is Traced:
+        if result.trace is not trace:
+            raise ShapeError("f returned a traced value from another derivative call")
+        return result.shape, result.node, result.dtype
+    if isinstance(result, (tuple, list, dict)):
+        raise ShapeError(
+            f"f returned a {type(result).__name__}; td.jacobian needs a single array output."
+            " Differentiate each output separately, or stack constants outside f"
+        )
+    constant = as_real_array(result, "the output of f")
+    return constant.shape, None, constant.dtype
+
+
+def _reverse_terms(output: Node | None, output_shape, leaves: list[Node]) -> dict:
+    """∂output/∂leaf for each leaf, as sums of terms, by reverse accumulation."""
+    found: dict[Node, tuple[Term, ...]] = {leaf: () for leaf in leaves}
+    if output is None:
+        return found  # a constant output: zero Jacobians
+    order = toposort(output)
+    # Only nodes that depend on a leaf need derivatives; skip the rest of the graph.
+    wanted = set(leaves)
+    for node in reversed(order):
+        if any(parent in wanted for parent, _ in node.parents):
+            wanted.add(node)
+    out_labels = [("out", k) for k in range(len(output_shape))]
+    pending: dict[Node, tuple[Term, ...]] = {output: (_identity(output_shape),)}
+    for node in order:
+        terms = pending.pop(node, ())
+        if node in found:
+            found[node] = terms
+        if not terms:
+            continue
+        node_labels = [("node", k) for k in range(len(node.shape))]
+        for parent, local_jacobian in node.parents:
+            if parent not in wanted:
+                continue
+            local = local_jacobian()
+            parent_labels = [("parent", k) for k in range(len(parent.shape))]
+            contributions = tuple(
+                contract_terms(
+                    [(term, out_labels + node_labels), (local, node_labels + parent_labels)],
+                    out_labels + parent_labels,
+                )
+                for term in terms
+            )
+            pending[parent] = add_terms(pending.get(parent, ()) + contributions)
+    return found
+
+
+def _identity(shape: tuple[int, ...]) -> Term:
+    classes = [fresh_class() if size != 1 else None for size in shape]
+    axes = tuple((c,) if c is not None else () for c in classes)
+    sizes = {c: s for c, s in zip(classes, shape, strict=True) if c is not None}
+    return Term((), axes + axes, sizes)

@@ -1,0 +1,51 @@
+"""Run contractions through opt_einsum, planning once per (equation, shapes).
+
+Class ids (ints) are turned into einsum letters here, per call, so an equation
+never needs more distinct letters than it has classes.
+"""
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+import opt_einsum
+
+__all__ = ["einsum_classes", "equation_for", "compiled"]
+
+
+def equation_for(
+    operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int]
+) -> str:
+    """The einsum equation over letters for operands and output given as class ids.
+
+    >>> equation_for([(7, 3), (3,)], (7,))
+    'ab,b->a'
+    """
+    letters: dict[int, str] = {}
+    for classes in [*operand_classes, out_classes]:
+        for c in classes:
+            if c not in letters:
+                letters[c] = opt_einsum.get_symbol(len(letters))
+    inputs = ",".join("".join(letters[c] for c in classes) for classes in operand_classes)
+    return inputs + "->" + "".join(letters[c] for c in out_classes)
+
+
+@functools.lru_cache(maxsize=4096)
+def compiled(equation: str, shapes: tuple[tuple[int, ...], ...]):
+    """The opt_einsum expression for ``equation`` on ``shapes``, planned once."""
+    return opt_einsum.contract_expression(equation, *shapes, optimize="auto")
+
+
+def einsum_classes(
+    factors: Sequence[tuple[np.ndarray, Sequence[int]]], out_classes: Sequence[int]
+) -> np.ndarray:
+    """Contract ``factors`` (arrays with a class id per axis) to an array over ``out_classes``."""
+    if len(factors) == 1:
+        array, classes = factors[0]
+        if tuple(classes) == tuple(out_classes):
+            return array
+        if len(set(classes)) == len(classes) and set(classes) == set(out_classes):
+            return np.transpose(array, [tuple(classes).index(c) for c in out_classes])
+    equation = equation_for([classes for _, classes in factors], out_classes)
+    arrays = [array for array, _ in factors]
+    return compiled(equation, tuple(array.shape for array in arrays))(*arrays)

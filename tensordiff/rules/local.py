@@ -1,0 +1,131 @@
+"""Builders of local Jacobians as structured terms.
+
+Every local Jacobian has the op's output axes first, then the argument's axes.
+Three shapes of rule cover the whole allow-list:
+
+* :func:`elementwise` — ``∂y[i]/∂x[j] = δ[i,j] g[i]``, broadcasting included: an
+  axis the argument lacks (or has as size 1) simply gets no delta, so the
+  chain rule sums over it.
+* :func:`multilinear` — any op written as an einsum (matmul, dot, tensordot,
+  transpose, sum, trace, ...): ``∂out/∂operand`` is the product of the other
+  operands, with a delta from each output letter to the operand's axis of the
+  same letter.
+* :func:`reshape` — a delta between the row-major pieces the two shapes share.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from tensordiff.term import Term, fresh_class
+
+__all__ = ["elementwise", "multilinear", "reshape"]
+
+
+def _attach(array, classes_by_position: Sequence[int | None]):
+    """A factor from ``array`` right-aligned to classes, size-1 axes dropped."""
+    array = np.asarray(array)
+    tail = classes_by_position[len(classes_by_position) - array.ndim:] if array.ndim else []
+    keep = [n for n, size in enumerate(array.shape) if size != 1]
+    return array.reshape([array.shape[n] for n in keep]), tuple(tail[n] for n in keep)
+
+
+def elementwise(derivative, out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> Term:
+    """``∂y/∂x = δ · derivative`` for an elementwise op, ``x`` broadcast to ``out_shape``.
+
+    ``derivative`` is None (a pure delta), a scalar, or an array broadcastable to
+    ``out_shape``.
+    """
+    out_classes = [fresh_class() if size != 1 else None for size in out_shape]
+    sizes = {c: s for c, s in zip(out_classes, out_shape, strict=True) if c is not None}
+    offset = len(out_shape) - len(in_shape)
+    in_axes = tuple(
+        (out_classes[offset + n],) if size != 1 else () for n, size in enumerate(in_shape)
+    )
+    out_axes = tuple((c,) if c is not None else () for c in out_classes)
+    factors = () if derivative is None else (_attach(derivative, out_classes),)
+    return Term(factors, out_axes + in_axes, sizes)
+
+
+def multilinear(
+    inputs: Sequence[str],
+    output: Sequence[str | None],
+    values: Sequence,
+    wrt: int,
+    scale: float | None = None,
+) -> Term:
+    """``∂out/∂values[wrt]`` for ``out = scale · einsum(inputs -> output, *values)``.
+
+    ``output`` may hold None for an axis of size 1 that no input has (keepdims).
+    """
+    shapes = [np.shape(v) for v in values]
+    letter_size: dict[str, int] = {}
+    for term, shape in zip(inputs, shapes, strict=True):
+        for letter, size in zip(term, shape, strict=True):
+            letter_size[letter] = max(letter_size.get(letter, 1), size)
+    classes = {letter: fresh_class() for letter, size in letter_size.items() if size != 1}
+    sizes = {classes[letter]: letter_size[letter] for letter in classes}
+
+    def axis(letter, size) -> tuple[int, ...]:
+        return (classes[letter],) if size != 1 else ()
+
+    out_axes = tuple(
+        axis(letter, letter_size[letter]) if letter is not None else () for letter in output
+    )
+    wrt_axes = tuple(axis(letter, size) for letter, size in zip(inputs[wrt], shapes[wrt], strict=True))
+    factors = []
+    for position, (term, value) in enumerate(zip(inputs, values, strict=True)):
+        if position == wrt:
+            continue
+        value = np.asarray(value)
+        keep = [n for n, size in enumerate(value.shape) if size != 1]
+        factors.append(
+            (value.reshape([value.shape[n] for n in keep]), tuple(classes[term[n]] for n in keep))
+        )
+    if scale is not None:
+        factors.append((np.asarray(scale), ()))
+    return Term(tuple(factors), out_axes + wrt_axes, sizes)
+
+
+def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
+    """``∂y/∂x`` for ``y = x.reshape(out_shape)`` (row-major).
+
+    When the two shapes share row-major pieces (flattening, unflattening, adding
+    or removing size-1 axes) the result is pure deltas. Otherwise (say (2, 3) to
+    (3, 2)) it is a dense identity, the honest price of that reshape.
+    """
+    pieces = _common_pieces(in_shape, out_shape)
+    if pieces is None:
+        size = int(np.prod(in_shape))
+        identity = np.eye(size).reshape(tuple(out_shape) + tuple(in_shape))
+        return Term.dense(identity)
+    out_axes, in_axes, sizes = pieces
+    return Term((), out_axes + in_axes, sizes)
+
+
+def _common_pieces(a: tuple[int, ...], b: tuple[int, ...]):
+    """Row-major pieces shared by shapes ``a`` and ``b``, or None if there are none.
+
+    Walks both shapes from the major end; each step takes the smaller remaining
+    axis size, which must divide the larger.
+    """
+    a_axes: list[list[int]] = [[] for _ in a]
+    b_axes: list[list[int]] = [[] for _ in b]
+    sizes: dict[int, int] = {}
+    a_left = [(n, s) for n, s in enumerate(a) if s != 1]
+    b_left = [(n, s) for n, s in enumerate(b) if s != 1]
+    while a_left and b_left:
+        (na, sa), (nb, sb) = a_left[0], b_left[0]
+        piece = min(sa, sb)
+        if max(sa, sb) % piece:
+            return None
+        c = fresh_class()
+        sizes[c] = piece
+        a_axes[na].append(c)
+        b_axes[nb].append(c)
+        a_left[0], b_left[0] = (na, sa // piece), (nb, sb // piece)
+        if sa == piece:
+            a_left.pop(0)
+        if sb == piece:
+            b_left.pop(0)
+    return tuple(map(tuple, b_axes)), tuple(map(tuple, a_axes)), sizes

@@ -1,0 +1,183 @@
+"""Labelled tensors: arrays whose axes carry names, stored with their delta structure.
+
+A :class:`Tensor` is a sum of :class:`~tensordiff.term.Term` objects with a label
+per axis. It knows nothing about derivatives; a :class:`Jacobian` is a Tensor
+whose labels are split into output labels and input (``wrt``) labels.
+"""
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from tensordiff import memory
+from tensordiff.dtypes import as_real_array
+from tensordiff.errors import ShapeError
+from tensordiff.labels import parse_labels
+from tensordiff.term import Term, add_terms, write_dense
+
+__all__ = ["Tensor", "Jacobian"]
+
+
+class Tensor:
+    """A NumPy array whose axes carry labels, kept in factored form.
+
+    Labels, not positions, decide what contracts with what (see
+    :func:`tensordiff.contract`). ``np.asarray(T)`` gives the dense array; until
+    then Kronecker deltas stay symbolic, so ``stored_nbytes`` can be far below
+    ``dense_nbytes``.
+
+    >>> T = Tensor(np.ones((3, 4)), "ij")
+    >>> T.indices, T.shape
+    (('i', 'j'), (3, 4))
+    >>> Tensor(np.ones(2), ("row",)).indices
+    ('row',)
+    """
+
+    __slots__ = ("indices", "shape", "dtype", "terms")
+
+    def __init__(self, data, labels: str | Sequence[str]):
+        array = as_real_array(data, "the data of a Tensor")
+        self.indices = parse_labels(labels, array.ndim, f"a Tensor of shape {array.shape}")
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.terms = (Term.dense(array),)
+
+    @classmethod
+    def _from_terms(cls, terms, indices, shape, dtype) -> "Tensor":
+        tensor = cls.__new__(cls)
+        tensor.indices, tensor.shape, tensor.dtype = tuple(indices), tuple(shape), np.dtype(dtype)
+        tensor.terms = tuple(terms)
+        return tensor
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def dense_nbytes(self) -> int:
+        """Bytes the dense array would take."""
+        return self.size * self.dtype.itemsize
+
+    @property
+    def stored_nbytes(self) -> int:
+        """Bytes actually held by this tensor's factors."""
+        return sum(term.stored_nbytes for term in self.terms)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """The size of each label."""
+        return dict(zip(self.indices, self.shape, strict=True))
+
+    def to_numpy(self) -> np.ndarray:
+        """The dense array; raises JacobianTooLarge if it is over the memory limit."""
+        memory.check_dense(self.shape, self.dtype)
+        if len(self.terms) == 1 and _is_plain(self.terms[0]):
+            term = self.terms[0]
+            (array, classes), = term.factors
+            order = [c for axis in term.axes for c in axis]
+            dense = np.transpose(array, [classes.index(c) for c in order]).reshape(self.shape)
+            return np.array(dense, dtype=self.dtype)
+        return write_dense(self.terms, self.shape, self.dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        dense = self.to_numpy()
+        return dense if dtype is None else dense.astype(dtype, copy=False)
+
+    def relabel(self, labels: str | Sequence[str]) -> "Tensor":
+        """The same tensor with new labels (positionally)."""
+        indices = parse_labels(labels, self.ndim, f"a Tensor of shape {self.shape}")
+        return Tensor._from_terms(self.terms, indices, self.shape, self.dtype)
+
+    def transpose(self, labels: str | Sequence[str]) -> "Tensor":
+        """The same tensor with its axes put in the order of ``labels``."""
+        from tensordiff.contraction import contract  # contraction builds on this module
+
+        return contract(self, out=labels)
+
+    def __add__(self, other: "Tensor") -> "Tensor":
+        if not isinstance(other, Tensor):
+            return NotImplemented
+        other = _aligned(other, self)
+        dtype = np.result_type(self.dtype, other.dtype)
+        return Tensor._from_terms(
+            add_terms(self.terms + other.terms), self.indices, self.shape, dtype
+        )
+
+    def __neg__(self) -> "Tensor":
+        return self * -1.0
+
+    def __sub__(self, other: "Tensor") -> "Tensor":
+        if not isinstance(other, Tensor):
+            return NotImplemented
+        return self + (-other)
+
+    def __mul__(self, scalar) -> "Tensor":
+        if not np.isscalar(scalar) or isinstance(scalar, (str, bytes, complex)):
+            return NotImplemented
+        factor = (np.asarray(scalar, dtype=self.dtype), ())
+        terms = [Term(term.factors + (factor,), term.axes, term.sizes) for term in self.terms]
+        return Tensor._from_terms(terms, self.indices, self.shape, self.dtype)
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        labels = ",".join(self.indices)
+        return (
+            f"{type(self).__name__}([{labels}], shape={self.shape}, dtype={self.dtype},"
+            f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense)"
+        )
+
+
+class Jacobian(Tensor):
+    """∂(output)/∂(input) as a labelled tensor: output labels first, then input labels.
+
+    ``out_indices`` label the output's axes and ``in_indices`` the input's, so the
+    shape is ``output.shape + input.shape`` (the JAX convention).
+    """
+
+    __slots__ = ("out_indices", "in_indices")
+
+    @classmethod
+    def _from_tensor(cls, tensor: Tensor, n_out: int) -> "Jacobian":
+        jacobian = cls._from_terms(tensor.terms, tensor.indices, tensor.shape, tensor.dtype)
+        jacobian.out_indices = tensor.indices[:n_out]
+        jacobian.in_indices = tensor.indices[n_out:]
+        return jacobian
+
+    def relabel(self, labels: str | Sequence[str]) -> "Jacobian":
+        return Jacobian._from_tensor(super().relabel(labels), len(self.out_indices))
+
+    def __repr__(self) -> str:
+        out, wrt = ",".join(self.out_indices), ",".join(self.in_indices)
+        return (
+            f"Jacobian(∂[{out}]/∂[{wrt}], shape={self.shape}, dtype={self.dtype},"
+            f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense)"
+        )
+
+
+def _is_plain(term: Term) -> bool:
+    """True for one factor and no deltas, broadcasts or sums: a transposed dense array."""
+    if len(term.factors) != 1:
+        return False
+    _, classes = term.factors[0]
+    flat = [c for axis in term.axes for c in axis]
+    return len(set(flat)) == len(flat) == len(classes) and set(flat) == set(classes)
+
+
+def _aligned(other: Tensor, like: Tensor) -> Tensor:
+    """``other`` with its axes in the order of ``like``'s labels."""
+    if set(other.indices) != set(like.indices):
+        raise ShapeError(
+            f"cannot add tensors labelled {like.indices} and {other.indices};"
+            " relabel one so that both have the same labels"
+        )
+    if other.indices == like.indices:
+        if other.shape != like.shape:
+            raise ShapeError(f"cannot add tensors of shapes {like.shape} and {other.shape}")
+        return other
+    return other.transpose(like.indices)

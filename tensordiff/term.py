@@ -1,0 +1,295 @@
+"""A term: a product of dense factors and Kronecker deltas, with axes made of classes.
+
+This is the structure that keeps Jacobians cheap. Every axis of a term is a
+*composite* of index classes, major to minor: an axis of size 6 may be the
+single class ``(c,)`` or the pair ``(a, b)`` of sizes 2 and 3 (which is how
+reshapes stay structured). A class that occurs on two axes is a Kronecker
+delta between them; a class that occurs in no factor is constant along that
+axis (broadcast); a class that occurs in factors but on no axis is summed.
+Classes of size 1 are never stored: an axis of size 1 is the empty composite.
+
+So ``∂(W x)/∂W`` with labels ``V[i] / W[j,k]`` is the term with axes
+``((a,), (a,), (b,))`` and the single factor ``x`` over ``(b,)``: O(n) numbers
+for an array of m·m·n entries.
+
+Terms are immutable. Class ids are ints from one global counter, so two terms
+never share a class by accident; :func:`contract` unifies classes explicitly.
+"""
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tensordiff import planner
+from tensordiff.errors import ShapeError
+
+__all__ = ["Term", "fresh_class", "contract", "add_terms", "write_dense"]
+
+_class_ids = itertools.count()
+
+# A term keeps its factors apart (lazy) so opt_einsum can order the whole product;
+# past this many it is collapsed to one factor to keep planning cheap.
+MAX_LAZY_FACTORS = 8
+
+
+def fresh_class() -> int:
+    """A class id no other term uses."""
+    return next(_class_ids)
+
+
+Factor = tuple[np.ndarray, tuple[int, ...]]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Term:
+    """Dense factors times deltas; see the module docstring."""
+
+    factors: tuple[Factor, ...]
+    axes: tuple[tuple[int, ...], ...]
+    sizes: Mapping[int, int]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(math.prod(self.sizes[c] for c in axis) for axis in self.axes)
+
+    @property
+    def stored_nbytes(self) -> int:
+        return sum(array.nbytes for array, _ in self.factors)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.result_type(*(array for array, _ in self.factors)) if self.factors else None
+
+    @classmethod
+    def dense(cls, array: np.ndarray) -> "Term":
+        """A term with one factor holding ``array`` and no deltas."""
+        classes = [fresh_class() if size != 1 else None for size in array.shape]
+        kept = tuple(c for c in classes if c is not None)
+        factor = array.reshape([s for s in array.shape if s != 1])
+        sizes = {c: s for c, s in zip(classes, array.shape, strict=True) if c is not None}
+        axes = tuple((c,) if c is not None else () for c in classes)
+        return cls(((factor, kept),), axes, sizes)
+
+    def out_classes(self) -> tuple[int, ...]:
+        """Distinct classes on the axes, in order of first appearance."""
+        return tuple(dict.fromkeys(c for axis in self.axes for c in axis))
+
+    def factor_classes(self) -> set[int]:
+        return {c for _, classes in self.factors for c in classes}
+
+    def core(self, classes: Sequence[int]) -> np.ndarray:
+        """The product of the factors as an array over ``classes``, other classes summed.
+
+        ``classes`` must all occur in some factor; classes on no factor are constants
+        and are added by the caller through broadcasting.
+        """
+        if not self.factors:
+            return np.ones(())
+        return planner.einsum_classes(self.factors, tuple(classes))
+
+    def collapsed(self) -> "Term":
+        """The same term with its factors multiplied into one."""
+        in_factors = self.factor_classes()
+        keep = tuple(c for c in self.out_classes() if c in in_factors)
+        core = self.core(keep)
+        return Term(((core, keep),), self.axes, self.sizes)
+
+    def structure_key(self) -> tuple:
+        """Equal for terms whose delta pattern is the same up to renaming classes."""
+        canonical = {c: n for n, c in enumerate(self.out_classes())}
+        return tuple(
+            tuple((canonical[c], self.sizes[c]) for c in axis) for axis in self.axes
+        )
+
+
+def _classes_of(terms: Sequence[Term]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for term in terms:
+        sizes.update(term.sizes)
+    return sizes
+
+
+def renamed(term: Term) -> Term:
+    """A copy of ``term`` with fresh class ids (to contract a tensor with itself)."""
+    mapping = {c: fresh_class() for c in term.sizes}
+    for _, classes in term.factors:
+        for c in classes:
+            if c not in mapping:  # summed classes are not always listed in sizes
+                mapping[c] = fresh_class()
+    return Term(
+        tuple((array, tuple(mapping[c] for c in classes)) for array, classes in term.factors),
+        tuple(tuple(mapping[c] for c in axis) for axis in term.axes),
+        {mapping[c]: size for c, size in term.sizes.items()},
+    )
+
+
+class _Classes:
+    """Union-find over class ids, plus splits of a class into finer classes."""
+
+    def __init__(self, sizes: dict[int, int]):
+        self.sizes = sizes
+        self.parent: dict[int, int] = {}
+        self.splits: dict[int, tuple[int, int]] = {}
+
+    def find(self, c: int) -> int:
+        root = c
+        while root in self.parent:
+            root = self.parent[root]
+        while c != root:  # path compression
+            self.parent[c], c = root, self.parent[c]
+        return root
+
+    def leaves(self, composite: Sequence[int]) -> list[int]:
+        out: list[int] = []
+        stack = list(reversed(composite))
+        while stack:
+            c = self.find(stack.pop())
+            if c in self.splits:
+                stack.extend(reversed(self.splits[c]))
+            else:
+                out.append(c)
+        return out
+
+    def split(self, c: int, major: int) -> None:
+        size = self.sizes[c]
+        first, second = fresh_class(), fresh_class()
+        self.sizes[first], self.sizes[second] = major, size // major
+        self.splits[c] = (first, second)
+
+    def align(self, a: Sequence[int], b: Sequence[int]) -> bool:
+        """Unify two composites of equal total size; False if a split was needed first."""
+        a, b = self.leaves(a), self.leaves(b)
+        for x, y in zip(a, b):
+            sx, sy = self.sizes[x], self.sizes[y]
+            if sx == sy:
+                continue
+            small, large = (x, y) if sx < sy else (y, x)
+            if self.sizes[large] % self.sizes[small]:
+                raise ShapeError(
+                    "cannot line up two axis layouts of the same size"
+                    f" ({[self.sizes[c] for c in a]} against {[self.sizes[c] for c in b]});"
+                    " materialise one side with np.asarray first"
+                )
+            self.split(large, self.sizes[small])
+            return False
+        for x, y in zip(a, b, strict=True):
+            x, y = self.find(x), self.find(y)
+            if x != y:
+                self.parent[y] = x
+        return True
+
+
+def contract(
+    operands: Sequence[tuple[Term, Sequence]], out_labels: Sequence
+) -> Term:
+    """Contract terms whose axes carry labels: shared labels are unified, and summed unless in ``out_labels``.
+
+    Labels may be any hashables; the caller has checked that labels of equal name
+    have equal sizes and that every output label occurs.
+    """
+    terms = [renamed(term) for term, _ in operands]
+    classes = _Classes(_classes_of(terms))
+    by_label: dict = {}
+    for term, (_, labels) in zip(terms, operands, strict=True):
+        for label, axis in zip(labels, term.axes, strict=True):
+            by_label.setdefault(label, []).append(axis)
+
+    settled = False
+    while not settled:
+        settled = all(
+            classes.align(composites[0], other)
+            for composites in by_label.values()
+            for other in composites[1:]
+        )
+
+    factors: list[Factor] = []
+    for term in terms:
+        for array, factor_classes in term.factors:
+            leaves = [classes.leaves((c,)) for c in factor_classes]
+            flat = tuple(c for group in leaves for c in group)
+            if len(flat) != array.ndim:
+                array = array.reshape([classes.sizes[c] for c in flat])
+            factors.append((array, flat))
+
+    axes = tuple(tuple(classes.leaves(by_label[label][0])) for label in out_labels)
+    on_axes = {c for axis in axes for c in axis}
+    in_factors = {c for _, flat in factors for c in flat}
+    every = {c for composites in by_label.values() for axis in composites for c in classes.leaves(axis)}
+    # A class summed away that no factor mentions is a sum of ones: its size.
+    multiplicity = math.prod(classes.sizes[c] for c in every - on_axes - in_factors)
+    if multiplicity != 1:
+        factors.append((np.asarray(float(multiplicity)), ()))
+    sizes = {c: classes.sizes[c] for c in on_axes | in_factors}
+    result = Term(tuple(factors), axes, sizes)
+    if len(factors) > MAX_LAZY_FACTORS:
+        result = result.collapsed()
+    return result
+
+
+def add_terms(terms: Sequence[Term]) -> tuple[Term, ...]:
+    """A sum of terms with those of the same delta pattern merged into one."""
+    groups: dict[tuple, list[Term]] = {}
+    for term in terms:
+        groups.setdefault(term.structure_key(), []).append(term)
+    return tuple(group[0] if len(group) == 1 else _merge(group) for group in groups.values())
+
+
+def _merge(group: list[Term]) -> Term:
+    """Add terms of one delta pattern: align their classes and add their cores."""
+    first = group[0]
+    target = first.out_classes()
+    cores = []
+    used: set[int] = set()
+    for term in group:
+        position = dict(zip(term.out_classes(), target, strict=True))
+        in_factors = term.factor_classes()
+        keep = [c for c in term.out_classes() if c in in_factors]
+        cores.append((term.core(keep), [position[c] for c in keep]))
+        used.update(position[c] for c in keep)
+    order = [c for c in target if c in used]
+    total = None
+    for core, classes in cores:
+        aligned = _align_to(core, classes, order)
+        total = aligned if total is None else total + aligned
+    total = np.broadcast_to(total, [first.sizes[c] for c in order])
+    if not total.flags.writeable:
+        total = np.array(total)
+    return Term(((total, tuple(order)),), first.axes, {c: first.sizes[c] for c in target})
+
+
+def _align_to(core: np.ndarray, classes: list[int], order: list[int]) -> np.ndarray:
+    """``core`` over ``classes`` transposed to ``order`` with size-1 axes for the missing ones."""
+    present = [c for c in order if c in classes]
+    core = np.transpose(core, [classes.index(c) for c in present]) if present else core
+    shape = [core.shape[present.index(c)] if c in classes else 1 for c in order]
+    return core.reshape(shape)
+
+
+def write_dense(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> np.ndarray:
+    """The dense array of a sum of terms, deltas written into diagonal views of zeros."""
+    out = np.zeros(shape, dtype=dtype)
+    for term in terms:
+        view, view_classes = _class_view(out, term)
+        in_factors = term.factor_classes()
+        keep = [c for c in view_classes if c in in_factors]
+        core = _align_to(term.core(keep), keep, list(view_classes))
+        view += core
+    return out
+
+
+def _class_view(out: np.ndarray, term: Term) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A writeable view of ``out`` with one axis per distinct class of ``term``."""
+    flat = [c for axis in term.axes for c in axis]
+    refined = out.reshape([term.sizes[c] for c in flat])  # out is contiguous: a view
+    distinct = tuple(dict.fromkeys(flat))
+    strides = [
+        sum(stride for c2, stride in zip(flat, refined.strides, strict=True) if c2 == c)
+        for c in distinct
+    ]
+    view = np.lib.stride_tricks.as_strided(
+        refined, shape=[term.sizes[c] for c in distinct], strides=strides, writeable=True
+    )
+    return view, distinct

@@ -1,0 +1,134 @@
+"""Route NumPy calls on traced values to their rules: an allow-list, nothing else.
+
+``apply_ufunc`` serves ``__array_ufunc__`` and ``apply_function`` serves
+``__array_function__``. A call that is not on the list raises
+UnsupportedOperationError naming the function; it never falls back to NumPy.
+"""
+
+import inspect
+
+import numpy as np
+
+from tensordiff.errors import UnsupportedOperationError
+from tensordiff.rules import local
+from tensordiff.rules.ufuncs import DERIVATIVES, NONDIFFERENTIABLE
+from tensordiff.trace.traced import Traced, raw, record
+
+__all__ = ["apply_ufunc", "apply_function", "implements", "astype", "FUNCTIONS"]
+
+# numpy function -> handler(**bound arguments); filled by tensordiff.trace.functions
+FUNCTIONS: dict = {}
+
+# Ufunc keywords we accept only at their defaults; anything else changes the result
+# in ways the rules do not model, so it is refused rather than ignored.
+_UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype": None, "subok": True}
+
+
+def implements(*functions):
+    """Register a handler for NumPy functions; it receives the call's bound arguments."""
+
+    def register(handler):
+        for function in functions:
+            if function in FUNCTIONS:
+                raise KeyError(f"numpy.{function.__name__} already has a handler")
+            FUNCTIONS[function] = handler
+        return handler
+
+    return register
+
+
+def apply_function(func, args, kwargs):
+    handler = FUNCTIONS.get(func)
+    if handler is None:
+        raise UnsupportedOperationError.for_function(_qualified_name(func))
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"numpy.{func.__name__}: {error}") from None
+    bound.apply_defaults()
+    arguments = {
+        name: (None if value is np._NoValue else value) for name, value in bound.arguments.items()
+    }
+    return handler(**arguments)
+
+
+def apply_ufunc(ufunc, method, inputs, kwargs):
+    name = ufunc.__name__
+    out = kwargs.pop("out", None)
+    if out is not None:
+        raise UnsupportedOperationError.for_function(
+            name,
+            "writing into out= cannot be recorded (`a += t` with `a` a NumPy array does this);"
+            " write `a = a + t` instead",
+        )
+    if method != "__call__":
+        if ufunc is np.add and method == "reduce":
+            return _add_reduce(*inputs, **kwargs)
+        raise UnsupportedOperationError.for_function(f"{name}.{method}")
+    if ufunc is np.matmul:
+        if kwargs:
+            raise UnsupportedOperationError.for_function("matmul", f"keywords {sorted(kwargs)}")
+        return FUNCTIONS[np.matmul](x1=inputs[0], x2=inputs[1])
+    _refuse_keywords(name, kwargs)
+    values = [raw(x) for x in inputs]
+    if ufunc in NONDIFFERENTIABLE:
+        return ufunc(*values)
+    derivatives = DERIVATIVES.get(ufunc)
+    if derivatives is None:
+        raise UnsupportedOperationError.for_function(name)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.asarray(ufunc(*values))
+    arrays = [np.asarray(v) for v in values]
+
+    def jacobian(position):
+        derivative = derivatives[position]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = None if derivative is None else derivative(*arrays, value)
+        return local.elementwise(g, value.shape, arrays[position].shape)
+
+    return record(name, value, inputs, jacobian)
+
+
+def _refuse_keywords(name: str, kwargs: dict) -> None:
+    odd = sorted(k for k, v in kwargs.items() if not _is_default(k, v))
+    if odd:
+        raise UnsupportedOperationError.for_function(
+            name, f"the keyword arguments {odd} are not supported on traced values"
+        )
+
+
+def _is_default(keyword: str, value) -> bool:
+    if keyword not in _UFUNC_DEFAULTS:
+        return False
+    default = _UFUNC_DEFAULTS[keyword]
+    return value is default or (isinstance(value, (str, bool)) and value == default)
+
+
+def _add_reduce(array, axis=0, dtype=None, keepdims=False, **rest):
+    _refuse_keywords("add.reduce", {"dtype": dtype, **rest})
+    return FUNCTIONS[np.sum](a=array, axis=axis, dtype=None, out=None, keepdims=keepdims)
+
+
+def astype(x: Traced, dtype) -> Traced:
+    """``x.astype(dtype)`` for float dtypes: the identity with a cast."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise UnsupportedOperationError.for_function(
+            "ndarray.astype", f"casting a traced value to {dtype} has no derivative"
+        )
+    return record("astype", x.value.astype(dtype), [x], lambda _: local.elementwise(None, x.shape, x.shape))
+
+
+def _qualified_name(func) -> str:
+    """``linalg.norm`` for numpy.linalg.norm, ``cumsum`` for numpy.cumsum."""
+    module = getattr(func, "__module__", None) or "numpy"
+    public = [part for part in module.split(".")[1:] if not part.startswith("_")]
+    return ".".join([*public, func.__name__])
+
+
+def supported_operations() -> list[str]:
+    """The NumPy functions and ufuncs that tensordiff differentiates, by name."""
+    names = {f"numpy.{_qualified_name(func)}" for func in FUNCTIONS}
+    names |= {f"numpy.{ufunc.__name__}" for ufunc in DERIVATIVES}
+    names |= {"numpy.add.reduce"}
+    return sorted(names)

@@ -1,0 +1,274 @@
+"""Handlers for the NumPy functions on the allow-list.
+
+Each handler computes the value with NumPy itself on plain arrays (so values
+match NumPy bit for bit) and records how to build the local Jacobian. Linear
+and multilinear functions are written as einsums and share one rule,
+:func:`tensordiff.rules.local.multilinear`.
+"""
+
+import math
+import string
+
+import numpy as np
+
+from tensordiff.errors import ShapeError, UnsupportedOperationError
+from tensordiff.rules import local
+from tensordiff.rules.einsum_spec import parse_einsum, split_einsum_args
+from tensordiff.trace.dispatch import implements
+from tensordiff.trace.traced import raw, record
+
+__all__: list[str] = []
+
+
+def _refuse(name: str, **options) -> None:
+    """Refuse options we do not model (given as name=value where value is not the default)."""
+    given = sorted(option for option, value in options.items() if value is not None)
+    if given:
+        raise UnsupportedOperationError.for_function(
+            name, f"the arguments {given} are not supported on traced values"
+        )
+
+
+def _linear(op: str, inputs: list[str], output: list, operands: list, value, scale=None):
+    """Record ``value = scale · einsum(inputs -> output, *operands)``."""
+    values = [raw(x) for x in operands]
+    return record(
+        op, value, operands, lambda n: local.multilinear(inputs, output, values, n, scale)
+    )
+
+
+def _letters(count: int, skip: str = "") -> str:
+    return "".join(ch for ch in string.ascii_letters if ch not in skip)[:count]
+
+
+def _normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    normalized = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"numpy.{name}: axis {a} is out of bounds for {ndim} dimensions")
+        normalized.append(int(a) % ndim)
+    if len(set(normalized)) != len(normalized):
+        raise ShapeError(f"numpy.{name}: repeated axis in {axis!r}")
+    return tuple(normalized)
+
+
+# ---- products -------------------------------------------------------------------
+@implements(np.matmul)
+def matmul(x1, x2, **_):
+    a, b = np.ndim(raw(x1)), np.ndim(raw(x2))
+    if a == 0 or b == 0:
+        raise ShapeError("numpy.matmul: operands must not be scalars; use * for scaling")
+    if a == 1 and b == 1:
+        spec = "k,k->"
+    elif a == 1:
+        spec = "k,...km->...m"
+    elif b == 1:
+        spec = "...nk,k->...n"
+    else:
+        spec = "...nk,...km->...nm"
+    return _einsum_record("matmul", spec, [x1, x2], np.matmul(raw(x1), raw(x2)))
+
+
+@implements(np.dot)
+def dot(a, b, out=None):
+    _refuse("dot", out=out)
+    na, nb = np.ndim(raw(a)), np.ndim(raw(b))
+    if na == 0 or nb == 0:
+        return np.multiply(a, b)
+    left = _letters(na - 1, "yz") + "z"
+    right = "z" if nb == 1 else _letters(nb - 2, left + "y") + "zy"
+    output = left[:-1] + right.replace("z", "")
+    return _linear("dot", [left, right], list(output), [a, b], np.dot(raw(a), raw(b)))
+
+
+@implements(np.inner)
+def inner(a, b):
+    na, nb = np.ndim(raw(a)), np.ndim(raw(b))
+    if na == 0 or nb == 0:
+        return np.multiply(a, b)
+    left = _letters(na - 1, "z") + "z"
+    right = _letters(nb - 1, left) + "z"
+    output = left[:-1] + right[:-1]
+    return _linear("inner", [left, right], list(output), [a, b], np.inner(raw(a), raw(b)))
+
+
+@implements(np.outer)
+def outer(a, b, out=None):
+    _refuse("outer", out=out)
+    a, b = np.ravel(a), np.ravel(b)
+    return _linear("outer", ["i", "j"], ["i", "j"], [a, b], np.outer(raw(a), raw(b)))
+
+
+@implements(np.tensordot)
+def tensordot(a, b, axes=2):
+    na, nb = np.ndim(raw(a)), np.ndim(raw(b))
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        axes_a, axes_b = axes
+        axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
+        axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
+    axes_a = _normalize_axes(axes_a, na, "tensordot")
+    axes_b = _normalize_axes(axes_b, nb, "tensordot")
+    if len(axes_a) != len(axes_b):
+        raise ShapeError(f"numpy.tensordot: axes {axes!r} pair {len(axes_a)} with {len(axes_b)}")
+    value = np.tensordot(raw(a), raw(b), axes=(axes_a, axes_b))
+    left = list(_letters(na))
+    right = list(_letters(nb, "".join(left)))
+    for ia, ib in zip(axes_a, axes_b, strict=True):
+        right[ib] = left[ia]
+    output = [ch for n, ch in enumerate(left) if n not in axes_a]
+    output += [ch for n, ch in enumerate(right) if n not in axes_b]
+    return _linear("tensordot", ["".join(left), "".join(right)], output, [a, b], value)
+
+
+@implements(np.einsum)
+def einsum(operands, out=None, optimize=False, kwargs=None):
+    _refuse("einsum", out=out, **{k: v for k, v in (kwargs or {}).items() if k != "casting"})
+    subscripts, arrays = split_einsum_args(operands)
+    return _einsum_record("einsum", subscripts, arrays, None)
+
+
+def _einsum_record(op: str, subscripts: str, operands: list, value):
+    values = [raw(x) for x in operands]
+    inputs, output = parse_einsum(subscripts, [np.shape(v) for v in values])
+    if value is None:
+        value = np.einsum(",".join(inputs) + "->" + output, *values, optimize=True)
+    return _linear(op, inputs, list(output), operands, value)
+
+
+# ---- reductions -------------------------------------------------------------------
+def _reduction(name: str, a, axis, keepdims, scale_by_count: bool):
+    value = raw(a)
+    ndim = np.ndim(value)
+    axes = tuple(range(ndim)) if axis is None else _normalize_axes(axis, ndim, name)
+    letters = _letters(ndim)
+    output = [None if n in axes else ch for n, ch in enumerate(letters) if keepdims or n not in axes]
+    count = math.prod(np.shape(value)[n] for n in axes)
+    scale = 1.0 / count if scale_by_count else None
+    result = np.sum(value, axis=axes, keepdims=bool(keepdims))
+    if scale_by_count:
+        result = result * np.asarray(scale, dtype=np.result_type(value))
+    return _linear(name, [letters], output, [a], result, scale)
+
+
+@implements(np.sum)
+def sum_(a, axis=None, dtype=None, out=None, keepdims=None, initial=None, where=None):
+    _refuse("sum", dtype=dtype, out=out, initial=initial, where=where)
+    return _reduction("sum", a, axis, keepdims, scale_by_count=False)
+
+
+@implements(np.mean)
+def mean(a, axis=None, dtype=None, out=None, keepdims=None, where=None):
+    _refuse("mean", dtype=dtype, out=out, where=where)
+    return _reduction("mean", a, axis, keepdims, scale_by_count=True)
+
+
+# ---- axis permutations ------------------------------------------------------------
+def _permute(name: str, a, permutation: list[int]):
+    letters = _letters(len(permutation))
+    output = [letters[n] for n in permutation]
+    return _linear(name, [letters], output, [a], np.transpose(raw(a), permutation))
+
+
+@implements(np.transpose)
+def transpose(a, axes=None):
+    ndim = np.ndim(raw(a))
+    permutation = list(range(ndim))[::-1] if axes is None else list(_normalize_axes(axes, ndim, "transpose"))
+    if len(permutation) != ndim:
+        raise ShapeError(f"numpy.transpose: axes {axes!r} do not match {ndim} dimensions")
+    return _permute("transpose", a, permutation)
+
+
+@implements(np.swapaxes)
+def swapaxes(a, axis1, axis2):
+    ndim = np.ndim(raw(a))
+    i, j = _normalize_axes((axis1,), ndim, "swapaxes") + _normalize_axes((axis2,), ndim, "swapaxes")
+    permutation = list(range(ndim))
+    permutation[i], permutation[j] = j, i
+    return _permute("swapaxes", a, permutation)
+
+
+@implements(np.moveaxis)
+def moveaxis(a, source, destination):
+    ndim = np.ndim(raw(a))
+    source = _normalize_axes(source, ndim, "moveaxis")
+    destination = _normalize_axes(destination, ndim, "moveaxis")
+    if len(source) != len(destination):
+        raise ShapeError("numpy.moveaxis: source and destination need the same number of axes")
+    permutation = [n for n in range(ndim) if n not in source]
+    for dest, src in sorted(zip(destination, source, strict=True)):
+        permutation.insert(dest, src)
+    return _permute("moveaxis", a, permutation)
+
+
+# ---- reshapes and broadcasting --------------------------------------------------------
+def _reshaped(name: str, a, value):
+    in_shape = np.shape(raw(a))
+    return record(name, value, [a], lambda _: local.reshape(in_shape, value.shape))
+
+
+@implements(np.reshape)
+def reshape(a, shape=None, order="C", copy=None, newshape=None):
+    if order != "C":
+        raise UnsupportedOperationError.for_function(
+            "reshape", f"order={order!r}; only row-major (order='C') reshapes are supported"
+        )
+    shape = newshape if shape is None else shape
+    return _reshaped("reshape", a, np.reshape(raw(a), shape))
+
+
+@implements(np.ravel)
+def ravel(a, order="C"):
+    if order != "C":
+        raise UnsupportedOperationError.for_function("ravel", f"order={order!r}; only order='C'")
+    return _reshaped("ravel", a, np.ravel(raw(a)))
+
+
+@implements(np.expand_dims)
+def expand_dims(a, axis):
+    return _reshaped("expand_dims", a, np.expand_dims(raw(a), axis))
+
+
+@implements(np.squeeze)
+def squeeze(a, axis=None):
+    return _reshaped("squeeze", a, np.squeeze(raw(a), axis=axis))
+
+
+@implements(np.broadcast_to)
+def broadcast_to(array, shape, subok=False):
+    value = np.array(np.broadcast_to(raw(array), shape))
+    in_shape = np.shape(raw(array))
+    return record("broadcast_to", value, [array], lambda _: local.elementwise(None, value.shape, in_shape))
+
+
+# ---- queries and constants: plain values, no derivative ---------------------------------
+@implements(np.shape)
+def shape(a):
+    return np.shape(raw(a))
+
+
+@implements(np.ndim)
+def ndim(a):
+    return np.ndim(raw(a))
+
+
+@implements(np.size)
+def size(a, axis=None):
+    return np.size(raw(a), axis)
+
+
+@implements(np.zeros_like)
+def zeros_like(a, dtype=None, order="K", subok=True, shape=None, device=None):
+    return np.zeros_like(raw(a), dtype=dtype, order=order, shape=shape)
+
+
+@implements(np.ones_like)
+def ones_like(a, dtype=None, order="K", subok=True, shape=None, device=None):
+    return np.ones_like(raw(a), dtype=dtype, order=order, shape=shape)
+
+
+@implements(np.result_type)
+def result_type(arrays_and_dtypes):
+    return np.result_type(*(raw(x) for x in arrays_and_dtypes))

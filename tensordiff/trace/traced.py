@@ -1,0 +1,203 @@
+"""The traced duck array that flows through a differentiated function.
+
+NumPy hands every ufunc call to ``__array_ufunc__`` (NEP 13) and every other
+public function to ``__array_function__`` (NEP 18); both go to the allow-list in
+:mod:`tensordiff.trace.dispatch`. Anything off the list raises
+UnsupportedOperationError: handing a duck array to NumPy's own implementation
+is silently wrong for many C functions (``np.dot`` multiplies elementwise).
+"""
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from tensordiff.errors import TraceLeakError, UnsupportedOperationError
+from tensordiff.term import Term
+from tensordiff.trace.graph import Node, Trace
+
+__all__ = ["Traced", "record", "raw", "traced_inputs"]
+
+
+class Traced(NDArrayOperatorsMixin):
+    """A value inside a traced function. Users never construct it."""
+
+    __slots__ = ("value", "node", "trace")
+
+    def __init__(self, value: np.ndarray, node: Node, trace: Trace):
+        self.value = value
+        self.node = node
+        self.trace = trace
+
+    # ---- array protocols ----------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from tensordiff.trace import dispatch  # dispatch builds Traced values
+
+        if not all(_is_known(x) for x in inputs):
+            return NotImplemented  # let other array types (xarray, pint, ...) try
+        return dispatch.apply_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from tensordiff.trace import dispatch
+
+        if not all(issubclass(t, (Traced, np.ndarray)) for t in types):
+            return NotImplemented
+        return dispatch.apply_function(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TraceLeakError(
+            "np.asarray() (or np.array, float(), ...) was called on a traced value inside a"
+            " differentiated function; this would silently drop its derivative. Keep the"
+            " computation in NumPy operations on the value, or compute constants outside f."
+        )
+
+    def __bool__(self):
+        raise TraceLeakError(
+            "a traced value was used as a truth value (if x > 0: ...); a data-dependent"
+            " branch would fix one path of the derivative. Use np.maximum/np.minimum,"
+            " or move the branch outside the differentiated function."
+        )
+
+    __float__ = __int__ = __index__ = __array__
+
+    # ---- array attributes -----------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim
+
+    @property
+    def size(self) -> int:
+        return self.value.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.value.dtype
+
+    @property
+    def T(self) -> "Traced":
+        return np.transpose(self)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced value")
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        raise UnsupportedOperationError(
+            "indexing a traced value (x[...]) is not supported yet; use np.einsum, np.sum"
+            " or reshapes, or compute the indexed constant outside the differentiated function"
+        )
+
+    def __iter__(self):
+        raise UnsupportedOperationError(
+            "iterating over a traced value needs indexing, which is not supported yet;"
+            " use array operations over the whole axis instead"
+        )
+
+    def __setitem__(self, index, value):
+        raise UnsupportedOperationError(
+            "item assignment on a traced value is not supported: it mutates in place."
+            " Build the result with array operations instead"
+        )
+
+    # ---- array methods (not protocols: NumPy does not route them) ------------
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def ravel(self, order="C"):
+        return np.ravel(self, order=order)
+
+    flatten = ravel
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        return np.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis=axis)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def astype(self, dtype, copy=True):
+        from tensordiff.trace import dispatch
+
+        return dispatch.astype(self, dtype)
+
+    # ---- in-place operators rebind the name instead of mutating --------------
+    # ``t += 1`` would otherwise call np.add(t, 1, out=(t,)), which cannot be
+    # recorded; other references to the old value do not see the change.
+    def __iadd__(self, other):
+        return self + other
+
+    def __isub__(self, other):
+        return self - other
+
+    def __imul__(self, other):
+        return self * other
+
+    def __itruediv__(self, other):
+        return self / other
+
+    def __ipow__(self, other):
+        return self**other
+
+    def __imatmul__(self, other):
+        return self @ other
+
+    def __repr__(self) -> str:
+        return f"Traced({self.node.op}, shape={self.shape}, dtype={self.dtype})"
+
+
+def _is_known(x) -> bool:
+    return isinstance(x, (Traced, np.ndarray, np.generic, int, float, bool, list, tuple))
+
+
+def raw(x):
+    """The plain value of ``x``: a traced value's array, anything else as given."""
+    return x.value if type(x) is Traced else x
+
+
+def traced_inputs(inputs: Sequence) -> list[int]:
+    """Positions of the traced values in ``inputs``, checking they share one trace."""
+    positions = [n for n, x in enumerate(inputs) if type(x) is Traced]
+    traces = {id(inputs[n].trace) for n in positions}
+    if len(traces) > 1:
+        raise UnsupportedOperationError(
+            "values from two different derivative traces meet in one operation (a derivative"
+            " of a derivative); nested differentiation is not supported yet"
+        )
+    return positions
+
+
+def record(
+    op: str,
+    value,
+    inputs: Sequence,
+    builder: Callable[[int], Term],
+) -> Traced:
+    """A traced result ``value`` of ``op``; ``builder(n)`` gives ∂value/∂inputs[n]."""
+    positions = traced_inputs(inputs)
+    value = np.asarray(value)
+    parents = tuple((inputs[n].node, _bind(builder, n)) for n in positions)
+    return Traced(value, Node(op, value.shape, parents), inputs[positions[0]].trace)
+
+
+def _bind(builder: Callable[[int], Term], position: int) -> Callable[[], Term]:
+    return lambda: builder(position)

@@ -46,9 +46,10 @@ class Traced(NDArrayOperatorsMixin):
 
     def __array__(self, dtype=None, copy=None):
         raise TraceLeakError(
-            "np.asarray() (or np.array, float(), ...) was called on a traced value inside a"
-            " differentiated function; this would silently drop its derivative. Keep the"
-            " computation in NumPy operations on the value, or compute constants outside f."
+            "np.asarray() (or np.array, float(), or an ndarray method such as a.dot(t)) was"
+            " called on a traced value inside a differentiated function; this would silently"
+            " drop its derivative. Use NumPy functions and operators (np.dot(a, t), a @ t),"
+            " or compute constants outside f."
         )
 
     def __bool__(self):

@@ -1,0 +1,61 @@
+"""Every supported operation: against central finite differences, and against jax.jacobian."""
+
+import numpy as np
+import pytest
+
+import tensordiff as td
+from cases import cases
+
+CASES = cases()
+
+
+def _args(case, rng):
+    return [rng.uniform(case["low"], case["high"], size=shape) for shape in case["shapes"]]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_matches_central_differences(case, rng):
+    args = _args(case, rng)
+    td.check_grads(case["f"], args, argnums=tuple(range(len(args))))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_shape_and_labels_follow_the_jax_convention(case, rng):
+    args = _args(case, rng)
+    out_shape = np.shape(case["f"](*args))
+    for argnum, arg in enumerate(args):
+        J = td.jacobian(case["f"], argnums=argnum)(*args)
+        assert J.shape == out_shape + arg.shape
+        assert np.asarray(J).shape == J.shape
+        assert len(J.out_indices) == len(out_shape) and len(J.in_indices) == arg.ndim
+        assert J.indices == J.out_indices + J.in_indices
+        assert len(set(J.indices)) == len(J.indices)
+
+
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[c["id"] for c in CASES])
+def test_matches_jax_jacobian(index, rng, jax):
+    case, twin = CASES[index], cases(jax.numpy)[index]
+    args = _args(case, rng)
+    for argnum in range(len(args)):
+        ours = np.asarray(td.jacobian(case["f"], argnums=argnum)(*args))
+        theirs = np.asarray(jax.jacobian(twin["jf"], argnums=argnum)(*args))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
+
+
+def test_maximum_splits_ties_evenly_like_jax():
+    x = np.array([1.0, 2.0, 3.0])
+    J = np.asarray(td.jacobian(lambda x: np.maximum(x, 2.0))(x))
+    np.testing.assert_array_equal(np.diag(J), [0.0, 0.5, 1.0])
+
+
+def test_float32_stays_float32(rng):
+    W = rng.normal(size=(3, 4)).astype(np.float32)
+    x = rng.normal(size=4).astype(np.float32)
+    J = td.jacobian(lambda W: np.tanh(W @ x))(W)
+    assert J.dtype == np.float32 and np.asarray(J).dtype == np.float32
+
+
+def test_integer_arguments_are_promoted():
+    J = td.jacobian(lambda x: x * x)(np.array([1, 2, 3]))
+    assert J.dtype == np.float64
+    np.testing.assert_array_equal(np.asarray(J), np.diag([2.0, 4.0, 6.0]))

@@ -1,0 +1,7 @@
+"""``python -m tensordiff``: the command line."""
+
+import sys
+
+from tensordiff.cli import main
+
+sys.exit(main())

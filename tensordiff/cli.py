@@ -1,6 +1,7 @@
 """The ``tensordiff`` command line."""
 
 import argparse
+import os
 import sys
 
 __all__ = ["main"]
@@ -28,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--m and --n must be between 1 and 12 for a readable demo")
         from tensordiff.demo import demo_text  # imported late: --help stays fast
 
-        print(demo_text(args.m, args.n, args.seed))
+        try:
+            print(demo_text(args.m, args.n, args.seed))
+        except BrokenPipeError:  # `tensordiff demo | head`: stop quietly, as cat would
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

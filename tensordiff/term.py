@@ -52,16 +52,8 @@ class Term:
     sizes: Mapping[int, int]
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(math.prod(self.sizes[c] for c in axis) for axis in self.axes)
-
-    @property
     def stored_nbytes(self) -> int:
         return sum(array.nbytes for array, _ in self.factors)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return np.result_type(*(array for array, _ in self.factors)) if self.factors else None
 
     @classmethod
     def dense(cls, array: np.ndarray) -> "Term":

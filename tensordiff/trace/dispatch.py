@@ -5,8 +5,6 @@
 UnsupportedOperationError naming the function; it never falls back to NumPy.
 """
 
-import inspect
-
 import numpy as np
 
 from tensordiff.errors import UnsupportedOperationError
@@ -16,7 +14,7 @@ from tensordiff.trace.traced import Traced, raw, record
 
 __all__ = ["apply_ufunc", "apply_function", "implements", "astype", "FUNCTIONS"]
 
-# numpy function -> handler(**bound arguments); filled by tensordiff.trace.functions
+# numpy function -> handler(*args, **kwargs); filled by tensordiff.trace.functions
 FUNCTIONS: dict = {}
 
 # Ufunc keywords we accept only at their defaults; anything else changes the result
@@ -25,7 +23,7 @@ _UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype":
 
 
 def implements(*functions):
-    """Register a handler for NumPy functions; it receives the call's bound arguments."""
+    """Register a handler for NumPy functions; it is called with the call's arguments."""
 
     def register(handler):
         for function in functions:
@@ -41,15 +39,9 @@ def apply_function(func, args, kwargs):
     handler = FUNCTIONS.get(func)
     if handler is None:
         raise UnsupportedOperationError.for_function(_qualified_name(func))
-    try:
-        bound = inspect.signature(func).bind(*args, **kwargs)
-    except TypeError as error:
-        raise TypeError(f"numpy.{func.__name__}: {error}") from None
-    bound.apply_defaults()
-    arguments = {
-        name: (None if value is np._NoValue else value) for name, value in bound.arguments.items()
-    }
-    return handler(**arguments)
+    # Handlers take NumPy's own parameter names; NumPy's "no value" sentinel means "default".
+    kwargs = {name: value for name, value in kwargs.items() if value is not np._NoValue}
+    return handler(*args, **kwargs)
 
 
 def apply_ufunc(ufunc, method, inputs, kwargs):

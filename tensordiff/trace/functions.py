@@ -124,8 +124,8 @@ def tensordot(a, b, axes=2):
 
 
 @implements(np.einsum)
-def einsum(operands, out=None, optimize=False, kwargs=None):
-    _refuse("einsum", out=out, **{k: v for k, v in (kwargs or {}).items() if k != "casting"})
+def einsum(*operands, out=None, optimize=False, **kwargs):
+    _refuse("einsum", out=out, **kwargs)
     subscripts, arrays = split_einsum_args(operands)
     return _einsum_record("einsum", subscripts, arrays, None)
 
@@ -270,5 +270,5 @@ def ones_like(a, dtype=None, order="K", subok=True, shape=None, device=None):
 
 
 @implements(np.result_type)
-def result_type(arrays_and_dtypes):
+def result_type(*arrays_and_dtypes):
     return np.result_type(*(raw(x) for x in arrays_and_dtypes))

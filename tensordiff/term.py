@@ -262,14 +262,24 @@ def _align_to(core: np.ndarray, classes: list[int], order: list[int]) -> np.ndar
 
 def write_dense(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> np.ndarray:
     """The dense array of a sum of terms, deltas written into diagonal views of zeros."""
-    out = np.zeros(shape, dtype=dtype)
+    covers_all = len(terms) == 1 and _no_diagonal(terms[0])
+    # One term without deltas writes every entry, so the zero fill can be skipped.
+    out = np.empty(shape, dtype=dtype) if covers_all else np.zeros(shape, dtype=dtype)
     for term in terms:
         view, view_classes = _class_view(out, term)
         in_factors = term.factor_classes()
         keep = [c for c in view_classes if c in in_factors]
         core = _align_to(term.core(keep), keep, list(view_classes))
-        view += core
+        if covers_all:
+            np.copyto(view, core)
+        else:
+            view += core
     return out
+
+
+def _no_diagonal(term: Term) -> bool:
+    flat = [c for axis in term.axes for c in axis]
+    return len(flat) == len(set(flat))
 
 
 def _class_view(out: np.ndarray, term: Term) -> tuple[np.ndarray, tuple[int, ...]]:

@@ -10,6 +10,7 @@ from tensordiff.contraction import contract
 from tensordiff.derivatives import chain, grad, jacobian
 from tensordiff.errors import (
     JacobianTooLarge,
+    OptionError,
     ShapeError,
     TensorDiffError,
     TraceLeakError,
@@ -37,6 +38,7 @@ __all__ = [
     "memory_limit",
     "TensorDiffError",
     "ShapeError",
+    "OptionError",
     "UnsupportedOperationError",
     "UnsupportedDTypeError",
     "TraceLeakError",

@@ -1,9 +1,8 @@
 """``td.jacobian``, ``td.grad`` and ``td.chain``: derivatives as labelled tensors.
 
-The Jacobian of a traced function is assembled by the chain rule in reverse
-order: starting from the identity on the output, each node's accumulated
-derivative is contracted with its local Jacobians over the node's axes, and
-contributions reaching a value along several paths are added.
+``f`` is traced on :class:`~tensordiff.trace.traced.Traced` arguments; the
+recorded graph's local Jacobians are then contracted by
+:mod:`tensordiff.accumulate` in forward or reverse order.
 """
 
 import functools
@@ -13,12 +12,11 @@ import numpy as np
 
 from tensordiff.contraction import contract
 from tensordiff.dtypes import as_real_array
-from tensordiff.errors import ShapeError
+from tensordiff.errors import OptionError, ShapeError
 from tensordiff.labels import default_labels, parse_labels
 from tensordiff.tensor import Jacobian, Tensor
-from tensordiff.term import Term, add_terms, fresh_class
-from tensordiff.term import contract as contract_terms
-from tensordiff.trace.graph import Node, Trace, toposort
+from tensordiff.accumulate import MODES, accumulate
+from tensordiff.trace.graph import Node, Trace
 from tensordiff.trace.traced import Traced
 
 __all__ = ["jacobian", "grad", "chain"]
@@ -31,6 +29,7 @@ def jacobian(
     argnums: int | Sequence[int] = 0,
     out: LabelSpec = None,
     wrt: LabelSpec | Sequence[LabelSpec] = None,
+    mode: str = "reverse",
 ) -> Callable:
     """The function computing the full Jacobian of ``f`` as a labelled tensor.
 
@@ -39,12 +38,18 @@ def jacobian(
     With a tuple ``argnums`` it returns a tuple of Jacobians, and ``wrt`` may be
     a tuple of label specs, one per argument.
 
+    ``mode`` is the order of the chain-rule contractions: ``"reverse"``
+    (from the output, as backpropagation) or ``"forward"`` (from the
+    argument). Both give the same tensor; they differ in cost.
+
     >>> J = jacobian(lambda W, x: W @ x)(np.ones((2, 3)), np.arange(3.0))
     >>> J.out_indices, J.in_indices, J.shape
     (('i',), ('j', 'k'), (2, 2, 3))
     >>> np.asarray(J)[1, 1]
     array([0., 1., 2.])
     """
+    if mode not in MODES:
+        raise OptionError(f"mode must be one of {MODES}, got {mode!r}")
     single = isinstance(argnums, (int, np.integer))
     positions = (int(argnums),) if single else tuple(argnums)
     if single:
@@ -80,7 +85,7 @@ def jacobian(
         if out == () and output_shape:
             raise _NotScalar(output_shape)
         out_labels = _labels(out, len(output_shape), "the output", ())
-        terms_by_leaf = _reverse_terms(output_node, output_shape, leaves)
+        terms_by_leaf = accumulate(output_node, output_shape, leaves, mode)
         jacobians = []
         for leaf, position, spec in zip(leaves, positions, wrt_specs, strict=True):
             in_labels = _labels(spec, len(leaf.shape), f"argument {position}", out_labels)
@@ -100,14 +105,16 @@ def jacobian(
     return jacobian_of_f
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0, wrt=None) -> Callable:
+def grad(
+    f: Callable, argnums: int | Sequence[int] = 0, wrt=None, mode: str = "reverse"
+) -> Callable:
     """The gradient of a scalar ``f``: a labelled tensor shaped like the argument.
 
     >>> g = grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
     >>> g.indices, np.asarray(g)
     (('i',), array([2., 4.]))
     """
-    jacobian_of_f = jacobian(f, argnums=argnums, out=(), wrt=wrt)
+    jacobian_of_f = jacobian(f, argnums=argnums, out=(), wrt=wrt, mode=mode)
 
     @functools.wraps(f)
     def grad_of_f(*args, **kwargs):
@@ -185,46 +192,3 @@ def _output_of(result, trace: Trace):
         )
     constant = as_real_array(result, "the output of f")
     return constant.shape, None, constant.dtype
-
-
-def _reverse_terms(output: Node | None, output_shape, leaves: list[Node]) -> dict:
-    """∂output/∂leaf for each leaf, as sums of terms, by reverse accumulation."""
-    found: dict[Node, tuple[Term, ...]] = {leaf: () for leaf in leaves}
-    if output is None:
-        return found  # a constant output: zero Jacobians
-    order = toposort(output)
-    # Only nodes that depend on a leaf need derivatives; skip the rest of the graph.
-    wanted = set(leaves)
-    for node in reversed(order):
-        if any(parent in wanted for parent, _ in node.parents):
-            wanted.add(node)
-    out_labels = [("out", k) for k in range(len(output_shape))]
-    pending: dict[Node, tuple[Term, ...]] = {output: (_identity(output_shape),)}
-    for node in order:
-        terms = pending.pop(node, ())
-        if node in found:
-            found[node] = terms
-        if not terms:
-            continue
-        node_labels = [("node", k) for k in range(len(node.shape))]
-        for parent, local_jacobian in node.parents:
-            if parent not in wanted:
-                continue
-            local = local_jacobian()
-            parent_labels = [("parent", k) for k in range(len(parent.shape))]
-            contributions = tuple(
-                contract_terms(
-                    [(term, out_labels + node_labels), (local, node_labels + parent_labels)],
-                    out_labels + parent_labels,
-                )
-                for term in terms
-            )
-            pending[parent] = add_terms(pending.get(parent, ()) + contributions)
-    return found
-
-
-def _identity(shape: tuple[int, ...]) -> Term:
-    classes = [fresh_class() if size != 1 else None for size in shape]
-    axes = tuple((c,) if c is not None else () for c in classes)
-    sizes = {c: s for c, s in zip(classes, shape, strict=True) if c is not None}
-    return Term((), axes + axes, sizes)

@@ -9,6 +9,7 @@ does not fit), so ``except ValueError`` keeps working in user code.
 __all__ = [
     "TensorDiffError",
     "ShapeError",
+    "OptionError",
     "UnsupportedOperationError",
     "UnsupportedDTypeError",
     "TraceLeakError",
@@ -22,6 +23,10 @@ class TensorDiffError(Exception):
 
 class ShapeError(TensorDiffError, ValueError):
     """Shapes or labels that do not fit together."""
+
+
+class OptionError(TensorDiffError, ValueError):
+    """An option with a value tensordiff does not accept (a mode, a limit, ...)."""
 
 
 class UnsupportedOperationError(TensorDiffError, TypeError):

@@ -8,7 +8,7 @@ request for a dense Jacobian that cannot fit fails at once with
 import contextlib
 import os
 
-from tensordiff.errors import JacobianTooLarge
+from tensordiff.errors import JacobianTooLarge, OptionError
 
 __all__ = ["get_memory_limit", "set_memory_limit", "memory_limit", "check_dense"]
 
@@ -41,7 +41,7 @@ def set_memory_limit(nbytes: int) -> None:
     """Set the largest dense array, in bytes, that tensordiff will allocate."""
     global _limit
     if not isinstance(nbytes, int) or nbytes <= 0:
-        raise ValueError(f"the memory limit must be a positive number of bytes, got {nbytes!r}")
+        raise OptionError(f"the memory limit must be a positive number of bytes, got {nbytes!r}")
     _limit = nbytes
 
 

@@ -59,3 +59,18 @@ def test_integer_arguments_are_promoted():
     J = td.jacobian(lambda x: x * x)(np.array([1, 2, 3]))
     assert J.dtype == np.float64
     np.testing.assert_array_equal(np.asarray(J), np.diag([2.0, 4.0, 6.0]))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_forward_order_gives_the_same_tensor_as_reverse(case, rng):
+    args = _args(case, rng)
+    for argnum in range(len(args)):
+        forward = td.jacobian(case["f"], argnums=argnum, mode="forward")(*args)
+        reverse = td.jacobian(case["f"], argnums=argnum, mode="reverse")(*args)
+        assert forward.indices == reverse.indices
+        np.testing.assert_allclose(np.asarray(forward), np.asarray(reverse), rtol=1e-12, atol=1e-14)
+
+
+def test_unknown_mode_lists_the_valid_ones():
+    with pytest.raises(td.OptionError, match="forward"):
+        td.jacobian(np.sin, mode="sideways")

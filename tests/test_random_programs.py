@@ -84,3 +84,5 @@ def test_random_programs_match_finite_differences(data):
     np.testing.assert_allclose(
         np.asarray(J), td.numerical_jacobian(program, (x,)), rtol=1e-5, atol=1e-7
     )
+    forward = td.jacobian(program, mode="forward")(x)
+    np.testing.assert_allclose(np.asarray(forward), np.asarray(J), rtol=1e-12, atol=1e-14)

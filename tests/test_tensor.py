@@ -90,6 +90,8 @@ def test_memory_limit_is_settable_and_is_a_memory_error():
         with pytest.raises(MemoryError, match="80000 bytes"):
             np.asarray(J)
     assert np.asarray(J).shape == (100, 100)
+    with pytest.raises(td.OptionError, match="positive"):
+        td.set_memory_limit(-1)
 
 
 def test_sum_of_terms_with_different_delta_patterns():

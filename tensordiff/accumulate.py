@@ -1,0 +1,103 @@
+"""The chain rule over a recorded graph: contract local Jacobians in some order.
+
+A Jacobian of a composite function is the sum, over paths from the argument
+to the output, of the contraction of the local Jacobians along each path.
+Reverse order starts from the identity on the output and contracts each
+node's accumulated derivative with its local Jacobians toward the inputs
+(backpropagation); forward order starts from the identity on the argument and
+contracts toward the output. Contributions that meet at a node are added.
+"""
+
+from tensordiff.term import Term, add_terms, fresh_class
+from tensordiff.term import contract as contract_terms
+from tensordiff.trace.graph import Node, toposort
+
+__all__ = ["MODES", "accumulate", "identity"]
+
+MODES = ("reverse", "forward")
+
+
+def accumulate(output: Node | None, output_shape, leaves: list[Node], mode: str) -> dict:
+    """∂output/∂leaf for each leaf, as a sum of terms with the output's axes first."""
+    found: dict[Node, tuple[Term, ...]] = {leaf: () for leaf in leaves}
+    if output is None:
+        return found  # a constant output: zero Jacobians
+    order = toposort(output)
+    if mode == "reverse":
+        return _reverse(order, output_shape, found)
+    for leaf in leaves:
+        found[leaf] = _forward(order, leaf)
+    return found
+
+
+def _depends_on(order: list[Node], leaves) -> set[Node]:
+    """Nodes of ``order`` (consumers first) that depend on any of ``leaves``."""
+    wanted = set(leaves)
+    for node in reversed(order):
+        if any(parent in wanted for parent, _ in node.parents):
+            wanted.add(node)
+    return wanted
+
+
+def _labels(role: str, shape) -> list:
+    return [(role, k) for k in range(len(shape))]
+
+
+def _reverse(order: list[Node], output_shape, found: dict) -> dict:
+    wanted = _depends_on(order, found)
+    out_labels = _labels("out", output_shape)
+    pending: dict[Node, tuple[Term, ...]] = {order[0]: (identity(output_shape),)}
+    for node in order:
+        terms = pending.pop(node, ())
+        if node in found:
+            found[node] = terms
+        if not terms:
+            continue
+        node_labels = _labels("node", node.shape)
+        for parent, local_jacobian in node.parents:
+            if parent not in wanted:
+                continue
+            local = local_jacobian()
+            parent_labels = _labels("parent", parent.shape)
+            contributions = tuple(
+                contract_terms(
+                    [(term, out_labels + node_labels), (local, node_labels + parent_labels)],
+                    out_labels + parent_labels,
+                )
+                for term in terms
+            )
+            pending[parent] = add_terms(pending.get(parent, ()) + contributions)
+    return found
+
+
+def _forward(order: list[Node], leaf: Node) -> tuple[Term, ...]:
+    wanted = _depends_on(order, [leaf])
+    leaf_labels = _labels("leaf", leaf.shape)
+    derivative: dict[Node, tuple[Term, ...]] = {leaf: (identity(leaf.shape),)}
+    for node in reversed(order):  # inputs first
+        if node is leaf or node not in wanted:
+            continue
+        node_labels = _labels("node", node.shape)
+        terms: tuple[Term, ...] = ()
+        for parent, local_jacobian in node.parents:
+            if parent not in wanted:
+                continue
+            local = local_jacobian()
+            parent_labels = _labels("parent", parent.shape)
+            terms += tuple(
+                contract_terms(
+                    [(local, node_labels + parent_labels), (term, parent_labels + leaf_labels)],
+                    node_labels + leaf_labels,
+                )
+                for term in derivative[parent]
+            )
+        derivative[node] = add_terms(terms)
+    return derivative.get(order[0], ())
+
+
+def identity(shape: tuple[int, ...]) -> Term:
+    """δ between two copies of ``shape``'s axes: the derivative of a value by itself."""
+    classes = [fresh_class() if size != 1 else None for size in shape]
+    axes = tuple((c,) if c is not None else () for c in classes)
+    sizes = {c: s for c, s in zip(classes, shape, strict=True) if c is not None}
+    return Term((), axes + axes, sizes)

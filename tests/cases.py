@@ -72,6 +72,7 @@ def cases(jnp=None):
         _case("einsum-ellipsis", lambda A, B: n.einsum("...ij,...jk->...ik", A, B), [(5, 2, 3), (3, 4)]),
         _case("einsum-three", lambda A, x, y: n.einsum("ij,j,i->", A, x, y), [(3, 4), (4,), (3,)]),
         _case("einsum-repeat-operand", lambda A: n.einsum("ij,ij->i", A, A), [(3, 4)]),
+        _case("einsum-interleaved", lambda A, B: n.einsum(A, [0, 1], B, [1, 2], [0, 2]), [(2, 3), (3, 4)]),
         _case("einsum-outer-sum", lambda x: n.einsum("i,j->", x, x), [(3,)]),
         # ---- axis permutations ------------------------------------------------------------
         _case("transpose", lambda A: n.transpose(A), [(2, 3, 4)]),

@@ -8,7 +8,7 @@ node's accumulated derivative with its local Jacobians toward the inputs
 contracts toward the output. Contributions that meet at a node are added.
 """
 
-from tensordiff.term import Term, add_terms, fresh_class
+from tensordiff.term import Term, add_terms, axis_classes
 from tensordiff.term import contract as contract_terms
 from tensordiff.trace.graph import Node, toposort
 
@@ -97,7 +97,5 @@ def _forward(order: list[Node], leaf: Node) -> tuple[Term, ...]:
 
 def identity(shape: tuple[int, ...]) -> Term:
     """δ between two copies of ``shape``'s axes: the derivative of a value by itself."""
-    classes = [fresh_class() if size != 1 else None for size in shape]
-    axes = tuple((c,) if c is not None else () for c in classes)
-    sizes = {c: s for c, s in zip(classes, shape, strict=True) if c is not None}
+    axes, sizes = axis_classes(shape)
     return Term((), axes + axes, sizes)

@@ -76,12 +76,6 @@ class Tensor:
     def to_numpy(self) -> np.ndarray:
         """The dense array; raises JacobianTooLarge if it is over the memory limit."""
         memory.check_dense(self.shape, self.dtype)
-        if len(self.terms) == 1 and _is_plain(self.terms[0]):
-            term = self.terms[0]
-            (array, classes), = term.factors
-            order = [c for axis in term.axes for c in axis]
-            dense = np.transpose(array, [classes.index(c) for c in order]).reshape(self.shape)
-            return np.array(dense, dtype=self.dtype)
         return write_dense(self.terms, self.shape, self.dtype)
 
     def __array__(self, dtype=None, copy=None):
@@ -158,15 +152,6 @@ class Jacobian(Tensor):
             f"Jacobian(∂[{out}]/∂[{wrt}], shape={self.shape}, dtype={self.dtype},"
             f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense)"
         )
-
-
-def _is_plain(term: Term) -> bool:
-    """True for one factor and no deltas, broadcasts or sums: a transposed dense array."""
-    if len(term.factors) != 1:
-        return False
-    _, classes = term.factors[0]
-    flat = [c for axis in term.axes for c in axis]
-    return len(set(flat)) == len(flat) == len(classes) and set(flat) == set(classes)
 
 
 def _aligned(other: Tensor, like: Tensor) -> Tensor:

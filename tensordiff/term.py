@@ -26,7 +26,7 @@ import numpy as np
 from tensordiff import planner
 from tensordiff.errors import ShapeError
 
-__all__ = ["Term", "fresh_class", "contract", "add_terms", "write_dense"]
+__all__ = ["Term", "fresh_class", "axis_classes", "contract", "add_terms", "write_dense"]
 
 _class_ids = itertools.count()
 
@@ -38,6 +38,13 @@ MAX_LAZY_FACTORS = 8
 def fresh_class() -> int:
     """A class id no other term uses."""
     return next(_class_ids)
+
+
+def axis_classes(shape: Sequence[int]) -> tuple[tuple[tuple[int, ...], ...], dict[int, int]]:
+    """A fresh class per axis of ``shape`` (none for size-1 axes): ``(axes, sizes)``."""
+    axes = tuple((fresh_class(),) if size != 1 else () for size in shape)
+    sizes = {axis[0]: size for axis, size in zip(axes, shape, strict=True) if axis}
+    return axes, sizes
 
 
 Factor = tuple[np.ndarray, tuple[int, ...]]
@@ -58,12 +65,9 @@ class Term:
     @classmethod
     def dense(cls, array: np.ndarray) -> "Term":
         """A term with one factor holding ``array`` and no deltas."""
-        classes = [fresh_class() if size != 1 else None for size in array.shape]
-        kept = tuple(c for c in classes if c is not None)
+        axes, sizes = axis_classes(array.shape)
         factor = array.reshape([s for s in array.shape if s != 1])
-        sizes = {c: s for c, s in zip(classes, array.shape, strict=True) if c is not None}
-        axes = tuple((c,) if c is not None else () for c in classes)
-        return cls(((factor, kept),), axes, sizes)
+        return cls(((factor, tuple(c for axis in axes for c in axis)),), axes, sizes)
 
     def out_classes(self) -> tuple[int, ...]:
         """Distinct classes on the axes, in order of first appearance."""

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff.term import Term, fresh_class
+from tensordiff.term import Term, axis_classes, fresh_class
 
 __all__ = ["elementwise", "multilinear", "reshape"]
 
@@ -36,13 +36,10 @@ def elementwise(derivative, out_shape: tuple[int, ...], in_shape: tuple[int, ...
     ``derivative`` is None (a pure delta), a scalar, or an array broadcastable to
     ``out_shape``.
     """
-    out_classes = [fresh_class() if size != 1 else None for size in out_shape]
-    sizes = {c: s for c, s in zip(out_classes, out_shape, strict=True) if c is not None}
+    out_axes, sizes = axis_classes(out_shape)
     offset = len(out_shape) - len(in_shape)
-    in_axes = tuple(
-        (out_classes[offset + n],) if size != 1 else () for n, size in enumerate(in_shape)
-    )
-    out_axes = tuple((c,) if c is not None else () for c in out_classes)
+    in_axes = tuple(out_axes[offset + n] if size != 1 else () for n, size in enumerate(in_shape))
+    out_classes = [axis[0] if axis else None for axis in out_axes]
     factors = () if derivative is None else (_attach(derivative, out_classes),)
     return Term(factors, out_axes + in_axes, sizes)
 

@@ -29,7 +29,11 @@ def _check(label: str, ours, theirs) -> str:
 def demo_text(m: int = 3, n: int = 4, seed: int = 0) -> str:
     """The demo's text for a random W (m×n), x (n) and y (m)."""
     rng = np.random.default_rng(seed)
-    W, x, y = rng.normal(size=(m, n)).round(2), rng.normal(size=n).round(2), rng.normal(size=m).round(2)
+    W, x, y = (
+        rng.normal(size=(m, n)).round(2),
+        rng.normal(size=n).round(2),
+        rng.normal(size=m).round(2),
+    )
     V = W @ x
     dV_dW = jacobian(lambda W: W @ x, out="i", wrt="jk")(W)
     dE_dV = jacobian(lambda V: np.sum((V - y) ** 2), out=(), wrt="i")(V)
@@ -67,8 +71,7 @@ def demo_text(m: int = 3, n: int = 4, seed: int = 0) -> str:
         f"                 = {index_formula(dE_dW, names)}",
         "   as an einsum: 'i,ijk->jk'. The δ[i,j] is eliminated by relabelling i → j,",
         f"   so the {dV_dW.shape} array is never formed.",
-        "   In matrix form:  ∂E/∂W = 2 (W x − y) xᵀ   (an outer product, shape"
-        f" {W.shape})",
+        f"   In matrix form:  ∂E/∂W = 2 (W x − y) xᵀ   (an outer product, shape {W.shape})",
         "   values:",
         _matrix(np.asarray(dE_dW)),
         _check("td.chain(∂E/∂V, ∂V/∂W) equals 2 (W x − y) xᵀ", dE_dW, 2 * np.outer(V - y, x)),

@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from tensordiff.accumulate import MODES, accumulate
 from tensordiff.contraction import contract
 from tensordiff.dtypes import as_real_array
 from tensordiff.errors import OptionError, ShapeError
 from tensordiff.labels import default_labels, parse_labels
 from tensordiff.tensor import Jacobian, Tensor
-from tensordiff.accumulate import MODES, accumulate
 from tensordiff.trace.graph import Node, Trace
 from tensordiff.trace.traced import Traced
 
@@ -148,7 +148,7 @@ def chain(outer: Jacobian, inner: Jacobian) -> Jacobian:
                 f"td.chain takes two Jacobians (from td.jacobian), but the {name} argument is a"
                 f" {type(j).__name__}"
             )
-    b_shape = outer.shape[len(outer.out_indices):]
+    b_shape = outer.shape[len(outer.out_indices) :]
     inner_out_shape = inner.shape[: len(inner.out_indices)]
     if b_shape != inner_out_shape:
         raise ShapeError(
@@ -157,9 +157,7 @@ def chain(outer: Jacobian, inner: Jacobian) -> Jacobian:
             f" (labels {inner.out_indices}); they must be the same intermediate"
         )
     taken = set(outer.indices)
-    in_labels = tuple(
-        label if label not in taken else None for label in inner.in_indices
-    )
+    in_labels = tuple(label if label not in taken else None for label in inner.in_indices)
     fresh = iter(default_labels(in_labels.count(None), avoid=taken | set(inner.in_indices)))
     in_labels = tuple(label if label is not None else next(fresh) for label in in_labels)
     renamed = inner.relabel(outer.in_indices + in_labels)

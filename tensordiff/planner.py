@@ -13,9 +13,7 @@ import opt_einsum
 __all__ = ["einsum_classes", "equation_for", "compiled"]
 
 
-def equation_for(
-    operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int]
-) -> str:
+def equation_for(operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int]) -> str:
     """The einsum equation over letters for operands and output given as class ids.
 
     >>> equation_for([(7, 3), (3,)], (7,))

@@ -96,9 +96,7 @@ class Term:
     def structure_key(self) -> tuple:
         """Equal for terms whose delta pattern is the same up to renaming classes."""
         canonical = {c: n for n, c in enumerate(self.out_classes())}
-        return tuple(
-            tuple((canonical[c], self.sizes[c]) for c in axis) for axis in self.axes
-        )
+        return tuple(tuple((canonical[c], self.sizes[c]) for c in axis) for axis in self.axes)
 
 
 def _classes_of(terms: Sequence[Term]) -> dict[int, int]:
@@ -158,7 +156,8 @@ class _Classes:
     def align(self, a: Sequence[int], b: Sequence[int]) -> bool:
         """Unify two composites of equal total size; False if a split was needed first."""
         a, b = self.leaves(a), self.leaves(b)
-        for x, y in zip(a, b):
+        # Lengths differ until the splits below make the two piece lists match.
+        for x, y in zip(a, b, strict=False):
             sx, sy = self.sizes[x], self.sizes[y]
             if sx == sy:
                 continue
@@ -178,10 +177,8 @@ class _Classes:
         return True
 
 
-def contract(
-    operands: Sequence[tuple[Term, Sequence]], out_labels: Sequence
-) -> Term:
-    """Contract terms whose axes carry labels: shared labels are unified, and summed unless in ``out_labels``.
+def contract(operands: Sequence[tuple[Term, Sequence]], out_labels: Sequence) -> Term:
+    """Contract labelled terms: shared labels are unified, and summed unless in ``out_labels``.
 
     Labels may be any hashables; the caller has checked that labels of equal name
     have equal sizes and that every output label occurs.
@@ -213,7 +210,9 @@ def contract(
     axes = tuple(tuple(classes.leaves(by_label[label][0])) for label in out_labels)
     on_axes = {c for axis in axes for c in axis}
     in_factors = {c for _, flat in factors for c in flat}
-    every = {c for composites in by_label.values() for axis in composites for c in classes.leaves(axis)}
+    every = {
+        c for composites in by_label.values() for axis in composites for c in classes.leaves(axis)
+    }
     # A class summed away that no factor mentions is a sum of ones: its size.
     multiplicity = math.prod(classes.sizes[c] for c in every - on_axes - in_factors)
     if multiplicity != 1:

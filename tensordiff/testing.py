@@ -40,7 +40,9 @@ def numerical_jacobian(
         step = np.zeros(x.size)
         step[n] = eps
         step = step.reshape(x.shape)
-        columns[n] = (_call(f, args, argnum, x + step) - _call(f, args, argnum, x - step)) / (2 * eps)
+        columns[n] = (_call(f, args, argnum, x + step) - _call(f, args, argnum, x - step)) / (
+            2 * eps
+        )
     return np.moveaxis(columns.reshape(x.shape + out_shape), range(x.ndim), range(-x.ndim, 0))
 
 
@@ -81,7 +83,13 @@ def check_grads(
             along = contract(exact, Tensor(direction, exact.in_indices), out=exact.out_indices)
             forward = _call(f, args, position, x + eps * direction)
             backward = _call(f, args, position, x - eps * direction)
-            _assert_close(np.asarray(along, dtype=np.float64), (forward - backward) / (2 * eps), rtol, atol, position)
+            _assert_close(
+                np.asarray(along, dtype=np.float64),
+                (forward - backward) / (2 * eps),
+                rtol,
+                atol,
+                position,
+            )
 
 
 def _assert_close(exact: np.ndarray, approx: np.ndarray, rtol, atol, position) -> None:

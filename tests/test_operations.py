@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from cases import cases
 
 import tensordiff as td
-from cases import cases
 
 CASES = cases()
 

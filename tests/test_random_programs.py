@@ -6,13 +6,29 @@ from hypothesis import strategies as st
 
 import tensordiff as td
 
-UNARY = [np.sin, np.cos, np.tanh, np.square, lambda v: np.exp(0.3 * v), lambda v: np.sqrt(1.0 + v * v)]
+UNARY = [
+    np.sin,
+    np.cos,
+    np.tanh,
+    np.square,
+    lambda v: np.exp(0.3 * v),
+    lambda v: np.sqrt(1.0 + v * v),
+]
 
 
 def _step(data, value_shapes, constants):
     """Draw one operation applicable to the current value; return (function, new shape)."""
     shape = value_shapes[-1]
-    choices = ["unary", "scale", "broadcast-constant", "combine", "transpose", "sum", "mean", "reshape"]
+    choices = [
+        "unary",
+        "scale",
+        "broadcast-constant",
+        "combine",
+        "transpose",
+        "sum",
+        "mean",
+        "reshape",
+    ]
     if shape:
         choices += ["matmul", "einsum-constant", "expand"]
     kind = data.draw(st.sampled_from(choices), label="op")
@@ -24,11 +40,16 @@ def _step(data, value_shapes, constants):
         c = data.draw(st.floats(-2, 2, allow_nan=False))
         return (lambda vals: c * vals[-1] - vals[-1] / 3.0), shape
     if kind == "broadcast-constant":
-        tail = shape[data.draw(st.integers(0, len(shape))):]
+        tail = shape[data.draw(st.integers(0, len(shape))) :]
         constants.append(rng.uniform(0.5, 1.5, size=tail))
         c = constants[-1]
         op = data.draw(st.sampled_from(["*", "+", "/", "-r"]))
-        table = {"*": lambda v: v * c, "+": lambda v: c + v, "/": lambda v: v / c, "-r": lambda v: c - v}
+        table = {
+            "*": lambda v: v * c,
+            "+": lambda v: c + v,
+            "/": lambda v: v / c,
+            "-r": lambda v: c - v,
+        }
         return (lambda vals: table[op](vals[-1])), shape
     if kind == "combine":
         same = [n for n, s in enumerate(value_shapes) if s == shape]

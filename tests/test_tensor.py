@@ -30,13 +30,22 @@ def test_asarray_round_trips(rng):
 
 @pytest.mark.parametrize(
     "equation",
-    ["ij,jk->ik", "ij,jk->ki", "ij,ij->ij", "ij->", "i,j->ij", "ijk,kj->i", "ij,jk,kl->il", "ij->ji"],
+    [
+        "ij,jk->ik",
+        "ij,jk->ki",
+        "ij,ij->ij",
+        "ij->",
+        "i,j->ij",
+        "ijk,kj->i",
+        "ij,jk,kl->il",
+        "ij->ji",
+    ],
 )
 def test_contract_matches_einsum(equation, rng):
     inputs, out = equation.split("->")
     sizes = {"i": 2, "j": 3, "k": 4, "l": 5}
     arrays = [rng.normal(size=[sizes[c] for c in term]) for term in inputs.split(",")]
-    tensors = [td.Tensor(a, term) for a, term in zip(arrays, inputs.split(","))]
+    tensors = [td.Tensor(a, term) for a, term in zip(arrays, inputs.split(","), strict=True)]
     result = td.contract(*tensors, out=out)
     assert result.indices == tuple(out)
     np.testing.assert_allclose(np.asarray(result), np.einsum(equation, *arrays))
@@ -114,4 +123,6 @@ def test_tensor_arithmetic_aligns_labels(rng):
 def test_reshape_jacobian_stays_structured():
     J = td.jacobian(lambda x: x.reshape(6, 4).sum(axis=0))(np.ones((2, 3, 4)))
     assert J.stored_nbytes < 64
-    np.testing.assert_allclose(np.asarray(J), np.broadcast_to(np.eye(4), (2, 3, 4, 4)).transpose(2, 0, 1, 3))
+    np.testing.assert_allclose(
+        np.asarray(J), np.broadcast_to(np.eye(4), (2, 3, 4, 4)).transpose(2, 0, 1, 3)
+    )

@@ -81,7 +81,7 @@ def parse_einsum(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> tuple[li
     for term, shape in zip(terms, shapes, strict=True):
         if "..." in term:
             n = len(shape) - len(term.replace("...", ""))
-            term = term.replace("...", broadcast[width - n:])
+            term = term.replace("...", broadcast[width - n :])
         inputs.append(term)
     if arrow:
         if "..." not in rhs and width:

@@ -25,7 +25,7 @@ __all__ = ["elementwise", "multilinear", "reshape"]
 def _attach(array, classes_by_position: Sequence[int | None]):
     """A factor from ``array`` right-aligned to classes, size-1 axes dropped."""
     array = np.asarray(array)
-    tail = classes_by_position[len(classes_by_position) - array.ndim:] if array.ndim else []
+    tail = classes_by_position[len(classes_by_position) - array.ndim :] if array.ndim else []
     keep = [n for n, size in enumerate(array.shape) if size != 1]
     return array.reshape([array.shape[n] for n in keep]), tuple(tail[n] for n in keep)
 
@@ -69,7 +69,9 @@ def multilinear(
     out_axes = tuple(
         axis(letter, letter_size[letter]) if letter is not None else () for letter in output
     )
-    wrt_axes = tuple(axis(letter, size) for letter, size in zip(inputs[wrt], shapes[wrt], strict=True))
+    wrt_axes = tuple(
+        axis(letter, size) for letter, size in zip(inputs[wrt], shapes[wrt], strict=True)
+    )
     factors = []
     for position, (term, value) in enumerate(zip(inputs, values, strict=True)):
         if position == wrt:

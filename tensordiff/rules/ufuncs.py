@@ -67,9 +67,24 @@ DERIVATIVES = {
 # plain constants and carry no trace.
 NONDIFFERENTIABLE = frozenset(
     {
-        np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
-        np.sign, np.floor, np.ceil, np.rint, np.trunc,
-        np.isnan, np.isinf, np.isfinite, np.signbit,
-        np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
+        np.greater,
+        np.greater_equal,
+        np.less,
+        np.less_equal,
+        np.equal,
+        np.not_equal,
+        np.sign,
+        np.floor,
+        np.ceil,
+        np.rint,
+        np.trunc,
+        np.isnan,
+        np.isinf,
+        np.isfinite,
+        np.signbit,
+        np.logical_and,
+        np.logical_or,
+        np.logical_not,
+        np.logical_xor,
     }
 )

@@ -19,7 +19,13 @@ FUNCTIONS: dict = {}
 
 # Ufunc keywords we accept only at their defaults; anything else changes the result
 # in ways the rules do not model, so it is refused rather than ignored.
-_UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype": None, "subok": True}
+_UFUNC_DEFAULTS = {
+    "where": True,
+    "casting": "same_kind",
+    "order": "K",
+    "dtype": None,
+    "subok": True,
+}
 
 
 def implements(*functions):
@@ -108,7 +114,9 @@ def astype(x: Traced, dtype) -> Traced:
         raise UnsupportedOperationError.for_function(
             "ndarray.astype", f"casting a traced value to {dtype} has no derivative"
         )
-    return record("astype", x.value.astype(dtype), [x], lambda _: local.elementwise(None, x.shape, x.shape))
+    return record(
+        "astype", x.value.astype(dtype), [x], lambda _: local.elementwise(None, x.shape, x.shape)
+    )
 
 
 def _qualified_name(func) -> str:

@@ -144,7 +144,9 @@ def _reduction(name: str, a, axis, keepdims, scale_by_count: bool):
     ndim = np.ndim(value)
     axes = tuple(range(ndim)) if axis is None else _normalize_axes(axis, ndim, name)
     letters = _letters(ndim)
-    output = [None if n in axes else ch for n, ch in enumerate(letters) if keepdims or n not in axes]
+    output = [
+        None if n in axes else ch for n, ch in enumerate(letters) if keepdims or n not in axes
+    ]
     count = math.prod(np.shape(value)[n] for n in axes)
     scale = 1.0 / count if scale_by_count else None
     result = np.sum(value, axis=axes, keepdims=bool(keepdims))
@@ -175,7 +177,9 @@ def _permute(name: str, a, permutation: list[int]):
 @implements(np.transpose)
 def transpose(a, axes=None):
     ndim = np.ndim(raw(a))
-    permutation = list(range(ndim))[::-1] if axes is None else list(_normalize_axes(axes, ndim, "transpose"))
+    permutation = (
+        list(range(ndim))[::-1] if axes is None else list(_normalize_axes(axes, ndim, "transpose"))
+    )
     if len(permutation) != ndim:
         raise ShapeError(f"numpy.transpose: axes {axes!r} do not match {ndim} dimensions")
     return _permute("transpose", a, permutation)
@@ -240,7 +244,9 @@ def squeeze(a, axis=None):
 def broadcast_to(array, shape, subok=False):
     value = np.array(np.broadcast_to(raw(array), shape))
     in_shape = np.shape(raw(array))
-    return record("broadcast_to", value, [array], lambda _: local.elementwise(None, value.shape, in_shape))
+    return record(
+        "broadcast_to", value, [array], lambda _: local.elementwise(None, value.shape, in_shape)
+    )
 
 
 # ---- queries and constants: plain values, no derivative ---------------------------------

@@ -151,3 +151,22 @@ def test_errors_derive_from_the_builtin_they_resemble():
     assert issubclass(td.JacobianTooLarge, MemoryError)
     for error in (td.ShapeError, td.UnsupportedOperationError, td.JacobianTooLarge):
         assert issubclass(error, td.TensorDiffError)
+
+
+@pytest.mark.parametrize(
+    "f, x",
+    [
+        (lambda x: np.sin(x) * 2, np.ones(0)),
+        (lambda W: W @ np.ones(3), np.ones((0, 3))),
+        (lambda W: np.ones(2) @ W, np.ones((2, 0))),
+        (lambda W: np.sum(W, axis=0), np.ones((0, 3))),
+        (lambda x: x * x, np.array(3.0)),
+        (lambda x: np.tanh(x) @ np.ones((1, 1)), np.ones((1, 1))),
+        (lambda x: np.sum(x, axis=()), np.ones((2, 3))),
+        (lambda x: x.reshape(1, 6, 1).squeeze(), np.ones((2, 3))),
+    ],
+    ids=["empty", "empty-rows", "empty-cols", "sum-empty", "0-d", "unit", "no-axes", "unit-axes"],
+)
+def test_edge_shapes_match_finite_differences(f, x):
+    J = td.jacobian(f)(x)
+    np.testing.assert_allclose(np.asarray(J), td.numerical_jacobian(f, (x,)), atol=1e-8)

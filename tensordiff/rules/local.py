@@ -59,7 +59,8 @@ def multilinear(
     letter_size: dict[str, int] = {}
     for term, shape in zip(inputs, shapes, strict=True):
         for letter, size in zip(term, shape, strict=True):
-            letter_size[letter] = max(letter_size.get(letter, 1), size)
+            if letter_size.get(letter, 1) == 1:  # broadcasting: the non-1 size wins (0 too)
+                letter_size[letter] = size
     classes = {letter: fresh_class() for letter, size in letter_size.items() if size != 1}
     sizes = {classes[letter]: letter_size[letter] for letter in classes}
 

@@ -17,6 +17,7 @@ from tensordiff.errors import (
     UnsupportedDTypeError,
     UnsupportedOperationError,
 )
+from tensordiff.hessian import Hessian, hessian
 from tensordiff.memory import get_memory_limit, memory_limit, set_memory_limit
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.testing import check_grads, numerical_jacobian
@@ -30,6 +31,8 @@ __all__ = [
     "jacobian",
     "grad",
     "chain",
+    "hessian",
+    "Hessian",
     "check_grads",
     "numerical_jacobian",
     "supported_operations",

@@ -16,6 +16,7 @@ from tensordiff.dtypes import as_real_array
 from tensordiff.errors import OptionError, ShapeError
 from tensordiff.labels import default_labels, parse_labels
 from tensordiff.tensor import Jacobian, Tensor
+from tensordiff.trace.embed import dense_value
 from tensordiff.trace.graph import Node, Trace
 from tensordiff.trace.traced import Traced
 
@@ -72,15 +73,19 @@ def jacobian(
                     f"argnums {position} is out of range: {getattr(f, '__name__', 'f')} was"
                     f" called with {len(args)} positional arguments"
                 )
-        trace = Trace()
         args = list(args)
+        trace = Trace(level=len(_active) + 1)
         leaves = []
         for position in positions:
-            value = as_real_array(args[position], f"argument {position}")
+            value = _argument(args[position], position)
             node = Node("input", value.shape)
             args[position] = Traced(value, node, trace)
             leaves.append(node)
-        result = f(*args, **kwargs)
+        _active.append(trace)
+        try:
+            result = f(*args, **kwargs)
+        finally:
+            _active.pop()
         output_shape, output_node, output_dtype = _output_of(result, trace)
         if out == () and output_shape:
             raise _NotScalar(output_shape)
@@ -177,12 +182,30 @@ def _labels(spec: LabelSpec, ndim: int, what: str, avoid) -> tuple[str, ...]:
     return parse_labels(spec, ndim, what)
 
 
+# Traces whose function is running now, innermost last: a trace started inside
+# another's function gets the next level.
+_active: list[Trace] = []
+
+
+def _argument(value, position: int):
+    """An argument as a float array; a traced value of an enclosing trace is kept."""
+    if type(value) is Traced:
+        if value.dtype.kind != "f":
+            raise ShapeError(f"argument {position} is a traced {value.dtype} value")
+        return value
+    return as_real_array(value, f"argument {position}")
+
+
 def _output_of(result, trace: Trace):
     """Shape, node (None for a constant) and dtype of ``f``'s result."""
-    if type(result) is Traced:
-        if result.trace is not trace:
-            raise ShapeError("f returned a traced value from another derivative call")
+    if isinstance(result, Tensor):
+        result = dense_value(result)  # f returned a derivative: differentiate through it
+    if type(result) is Traced and result.trace is trace:
         return result.shape, result.node, result.dtype
+    if type(result) is Traced:
+        if result.trace.level > trace.level:
+            raise ShapeError("f returned a traced value from a derivative call inside it")
+        return result.shape, None, result.dtype  # a value of an enclosing trace: constant here
     if isinstance(result, (tuple, list, dict)):
         raise ShapeError(
             f"f returned a {type(result).__name__}; td.jacobian needs a single array output."

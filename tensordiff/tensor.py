@@ -12,9 +12,10 @@ import numpy as np
 
 from tensordiff import memory
 from tensordiff.dtypes import as_real_array
-from tensordiff.errors import ShapeError
+from tensordiff.errors import ShapeError, TraceLeakError
 from tensordiff.labels import parse_labels
 from tensordiff.term import Term, add_terms, write_dense
+from tensordiff.trace.embed import dense_value
 
 __all__ = ["Tensor", "Jacobian"]
 
@@ -79,8 +80,22 @@ class Tensor:
         return write_dense(self.terms, self.shape, self.dtype)
 
     def __array__(self, dtype=None, copy=None):
+        if any(not isinstance(array, np.ndarray) for t in self.terms for array, _ in t.factors):
+            raise TraceLeakError(
+                "np.asarray() of a derivative computed inside another derivative would drop"
+                " the outer derivative; return the Jacobian itself, or pass it to NumPy"
+                " functions (np.sum(J), J * 2), which keep it traced"
+            )
         dense = self.to_numpy()
         return dense if dtype is None else dense.astype(dtype, copy=False)
+
+    # NumPy functions on a Tensor see its dense array; inside a derivative (traced
+    # factors) that array is itself traced, so np.sum(td.jacobian(f)(x)) differentiates.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return getattr(ufunc, method)(*_densified(inputs), **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return func(*_densified(args), **kwargs)
 
     def relabel(self, labels: str | Sequence[str]) -> "Tensor":
         """The same tensor with new labels (positionally)."""
@@ -149,9 +164,21 @@ class Jacobian(Tensor):
     def __repr__(self) -> str:
         out, wrt = ",".join(self.out_indices), ",".join(self.in_indices)
         return (
-            f"Jacobian(∂[{out}]/∂[{wrt}], shape={self.shape}, dtype={self.dtype},"
+            f"{type(self).__name__}(∂[{out}]/∂[{wrt}], shape={self.shape}, dtype={self.dtype},"
             f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense)"
         )
+
+
+def _densified(items):
+    """``items`` with each Tensor (also inside a list or tuple) replaced by its dense value."""
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            item = dense_value(item)
+        elif isinstance(item, (list, tuple)):
+            item = type(item)(_densified(item))
+        out.append(item)
+    return out
 
 
 def _aligned(other: Tensor, like: Tensor) -> Tensor:

@@ -250,8 +250,6 @@ def _merge(group: list[Term]) -> Term:
         aligned = _align_to(core, classes, order)
         total = aligned if total is None else total + aligned
     total = np.broadcast_to(total, [first.sizes[c] for c in order])
-    if not total.flags.writeable:
-        total = np.array(total)
     return Term(((total, tuple(order)),), first.axes, {c: first.sizes[c] for c in target})
 
 

@@ -18,13 +18,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from tensordiff.term import Term, axis_classes, fresh_class
+from tensordiff.trace.traced import as_array
 
 __all__ = ["elementwise", "multilinear", "reshape"]
 
 
 def _attach(array, classes_by_position: Sequence[int | None]):
     """A factor from ``array`` right-aligned to classes, size-1 axes dropped."""
-    array = np.asarray(array)
+    array = as_array(array)
     tail = classes_by_position[len(classes_by_position) - array.ndim :] if array.ndim else []
     keep = [n for n, size in enumerate(array.shape) if size != 1]
     return array.reshape([array.shape[n] for n in keep]), tuple(tail[n] for n in keep)
@@ -77,7 +78,7 @@ def multilinear(
     for position, (term, value) in enumerate(zip(inputs, values, strict=True)):
         if position == wrt:
             continue
-        value = np.asarray(value)
+        value = as_array(value)
         keep = [n for n, size in enumerate(value.shape) if size != 1]
         factors.append(
             (value.reshape([value.shape[n] for n in keep]), tuple(classes[term[n]] for n in keep))

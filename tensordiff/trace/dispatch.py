@@ -10,7 +10,7 @@ import numpy as np
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.rules import local
 from tensordiff.rules.ufuncs import DERIVATIVES, NONDIFFERENTIABLE
-from tensordiff.trace.traced import Traced, raw, record
+from tensordiff.trace.traced import Traced, as_array, level_of, raw, record, serving
 
 __all__ = ["apply_ufunc", "apply_function", "implements", "astype", "FUNCTIONS"]
 
@@ -47,10 +47,16 @@ def apply_function(func, args, kwargs):
         raise UnsupportedOperationError.for_function(_qualified_name(func))
     # Handlers take NumPy's own parameter names; NumPy's "no value" sentinel means "default".
     kwargs = {name: value for name, value in kwargs.items() if value is not np._NoValue}
-    return handler(*args, **kwargs)
+    with serving(level_of(args)):
+        return handler(*args, **kwargs)
 
 
 def apply_ufunc(ufunc, method, inputs, kwargs):
+    with serving(level_of(inputs)):
+        return _apply_ufunc(ufunc, method, inputs, kwargs)
+
+
+def _apply_ufunc(ufunc, method, inputs, kwargs):
     name = ufunc.__name__
     out = kwargs.pop("out", None)
     if out is not None:
@@ -66,7 +72,7 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
     if ufunc is np.matmul:
         if kwargs:
             raise UnsupportedOperationError.for_function("matmul", f"keywords {sorted(kwargs)}")
-        return FUNCTIONS[np.matmul](x1=inputs[0], x2=inputs[1])
+        return FUNCTIONS[np.matmul](inputs[0], inputs[1])
     _refuse_keywords(name, kwargs)
     values = [raw(x) for x in inputs]
     if ufunc in NONDIFFERENTIABLE:
@@ -75,8 +81,8 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
     if derivatives is None:
         raise UnsupportedOperationError.for_function(name)
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.asarray(ufunc(*values))
-    arrays = [np.asarray(v) for v in values]
+        value = as_array(ufunc(*values))
+    arrays = [as_array(v) for v in values]
 
     def jacobian(position):
         derivative = derivatives[position]

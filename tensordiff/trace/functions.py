@@ -15,7 +15,7 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.rules import local
 from tensordiff.rules.einsum_spec import parse_einsum, split_einsum_args
 from tensordiff.trace.dispatch import implements
-from tensordiff.trace.traced import raw, record
+from tensordiff.trace.traced import Traced, raw, record
 
 __all__: list[str] = []
 
@@ -242,11 +242,31 @@ def squeeze(a, axis=None):
 
 @implements(np.broadcast_to)
 def broadcast_to(array, shape, subok=False):
-    value = np.array(np.broadcast_to(raw(array), shape))
+    value = np.broadcast_to(raw(array), shape)
     in_shape = np.shape(raw(array))
     return record(
         "broadcast_to", value, [array], lambda _: local.elementwise(None, value.shape, in_shape)
     )
+
+
+# ---- selection ----------------------------------------------------------------------
+@implements(np.where)
+def where(condition, x=None, y=None):
+    if type(condition) is Traced:
+        raise UnsupportedOperationError.for_function(
+            "where", "the condition is a traced value; build it with a comparison (x > 0)"
+        )
+    if x is None and y is None:
+        return np.where(condition)
+    value = np.where(condition, raw(x), raw(y))
+    chosen = np.asarray(condition, dtype=bool)
+    shapes = [np.shape(raw(x)), np.shape(raw(y))]
+
+    def jacobian(position):
+        mask = chosen if position == 1 else ~chosen
+        return local.elementwise(mask.astype(value.dtype), value.shape, shapes[position - 1])
+
+    return record("where", value, [condition, x, y], jacobian)
 
 
 # ---- queries and constants: plain values, no derivative ---------------------------------

@@ -9,9 +9,17 @@ __all__ = ["Node", "Trace", "toposort"]
 
 
 class Trace:
-    """One call of a differentiated function; traced values remember which one made them."""
+    """One call of a differentiated function; traced values remember which one made them.
 
-    __slots__ = ()
+    ``level`` is the nesting depth: a trace started while ``f`` of another trace runs
+    (a derivative of a derivative) has the higher level, and its values may hold
+    lower-level traced values.
+    """
+
+    __slots__ = ("level",)
+
+    def __init__(self, level: int):
+        self.level = level
 
 
 @dataclass(eq=False, slots=True)  # eq=False: nodes hash by identity

@@ -7,6 +7,7 @@ UnsupportedOperationError: handing a duck array to NumPy's own implementation
 is silently wrong for many C functions (``np.dot`` multiplies elementwise).
 """
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ from tensordiff.errors import TraceLeakError, UnsupportedOperationError
 from tensordiff.term import Term
 from tensordiff.trace.graph import Node, Trace
 
-__all__ = ["Traced", "record", "raw", "traced_inputs"]
+__all__ = ["Traced", "record", "raw", "as_array", "level_of", "serving"]
 
 
 class Traced(NDArrayOperatorsMixin):
@@ -170,21 +171,41 @@ def _is_known(x) -> bool:
     return isinstance(x, (Traced, np.ndarray, np.generic, int, float, bool, list, tuple))
 
 
+# The trace level whose call a handler is serving; raw() unwraps only that level,
+# so values of enclosing traces flow through NumPy and are recorded by their own trace.
+_serving_level = 0
+
+
+@contextlib.contextmanager
+def serving(level: int):
+    """Within the block, :func:`raw` unwraps traced values of ``level`` only."""
+    global _serving_level
+    previous, _serving_level = _serving_level, level
+    try:
+        yield
+    finally:
+        _serving_level = previous
+
+
+def level_of(inputs: Sequence) -> int:
+    """The highest trace level among ``inputs`` (one list level deep), 0 if none."""
+    level = 0
+    for x in inputs:
+        items = x if isinstance(x, (list, tuple)) else (x,)
+        for item in items:
+            if type(item) is Traced and item.trace.level > level:
+                level = item.trace.level
+    return level
+
+
 def raw(x):
-    """The plain value of ``x``: a traced value's array, anything else as given."""
-    return x.value if type(x) is Traced else x
+    """The value of ``x`` at the level being served: unwrapped if traced there."""
+    return x.value if type(x) is Traced and x.trace.level == _serving_level else x
 
 
-def traced_inputs(inputs: Sequence) -> list[int]:
-    """Positions of the traced values in ``inputs``, checking they share one trace."""
-    positions = [n for n, x in enumerate(inputs) if type(x) is Traced]
-    traces = {id(inputs[n].trace) for n in positions}
-    if len(traces) > 1:
-        raise UnsupportedOperationError(
-            "values from two different derivative traces meet in one operation (a derivative"
-            " of a derivative); nested differentiation is not supported yet"
-        )
-    return positions
+def as_array(x):
+    """``np.asarray(x)``, except that traced values of enclosing traces stay as they are."""
+    return x if type(x) is Traced else np.asarray(x)
 
 
 def record(
@@ -193,11 +214,21 @@ def record(
     inputs: Sequence,
     builder: Callable[[int], Term],
 ) -> Traced:
-    """A traced result ``value`` of ``op``; ``builder(n)`` gives ∂value/∂inputs[n]."""
-    positions = traced_inputs(inputs)
-    value = np.asarray(value)
+    """A traced result ``value`` of ``op``; ``builder(n)`` gives ∂value/∂inputs[n].
+
+    The parents are the inputs traced at the highest level present.
+    """
+    level = level_of(inputs)
+    positions = [n for n, x in enumerate(inputs) if type(x) is Traced and x.trace.level == level]
+    trace = inputs[positions[0]].trace
+    if any(inputs[n].trace is not trace for n in positions):
+        raise UnsupportedOperationError(
+            "values from two different derivative calls at the same nesting level meet in one"
+            " operation; a traced value escaped from the call that made it"
+        )
+    value = as_array(value)
     parents = tuple((inputs[n].node, _bind(builder, n)) for n in positions)
-    return Traced(value, Node(op, value.shape, parents), inputs[positions[0]].trace)
+    return Traced(value, Node(op, value.shape, parents), trace)
 
 
 def _bind(builder: Callable[[int], Term], position: int) -> Callable[[], Term]:

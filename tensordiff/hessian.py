@@ -1,0 +1,81 @@
+"""``td.hessian``: the second derivative, a Jacobian of a Jacobian, exactly symmetric."""
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+
+from tensordiff.derivatives import LabelSpec, jacobian
+from tensordiff.errors import OptionError
+from tensordiff.labels import default_labels, parse_labels
+from tensordiff.tensor import Jacobian
+
+__all__ = ["hessian", "Hessian"]
+
+
+class Hessian(Jacobian):
+    """∂²f/∂x∂x′: output labels, then the argument's labels twice.
+
+    The stored terms are the nested Jacobian as computed; the dense array is the
+    average of it and its transpose in the two argument groups, so it is exactly
+    symmetric (the two computations differ only by rounding).
+    """
+
+    __slots__ = ()
+
+    def to_numpy(self) -> np.ndarray:
+        dense = super().to_numpy()
+        n_out, n_in = len(self.out_indices), len(self.in_indices) // 2
+        first = list(range(n_out, n_out + n_in))
+        second = list(range(n_out + n_in, n_out + 2 * n_in))
+        swapped = np.moveaxis(dense, first + second, second + first)
+        return (dense + swapped) * np.asarray(0.5, dtype=dense.dtype)
+
+
+def hessian(
+    f: Callable,
+    argnums: int = 0,
+    out: LabelSpec = None,
+    wrt: LabelSpec = None,
+    mode: str = "reverse",
+) -> Callable:
+    """The Hessian of ``f`` with respect to one argument, as ``jax.hessian`` shapes it.
+
+    The result has shape ``f(x).shape + x.shape + x.shape``; its labels are the
+    output's (``out``), the argument's (``wrt``) and a second copy of the
+    argument's (fresh letters).
+
+    >>> H = hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    >>> H.indices, np.asarray(H)
+    (('i', 'j'), array([[ 6.,  0.],
+           [ 0., 12.]]))
+    """
+    if not isinstance(argnums, (int, np.integer)):
+        raise OptionError(
+            f"td.hessian differentiates with respect to one argument; got argnums={argnums!r}."
+            " Nest td.jacobian for mixed second derivatives"
+        )
+    twice = jacobian(jacobian(f, argnums, mode=mode), argnums, mode=mode)
+
+    @functools.wraps(f)
+    def hessian_of_f(*args, **kwargs):
+        nested = twice(*args, **kwargs)
+        n_in = np.ndim(args[argnums])
+        n_out = nested.ndim - 2 * n_in
+        out_labels = (
+            default_labels(n_out) if out is None else parse_labels(out, n_out, "the output")
+        )
+        wrt_labels = (
+            default_labels(n_in, avoid=out_labels)
+            if wrt is None
+            else parse_labels(wrt, n_in, f"argument {argnums}")
+        )
+        second = default_labels(n_in, avoid=out_labels + wrt_labels)
+        labelled = nested.relabel(out_labels + wrt_labels + second)
+        result = Hessian._from_terms(
+            labelled.terms, labelled.indices, labelled.shape, labelled.dtype
+        )
+        result.out_indices, result.in_indices = out_labels, wrt_labels + second
+        return result
+
+    return hessian_of_f

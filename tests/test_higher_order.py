@@ -1,14 +1,12 @@
-"""Hessians and nested derivatives: against jax.hessian / jax.jacfwd(jax.jacrev) and closed forms."""
+"""Hessians and nested derivatives: against jax.hessian, jax.jacfwd(jax.jacrev), closed forms."""
 
 import numpy as np
 import pytest
-
-import tensordiff as td
 from cases import cases
 
+import tensordiff as td
+
 CASES = cases()
-# Cases whose second derivative is a distribution at the sampled points or that are linear
-# still have a well-defined (zero) Hessian almost everywhere; all are kept.
 
 
 def _args(case, rng):

@@ -130,3 +130,40 @@ def _common_pieces(a: tuple[int, ...], b: tuple[int, ...]):
         if sb == piece:
             b_left.pop(0)
     return tuple(map(tuple, b_axes)), tuple(map(tuple, a_axes)), sizes
+
+
+def selection(
+    out_shape: tuple[int, ...],
+    in_shape: tuple[int, ...],
+    deltas: Sequence[tuple[int, int]] = (),
+    factors: Sequence[tuple[Sequence[int], Sequence[int], object]] = (),
+) -> Term:
+    """A local Jacobian given axis by axis.
+
+    ``deltas`` pairs an output axis with an input axis of the same size (δ);
+    each of ``factors`` is ``(out_axes, in_axes, array)``, a dense factor over
+    those axes (a selection matrix for a slice, a one-hot vector for an integer
+    index, a triangle of ones for a cumulative sum, ...). An axis in neither is
+    constant along itself (broadcast).
+    """
+    out_axes, sizes = axis_classes(out_shape)
+    in_axes, in_sizes = axis_classes(in_shape)
+    sizes.update(in_sizes)
+    in_axes = list(in_axes)
+    for o, i in deltas:
+        in_axes[i] = out_axes[o]
+    built = []
+    for outs, ins, array in factors:
+        axes = [out_axes[o] for o in outs] + [in_axes[i] for i in ins]
+        array = as_array(array)
+        keep = [n for n, size in enumerate(array.shape) if size != 1]
+        built.append(
+            (array.reshape([array.shape[n] for n in keep]), tuple(axes[n][0] for n in keep))
+        )
+    return Term(tuple(built), out_axes + tuple(in_axes), sizes)
+
+
+def one_hot(positions, size: int) -> np.ndarray:
+    """``M[..., i] = (positions[...] == i)``; a position of -1 selects nothing."""
+    positions = np.asarray(positions)
+    return (positions[..., None] == np.arange(size)).astype(np.float64)

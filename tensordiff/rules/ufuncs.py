@@ -7,6 +7,7 @@ leaves the delta off axes an argument lacks, so the chain rule sums over them.
 
 Ties of ``maximum``/``minimum`` follow JAX: each argument gets half the
 derivative where ``x == y`` (the average of the two one-sided subgradients).
+``abs`` has derivative +1 at 0, also as in JAX.
 """
 
 import numpy as np
@@ -46,7 +47,7 @@ DERIVATIVES = {
     np.reciprocal: (lambda x, out: -out * out,),
     np.square: (lambda x, out: 2.0 * x,),
     np.sqrt: (lambda x, out: 0.5 / out,),
-    np.absolute: (lambda x, out: np.sign(x),),
+    np.absolute: (lambda x, out: np.where(x >= 0, 1.0, -1.0),),
     np.maximum: (_max_first, _max_second),
     np.minimum: (_max_second, _max_first),
     # ---- exponentials and logarithms -------------------------------------------
@@ -54,6 +55,7 @@ DERIVATIVES = {
     np.expm1: (lambda x, out: out + 1.0,),
     np.log: (lambda x, out: 1.0 / x,),
     np.log1p: (lambda x, out: 1.0 / (1.0 + x),),
+    np.logaddexp: (lambda x, y, out: np.exp(x - out), lambda x, y, out: np.exp(y - out)),
     # ---- trigonometric and hyperbolic --------------------------------------------
     np.sin: (lambda x, out: np.cos(x),),
     np.cos: (lambda x, out: -np.sin(x),),

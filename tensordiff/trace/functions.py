@@ -6,7 +6,6 @@ and multilinear functions are written as einsums and share one rule,
 :func:`tensordiff.rules.local.multilinear`.
 """
 
-import math
 import string
 
 import numpy as np
@@ -20,7 +19,7 @@ from tensordiff.trace.traced import Traced, raw, record
 __all__: list[str] = []
 
 
-def _refuse(name: str, **options) -> None:
+def refuse(name: str, **options) -> None:
     """Refuse options we do not model (given as name=value where value is not the default)."""
     given = sorted(option for option, value in options.items() if value is not None)
     if given:
@@ -29,7 +28,7 @@ def _refuse(name: str, **options) -> None:
         )
 
 
-def _linear(op: str, inputs: list[str], output: list, operands: list, value, scale=None):
+def linear(op: str, inputs: list[str], output: list, operands: list, value, scale=None):
     """Record ``value = scale · einsum(inputs -> output, *operands)``."""
     values = [raw(x) for x in operands]
     return record(
@@ -37,11 +36,11 @@ def _linear(op: str, inputs: list[str], output: list, operands: list, value, sca
     )
 
 
-def _letters(count: int, skip: str = "") -> str:
+def letters(count: int, skip: str = "") -> str:
     return "".join(ch for ch in string.ascii_letters if ch not in skip)[:count]
 
 
-def _normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:
+def normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     normalized = []
     for a in axes:
@@ -72,14 +71,14 @@ def matmul(x1, x2, **_):
 
 @implements(np.dot)
 def dot(a, b, out=None):
-    _refuse("dot", out=out)
+    refuse("dot", out=out)
     na, nb = np.ndim(raw(a)), np.ndim(raw(b))
     if na == 0 or nb == 0:
         return np.multiply(a, b)
-    left = _letters(na - 1, "yz") + "z"
-    right = "z" if nb == 1 else _letters(nb - 2, left + "y") + "zy"
+    left = letters(na - 1, "yz") + "z"
+    right = "z" if nb == 1 else letters(nb - 2, left + "y") + "zy"
     output = left[:-1] + right.replace("z", "")
-    return _linear("dot", [left, right], list(output), [a, b], np.dot(raw(a), raw(b)))
+    return linear("dot", [left, right], list(output), [a, b], np.dot(raw(a), raw(b)))
 
 
 @implements(np.inner)
@@ -87,17 +86,17 @@ def inner(a, b):
     na, nb = np.ndim(raw(a)), np.ndim(raw(b))
     if na == 0 or nb == 0:
         return np.multiply(a, b)
-    left = _letters(na - 1, "z") + "z"
-    right = _letters(nb - 1, left) + "z"
+    left = letters(na - 1, "z") + "z"
+    right = letters(nb - 1, left) + "z"
     output = left[:-1] + right[:-1]
-    return _linear("inner", [left, right], list(output), [a, b], np.inner(raw(a), raw(b)))
+    return linear("inner", [left, right], list(output), [a, b], np.inner(raw(a), raw(b)))
 
 
 @implements(np.outer)
 def outer(a, b, out=None):
-    _refuse("outer", out=out)
+    refuse("outer", out=out)
     a, b = np.ravel(a), np.ravel(b)
-    return _linear("outer", ["i", "j"], ["i", "j"], [a, b], np.outer(raw(a), raw(b)))
+    return linear("outer", ["i", "j"], ["i", "j"], [a, b], np.outer(raw(a), raw(b)))
 
 
 @implements(np.tensordot)
@@ -109,23 +108,23 @@ def tensordot(a, b, axes=2):
         axes_a, axes_b = axes
         axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
         axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
-    axes_a = _normalize_axes(axes_a, na, "tensordot")
-    axes_b = _normalize_axes(axes_b, nb, "tensordot")
+    axes_a = normalize_axes(axes_a, na, "tensordot")
+    axes_b = normalize_axes(axes_b, nb, "tensordot")
     if len(axes_a) != len(axes_b):
         raise ShapeError(f"numpy.tensordot: axes {axes!r} pair {len(axes_a)} with {len(axes_b)}")
     value = np.tensordot(raw(a), raw(b), axes=(axes_a, axes_b))
-    left = list(_letters(na))
-    right = list(_letters(nb, "".join(left)))
+    left = list(letters(na))
+    right = list(letters(nb, "".join(left)))
     for ia, ib in zip(axes_a, axes_b, strict=True):
         right[ib] = left[ia]
     output = [ch for n, ch in enumerate(left) if n not in axes_a]
     output += [ch for n, ch in enumerate(right) if n not in axes_b]
-    return _linear("tensordot", ["".join(left), "".join(right)], output, [a, b], value)
+    return linear("tensordot", ["".join(left), "".join(right)], output, [a, b], value)
 
 
 @implements(np.einsum)
 def einsum(*operands, out=None, optimize=False, **kwargs):
-    _refuse("einsum", out=out, **kwargs)
+    refuse("einsum", out=out, **kwargs)
     subscripts, arrays = split_einsum_args(operands)
     return _einsum_record("einsum", subscripts, arrays, None)
 
@@ -135,50 +134,21 @@ def _einsum_record(op: str, subscripts: str, operands: list, value):
     inputs, output = parse_einsum(subscripts, [np.shape(v) for v in values])
     if value is None:
         value = np.einsum(",".join(inputs) + "->" + output, *values, optimize=True)
-    return _linear(op, inputs, list(output), operands, value)
-
-
-# ---- reductions -------------------------------------------------------------------
-def _reduction(name: str, a, axis, keepdims, scale_by_count: bool):
-    value = raw(a)
-    ndim = np.ndim(value)
-    axes = tuple(range(ndim)) if axis is None else _normalize_axes(axis, ndim, name)
-    letters = _letters(ndim)
-    output = [
-        None if n in axes else ch for n, ch in enumerate(letters) if keepdims or n not in axes
-    ]
-    count = math.prod(np.shape(value)[n] for n in axes)
-    scale = 1.0 / count if scale_by_count else None
-    result = np.sum(value, axis=axes, keepdims=bool(keepdims))
-    if scale_by_count:
-        result = result * np.asarray(scale, dtype=np.result_type(value))
-    return _linear(name, [letters], output, [a], result, scale)
-
-
-@implements(np.sum)
-def sum_(a, axis=None, dtype=None, out=None, keepdims=None, initial=None, where=None):
-    _refuse("sum", dtype=dtype, out=out, initial=initial, where=where)
-    return _reduction("sum", a, axis, keepdims, scale_by_count=False)
-
-
-@implements(np.mean)
-def mean(a, axis=None, dtype=None, out=None, keepdims=None, where=None):
-    _refuse("mean", dtype=dtype, out=out, where=where)
-    return _reduction("mean", a, axis, keepdims, scale_by_count=True)
+    return linear(op, inputs, list(output), operands, value)
 
 
 # ---- axis permutations ------------------------------------------------------------
 def _permute(name: str, a, permutation: list[int]):
-    letters = _letters(len(permutation))
-    output = [letters[n] for n in permutation]
-    return _linear(name, [letters], output, [a], np.transpose(raw(a), permutation))
+    names = letters(len(permutation))
+    output = [names[n] for n in permutation]
+    return linear(name, [names], output, [a], np.transpose(raw(a), permutation))
 
 
 @implements(np.transpose)
 def transpose(a, axes=None):
     ndim = np.ndim(raw(a))
     permutation = (
-        list(range(ndim))[::-1] if axes is None else list(_normalize_axes(axes, ndim, "transpose"))
+        list(range(ndim))[::-1] if axes is None else list(normalize_axes(axes, ndim, "transpose"))
     )
     if len(permutation) != ndim:
         raise ShapeError(f"numpy.transpose: axes {axes!r} do not match {ndim} dimensions")
@@ -188,7 +158,7 @@ def transpose(a, axes=None):
 @implements(np.swapaxes)
 def swapaxes(a, axis1, axis2):
     ndim = np.ndim(raw(a))
-    i, j = _normalize_axes((axis1,), ndim, "swapaxes") + _normalize_axes((axis2,), ndim, "swapaxes")
+    i, j = normalize_axes((axis1,), ndim, "swapaxes") + normalize_axes((axis2,), ndim, "swapaxes")
     permutation = list(range(ndim))
     permutation[i], permutation[j] = j, i
     return _permute("swapaxes", a, permutation)
@@ -197,8 +167,8 @@ def swapaxes(a, axis1, axis2):
 @implements(np.moveaxis)
 def moveaxis(a, source, destination):
     ndim = np.ndim(raw(a))
-    source = _normalize_axes(source, ndim, "moveaxis")
-    destination = _normalize_axes(destination, ndim, "moveaxis")
+    source = normalize_axes(source, ndim, "moveaxis")
+    destination = normalize_axes(destination, ndim, "moveaxis")
     if len(source) != len(destination):
         raise ShapeError("numpy.moveaxis: source and destination need the same number of axes")
     permutation = [n for n in range(ndim) if n not in source]

@@ -1,0 +1,148 @@
+"""Reductions along axes (sum, mean, max/min, prod, cumsum) and clip.
+
+Ties in max/min follow JAX: the derivative is shared equally among the
+entries that attain the extreme (each gets 1/count).
+"""
+
+import math
+
+import numpy as np
+
+from tensordiff.rules import local
+from tensordiff.trace.dispatch import implements
+from tensordiff.trace.functions import letters, linear, normalize_axes, refuse
+from tensordiff.trace.traced import raw, record
+
+__all__: list[str] = []
+
+
+def _axes(a, axis, name: str) -> tuple[int, ...]:
+    ndim = np.ndim(raw(a))
+    return tuple(range(ndim)) if axis is None else normalize_axes(axis, ndim, name)
+
+
+def _kept(shape, axes, keepdims) -> list[tuple[int, int]]:
+    """Delta pairs (out axis, in axis) for the axes a reduction keeps."""
+    pairs, out_axis = [], 0
+    for n in range(len(shape)):
+        if n not in axes:
+            pairs.append((out_axis, n))
+            out_axis += 1
+        elif keepdims:
+            out_axis += 1
+    return pairs
+
+
+@implements(np.sum)
+def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    refuse("sum", dtype=dtype, out=out, initial=initial, where=where)
+    return _linear_reduction("sum", a, axis, keepdims, np.sum(raw(a), axis=axis, keepdims=keepdims))
+
+
+@implements(np.mean)
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    refuse("mean", dtype=dtype, out=out, where=where)
+    value = np.mean(raw(a), axis=axis, keepdims=keepdims)
+    return _linear_reduction("mean", a, axis, keepdims, value, scale_by_count=True)
+
+
+def _linear_reduction(name, a, axis, keepdims, value, scale_by_count=False):
+    axes = _axes(a, axis, name)
+    names = letters(np.ndim(raw(a)))
+    output = [None if n in axes else ch for n, ch in enumerate(names) if keepdims or n not in axes]
+    count = math.prod(np.shape(raw(a))[n] for n in axes)
+    scale = 1.0 / count if scale_by_count else None
+    return linear(name, [names], output, [a], value, scale)
+
+
+def _extreme(name: str, reduce, a, axis, out, keepdims, initial, where):
+    refuse(name, out=out, initial=initial, where=where)
+    x = raw(a)
+    axes = _axes(a, axis, name)
+    value = reduce(x, axis=axes, keepdims=bool(keepdims))
+    attains = x == reduce(x, axis=axes, keepdims=True)  # plain booleans: no derivative
+    share = attains / np.sum(attains, axis=axes, keepdims=True)
+    shape = np.shape(x)
+    value_shape = np.shape(value)
+    pairs = _kept(shape, axes, keepdims)
+    every_axis = list(range(len(shape)))
+    return record(
+        name,
+        value,
+        [a],
+        lambda _: local.selection(value_shape, shape, pairs, [((), every_axis, share)]),
+    )
+
+
+@implements(*{np.max, np.amax})  # one object in NumPy 2, two in 1.26
+def max_(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    return _extreme("max", np.max, a, axis, out, keepdims, initial, where)
+
+
+@implements(*{np.min, np.amin})
+def min_(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    return _extreme("min", np.min, a, axis, out, keepdims, initial, where)
+
+
+@implements(np.prod)
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    refuse("prod", dtype=dtype, out=out, initial=initial, where=where)
+    x = raw(a)
+    axes = _axes(a, axis, "prod")
+    value = np.prod(x, axis=axes, keepdims=bool(keepdims))
+    shape = np.shape(x)
+    value_shape = np.shape(value)
+    pairs = _kept(shape, axes, keepdims)
+
+    def jacobian(_):
+        others = _product_of_others(x, axes)
+        return local.selection(value_shape, shape, pairs, [((), list(range(len(shape))), others)])
+
+    return record("prod", value, [a], jacobian)
+
+
+def _product_of_others(x, axes: tuple[int, ...]):
+    """For each entry, the product of the other entries of its reduction fibre.
+
+    Written with traceable operations (no division, so zeros are handled as JAX
+    does) so that a second derivative of ``prod`` works too.
+    """
+    shape = np.shape(x)
+    kept = [n for n in range(len(shape)) if n not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    n = math.prod(shape[k] for k in axes)
+    fibres = np.reshape(moved, [shape[k] for k in kept] + [n])
+    repeated = np.expand_dims(fibres, -2) * np.ones((n, 1))  # (..., n copies, n entries)
+    others = np.prod(np.where(np.eye(n, dtype=bool), 1.0, repeated), axis=-1)
+    others = np.reshape(others, [shape[k] for k in kept] + [shape[k] for k in axes])
+    return np.transpose(others, np.argsort(kept + list(axes)))
+
+
+@implements(np.cumsum)
+def cumsum(a, axis=None, dtype=None, out=None):
+    refuse("cumsum", dtype=dtype, out=out)
+    if axis is None:
+        return cumsum(np.ravel(a), axis=0)
+    x = raw(a)
+    shape = np.shape(x)
+    (axis,) = normalize_axes(axis, len(shape), "cumsum")
+    value = np.cumsum(x, axis=axis)
+    pairs = [(n, n) for n in range(len(shape)) if n != axis]
+    size = shape[axis]
+    lower = np.tril(np.ones((size, size)))  # ∂y[o]/∂x[i] = [i <= o] along the axis
+    return record(
+        "cumsum",
+        value,
+        [a],
+        lambda _: local.selection(shape, shape, pairs, [((axis,), (axis,), lower)]),
+    )
+
+
+@implements(np.clip)
+def clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kwargs):
+    """``minimum(maximum(a, low), high)``, as JAX defines it: half the derivative at a bound."""
+    refuse("clip", out=out, **kwargs)
+    low = a_min if a_min is not None else min
+    high = a_max if a_max is not None else max
+    result = a if low is None else np.maximum(a, low)
+    return result if high is None else np.minimum(result, high)

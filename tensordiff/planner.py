@@ -46,7 +46,7 @@ def einsum_classes(
             return np.transpose(array, [tuple(classes).index(c) for c in out_classes])
     equation = equation_for([classes for _, classes in factors], out_classes)
     arrays = [array for array, _ in factors]
-    if not all(isinstance(array, np.ndarray) for array in arrays):
+    if not all(isinstance(array, (np.ndarray, np.generic)) for array in arrays):
         # Traced factors (a derivative inside a derivative): np.einsum records them.
         return np.einsum(equation, *arrays)
     return compiled(equation, tuple(array.shape for array in arrays))(*arrays)

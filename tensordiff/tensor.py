@@ -16,6 +16,7 @@ from tensordiff.errors import ShapeError, TraceLeakError
 from tensordiff.labels import parse_labels
 from tensordiff.term import Term, add_terms, write_dense
 from tensordiff.trace.embed import dense_value
+from tensordiff.trace.traced import Traced
 
 __all__ = ["Tensor", "Jacobian"]
 
@@ -80,7 +81,7 @@ class Tensor:
         return write_dense(self.terms, self.shape, self.dtype)
 
     def __array__(self, dtype=None, copy=None):
-        if any(not isinstance(array, np.ndarray) for t in self.terms for array, _ in t.factors):
+        if any(type(array) is Traced for term in self.terms for array, _ in term.factors):
             raise TraceLeakError(
                 "np.asarray() of a derivative computed inside another derivative would drop"
                 " the outer derivative; return the Jacobian itself, or pass it to NumPy"

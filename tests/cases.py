@@ -6,6 +6,8 @@ Each case is (id, numpy function, jax-numpy function or None, argument shapes, v
 
 import numpy as np
 
+MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
+
 
 def _case(name, f, shapes, jf=None, low=-2.0, high=2.0):
     return {"id": name, "f": f, "jf": jf, "shapes": shapes, "low": low, "high": high}
@@ -111,6 +113,42 @@ def cases(jnp=None):
         _case("expand-dims", lambda A: n.expand_dims(A, 1), [(2, 3)]),
         _case("squeeze", lambda A: n.squeeze(A), [(2, 1, 3)]),
         _case("broadcast-to", lambda x: n.broadcast_to(x, (2, 3, 4)), [(3, 1)]),
+        # ---- reductions beyond sums -------------------------------------------------------
+        _case("max", lambda A: n.max(A), [(2, 3)]),
+        _case("max-axis", lambda A: n.max(A, axis=1), [(2, 3, 4)]),
+        _case("amin-keepdims", lambda A: n.amin(A, axis=0, keepdims=True), [(3, 2)]),
+        _case("prod", lambda A: n.prod(A, axis=-1), [(2, 3)]),
+        _case("prod-all", lambda A: n.prod(A), [(2, 2)]),
+        _case("cumsum-axis", lambda A: n.cumsum(A, axis=1), [(2, 3)]),
+        _case("cumsum-flat", lambda A: n.cumsum(A), [(2, 3)]),
+        _case("clip", lambda A: n.clip(A, -0.5, 0.7), [(3, 4)]),
+        _case("logaddexp", lambda x, y: n.logaddexp(x, y), [(3, 4), (4,)]),
+        # ---- indexing and assembly ------------------------------------------------------------
+        _case("index-int", lambda A: A[1], [(2, 3, 4)]),
+        _case("index-slices", lambda A: A[:, 1:, ::-2], [(2, 3, 4)]),
+        _case("index-newaxis-ellipsis", lambda A: A[None, ..., 2], [(2, 3, 4)]),
+        _case("index-int-array", lambda A: A[n.array([2, 0, 2])], [(3, 4)]),
+        _case("index-mixed", lambda A: A[:, n.array([2, 0]), 1:3], [(2, 3, 4)]),
+        _case("index-mask", lambda A: A[MASK], [(3, 4)]),
+        _case("iterate-rows", lambda A: sum(row * k for k, row in enumerate(A)), [(3, 4)]),
+        _case("take-axis", lambda A: n.take(A, n.array([3, 1]), axis=1), [(2, 4)]),
+        _case("take-flat", lambda A: n.take(A, n.array([[0, 5], [7, 2]])), [(2, 4)]),
+        _case("concatenate", lambda A, B: n.concatenate([A, B], axis=1), [(2, 3), (2, 4)]),
+        _case("concatenate-constant", lambda A: n.concatenate([n.ones((1, 4)), A]), [(2, 4)]),
+        _case("stack", lambda A, B: n.stack([A, B * B], axis=1), [(2, 3), (2, 3)]),
+        _case("split", lambda A: n.split(A, [1, 3], axis=1)[1] * 2.0, [(2, 5)]),
+        _case("flip", lambda A: n.flip(A, axis=1), [(2, 3)]),
+        _case("roll", lambda A: n.roll(A, 2, axis=1), [(2, 4)]),
+        _case("roll-flat", lambda A: n.roll(A, 3), [(2, 4)]),
+        _case("pad", lambda A: n.pad(A, ((1, 0), (2, 1))), [(2, 3)]),
+        _case("where", lambda A, B: n.where(MASK, A, B), [(3, 4), (4,)]),
+        _case("trace", lambda A: n.trace(A), [(3, 3)]),
+        _case("trace-offset", lambda A: n.trace(A, offset=1), [(3, 4)]),
+        _case("diagonal", lambda A: n.diagonal(A, 0, 1, 2), [(2, 3, 3)]),
+        _case("diagonal-offset", lambda A: n.diagonal(A, -1), [(4, 3)]),
+        _case("diag-vector", lambda v: n.diag(v), [(3,)]),
+        _case("diag-vector-offset", lambda v: n.diag(v, 1), [(3,)]),
+        _case("diag-matrix", lambda A: n.diag(A), [(3, 4)]),
         # ---- compositions ---------------------------------------------------------------------
         _case("layer", lambda W, x, b: n.tanh(W @ x + b), [(3, 4), (4,), (3,)]),
         _case("squared-error", lambda W, x, y: n.sum((W @ x - y) ** 2), [(3, 4), (4,), (3,)]),

@@ -149,9 +149,13 @@ def selection(
     out_axes, sizes = axis_classes(out_shape)
     in_axes, in_sizes = axis_classes(in_shape)
     sizes.update(in_sizes)
-    in_axes = list(in_axes)
-    for o, i in deltas:
-        in_axes[i] = out_axes[o]
+    out_axes, in_axes = list(out_axes), list(in_axes)
+    linked: dict[int, int] = {}
+    for o, i in deltas:  # two output axes tied to one input axis form a diagonal
+        if i in linked:
+            out_axes[o] = out_axes[linked[i]]
+        else:
+            in_axes[i], linked[i] = out_axes[o], o
     built = []
     for outs, ins, array in factors:
         axes = [out_axes[o] for o in outs] + [in_axes[i] for i in ins]
@@ -160,7 +164,7 @@ def selection(
         built.append(
             (array.reshape([array.shape[n] for n in keep]), tuple(axes[n][0] for n in keep))
         )
-    return Term(tuple(built), out_axes + tuple(in_axes), sizes)
+    return Term(tuple(built), tuple(out_axes) + tuple(in_axes), sizes)
 
 
 def one_hot(positions, size: int) -> np.ndarray:

@@ -89,16 +89,12 @@ class Traced(NDArrayOperatorsMixin):
         return self.shape[0]
 
     def __getitem__(self, index):
-        raise UnsupportedOperationError(
-            "indexing a traced value (x[...]) is not supported yet; use np.einsum, np.sum"
-            " or reshapes, or compute the indexed constant outside the differentiated function"
-        )
+        from tensordiff.trace import assembly
+
+        return assembly.getitem(self, index)
 
     def __iter__(self):
-        raise UnsupportedOperationError(
-            "iterating over a traced value needs indexing, which is not supported yet;"
-            " use array operations over the whole axis instead"
-        )
+        return (self[n] for n in range(len(self)))
 
     def __setitem__(self, index, value):
         raise UnsupportedOperationError(

@@ -1,0 +1,241 @@
+"""Indexing and assembly: x[...], take, concatenate, stack, split, flip, roll, pad, diag.
+
+Each of these moves entries around, so its local Jacobian is a selection:
+along one axis it is a small matrix ``M[o, i] = [i == picks[o]]`` (a one-hot
+row per output position, all zeros where the output is a constant such as
+padding), with deltas on the untouched axes. Only indexing that mixes several
+axes at once (integer arrays, boolean masks) falls back to a one-hot matrix
+over the whole array, after a memory check.
+"""
+
+import numpy as np
+
+from tensordiff import memory
+from tensordiff.errors import ShapeError, UnsupportedOperationError
+from tensordiff.rules import local
+from tensordiff.trace.dispatch import implements
+from tensordiff.trace.functions import letters, linear, normalize_axes, refuse
+from tensordiff.trace.traced import Traced, raw, record
+
+__all__ = ["getitem"]
+
+
+def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray]):
+    """Record ``value``, which takes ``a``'s entries at ``picks[o]`` along each listed axis."""
+    shape, value_shape = np.shape(raw(a)), np.shape(value)
+    deltas = [(n, n) for n in range(len(shape)) if n not in picks_by_axis]
+    factors = [
+        ((axis,), (axis,), local.one_hot(picks, shape[axis]))
+        for axis, picks in picks_by_axis.items()
+    ]
+    return record(name, value, [a], lambda _: local.selection(value_shape, shape, deltas, factors))
+
+
+def _gather(name: str, a, value, positions: np.ndarray):
+    """Record ``value``, whose entries are ``a.flat[positions]`` (-1: a constant)."""
+    shape = np.shape(raw(a))
+    size = int(np.prod(shape))
+    memory.check_dense((positions.size, size), np.dtype(np.float64))
+    out_axes = list(range(positions.ndim))
+    factor = local.one_hot(positions, size).reshape(positions.shape + shape)
+    factors = [(out_axes, list(range(len(shape))), factor)]
+    return record(name, value, [a], lambda _: local.selection(positions.shape, shape, (), factors))
+
+
+def _flat_positions(shape) -> np.ndarray:
+    return np.arange(int(np.prod(shape))).reshape(shape)
+
+
+# ---- x[index] --------------------------------------------------------------------------
+def getitem(x: Traced, index):
+    """``x[index]`` for basic and advanced NumPy indexing."""
+    entries = index if isinstance(index, tuple) else (index,)
+    if any(type(e) is Traced for e in entries):
+        raise UnsupportedOperationError.for_function(
+            "ndarray.__getitem__", "the index is a traced value; indices must be constants"
+        )
+    value = x.value[index]
+    if all(e is None or e is Ellipsis or isinstance(e, (int, np.integer, slice)) for e in entries):
+        return _basic_index(x, value, entries)
+    return _gather("index", x, value, _flat_positions(x.shape)[index])
+
+
+def _basic_index(x, value, entries):
+    shape = x.shape
+    if sum(e is Ellipsis for e in entries) > 1:
+        raise ShapeError("an index can only have a single ellipsis ('...')")
+    named = sum(1 for e in entries if e is not None and e is not Ellipsis)
+    fill = (slice(None),) * (len(shape) - named)
+    if Ellipsis in entries:
+        at = entries.index(Ellipsis)
+        entries = entries[:at] + fill + entries[at + 1 :]
+    else:
+        entries = entries + fill
+    deltas, factors, in_axis, out_axis = [], [], 0, 0
+    for e in entries:
+        if e is None:
+            out_axis += 1
+            continue
+        n = shape[in_axis]
+        if isinstance(e, slice):
+            picks = np.arange(n)[e]
+            if len(picks) == n and (picks == np.arange(n)).all():
+                deltas.append((out_axis, in_axis))
+            else:
+                factors.append(((out_axis,), (in_axis,), local.one_hot(picks, n)))
+            out_axis += 1
+        else:
+            factors.append(((), (in_axis,), local.one_hot(np.arange(n)[e], n)))
+        in_axis += 1
+    value_shape = np.shape(value)
+    return record(
+        "index", value, [x], lambda _: local.selection(value_shape, shape, deltas, factors)
+    )
+
+
+# ---- take / split ------------------------------------------------------------------------
+@implements(np.take)
+def take(a, indices, axis=None, out=None, mode="raise"):
+    refuse("take", out=out)
+    value = np.take(raw(a), indices, axis=axis, mode=mode)
+    shape = np.shape(raw(a))
+    if axis is not None and np.ndim(indices) == 1:
+        (axis,) = normalize_axes(axis, len(shape), "take")
+        picks = np.take(np.arange(shape[axis]), indices, mode=mode)
+        return _along_axes("take", a, value, {axis: picks})
+    positions = np.take(_flat_positions(shape), indices, axis=axis, mode=mode)
+    return _gather("take", a, value, positions)
+
+
+@implements(np.split)
+def split(ary, indices_or_sections, axis=0):
+    shape = np.shape(raw(ary))
+    (axis,) = normalize_axes(axis, len(shape), "split")
+    pieces = np.split(np.arange(shape[axis]), indices_or_sections)
+    prefix = (slice(None),) * axis
+    return [ary[prefix + (slice(int(p[0]), int(p[0]) + len(p)),)] for p in pieces]
+
+
+# ---- concatenate / stack -------------------------------------------------------------------
+@implements(np.concatenate)
+def concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
+    refuse("concatenate", out=out, dtype=dtype)
+    arrays = list(arrays)
+    if axis is None:
+        return concatenate([np.ravel(x) for x in arrays], axis=0)
+    values = [raw(x) for x in arrays]
+    value = np.concatenate(values, axis=axis)
+    (axis,) = normalize_axes(axis, value.ndim, "concatenate")
+    starts = np.cumsum([0] + [np.shape(v)[axis] for v in values])
+    value_shape = value.shape
+
+    def jacobian(n):
+        shape = np.shape(values[n])
+        picks = np.arange(value_shape[axis]) - starts[n]
+        picks[(picks < 0) | (picks >= shape[axis])] = -1
+        deltas = [(k, k) for k in range(len(shape)) if k != axis]
+        factors = [((axis,), (axis,), local.one_hot(picks, shape[axis]))]
+        return local.selection(value_shape, shape, deltas, factors)
+
+    return record("concatenate", value, arrays, jacobian)
+
+
+@implements(np.stack)
+def stack(arrays, axis=0, out=None, dtype=None, casting=None):
+    refuse("stack", out=out, dtype=dtype)
+    arrays = list(arrays)
+    values = [raw(x) for x in arrays]
+    value = np.stack(values, axis=axis)
+    (axis,) = normalize_axes(axis, value.ndim, "stack")
+    value_shape = value.shape
+
+    def jacobian(n):
+        shape = np.shape(values[n])
+        deltas = [(k + (k >= axis), k) for k in range(len(shape))]
+        factors = [((axis,), (), local.one_hot(n, len(values)))]
+        return local.selection(value_shape, shape, deltas, factors)
+
+    return record("stack", value, arrays, jacobian)
+
+
+# ---- flip / roll / pad ---------------------------------------------------------------------
+@implements(np.flip)
+def flip(m, axis=None):
+    shape = np.shape(raw(m))
+    axes = range(len(shape)) if axis is None else normalize_axes(axis, len(shape), "flip")
+    picks = {k: np.arange(shape[k])[::-1] for k in axes}
+    return _along_axes("flip", m, np.flip(raw(m), axis=axis), picks)
+
+
+@implements(np.roll)
+def roll(a, shift, axis=None):
+    shape = np.shape(raw(a))
+    if axis is None:
+        return np.reshape(roll(np.ravel(a), shift, axis=0), shape)
+    axes = normalize_axes(axis, len(shape), "roll")
+    shifts = np.broadcast_to(shift, (len(axes),))
+    picks: dict[int, np.ndarray] = {}
+    for k, s in zip(axes, shifts, strict=True):
+        picks[k] = np.roll(picks.get(k, np.arange(shape[k])), int(s))
+    return _along_axes("roll", a, np.roll(raw(a), shift, axis=axis), picks)
+
+
+@implements(np.pad)
+def pad(array, pad_width, mode="constant", **kwargs):
+    if mode != "constant" or set(kwargs) - {"constant_values"}:
+        raise UnsupportedOperationError.for_function(
+            "pad", f"mode={mode!r} with {sorted(kwargs)}; only mode='constant' is supported"
+        )
+    if any(
+        type(v) is Traced
+        for v in np.ravel(np.asarray(kwargs.get("constant_values", 0), dtype=object))
+    ):
+        raise UnsupportedOperationError.for_function("pad", "traced constant_values")
+    value = np.pad(raw(array), pad_width, mode="constant", **kwargs)
+    shape = np.shape(raw(array))
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2))
+    picks = {}
+    for k, (before, _) in enumerate(widths):
+        if value.shape[k] != shape[k]:
+            positions = np.arange(value.shape[k]) - before
+            positions[(positions < 0) | (positions >= shape[k])] = -1
+            picks[k] = positions
+    return _along_axes("pad", array, value, picks)
+
+
+# ---- diagonals -------------------------------------------------------------------------------
+@implements(np.diagonal)
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    shape = np.shape(raw(a))
+    axis1, axis2 = normalize_axes((axis1, axis2), len(shape), "diagonal")
+    value = np.diagonal(raw(a), offset, axis1, axis2)
+    if offset == 0 and shape[axis1] == shape[axis2]:  # a δ between the two axes, nothing stored
+        names = list(letters(len(shape)))
+        names[axis2] = names[axis1]
+        rest = [ch for k, ch in enumerate(names) if k not in (axis1, axis2)]
+        return linear("diagonal", ["".join(names)], rest + [names[axis1]], [a], value)
+    positions = np.diagonal(_flat_positions(shape), offset, axis1, axis2)
+    return _gather("diagonal", a, value, positions)
+
+
+@implements(np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    refuse("trace", dtype=dtype, out=out)
+    return np.sum(np.diagonal(a, offset, axis1, axis2), axis=-1)
+
+
+@implements(np.diag)
+def diag(v, k=0):
+    shape = np.shape(raw(v))
+    if len(shape) == 2:
+        return np.diagonal(v, k)
+    if len(shape) != 1:
+        raise ShapeError(f"numpy.diag: input must be 1-D or 2-D, got shape {shape}")
+    value = np.diag(raw(v), k)
+    if k == 0:
+        return record(
+            "diag", value, [v], lambda _: local.selection(value.shape, shape, [(0, 0), (1, 0)])
+        )
+    positions = np.full(value.shape, -1)
+    positions[np.diag(np.ones(shape[0], dtype=bool), k)] = np.arange(shape[0])
+    return _gather("diag", v, value, positions)

@@ -21,7 +21,7 @@ from tensordiff.hessian import Hessian, hessian
 from tensordiff.memory import get_memory_limit, memory_limit, set_memory_limit
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.testing import check_grads, numerical_jacobian
-from tensordiff.trace import assembly, functions, reductions  # noqa: F401  (the allow-list)
+from tensordiff.trace import assembly, functions, linalg, reductions  # noqa: F401  (allow-list)
 from tensordiff.trace.dispatch import supported_operations
 
 __all__ = [

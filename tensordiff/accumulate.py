@@ -57,13 +57,13 @@ def _reverse(order: list[Node], output_shape, found: dict) -> dict:
         for parent, local_jacobian in node.parents:
             if parent not in wanted:
                 continue
-            local = local_jacobian()
             parent_labels = _labels("parent", parent.shape)
             contributions = tuple(
                 contract_terms(
                     [(term, out_labels + node_labels), (local, node_labels + parent_labels)],
                     out_labels + parent_labels,
                 )
+                for local in _terms_of(local_jacobian())
                 for term in terms
             )
             pending[parent] = add_terms(pending.get(parent, ()) + contributions)
@@ -82,17 +82,22 @@ def _forward(order: list[Node], leaf: Node) -> tuple[Term, ...]:
         for parent, local_jacobian in node.parents:
             if parent not in wanted:
                 continue
-            local = local_jacobian()
             parent_labels = _labels("parent", parent.shape)
             terms += tuple(
                 contract_terms(
                     [(local, node_labels + parent_labels), (term, parent_labels + leaf_labels)],
                     node_labels + leaf_labels,
                 )
+                for local in _terms_of(local_jacobian())
                 for term in derivative[parent]
             )
         derivative[node] = add_terms(terms)
     return derivative.get(order[0], ())
+
+
+def _terms_of(local: Term | tuple[Term, ...]) -> tuple[Term, ...]:
+    """A rule's local Jacobian is one term or a sum of terms."""
+    return (local,) if isinstance(local, Term) else local
 
 
 def identity(shape: tuple[int, ...]) -> Term:

@@ -171,3 +171,45 @@ def one_hot(positions, size: int) -> np.ndarray:
     """``M[..., i] = (positions[...] == i)``; a position of -1 selects nothing."""
     positions = np.asarray(positions)
     return (positions[..., None] == np.arange(size)).astype(np.float64)
+
+
+def index_term(
+    out: str,
+    wrt: str,
+    factors: Sequence[tuple[str, object]],
+    out_shape: Sequence[int],
+    wrt_shape: Sequence[int],
+    scale: float | None = None,
+) -> Term:
+    """A local Jacobian written in index notation: ``∂y[out]/∂x[wrt] = Π factors``.
+
+    Each factor is ``(letters, array)``; a letter shared by the output and the
+    argument is a δ, a letter on no axis is summed. For example the inverse
+    ``Y = A⁻¹`` has ``index_term("kl", "ij", [("ki", -Y), ("jl", Y)], ...)``:
+    ∂Y[k,l]/∂A[i,j] = −Y[k,i] Y[j,l].
+    """
+    sizes_by_letter: dict[str, int] = {}
+    for letters_, shape in [(out, out_shape), (wrt, wrt_shape)] + [
+        (letters_, np.shape(array)) for letters_, array in factors
+    ]:
+        for letter, size in zip(letters_, shape, strict=True):
+            sizes_by_letter.setdefault(letter, size)
+    classes = {letter: fresh_class() for letter, size in sizes_by_letter.items() if size != 1}
+    sizes = {classes[letter]: sizes_by_letter[letter] for letter in classes}
+
+    def axes(letters_):
+        return tuple((classes[ch],) if ch in classes else () for ch in letters_)
+
+    built = []
+    for letters_, array in factors:
+        array = as_array(array)
+        keep = [n for n, size in enumerate(array.shape) if size != 1]
+        built.append(
+            (
+                array.reshape([array.shape[n] for n in keep]),
+                tuple(classes[letters_[n]] for n in keep),
+            )
+        )
+    if scale is not None:
+        built.append((np.asarray(scale), ()))
+    return Term(tuple(built), axes(out) + axes(wrt), sizes)

@@ -149,7 +149,7 @@ def cases(jnp=None):
         _case("diag-vector", lambda v: n.diag(v), [(3,)]),
         _case("diag-vector-offset", lambda v: n.diag(v, 1), [(3,)]),
         _case("diag-matrix", lambda A: n.diag(A), [(3, 4)]),
-        # ---- linear algebra (SPD inputs come from A Aᵀ + 3 I; symmetric ones from (A + Aᵀ)/2) -----
+        # ---- linear algebra (SPD inputs are A Aᵀ + c I; symmetric ones A + Aᵀ) ------------
         _case("inv", lambda A: n.linalg.inv(A + 3 * n.eye(3)), [(3, 3)]),
         _case("inv-batched", lambda A: n.linalg.inv(A + 3 * n.eye(3)), [(2, 3, 3)]),
         _case("det", lambda A: n.linalg.det(A), [(3, 3)]),

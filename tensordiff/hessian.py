@@ -28,8 +28,9 @@ class Hessian(Jacobian):
         n_out, n_in = len(self.out_indices), len(self.in_indices) // 2
         first = list(range(n_out, n_out + n_in))
         second = list(range(n_out + n_in, n_out + 2 * n_in))
-        swapped = np.moveaxis(dense, first + second, second + first)
-        return (dense + swapped) * np.asarray(0.5, dtype=dense.dtype)
+        symmetric = dense + np.moveaxis(dense, first + second, second + first)
+        symmetric *= np.asarray(0.5, dtype=dense.dtype)
+        return symmetric
 
 
 def hessian(

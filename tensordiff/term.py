@@ -233,24 +233,86 @@ def add_terms(terms: Sequence[Term]) -> tuple[Term, ...]:
 
 
 def _merge(group: list[Term]) -> Term:
-    """Add terms of one delta pattern: align their classes and add their cores."""
-    first = group[0]
+    """Add terms of one delta pattern into one term."""
+    total = group[0]
+    for term in group[1:]:
+        total = _factor_out_common(total, term) or _add_cores(total, term)
+    return total
+
+
+def _add_cores(first: Term, second: Term) -> Term:
+    """Evaluate both terms over their axes' classes and add the arrays."""
     target = first.out_classes()
     cores = []
     used: set[int] = set()
-    for term in group:
+    for term in (first, second):
         position = dict(zip(term.out_classes(), target, strict=True))
         in_factors = term.factor_classes()
         keep = [c for c in term.out_classes() if c in in_factors]
         cores.append((term.core(keep), [position[c] for c in keep]))
         used.update(position[c] for c in keep)
     order = [c for c in target if c in used]
-    total = None
-    for core, classes in cores:
-        aligned = _align_to(core, classes, order)
-        total = aligned if total is None else total + aligned
+    total = sum(_align_to(core, classes, order) for core, classes in cores)
     total = np.broadcast_to(total, [first.sizes[c] for c in order])
     return Term(((total, tuple(order)),), first.axes, {c: first.sizes[c] for c in target})
+
+
+def _factor_out_common(first: Term, second: Term) -> Term | None:
+    """``common × (rest₁ + rest₂)`` when both terms share factors (the same arrays).
+
+    Paths through a graph often differ in one small factor only (the two
+    paths through ``x * x``, the second derivative of an elementwise function):
+    adding those factors first keeps the big shared ones lazy, so the sum costs
+    one contraction instead of two. None when nothing is shared or the
+    differing parts would make a larger array than they hold.
+    """
+    mapping = dict(zip(second.out_classes(), first.out_classes(), strict=True))
+    images = set(mapping.values())
+    rest1, rest2, common = list(first.factors), [], []
+    for array, classes in second.factors:
+        for k, (array1, classes1) in enumerate(rest1):
+            if array1 is array and _extend(mapping, images, classes, classes1):
+                common.append(rest1.pop(k))
+                break
+        else:
+            rest2.append((array, classes))
+    if not common:
+        return None
+    rest2 = [(array, tuple(mapping.get(c, c) for c in classes)) for array, classes in rest2]
+    outside = {c for _, classes in common for c in classes} | set(first.out_classes())
+    boundary = [c for c in dict.fromkeys(c for _, cl in rest1 + rest2 for c in cl) if c in outside]
+    largest = max((np.size(array) for array, _ in rest1 + rest2), default=1)
+    if math.prod(first.sizes[c] for c in boundary) > largest:
+        return None
+    summed = _product(rest1, boundary) + _product(rest2, boundary)
+    return Term(tuple(common) + ((summed, tuple(boundary)),), first.axes, first.sizes)
+
+
+def _extend(mapping: dict, images: set, classes2, classes1) -> bool:
+    """Extend the class renaming second → first so that ``classes2`` maps onto ``classes1``."""
+    if len(classes2) != len(classes1):
+        return False
+    trial: dict[int, int] = {}
+    for c2, c1 in zip(classes2, classes1, strict=True):
+        known = mapping.get(c2, trial.get(c2))
+        if known is None:
+            if c1 in images or c1 in trial.values():
+                return False
+            trial[c2] = c1
+        elif known != c1:
+            return False
+    mapping.update(trial)
+    images.update(trial.values())
+    return True
+
+
+def _product(factors: list[Factor], boundary: list[int]):
+    """The product of ``factors`` over the ``boundary`` classes (others summed), aligned."""
+    if not factors:
+        return np.ones([1] * len(boundary))
+    present = {c for _, classes in factors for c in classes}
+    keep = [c for c in boundary if c in present]
+    return _align_to(planner.einsum_classes(factors, keep), keep, boundary)
 
 
 def _align_to(core: np.ndarray, classes: list[int], order: list[int]) -> np.ndarray:
@@ -263,18 +325,29 @@ def _align_to(core: np.ndarray, classes: list[int], order: list[int]) -> np.ndar
 
 def write_dense(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> np.ndarray:
     """The dense array of a sum of terms, deltas written into diagonal views of zeros."""
-    covers_all = len(terms) == 1 and _no_diagonal(terms[0])
-    # One term without deltas writes every entry, so the zero fill can be skipped.
-    out = np.empty(shape, dtype=dtype) if covers_all else np.zeros(shape, dtype=dtype)
+    if len(terms) == 1 and _no_diagonal(terms[0]):
+        return _write_plain(terms[0], shape, dtype)
+    out = np.zeros(shape, dtype=dtype)
     for term in terms:
         view, view_classes = _class_view(out, term)
         in_factors = term.factor_classes()
         keep = [c for c in view_classes if c in in_factors]
-        core = _align_to(term.core(keep), keep, list(view_classes))
-        if covers_all:
-            np.copyto(view, core)
-        else:
-            view += core
+        view += _align_to(term.core(keep), keep, list(view_classes))
+    return out
+
+
+def _write_plain(term: Term, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """One term without deltas: every entry is written, so no zero fill is needed."""
+    classes = [c for axis in term.axes for c in axis]
+    in_factors = term.factor_classes()
+    keep = [c for c in classes if c in in_factors]
+    core = term.core(keep)
+    if keep == classes and all(core is not array for array, _ in term.factors):
+        # A fresh product already in output order: hand it over instead of copying it.
+        return np.ascontiguousarray(core, dtype=dtype).reshape(shape)
+    out = np.empty(shape, dtype=dtype)
+    view, view_classes = _class_view(out, term)
+    np.copyto(view, _align_to(core, keep, list(view_classes)))
     return out
 
 

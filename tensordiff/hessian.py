@@ -5,10 +5,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tensordiff import memory
 from tensordiff.derivatives import LabelSpec, jacobian
 from tensordiff.errors import OptionError
 from tensordiff.labels import default_labels, parse_labels
 from tensordiff.tensor import Jacobian
+from tensordiff.term import Term, write_dense
 
 __all__ = ["hessian", "Hessian"]
 
@@ -24,13 +26,54 @@ class Hessian(Jacobian):
     __slots__ = ()
 
     def to_numpy(self) -> np.ndarray:
+        symmetric = self._symmetrized_terms()
+        if symmetric is not None:
+            memory.check_dense(self.shape, self.dtype)
+            return write_dense(symmetric, self.shape, self.dtype)
         dense = super().to_numpy()
+        swapped = np.moveaxis(dense, self._first + self._second, self._second + self._first)
+        dense += swapped
+        dense *= np.asarray(0.5, dtype=dense.dtype)
+        return dense
+
+    @property
+    def _first(self) -> list[int]:
         n_out, n_in = len(self.out_indices), len(self.in_indices) // 2
-        first = list(range(n_out, n_out + n_in))
-        second = list(range(n_out + n_in, n_out + 2 * n_in))
-        symmetric = dense + np.moveaxis(dense, first + second, second + first)
-        symmetric *= np.asarray(0.5, dtype=dense.dtype)
-        return symmetric
+        return list(range(n_out, n_out + n_in))
+
+    @property
+    def _second(self) -> list[int]:
+        n_out, n_in = len(self.out_indices), len(self.in_indices) // 2
+        return list(range(n_out + n_in, n_out + 2 * n_in))
+
+    def _symmetrized_terms(self) -> list[Term] | None:
+        """Each term averaged with its own transpose, on its core only.
+
+        Works when every term's delta pattern is symmetric under swapping the two
+        argument groups (the usual case); the average then costs the core's size,
+        not the dense size. None otherwise.
+        """
+        permutation = list(range(self.ndim))
+        for a, b in zip(self._first, self._second, strict=True):
+            permutation[a], permutation[b] = b, a
+        terms = []
+        for term in self.terms:
+            swap: dict[int, int] = {}
+            for axis, partner in zip(term.axes, (term.axes[p] for p in permutation), strict=True):
+                if len(axis) != len(partner):
+                    return None
+                for c, d in zip(axis, partner, strict=True):
+                    if swap.setdefault(c, d) != d:
+                        return None
+            in_factors = term.factor_classes()
+            keep = [c for c in term.out_classes() if c in in_factors]
+            if {swap[c] for c in keep} != set(keep):
+                return None
+            core = term.core(keep)
+            # x + xᵀ is exactly symmetric: floating-point addition commutes.
+            average = (core + np.transpose(core, [keep.index(swap[c]) for c in keep])) * 0.5
+            terms.append(Term(((average, tuple(keep)),), term.axes, term.sizes))
+        return terms
 
 
 def hessian(

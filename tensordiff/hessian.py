@@ -72,7 +72,8 @@ class Hessian(Jacobian):
             core = term.core(keep)
             # x + xᵀ is exactly symmetric: floating-point addition commutes.
             average = (core + np.transpose(core, [keep.index(swap[c]) for c in keep])) * 0.5
-            terms.append(Term(((average, tuple(keep)),), term.axes, term.sizes))
+            name = term.product_name(keep)
+            terms.append(Term(((average, tuple(keep)),), term.axes, term.sizes, (name,)))
         return terms
 
 

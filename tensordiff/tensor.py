@@ -130,7 +130,15 @@ class Tensor:
         if not np.isscalar(scalar) or isinstance(scalar, (str, bytes, complex)):
             return NotImplemented
         factor = (np.asarray(scalar, dtype=self.dtype), ())
-        terms = [Term(term.factors + (factor,), term.axes, term.sizes) for term in self.terms]
+        terms = [
+            Term(
+                term.factors + (factor,),
+                term.axes,
+                term.sizes,
+                term.factor_names() + (f"{scalar:g}",),
+            )
+            for term in self.terms
+        ]
         return Tensor._from_terms(terms, self.indices, self.shape, self.dtype)
 
     __rmul__ = __mul__

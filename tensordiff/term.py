@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tensordiff import planner
+from tensordiff import names, planner
 from tensordiff.errors import ShapeError
 
 __all__ = ["Term", "fresh_class", "axis_classes", "contract", "add_terms", "write_dense"]
@@ -57,17 +57,32 @@ class Term:
     factors: tuple[Factor, ...]
     axes: tuple[tuple[int, ...], ...]
     sizes: Mapping[int, int]
+    names: tuple[str, ...] = ()  # a template per factor (see tensordiff.names); may be empty
 
     @property
     def stored_nbytes(self) -> int:
         return sum(array.nbytes for array, _ in self.factors)
 
     @classmethod
-    def dense(cls, array: np.ndarray) -> "Term":
+    def dense(cls, array: np.ndarray, name: str = "T") -> "Term":
         """A term with one factor holding ``array`` and no deltas."""
         axes, sizes = axis_classes(array.shape)
         factor = array.reshape([s for s in array.shape if s != 1])
-        return cls(((factor, tuple(c for axis in axes for c in axis)),), axes, sizes)
+        classes = tuple(c for axis in axes for c in axis)
+        return cls(((factor, classes),), axes, sizes, (names.leaf(name, classes),))
+
+    def factor_names(self) -> tuple[str, ...]:
+        """A name template per factor; factors nobody named are called F."""
+        if len(self.names) == len(self.factors):
+            return self.names
+        return tuple(_default_name(array, classes) for array, classes in self.factors)
+
+    def product_name(self, keep: Sequence[int]) -> str:
+        """The template of the product of the factors, classes not in ``keep`` summed."""
+        summed = [
+            c for c in dict.fromkeys(c for _, cl in self.factors for c in cl) if c not in keep
+        ]
+        return names.product(self.factor_names(), summed)
 
     def out_classes(self) -> tuple[int, ...]:
         """Distinct classes on the axes, in order of first appearance."""
@@ -91,12 +106,18 @@ class Term:
         in_factors = self.factor_classes()
         keep = tuple(c for c in self.out_classes() if c in in_factors)
         core = self.core(keep)
-        return Term(((core, keep),), self.axes, self.sizes)
+        return Term(((core, keep),), self.axes, self.sizes, (self.product_name(keep),))
 
     def structure_key(self) -> tuple:
         """Equal for terms whose delta pattern is the same up to renaming classes."""
         canonical = {c: n for n, c in enumerate(self.out_classes())}
         return tuple(tuple((canonical[c], self.sizes[c]) for c in axis) for axis in self.axes)
+
+
+def _default_name(array, classes) -> str:
+    if not classes and np.size(array) == 1 and isinstance(array, (np.ndarray, np.generic)):
+        return f"{float(array):g}"
+    return names.leaf("F", classes)
 
 
 def _classes_of(terms: Sequence[Term]) -> dict[int, int]:
@@ -117,6 +138,7 @@ def renamed(term: Term) -> Term:
         tuple((array, tuple(mapping[c] for c in classes)) for array, classes in term.factors),
         tuple(tuple(mapping[c] for c in axis) for axis in term.axes),
         {mapping[c]: size for c, size in term.sizes.items()},
+        tuple(names.substitute(n, {c: (d,) for c, d in mapping.items()}) for n in term.names),
     )
 
 
@@ -199,13 +221,17 @@ def contract(operands: Sequence[tuple[Term, Sequence]], out_labels: Sequence) ->
         )
 
     factors: list[Factor] = []
+    factor_names: list[str] = []
     for term in terms:
-        for array, factor_classes in term.factors:
-            leaves = [classes.leaves((c,)) for c in factor_classes]
-            flat = tuple(c for group in leaves for c in group)
+        for (array, factor_classes), name in zip(term.factors, term.factor_names(), strict=True):
+            leaves = {
+                c: classes.leaves((c,)) for c in names.classes_in(name) + list(factor_classes)
+            }
+            flat = tuple(c for original in factor_classes for c in leaves[original])
             if len(flat) != array.ndim:
                 array = array.reshape([classes.sizes[c] for c in flat])
             factors.append((array, flat))
+            factor_names.append(names.substitute(name, leaves))
 
     axes = tuple(tuple(classes.leaves(by_label[label][0])) for label in out_labels)
     on_axes = {c for axis in axes for c in axis}
@@ -217,8 +243,9 @@ def contract(operands: Sequence[tuple[Term, Sequence]], out_labels: Sequence) ->
     multiplicity = math.prod(classes.sizes[c] for c in every - on_axes - in_factors)
     if multiplicity != 1:
         factors.append((np.asarray(float(multiplicity)), ()))
+        factor_names.append(f"{multiplicity}")
     sizes = {c: classes.sizes[c] for c in on_axes | in_factors}
-    result = Term(tuple(factors), axes, sizes)
+    result = Term(tuple(factors), axes, sizes, tuple(factor_names))
     if len(factors) > MAX_LAZY_FACTORS:
         result = result.collapsed()
     return result
@@ -243,7 +270,7 @@ def _merge(group: list[Term]) -> Term:
 def _add_cores(first: Term, second: Term) -> Term:
     """Evaluate both terms over their axes' classes and add the arrays."""
     target = first.out_classes()
-    cores = []
+    cores, parts = [], []
     used: set[int] = set()
     for term in (first, second):
         position = dict(zip(term.out_classes(), target, strict=True))
@@ -251,10 +278,13 @@ def _add_cores(first: Term, second: Term) -> Term:
         keep = [c for c in term.out_classes() if c in in_factors]
         cores.append((term.core(keep), [position[c] for c in keep]))
         used.update(position[c] for c in keep)
+        renaming = {c: (position[c],) for c in term.out_classes()}
+        parts.append(names.substitute(term.product_name(keep), renaming))
     order = [c for c in target if c in used]
     total = sum(_align_to(core, classes, order) for core, classes in cores)
     total = np.broadcast_to(total, [first.sizes[c] for c in order])
-    return Term(((total, tuple(order)),), first.axes, {c: first.sizes[c] for c in target})
+    sizes = {c: first.sizes[c] for c in target}
+    return Term(((total, tuple(order)),), first.axes, sizes, (names.sum_of(parts),))
 
 
 def _factor_out_common(first: Term, second: Term) -> Term | None:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tensordiff import names
 from tensordiff.term import Term, axis_classes, fresh_class
 from tensordiff.trace.traced import as_array
 
@@ -31,7 +32,9 @@ def _attach(array, classes_by_position: Sequence[int | None]):
     return array.reshape([array.shape[n] for n in keep]), tuple(tail[n] for n in keep)
 
 
-def elementwise(derivative, out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> Term:
+def elementwise(
+    derivative, out_shape: tuple[int, ...], in_shape: tuple[int, ...], name: str = "g"
+) -> Term:
     """``∂y/∂x = δ · derivative`` for an elementwise op, ``x`` broadcast to ``out_shape``.
 
     ``derivative`` is None (a pure delta), a scalar, or an array broadcastable to
@@ -41,8 +44,10 @@ def elementwise(derivative, out_shape: tuple[int, ...], in_shape: tuple[int, ...
     offset = len(out_shape) - len(in_shape)
     in_axes = tuple(out_axes[offset + n] if size != 1 else () for n, size in enumerate(in_shape))
     out_classes = [axis[0] if axis else None for axis in out_axes]
-    factors = () if derivative is None else (_attach(derivative, out_classes),)
-    return Term(factors, out_axes + in_axes, sizes)
+    if derivative is None:
+        return Term((), out_axes + in_axes, sizes)
+    factor = _attach(derivative, out_classes)
+    return Term((factor,), out_axes + in_axes, sizes, (names.leaf(name, factor[1]),))
 
 
 def multilinear(
@@ -51,6 +56,8 @@ def multilinear(
     values: Sequence,
     wrt: int,
     scale: float | None = None,
+    operand_names: Sequence[str] | None = None,
+    scale_name: str | None = None,
 ) -> Term:
     """``∂out/∂values[wrt]`` for ``out = scale · einsum(inputs -> output, *values)``.
 
@@ -74,18 +81,20 @@ def multilinear(
     wrt_axes = tuple(
         axis(letter, size) for letter, size in zip(inputs[wrt], shapes[wrt], strict=True)
     )
-    factors = []
+    factors, factor_names = [], []
     for position, (term, value) in enumerate(zip(inputs, values, strict=True)):
         if position == wrt:
             continue
         value = as_array(value)
         keep = [n for n, size in enumerate(value.shape) if size != 1]
-        factors.append(
-            (value.reshape([value.shape[n] for n in keep]), tuple(classes[term[n]] for n in keep))
-        )
+        factor_classes = tuple(classes[term[n]] for n in keep)
+        factors.append((value.reshape([value.shape[n] for n in keep]), factor_classes))
+        name = operand_names[position] if operand_names else "K"
+        factor_names.append(names.leaf(name, factor_classes))
     if scale is not None:
         factors.append((np.asarray(scale), ()))
-    return Term(tuple(factors), out_axes + wrt_axes, sizes)
+        factor_names.append(scale_name or f"{scale:g}")
+    return Term(tuple(factors), out_axes + wrt_axes, sizes, tuple(factor_names))
 
 
 def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
@@ -99,7 +108,7 @@ def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
     if pieces is None:
         size = int(np.prod(in_shape))
         identity = np.eye(size).reshape(tuple(out_shape) + tuple(in_shape))
-        return Term.dense(identity)
+        return Term.dense(identity, name="I")
     out_axes, in_axes, sizes = pieces
     return Term((), out_axes + in_axes, sizes)
 
@@ -136,12 +145,12 @@ def selection(
     out_shape: tuple[int, ...],
     in_shape: tuple[int, ...],
     deltas: Sequence[tuple[int, int]] = (),
-    factors: Sequence[tuple[Sequence[int], Sequence[int], object]] = (),
+    factors: Sequence[tuple[Sequence[int], Sequence[int], object, str]] = (),
 ) -> Term:
     """A local Jacobian given axis by axis.
 
     ``deltas`` pairs an output axis with an input axis of the same size (δ);
-    each of ``factors`` is ``(out_axes, in_axes, array)``, a dense factor over
+    each of ``factors`` is ``(out_axes, in_axes, array, name)``, a dense factor over
     those axes (a selection matrix for a slice, a one-hot vector for an integer
     index, a triangle of ones for a cumulative sum, ...). An axis in neither is
     constant along itself (broadcast).
@@ -156,15 +165,15 @@ def selection(
             out_axes[o] = out_axes[linked[i]]
         else:
             in_axes[i], linked[i] = out_axes[o], o
-    built = []
-    for outs, ins, array in factors:
+    built, built_names = [], []
+    for outs, ins, array, name in factors:
         axes = [out_axes[o] for o in outs] + [in_axes[i] for i in ins]
         array = as_array(array)
         keep = [n for n, size in enumerate(array.shape) if size != 1]
-        built.append(
-            (array.reshape([array.shape[n] for n in keep]), tuple(axes[n][0] for n in keep))
-        )
-    return Term(tuple(built), tuple(out_axes) + tuple(in_axes), sizes)
+        factor_classes = tuple(axes[n][0] for n in keep)
+        built.append((array.reshape([array.shape[n] for n in keep]), factor_classes))
+        built_names.append(names.leaf(name, factor_classes))
+    return Term(tuple(built), tuple(out_axes) + tuple(in_axes), sizes, tuple(built_names))
 
 
 def one_hot(positions, size: int) -> np.ndarray:
@@ -176,21 +185,21 @@ def one_hot(positions, size: int) -> np.ndarray:
 def index_term(
     out: str,
     wrt: str,
-    factors: Sequence[tuple[str, object]],
+    factors: Sequence[tuple[str, object, str]],
     out_shape: Sequence[int],
     wrt_shape: Sequence[int],
     scale: float | None = None,
 ) -> Term:
     """A local Jacobian written in index notation: ``∂y[out]/∂x[wrt] = Π factors``.
 
-    Each factor is ``(letters, array)``; a letter shared by the output and the
-    argument is a δ, a letter on no axis is summed. For example the inverse
-    ``Y = A⁻¹`` has ``index_term("kl", "ij", [("ki", -Y), ("jl", Y)], ...)``:
+    Each factor is ``(letters, array, name)``; a letter shared by the output and
+    the argument is a δ, a letter on no axis is summed. For example the inverse
+    ``Y = A⁻¹`` has ``index_term("kl", "ij", [("ki", -Y, "−Y"), ("jl", Y, "Y")], ...)``:
     ∂Y[k,l]/∂A[i,j] = −Y[k,i] Y[j,l].
     """
     sizes_by_letter: dict[str, int] = {}
     for letters_, shape in [(out, out_shape), (wrt, wrt_shape)] + [
-        (letters_, np.shape(array)) for letters_, array in factors
+        (letters_, np.shape(array)) for letters_, array, _ in factors
     ]:
         for letter, size in zip(letters_, shape, strict=True):
             sizes_by_letter.setdefault(letter, size)
@@ -200,16 +209,14 @@ def index_term(
     def axes(letters_):
         return tuple((classes[ch],) if ch in classes else () for ch in letters_)
 
-    built = []
-    for letters_, array in factors:
+    built, built_names = [], []
+    for letters_, array, name in factors:
         array = as_array(array)
         keep = [n for n, size in enumerate(array.shape) if size != 1]
-        built.append(
-            (
-                array.reshape([array.shape[n] for n in keep]),
-                tuple(classes[letters_[n]] for n in keep),
-            )
-        )
+        factor_classes = tuple(classes[letters_[n]] for n in keep)
+        built.append((array.reshape([array.shape[n] for n in keep]), factor_classes))
+        built_names.append(names.leaf(name, factor_classes))
     if scale is not None:
         built.append((np.asarray(scale), ()))
-    return Term(tuple(built), axes(out) + axes(wrt), sizes)
+        built_names.append(f"{scale:g}")
+    return Term(tuple(built), axes(out) + axes(wrt), sizes, tuple(built_names))

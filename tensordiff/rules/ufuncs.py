@@ -12,7 +12,7 @@ derivative where ``x == y`` (the average of the two one-sided subgradients).
 
 import numpy as np
 
-__all__ = ["DERIVATIVES", "NONDIFFERENTIABLE"]
+__all__ = ["DERIVATIVES", "NONDIFFERENTIABLE", "DISPLAY", "DERIVATIVE_NAMES"]
 
 
 def _pow_base(x, y, out):
@@ -90,3 +90,49 @@ NONDIFFERENTIABLE = frozenset(
         np.logical_xor,
     }
 )
+
+# How each ufunc's value reads, as a template over its inputs' expressions:
+# {0} as is, {g0} grouped in parentheses when compound.
+DISPLAY = {
+    np.add: "{0} + {1}",
+    np.subtract: "{0} − {g1}",
+    np.multiply: "{g0} ⊙ {g1}",
+    np.true_divide: "{g0} / {g1}",
+    np.power: "{g0}^{g1}",
+    np.negative: "−{g0}",
+    np.positive: "{0}",
+    np.reciprocal: "1 / {g0}",
+    np.square: "{g0}²",
+    np.sqrt: "√{g0}",
+    np.absolute: "|{0}|",
+    np.maximum: "max({0}, {1})",
+    np.minimum: "min({0}, {1})",
+    np.logaddexp: "log(exp {g0} + exp {g1})",
+}
+
+# The derivative factors g of DERIVATIVES as names over the inputs ({g0}, {g1})
+# and the output ({y}); an absent entry is a pure delta.
+DERIVATIVE_NAMES = {
+    np.subtract: (None, "-1"),
+    np.multiply: ("{1}", "{0}"),
+    np.true_divide: ("1 / {g1}", "-{g0} / {g1}²"),
+    np.power: ("{g1} {g0}^({1} − 1)", "log({0}) {g0}^{g1}"),
+    np.negative: ("-1",),
+    np.reciprocal: ("-1 / {g0}²",),
+    np.square: ("2 {g0}",),
+    np.sqrt: ("1 / (2 √{g0})",),
+    np.absolute: ("sign({0})",),
+    np.maximum: ("[{0} ≥ {1}]", "[{1} ≥ {0}]"),
+    np.minimum: ("[{0} ≤ {1}]", "[{1} ≤ {0}]"),
+    np.exp: ("exp({0})",),
+    np.expm1: ("exp({0})",),
+    np.log: ("1 / {g0}",),
+    np.log1p: ("1 / (1 + {0})",),
+    np.logaddexp: ("exp({0} − {y})", "exp({1} − {y})"),
+    np.sin: ("cos({0})",),
+    np.cos: ("-sin({0})",),
+    np.tan: ("(1 + tan²({0}))",),
+    np.sinh: ("cosh({0})",),
+    np.cosh: ("sinh({0})",),
+    np.tanh: ("(1 − tanh²({0}))",),
+}

@@ -25,7 +25,7 @@ def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray]):
     shape, value_shape = np.shape(raw(a)), np.shape(value)
     deltas = [(n, n) for n in range(len(shape)) if n not in picks_by_axis]
     factors = [
-        ((axis,), (axis,), local.one_hot(picks, shape[axis]))
+        ((axis,), (axis,), local.one_hot(picks, shape[axis]), "S")
         for axis, picks in picks_by_axis.items()
     ]
     return record(name, value, [a], lambda _: local.selection(value_shape, shape, deltas, factors))
@@ -38,7 +38,7 @@ def _gather(name: str, a, value, positions: np.ndarray):
     memory.check_dense((positions.size, size), np.dtype(np.float64))
     out_axes = list(range(positions.ndim))
     factor = local.one_hot(positions, size).reshape(positions.shape + shape)
-    factors = [(out_axes, list(range(len(shape))), factor)]
+    factors = [(out_axes, list(range(len(shape))), factor, "S")]
     return record(name, value, [a], lambda _: local.selection(positions.shape, shape, (), factors))
 
 
@@ -82,10 +82,10 @@ def _basic_index(x, value, entries):
             if len(picks) == n and (picks == np.arange(n)).all():
                 deltas.append((out_axis, in_axis))
             else:
-                factors.append(((out_axis,), (in_axis,), local.one_hot(picks, n)))
+                factors.append(((out_axis,), (in_axis,), local.one_hot(picks, n), "S"))
             out_axis += 1
         else:
-            factors.append(((), (in_axis,), local.one_hot(np.arange(n)[e], n)))
+            factors.append(((), (in_axis,), local.one_hot(np.arange(n)[e], n), f"e{int(e) % n}"))
         in_axis += 1
     value_shape = np.shape(value)
     return record(
@@ -134,7 +134,7 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
         picks = np.arange(value_shape[axis]) - starts[n]
         picks[(picks < 0) | (picks >= shape[axis])] = -1
         deltas = [(k, k) for k in range(len(shape)) if k != axis]
-        factors = [((axis,), (axis,), local.one_hot(picks, shape[axis]))]
+        factors = [((axis,), (axis,), local.one_hot(picks, shape[axis]), "S")]
         return local.selection(value_shape, shape, deltas, factors)
 
     return record("concatenate", value, arrays, jacobian)
@@ -152,7 +152,7 @@ def stack(arrays, axis=0, out=None, dtype=None, casting=None):
     def jacobian(n):
         shape = np.shape(values[n])
         deltas = [(k + (k >= axis), k) for k in range(len(shape))]
-        factors = [((axis,), (), local.one_hot(n, len(values)))]
+        factors = [((axis,), (), local.one_hot(n, len(values)), f"e{n}")]
         return local.selection(value_shape, shape, deltas, factors)
 
     return record("stack", value, arrays, jacobian)

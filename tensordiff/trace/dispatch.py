@@ -9,8 +9,17 @@ import numpy as np
 
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.rules import local
-from tensordiff.rules.ufuncs import DERIVATIVES, NONDIFFERENTIABLE
-from tensordiff.trace.traced import Traced, as_array, level_of, raw, record, serving
+from tensordiff.rules.ufuncs import DERIVATIVE_NAMES, DERIVATIVES, DISPLAY, NONDIFFERENTIABLE
+from tensordiff.trace.traced import (
+    Traced,
+    as_array,
+    expressions,
+    grouped,
+    level_of,
+    raw,
+    record,
+    serving,
+)
 
 __all__ = ["apply_ufunc", "apply_function", "implements", "astype", "FUNCTIONS"]
 
@@ -83,14 +92,23 @@ def _apply_ufunc(ufunc, method, inputs, kwargs):
     with np.errstate(divide="ignore", invalid="ignore"):
         value = as_array(ufunc(*values))
     arrays = [as_array(v) for v in values]
+    exprs = expressions(inputs)
+    template = DISPLAY.get(ufunc, f"{name}({{0}}" + ", {1}" * (len(inputs) - 1) + ")")
+    if ufunc is np.multiply and any(np.ndim(v) == 0 for v in values):
+        template = "{g0} {g1}"  # scaling reads as juxtaposition: 2 x
+    record_expr = template.format(*exprs, **{f"g{n}": grouped(e) for n, e in enumerate(exprs)})
+    factor_names = DERIVATIVE_NAMES.get(ufunc, (None,) * len(inputs))
 
     def jacobian(position):
         derivative = derivatives[position]
         with np.errstate(divide="ignore", invalid="ignore"):
             g = None if derivative is None else derivative(*arrays, value)
-        return local.elementwise(g, value.shape, arrays[position].shape)
+        factor = factor_names[position] or "1"
+        fields = {f"g{n}": grouped(e) for n, e in enumerate(exprs)}
+        name = factor.format(*exprs, y=grouped(record_expr), **fields)
+        return local.elementwise(g, value.shape, arrays[position].shape, grouped(name))
 
-    return record(name, value, inputs, jacobian)
+    return record(name, value, inputs, jacobian, template)
 
 
 def _refuse_keywords(name: str, kwargs: dict) -> None:

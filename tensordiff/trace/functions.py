@@ -14,7 +14,7 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.rules import local
 from tensordiff.rules.einsum_spec import parse_einsum, split_einsum_args
 from tensordiff.trace.dispatch import implements
-from tensordiff.trace.traced import Traced, raw, record
+from tensordiff.trace.traced import Traced, expressions, raw, record
 
 __all__: list[str] = []
 
@@ -28,12 +28,27 @@ def refuse(name: str, **options) -> None:
         )
 
 
-def linear(op: str, inputs: list[str], output: list, operands: list, value, scale=None):
-    """Record ``value = scale · einsum(inputs -> output, *operands)``."""
+def linear(
+    op: str,
+    inputs: list[str],
+    output: list,
+    operands: list,
+    value,
+    scale=None,
+    template: str | None = None,
+    scale_name: str | None = None,
+):
+    """Record ``value = scale · einsum(inputs -> output, *operands)``.
+
+    ``template`` writes the value over its operands' expressions (see ``record``).
+    """
     values = [raw(x) for x in operands]
-    return record(
-        op, value, operands, lambda n: local.multilinear(inputs, output, values, n, scale)
-    )
+    names = expressions(operands)
+
+    def jacobian(n):
+        return local.multilinear(inputs, output, values, n, scale, names, scale_name)
+
+    return record(op, value, operands, jacobian, template)
 
 
 def letters(count: int, skip: str = "") -> str:
@@ -66,7 +81,8 @@ def matmul(x1, x2, **_):
         spec = "...nk,k->...n"
     else:
         spec = "...nk,...km->...nm"
-    return _einsum_record("matmul", spec, [x1, x2], np.matmul(raw(x1), raw(x2)))
+    value = np.matmul(raw(x1), raw(x2))
+    return _einsum_record("matmul", spec, [x1, x2], value, "{g0} {g1}")
 
 
 @implements(np.dot)
@@ -78,7 +94,8 @@ def dot(a, b, out=None):
     left = letters(na - 1, "yz") + "z"
     right = "z" if nb == 1 else letters(nb - 2, left + "y") + "zy"
     output = left[:-1] + right.replace("z", "")
-    return linear("dot", [left, right], list(output), [a, b], np.dot(raw(a), raw(b)))
+    value = np.dot(raw(a), raw(b))
+    return linear("dot", [left, right], list(output), [a, b], value, template="{g0} · {g1}")
 
 
 @implements(np.inner)
@@ -89,14 +106,16 @@ def inner(a, b):
     left = letters(na - 1, "z") + "z"
     right = letters(nb - 1, left) + "z"
     output = left[:-1] + right[:-1]
-    return linear("inner", [left, right], list(output), [a, b], np.inner(raw(a), raw(b)))
+    value = np.inner(raw(a), raw(b))
+    return linear("inner", [left, right], list(output), [a, b], value, template="⟨{0}, {1}⟩")
 
 
 @implements(np.outer)
 def outer(a, b, out=None):
     refuse("outer", out=out)
     a, b = np.ravel(a), np.ravel(b)
-    return linear("outer", ["i", "j"], ["i", "j"], [a, b], np.outer(raw(a), raw(b)))
+    value = np.outer(raw(a), raw(b))
+    return linear("outer", ["i", "j"], ["i", "j"], [a, b], value, template="{g0} {g1}ᵀ")
 
 
 @implements(np.tensordot)
@@ -129,19 +148,24 @@ def einsum(*operands, out=None, optimize=False, **kwargs):
     return _einsum_record("einsum", subscripts, arrays, None)
 
 
-def _einsum_record(op: str, subscripts: str, operands: list, value):
+def _einsum_record(op: str, subscripts: str, operands: list, value, template=None):
     values = [raw(x) for x in operands]
     inputs, output = parse_einsum(subscripts, [np.shape(v) for v in values])
+    spec = ",".join(inputs) + "->" + output
     if value is None:
-        value = np.einsum(",".join(inputs) + "->" + output, *values, optimize=True)
-    return linear(op, inputs, list(output), operands, value)
+        value = np.einsum(spec, *values, optimize=True)
+    if template is None:
+        template = f"einsum('{spec}', " + ", ".join(f"{{{n}}}" for n in range(len(operands))) + ")"
+    return linear(op, inputs, list(output), operands, value, template=template)
 
 
 # ---- axis permutations ------------------------------------------------------------
 def _permute(name: str, a, permutation: list[int]):
     names = letters(len(permutation))
     output = [names[n] for n in permutation]
-    return linear(name, [names], output, [a], np.transpose(raw(a), permutation))
+    value = np.transpose(raw(a), permutation)
+    template = "{g0}ᵀ" if permutation == [1, 0] else f"{name}({{0}}, {permutation})"
+    return linear(name, [names], output, [a], value, template=template)
 
 
 @implements(np.transpose)

@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from tensordiff.term import Term
 
 __all__ = ["Node", "Trace", "toposort"]
@@ -16,10 +18,24 @@ class Trace:
     lower-level traced values.
     """
 
-    __slots__ = ("level",)
+    __slots__ = ("level", "_constants")
 
-    def __init__(self, level: int):
+    def __init__(self, level: int, named: dict | None = None):
         self.level = level
+        # id -> (object, name); the object is kept so its id cannot be reused
+        self._constants = {id(value): (value, name) for name, value in (named or {}).items()}
+
+    def name_of(self, value) -> str:
+        """The display name of a constant: its variable name if known, else K1, K2, ..."""
+        if isinstance(value, (int, float, np.generic)) and np.ndim(value) == 0:
+            return f"{float(value):g}"
+        known = self._constants.get(id(value))
+        if known is None or known[0] is not value:
+            if np.ndim(value) == 0:
+                return f"{float(np.asarray(value)):g}"
+            known = (value, f"K{sum(n.startswith('K') for _, n in self._constants.values()) + 1}")
+            self._constants[id(value)] = known
+        return known[1]
 
 
 @dataclass(eq=False, slots=True)  # eq=False: nodes hash by identity
@@ -34,6 +50,7 @@ class Node:
     op: str
     shape: tuple[int, ...]
     parents: tuple[tuple["Node", Callable[[], Term]], ...] = field(default=())
+    expr: str = ""  # the value as an expression of the function's variables, for explanations
 
 
 def toposort(root: Node) -> list[Node]:

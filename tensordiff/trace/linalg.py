@@ -18,7 +18,7 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.rules import local
 from tensordiff.trace.dispatch import implements
 from tensordiff.trace.functions import letters
-from tensordiff.trace.traced import raw, record
+from tensordiff.trace.traced import expressions, grouped, raw, record
 
 __all__: list[str] = []
 
@@ -47,11 +47,14 @@ def inv(a):
     shape = _square("inv", a)
     Y = np.linalg.inv(raw(a))
     B = _batch(shape)
+    y = grouped(expressions([a])[0]) + "⁻¹"
 
     def jacobian(_):  # ∂Y[k,l]/∂A[i,j] = −Y[k,i] Y[j,l]
-        return local.index_term(B + "kl", B + "ij", [(B + "ki", -Y), (B + "jl", Y)], shape, shape)
+        return local.index_term(
+            B + "kl", B + "ij", [(B + "ki", -Y, f"−{y}"), (B + "jl", Y, y)], shape, shape
+        )
 
-    return record("inv", Y, [a], jacobian)
+    return record("inv", Y, [a], jacobian, "{g0}⁻¹")
 
 
 @implements(np.linalg.det)
@@ -60,12 +63,15 @@ def det(a):
     A = raw(a)  # taken now: raw() depends on the call being served
     value = np.linalg.det(A)
     B = _batch(shape)
+    a_name = grouped(expressions([a])[0])
 
     def jacobian(_):  # ∂det A/∂A[i,j] = det A · A⁻¹[j,i]
         scaled = np.expand_dims(value, (-1, -2)) * np.linalg.inv(A)
-        return local.index_term(B, B + "ij", [(B + "ji", scaled)], np.shape(value), shape)
+        return local.index_term(
+            B, B + "ij", [(B + "ji", scaled, f"det({a_name}) {a_name}⁻¹")], np.shape(value), shape
+        )
 
-    return record("det", value, [a], jacobian)
+    return record("det", value, [a], jacobian, "det {g0}")
 
 
 @implements(np.linalg.slogdet)
@@ -74,14 +80,15 @@ def slogdet(a):
     A = raw(a)
     sign, logabsdet = np.linalg.slogdet(A)
     B = _batch(shape)
+    inverse = grouped(expressions([a])[0]) + "⁻¹"
 
     def jacobian(_):  # ∂log|det A|/∂A[i,j] = A⁻¹[j,i]
         return local.index_term(
-            B, B + "ij", [(B + "ji", np.linalg.inv(A))], np.shape(logabsdet), shape
+            B, B + "ij", [(B + "ji", np.linalg.inv(A), inverse)], np.shape(logabsdet), shape
         )
 
     result = type(np.linalg.slogdet(np.eye(1)))  # NumPy's named tuple (or tuple on 1.26)
-    traced_log = record("slogdet", logabsdet, [a], jacobian)
+    traced_log = record("slogdet", logabsdet, [a], jacobian, "log|det {g0}|")
     return result(sign, traced_log) if result is not tuple else (sign, traced_log)
 
 
@@ -95,16 +102,20 @@ def solve(a, b):
     A = raw(a)
     x = np.linalg.solve(A, raw(b))
     cols = "m" if len(b_shape) == 2 else ""
+    a_name, b_name = (grouped(e) for e in expressions([a, b]))
+    x_name = f"({a_name}⁻¹ {b_name})"
 
     def jacobian(position):
         Ainv = np.linalg.inv(A)
         if position == 0:  # ∂x[k,m]/∂A[i,j] = −A⁻¹[k,i] x[j,m]
-            factors = [("ki", -Ainv), ("j" + cols, x)]
+            factors = [("ki", -Ainv, f"−{a_name}⁻¹"), ("j" + cols, x, x_name)]
             return local.index_term("k" + cols, "ij", factors, b_shape, a_shape)
         # ∂x[k,m]/∂b[j,m] = A⁻¹[k,j]
-        return local.index_term("k" + cols, "j" + cols, [("kj", Ainv)], b_shape, b_shape)
+        return local.index_term(
+            "k" + cols, "j" + cols, [("kj", Ainv, f"{a_name}⁻¹")], b_shape, b_shape
+        )
 
-    return record("solve", x, [a, b], jacobian)
+    return record("solve", x, [a, b], jacobian, "{g0}⁻¹ {g1}")
 
 
 @implements(np.linalg.norm)
@@ -150,13 +161,17 @@ def cholesky(a, upper=False):
     def jacobian(_):
         # ∂L[a,b]/∂A[i,j] = Σ_c L[a,c] Φ[c,b] ½(L⁻¹[c,i] L⁻¹[b,j] + L⁻¹[c,j] L⁻¹[b,i])
         Linv = np.linalg.inv(L)
-        shared = [("ac", L), ("cb", phi)]
+        shared = [("ac", L, "L"), ("cb", phi, "Φ")]
         return (
-            local.index_term("ab", "ij", shared + [("ci", Linv), ("bj", Linv)], shape, shape, 0.5),
-            local.index_term("ab", "ij", shared + [("cj", Linv), ("bi", Linv)], shape, shape, 0.5),
+            local.index_term(
+                "ab", "ij", shared + [("ci", Linv, "L⁻¹"), ("bj", Linv, "L⁻¹")], shape, shape, 0.5
+            ),
+            local.index_term(
+                "ab", "ij", shared + [("cj", Linv, "L⁻¹"), ("bi", Linv, "L⁻¹")], shape, shape, 0.5
+            ),
         )
 
-    return record("cholesky", L, [a], jacobian)
+    return record("cholesky", L, [a], jacobian, "chol({0})")
 
 
 @implements(np.linalg.eigh)
@@ -167,7 +182,7 @@ def eigh(a, UPLO="L"):
     n = shape[0]
 
     def eigenvalues(_):  # ∂w[k]/∂A[i,j] = V[i,k] V[j,k]
-        return local.index_term("k", "ij", [("ik", V), ("jk", V)], (n,), shape)
+        return local.index_term("k", "ij", [("ik", V, "V"), ("jk", V, "V")], (n,), shape)
 
     def eigenvectors(_):
         # ∂V[a,l]/∂A[i,j] = Σ_k V[a,k] F[k,l] ½(V[i,k] V[j,l] + V[j,k] V[i,l]),
@@ -175,13 +190,17 @@ def eigh(a, UPLO="L"):
         same = np.eye(n, dtype=bool)
         gaps = np.expand_dims(w, 0) - np.expand_dims(w, 1)
         F = np.where(same, 0.0, 1.0 / np.where(same, 1.0, gaps))
-        shared = [("ak", V), ("kl", F)]
+        shared = [("ak", V, "V"), ("kl", F, "F")]
         return (
-            local.index_term("al", "ij", shared + [("ik", V), ("jl", V)], shape, shape, 0.5),
-            local.index_term("al", "ij", shared + [("jk", V), ("il", V)], shape, shape, 0.5),
+            local.index_term(
+                "al", "ij", shared + [("ik", V, "V"), ("jl", V, "V")], shape, shape, 0.5
+            ),
+            local.index_term(
+                "al", "ij", shared + [("jk", V, "V"), ("il", V, "V")], shape, shape, 0.5
+            ),
         )
 
     result = type(np.linalg.eigh(np.eye(1)))
-    values = record("eigh", w, [a], eigenvalues)
-    vectors = record("eigh", V, [a], eigenvectors)
+    values = record("eigh", w, [a], eigenvalues, "eigvals({0})")
+    vectors = record("eigh", V, [a], eigenvectors, "eigvecs({0})")
     return result(values, vectors) if result is not tuple else (values, vectors)

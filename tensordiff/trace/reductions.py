@@ -52,7 +52,9 @@ def _linear_reduction(name, a, axis, keepdims, value, scale_by_count=False):
     output = [None if n in axes else ch for n, ch in enumerate(names) if keepdims or n not in axes]
     count = math.prod(np.shape(raw(a))[n] for n in axes)
     scale = 1.0 / count if scale_by_count else None
-    return linear(name, [names], output, [a], value, scale)
+    where = "" if axis is None else f", axis={axis}"
+    template = f"{name}({{0}}{where})"
+    return linear(name, [names], output, [a], value, scale, template, f"1/{count}")
 
 
 def _extreme(name: str, reduce, a, axis, out, keepdims, initial, where):
@@ -70,7 +72,7 @@ def _extreme(name: str, reduce, a, axis, out, keepdims, initial, where):
         name,
         value,
         [a],
-        lambda _: local.selection(value_shape, shape, pairs, [((), every_axis, share)]),
+        lambda _: local.selection(value_shape, shape, pairs, [((), every_axis, share, "w")]),
     )
 
 
@@ -96,7 +98,9 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
 
     def jacobian(_):
         others = _product_of_others(x, axes)
-        return local.selection(value_shape, shape, pairs, [((), list(range(len(shape))), others)])
+        return local.selection(
+            value_shape, shape, pairs, [((), list(range(len(shape))), others, "Π_others")]
+        )
 
     return record("prod", value, [a], jacobian)
 
@@ -134,7 +138,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
         "cumsum",
         value,
         [a],
-        lambda _: local.selection(shape, shape, pairs, [((axis,), (axis,), lower)]),
+        lambda _: local.selection(shape, shape, pairs, [((axis,), (axis,), lower, "L")]),
     )
 
 

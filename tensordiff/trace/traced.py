@@ -17,7 +17,7 @@ from tensordiff.errors import TraceLeakError, UnsupportedOperationError
 from tensordiff.term import Term
 from tensordiff.trace.graph import Node, Trace
 
-__all__ = ["Traced", "record", "raw", "as_array", "level_of", "serving"]
+__all__ = ["Traced", "record", "raw", "as_array", "level_of", "serving", "expressions"]
 
 
 class Traced(NDArrayOperatorsMixin):
@@ -204,15 +204,42 @@ def as_array(x):
     return x if type(x) is Traced else np.asarray(x)
 
 
+def expressions(inputs: Sequence) -> list[str]:
+    """How each input reads in formulas: a traced value's expression, a constant's name."""
+    level = level_of(inputs)
+    trace = next((x.trace for x in inputs if type(x) is Traced and x.trace.level == level), None)
+    out = []
+    for x in inputs:
+        if type(x) is Traced:
+            out.append(x.node.expr or "·")
+        elif x is None:
+            out.append("")
+        elif trace is not None:
+            out.append(trace.name_of(x))
+        else:
+            out.append("K")
+    return out
+
+
+def grouped(expr: str) -> str:
+    """``expr`` in parentheses if it is compound, so it can stand as an operand."""
+    if " " not in expr or (expr.startswith("(") and expr.endswith(")")):
+        return expr
+    return f"({expr})"
+
+
 def record(
     op: str,
     value,
     inputs: Sequence,
     builder: Callable[[int], Term],
+    template: str | None = None,
 ) -> Traced:
     """A traced result ``value`` of ``op``; ``builder(n)`` gives ∂value/∂inputs[n].
 
-    The parents are the inputs traced at the highest level present.
+    The parents are the inputs traced at the highest level present. ``template``
+    (``"{0} + {1}"``) writes the value as an expression of its inputs, for
+    explanations; by default ``op(input, ...)``.
     """
     level = level_of(inputs)
     positions = [n for n, x in enumerate(inputs) if type(x) is Traced and x.trace.level == level]
@@ -224,7 +251,12 @@ def record(
         )
     value = as_array(value)
     parents = tuple((inputs[n].node, _bind(builder, n)) for n in positions)
-    return Traced(value, Node(op, value.shape, parents), trace)
+    exprs = expressions(inputs)
+    if template is None:
+        expr = f"{op}({', '.join(e for e in exprs if e)})"
+    else:
+        expr = template.format(*exprs, **{f"g{n}": grouped(e) for n, e in enumerate(exprs)})
+    return Traced(value, Node(op, value.shape, parents, expr), trace)
 
 
 def _bind(builder: Callable[[int], Term], position: int) -> Callable[[], Term]:

@@ -1,0 +1,72 @@
+"""Symbolic names of factors, kept beside the numbers so formulas cannot drift.
+
+A factor's name is a *template*: text in which every index is a class
+placeholder ``⟨17⟩``. ``x[⟨3⟩]`` is the vector x over class 3; a product of
+factors with a summed class is ``Σ_⟨9⟩ W[⟨5⟩,⟨9⟩] x[⟨9⟩]``. When contraction
+renames, unifies or splits classes, the placeholders are rewritten the same
+way, and rendering finally replaces each class with the label it carries.
+"""
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+__all__ = ["leaf", "product", "sum_of", "substitute", "classes_in", "render"]
+
+_PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
+
+
+def _slot(c: int) -> str:
+    return f"⟨{c}⟩"
+
+
+def leaf(name: str, classes: Sequence[int]) -> str:
+    """``name[⟨c1⟩,⟨c2⟩]``, or just ``name`` for a scalar.
+
+    >>> leaf("x", [3])
+    'x[⟨3⟩]'
+    """
+    if not classes:
+        return name
+    return f"{name}[{','.join(_slot(c) for c in classes)}]"
+
+
+def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
+    """The product of factor templates, with a Σ over ``summed`` classes in front."""
+    body = " ".join(t for t in templates if t) or "1"
+    summed = list(summed)
+    if summed:
+        body = "Σ_" + ",".join(_slot(c) for c in summed) + " " + body
+    return body
+
+
+def sum_of(templates: Iterable[str]) -> str:
+    """``(a + b)``, written so that ``a + -b`` reads ``a − b``."""
+    parts = list(templates)
+    text = parts[0]
+    for part in parts[1:]:
+        text += " − " + part[1:] if part.startswith("-") else " + " + part
+    return f"({text})"
+
+
+def substitute(template: str, mapping: Mapping[int, Sequence[int]]) -> str:
+    """Replace each class placeholder by the classes ``mapping`` gives (comma-joined)."""
+
+    def replace(match: re.Match) -> str:
+        c = int(match.group(1))
+        return ",".join(_slot(d) for d in mapping.get(c, (c,)))
+
+    return _PLACEHOLDER.sub(replace, template)
+
+
+def classes_in(template: str) -> list[int]:
+    """The classes a template mentions, in order of first appearance."""
+    return list(dict.fromkeys(int(c) for c in _PLACEHOLDER.findall(template)))
+
+
+def render(template: str, labels: Mapping[int, str]) -> str:
+    """The template with each class replaced by its label.
+
+    >>> render("Σ_⟨9⟩ W[⟨5⟩,⟨9⟩] x[⟨9⟩]", {5: "i", 9: "a"})
+    'Σ_a W[i,a] x[a]'
+    """
+    return _PLACEHOLDER.sub(lambda m: labels[int(m.group(1))], template)

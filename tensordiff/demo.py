@@ -1,15 +1,15 @@
 """``tensordiff demo``: what ∂V/∂W and ∂E/∂W are, for V = W x and E = ‖W x − y‖².
 
 Every formula printed here is read off the structure of the computed tensors
-(see :mod:`tensordiff.render`) and every claim is checked against the numbers
-before it is printed.
+(see :mod:`tensordiff.render`), and every claim is checked against the
+numbers before it is printed.
 """
 
 import numpy as np
 
 from tensordiff.contraction import contract
 from tensordiff.derivatives import chain, grad, jacobian
-from tensordiff.render import entity, index_formula
+from tensordiff.render import entity, index_notation
 
 __all__ = ["demo_text"]
 
@@ -35,10 +35,9 @@ def demo_text(m: int = 3, n: int = 4, seed: int = 0) -> str:
         rng.normal(size=m).round(2),
     )
     V = W @ x
-    dV_dW = jacobian(lambda W: W @ x, out="i", wrt="jk")(W)
-    dE_dV = jacobian(lambda V: np.sum((V - y) ** 2), out=(), wrt="i")(V)
+    dV_dW = jacobian(lambda W: W @ x, out="i", wrt="jk")(W).named("V", "W")
+    dE_dV = jacobian(lambda V: np.sum((V - y) ** 2), out=(), wrt="i")(V).named("E", "V")
     dE_dW = chain(dE_dV, dV_dW)
-    names = {"x": x, "2 (V − y)": 2 * (V - y)}
     delta_form = np.einsum("ij,k->ijk", np.eye(m), x)
 
     lines = [
@@ -52,7 +51,7 @@ def demo_text(m: int = 3, n: int = 4, seed: int = 0) -> str:
         f"x = {np.array2string(x, precision=3)}    y = {np.array2string(y, precision=3)}",
         "",
         "1. ∂V/∂W is an " + entity(dV_dW, 1, "V", "W"),
-        f"   entries:  ∂V[i]/∂W[j,k] = {index_formula(dV_dW, names)}",
+        f"   entries:  {dV_dW.formula}",
         "   (V[i] = Σ_k W[i,k] x[k] depends on W[j,k] only when j = i: that is the δ)",
         f"   stored: {dV_dW.stored_nbytes} bytes (x and one δ) for a dense array of"
         f" {dV_dW.size} entries",
@@ -61,14 +60,14 @@ def demo_text(m: int = 3, n: int = 4, seed: int = 0) -> str:
         _check("equals δ[i,j] x[k] built densely with np.einsum", dV_dW, delta_form),
         "",
         "2. ∂E/∂V is an " + entity(dE_dV, 0, "E", "V"),
-        f"   entries:  ∂E/∂V[i] = {index_formula(dE_dV, names)}",
+        f"   entries:  {dE_dV.formula}",
         f"   values: {np.array2string(np.asarray(dE_dV), precision=3)}",
         "",
         "3. ∂E/∂W is an " + entity(dE_dW, 0, "E", "W") + " — W's own shape",
         "   The chain rule is a contraction over V's label i:",
         "      ∂E/∂W[j,k] = Σ_i ∂E/∂V[i] ∂V[i]/∂W[j,k]",
-        f"                 = Σ_i {index_formula(dE_dV, names)} {index_formula(dV_dW, names)}",
-        f"                 = {index_formula(dE_dW, names)}",
+        f"                 = Σ_i {index_notation(dE_dV)} {index_notation(dV_dW)}",
+        f"                 = {index_notation(dE_dW)}",
         "   as an einsum: 'i,ijk->jk'. The δ[i,j] is eliminated by relabelling i → j,",
         f"   so the {dV_dW.shape} array is never formed.",
         f"   In matrix form:  ∂E/∂W = 2 (W x − y) xᵀ   (an outer product, shape {W.shape})",

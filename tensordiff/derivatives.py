@@ -18,6 +18,7 @@ from tensordiff.labels import default_labels, parse_labels
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.embed import dense_value
 from tensordiff.trace.graph import Node, Trace
+from tensordiff.trace.naming import parameter_names, visible_arrays
 from tensordiff.trace.traced import Traced
 
 __all__ = ["jacobian", "grad", "chain"]
@@ -74,11 +75,12 @@ def jacobian(
                     f" called with {len(args)} positional arguments"
                 )
         args = list(args)
-        trace = Trace(level=len(_active) + 1)
+        names = parameter_names(f, len(args))
+        trace = Trace(len(_active) + 1, visible_arrays(f, args, names))
         leaves = []
         for position in positions:
             value = _argument(args[position], position)
-            node = Node("input", value.shape)
+            node = Node("input", value.shape, expr=names[position])
             args[position] = Traced(value, node, trace)
             leaves.append(node)
         _active.append(trace)
@@ -104,7 +106,9 @@ def jacobian(
             tensor = Tensor._from_terms(
                 terms_by_leaf[leaf], out_labels + in_labels, output_shape + leaf.shape, dtype
             )
-            jacobians.append(Jacobian._from_tensor(tensor, len(out_labels)))
+            jacobians.append(
+                Jacobian._from_tensor(tensor, len(out_labels), _function_name(f), names[position])
+            )
         return jacobians[0] if single else tuple(jacobians)
 
     return jacobian_of_f
@@ -167,7 +171,14 @@ def chain(outer: Jacobian, inner: Jacobian) -> Jacobian:
     in_labels = tuple(label if label is not None else next(fresh) for label in in_labels)
     renamed = inner.relabel(outer.in_indices + in_labels)
     result = contract(outer, renamed, out=outer.out_indices + in_labels)
-    return Jacobian._from_tensor(result, len(outer.out_indices))
+    return Jacobian._from_tensor(
+        result, len(outer.out_indices), outer.numerator, inner.denominator
+    )
+
+
+def _function_name(f) -> str:
+    name = getattr(f, "__name__", "")
+    return name if name.isidentifier() else "f"
 
 
 class _NotScalar(ShapeError):

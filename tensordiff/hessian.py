@@ -117,10 +117,8 @@ def hessian(
         )
         second = default_labels(n_in, avoid=out_labels + wrt_labels)
         labelled = nested.relabel(out_labels + wrt_labels + second)
-        result = Hessian._from_terms(
-            labelled.terms, labelled.indices, labelled.shape, labelled.dtype
-        )
-        result.out_indices, result.in_indices = out_labels, wrt_labels + second
+        result = Hessian._from_tensor(labelled, n_out, nested.numerator, nested.denominator)
+        result.in_indices = wrt_labels + second
         return result
 
     return hessian_of_f

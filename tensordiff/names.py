@@ -25,6 +25,8 @@ def leaf(name: str, classes: Sequence[int]) -> str:
     >>> leaf("x", [3])
     'x[⟨3⟩]'
     """
+    if " " in name and not (name.startswith("(") and name.endswith(")")):
+        name = f"({name})"  # a compound name stands as one factor
     if not classes:
         return name
     return f"{name}[{','.join(_slot(c) for c in classes)}]"
@@ -42,6 +44,8 @@ def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
 def sum_of(templates: Iterable[str]) -> str:
     """``(a + b)``, written so that ``a + -b`` reads ``a − b``."""
     parts = list(templates)
+    if len(set(parts)) == 1:
+        return f"({len(parts)} {parts[0]})"
     text = parts[0]
     for part in parts[1:]:
         text += " − " + part[1:] if part.startswith("-") else " + " + part

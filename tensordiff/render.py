@@ -1,19 +1,20 @@
-"""Index notation for labelled tensors, read off their delta structure.
+"""Index notation for labelled tensors, read off their structure.
 
-The text is built from the same terms that produce the numbers: deltas are
-the classes shared by several labels, and each dense factor is named by
-matching it against arrays the caller names (``{"x": x}``), so a formula can
-never claim a structure the tensor does not have.
+The text is built from the same terms that produce the numbers: a δ is a
+class shared by several labels, each factor prints its name template (see
+:mod:`tensordiff.names`) with classes replaced by labels, and classes summed
+inside the term get fresh letters under a Σ. :func:`factor_table` returns the
+arrays behind the printed factors, so the printed formula can be evaluated on
+its own and compared with the tensor (the tests do exactly that).
 """
 
-from collections.abc import Mapping
-
-import numpy as np
-
-from tensordiff.tensor import Tensor
+from tensordiff import names
 from tensordiff.term import Term
 
-__all__ = ["signature", "entity", "index_formula"]
+__all__ = ["signature", "entity", "index_notation", "factor_table", "number"]
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_FRESH = "abcdefghpqrstuvwxyzmn"
 
 
 def signature(name: str, labels) -> str:
@@ -21,10 +22,10 @@ def signature(name: str, labels) -> str:
     return f"{name}[{','.join(labels)}]" if labels else name
 
 
-def entity(tensor: Tensor, n_out: int, numerator: str, denominator: str) -> str:
+def entity(tensor, n_out: int, numerator: str, denominator: str) -> str:
     """What a Jacobian is: its order, shape and labels.
 
-    >>> import tensordiff as td
+    >>> import numpy as np, tensordiff as td
     >>> J = td.jacobian(lambda W: W @ np.ones(4))(np.ones((3, 4)))
     >>> entity(J, 1, "V", "W")
     'order-3 tensor, shape (3, 3, 4), labels V[i] / W[j,k]'
@@ -39,40 +40,91 @@ def entity(tensor: Tensor, n_out: int, numerator: str, denominator: str) -> str:
     )
 
 
-def index_formula(tensor: Tensor, names: Mapping[str, np.ndarray]) -> str:
+def index_notation(tensor) -> str:
     """The entries of ``tensor`` in index notation, e.g. ``δ[i,j] x[k]``.
 
-    >>> import tensordiff as td
+    >>> import numpy as np, tensordiff as td
     >>> x = np.arange(1.0, 5.0)
-    >>> J = td.jacobian(lambda W: W @ x)(np.ones((3, 4)))
-    >>> index_formula(J, {"x": x})
+    >>> index_notation(td.jacobian(lambda W: W @ x)(np.ones((3, 4))))
     'δ[i,j] x[k]'
     """
     if not tensor.terms:
         return "0"
-    return " + ".join(_term_formula(term, tensor.indices, names) for term in tensor.terms)
+    text = ""
+    for n, term in enumerate(tensor.terms):
+        part = _term_text(term, tensor.indices)[0]
+        if n == 0:
+            text = part
+        elif part.startswith("−"):
+            text += " − " + part[1:].lstrip()
+        else:
+            text += " + " + part
+    return text
 
 
-def _term_formula(term: Term, labels, names: Mapping[str, np.ndarray]) -> str:
+def factor_table(tensor) -> list[dict]:
+    """For each term, the arrays behind its printed factors.
+
+    Each entry maps a factor's printed text (``x[k]`` or a parenthesised sum)
+    to ``(array, labels)``: what the formula's einsum runs on.
+    """
+    return [_term_text(term, tensor.indices)[1] for term in tensor.terms]
+
+
+def _labels_of(term: Term, labels) -> dict[int, list[str]]:
+    """The labels each class carries; a piece of a composite axis is ``i₀``, ``i₁``."""
     label_of: dict[int, list[str]] = {}
     for label, axis in zip(labels, term.axes, strict=True):
-        for c in axis:
-            label_of.setdefault(c, []).append(label)
-    parts = [f"δ[{','.join(group)}]" for group in label_of.values() if len(group) > 1]
-    coefficient = 1.0
-    for array, classes in term.factors:
-        if not classes:
-            coefficient *= float(array)
+        for n, c in enumerate(axis):
+            piece = label if len(axis) == 1 else f"{label}{str(n).translate(_SUBSCRIPTS)}"
+            label_of.setdefault(c, []).append(piece)
+    return label_of
+
+
+def _term_text(term: Term, labels) -> tuple[str, dict]:
+    label_of = _labels_of(term, labels)
+    taken = {piece for pieces in label_of.values() for piece in pieces}
+    letters = (ch for ch in _FRESH if ch not in taken)
+    mapping = {c: pieces[0] for c, pieces in label_of.items()}
+    templates = term.factor_names()
+    inner = [c for t in templates for c in names.classes_in(t) if c not in mapping]
+    for c in dict.fromkeys(inner):
+        mapping[c] = next(letters, f"s{c}")
+    summed = [c for _, classes in term.factors for c in classes if c not in label_of]
+    parts = [f"δ[{','.join(p)}]" for p in label_of.values() if len(p) > 1]
+    coefficient, numeric = 1.0, []
+    table = {}
+    for (array, classes), template in zip(term.factors, templates, strict=True):
+        if not classes and _is_number(template):
+            coefficient *= number(template)
+            numeric.append(template)
             continue
-        factor_labels = [label_of.get(c, ["?"])[0] for c in classes]
-        parts.append(_name_of(array, names) + f"[{','.join(factor_labels)}]")
-    if coefficient != 1.0 or not parts:
-        parts.insert(0, f"{coefficient:g}")
-    return " ".join(parts)
+        text = names.render(template, mapping)
+        parts.append(text)
+        table[text] = (array, [mapping[c] for c in classes])
+    body = " ".join(parts) or "1"
+    if summed:
+        body = "Σ_" + ",".join(mapping[c] for c in dict.fromkeys(summed)) + " " + body
+    if coefficient == -1.0:
+        body = "−" + body
+    elif len(numeric) == 1 and "/" in numeric[0]:
+        body = f"({numeric[0]}) {body}"  # keep a fraction such as 1/3 exact
+    elif coefficient != 1.0:
+        body = f"{coefficient:.6g} {body}".replace("-", "−", 1)
+    return body, table
 
 
-def _name_of(array: np.ndarray, names: Mapping[str, np.ndarray]) -> str:
-    for name, value in names.items():
-        if np.shape(value) == array.shape and np.allclose(value, array, rtol=1e-12, atol=1e-14):
-            return name
-    return "F"
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return "/" in text and all(_is_number(part) for part in text.split("/", 1))
+    return True
+
+
+def number(text: str) -> float:
+    """The value of a numeric factor name such as ``-1``, ``0.5`` or ``1/6``."""
+    if "/" in text:
+        top, bottom = text.split("/", 1)
+        return number(top) / number(bottom)
+    return float(text)

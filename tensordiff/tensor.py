@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff import memory
+from tensordiff import memory, render
 from tensordiff.dtypes import as_real_array
 from tensordiff.errors import ShapeError, TraceLeakError
 from tensordiff.labels import parse_labels
@@ -143,6 +143,11 @@ class Tensor:
 
     __rmul__ = __mul__
 
+    @property
+    def formula(self) -> str:
+        """The entries in index notation, e.g. ``T[i,j] = δ[i,j] x[j]``."""
+        return f"{render.signature('T', self.indices)} = {render.index_notation(self)}"
+
     def __repr__(self) -> str:
         labels = ",".join(self.indices)
         return (
@@ -158,17 +163,33 @@ class Jacobian(Tensor):
     shape is ``output.shape + input.shape`` (the JAX convention).
     """
 
-    __slots__ = ("out_indices", "in_indices")
+    __slots__ = ("out_indices", "in_indices", "numerator", "denominator")
 
     @classmethod
-    def _from_tensor(cls, tensor: Tensor, n_out: int) -> "Jacobian":
+    def _from_tensor(
+        cls, tensor: Tensor, n_out: int, numerator: str = "f", denominator: str = "x"
+    ) -> "Jacobian":
         jacobian = cls._from_terms(tensor.terms, tensor.indices, tensor.shape, tensor.dtype)
         jacobian.out_indices = tensor.indices[:n_out]
         jacobian.in_indices = tensor.indices[n_out:]
+        jacobian.numerator, jacobian.denominator = numerator, denominator
         return jacobian
 
     def relabel(self, labels: str | Sequence[str]) -> "Jacobian":
-        return Jacobian._from_tensor(super().relabel(labels), len(self.out_indices))
+        return type(self)._from_tensor(
+            super().relabel(labels), len(self.out_indices), self.numerator, self.denominator
+        )
+
+    def named(self, numerator: str, denominator: str) -> "Jacobian":
+        """The same Jacobian, written ∂numerator/∂denominator in formulas."""
+        return type(self)._from_tensor(self, len(self.out_indices), numerator, denominator)
+
+    @property
+    def formula(self) -> str:
+        """The entries in index notation, e.g. ``∂f[i]/∂W[j,k] = δ[i,j] x[k]``."""
+        top = render.signature(self.numerator, self.out_indices)
+        bottom = render.signature(self.denominator, self.in_indices)
+        return f"∂{top}/∂{bottom} = {render.index_notation(self)}"
 
     def __repr__(self) -> str:
         out, wrt = ",".join(self.out_indices), ",".join(self.in_indices)

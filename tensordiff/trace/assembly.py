@@ -31,7 +31,7 @@ def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray]):
     return record(name, value, [a], lambda _: local.selection(value_shape, shape, deltas, factors))
 
 
-def _gather(name: str, a, value, positions: np.ndarray):
+def _gather(name: str, a, value, positions: np.ndarray, template: str | None = None):
     """Record ``value``, whose entries are ``a.flat[positions]`` (-1: a constant)."""
     shape = np.shape(raw(a))
     size = int(np.prod(shape))
@@ -39,7 +39,9 @@ def _gather(name: str, a, value, positions: np.ndarray):
     out_axes = list(range(positions.ndim))
     factor = local.one_hot(positions, size).reshape(positions.shape + shape)
     factors = [(out_axes, list(range(len(shape))), factor, "S")]
-    return record(name, value, [a], lambda _: local.selection(positions.shape, shape, (), factors))
+    return record(
+        name, value, [a], lambda _: local.selection(positions.shape, shape, (), factors), template
+    )
 
 
 def _flat_positions(shape) -> np.ndarray:
@@ -55,12 +57,25 @@ def getitem(x: Traced, index):
             "ndarray.__getitem__", "the index is a traced value; indices must be constants"
         )
     value = x.value[index]
+    template = "{g0}[" + ", ".join(_index_text(e) for e in entries) + "]"
     if all(e is None or e is Ellipsis or isinstance(e, (int, np.integer, slice)) for e in entries):
-        return _basic_index(x, value, entries)
-    return _gather("index", x, value, _flat_positions(x.shape)[index])
+        return _basic_index(x, value, entries, template)
+    return _gather("index", x, value, _flat_positions(x.shape)[index], template)
 
 
-def _basic_index(x, value, entries):
+def _index_text(entry) -> str:
+    """An index entry as it was written: ``1:``, ``::2``, ``None``, ``...``, an array."""
+    if isinstance(entry, slice):
+        text = ":".join("" if v is None else str(v) for v in (entry.start, entry.stop))
+        return text + (f":{entry.step}" if entry.step is not None else "")
+    if entry is Ellipsis:
+        return "..."
+    if isinstance(entry, np.ndarray) and entry.dtype == bool:
+        return "mask"
+    return str(entry).replace("{", "{{").replace("}", "}}")
+
+
+def _basic_index(x, value, entries, template: str):
     shape = x.shape
     if sum(e is Ellipsis for e in entries) > 1:
         raise ShapeError("an index can only have a single ellipsis ('...')")
@@ -89,7 +104,11 @@ def _basic_index(x, value, entries):
         in_axis += 1
     value_shape = np.shape(value)
     return record(
-        "index", value, [x], lambda _: local.selection(value_shape, shape, deltas, factors)
+        "index",
+        value,
+        [x],
+        lambda _: local.selection(value_shape, shape, deltas, factors),
+        template,
     )
 
 

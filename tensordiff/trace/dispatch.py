@@ -98,6 +98,10 @@ def _apply_ufunc(ufunc, method, inputs, kwargs):
         template = "{g0} {g1}"  # scaling reads as juxtaposition: 2 x
     record_expr = template.format(*exprs, **{f"g{n}": grouped(e) for n, e in enumerate(exprs)})
     factor_names = DERIVATIVE_NAMES.get(ufunc, (None,) * len(inputs))
+    if ufunc is np.power and type(inputs[1]) is not Traced and np.ndim(values[1]) == 0:
+        p = float(values[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
+        base = "{g0}" if p == 2 else "{g0}^" + f"{p - 1:g}"
+        factor_names = (f"{p:g} {base}", None)
 
     def jacobian(position):
         derivative = derivatives[position]

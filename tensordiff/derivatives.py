@@ -171,9 +171,7 @@ def chain(outer: Jacobian, inner: Jacobian) -> Jacobian:
     in_labels = tuple(label if label is not None else next(fresh) for label in in_labels)
     renamed = inner.relabel(outer.in_indices + in_labels)
     result = contract(outer, renamed, out=outer.out_indices + in_labels)
-    return Jacobian._from_tensor(
-        result, len(outer.out_indices), outer.numerator, inner.denominator
-    )
+    return Jacobian._from_tensor(result, len(outer.out_indices), outer.numerator, inner.denominator)
 
 
 def _function_name(f) -> str:

@@ -35,7 +35,7 @@ def leaf(name: str, classes: Sequence[int]) -> str:
 def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
     """The product of factor templates, with a Σ over ``summed`` classes in front."""
     body = " ".join(t for t in templates if t) or "1"
-    summed = list(summed)
+    summed = list(dict.fromkeys(summed))
     if summed:
         body = "Σ_" + ",".join(_slot(c) for c in summed) + " " + body
     return body

@@ -298,24 +298,41 @@ def _factor_out_common(first: Term, second: Term) -> Term | None:
     """
     mapping = dict(zip(second.out_classes(), first.out_classes(), strict=True))
     images = set(mapping.values())
-    rest1, rest2, common = list(first.factors), [], []
-    for array, classes in second.factors:
-        for k, (array1, classes1) in enumerate(rest1):
-            if array1 is array and _extend(mapping, images, classes, classes1):
+    rest1 = list(zip(first.factors, first.factor_names(), strict=True))
+    rest2, common = [], []
+    for factor, name in zip(second.factors, second.factor_names(), strict=True):
+        for k, ((array1, classes1), _) in enumerate(rest1):
+            if array1 is factor[0] and _extend(mapping, images, factor[1], classes1):
                 common.append(rest1.pop(k))
                 break
         else:
-            rest2.append((array, classes))
+            rest2.append((factor, name))
     if not common:
         return None
-    rest2 = [(array, tuple(mapping.get(c, c) for c in classes)) for array, classes in rest2]
-    outside = {c for _, classes in common for c in classes} | set(first.out_classes())
-    boundary = [c for c in dict.fromkeys(c for _, cl in rest1 + rest2 for c in cl) if c in outside]
-    largest = max((np.size(array) for array, _ in rest1 + rest2), default=1)
+    renaming = {c: (d,) for c, d in mapping.items()}
+    rest2 = [
+        ((array, tuple(mapping.get(c, c) for c in classes)), names.substitute(name, renaming))
+        for (array, classes), name in rest2
+    ]
+    outside = {c for (_, classes), _ in common for c in classes} | set(first.out_classes())
+    rests = rest1 + rest2
+    boundary = [c for c in dict.fromkeys(c for (_, cl), _ in rests for c in cl) if c in outside]
+    largest = max((np.size(array) for (array, _), _ in rests), default=1)
     if math.prod(first.sizes[c] for c in boundary) > largest:
         return None
-    summed = _product(rest1, boundary) + _product(rest2, boundary)
-    return Term(tuple(common) + ((summed, tuple(boundary)),), first.axes, first.sizes)
+    summed = sum(_product([f for f, _ in rest], boundary) for rest in (rest1, rest2))
+    summed_name = names.sum_of(
+        names.product(
+            [n for _, n in rest], [c for (_, cl), _ in rest for c in cl if c not in boundary]
+        )
+        for rest in (rest1, rest2)
+    )
+    return Term(
+        tuple(f for f, _ in common) + ((summed, tuple(boundary)),),
+        first.axes,
+        first.sizes,
+        tuple(n for _, n in common) + (summed_name,),
+    )
 
 
 def _extend(mapping: dict, images: set, classes2, classes1) -> bool:

@@ -11,45 +11,38 @@ import re
 
 import numpy as np
 import pytest
+from cases import cases
 
 import tensordiff as td
-from cases import cases
 from tensordiff.render import factor_table, number
 
 CASES = cases()
 _SUBSCRIPT_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
 
 
-def split_top(text: str, separators: tuple[str, ...]) -> list[str]:
-    """Split at separators that are not inside brackets, keeping the separator's sign."""
-    parts, depth, start, n = [], 0, 0, 0
-    while n < len(text):
-        ch = text[n]
-        depth += ch in "([" and 1 or 0
-        depth -= ch in ")]" and 1 or 0
-        hit = next((s for s in separators if depth == 0 and text.startswith(s, n)), None)
-        if hit:
+def split_top(text: str, separator: str) -> list[str]:
+    """Split ``text`` at ``separator`` where it is not inside brackets."""
+    parts, depth, start = [], 0, 0
+    for n, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and text.startswith(separator, n) and n >= start:
             parts.append(text[start:n])
-            start = n + len(hit) if hit.strip() != "−" else n + len(hit) - 2
-            n += len(hit)
-            if hit.strip() == "−":
-                start = n
-                parts.append("−")
-            continue
-        n += 1
-    parts.append(text[start:])
-    merged = []
-    for part in parts:
-        if merged and merged[-1] == "−":
-            merged[-1] = "−" + part
-        else:
-            merged.append(part)
-    return merged
+            start = n + len(separator)
+    return parts + [text[start:]]
+
+
+def signed_terms(rhs: str) -> list[str]:
+    """The terms of a sum, a subtracted term keeping its "−" in front."""
+    terms = []
+    for chunk in split_top(rhs, " + "):
+        pieces = split_top(chunk, " − ")
+        terms += [pieces[0]] + ["−" + piece for piece in pieces[1:]]
+    return terms
 
 
 def evaluate(J) -> np.ndarray:
     _, rhs = J.formula.split(" = ", 1)
-    term_texts = split_top(rhs, (" + ", " − "))
+    term_texts = signed_terms(rhs)
     tables = factor_table(J)
     assert len(term_texts) == len(tables) == len(J.terms), (rhs, len(J.terms))
     total = np.zeros(J.shape)
@@ -62,13 +55,9 @@ def evaluate_term(text: str, table: dict, J) -> np.ndarray:
     coefficient = 1.0
     if text.startswith("−"):
         coefficient, text = -1.0, text[1:].lstrip()
-    tokens = split_top(text, (" ",))
-    operands = []  # (array, labels)
-    deltas = []
-    for token in tokens:
-        if not token:
-            continue
-        if token.startswith("Σ_"):
+    operands, deltas = [], []  # operands: (array, labels)
+    for token in split_top(text, " "):
+        if not token or token.startswith("Σ_"):
             continue  # summed letters are simply absent from the output
         if token.startswith("δ["):
             deltas.append(token[2:-1].split(","))
@@ -82,41 +71,38 @@ def evaluate_term(text: str, table: dict, J) -> np.ndarray:
         delta = np.zeros((n,) * len(group))
         delta[(np.arange(n),) * len(group)] = 1.0
         operands.append((delta, group))
-    output, final = [], []
-    for label, size in zip(J.indices, J.shape, strict=True):
-        pieces = sorted(
-            p for p in sizes if re.fullmatch(re.escape(label) + f"[{_SUBSCRIPT_DIGITS}]+", p)
-        )
-        output += pieces or [label]
-    for label in output:
-        sizes.setdefault(label, 1)
-    present = [label for label in output if any(label in labels for _, labels in operands)]
-    letters = dict.fromkeys([label for _, labels in operands for label in labels] + output)
-    symbols = {label: chr(ord("A") + n) for n, label in enumerate(letters)}
-    spec = ",".join("".join(symbols[lb] for lb in labels) for _, labels in operands)
-    spec += "->" + "".join(symbols[lb] for lb in present)
-    arrays = [np.asarray(a, dtype=float) for a, _ in operands]
+    output = []
+    for label in J.indices:
+        output += sorted(p for p in sizes if is_piece(p, label)) or [label]
+    present = [name for name in output if any(name in labels for _, labels in operands)]
+    letters = dict.fromkeys([name for _, labels in operands for name in labels] + output)
+    symbols = {name: chr(ord("A") + n) for n, name in enumerate(letters)}
+    spec = ",".join("".join(symbols[name] for name in labels) for _, labels in operands)
+    spec += "->" + "".join(symbols[name] for name in present)
+    arrays = [np.asarray(array, dtype=float) for array, _ in operands]
     value = np.einsum(spec, *arrays) if operands else np.ones(())
-    value = value.reshape([sizes[lb] if lb in present else 1 for lb in output])
-    value = np.broadcast_to(value, [sizes[lb] for lb in output])
+    value = value.reshape([sizes[name] if name in present else 1 for name in output])
+    value = np.broadcast_to(value, [sizes[name] for name in output])
     return coefficient * value.reshape(J.shape)
+
+
+def is_piece(name: str, label: str) -> bool:
+    """``i₀`` is a piece of the composite axis ``i`` (a structured reshape)."""
+    return re.fullmatch(re.escape(label) + f"[{_SUBSCRIPT_DIGITS}]+", name) is not None
 
 
 def infer_sizes(J, operands, deltas) -> dict[str, int]:
     sizes = dict(zip(J.indices, J.shape, strict=True))
     for array, labels in operands:
         sizes.update(zip(labels, np.shape(array), strict=True))
+    mentioned = {name for group in deltas for name in group}
     for _ in range(4):
         for group in deltas:
-            known = [sizes[l] for l in group if l in sizes]
+            known = [sizes[name] for name in group if name in sizes]
             if known:
-                sizes.update({l: known[0] for l in group})
+                sizes.update(dict.fromkeys(group, known[0]))
         for label, size in zip(J.indices, J.shape, strict=True):
-            pieces = [
-                p
-                for p in {l for g in deltas for l in g} | set(sizes)
-                if re.fullmatch(re.escape(label) + f"[{_SUBSCRIPT_DIGITS}]+", p)
-            ]
+            pieces = [p for p in mentioned | set(sizes) if is_piece(p, label)]
             unknown = [p for p in pieces if p not in sizes]
             if len(unknown) == 1:
                 sizes[unknown[0]] = size // int(np.prod([sizes[p] for p in pieces if p in sizes]))

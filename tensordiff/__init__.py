@@ -17,6 +17,7 @@ from tensordiff.errors import (
     UnsupportedDTypeError,
     UnsupportedOperationError,
 )
+from tensordiff.explain import Explanation, explain
 from tensordiff.hessian import Hessian, hessian
 from tensordiff.memory import get_memory_limit, memory_limit, set_memory_limit
 from tensordiff.tensor import Jacobian, Tensor
@@ -32,6 +33,8 @@ __all__ = [
     "grad",
     "chain",
     "hessian",
+    "explain",
+    "Explanation",
     "Hessian",
     "check_grads",
     "numerical_jacobian",

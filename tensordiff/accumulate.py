@@ -17,14 +17,21 @@ __all__ = ["MODES", "accumulate", "identity"]
 MODES = ("reverse", "forward")
 
 
-def accumulate(output: Node | None, output_shape, leaves: list[Node], mode: str) -> dict:
-    """∂output/∂leaf for each leaf, as a sum of terms with the output's axes first."""
+def accumulate(
+    output: Node | None, output_shape, leaves: list[Node], mode: str, observer=None
+) -> dict:
+    """∂output/∂leaf for each leaf, as a sum of terms with the output's axes first.
+
+    ``observer(node, parent, derivative, local, contribution)``, if given, sees each
+    reverse-order step: the derivative reaching ``node``, ∂node/∂parent, and their
+    contraction (all tuples of terms).
+    """
     found: dict[Node, tuple[Term, ...]] = {leaf: () for leaf in leaves}
     if output is None:
         return found  # a constant output: zero Jacobians
     order = toposort(output)
     if mode == "reverse":
-        return _reverse(order, output_shape, found)
+        return _reverse(order, output_shape, found, observer)
     for leaf in leaves:
         found[leaf] = _forward(order, leaf)
     return found
@@ -43,7 +50,7 @@ def _labels(role: str, shape) -> list:
     return [(role, k) for k in range(len(shape))]
 
 
-def _reverse(order: list[Node], output_shape, found: dict) -> dict:
+def _reverse(order: list[Node], output_shape, found: dict, observer=None) -> dict:
     wanted = _depends_on(order, found)
     out_labels = _labels("out", output_shape)
     pending: dict[Node, tuple[Term, ...]] = {order[0]: (identity(output_shape),)}
@@ -58,14 +65,17 @@ def _reverse(order: list[Node], output_shape, found: dict) -> dict:
             if parent not in wanted:
                 continue
             parent_labels = _labels("parent", parent.shape)
+            locals_ = _terms_of(local_jacobian())
             contributions = tuple(
                 contract_terms(
                     [(term, out_labels + node_labels), (local, node_labels + parent_labels)],
                     out_labels + parent_labels,
                 )
-                for local in _terms_of(local_jacobian())
+                for local in locals_
                 for term in terms
             )
+            if observer is not None:
+                observer(node, parent, terms, locals_, contributions)
             pending[parent] = add_terms(pending.get(parent, ()) + contributions)
     return found
 

@@ -7,6 +7,7 @@ recorded graph's local Jacobians are then contracted by
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -68,27 +69,9 @@ def jacobian(
 
     @functools.wraps(f)
     def jacobian_of_f(*args, **kwargs):
-        for position in positions:
-            if not -len(args) <= position < len(args):
-                raise ShapeError(
-                    f"argnums {position} is out of range: {getattr(f, '__name__', 'f')} was"
-                    f" called with {len(args)} positional arguments"
-                )
-        args = list(args)
-        names = parameter_names(f, len(args))
-        trace = Trace(len(_active) + 1, visible_arrays(f, args, names))
-        leaves = []
-        for position in positions:
-            value = _argument(args[position], position)
-            node = Node("input", value.shape, expr=names[position])
-            args[position] = Traced(value, node, trace)
-            leaves.append(node)
-        _active.append(trace)
-        try:
-            result = f(*args, **kwargs)
-        finally:
-            _active.pop()
-        output_shape, output_node, output_dtype = _output_of(result, trace)
+        call = trace_call(f, positions, args, kwargs)
+        output_shape, output_node, output_dtype = call.output_shape, call.output, call.dtype
+        leaves, names, args = call.leaves, call.names, call.args
         if out == () and output_shape:
             raise _NotScalar(output_shape)
         out_labels = _labels(out, len(output_shape), "the output", ())
@@ -112,6 +95,44 @@ def jacobian(
         return jacobians[0] if single else tuple(jacobians)
 
     return jacobian_of_f
+
+
+@dataclass
+class TracedCall:
+    """One traced call of ``f``: its output node and the nodes of the traced arguments."""
+
+    output: Node | None  # None for a constant output
+    output_shape: tuple[int, ...]
+    dtype: np.dtype
+    leaves: list[Node]
+    names: list[str]  # the positional parameters' names
+    args: list  # the arguments, traced ones replaced by their Traced values
+
+
+def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCall:
+    """Call ``f`` with the arguments at ``positions`` traced, and record the graph."""
+    for position in positions:
+        if not -len(args) <= position < len(args):
+            raise ShapeError(
+                f"argnums {position} is out of range: {getattr(f, '__name__', 'f')} was"
+                f" called with {len(args)} positional arguments"
+            )
+    args = list(args)
+    names = parameter_names(f, len(args))
+    trace = Trace(len(_active) + 1, visible_arrays(f, args, names))
+    leaves = []
+    for position in positions:
+        value = _argument(args[position], position)
+        node = Node("input", value.shape, expr=names[position])
+        args[position] = Traced(value, node, trace)
+        leaves.append(node)
+    _active.append(trace)
+    try:
+        result = f(*args, **kwargs)
+    finally:
+        _active.pop()
+    output_shape, output_node, output_dtype = _output_of(result, trace)
+    return TracedCall(output_node, output_shape, output_dtype, leaves, names, args)
 
 
 def grad(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import opt_einsum
 
-__all__ = ["einsum_classes", "equation_for", "compiled"]
+__all__ = ["einsum_classes", "equation_for", "compiled", "path_info"]
 
 
 def equation_for(operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int]) -> str:
@@ -55,3 +55,9 @@ def einsum_classes(
         # Traced factors (a derivative inside a derivative): np.einsum records them.
         return np.einsum(equation, *arrays)
     return compiled(equation, tuple(array.shape for array in arrays))(*arrays)
+
+
+@functools.lru_cache(maxsize=1024)
+def path_info(equation: str, shapes: tuple[tuple[int, ...], ...]):
+    """``(path, PathInfo)`` of the order :func:`compiled` uses: FLOPs, largest intermediate."""
+    return opt_einsum.contract_path(equation, *shapes, shapes=True, optimize="dp")

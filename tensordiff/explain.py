@@ -1,0 +1,317 @@
+"""``td.explain``: what a derivative is, how the chain rule computed it, and its formula.
+
+Everything shown is read off the objects that compute the numbers: the traced
+graph (the intermediates and their local Jacobians), the contractions the
+reverse pass performed (recorded as it ran), and the final Jacobian's terms.
+"""
+
+import functools
+import html
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tensordiff import planner, render
+from tensordiff.accumulate import accumulate
+from tensordiff.derivatives import _function_name, trace_call
+from tensordiff.labels import default_labels
+from tensordiff.latex import to_latex
+from tensordiff.matrix_form import matrix_form
+from tensordiff.tensor import Jacobian, Tensor
+from tensordiff.trace.graph import Node, toposort
+
+__all__ = ["explain", "Explanation"]
+
+# Intermediates whose expression is longer than this get a short name z1, z2, ...
+_SHORT_EXPRESSION = 16
+
+
+@dataclass
+class Explanation:
+    """The explanation of one Jacobian; print it, or render it as LaTeX, HTML or JSON."""
+
+    numerator: str
+    denominator: str
+    jacobian: Jacobian
+    entity: str
+    layout: str
+    intermediates: list[dict] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+    cost: dict = field(default_factory=dict)
+    matrix: str | None = None
+
+    @property
+    def formula(self) -> str:
+        return self.jacobian.formula
+
+    def to_dict(self) -> dict:
+        """Plain data (JSON-serialisable)."""
+        return {
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "shape": list(self.jacobian.shape),
+            "labels": {
+                "out": list(self.jacobian.out_indices),
+                "in": list(self.jacobian.in_indices),
+            },
+            "entity": self.entity,
+            "layout": self.layout,
+            "intermediates": self.intermediates,
+            "steps": self.steps,
+            "formula": self.formula,
+            "matrix_form": self.matrix,
+            "cost": self.cost,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"∂{self.numerator}/∂{self.denominator} is an {self.entity}", f"  {self.layout}"]
+        lines += ["", "Trace (each intermediate, with its local Jacobian):"]
+        for item in self.intermediates:
+            lines.append(f"  {item['name']} = {item['expression']}   shape {tuple(item['shape'])}")
+            lines += [f"      {local}" for local in item["local_jacobians"]]
+        lines += ["", "Chain rule as performed (reverse order: from the output back):"]
+        for n, step in enumerate(self.steps, 1):
+            lines.append(f"  {n}. {step['contraction']}")
+            lines.append(f"       einsum {step['einsum']}")
+            for note in step["deltas"]:
+                lines.append(f"       {note}")
+            lines.append(f"       = {step['result']}")
+        lines += ["", "Result:", f"  {self.formula}"]
+        if self.matrix:
+            lines.append(f"  matrix form: {self.matrix}")
+        cost = self.cost
+        lines += [
+            "",
+            "Cost:",
+            f"  stored {cost['stored_bytes']} bytes for a dense array of {cost['dense_bytes']}"
+            f" bytes; evaluating it densely takes {cost['flops']:.3g} FLOPs"
+            f" (largest intermediate {cost['largest_intermediate']} entries, opt_einsum)",
+        ]
+        return "\n".join(lines)
+
+    def latex(self) -> str:
+        """The formulas as a LaTeX ``align*`` block."""
+        rows = [to_latex(self.formula)]
+        if self.matrix:
+            rows.append(r"\text{matrix form: } " + to_latex(self.matrix))
+        for item in self.intermediates:
+            rows += [to_latex(local) for local in item["local_jacobians"]]
+        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + to_latex(self.formula) + "$$"
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def explain(
+    f: Callable,
+    argnums: int = 0,
+    out: str | Sequence[str] | None = None,
+    wrt: str | Sequence[str] | None = None,
+) -> Callable:
+    """The function returning an :class:`Explanation` of ``∂f/∂args[argnums]``.
+
+    >>> x = np.arange(1.0, 5.0)
+    >>> e = explain(lambda W: W @ x, out="i", wrt="jk")(np.ones((3, 4)))
+    >>> e.formula
+    '∂f[i]/∂W[j,k] = δ[i,j] x[k]'
+    >>> e.matrix
+    '∂vec f/∂vec W = xᵀ ⊗ I₃'
+    """
+
+    @functools.wraps(f)
+    def explain_f(*args, **kwargs):
+        call = trace_call(f, (argnums,), args, kwargs)
+        numerator, denominator = _function_name(f), call.names[argnums]
+        out_labels = tuple(out) if out is not None else default_labels(len(call.output_shape))
+        leaf = call.leaves[0]
+        wrt_labels = tuple(wrt) if wrt is not None else default_labels(len(leaf.shape), out_labels)
+        labels = _node_labels(call.output, leaf, out_labels, wrt_labels)
+        short = _short_names(call.output, leaf, numerator)
+        short["f"], short["output"] = numerator, call.output
+        steps: list[dict] = []
+
+        def observe(node, parent, derivative, local, contribution):
+            steps.append(
+                _step(node, parent, derivative, local, contribution, labels, short, out_labels)
+            )
+
+        terms = accumulate(call.output, call.output_shape, [leaf], "reverse", observe)[leaf]
+        dtype = np.result_type(call.dtype, call.args[argnums].dtype)
+        tensor = Tensor._from_terms(
+            terms, out_labels + wrt_labels, call.output_shape + leaf.shape, dtype
+        )
+        J = Jacobian._from_tensor(tensor, len(out_labels), numerator, denominator)
+        return Explanation(
+            numerator=numerator,
+            denominator=denominator,
+            jacobian=J,
+            entity=render.entity(J, len(out_labels), numerator, denominator),
+            layout=_layout(J, numerator, denominator),
+            intermediates=_intermediates(call.output, leaf, labels, short),
+            steps=steps,
+            cost=_cost(J),
+            matrix=matrix_form(J),
+        )
+
+    return explain_f
+
+
+def _node_labels(output: Node | None, leaf: Node, out_labels, wrt_labels) -> dict:
+    """Labels for every node's axes: the output's and argument's as chosen, fresh ones else."""
+    labels = {leaf: tuple(wrt_labels)}
+    if output is None:
+        return labels
+    labels[output] = tuple(out_labels)
+    taken = set(out_labels) | set(wrt_labels)
+    for node in reversed(toposort(output)):
+        if node not in labels:
+            fresh = default_labels(len(node.shape), avoid=taken)
+            taken |= set(fresh)
+            labels[node] = fresh
+    return labels
+
+
+def _short_names(output: Node | None, leaf: Node, numerator: str) -> dict:
+    """How each node is called in the explanation: its expression, or z1, z2, ... if long."""
+    names = {leaf: leaf.expr}
+    if output is None:
+        return names
+    count = 0
+    for node in reversed(toposort(output)):
+        if node in names:
+            continue
+        if node is output:
+            names[node] = numerator
+        elif len(node.expr) > _SHORT_EXPRESSION:
+            count += 1
+            names[node] = f"z{count}"
+        else:
+            names[node] = node.expr
+    return names
+
+
+def _intermediates(output, leaf, labels, short) -> list[dict]:
+    if output is None:
+        return []
+    items = []
+    for node in reversed(toposort(output)):
+        if node is leaf or node.op == "input":
+            continue
+        local_jacobians = []
+        for parent, builder in node.parents:
+            if parent not in labels:
+                continue
+            terms = builder()
+            terms = (terms,) if not isinstance(terms, tuple) else terms
+            tensor = Tensor._from_terms(
+                terms, labels[node] + labels[parent], node.shape + parent.shape, np.float64
+            )
+            top = render.signature(short[node], labels[node])
+            bottom = render.signature(short[parent], labels[parent])
+            local_jacobians.append(f"∂{top}/∂{bottom} = {render.index_notation(tensor)}")
+        items.append(
+            {
+                "name": render.signature(short[node], labels[node]),
+                "expression": node.expr,
+                "shape": list(node.shape),
+                "op": node.op,
+                "local_jacobians": local_jacobians,
+            }
+        )
+    return items
+
+
+def _step(node, parent, derivative, local, contribution, labels, short, out_labels) -> dict:
+    """One reverse-order contraction: ∂f/∂parent += Σ ∂f/∂node ∂node/∂parent."""
+    sig = render.signature
+    node_labels, parent_labels, out = labels[node], labels[parent], tuple(out_labels)
+    d_local = f"∂{sig(short[node], node_labels)}/∂{sig(short[parent], parent_labels)}"
+    target = f"∂{short['f']}/∂{sig(short[parent], parent_labels)}"
+    if node is short["output"]:  # the derivative of the output by itself is the identity
+        contraction, spec = f"{target} = the output's own local Jacobian", "(none: ∂f/∂f = δ)"
+    else:
+        d_node = f"∂{sig(short['f'], out)}/∂{sig(short[node], node_labels)}"
+        summed = ",".join(node_labels)
+        contraction = f"{target} += " + (f"Σ_{summed} " if summed else "") + f"{d_node} {d_local}"
+        spec = "".join(out + node_labels) + "," + "".join(node_labels + parent_labels)
+        spec = f"'{spec}->{''.join(out + parent_labels)}'"
+    result_labels = out + parent_labels
+    result = Tensor._from_terms(
+        contribution, result_labels, _shape(contribution, result_labels), np.float64
+    )
+    return {
+        "node": short[node],
+        "parent": short[parent],
+        "contraction": contraction,
+        "einsum": spec,
+        "deltas": _relabellings(local, node_labels, parent_labels),
+        "result": render.index_notation(result),
+    }
+
+
+def _shape(terms, axis_labels) -> tuple[int, ...]:
+    term = terms[0] if terms else None
+    if term is None:
+        return (1,) * len(axis_labels)
+    return tuple(math.prod(term.sizes[c] for c in axis) for axis in term.axes)
+
+
+def _relabellings(local, node_labels, parent_labels) -> list[str]:
+    """Which δ of the local Jacobian turned a label of the node into one of the parent."""
+    notes = []
+    for term in local:
+        by_class: dict[int, list[str]] = {}
+        for label, axis in zip(node_labels + parent_labels, term.axes, strict=True):
+            for c in axis:
+                by_class.setdefault(c, []).append(label)
+        for group in by_class.values():
+            mine = [g for g in group if g in node_labels]
+            theirs = [g for g in group if g in parent_labels]
+            if mine and theirs:
+                notes.append(
+                    f"δ[{','.join(group)}] eliminated: {', '.join(mine)} → {', '.join(theirs)}"
+                )
+    return list(dict.fromkeys(notes))
+
+
+def _layout(J: Jacobian, numerator: str, denominator: str) -> str:
+    n_out = len(J.out_indices)
+    in_shape = J.shape[n_out:]
+    if n_out == 0:
+        return (
+            f"It has {denominator}'s shape {in_shape} (numerator layout, as jax.grad); the"
+            " denominator-layout convention writes the same numbers, and a column vector"
+            " convention would write its transpose."
+        )
+    out_size, in_size = math.prod(J.shape[:n_out]), math.prod(in_shape)
+    space = lambda shape: "ℝ^" + ("×".join(map(str, shape)) or "1")  # noqa: E731
+    return (
+        f"A linear map from {space(in_shape)} to {space(J.shape[:n_out])}; as a matrix"
+        f" (vec convention: columns stacked) ∂vec {numerator}/∂vec {denominator} is"
+        f" {out_size}×{in_size}."
+    )
+
+
+def _cost(J: Jacobian) -> dict:
+    flops, largest = 0, 0
+    for term in J.terms:
+        in_factors = term.factor_classes()
+        keep = tuple(c for c in term.out_classes() if c in in_factors)
+        if len(term.factors) > 1:
+            equation = planner.equation_for([classes for _, classes in term.factors], keep)
+            _, info = planner.path_info(equation, tuple(np.shape(a) for a, _ in term.factors))
+            flops += int(info.opt_cost)
+            largest = max(largest, int(info.largest_intermediate))
+        else:
+            largest = max(largest, int(np.prod([term.sizes[c] for c in keep], dtype=np.int64)))
+    return {
+        "stored_bytes": J.stored_nbytes,
+        "dense_bytes": J.dense_nbytes,
+        "flops": flops,
+        "largest_intermediate": largest,
+    }

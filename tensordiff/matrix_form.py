@@ -1,0 +1,117 @@
+"""Matrix notation for the Jacobians that have one: ``2 (W x − y) xᵀ``, ``diag(g)``, ``xᵀ ⊗ I``.
+
+Read off a Jacobian's structure (its deltas and its named factors), never
+from the numbers. Vectorised forms use the column-stacking ``vec``, for which
+``vec(A X B) = (Bᵀ ⊗ A) vec X``. Structures without a standard matrix form
+give None.
+"""
+
+from tensordiff import render
+
+__all__ = ["matrix_form"]
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def matrix_form(J) -> str | None:
+    """``∂E/∂W = 2 (W x − y) xᵀ``-style text, or None.
+
+    >>> import numpy as np, tensordiff as td
+    >>> x = np.arange(1.0, 5.0)
+    >>> matrix_form(td.jacobian(lambda W: np.tanh(W @ x))(np.ones((3, 4))))
+    '∂vec f/∂vec W = diag(1 − tanh²(W x)) (xᵀ ⊗ I₃)'
+    """
+    n_out = len(J.out_indices)
+    forms = [_term_form(term, J, n_out) for term in J.terms]
+    if not forms or any(form is None for form in forms):
+        return None
+    vec = "vec " if J.ndim - n_out > 1 and n_out > 0 else ""
+    return f"∂{vec}{J.numerator}/∂{vec}{J.denominator} = " + " + ".join(forms)
+
+
+def _term_form(term, J, n_out: int) -> str | None:
+    out_labels, in_labels = J.indices[:n_out], J.indices[n_out:]
+    label_of: dict[int, list[str]] = {}
+    for label, axis in zip(J.indices, term.axes, strict=True):
+        if len(axis) > 1:
+            return None  # a reshaped axis has no plain matrix form
+        for c in axis:
+            label_of.setdefault(c, []).append(label)
+    deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
+    coefficient, factors = 1.0, []
+    for (_, classes), template in zip(term.factors, term.factor_names(), strict=True):
+        if not classes and render._is_number(template):
+            coefficient *= render.number(template)
+            continue
+        if any(c not in label_of for c in classes):
+            return None  # a summed index: not a plain product
+        name = template[: template.rindex("[")] if classes else template
+        factors.append((_bare(name), [label_of[c][0] for c in classes]))
+    form = _shape_form(deltas, factors, out_labels, in_labels, J.sizes)
+    if form is None:
+        return None
+    if coefficient == -1:
+        return "−" + form
+    return form if coefficient == 1 else f"{coefficient:g} {form}"
+
+
+def _bare(name: str) -> str:
+    """A factor name without the parentheses that made it one token."""
+    return name[1:-1] if name.startswith("(") and name.endswith(")") else name
+
+
+def _hadamard(names: list[str]) -> str:
+    return " ⊙ ".join(names) if len(names) == 1 else "(" + " ⊙ ".join(names) + ")"
+
+
+def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
+    on = lambda labels: [n for n, ls in factors if ls == labels]  # noqa: E731
+    if len(on([])) != 0 or any(len(ls) > 2 for _, ls in factors):
+        return None
+    if not out_labels and len(in_labels) == 1 and not deltas:
+        (j,) = in_labels
+        return _hadamard(on([j])) if len(on([j])) == len(factors) and factors else None
+    if not out_labels and len(in_labels) == 2:
+        j, k = in_labels
+        if deltas == [(j, k)] and not factors:
+            return f"I{str(sizes[j]).translate(_SUBSCRIPTS)}"
+        if deltas:
+            return None
+        if len(factors) == 1 and factors[0][1] == [j, k]:
+            return factors[0][0]
+        if len(factors) == 1 and factors[0][1] == [k, j]:
+            return f"{_group(factors[0][0])}ᵀ"
+        left, right = on([j]), on([k])
+        if left and right and len(left) + len(right) == len(factors):
+            return f"{_hadamard(left)} {_group(_hadamard(right))}ᵀ"
+        return None
+    if len(out_labels) == 1 and len(in_labels) == 1:
+        (i,), (j,) = out_labels, in_labels
+        if deltas == [(i, j)]:
+            along = on([i])
+            if len(along) != len(factors):
+                return None
+            return f"diag({_hadamard(along)})" if along else "I"
+        if not deltas and len(factors) == 1:
+            name, labels = factors[0]
+            return name if labels == [i, j] else f"{_group(name)}ᵀ" if labels == [j, i] else None
+        return None
+    if len(out_labels) == 1 and len(in_labels) == 2:
+        (i,), (j, k) = out_labels, in_labels
+        identity = f"I{str(sizes[i]).translate(_SUBSCRIPTS)}"
+        if deltas == [(i, j)]:
+            scales, right = on([i]), on([k])
+            if len(right) != 1 or len(scales) + 1 != len(factors):
+                return None
+            kron = f"{_group(right[0])}ᵀ ⊗ {identity}"
+            return f"diag({_hadamard(scales)}) ({kron})" if scales else kron
+        if deltas == [(i, k)]:
+            left = on([j])
+            if len(left) != 1 or len(factors) != 1:
+                return None
+            return f"{identity} ⊗ {_group(left[0])}ᵀ"
+    return None
+
+
+def _group(name: str) -> str:
+    return f"({name})" if " " in name and not name.startswith("(") else name

@@ -1,13 +1,42 @@
-"""The ``tensordiff`` command line."""
+"""The ``tensordiff`` command line: ``demo`` and ``explain``."""
 
 import argparse
+import json
 import os
 import sys
 
 __all__ = ["main"]
 
+EXPLAIN_EXAMPLES = """examples:
+  tensordiff explain "W @ x" --wrt W --shape W=3,4 --shape x=4
+  tensordiff explain "sum((W @ x - y)**2)" --wrt W --shape W=3,4 --shape x=4 --shape y=3
+  tensordiff explain "tanh(W @ x + b)" --wrt W --shape W=2,3 --shape x=3 --shape b=2 --format latex
+  tensordiff explain "einsum('ij,j->i', W, x)" --wrt x --shape W=3,4 --shape x=4
+
+Expressions are NumPy syntax (np. is optional): + - * / ** @, .T, indexing,
+functions such as tanh, exp, log, sum(X, axis=0), einsum, linalg.inv. They are
+parsed with Python's ast against a whitelist, never eval'd.
+"""
+
 
 def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            if min(args.m, args.n) < 1 or max(args.m, args.n) > 12:
+                parser.error("--m and --n must be between 1 and 12 for a readable demo")
+            from tensordiff.demo import demo_text  # imported late: --help stays fast
+
+            print(demo_text(args.m, args.n, args.seed))
+            return 0
+        return _explain(args)
+    except BrokenPipeError:  # `tensordiff demo | head`: stop quietly, as cat would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tensordiff",
         description="Derivatives of NumPy functions as explicit, labelled tensors.",
@@ -23,17 +52,113 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=0, help="random seed for W, x, y (default 0)")
     demo.add_argument("--m", type=int, default=3, help="rows of W (default 3)")
     demo.add_argument("--n", type=int, default=4, help="columns of W (default 4)")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        if min(args.m, args.n) < 1 or max(args.m, args.n) > 12:
-            parser.error("--m and --n must be between 1 and 12 for a readable demo")
-        from tensordiff.demo import demo_text  # imported late: --help stays fast
+    explain = commands.add_parser(
+        "explain",
+        help="explain the derivative of a NumPy expression",
+        description="Explain ∂EXPR/∂WRT: what it is (order, shape, labels), each"
+        " intermediate with its local Jacobian, the chain rule as performed, the"
+        " result in index and matrix notation, and its cost.",
+        epilog=EXPLAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    explain.add_argument("expression", help='a NumPy expression, e.g. "sum((W @ x - y)**2)"')
+    explain.add_argument("--wrt", help="the variable to differentiate by (default: the first)")
+    explain.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="NAME=D1,D2",
+        help="the shape of a variable, e.g. W=3,4 (x= for a scalar); one per variable",
+    )
+    explain.add_argument(
+        "--value",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.npy",
+        help="take a variable's value from a .npy file instead of random numbers",
+    )
+    explain.add_argument(
+        "--format", choices=("text", "latex", "json"), default="text", help="output format"
+    )
+    explain.add_argument("--seed", type=int, default=0, help="random seed for the values")
+    return parser
 
-        try:
-            print(demo_text(args.m, args.n, args.seed))
-        except BrokenPipeError:  # `tensordiff demo | head`: stop quietly, as cat would
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+def _explain(args) -> int:
+    import numpy as np  # imported late: --help stays fast
+
+    from tensordiff.errors import TensorDiffError
+    from tensordiff.explain import explain
+    from tensordiff.expression import ExpressionError, parse_expression
+
+    try:
+        f, variables = parse_expression(args.expression)
+        values = _values(args, variables, np)
+        wrt = args.wrt or (variables[0] if variables else None)
+        if wrt not in variables:
+            raise ExpressionError(
+                f"--wrt {wrt!r} is not a variable of the expression (it has {variables})"
+            )
+        explanation = explain(f, argnums=variables.index(wrt))(*values)
+    except ExpressionError as error:
+        _point(args.expression, error)
+        return 2
+    except (TensorDiffError, ValueError, TypeError) as error:
+        print(f"tensordiff explain: {error}", file=sys.stderr)
+        return 2
+    if args.format == "latex":
+        print(explanation.latex())
+    elif args.format == "json":
+        print(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(explanation)
     return 0
+
+
+def _values(args, variables: list[str], np) -> list:
+    from tensordiff.expression import ExpressionError
+
+    shapes, files = {}, {}
+    for spec in args.shape:
+        name, _, dims = spec.partition("=")
+        try:
+            shapes[name.strip()] = tuple(int(d) for d in dims.split(",") if d.strip())
+        except ValueError:
+            raise ExpressionError(
+                f"--shape {spec!r}: write NAME=D1,D2 with integer sizes"
+            ) from None
+    for spec in args.value:
+        name, _, path = spec.partition("=")
+        files[name.strip()] = path
+    rng = np.random.default_rng(args.seed)
+    values = []
+    for name in variables:
+        if name in files:
+            values.append(np.load(files[name]))
+        elif name in shapes:
+            values.append(rng.normal(size=shapes[name]).round(2))
+        else:
+            column = _column_of(args.expression, name)
+            raise ExpressionError(
+                f"no shape for {name!r}: add --shape {name}=D1,D2 (or --value {name}=FILE.npy)",
+                column,
+                len(name),
+            )
+    return values
+
+
+def _column_of(expression: str, name: str) -> int:
+    import re
+
+    match = re.search(rf"\b{re.escape(name)}\b", expression)
+    return match.start() if match else 0
+
+
+def _point(expression: str, error) -> None:
+    """The message, the expression, and a caret under the part it is about."""
+    print(f"tensordiff explain: {error}", file=sys.stderr)
+    print(f"  {expression}", file=sys.stderr)
+    print("  " + " " * error.column + "^" * error.width, file=sys.stderr)
 
 
 if __name__ == "__main__":

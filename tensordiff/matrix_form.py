@@ -6,7 +6,7 @@ from the numbers. Vectorised forms use the column-stacking ``vec``, for which
 give None.
 """
 
-from tensordiff import render
+from tensordiff import names, render
 
 __all__ = ["matrix_form"]
 
@@ -46,6 +46,8 @@ def _term_form(term, J, n_out: int) -> str | None:
         if any(c not in label_of for c in classes):
             return None  # a summed index: not a plain product
         name = template[: template.rindex("[")] if classes else template
+        if names.leaf(name, classes) != template:
+            return None  # a sum or a contraction inside one factor: no plain matrix form
         factors.append((_bare(name), [label_of[c][0] for c in classes]))
     form = _shape_form(deltas, factors, out_labels, in_labels, J.sizes)
     if form is None:

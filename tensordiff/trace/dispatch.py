@@ -5,9 +5,11 @@
 UnsupportedOperationError naming the function; it never falls back to NumPy.
 """
 
+import contextlib
+
 import numpy as np
 
-from tensordiff.errors import UnsupportedOperationError
+from tensordiff.errors import ShapeError, TensorDiffError, UnsupportedOperationError
 from tensordiff.rules import local
 from tensordiff.rules.ufuncs import DERIVATIVE_NAMES, DERIVATIVES, DISPLAY, NONDIFFERENTIABLE
 from tensordiff.trace.traced import (
@@ -56,13 +58,24 @@ def apply_function(func, args, kwargs):
         raise UnsupportedOperationError.for_function(_qualified_name(func))
     # Handlers take NumPy's own parameter names; NumPy's "no value" sentinel means "default".
     kwargs = {name: value for name, value in kwargs.items() if value is not np._NoValue}
-    with serving(level_of(args)):
+    with serving(level_of(args)), _as_shape_errors(_qualified_name(func)):
         return handler(*args, **kwargs)
 
 
 def apply_ufunc(ufunc, method, inputs, kwargs):
-    with serving(level_of(inputs)):
+    with serving(level_of(inputs)), _as_shape_errors(ufunc.__name__):
         return _apply_ufunc(ufunc, method, inputs, kwargs)
+
+
+@contextlib.contextmanager
+def _as_shape_errors(name: str):
+    """NumPy's own ValueError on a traced call (shapes that do not fit) as a ShapeError."""
+    try:
+        yield
+    except TensorDiffError:
+        raise
+    except ValueError as error:
+        raise ShapeError(f"numpy.{name}: {error}") from error
 
 
 def _apply_ufunc(ufunc, method, inputs, kwargs):

@@ -1,0 +1,165 @@
+"""td.explain and `tensordiff explain`: what it shows is read off the computation."""
+
+import json
+
+import numpy as np
+import pytest
+
+import tensordiff as td
+from tensordiff.cli import main
+from tensordiff.expression import ExpressionError, parse_expression
+
+rng = np.random.default_rng(3)
+W, x, y, b = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=3), rng.normal(size=3)
+
+
+def test_squared_error_explanation_answers_the_question():
+    def E(W):
+        return np.sum((W @ x - y) ** 2)
+
+    e = td.explain(E)(W)
+    assert e.entity == "order-2 tensor (a matrix), shape (3, 4), labels E / W[i,j]"
+    assert "W's shape" in e.layout
+    assert e.formula == "∂E/∂W[i,j] = (2 (W x − y))[i] x[j]"
+    assert e.matrix == "∂E/∂W = 2 (W x − y) xᵀ"
+    names = [item["name"] for item in e.intermediates]
+    assert names[0] == "(W x)[k]" and names[-1] == "E"
+    assert e.steps[-1]["einsum"] == "'k,kij->ij'"
+    assert e.steps[-1]["deltas"] == ["δ[k,i] eliminated: k → i"]
+    np.testing.assert_allclose(np.asarray(e.jacobian), 2 * np.outer(W @ x - y, x))
+
+
+def test_layer_explanation_has_the_vec_kronecker_form():
+    def layer(W):
+        return np.tanh(W @ x + b)
+
+    e = td.explain(layer)(W)
+    assert e.entity == "order-3 tensor, shape (3, 3, 4), labels layer[i] / W[j,k]"
+    assert "∂vec layer/∂vec W is 3×12" in e.layout
+    assert e.matrix == "∂vec layer/∂vec W = diag(1 − tanh²(W x + b)) (xᵀ ⊗ I₃)"
+    # the matrix form is true: (xᵀ ⊗ I) vec W with column stacking
+    V = np.tanh(W @ x + b)
+    kron = np.diag(1 - V**2) @ np.kron(x[None, :], np.eye(3))
+    dense = np.asarray(e.jacobian).reshape(3, 12, order="F")
+    np.testing.assert_allclose(dense, kron)
+
+
+A = np.eye(3) + 0.1 * rng.normal(size=(3, 3))
+
+
+@pytest.mark.parametrize(
+    "f, arg, form, closed",
+    [
+        (lambda W: W @ x, W, "∂vec f/∂vec W = xᵀ ⊗ I₃", np.kron(x[None, :], np.eye(3))),
+        (lambda v: W @ v, x, "∂f/∂v = W", W),
+        (lambda v: np.tanh(v), y, "∂f/∂v = diag(1 − tanh²(v))", np.diag(1 - np.tanh(y) ** 2)),
+        (lambda A: np.trace(A), A, "∂f/∂A = I₃", np.eye(3)),
+        (lambda A: np.sum(A @ A), A, None, None),
+    ],
+)
+def test_matrix_forms_hold_numerically(f, arg, form, closed):
+    e = td.explain(f)(arg)
+    assert e.matrix == form
+    if closed is not None:
+        dense = np.asarray(e.jacobian)
+        # ∂vec f/∂vec W flattens W column by column (order "F")
+        np.testing.assert_allclose(dense.reshape(closed.shape, order="F"), closed)
+
+
+def test_outputs_are_json_latex_html():
+    e = td.explain(lambda W: np.tanh(W @ x))(W)
+    data = json.loads(json.dumps(e.to_dict()))
+    assert data["formula"] == e.formula and data["shape"] == [3, 3, 4]
+    assert e.latex().startswith("\\begin{align*}") and "\\delta_{ij}" in e.latex()
+    assert e._repr_latex_().startswith("$$\\frac{\\partial f_{i}}{\\partial W_{jk}}")
+    assert e._repr_html_().startswith("<pre>")
+
+
+def test_expression_parser_whitelists_and_points():
+    f, names = parse_expression("sum((W @ x - y)**2, axis=0) + W.T.sum() + np.tanh(W)[0, 1:]")
+    assert names == ["W", "x", "y"]
+    with pytest.raises(ExpressionError) as error:
+        parse_expression("sum(__import__('os'))")
+    assert error.value.column == 4
+    for bad in ("x.__class__", "lambda: 1", "[i for i in x]", "x if y else z", "f(**k)"):
+        with pytest.raises(ExpressionError):
+            parse_expression(bad)
+
+
+def test_cli_explain_prints_the_explanation(capsys):
+    code = main(
+        [
+            "explain",
+            "sum((W @ x - y)**2)",
+            "--wrt",
+            "W",
+            "--shape",
+            "W=3,4",
+            "--shape",
+            "x=4",
+            "--shape",
+            "y=3",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "∂f/∂W[i,j] = (2 (W x − y))[i] x[j]" in out
+    assert "matrix form: ∂f/∂W = 2 (W x − y) xᵀ" in out
+
+
+@pytest.mark.parametrize("fmt, marker", [("latex", "\\begin{align*}"), ("json", '"formula"')])
+def test_cli_explain_formats(capsys, fmt, marker):
+    assert (
+        main(["explain", "tanh(W @ x)", "--shape", "W=2,3", "--shape", "x=3", "--format", fmt]) == 0
+    )
+    assert marker in capsys.readouterr().out
+
+
+def test_cli_explain_reads_values_from_npy(tmp_path, capsys):
+    np.save(tmp_path / "W.npy", np.eye(2))
+    assert (
+        main(
+            [
+                "explain",
+                "W @ x",
+                "--wrt",
+                "x",
+                "--value",
+                f"W={tmp_path / 'W.npy'}",
+                "--shape",
+                "x=2",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["matrix_form"] == "∂f/∂x = W"
+
+
+@pytest.mark.parametrize(
+    "argv, message, caret",
+    [
+        (["sum(foo(W))", "--shape", "W=3"], "unknown function 'foo'", "      ^^^"),
+        (["sum(W @ x", "--shape", "W=3"], "syntax error", None),
+        (["W @ x", "--shape", "W=3,4"], "no shape for 'x'", "      ^"),
+        (["W @ x", "--wrt", "z", "--shape", "W=3,4", "--shape", "x=4"], "not a variable", None),
+        (["cumprod(W)", "--shape", "W=3"], "unknown function 'cumprod'", "  ^^^^^^^"),
+        (["W @ x", "--shape", "W=3,4", "--shape", "x=5"], "matmul", None),
+    ],
+)
+def test_cli_explain_errors_exit_2_without_a_traceback(capsys, argv, message, caret):
+    assert main(["explain", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    if caret:
+        assert caret in err.splitlines()
+
+
+def test_cli_help_is_complete(capsys):
+    for argv in (["--help"], ["explain", "--help"], ["demo", "--help"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "--shape" in text and "--format" in text and "examples:" in text and "--seed" in text

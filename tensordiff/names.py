@@ -10,7 +10,7 @@ way, and rendering finally replaces each class with the label it carries.
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["leaf", "product", "sum_of", "substitute", "classes_in", "render"]
+__all__ = ["grouped", "leaf", "product", "sum_of", "substitute", "classes_in", "render"]
 
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 
@@ -19,14 +19,40 @@ def _slot(c: int) -> str:
     return f"⟨{c}⟩"
 
 
+def grouped(expr: str) -> str:
+    """``expr`` in parentheses if it is compound, so it can stand as one operand.
+
+    >>> grouped("W x"), grouped("tanh(W x)"), grouped("(a + b)"), grouped("x")
+    ('(W x)', 'tanh(W x)', '(a + b)', 'x')
+    """
+    if " " not in expr or _one_bracket(expr):
+        return expr
+    return f"({expr})"
+
+
+def _one_bracket(expr: str) -> bool:
+    """True for ``(…)`` or ``name(…)`` whose first parenthesis closes at the very end."""
+    start = expr.find("(")
+    if start < 0 or not expr.endswith(")"):
+        return False
+    head = expr[:start]
+    if head and not head.replace(".", "").replace("_", "").isalnum():
+        return False
+    depth = 0
+    for n, ch in enumerate(expr[start:], start):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            return n == len(expr) - 1
+    return False
+
+
 def leaf(name: str, classes: Sequence[int]) -> str:
     """``name[⟨c1⟩,⟨c2⟩]``, or just ``name`` for a scalar.
 
     >>> leaf("x", [3])
     'x[⟨3⟩]'
     """
-    if " " in name and not (name.startswith("(") and name.endswith(")")):
-        name = f"({name})"  # a compound name stands as one factor
+    name = grouped(name)  # a compound name stands as one factor
     if not classes:
         return name
     return f"{name}[{','.join(_slot(c) for c in classes)}]"

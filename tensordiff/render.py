@@ -19,8 +19,7 @@ _FRESH = "abcdefghpqrstuvwxyzmn"
 
 def signature(name: str, labels) -> str:
     """``V[i]``, ``W[j,k]``, ``(W x)[i]``, or ``E`` for no labels."""
-    if " " in name and not (name.startswith("(") and name.endswith(")")):
-        name = f"({name})"
+    name = names.grouped(name)
     return f"{name}[{','.join(labels)}]" if labels else name
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from tensordiff.errors import TraceLeakError, UnsupportedOperationError
+from tensordiff.names import grouped
 from tensordiff.term import Term
 from tensordiff.trace.graph import Node, Trace
 
@@ -219,13 +220,6 @@ def expressions(inputs: Sequence) -> list[str]:
         else:
             out.append("K")
     return out
-
-
-def grouped(expr: str) -> str:
-    """``expr`` in parentheses if it is compound, so it can stand as an operand."""
-    if " " not in expr or (expr.startswith("(") and expr.endswith(")")):
-        return expr
-    return f"({expr})"
 
 
 def record(

@@ -43,12 +43,14 @@ def _term_form(term, J, n_out: int) -> str | None:
         if not classes and render._is_number(template):
             coefficient *= render.number(template)
             continue
-        if any(c not in label_of for c in classes):
-            return None  # a summed index: not a plain product
         name = template[: template.rindex("[")] if classes else template
         if names.leaf(name, classes) != template:
             return None  # a sum or a contraction inside one factor: no plain matrix form
-        factors.append((_bare(name), [label_of[c][0] for c in classes]))
+        labels = [label_of[c][0] if c in label_of else f"#{c}" for c in classes]
+        factors.append((_bare(name), labels))
+    factors = _products(factors)
+    if factors is None:
+        return None
     form = _shape_form(deltas, factors, out_labels, in_labels, J.sizes)
     if form is None:
         return None
@@ -57,13 +59,40 @@ def _term_form(term, J, n_out: int) -> str | None:
     return form if coefficient == 1 else f"{coefficient:g} {form}"
 
 
+def _products(factors: list) -> list | None:
+    """Fold each summed index into a matrix–vector product: Σ_a u[a] M[a,i] = (Mᵀ u)[i]."""
+    factors = list(factors)
+    while True:
+        summed = {label for _, labels in factors for label in labels if label.startswith("#")}
+        if not summed:
+            return factors
+        label = summed.pop()
+        users = [n for n, (_, labels) in enumerate(factors) if label in labels]
+        vectors = [n for n in users if len(factors[n][1]) == 1]
+        if len(users) != 2 or not vectors:
+            return None
+        vector = vectors[0]
+        other = users[1] if users[0] == vector else users[0]
+        (u, _), (m, labels) = factors[vector], factors[other]
+        if len(labels) == 1:
+            product, rest = f"{_group(u)}ᵀ {_group(m)}", []
+        else:
+            transpose = "ᵀ" if labels[0] == label else ""
+            product = f"{_group(m)}{transpose} {_group(u)}"
+            rest = [lb for lb in labels if lb != label]
+        factors = [f for n, f in enumerate(factors) if n not in (vector, other)]
+        factors.append((product, rest))
+
+
 def _bare(name: str) -> str:
     """A factor name without the parentheses that made it one token."""
     return name[1:-1] if name.startswith("(") and name.endswith(")") else name
 
 
-def _hadamard(names: list[str]) -> str:
-    return " ⊙ ".join(names) if len(names) == 1 else "(" + " ⊙ ".join(names) + ")"
+def _hadamard(factor_names: list[str]) -> str:
+    if len(factor_names) == 1:
+        return factor_names[0]
+    return "(" + " ⊙ ".join(_group(name) for name in factor_names) + ")"
 
 
 def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
@@ -116,4 +145,4 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
 
 
 def _group(name: str) -> str:
-    return f"({name})" if " " in name and not name.startswith("(") else name
+    return names.grouped(name)

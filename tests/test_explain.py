@@ -163,3 +163,20 @@ def test_cli_help_is_complete(capsys):
         assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "--shape" in text and "--format" in text and "examples:" in text and "--seed" in text
+
+
+def test_backprop_through_a_two_layer_mlp_reads_as_matrix_products():
+    W1, W2 = rng.normal(size=(4, 3)), rng.normal(size=(2, 4))
+    x3, y2 = rng.normal(size=3), rng.normal(size=2)
+
+    def loss(W1):
+        return np.sum((W2 @ np.tanh(W1 @ x3) - y2) ** 2)
+
+    e = td.explain(loss)(W1)
+    assert e.matrix == "∂loss/∂W1 = ((1 − tanh²(W1 x3)) ⊙ W2ᵀ (2 (W2 tanh(W1 x3) − y2))) x3ᵀ"
+    h = np.tanh(W1 @ x3)
+    expected = np.outer((1 - h**2) * (W2.T @ (2 * (W2 @ h - y2))), x3)
+    np.testing.assert_allclose(np.asarray(e.jacobian), expected)
+    # backprop: the steps run from the loss back to W1, each contracting one intermediate
+    assert [step["parent"] for step in e.steps][-1] == "W1"
+    assert len(e.steps) == len(e.intermediates)

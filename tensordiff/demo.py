@@ -9,6 +9,7 @@ import numpy as np
 
 from tensordiff.contraction import contract
 from tensordiff.derivatives import chain, grad, jacobian
+from tensordiff.explain import explain
 from tensordiff.render import entity, index_notation
 
 __all__ = ["demo_text"]
@@ -38,6 +39,11 @@ def demo_text(m: int = 3, n: int = 4, seed: int = 0) -> str:
     dV_dW = jacobian(lambda W: W @ x, out="i", wrt="jk")(W).named("V", "W")
     dE_dV = jacobian(lambda V: np.sum((V - y) ** 2), out=(), wrt="i")(V).named("E", "V")
     dE_dW = chain(dE_dV, dV_dW)
+
+    def E(W):
+        return np.sum((W @ x - y) ** 2)
+
+    explanation = explain(E, wrt="jk")(W)
     delta_form = np.einsum("ij,k->ijk", np.eye(m), x)
 
     lines = [
@@ -84,6 +90,10 @@ def demo_text(m: int = 3, n: int = 4, seed: int = 0) -> str:
             contract(dE_dV, dV_dW),
             np.einsum("i,ijk->jk", np.asarray(dE_dV), np.asarray(dV_dW)),
         ),
+        _check("td.explain(E) gives the same tensor", explanation.jacobian, dE_dW),
+        "   Every step of this chain, one contraction per intermediate:",
+        f'     tensordiff explain "sum((W @ x - y)**2)" --wrt W --shape W={m},{n}'
+        f" --shape x={n} --shape y={m}",
         "",
         "So: ∂V/∂W is an order-3 array; ∂E/∂W has W's shape; and the operation linking",
         "them in the chain is a contraction (an einsum) over the intermediate's labels —",

@@ -101,11 +101,15 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
         return None
     if not out_labels and len(in_labels) == 1 and not deltas:
         (j,) = in_labels
-        return _hadamard(on([j])) if len(on([j])) == len(factors) and factors else None
+        if not factors:
+            return "𝟙"  # the gradient of a sum: a vector of ones
+        return _hadamard(on([j])) if len(on([j])) == len(factors) else None
     if not out_labels and len(in_labels) == 2:
         j, k = in_labels
         if deltas == [(j, k)] and not factors:
             return f"I{str(sizes[j]).translate(_SUBSCRIPTS)}"
+        if not deltas and not factors:
+            return "𝟙 𝟙ᵀ"
         if deltas:
             return None
         if len(factors) == 1 and factors[0][1] == [j, k]:
@@ -141,6 +145,27 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             if len(left) != 1 or len(factors) != 1:
                 return None
             return f"{identity} ⊗ {_group(left[0])}ᵀ"
+    if len(out_labels) == 2 and len(in_labels) == 2:
+        return _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes)
+    return None
+
+
+def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | None:
+    """∂vec Y/∂vec X for Y = A X, X B, Xᵀ (column-stacked vec)."""
+    (i, j), (k, m) = out_labels, in_labels
+
+    def eye(label):
+        return f"I{str(sizes[label]).translate(_SUBSCRIPTS)}"
+
+    if sorted(deltas) == sorted([(i, m), (j, k)]) and not factors:
+        return f"K{str(sizes[k]).translate(_SUBSCRIPTS)}{str(sizes[m]).translate(_SUBSCRIPTS)}"
+    if len(factors) != 1 or len(deltas) != 1:
+        return None
+    name, labels = factors[0]
+    if deltas == [(j, m)] and sorted(labels) == sorted([i, k]):
+        return f"{eye(j)} ⊗ {_group(name)}" + ("" if labels == [i, k] else "ᵀ")
+    if deltas == [(i, k)] and sorted(labels) == sorted([m, j]):
+        return f"{_group(name)}" + ("ᵀ" if labels == [m, j] else "") + f" ⊗ {eye(i)}"
     return None
 
 

@@ -23,7 +23,7 @@ def test_demo_prints_the_entities_formulas_and_chain(capsys):
 def test_demo_other_sizes_pass_their_own_checks(capsys, seed, m, n):
     assert main(["demo", "--seed", str(seed), "--m", str(m), "--n", str(n)]) == 0
     text = capsys.readouterr().out
-    assert f"shape ({m}, {m}, {n})" in text and text.count("check:") == 4
+    assert f"shape ({m}, {m}, {n})" in text and text.count("check:") == 5
 
 
 def test_demo_refuses_unreadable_sizes(capsys):

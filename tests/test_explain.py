@@ -180,3 +180,34 @@ def test_backprop_through_a_two_layer_mlp_reads_as_matrix_products():
     # backprop: the steps run from the loss back to W1, each contracting one intermediate
     assert [step["parent"] for step in e.steps][-1] == "W1"
     assert len(e.steps) == len(e.intermediates)
+
+
+C24, D45, X34 = rng.normal(size=(2, 3)), rng.normal(size=(4, 5)), rng.normal(size=(3, 4))
+
+
+def _vec_matrix(J) -> np.ndarray:
+    """∂vec Y/∂vec X with column-stacked vec, from an order-4 Jacobian Y[i,j]/X[k,l]."""
+    a, b, c, d = J.shape
+    return np.asarray(J).transpose(1, 0, 3, 2).reshape(a * b, c * d)
+
+
+@pytest.mark.parametrize(
+    "f, form, closed",
+    [
+        (lambda X: C24 @ X, "∂vec f/∂vec X = I₄ ⊗ C24", lambda: np.kron(np.eye(4), C24)),
+        (lambda X: X @ D45, "∂vec f/∂vec X = D45ᵀ ⊗ I₃", lambda: np.kron(D45.T, np.eye(3))),
+        (lambda X: X.T, "∂vec f/∂vec X = K₃₄", None),
+    ],
+)
+def test_matrix_by_matrix_forms(f, form, closed):
+    e = td.explain(f)(X34)
+    assert e.matrix == form
+    M = _vec_matrix(e.jacobian)
+    if closed is not None:
+        np.testing.assert_allclose(M, closed())
+    else:  # the commutation matrix maps vec X to vec Xᵀ
+        np.testing.assert_allclose(M @ X34.flatten("F"), X34.T.flatten("F"))
+
+
+def test_gradient_of_a_sum_is_a_vector_of_ones():
+    assert td.explain(np.sum)(np.ones(3)).matrix == "∂sum/∂a = 𝟙"

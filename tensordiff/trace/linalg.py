@@ -147,6 +147,21 @@ def kron(a, b):
     return np.reshape(blocks, [p * q for p, q in zip(a_full, b_full, strict=True)])
 
 
+def _symmetric_perturbation(out: str, shared: list, pair: tuple[str, str], M, name: str, shape):
+    """``Π shared · ½(M[p,i] M[q,j] + M[p,j] M[q,i])``: a rule for a symmetric argument.
+
+    Cholesky and eigh read a symmetric matrix; as in JAX, their derivatives are
+    taken along ``(dA + dAᵀ)/2``, which gives two terms with i and j swapped.
+    """
+    p, q = pair
+    return tuple(
+        local.index_term(
+            out, "ij", shared + [(p + i, M, name), (q + j, M, name)], shape, shape, 0.5
+        )
+        for i, j in (("i", "j"), ("j", "i"))
+    )
+
+
 @implements(np.linalg.cholesky)
 def cholesky(a, upper=False):
     shape = _square("cholesky", a)
@@ -162,14 +177,7 @@ def cholesky(a, upper=False):
         # ∂L[a,b]/∂A[i,j] = Σ_c L[a,c] Φ[c,b] ½(L⁻¹[c,i] L⁻¹[b,j] + L⁻¹[c,j] L⁻¹[b,i])
         Linv = np.linalg.inv(L)
         shared = [("ac", L, "L"), ("cb", phi, "Φ")]
-        return (
-            local.index_term(
-                "ab", "ij", shared + [("ci", Linv, "L⁻¹"), ("bj", Linv, "L⁻¹")], shape, shape, 0.5
-            ),
-            local.index_term(
-                "ab", "ij", shared + [("cj", Linv, "L⁻¹"), ("bi", Linv, "L⁻¹")], shape, shape, 0.5
-            ),
-        )
+        return _symmetric_perturbation("ab", shared, ("c", "b"), Linv, "L⁻¹", shape)
 
     return record("cholesky", L, [a], jacobian, "chol({0})")
 
@@ -191,14 +199,7 @@ def eigh(a, UPLO="L"):
         gaps = np.expand_dims(w, 0) - np.expand_dims(w, 1)
         F = np.where(same, 0.0, 1.0 / np.where(same, 1.0, gaps))
         shared = [("ak", V, "V"), ("kl", F, "F")]
-        return (
-            local.index_term(
-                "al", "ij", shared + [("ik", V, "V"), ("jl", V, "V")], shape, shape, 0.5
-            ),
-            local.index_term(
-                "al", "ij", shared + [("jk", V, "V"), ("il", V, "V")], shape, shape, 0.5
-            ),
-        )
+        return _symmetric_perturbation("al", shared, ("k", "l"), V, "V", shape)
 
     result = type(np.linalg.eigh(np.eye(1)))
     values = record("eigh", w, [a], eigenvalues, "eigvals({0})")

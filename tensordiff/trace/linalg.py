@@ -147,16 +147,24 @@ def kron(a, b):
     return np.reshape(blocks, [p * q for p, q in zip(a_full, b_full, strict=True)])
 
 
-def _symmetric_perturbation(out: str, shared: list, pair: tuple[str, str], M, name: str, shape):
+def _symmetric_perturbation(
+    out: str, shared: list, pair: tuple[str, str], M, name: str, shape, index_first=False
+):
     """``Π shared · ½(M[p,i] M[q,j] + M[p,j] M[q,i])``: a rule for a symmetric argument.
+
+    With ``index_first`` the factors are ``M[i,p] M[j,q]`` instead.
 
     Cholesky and eigh read a symmetric matrix; as in JAX, their derivatives are
     taken along ``(dA + dAᵀ)/2``, which gives two terms with i and j swapped.
     """
     p, q = pair
+
+    def axes(summed: str, index: str) -> str:
+        return index + summed if index_first else summed + index
+
     return tuple(
         local.index_term(
-            out, "ij", shared + [(p + i, M, name), (q + j, M, name)], shape, shape, 0.5
+            out, "ij", shared + [(axes(p, i), M, name), (axes(q, j), M, name)], shape, shape, 0.5
         )
         for i, j in (("i", "j"), ("j", "i"))
     )
@@ -199,7 +207,7 @@ def eigh(a, UPLO="L"):
         gaps = np.expand_dims(w, 0) - np.expand_dims(w, 1)
         F = np.where(same, 0.0, 1.0 / np.where(same, 1.0, gaps))
         shared = [("ak", V, "V"), ("kl", F, "F")]
-        return _symmetric_perturbation("al", shared, ("k", "l"), V, "V", shape)
+        return _symmetric_perturbation("al", shared, ("k", "l"), V, "V", shape, index_first=True)
 
     result = type(np.linalg.eigh(np.eye(1)))
     values = record("eigh", w, [a], eigenvalues, "eigvals({0})")

@@ -6,6 +6,13 @@ Reverse order starts from the identity on the output and contracts each
 node's accumulated derivative with its local Jacobians toward the inputs
 (backpropagation); forward order starts from the identity on the argument and
 contracts toward the output. Contributions that meet at a node are added.
+
+The modes differ in when arithmetic happens. "reverse" and "forward" multiply
+each step out at once (the intermediates of backpropagation and of tangent
+propagation). "optimal" only links the local Jacobians into one network and
+lets opt_einsum's dynamic program choose the contraction order of the whole
+network at the end; that order is never worse than either of the other two,
+which are orders of the same network. "auto" is "optimal".
 """
 
 from tensordiff.term import Term, add_terms, axis_classes
@@ -14,7 +21,9 @@ from tensordiff.trace.graph import Node, toposort
 
 __all__ = ["MODES", "accumulate", "identity"]
 
-MODES = ("reverse", "forward")
+MODES = ("auto", "optimal", "reverse", "forward")
+# How many factors a term may keep unmultiplied, per mode (None: all of them).
+_LAZINESS = {"reverse": 1, "forward": 1, "optimal": None, "auto": None}
 
 
 def accumulate(
@@ -30,10 +39,10 @@ def accumulate(
     if output is None:
         return found  # a constant output: zero Jacobians
     order = toposort(output)
-    if mode == "reverse":
-        return _reverse(order, output_shape, found, observer)
+    if mode != "forward":
+        return _reverse(order, output_shape, found, observer, _LAZINESS[mode])
     for leaf in leaves:
-        found[leaf] = _forward(order, leaf)
+        found[leaf] = _forward(order, leaf, _LAZINESS[mode])
     return found
 
 
@@ -50,7 +59,7 @@ def _labels(role: str, shape) -> list:
     return [(role, k) for k in range(len(shape))]
 
 
-def _reverse(order: list[Node], output_shape, found: dict, observer=None) -> dict:
+def _reverse(order: list[Node], output_shape, found: dict, observer, max_factors) -> dict:
     wanted = _depends_on(order, found)
     out_labels = _labels("out", output_shape)
     pending: dict[Node, tuple[Term, ...]] = {order[0]: (identity(output_shape),)}
@@ -70,6 +79,7 @@ def _reverse(order: list[Node], output_shape, found: dict, observer=None) -> dic
                 contract_terms(
                     [(term, out_labels + node_labels), (local, node_labels + parent_labels)],
                     out_labels + parent_labels,
+                    max_factors,
                 )
                 for local in locals_
                 for term in terms
@@ -80,7 +90,7 @@ def _reverse(order: list[Node], output_shape, found: dict, observer=None) -> dic
     return found
 
 
-def _forward(order: list[Node], leaf: Node) -> tuple[Term, ...]:
+def _forward(order: list[Node], leaf: Node, max_factors) -> tuple[Term, ...]:
     wanted = _depends_on(order, [leaf])
     leaf_labels = _labels("leaf", leaf.shape)
     derivative: dict[Node, tuple[Term, ...]] = {leaf: (identity(leaf.shape),)}
@@ -97,6 +107,7 @@ def _forward(order: list[Node], leaf: Node) -> tuple[Term, ...]:
                 contract_terms(
                     [(local, node_labels + parent_labels), (term, parent_labels + leaf_labels)],
                     node_labels + leaf_labels,
+                    max_factors,
                 )
                 for local in _terms_of(local_jacobian())
                 for term in derivative[parent]

@@ -32,7 +32,7 @@ def jacobian(
     argnums: int | Sequence[int] = 0,
     out: LabelSpec = None,
     wrt: LabelSpec | Sequence[LabelSpec] = None,
-    mode: str = "reverse",
+    mode: str = "auto",
 ) -> Callable:
     """The function computing the full Jacobian of ``f`` as a labelled tensor.
 
@@ -42,8 +42,11 @@ def jacobian(
     a tuple of label specs, one per argument.
 
     ``mode`` is the order of the chain-rule contractions: ``"reverse"``
-    (from the output, as backpropagation) or ``"forward"`` (from the
-    argument). Both give the same tensor; they differ in cost.
+    (from the output, as backpropagation), ``"forward"`` (from the argument),
+    ``"optimal"`` (the whole network of local Jacobians contracted in the order
+    opt_einsum's dynamic program finds cheapest), or ``"auto"`` (the default,
+    currently "optimal"). All give the same tensor; :func:`tensordiff.plan`
+    compares their cost.
 
     >>> J = jacobian(lambda W, x: W @ x)(np.ones((2, 3)), np.arange(3.0))
     >>> J.out_indices, J.in_indices, J.shape
@@ -136,7 +139,7 @@ def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCal
 
 
 def grad(
-    f: Callable, argnums: int | Sequence[int] = 0, wrt=None, mode: str = "reverse"
+    f: Callable, argnums: int | Sequence[int] = 0, wrt=None, mode: str = "auto"
 ) -> Callable:
     """The gradient of a scalar ``f``: a labelled tensor shaped like the argument.
 

@@ -140,7 +140,7 @@ def explain(
                 _step(node, parent, derivative, local, contribution, labels, short, out_labels)
             )
 
-        terms = accumulate(call.output, call.output_shape, [leaf], "reverse", observe)[leaf]
+        terms = accumulate(call.output, call.output_shape, [leaf], "auto", observe)[leaf]
         dtype = np.result_type(call.dtype, call.args[argnums].dtype)
         tensor = Tensor._from_terms(
             terms, out_labels + wrt_labels, call.output_shape + leaf.shape, dtype

@@ -82,7 +82,7 @@ def hessian(
     argnums: int = 0,
     out: LabelSpec = None,
     wrt: LabelSpec = None,
-    mode: str = "reverse",
+    mode: str = "auto",
 ) -> Callable:
     """The Hessian of ``f`` with respect to one argument, as ``jax.hessian`` shapes it.
 

@@ -4,13 +4,34 @@ Class ids (ints) are turned into einsum letters here, per call, so an equation
 never needs more distinct letters than it has classes.
 """
 
+import contextlib
 import functools
 from collections.abc import Sequence
 
 import numpy as np
 import opt_einsum
 
-__all__ = ["einsum_classes", "equation_for", "compiled", "path_info"]
+__all__ = ["einsum_classes", "equation_for", "compiled", "path_info", "metered"]
+
+# Cost meters that are counting now (see ``metered``); innermost last.
+_meters: list[dict] = []
+
+
+@contextlib.contextmanager
+def metered():
+    """Count the FLOPs and the largest intermediate of every contraction run inside.
+
+    >>> with metered() as meter:
+    ...     _ = einsum_classes([(np.ones((2, 3)), (1, 2)), (np.ones(3), (2,))], (1,))
+    >>> meter["flops"], meter["largest_intermediate"]
+    (12, 2)
+    """
+    meter = {"flops": 0, "largest_intermediate": 0, "contractions": 0}
+    _meters.append(meter)
+    try:
+        yield meter
+    finally:
+        _meters.remove(meter)
 
 
 def equation_for(operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int]) -> str:
@@ -54,7 +75,16 @@ def einsum_classes(
     if not all(isinstance(array, (np.ndarray, np.generic)) for array in arrays):
         # Traced factors (a derivative inside a derivative): np.einsum records them.
         return np.einsum(equation, *arrays)
-    return compiled(equation, tuple(array.shape for array in arrays))(*arrays)
+    shapes = tuple(array.shape for array in arrays)
+    if _meters:
+        info = path_info(equation, shapes)[1]
+        for meter in _meters:
+            meter["flops"] += int(info.opt_cost)
+            meter["largest_intermediate"] = max(
+                meter["largest_intermediate"], int(info.largest_intermediate)
+            )
+            meter["contractions"] += 1
+    return compiled(equation, shapes)(*arrays)
 
 
 @functools.lru_cache(maxsize=1024)

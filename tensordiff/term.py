@@ -30,8 +30,8 @@ __all__ = ["Term", "fresh_class", "axis_classes", "contract", "add_terms", "writ
 
 _class_ids = itertools.count()
 
-# A term keeps its factors apart (lazy) so opt_einsum can order the whole product;
-# past this many it is collapsed to one factor to keep planning cheap.
+# By default a term keeps its factors apart (lazy) so opt_einsum can order the whole
+# product; past this many it is collapsed to one factor to keep planning cheap.
 MAX_LAZY_FACTORS = 8
 
 
@@ -199,11 +199,16 @@ class _Classes:
         return True
 
 
-def contract(operands: Sequence[tuple[Term, Sequence]], out_labels: Sequence) -> Term:
+def contract(
+    operands: Sequence[tuple[Term, Sequence]],
+    out_labels: Sequence,
+    max_factors: int | None = MAX_LAZY_FACTORS,
+) -> Term:
     """Contract labelled terms: shared labels are unified, and summed unless in ``out_labels``.
 
     Labels may be any hashables; the caller has checked that labels of equal name
-    have equal sizes and that every output label occurs.
+    have equal sizes and that every output label occurs. A result with more than
+    ``max_factors`` factors is multiplied out into one (None: never).
     """
     terms = [renamed(term) for term, _ in operands]
     classes = _Classes(_classes_of(terms))
@@ -246,7 +251,7 @@ def contract(operands: Sequence[tuple[Term, Sequence]], out_labels: Sequence) ->
         factor_names.append(f"{multiplicity}")
     sizes = {c: classes.sizes[c] for c in on_axes | in_factors}
     result = Term(tuple(factors), axes, sizes, tuple(factor_names))
-    if len(factors) > MAX_LAZY_FACTORS:
+    if max_factors is not None and len(factors) > max_factors:
         result = result.collapsed()
     return result
 

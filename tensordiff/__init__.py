@@ -20,6 +20,7 @@ from tensordiff.errors import (
 from tensordiff.explain import Explanation, explain
 from tensordiff.hessian import Hessian, hessian
 from tensordiff.memory import get_memory_limit, memory_limit, set_memory_limit
+from tensordiff.plan import Plan, plan
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.testing import check_grads, numerical_jacobian
 from tensordiff.trace import assembly, functions, linalg, reductions  # noqa: F401  (allow-list)
@@ -34,6 +35,8 @@ __all__ = [
     "chain",
     "hessian",
     "explain",
+    "plan",
+    "Plan",
     "Explanation",
     "Hessian",
     "check_grads",

@@ -138,9 +138,7 @@ def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCal
     return TracedCall(output_node, output_shape, output_dtype, leaves, names, args)
 
 
-def grad(
-    f: Callable, argnums: int | Sequence[int] = 0, wrt=None, mode: str = "auto"
-) -> Callable:
+def grad(f: Callable, argnums: int | Sequence[int] = 0, wrt=None, mode: str = "auto") -> Callable:
     """The gradient of a scalar ``f``: a labelled tensor shaped like the argument.
 
     >>> g = grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tensordiff import planner, render
+from tensordiff import render
 from tensordiff.accumulate import accumulate
 from tensordiff.derivatives import _function_name, trace_call
 from tensordiff.labels import default_labels
 from tensordiff.latex import to_latex
 from tensordiff.matrix_form import matrix_form
+from tensordiff.plan import Plan, plan
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.graph import Node, toposort
 
@@ -85,10 +86,10 @@ class Explanation:
         lines += [
             "",
             "Cost:",
-            f"  stored {cost['stored_bytes']} bytes for a dense array of {cost['dense_bytes']}"
-            f" bytes; evaluating it densely takes {cost['flops']:.3g} FLOPs"
-            f" (largest intermediate {cost['largest_intermediate']} entries, opt_einsum)",
+            f"  the structured result stores {cost['stored_bytes']} bytes; dense it is"
+            f" {cost['dense_bytes']} bytes",
         ]
+        lines += ["  " + line for line in cost["table"].splitlines()]
         return "\n".join(lines)
 
     def latex(self) -> str:
@@ -154,7 +155,7 @@ def explain(
             layout=_layout(J, numerator, denominator),
             intermediates=_intermediates(call.output, leaf, labels, short),
             steps=steps,
-            cost=_cost(J),
+            cost=_cost(J, plan(f, argnums)(*args, **kwargs)),
             matrix=matrix_form(J),
         )
 
@@ -297,21 +298,15 @@ def _layout(J: Jacobian, numerator: str, denominator: str) -> str:
     )
 
 
-def _cost(J: Jacobian) -> dict:
-    flops, largest = 0, 0
-    for term in J.terms:
-        in_factors = term.factor_classes()
-        keep = tuple(c for c in term.out_classes() if c in in_factors)
-        if len(term.factors) > 1:
-            equation = planner.equation_for([classes for _, classes in term.factors], keep)
-            _, info = planner.path_info(equation, tuple(np.shape(a) for a, _ in term.factors))
-            flops += int(info.opt_cost)
-            largest = max(largest, int(info.largest_intermediate))
-        else:
-            largest = max(largest, int(np.prod([term.sizes[c] for c in keep], dtype=np.int64)))
+def _cost(J: Jacobian, orders: Plan) -> dict:
     return {
         "stored_bytes": J.stored_nbytes,
         "dense_bytes": J.dense_nbytes,
-        "flops": flops,
-        "largest_intermediate": largest,
+        "orders": {
+            order: {key: cost[key] for key in ("flops", "largest_intermediate")}
+            for order, cost in orders.costs.items()
+        },
+        "chosen": orders.chosen,
+        "sequence": orders.sequence,
+        "table": orders.table(timings=False),
     }

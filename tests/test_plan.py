@@ -1,0 +1,104 @@
+"""Contraction orders: the chosen order is optimal on chains and never worse than forward or reverse."""
+
+import numpy as np
+import pytest
+
+import tensordiff as td
+
+rng = np.random.default_rng(11)
+
+
+def matrix_chain_flops(dims: list[int]) -> int:
+    """The exact optimum of multiplying matrices of shapes (dims[k+1], dims[k]), a textbook DP.
+
+    FLOPs are counted as opt_einsum does: a multiply-add is 2.
+    """
+    n = len(dims) - 1
+    best = [[0] * n for _ in range(n)]
+    for span in range(1, n):
+        for i in range(n - span):
+            j = i + span
+            best[i][j] = min(
+                best[i][k] + best[k + 1][j] + 2 * dims[i] * dims[k + 1] * dims[j + 1]
+                for k in range(i, j)
+            )
+    return best[0][n - 1]
+
+
+def linear_chain(widths):
+    matrices = [rng.normal(size=(widths[k + 1], widths[k])) for k in range(len(widths) - 1)]
+
+    def f(x):
+        for A in matrices:
+            x = A @ x
+        return x
+
+    return f
+
+
+def tanh_chain(widths):
+    matrices = [
+        rng.normal(size=(widths[k + 1], widths[k])) / widths[k] for k in range(len(widths) - 1)
+    ]
+
+    def f(x):
+        for A in matrices[:-1]:
+            x = np.tanh(A @ x)
+        return matrices[-1] @ x
+
+    return f
+
+
+CHAINS = {
+    "hourglass": [10, 50, 8, 50, 10],
+    "bottleneck": [50, 4, 50, 4, 50],
+    "fan-out": [4, 20, 20, 20, 200],
+    "fan-in": [200, 20, 20, 20, 4],
+    "wide-narrow": [200, 5, 200, 5, 200],
+    "nine-layers": [60, 5, 60, 5, 60, 5, 60, 5, 60, 5],
+}
+
+
+@pytest.mark.parametrize("widths", CHAINS.values(), ids=CHAINS.keys())
+def test_optimal_order_matches_the_exact_dynamic_program_on_chains(widths):
+    report = td.plan(linear_chain(widths))(rng.normal(size=widths[0]))
+    assert report.costs["optimal"]["flops"] == matrix_chain_flops(widths)
+    assert report.costs["optimal"]["predicted_flops"] == report.costs["optimal"]["flops"]
+
+
+@pytest.mark.parametrize("widths", CHAINS.values(), ids=CHAINS.keys())
+def test_chosen_order_is_never_worse_than_forward_or_reverse(widths):
+    report = td.plan(tanh_chain(widths))(rng.normal(size=widths[0]))
+    best_classic = min(report.costs["forward"]["flops"], report.costs["reverse"]["flops"])
+    assert report.costs[report.chosen]["flops"] <= best_classic
+    assert report.chosen == "optimal"
+
+
+def test_all_orders_give_the_same_jacobian():
+    f = tanh_chain(CHAINS["hourglass"])
+    x = rng.normal(size=10)
+    dense = {
+        mode: np.asarray(td.jacobian(f, mode=mode)(x))
+        for mode in ("forward", "reverse", "optimal", "auto")
+    }
+    for mode in ("forward", "reverse", "auto"):
+        np.testing.assert_allclose(dense[mode], dense["optimal"], rtol=1e-12, atol=1e-15)
+
+
+def test_structure_costs_nothing_for_deltas_and_a_diagonal_for_elementwise():
+    # ∂tanh(x)/∂x is a diagonal: the optimal order never multiplies a dense identity
+    report = td.plan(lambda x: np.tanh(np.tanh(x)))(rng.normal(size=500))
+    assert report.costs["optimal"]["flops"] <= 2 * 500
+    assert report.costs["optimal"]["largest_intermediate"] <= 500 * 500
+
+
+def test_memory_limit_refuses_before_work_starts():
+    f = linear_chain([300, 300])
+    with pytest.raises(td.JacobianTooLarge, match="memory limit"):
+        td.plan(f, memory_limit=1000)(rng.normal(size=300))
+
+
+def test_report_prints_every_order_and_the_choice():
+    text = str(td.plan(tanh_chain([5, 30, 5]))(rng.normal(size=5)))
+    for word in ("forward", "reverse", "optimal", "chosen by mode='auto'", "FLOPs", "peak memory"):
+        assert word in text

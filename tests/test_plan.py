@@ -1,4 +1,4 @@
-"""Contraction orders: the chosen order is optimal on chains and never worse than forward or reverse."""
+"""Contraction orders: optimal on chains, and never worse than forward or reverse order."""
 
 import numpy as np
 import pytest

@@ -93,9 +93,9 @@ def main() -> None:
         if jax is not None:
             compiled = jax.jit(jax.hessian(jax_loss(jnp)))
             jpoint = jnp.asarray(point)
-            candidates["jax.jit(jax.hessian)"] = lambda c=compiled, p=jpoint: (
-                c(p).block_until_ready()
-            )
+            candidates["jax.jit(jax.hessian)"] = lambda c=compiled, p=jpoint: c(
+                p
+            ).block_until_ready()
         for method, fn in candidates.items():
             np.testing.assert_allclose(np.asarray(fn()), expected, rtol=1e-9, atol=1e-9)
             rows.append((name, method, median_seconds(fn, args.repeats)))

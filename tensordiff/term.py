@@ -395,8 +395,9 @@ def _write_plain(term: Term, shape: tuple[int, ...], dtype) -> np.ndarray:
     keep = [c for c in classes if c in in_factors]
     core = term.core(keep)
     if keep == classes and all(core is not array for array, _ in term.factors):
-        # A fresh product already in output order: hand it over instead of copying it.
-        return np.ascontiguousarray(core, dtype=dtype).reshape(shape)
+        # A fresh product already in output order: hand it over instead of copying it
+        # (it may be a transposed view of what BLAS wrote; the values are the same).
+        return np.asarray(core, dtype=dtype).reshape(shape)
     out = np.empty(shape, dtype=dtype)
     view, view_classes = _class_view(out, term)
     np.copyto(view, _align_to(core, keep, list(view_classes)))

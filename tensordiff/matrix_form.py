@@ -40,7 +40,7 @@ def _term_form(term, J, n_out: int) -> str | None:
     deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
     coefficient, factors = 1.0, []
     for (_, classes), template in zip(term.factors, term.factor_names(), strict=True):
-        if not classes and render._is_number(template):
+        if not classes and render.is_number(template):
             coefficient *= render.number(template)
             continue
         name = template[: template.rindex("[")] if classes else template

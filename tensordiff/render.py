@@ -11,7 +11,7 @@ its own and compared with the tensor (the tests do exactly that).
 from tensordiff import names
 from tensordiff.term import Term
 
-__all__ = ["signature", "entity", "index_notation", "factor_table", "number"]
+__all__ = ["signature", "entity", "index_notation", "factor_table", "number", "is_number"]
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _FRESH = "abcdefghpqrstuvwxyzmn"
@@ -96,7 +96,7 @@ def _term_text(term: Term, labels) -> tuple[str, dict]:
     coefficient, numeric = 1.0, []
     table = {}
     for (array, classes), template in zip(term.factors, templates, strict=True):
-        if not classes and _is_number(template):
+        if not classes and is_number(template):
             coefficient *= number(template)
             numeric.append(template)
             continue
@@ -115,11 +115,11 @@ def _term_text(term: Term, labels) -> tuple[str, dict]:
     return body, table
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
-        return "/" in text and all(_is_number(part) for part in text.split("/", 1))
+        return "/" in text and all(is_number(part) for part in text.split("/", 1))
     return True
 
 

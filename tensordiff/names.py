@@ -7,6 +7,7 @@ renames, unifies or splits classes, the placeholders are rewritten the same
 way, and rendering finally replaces each class with the label it carries.
 """
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -19,6 +20,7 @@ def _slot(c: int) -> str:
     return f"⟨{c}⟩"
 
 
+@functools.lru_cache(maxsize=4096)
 def grouped(expr: str) -> str:
     """``expr`` in parentheses if it is compound, so it can stand as one operand.
 
@@ -90,7 +92,12 @@ def substitute(template: str, mapping: Mapping[int, Sequence[int]]) -> str:
 
 def classes_in(template: str) -> list[int]:
     """The classes a template mentions, in order of first appearance."""
-    return list(dict.fromkeys(int(c) for c in _PLACEHOLDER.findall(template)))
+    return list(_classes_in(template))
+
+
+@functools.lru_cache(maxsize=65536)
+def _classes_in(template: str) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(int(c) for c in _PLACEHOLDER.findall(template)))
 
 
 def render(template: str, labels: Mapping[int, str]) -> str:

@@ -236,7 +236,8 @@ def contract(
             if len(flat) != array.ndim:
                 array = array.reshape([classes.sizes[c] for c in flat])
             factors.append((array, flat))
-            factor_names.append(names.substitute(name, leaves))
+            moved = any(leaves[c] != [c] for c in leaves)
+            factor_names.append(names.substitute(name, leaves) if moved else name)
 
     axes = tuple(tuple(classes.leaves(by_label[label][0])) for label in out_labels)
     on_axes = {c for axis in axes for c in axis}

@@ -9,7 +9,9 @@ the NumPy-based rows (JAX allocates outside it: "–"). Ratios are to the
 closed-form NumPy floor and to the fastest peer. For the chain cases the
 FLOPs of forward, reverse and the chosen order come from ``td.plan``.
 Peers are used when installed: JAX (``jax.jit`` of ``jacfwd``/``jacrev``),
-PyTorch (``torch.func.jacrev``/``jacfwd``), HIPS autograd (``jacobian``).
+PyTorch (``torch.func.jacrev``/``jacfwd``, ``torch.autograd.functional.jacobian``
+vectorized and looping), HIPS autograd (``jacobian``). Here:
+``pip install jax torch==2.13.0 autograd`` (torch 2.13.0 is a local CPU wheel).
 """
 
 import argparse
@@ -47,7 +49,9 @@ def peak_bytes(fn) -> int:
         tracemalloc.stop()
 
 
-# ---- cases: each gives f (NumPy), its argument, the closed form, and a JAX twin -------------
+# ---- cases: f (NumPy), its argument, the closed form, and twin(namespace, asarray) --------
+# The twin builds the same function for another library: its NumPy-like namespace and a
+# converter for the constants (jnp.asarray, torch.as_tensor, ...).
 def matvec_case(m, n, rng):
     W, x = rng.normal(size=(m, n)), rng.normal(size=n)
 
@@ -56,7 +60,7 @@ def matvec_case(m, n, rng):
         np.einsum("iik->ik", J)[...] = x
         return J
 
-    return f"dV/dW, V = W x, {m}x{n}", (lambda W: W @ x), W, floor, lambda jnp: lambda W: W @ x
+    return f"dV/dW, V = W x, {m}x{n}", (lambda W: W @ x), W, floor, lambda ns, c: lambda W: W @ c(x)
 
 
 def layer_case(m, n, rng):
@@ -73,7 +77,7 @@ def layer_case(m, n, rng):
         lambda W: np.tanh(W @ x + b),
         W,
         floor,
-        lambda jnp: lambda W: jnp.tanh(W @ x + b),
+        lambda ns, c: lambda W: ns.tanh(W @ c(x) + c(b)),
     )
 
 
@@ -90,7 +94,7 @@ def mlp_case(rng):
         lambda W1: np.tanh(X @ W1.T) @ W2.T,
         W1,
         floor,
-        lambda jnp: lambda W1: jnp.tanh(X @ W1.T) @ W2.T,
+        lambda ns, c: lambda W1: ns.tanh(c(X) @ W1.T) @ c(W2).T,
     )
 
 
@@ -99,11 +103,11 @@ def loss_case(rng):
     W1 = rng.normal(size=(128, 64)) / 8
     labels = np.eye(10)[rng.integers(0, 10, size=32)]
 
-    def loss(W1, n=np):
-        logits = n.tanh(X @ W1.T) @ W2.T
+    def loss(W1, n=np, c=np.asarray):
+        logits = n.tanh(c(X) @ W1.T) @ c(W2).T
         shifted = logits - n.max(logits, axis=1, keepdims=True)
         log_p = shifted - n.log(n.sum(n.exp(shifted), axis=1, keepdims=True))
-        return -n.sum(labels * log_p) / 32
+        return -n.sum(c(labels) * log_p) / 32
 
     def floor():  # backprop by hand
         H = np.tanh(X @ W1.T)
@@ -117,7 +121,7 @@ def loss_case(rng):
         loss,
         W1,
         floor,
-        lambda jnp: lambda W1: loss(W1, jnp),
+        lambda ns, c: lambda W1: loss(W1, ns, c),
     )
 
 
@@ -128,10 +132,10 @@ def chain_case(name, widths, rng):
     ]
     x = rng.normal(size=widths[0])
 
-    def f(x, n=np):
+    def f(x, n=np, c=np.asarray):
         for A in matrices[:-1]:
-            x = n.tanh(A @ x)
-        return matrices[-1] @ x
+            x = n.tanh(c(A) @ x)
+        return c(matrices[-1]) @ x
 
     def floor():  # A_L D_{L-1} A_{L-1} ... D_1 A_1 in the best bracketing (multi_dot)
         factors, h = [], x
@@ -142,7 +146,7 @@ def chain_case(name, widths, rng):
         return np.linalg.multi_dot(factors[::-1])
 
     label = f"chain {name} {'-'.join(map(str, widths))}"
-    return label, f, x, floor, lambda jnp: lambda x: f(x, jnp)
+    return label, f, x, floor, lambda ns, c: lambda x: f(x, ns, c)
 
 
 CHAINS = {
@@ -169,8 +173,22 @@ def cases(quick: bool, rng):
 
 
 # ---- tools ----------------------------------------------------------------------------------
-def peers(jax_f, point):
-    """The peer rows available here: name -> (callable returning an array, compile seconds)."""
+class TorchAsNumPy:
+    """The few NumPy-style calls the cases make, on torch tensors."""
+
+    def __init__(self, torch):
+        self.torch = torch
+        self.tanh, self.exp, self.log = torch.tanh, torch.exp, torch.log
+
+    def sum(self, x, axis=None, keepdims=False):
+        return x.sum() if axis is None else x.sum(dim=axis, keepdim=keepdims)
+
+    def max(self, x, axis=None, keepdims=False):
+        return x.amax(dim=axis, keepdim=keepdims)
+
+
+def peers(twin, point):
+    """The peer rows available here: name -> callable returning an array."""
     rows, notes = {}, []
     try:
         import jax
@@ -179,7 +197,7 @@ def peers(jax_f, point):
         notes.append("JAX not installed: jax rows skipped")
     else:
         jax.config.update("jax_enable_x64", True)
-        f, jpoint = jax_f(jnp), jnp.asarray(point)
+        f, jpoint = twin(jnp, jnp.asarray), jnp.asarray(point)
         for name, transform in (("jax.jacrev", jax.jacrev), ("jax.jacfwd", jax.jacfwd)):
             if name == "jax.jacfwd" and np.size(point) ** 2 * 8 > BASIS_LIMIT:
                 notes.append(
@@ -189,27 +207,50 @@ def peers(jax_f, point):
                 continue
             compiled = jax.jit(transform(f))
             rows[f"jax.jit({name})"] = lambda c=compiled, p=jpoint: c(p).block_until_ready()
-    for module, label in (("torch", "PyTorch"), ("autograd", "HIPS autograd")):
-        try:
-            __import__(module)
-        except ImportError:
-            notes.append(f"{label} not installed: skipped")
+    try:
+        import torch
+    except ImportError:
+        notes.append("PyTorch not installed: torch rows skipped")
+    else:
+        torch.set_num_threads(2)
+        f = twin(TorchAsNumPy(torch), torch.as_tensor)
+        tpoint = torch.as_tensor(point)
+        rows["torch.func.jacrev"] = lambda: torch.func.jacrev(f)(tpoint).numpy()
+        if np.size(point) ** 2 * 8 <= BASIS_LIMIT:
+            rows["torch.func.jacfwd"] = lambda: torch.func.jacfwd(f)(tpoint).numpy()
+        jacobian = torch.autograd.functional.jacobian
+        rows["torch.autograd...jacobian (vectorize)"] = lambda: jacobian(
+            f, tpoint, vectorize=True
+        ).numpy()
+        if np.size(f(tpoint).detach().numpy()) <= 600:  # one backward pass per output entry
+            rows["torch.autograd...jacobian (loop)"] = lambda: jacobian(
+                f, tpoint, vectorize=False
+            ).numpy()
+        else:
+            notes.append("torch.autograd.functional.jacobian (loop) skipped above 600 outputs")
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError:
+        notes.append("HIPS autograd not installed: autograd rows skipped")
+    else:
+        rows["autograd.jacobian"] = lambda: autograd.jacobian(twin(anp, np.asarray))(point)
     return rows, notes
 
 
-def run_case(label, f, point, floor, jax_f, repeats):
+def run_case(label, f, point, floor, twin, repeats):
     expected = floor()
     tools = {
         "closed form (floor)": floor,
         "tensordiff": lambda: np.asarray(td.jacobian(f)(point)),
     }
-    peer_rows, notes = peers(jax_f, point)
+    peer_rows, notes = peers(twin, point)
     tools.update(peer_rows)
     results = {}
     for name, fn in tools.items():
         np.testing.assert_allclose(np.asarray(fn()), expected, rtol=1e-9, atol=1e-9)
         results[name] = timed(fn, repeats)
-        if not name.startswith("jax"):
+        if name in ("closed form (floor)", "tensordiff"):
             results[name]["peak_bytes"] = peak_bytes(fn)
     result_bytes = expected.nbytes
     del expected
@@ -228,7 +269,11 @@ def report(entries) -> str:
     for entry in entries:
         results = entry["results"]
         floor = results["closed form (floor)"]["median"]
-        peer_times = [r["median"] for n, r in results.items() if n.startswith("jax")]
+        peer_times = [
+            r["median"]
+            for n, r in results.items()
+            if n not in ("closed form (floor)", "tensordiff")
+        ]
         best_peer = min(peer_times) if peer_times else None
         for name, r in results.items():
             peak = r.get("peak_bytes")
@@ -263,9 +308,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     entries = []
-    for label, f, point, floor, jax_f in cases(args.quick, rng):
+    for label, f, point, floor, twin in cases(args.quick, rng):
         print(f"running {label} ...", flush=True)
-        entries.append(run_case(label, f, point, floor, jax_f, args.repeats))
+        entries.append(run_case(label, f, point, floor, twin, args.repeats))
     print()
     print(report(entries))
     if args.json:

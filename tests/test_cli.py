@@ -37,3 +37,15 @@ def test_console_script_runs_as_a_module():
         [sys.executable, "-m", "tensordiff", "demo"], capture_output=True, text=True, check=True
     )
     assert "δ[i,j] x[k]" in result.stdout
+
+
+def test_the_readme_quotes_the_demo_as_it_prints(capsys):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    excerpt = readme.split("```\n1. ∂V/∂W", 1)[1].split("```", 1)[0]
+    main(["demo"])
+    printed = capsys.readouterr().out
+    for line in ("1. ∂V/∂W" + excerpt).splitlines():
+        if line.strip() and line != "...":
+            assert line in printed, line

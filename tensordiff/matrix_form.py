@@ -6,6 +6,8 @@ from the numbers. Vectorised forms use the column-stacking ``vec``, for which
 give None.
 """
 
+import re
+
 from tensordiff import names, render
 
 __all__ = ["matrix_form"]
@@ -43,6 +45,10 @@ def _term_form(term, J, n_out: int) -> str | None:
         if not classes and render.is_number(template):
             coefficient *= render.number(template)
             continue
+        repeated = re.fullmatch(r"\((\d+) (.+)\)", template)  # (2 v[i]): a path taken twice
+        if repeated and "[" in repeated.group(2):
+            coefficient *= int(repeated.group(1))
+            template = repeated.group(2)
         name = template[: template.rindex("[")] if classes else template
         if names.leaf(name, classes) != template:
             return None  # a sum or a contraction inside one factor: no plain matrix form
@@ -51,9 +57,13 @@ def _term_form(term, J, n_out: int) -> str | None:
     factors = _products(factors)
     if factors is None:
         return None
+    scalars = [_group(name) for name, labels in factors if not labels]
+    factors = [(name, labels) for name, labels in factors if labels]
     form = _shape_form(deltas, factors, out_labels, in_labels, J.sizes)
     if form is None:
         return None
+    if scalars:
+        form = " ".join(scalars) + " " + _group(form)
     if coefficient == -1:
         return "−" + form
     return form if coefficient == 1 else f"{coefficient:g} {form}"

@@ -97,7 +97,8 @@ def _basic_index(x, value, entries, template: str):
             if len(picks) == n and (picks == np.arange(n)).all():
                 deltas.append((out_axis, in_axis))
             else:
-                factors.append(((out_axis,), (in_axis,), local.one_hot(picks, n), "S"))
+                name = f"S({_index_text(e)})"  # which entries the slice selects
+                factors.append(((out_axis,), (in_axis,), local.one_hot(picks, n), name))
             out_axis += 1
         else:
             factors.append(((), (in_axis,), local.one_hot(np.arange(n)[e], n), f"e{int(e) % n}"))

@@ -15,7 +15,8 @@ network at the end; that order is never worse than either of the other two,
 which are orders of the same network. "auto" is "optimal".
 """
 
-from tensordiff.term import Term, add_terms, axis_classes
+from tensordiff.sums import add_terms
+from tensordiff.term import Term, axis_classes
 from tensordiff.term import contract as contract_terms
 from tensordiff.trace.graph import Node, toposort
 

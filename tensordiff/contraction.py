@@ -7,8 +7,8 @@ import numpy as np
 
 from tensordiff.errors import ShapeError
 from tensordiff.labels import parse_labels
+from tensordiff.sums import add_terms
 from tensordiff.tensor import Tensor
-from tensordiff.term import add_terms
 from tensordiff.term import contract as contract_terms
 
 __all__ = ["contract"]

@@ -6,11 +6,12 @@ from collections.abc import Callable
 import numpy as np
 
 from tensordiff import memory
+from tensordiff.dense import write_dense
 from tensordiff.derivatives import LabelSpec, jacobian
 from tensordiff.errors import OptionError
 from tensordiff.labels import default_labels, parse_labels
 from tensordiff.tensor import Jacobian
-from tensordiff.term import Term, write_dense
+from tensordiff.term import Term
 
 __all__ = ["hessian", "Hessian"]
 

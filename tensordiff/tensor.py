@@ -11,10 +11,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from tensordiff import memory, render
+from tensordiff.dense import write_dense
 from tensordiff.dtypes import as_real_array
 from tensordiff.errors import ShapeError, TraceLeakError
 from tensordiff.labels import parse_labels
-from tensordiff.term import Term, add_terms, write_dense
+from tensordiff.sums import add_terms
+from tensordiff.term import Term
 from tensordiff.trace.embed import dense_value
 from tensordiff.trace.traced import Traced
 

@@ -26,7 +26,7 @@ import numpy as np
 from tensordiff import names, planner
 from tensordiff.errors import ShapeError
 
-__all__ = ["Term", "fresh_class", "axis_classes", "contract", "add_terms", "write_dense"]
+__all__ = ["Term", "fresh_class", "axis_classes", "contract", "align_to"]
 
 _class_ids = itertools.count()
 
@@ -257,169 +257,9 @@ def contract(
     return result
 
 
-def add_terms(terms: Sequence[Term]) -> tuple[Term, ...]:
-    """A sum of terms with those of the same delta pattern merged into one."""
-    groups: dict[tuple, list[Term]] = {}
-    for term in terms:
-        groups.setdefault(term.structure_key(), []).append(term)
-    return tuple(group[0] if len(group) == 1 else _merge(group) for group in groups.values())
-
-
-def _merge(group: list[Term]) -> Term:
-    """Add terms of one delta pattern into one term."""
-    total = group[0]
-    for term in group[1:]:
-        total = _factor_out_common(total, term) or _add_cores(total, term)
-    return total
-
-
-def _add_cores(first: Term, second: Term) -> Term:
-    """Evaluate both terms over their axes' classes and add the arrays."""
-    target = first.out_classes()
-    cores, parts = [], []
-    used: set[int] = set()
-    for term in (first, second):
-        position = dict(zip(term.out_classes(), target, strict=True))
-        in_factors = term.factor_classes()
-        keep = [c for c in term.out_classes() if c in in_factors]
-        cores.append((term.core(keep), [position[c] for c in keep]))
-        used.update(position[c] for c in keep)
-        renaming = {c: (position[c],) for c in term.out_classes()}
-        parts.append(names.substitute(term.product_name(keep), renaming))
-    order = [c for c in target if c in used]
-    total = sum(_align_to(core, classes, order) for core, classes in cores)
-    total = np.broadcast_to(total, [first.sizes[c] for c in order])
-    sizes = {c: first.sizes[c] for c in target}
-    return Term(((total, tuple(order)),), first.axes, sizes, (names.sum_of(parts),))
-
-
-def _factor_out_common(first: Term, second: Term) -> Term | None:
-    """``common × (rest₁ + rest₂)`` when both terms share factors (the same arrays).
-
-    Paths through a graph often differ in one small factor only (the two
-    paths through ``x * x``, the second derivative of an elementwise function):
-    adding those factors first keeps the big shared ones lazy, so the sum costs
-    one contraction instead of two. None when nothing is shared or the
-    differing parts would make a larger array than they hold.
-    """
-    mapping = dict(zip(second.out_classes(), first.out_classes(), strict=True))
-    images = set(mapping.values())
-    rest1 = list(zip(first.factors, first.factor_names(), strict=True))
-    rest2, common = [], []
-    for factor, name in zip(second.factors, second.factor_names(), strict=True):
-        for k, ((array1, classes1), _) in enumerate(rest1):
-            if array1 is factor[0] and _extend(mapping, images, factor[1], classes1):
-                common.append(rest1.pop(k))
-                break
-        else:
-            rest2.append((factor, name))
-    if not common:
-        return None
-    renaming = {c: (d,) for c, d in mapping.items()}
-    rest2 = [
-        ((array, tuple(mapping.get(c, c) for c in classes)), names.substitute(name, renaming))
-        for (array, classes), name in rest2
-    ]
-    outside = {c for (_, classes), _ in common for c in classes} | set(first.out_classes())
-    rests = rest1 + rest2
-    boundary = [c for c in dict.fromkeys(c for (_, cl), _ in rests for c in cl) if c in outside]
-    largest = max((np.size(array) for (array, _), _ in rests), default=1)
-    if math.prod(first.sizes[c] for c in boundary) > largest:
-        return None
-    summed = sum(_product([f for f, _ in rest], boundary) for rest in (rest1, rest2))
-    summed_name = names.sum_of(
-        names.product(
-            [n for _, n in rest], [c for (_, cl), _ in rest for c in cl if c not in boundary]
-        )
-        for rest in (rest1, rest2)
-    )
-    return Term(
-        tuple(f for f, _ in common) + ((summed, tuple(boundary)),),
-        first.axes,
-        first.sizes,
-        tuple(n for _, n in common) + (summed_name,),
-    )
-
-
-def _extend(mapping: dict, images: set, classes2, classes1) -> bool:
-    """Extend the class renaming second → first so that ``classes2`` maps onto ``classes1``."""
-    if len(classes2) != len(classes1):
-        return False
-    trial: dict[int, int] = {}
-    for c2, c1 in zip(classes2, classes1, strict=True):
-        known = mapping.get(c2, trial.get(c2))
-        if known is None:
-            if c1 in images or c1 in trial.values():
-                return False
-            trial[c2] = c1
-        elif known != c1:
-            return False
-    mapping.update(trial)
-    images.update(trial.values())
-    return True
-
-
-def _product(factors: list[Factor], boundary: list[int]):
-    """The product of ``factors`` over the ``boundary`` classes (others summed), aligned."""
-    if not factors:
-        return np.ones([1] * len(boundary))
-    present = {c for _, classes in factors for c in classes}
-    keep = [c for c in boundary if c in present]
-    return _align_to(planner.einsum_classes(factors, keep), keep, boundary)
-
-
-def _align_to(core: np.ndarray, classes: list[int], order: list[int]) -> np.ndarray:
+def align_to(core: np.ndarray, classes: list[int], order: list[int]) -> np.ndarray:
     """``core`` over ``classes`` transposed to ``order`` with size-1 axes for the missing ones."""
     present = [c for c in order if c in classes]
     core = np.transpose(core, [classes.index(c) for c in present]) if present else core
     shape = [core.shape[present.index(c)] if c in classes else 1 for c in order]
     return core.reshape(shape)
-
-
-def write_dense(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> np.ndarray:
-    """The dense array of a sum of terms, deltas written into diagonal views of zeros."""
-    if len(terms) == 1 and _no_diagonal(terms[0]):
-        return _write_plain(terms[0], shape, dtype)
-    out = np.zeros(shape, dtype=dtype)
-    for term in terms:
-        view, view_classes = _class_view(out, term)
-        in_factors = term.factor_classes()
-        keep = [c for c in view_classes if c in in_factors]
-        view += _align_to(term.core(keep), keep, list(view_classes))
-    return out
-
-
-def _write_plain(term: Term, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """One term without deltas: every entry is written, so no zero fill is needed."""
-    classes = [c for axis in term.axes for c in axis]
-    in_factors = term.factor_classes()
-    keep = [c for c in classes if c in in_factors]
-    core = term.core(keep)
-    if keep == classes and all(core is not array for array, _ in term.factors):
-        # A fresh product already in output order: hand it over instead of copying it
-        # (it may be a transposed view of what BLAS wrote; the values are the same).
-        return np.asarray(core, dtype=dtype).reshape(shape)
-    out = np.empty(shape, dtype=dtype)
-    view, view_classes = _class_view(out, term)
-    np.copyto(view, _align_to(core, keep, list(view_classes)))
-    return out
-
-
-def _no_diagonal(term: Term) -> bool:
-    flat = [c for axis in term.axes for c in axis]
-    return len(flat) == len(set(flat))
-
-
-def _class_view(out: np.ndarray, term: Term) -> tuple[np.ndarray, tuple[int, ...]]:
-    """A writeable view of ``out`` with one axis per distinct class of ``term``."""
-    flat = [c for axis in term.axes for c in axis]
-    refined = out.reshape([term.sizes[c] for c in flat])  # out is contiguous: a view
-    distinct = tuple(dict.fromkeys(flat))
-    strides = [
-        sum(stride for c2, stride in zip(flat, refined.strides, strict=True) if c2 == c)
-        for c in distinct
-    ]
-    view = np.lib.stride_tricks.as_strided(
-        refined, shape=[term.sizes[c] for c in distinct], strides=strides, writeable=True
-    )
-    return view, distinct

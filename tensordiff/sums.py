@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tensordiff import names, planner
-from tensordiff.term import Factor, Term, align_to
+from tensordiff.term import Factor, Term, align_to, fresh_class
 
 __all__ = ["add_terms"]
 
@@ -75,6 +75,12 @@ def _factor_out_common(first: Term, second: Term) -> Term | None:
             rest2.append((factor, name))
     if not common:
         return None
+    # The rest of ``second`` sums over its own classes: keep them apart from ``first``'s.
+    taken = set(first.sizes).union(*(classes for _, classes in first.factors))
+    for (_, classes), name in rest2:
+        for c in [*classes, *names.classes_in(name)]:
+            if c not in mapping and c in taken:
+                mapping[c] = fresh_class()
     renaming = {c: (d,) for c, d in mapping.items()}
     rest2 = [
         ((array, tuple(mapping.get(c, c) for c in classes)), names.substitute(name, renaming))

@@ -210,7 +210,14 @@ def contract(
     have equal sizes and that every output label occurs. A result with more than
     ``max_factors`` factors is multiplied out into one (None: never).
     """
-    terms = [renamed(term) for term, _ in operands]
+    terms, seen = [], set()
+    for term, _ in operands:
+        own = set(term.sizes).union(*(classes for _, classes in term.factors))
+        if own & seen:  # the same term twice, or terms that share a class
+            term = renamed(term)
+            own = set(term.sizes).union(*(classes for _, classes in term.factors))
+        seen |= own
+        terms.append(term)
     classes = _Classes(_classes_of(terms))
     by_label: dict = {}
     for term, (_, labels) in zip(terms, operands, strict=True):

@@ -150,3 +150,9 @@ def test_named_jacobians_and_closures_read_like_the_source():
     J = td.jacobian(layer)(np.ones((3, 4)))
     assert J.formula == "∂layer[i]/∂W[j,k] = δ[i,j] (1 − tanh²(W x + b))[i] x[k]"
     assert J.named("V", "W").formula.startswith("∂V[i]/∂W[j,k] = ")
+
+
+def test_hessian_formula_is_the_textbook_one():
+    x, y = np.arange(1.0, 5.0), np.zeros(3)
+    H = td.hessian(lambda W: np.sum((W @ x - y) ** 2))(np.ones((3, 4)))
+    assert H.formula == "∂f/∂W[i,j,k,l] = 2 δ[i,k] x[j] x[l]"

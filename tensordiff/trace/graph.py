@@ -29,13 +29,23 @@ class Trace:
         """The display name of a constant: its variable name if known, else K1, K2, ..."""
         if isinstance(value, (int, float, np.generic)) and np.ndim(value) == 0:
             return f"{float(value):g}"
-        known = self._constants.get(id(value))
-        if known is None or known[0] is not value:
+        known = self._lookup(value)
+        if known is None:
             if np.ndim(value) == 0:
                 return f"{float(np.asarray(value)):g}"
             known = (value, f"K{sum(n.startswith('K') for _, n in self._constants.values()) + 1}")
             self._constants[id(value)] = known
         return known[1]
+
+    def _lookup(self, value):
+        """The entry of ``value``, or of the array it is a reshaped view of."""
+        while value is not None:
+            known = self._constants.get(id(value))
+            if known is not None and known[0] is value:
+                return known
+            base = getattr(value, "base", None)
+            value = base if base is not None and np.size(base) == np.size(value) else None
+        return None
 
 
 @dataclass(eq=False, slots=True)  # eq=False: nodes hash by identity

@@ -290,7 +290,11 @@ def _layout(J: Jacobian, numerator: str, denominator: str) -> str:
             " convention would write its transpose."
         )
     out_size, in_size = math.prod(J.shape[:n_out]), math.prod(in_shape)
-    space = lambda shape: "ℝ^" + ("×".join(map(str, shape)) or "1")  # noqa: E731
+
+    def space(shape) -> str:
+        dims = "×".join(map(str, shape)) or "1"
+        return f"ℝ^({dims})" if len(shape) > 1 else f"ℝ^{dims}"
+
     return (
         f"A linear map from {space(in_shape)} to {space(J.shape[:n_out])}; as a matrix"
         f" (vec convention: columns stacked) ∂vec {numerator}/∂vec {denominator} is"

@@ -194,9 +194,10 @@ class Jacobian(Tensor):
         return f"∂{top}/∂{bottom} = {render.index_notation(self)}"
 
     def __repr__(self) -> str:
-        out, wrt = ",".join(self.out_indices), ",".join(self.in_indices)
+        top = render.signature(self.numerator, self.out_indices)
+        bottom = render.signature(self.denominator, self.in_indices)
         return (
-            f"{type(self).__name__}(∂[{out}]/∂[{wrt}], shape={self.shape}, dtype={self.dtype},"
+            f"{type(self).__name__}(∂{top}/∂{bottom}, shape={self.shape}, dtype={self.dtype},"
             f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense)"
         )
 

@@ -10,18 +10,10 @@ import contextlib
 import numpy as np
 
 from tensordiff.errors import ShapeError, TensorDiffError, UnsupportedOperationError
+from tensordiff.names import grouped
 from tensordiff.rules import local
 from tensordiff.rules.ufuncs import DERIVATIVE_NAMES, DERIVATIVES, DISPLAY, NONDIFFERENTIABLE
-from tensordiff.trace.traced import (
-    Traced,
-    as_array,
-    expressions,
-    grouped,
-    level_of,
-    raw,
-    record,
-    serving,
-)
+from tensordiff.trace.traced import Traced, as_array, expressions, level_of, raw, record, serving
 
 __all__ = ["apply_ufunc", "apply_function", "implements", "astype", "FUNCTIONS"]
 

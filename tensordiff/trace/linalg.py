@@ -15,10 +15,11 @@ second derivatives work. Conventions follow JAX:
 import numpy as np
 
 from tensordiff.errors import ShapeError, UnsupportedOperationError
+from tensordiff.names import grouped
 from tensordiff.rules import local
 from tensordiff.trace.dispatch import implements
 from tensordiff.trace.functions import letters
-from tensordiff.trace.traced import expressions, grouped, raw, record
+from tensordiff.trace.traced import expressions, raw, record
 
 __all__: list[str] = []
 

@@ -63,14 +63,15 @@ class JacobianTooLarge(TensorDiffError, MemoryError):
         for size in shape:
             nbytes *= size
         return cls(
-            f"the dense array of shape {tuple(shape)} needs {_format_bytes(nbytes)}"
-            f" ({nbytes} bytes), over the limit of {_format_bytes(limit)}.\n"
+            f"the dense array of shape {tuple(shape)} needs {format_bytes(nbytes)}"
+            f" ({nbytes} bytes), over the limit of {format_bytes(limit)}.\n"
             "  Contract it with td.contract(...) instead of materialising it, or raise the"
             " limit with td.set_memory_limit(nbytes)."
         )
 
 
-def _format_bytes(nbytes: int) -> str:
+def format_bytes(nbytes: int) -> str:
+    """A byte count for people: ``3.5 MiB``."""
     value = float(nbytes)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if value < 1024 or unit == "PiB":

@@ -19,7 +19,7 @@ import numpy as np
 
 from tensordiff import memory, planner
 from tensordiff.derivatives import jacobian
-from tensordiff.errors import JacobianTooLarge
+from tensordiff.errors import JacobianTooLarge, format_bytes
 
 __all__ = ["plan", "Plan"]
 
@@ -59,7 +59,7 @@ class Plan:
         for order, cost in self.costs.items():
             row = f"  {order:<9} {cost['flops']:>14,} {cost['largest_intermediate']:>20,} entries"
             if timings:
-                row += f" {_bytes(cost['peak_bytes']):>12} {cost['seconds'] * 1e3:>8.2f} ms"
+                row += f" {format_bytes(cost['peak_bytes']):>12} {cost['seconds'] * 1e3:>8.2f} ms"
             lines.append(row + ("  ← chosen by mode='auto'" if order == self.chosen else ""))
         if self.sequence:
             lines.append(f"  {self.chosen} order, step by step (opt_einsum, letters per term):")
@@ -133,11 +133,3 @@ def _measure(f, argnums, order, args, kwargs) -> dict:
         "peak_bytes": peak,
         "seconds": seconds,
     }
-
-
-def _bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")

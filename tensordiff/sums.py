@@ -76,7 +76,7 @@ def _factor_out_common(first: Term, second: Term) -> Term | None:
     if not common:
         return None
     # The rest of ``second`` sums over its own classes: keep them apart from ``first``'s.
-    taken = set(first.sizes).union(*(classes for _, classes in first.factors))
+    taken = first.classes()
     for (_, classes), name in rest2:
         for c in [*classes, *names.classes_in(name)]:
             if c not in mapping and c in taken:

@@ -88,6 +88,10 @@ class Term:
         """Distinct classes on the axes, in order of first appearance."""
         return tuple(dict.fromkeys(c for axis in self.axes for c in axis))
 
+    def classes(self) -> set[int]:
+        """Every class the term uses: on its axes and in its factors."""
+        return set(self.sizes).union(*(classes for _, classes in self.factors))
+
     def factor_classes(self) -> set[int]:
         return {c for _, classes in self.factors for c in classes}
 
@@ -214,11 +218,9 @@ def contract(
     """
     terms, seen = [], set()
     for term, _ in operands:
-        own = set(term.sizes).union(*(classes for _, classes in term.factors))
-        if own & seen:  # the same term twice, or terms that share a class
+        if term.classes() & seen:  # the same term twice, or terms that share a class
             term = renamed(term)
-            own = set(term.sizes).union(*(classes for _, classes in term.factors))
-        seen |= own
+        seen |= term.classes()
         terms.append(term)
     classes = _Classes(_classes_of(terms))
     by_label: dict = {}

@@ -19,6 +19,7 @@ from tensordiff.errors import (
 )
 from tensordiff.explain import Explanation, explain
 from tensordiff.hessian import Hessian, hessian
+from tensordiff.jit import CacheInfo, Jitted, jit
 from tensordiff.memory import get_memory_limit, memory_limit, set_memory_limit
 from tensordiff.plan import Plan, plan
 from tensordiff.tensor import Jacobian, Tensor
@@ -34,6 +35,9 @@ __all__ = [
     "grad",
     "chain",
     "hessian",
+    "jit",
+    "Jitted",
+    "CacheInfo",
     "explain",
     "plan",
     "Plan",

@@ -18,7 +18,7 @@ from tensordiff.errors import OptionError, ShapeError
 from tensordiff.labels import default_labels, parse_labels
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.embed import dense_value
-from tensordiff.trace.graph import Node, Trace
+from tensordiff.trace.graph import Node, Trace, next_level, running
 from tensordiff.trace.naming import parameter_names, visible_arrays
 from tensordiff.trace.traced import Traced
 
@@ -122,18 +122,15 @@ def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCal
             )
     args = list(args)
     names = parameter_names(f, len(args))
-    trace = Trace(len(_active) + 1, visible_arrays(f, args, names))
+    trace = Trace(next_level(), visible_arrays(f, args, names))
     leaves = []
     for position in positions:
         value = _argument(args[position], position)
         node = Node("input", value.shape, expr=names[position])
         args[position] = Traced(value, node, trace)
         leaves.append(node)
-    _active.append(trace)
-    try:
+    with running(trace):
         result = f(*args, **kwargs)
-    finally:
-        _active.pop()
     output_shape, output_node, output_dtype = _output_of(result, trace)
     return TracedCall(output_node, output_shape, output_dtype, leaves, names, args)
 
@@ -211,11 +208,6 @@ def _labels(spec: LabelSpec, ndim: int, what: str, avoid) -> tuple[str, ...]:
     if spec is None:
         return default_labels(ndim, avoid=avoid)
     return parse_labels(spec, ndim, what)
-
-
-# Traces whose function is running now, innermost last: a trace started inside
-# another's function gets the next level.
-_active: list[Trace] = []
 
 
 def _argument(value, position: int):

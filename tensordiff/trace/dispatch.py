@@ -13,6 +13,7 @@ from tensordiff.errors import ShapeError, TensorDiffError, UnsupportedOperationE
 from tensordiff.names import grouped
 from tensordiff.rules import local
 from tensordiff.rules.ufuncs import DERIVATIVE_NAMES, DERIVATIVES, DISPLAY, NONDIFFERENTIABLE
+from tensordiff.trace.tape import Tape, recording
 from tensordiff.trace.traced import Traced, as_array, expressions, level_of, raw, record, serving
 
 __all__ = ["apply_ufunc", "apply_function", "implements", "astype", "FUNCTIONS"]
@@ -45,6 +46,9 @@ def implements(*functions):
 
 
 def apply_function(func, args, kwargs):
+    tape = tape_serving(args, kwargs)
+    if tape is not None:
+        return tape.call(func, args, kwargs, _qualified_name(func))
     handler = FUNCTIONS.get(func)
     if handler is None:
         raise UnsupportedOperationError.for_function(_qualified_name(func))
@@ -55,8 +59,20 @@ def apply_function(func, args, kwargs):
 
 
 def apply_ufunc(ufunc, method, inputs, kwargs):
+    tape = tape_serving(inputs, kwargs)
+    if tape is not None:
+        function = ufunc if method == "__call__" else getattr(ufunc, method)
+        return tape.call(function, inputs, kwargs, ufunc.__name__)
     with serving(level_of(inputs)), _as_shape_errors(ufunc.__name__):
         return _apply_ufunc(ufunc, method, inputs, kwargs)
+
+
+def tape_serving(args, kwargs) -> Tape | None:
+    """The tape being recorded, if this call's highest trace level is the tape's."""
+    tape = recording()
+    if tape is None or level_of([*args, *kwargs.values()]) != tape.level:
+        return None
+    return tape
 
 
 @contextlib.contextmanager
@@ -142,6 +158,9 @@ def _add_reduce(array, axis=0, dtype=None, keepdims=False, **rest):
 
 def astype(x: Traced, dtype) -> Traced:
     """``x.astype(dtype)`` for float dtypes: the identity with a cast."""
+    tape = tape_serving([x], {})
+    if tape is not None:
+        return tape.call(np.ndarray.astype, [x, dtype], {}, "ndarray.astype")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise UnsupportedOperationError.for_function(

@@ -1,5 +1,6 @@
 """The recorded computation: nodes, their local-Jacobian builders, and a topological order."""
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -7,7 +8,31 @@ import numpy as np
 
 from tensordiff.term import Term
 
-__all__ = ["Node", "Trace", "toposort"]
+__all__ = ["Node", "Trace", "toposort", "running", "next_level", "outermost"]
+
+# Traces whose function is running now, outermost first: a trace started inside
+# another's function gets the next level.
+_running: list["Trace"] = []
+
+
+@contextlib.contextmanager
+def running(trace: "Trace"):
+    """Within the block, ``trace`` is running (its function is being called)."""
+    _running.append(trace)
+    try:
+        yield trace
+    finally:
+        _running.pop()
+
+
+def next_level() -> int:
+    """The level a trace started now gets: one above every running trace."""
+    return len(_running) + 1
+
+
+def outermost() -> "Trace | None":
+    """The running trace of level 1, if any."""
+    return _running[0] if _running else None
 
 
 class Trace:

@@ -9,7 +9,7 @@ import inspect
 
 import numpy as np
 
-__all__ = ["parameter_names", "visible_arrays"]
+__all__ = ["parameter_names", "visible_arrays", "visible_names"]
 
 
 def parameter_names(f, count: int) -> list[str]:
@@ -33,23 +33,35 @@ def parameter_names(f, count: int) -> list[str]:
 def visible_arrays(f, args, names) -> dict[str, object]:
     """Arrays ``f`` can see by name: its arguments, closure cells and globals it uses."""
     found = {name: value for name, value in zip(names, args, strict=False) if _is_array(value)}
-    code_owner = inspect.unwrap(f) if callable(f) else f
-    code = getattr(code_owner, "__code__", None)
-    if code is None:
-        return found
-    for name, cell in zip(code.co_freevars, code_owner.__closure__ or (), strict=False):
-        try:
-            value = cell.cell_contents
-        except ValueError:  # an empty cell
-            continue
-        if _is_array(value):
-            found.setdefault(name, value)
-    module_globals = getattr(code_owner, "__globals__", {})
-    for name in code.co_names:
-        value = module_globals.get(name)
+    for name, value in visible_names(inspect.unwrap(f) if callable(f) else f):
         if _is_array(value):
             found.setdefault(name, value)
     return found
+
+
+def visible_names(f):
+    """``(name, value)`` for what ``f``'s own code reads by name from outside: closure
+    cells, default values, and the globals it uses (a name it does not define is None).
+
+    >>> scale = 2.0
+    >>> [pair for pair in visible_names(lambda x, k=3: scale * x) if pair[0] == "scale"]
+    [('scale', 2.0)]
+    """
+    code = getattr(f, "__code__", None)
+    if code is None:
+        return
+    for name, cell in zip(code.co_freevars, f.__closure__ or (), strict=False):
+        try:
+            yield name, cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+    defaults = f.__defaults__ or ()
+    positional = code.co_varnames[: code.co_argcount]
+    yield from zip(positional[len(positional) - len(defaults) :], defaults, strict=True)
+    yield from (f.__kwdefaults__ or {}).items()
+    module_globals = getattr(f, "__globals__", {})
+    for name in code.co_names:
+        yield name, module_globals.get(name)
 
 
 def _is_array(value) -> bool:

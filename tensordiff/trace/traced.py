@@ -8,6 +8,7 @@ is silently wrong for many C functions (``np.dot`` multiplies elementwise).
 """
 
 import contextlib
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -90,8 +91,11 @@ class Traced(NDArrayOperatorsMixin):
         return self.shape[0]
 
     def __getitem__(self, index):
-        from tensordiff.trace import assembly
+        from tensordiff.trace import assembly, dispatch
 
+        tape = dispatch.tape_serving([self, index], {})
+        if tape is not None:
+            return tape.call(operator.getitem, [self, index], {}, "ndarray.__getitem__")
         return assembly.getitem(self, index)
 
     def __iter__(self):

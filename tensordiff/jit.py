@@ -1,0 +1,273 @@
+"""``td.jit``: trace a derivative once per argument signature, then replay it.
+
+A call of ``td.jacobian(f)`` runs ``f``'s Python, records the graph, builds
+every local Jacobian and plans the contractions: on small problems that
+overhead is many times the arithmetic. ``td.jit(td.jacobian(f))`` does all of
+it once per *signature* (the shapes and dtypes of the array arguments, and the
+values of the others) while recording every NumPy call it makes on a
+:class:`~tensordiff.trace.tape.Tape`; later calls with the same signature
+replay only the recorded NumPy calls, with each einsum on its planned path,
+and return the same structured Jacobian (same labels, deltas, formula).
+
+What a replay reuses, and so what a new trace needs (the rules of ``jax.jit``,
+checked where that is cheap):
+
+* arrays passed as arguments are inputs: new values are always used;
+* other arguments (numbers, strings, tuples) are part of the signature: a new
+  value records again; an unhashable one (a list) runs without the cache;
+* arrays and numbers the function reads by name from a closure, a global or a
+  default are checked on every call: rebinding one, or changing an array in
+  place, records again (so does changing any array the recording captured);
+* a branch on an argument's values (``if x.sum() > 0``), a conversion to a
+  Python number, or a NumPy call that cannot be replayed stops the recording:
+  that signature then runs without the cache on every call, never replaying a
+  branch that might go the other way (``cache_info().last_fallback`` says why);
+* not checked: arrays or numbers reached through attributes, containers or
+  other functions' globals and *rebound* there, random numbers drawn inside
+  the function, and side effects (they happen when recording, not on replay).
+  Call ``clear()`` after changing such state.
+
+>>> import numpy as np, tensordiff as td
+>>> x = np.arange(3.0)
+>>> jf = td.jit(td.jacobian(lambda W: np.tanh(W @ x)))
+>>> J1 = jf(np.ones((2, 3)))
+>>> J2 = jf(np.zeros((2, 3)))     # same shapes: replayed
+>>> np.allclose(np.asarray(J2), np.asarray(td.jacobian(lambda W: np.tanh(W @ x))(np.zeros((2, 3)))))
+True
+>>> jf.cache_info().hits, jf.cache_info().misses
+(1, 1)
+"""
+
+import copy
+import functools
+import inspect
+import operator
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from tensordiff.tensor import Tensor
+from tensordiff.term import Term
+from tensordiff.trace.graph import outermost, running
+from tensordiff.trace.naming import parameter_names, visible_names
+from tensordiff.trace.tape import Program, Tape
+from tensordiff.trace.traced import Traced
+
+__all__ = ["jit", "Jitted", "CacheInfo"]
+
+
+def jit(fn: Callable, max_entries: int = 32) -> "Jitted":
+    """``fn`` (a derivative function such as ``td.jacobian(f)``, or any NumPy function),
+    recorded once per argument signature and replayed after that.
+
+    Results are the same as ``fn``'s; see the module documentation for what a
+    replay reuses. At most ``max_entries`` signatures are kept (least recently
+    used first out).
+    """
+    return Jitted(fn, max_entries)
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """How a jitted function's calls were served."""
+
+    hits: int  # replayed
+    misses: int  # recorded
+    entries: int  # signatures held now
+    fallbacks: int  # calls run without the cache (see last_fallback)
+    last_fallback: str = ""
+
+
+class Jitted:
+    """A function recorded once per argument signature; see :func:`jit`."""
+
+    def __init__(self, fn: Callable, max_entries: int = 32):
+        self.fn = fn
+        self.max_entries = max_entries
+        self._user_function = inspect.unwrap(fn)
+        self._entries: OrderedDict = OrderedDict()
+        self._uncached: dict = {}  # signature -> why it cannot be replayed
+        self._counts = {"hits": 0, "misses": 0, "fallbacks": 0}
+        self._last_fallback = ""
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        if outermost() is not None:
+            return self.fn(*args, **kwargs)  # inside a trace: the outer recording sees all
+        key = _signature(args, kwargs)
+        if key is None:
+            return self._fallback(args, kwargs, "an argument is unhashable (e.g. a list)")
+        if key in self._uncached:
+            return self._fallback(args, kwargs, self._uncached[key])
+        inputs = _arrays(args, kwargs)
+        entry = self._entries.get(key)
+        if entry is not None and entry.guards_hold(self._user_function):
+            self._counts["hits"] += 1
+            self._entries.move_to_end(key)
+            return entry.fill(entry.program.run(inputs))
+        return self._record(key, args, kwargs)
+
+    def cache_info(self) -> CacheInfo:
+        return CacheInfo(
+            self._counts["hits"],
+            self._counts["misses"],
+            len(self._entries),
+            self._counts["fallbacks"],
+            self._last_fallback,
+        )
+
+    def clear(self) -> None:
+        """Forget every recording (after changing state the guards cannot see)."""
+        self._entries.clear()
+        self._uncached.clear()
+
+    def _fallback(self, args, kwargs, reason: str):
+        self._counts["fallbacks"] += 1
+        self._last_fallback = reason
+        return self.fn(*args, **kwargs)
+
+    def _record(self, key, args, kwargs):
+        self._counts["misses"] += 1
+        try:
+            entry, result = _Entry.record(self.fn, self._user_function, args, kwargs)
+        except Exception as error:  # noqa: BLE001  (any failure: run it the ordinary way)
+            result = self.fn(*args, **kwargs)  # raises the function's own error, if it has one
+            reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            self._uncached[key] = reason
+            self._counts["fallbacks"] += 1
+            self._last_fallback = reason
+            return result
+        self._entries[key] = entry
+        if len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return result
+
+
+class _NotReplayable(Exception):
+    """The function returned something a replay cannot rebuild."""
+
+
+class _Entry:
+    """One recorded signature: the program, how to rebuild the result, and the guards."""
+
+    def __init__(self, program: Program, fill: Callable, visible: tuple, arrays: list):
+        self.program = program
+        self.fill = fill
+        self._visible = visible
+        self._arrays = arrays  # (array, copy at recording time)
+
+    @classmethod
+    def record(cls, fn, user_function, args, kwargs):
+        tape = Tape(1)
+        names = parameter_names(user_function, len(args))
+        lift = functools.partial(_lift, tape)
+        traced_args = [lift(value, name) for value, name in zip(args, names, strict=True)]
+        traced_kwargs = {name: lift(kwargs[name], name) for name in sorted(kwargs)}
+        visible = _visible_objects(user_function)
+        with running(tape):
+            result = fn(*traced_args, **traced_kwargs)
+        slots, recorded, constants = [], [], []
+        fill = _skeleton(result, tape, slots, recorded, constants)
+        program = tape.program(slots)
+        constants.extend(program.constants)
+        watched = {id(a): a for a in constants if isinstance(a, np.ndarray)}
+        watched.update(
+            (id(value), value)
+            for _, value in visible_names(user_function)
+            if isinstance(value, np.ndarray)
+        )
+        arrays = [(array, array.copy()) for array in watched.values()]
+        return cls(program, fill, visible, arrays), fill(recorded)
+
+    def guards_hold(self, user_function) -> bool:
+        visible = _visible_objects(user_function)
+        if len(visible) != len(self._visible) or not all(map(operator.is_, visible, self._visible)):
+            return False
+        return all(_same(array, snapshot) for array, snapshot in self._arrays)
+
+
+def _same(array: np.ndarray, snapshot: np.ndarray) -> bool:
+    if array.shape != snapshot.shape or array.dtype != snapshot.dtype:
+        return False
+    return bool(np.array_equal(array, snapshot, equal_nan=array.dtype.kind in "fc"))
+
+
+def _visible_objects(user_function) -> tuple:
+    return tuple(value for _, value in visible_names(user_function))
+
+
+def _lift(tape: Tape, value, name: str):
+    return tape.input(value, name) if type(value) is np.ndarray else value
+
+
+def _arrays(args, kwargs) -> list:
+    """The array arguments in recording order: positional, then keywords by name."""
+    found = [value for value in args if type(value) is np.ndarray]
+    found += [kwargs[name] for name in sorted(kwargs) if type(kwargs[name]) is np.ndarray]
+    return found
+
+
+def _signature(args, kwargs):
+    """A hashable key for the shapes, dtypes and values that decide a recording; None if
+    some argument is unhashable."""
+    parts = []
+    for name, value in [*enumerate(args), *sorted(kwargs.items())]:
+        if type(value) is np.ndarray:
+            parts.append((name, value.shape, value.dtype.str))
+            continue
+        try:
+            hash(value)
+        except TypeError:
+            return None
+        parts.append((name, type(value), value))
+    return tuple(parts)
+
+
+def _skeleton(result, tape: Tape, slots: list, recorded: list, constants: list) -> Callable:
+    """A function of the outputs' values that rebuilds ``result``; collects the slots of
+    the traced arrays it holds (in order), their recorded values, and its constant arrays."""
+    if isinstance(result, Tensor):
+        terms = [_skeleton(term, tape, slots, recorded, constants) for term in result.terms]
+
+        def tensor(values):
+            rebuilt = copy.copy(result)
+            rebuilt.terms = tuple(term(values) for term in terms)
+            return rebuilt
+
+        return tensor
+    if isinstance(result, Term):
+        factors = [
+            (_factor(array, tape, slots, recorded, constants), classes)
+            for array, classes in result.factors
+        ]
+        return lambda values: Term(
+            tuple((array(values), classes) for array, classes in factors),
+            result.axes,
+            result.sizes,
+            result.names,
+        )
+    if type(result) is Traced:
+        return _factor(result, tape, slots, recorded, constants)
+    if isinstance(result, (tuple, list)):
+        items = [_skeleton(item, tape, slots, recorded, constants) for item in result]
+        return lambda values: type(result)(item(values) for item in items)
+    if isinstance(result, np.ndarray):
+        constants.append(result)
+        return lambda values: result.copy()  # a fresh array per call, as without the cache
+    if result is None or isinstance(result, (bool, int, float, complex, str, np.generic)):
+        return lambda values: result
+    raise _NotReplayable(f"the result holds a {type(result).__name__}")
+
+
+def _factor(array, tape: Tape, slots: list, recorded: list, constants: list) -> Callable:
+    """The filler of one array of the result: a traced one is an output of the program."""
+    if type(array) is not Traced:
+        constants.append(array)
+        return lambda values: array
+    if array.trace is not tape:
+        raise _NotReplayable("the result holds a value traced by another call")
+    slots.append(tape.slot_of(array))
+    recorded.append(array.value)
+    return operator.itemgetter(len(slots) - 1)

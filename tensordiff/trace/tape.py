@@ -1,0 +1,214 @@
+"""A tape of NumPy calls: what :func:`tensordiff.jit` records once and replays.
+
+While ``td.jit`` records, every array argument of the jitted function is a
+:class:`~tensordiff.trace.traced.Traced` value of a :class:`Tape`, the
+outermost trace level. The derivative traces run above it as usual; whenever a
+NumPy call reaches the tape's level (the function's own arithmetic, and every
+rule, contraction and sum that builds the Jacobian's factors) it is not
+differentiated but computed and appended to the tape as a step. Replaying the
+steps on new arguments recomputes exactly the arrays the recording computed,
+without running any Python of the function or of tensordiff's chain rule.
+
+Every result of a step is traced, even a Python ``bool`` from ``np.allclose``:
+turning one into a Python value (``if``, ``float()``) raises TraceLeakError,
+which stops the recording, so a data-dependent branch is never replayed.
+
+>>> from tensordiff.trace.graph import running
+>>> tape = Tape(1)
+>>> x = tape.input(np.array([1.0, 2.0]), "x")
+>>> with running(tape):
+...     y = np.exp(x) + 1.0
+>>> program = tape.program([tape.slot_of(y)])
+>>> program.run([np.zeros(2)])
+[array([2., 2.])]
+"""
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from tensordiff import planner
+from tensordiff.errors import TraceLeakError
+from tensordiff.trace.graph import Node, Trace, outermost
+from tensordiff.trace.traced import Traced
+
+__all__ = ["Tape", "Slot", "Program", "SHAPE_ONLY", "recording"]
+
+# Functions whose results depend on shapes and dtypes only: not recorded, their
+# Python results (ints, tuples) are safe to use in control flow.
+SHAPE_ONLY = frozenset({np.shape, np.ndim, np.size, np.result_type})
+
+
+def recording() -> "Tape | None":
+    """The tape being recorded now, if any: it is always the outermost running trace."""
+    trace = outermost()
+    return trace if type(trace) is Tape else None
+
+
+class Slot(NamedTuple):
+    """Where a value lives on the tape: the result of step ``index``, item ``path``."""
+
+    index: int
+    path: tuple[int, ...] = ()
+
+
+class Tape(Trace):
+    """A trace level whose NumPy calls are recorded as steps instead of differentiated."""
+
+    __slots__ = ("steps", "_slots")
+
+    def __init__(self, level: int):
+        super().__init__(level)
+        self.steps: list[tuple | None] = []  # None marks an input
+        self._slots: dict[Node, Slot] = {}
+
+    def input(self, value, name: str) -> Traced:
+        """The traced stand-in for an argument; its slot is the argument's position."""
+        self.steps.append(None)
+        return self._traced(value, Slot(len(self.steps) - 1), "input", expr=name)
+
+    def slot_of(self, x: Traced) -> Slot:
+        return self._slots[x.node]
+
+    def call(self, function: Callable, args: Sequence, kwargs: dict, name: str):
+        """``function(*args, **kwargs)`` on the values, recorded as a step."""
+        if function in SHAPE_ONLY:
+            return function(*self._values(args), **self._values(kwargs))
+        if kwargs.get("out") is not None:
+            raise TraceLeakError(f"numpy.{name} with out= writes in place; it cannot be replayed")
+        function = _replayable(function, args)
+        step = (function, self._template(args), self._template(kwargs))
+        result = function(*self._values(args), **self._values(kwargs))
+        self.steps.append(step)
+        return self._wrap(result, Slot(len(self.steps) - 1), name)
+
+    def program(self, outputs: Sequence[Slot]) -> "Program":
+        """The steps that ``outputs`` need, ready to replay."""
+        needed = {slot.index for slot in outputs}
+        for index in range(len(self.steps) - 1, -1, -1):
+            if index in needed and self.steps[index] is not None:
+                _, args, kwargs = self.steps[index]
+                needed.update(leaf.index for leaf in _leaves((args, kwargs)) if type(leaf) is Slot)
+        n_inputs = sum(step is None for step in self.steps)
+        steps = [
+            (index, *self.steps[index]) for index in sorted(needed) if self.steps[index] is not None
+        ]
+        return Program(n_inputs, len(self.steps), steps, tuple(outputs))
+
+    # ---- values and templates --------------------------------------------------------
+    def _traced(self, value, slot: Slot, op: str, expr: str = "") -> Traced:
+        value = np.asarray(value)
+        node = Node(op, value.shape, expr=expr)
+        self._slots[node] = slot
+        return Traced(value, node, self)
+
+    def _wrap(self, result, slot: Slot, name: str):
+        if isinstance(result, (np.ndarray, np.generic, bool, int, float, complex)):
+            return self._traced(result, slot, name)
+        if isinstance(result, (tuple, list)):
+            items = [
+                self._wrap(item, Slot(slot.index, (*slot.path, n)), name)
+                for n, item in enumerate(result)
+            ]
+            return type(result)._make(items) if hasattr(result, "_make") else type(result)(items)
+        return result  # None, strings, dtypes: not data
+
+    def _values(self, tree):
+        return _map(tree, lambda x: x.value if type(x) is Traced and x.trace is self else x)
+
+    def _template(self, tree):
+        return _map(
+            tree, lambda x: self._slots[x.node] if type(x) is Traced and x.trace is self else x
+        )
+
+
+class Program:
+    """Recorded steps, replayed on new inputs: ``run(inputs) -> values of outputs``."""
+
+    def __init__(self, n_inputs: int, n_values: int, steps: list, outputs: tuple[Slot, ...]):
+        self.n_inputs = n_inputs
+        # The arrays the steps were recorded with (not inputs): what a replay assumes unchanged.
+        self.constants = [
+            leaf
+            for _, _, args, kwargs in steps
+            for leaf in _leaves((args, kwargs))
+            if isinstance(leaf, np.ndarray)
+        ]
+        self.steps = [
+            (index, function, _filler(args), _filler(kwargs))
+            for index, function, args, kwargs in steps
+        ]
+        self._n_values = n_values
+        self.outputs = outputs
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def run(self, inputs: Sequence) -> list:
+        values = list(inputs) + [None] * (self._n_values - self.n_inputs)
+        for index, function, args, kwargs in self.steps:
+            values[index] = function(*args(values), **kwargs(values))
+        return [_fetch(values, slot) for slot in self.outputs]
+
+
+def _fetch(values: list, slot: Slot):
+    value = values[slot.index]
+    for n in slot.path:
+        value = value[n]
+    return value
+
+
+def _filler(template) -> Callable[[list], object]:
+    """A function of the tape's values that fills the slots of ``template``."""
+    if isinstance(template, Slot):
+        if not template.path:
+            index = template.index
+            return operator.itemgetter(index)
+        return lambda values: _fetch(values, template)
+    if not _has_slots(template):
+        return lambda values: template
+    if isinstance(template, dict):
+        parts = {key: _filler(value) for key, value in template.items()}
+        return lambda values: {key: part(values) for key, part in parts.items()}
+    if isinstance(template, (tuple, list)):
+        parts = [_filler(item) for item in template]
+        make = type(template)._make if hasattr(template, "_make") else type(template)
+        return lambda values: make([part(values) for part in parts])
+    return lambda values: template
+
+
+def _has_slots(tree) -> bool:
+    return any(type(leaf) is Slot for leaf in _leaves(tree))
+
+
+def _leaves(tree):
+    """Everything in ``tree`` that is not a list, tuple or dict (a Slot is a leaf)."""
+    if isinstance(tree, dict):
+        for value in tree.values():
+            yield from _leaves(value)
+    elif isinstance(tree, (tuple, list)) and type(tree) is not Slot:
+        for item in tree:
+            yield from _leaves(item)
+    else:
+        yield tree
+
+
+def _map(tree, leaf: Callable):
+    """``tree`` with ``leaf`` applied to everything that is not a list, tuple or dict."""
+    if isinstance(tree, dict):
+        return {key: _map(value, leaf) for key, value in tree.items()}
+    if isinstance(tree, (tuple, list)) and not isinstance(tree, Slot):
+        items = [_map(item, leaf) for item in tree]
+        return type(tree)._make(items) if hasattr(tree, "_make") else type(tree)(items)
+    return leaf(tree)
+
+
+def _replayable(function: Callable, args: Sequence) -> Callable:
+    """``function``, or a faster equivalent: an einsum runs on its planned opt_einsum path."""
+    if function is np.einsum and args and isinstance(args[0], str):
+        shapes = tuple(np.shape(x.value if type(x) is Traced else x) for x in args[1:])
+        expression = planner.compiled(args[0].replace(" ", ""), shapes)
+        return lambda equation, *arrays, **options: expression(*arrays)
+    return function

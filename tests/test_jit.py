@@ -1,0 +1,182 @@
+"""td.jit: a replay equals a fresh computation; anything a replay could get wrong records again
+or runs without the cache."""
+
+import numpy as np
+import pytest
+from cases import cases
+
+import tensordiff as td
+
+CASES = cases()
+
+
+def _args(case, rng):
+    return [rng.uniform(case["low"], case["high"], size=shape) for shape in case["shapes"]]
+
+
+def _assert_same_tensor(replayed, fresh):
+    assert type(replayed) is type(fresh)
+    assert replayed.indices == fresh.indices and replayed.shape == fresh.shape
+    assert replayed.dtype == fresh.dtype
+    assert replayed.stored_nbytes == fresh.stored_nbytes  # the same structure, no densifying
+    np.testing.assert_allclose(np.asarray(replayed), np.asarray(fresh), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_replay_equals_a_fresh_jacobian_on_new_values(case, rng):
+    argnums = tuple(range(len(case["shapes"])))
+    jitted = td.jit(td.jacobian(case["f"], argnums=argnums))
+    jitted(*_args(case, rng))  # records
+    new = _args(case, rng)
+    replayed, fresh = jitted(*new), td.jacobian(case["f"], argnums=argnums)(*new)
+    for r, f in zip(replayed, fresh, strict=True):
+        _assert_same_tensor(r, f)
+        assert r.formula == f.formula
+    info = jitted.cache_info()
+    assert (info.hits, info.misses) == (1, 1) or info.fallbacks == 2, info
+
+
+def test_most_operations_are_replayed(rng):
+    """Only the operations whose rules branch on values run without the cache."""
+    fallbacks = []
+    for case in CASES:
+        jitted = td.jit(td.jacobian(case["f"], argnums=tuple(range(len(case["shapes"])))))
+        jitted(*_args(case, rng))
+        if jitted.cache_info().fallbacks:
+            fallbacks.append(case["id"])
+    assert len(fallbacks) <= len(CASES) // 10, fallbacks
+
+
+@pytest.mark.parametrize("case", CASES[::4], ids=[c["id"] for c in CASES[::4]])
+def test_replayed_hessian_equals_a_fresh_one(case, rng):
+    f = case["f"]
+    n_args = len(case["shapes"])
+
+    def scalar(*args):
+        return np.sum(np.sin(f(*args)))
+
+    jitted = td.jit(td.hessian(scalar, argnums=n_args - 1))
+    jitted(*_args(case, rng))
+    new = _args(case, rng)
+    _assert_same_tensor(jitted(*new), td.hessian(scalar, argnums=n_args - 1)(*new))
+
+
+def test_grad_and_dense_results_replay(rng):
+    X = rng.normal(size=(6, 3))
+
+    def loss(w, y):
+        return np.sum(np.log1p(np.exp(X @ w)) - y * (X @ w))
+
+    grad = td.jit(td.grad(loss))
+    dense = td.jit(lambda w, y: np.asarray(td.grad(loss)(w, y)) * 2.0)
+    for _ in range(3):
+        w, y = rng.normal(size=3), rng.normal(size=6)
+        _assert_same_tensor(grad(w, y), td.grad(loss)(w, y))
+        np.testing.assert_allclose(dense(w, y), 2.0 * np.asarray(td.grad(loss)(w, y)))
+    assert grad.cache_info().hits == 2
+
+
+def test_non_differentiated_array_arguments_are_inputs_too(rng):
+    jitted = td.jit(td.jacobian(lambda W, x: np.tanh(W @ x)))
+    W = rng.normal(size=(2, 3))
+    jitted(W, rng.normal(size=3))
+    x = rng.normal(size=3)
+    _assert_same_tensor(jitted(W, x), td.jacobian(lambda W, x: np.tanh(W @ x))(W, x))
+    assert jitted.cache_info().hits == 1
+
+
+def test_a_new_shape_dtype_or_static_argument_records_again(rng):
+    jitted = td.jit(td.jacobian(lambda x, p: x**p))
+    jitted(rng.normal(size=3), 2)
+    jitted(rng.normal(size=4), 2)
+    jitted(rng.normal(size=4).astype(np.float32), 2)
+    x = rng.uniform(0.5, 1.0, size=4)
+    _assert_same_tensor(jitted(x, 3), td.jacobian(lambda x, p: x**p)(x, 3))
+    assert jitted.cache_info().misses == 4 and jitted.cache_info().entries == 4
+
+
+def test_rebinding_a_global_records_again(rng):
+    global _SCALE
+    _SCALE = np.ones(3)
+    jitted = td.jit(td.jacobian(_scaled))
+    x = rng.normal(size=3)
+    jitted(x)
+    _SCALE = np.full(3, 2.0)
+    np.testing.assert_allclose(np.diag(np.asarray(jitted(x))), 2.0)
+    assert jitted.cache_info().misses == 2
+
+
+_SCALE = np.ones(3)
+
+
+def _scaled(x):
+    return _SCALE * x
+
+
+def test_changing_a_captured_array_in_place_records_again(rng):
+    A = rng.normal(size=(3, 3))
+    jitted = td.jit(td.jacobian(lambda x: np.tanh((A @ A) @ x)))  # A @ A is computed untraced
+    x = rng.normal(size=3)
+    jitted(x)
+    A *= 2.0
+    _assert_same_tensor(jitted(x), td.jacobian(lambda x: np.tanh((A @ A) @ x))(x))
+    assert jitted.cache_info().misses == 2
+
+
+def test_a_branch_on_an_argument_value_is_never_replayed():
+    def f(x, s):
+        return x * 2.0 if np.sum(s) > 0 else x * 3.0
+
+    jitted = td.jit(td.jacobian(f))
+    x = np.ones(2)
+    np.testing.assert_allclose(np.diag(np.asarray(jitted(x, np.ones(2)))), 2.0)
+    np.testing.assert_allclose(np.diag(np.asarray(jitted(x, -np.ones(2)))), 3.0)
+    info = jitted.cache_info()
+    assert info.hits == 0 and info.fallbacks == 2 and "TraceLeakError" in info.last_fallback
+
+
+def test_calls_the_tape_cannot_replay_run_without_the_cache(rng):
+    def f(x, buffer):
+        np.add(buffer, 1.0, out=buffer)  # writes into an argument
+        return x * buffer
+
+    jitted = td.jit(td.jacobian(f))
+    buffer = np.zeros(2)
+    jitted(np.ones(2), buffer)
+    np.testing.assert_allclose(np.diag(np.asarray(jitted(np.ones(2), buffer))), 2.0)
+    np.testing.assert_array_equal(buffer, 2.0)  # one write per call: the refused step never ran
+    assert jitted.cache_info().hits == 0 and "out=" in jitted.cache_info().last_fallback
+
+
+def test_unhashable_arguments_run_without_the_cache():
+    jitted = td.jit(td.jacobian(lambda x: x * 2.0))
+    np.testing.assert_allclose(np.asarray(jitted([1.0, 2.0])), 2.0 * np.eye(2))
+    assert jitted.cache_info().fallbacks == 1 and "unhashable" in jitted.cache_info().last_fallback
+
+
+def test_errors_are_the_functions_own():
+    jitted = td.jit(td.jacobian(lambda x: np.linalg.qr(x)[0]))
+    with pytest.raises(td.UnsupportedOperationError, match="linalg.qr"):
+        jitted(np.ones((2, 2)))
+
+
+def test_inside_a_derivative_it_is_the_plain_function(rng):
+    inner = td.jit(td.grad(lambda x: np.sum(x**3)))
+    H = td.jacobian(inner)(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(H), np.diag([6.0, 12.0]))
+    assert inner.cache_info().misses == 0
+
+
+def test_returned_arrays_are_fresh_on_every_call():
+    jitted = td.jit(lambda x: np.ones(2))  # a constant result
+    first = jitted(np.zeros(2))
+    first[0] = 5.0
+    np.testing.assert_array_equal(jitted(np.zeros(2)), np.ones(2))
+
+
+def test_clear_forgets_recordings(rng):
+    jitted = td.jit(td.jacobian(np.tanh))
+    jitted(rng.normal(size=2))
+    jitted.clear()
+    jitted(rng.normal(size=2))
+    assert jitted.cache_info().misses == 2 and jitted.cache_info().entries == 1

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tensordiff import planner
 from tensordiff.term import Term, align_to
 
 __all__ = ["write_dense"]
@@ -14,6 +15,10 @@ def write_dense(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> np.ndar
     if len(terms) == 1 and _no_diagonal(terms[0]):
         return _write_plain(terms[0], shape, dtype)
     out = np.zeros(shape, dtype=dtype)
+    if len(terms) == 1:
+        view, view_classes = _class_view(out, terms[0])
+        if _product_into(view, view_classes, terms[0]):
+            return out
     for term in terms:
         view, view_classes = _class_view(out, term)
         in_factors = term.factor_classes()
@@ -22,10 +27,31 @@ def write_dense(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> np.ndar
     return out
 
 
+def _product_into(view: np.ndarray, view_classes: Sequence[int], term: Term) -> bool:
+    """Write ``term``'s factors, multiplied, straight into ``view`` in one einsum pass.
+
+    Only for a pure product (nothing summed, every class of the view in some factor,
+    plain arrays): no intermediate is formed, so memory stays at the result.
+    False, with nothing written, when that does not apply.
+    """
+    in_factors = term.factor_classes()
+    if not term.factors or in_factors != set(view_classes):
+        return False
+    if not all(isinstance(array, np.ndarray) for array, _ in term.factors):
+        return False
+    planner.product_into(term.factors, view_classes, view)
+    return True
+
+
 def _write_plain(term: Term, shape: tuple[int, ...], dtype) -> np.ndarray:
     """One term without deltas: every entry is written, so no zero fill is needed."""
     classes = [c for axis in term.axes for c in axis]
     in_factors = term.factor_classes()
+    if len(term.factors) > 1:
+        out = np.empty(shape, dtype=dtype)
+        view, view_classes = _class_view(out, term)
+        if _product_into(view, view_classes, term):
+            return out
     keep = [c for c in classes if c in in_factors]
     core = term.core(keep)
     if keep == classes and all(core is not array for array, _ in term.factors):

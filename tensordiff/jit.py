@@ -16,16 +16,18 @@ checked where that is cheap):
 * other arguments (numbers, strings, tuples) are part of the signature: a new
   value records again; an unhashable one (a list) runs without the cache;
 * arrays and numbers the function reads by name from a closure, a global or a
-  default are checked on every call: rebinding one, or changing an array in
-  place, records again (so does changing any array the recording captured);
+  default are checked on every call (one comparison pass over those arrays):
+  rebinding one, or changing an array in place, records again;
 * a branch on an argument's values (``if x.sum() > 0``), a conversion to a
   Python number, or a NumPy call that cannot be replayed stops the recording:
   that signature then runs without the cache on every call, never replaying a
   branch that might go the other way (``cache_info().last_fallback`` says why);
-* not checked: arrays or numbers reached through attributes, containers or
-  other functions' globals and *rebound* there, random numbers drawn inside
-  the function, and side effects (they happen when recording, not on replay).
-  Call ``clear()`` after changing such state.
+* not checked: arrays or numbers reached any other way (attributes, containers,
+  other functions' globals). Replays use the objects recorded: an array changed
+  in place is read anew where it enters a NumPy call directly, but values
+  derived from it while recording, and anything rebound, are not. Random
+  numbers drawn inside the function, and other side effects, happen when
+  recording, not on replay. Call ``clear()`` after changing such state.
 
 >>> import numpy as np, tensordiff as td
 >>> x = np.arange(3.0)
@@ -168,18 +170,13 @@ class _Entry:
         visible = _visible_objects(user_function)
         with running(tape):
             result = fn(*traced_args, **traced_kwargs)
-        slots, recorded, constants = [], [], []
-        fill = _skeleton(result, tape, slots, recorded, constants)
-        program = tape.program(slots)
-        constants.extend(program.constants)
-        watched = {id(a): a for a in constants if isinstance(a, np.ndarray)}
-        watched.update(
-            (id(value), value)
-            for _, value in visible_names(user_function)
-            if isinstance(value, np.ndarray)
-        )
+        slots, recorded = [], []
+        fill = _skeleton(result, tape, slots, recorded)
+        # Arrays the function reads by name may have fed values computed outside the tape
+        # (``A @ A`` on a closure's A): a change in place must record again.
+        watched = {id(v): v for _, v in visible_names(user_function) if isinstance(v, np.ndarray)}
         arrays = [(array, array.copy()) for array in watched.values()]
-        return cls(program, fill, visible, arrays), fill(recorded)
+        return cls(tape.program(slots), fill, visible, arrays), fill(recorded)
 
     def guards_hold(self, user_function) -> bool:
         visible = _visible_objects(user_function)
@@ -191,7 +188,10 @@ class _Entry:
 def _same(array: np.ndarray, snapshot: np.ndarray) -> bool:
     if array.shape != snapshot.shape or array.dtype != snapshot.dtype:
         return False
-    return bool(np.array_equal(array, snapshot, equal_nan=array.dtype.kind in "fc"))
+    # equal_nan is many times slower: only asked when a NaN may be why they differ.
+    return bool(np.array_equal(array, snapshot)) or (
+        array.dtype.kind in "fc" and bool(np.array_equal(array, snapshot, equal_nan=True))
+    )
 
 
 def _visible_objects(user_function) -> tuple:
@@ -225,11 +225,11 @@ def _signature(args, kwargs):
     return tuple(parts)
 
 
-def _skeleton(result, tape: Tape, slots: list, recorded: list, constants: list) -> Callable:
+def _skeleton(result, tape: Tape, slots: list, recorded: list) -> Callable:
     """A function of the outputs' values that rebuilds ``result``; collects the slots of
-    the traced arrays it holds (in order), their recorded values, and its constant arrays."""
+    the traced arrays it holds (in order) and their recorded values."""
     if isinstance(result, Tensor):
-        terms = [_skeleton(term, tape, slots, recorded, constants) for term in result.terms]
+        terms = [_skeleton(term, tape, slots, recorded) for term in result.terms]
 
         def tensor(values):
             rebuilt = copy.copy(result)
@@ -239,8 +239,7 @@ def _skeleton(result, tape: Tape, slots: list, recorded: list, constants: list) 
         return tensor
     if isinstance(result, Term):
         factors = [
-            (_factor(array, tape, slots, recorded, constants), classes)
-            for array, classes in result.factors
+            (_factor(array, tape, slots, recorded), classes) for array, classes in result.factors
         ]
         return lambda values: Term(
             tuple((array(values), classes) for array, classes in factors),
@@ -249,22 +248,20 @@ def _skeleton(result, tape: Tape, slots: list, recorded: list, constants: list) 
             result.names,
         )
     if type(result) is Traced:
-        return _factor(result, tape, slots, recorded, constants)
+        return _factor(result, tape, slots, recorded)
     if isinstance(result, (tuple, list)):
-        items = [_skeleton(item, tape, slots, recorded, constants) for item in result]
+        items = [_skeleton(item, tape, slots, recorded) for item in result]
         return lambda values: type(result)(item(values) for item in items)
     if isinstance(result, np.ndarray):
-        constants.append(result)
         return lambda values: result.copy()  # a fresh array per call, as without the cache
     if result is None or isinstance(result, (bool, int, float, complex, str, np.generic)):
         return lambda values: result
     raise _NotReplayable(f"the result holds a {type(result).__name__}")
 
 
-def _factor(array, tape: Tape, slots: list, recorded: list, constants: list) -> Callable:
+def _factor(array, tape: Tape, slots: list, recorded: list) -> Callable:
     """The filler of one array of the result: a traced one is an output of the program."""
     if type(array) is not Traced:
-        constants.append(array)
         return lambda values: array
     if array.trace is not tape:
         raise _NotReplayable("the result holds a value traced by another call")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import opt_einsum
 
-__all__ = ["einsum_classes", "equation_for", "compiled", "path_info", "metered"]
+__all__ = ["einsum_classes", "product_into", "equation_for", "compiled", "path_info", "metered"]
 
 # Cost meters that are counting now (see ``metered``); innermost last.
 _meters: list[dict] = []
@@ -76,15 +76,31 @@ def einsum_classes(
         # Traced factors (a derivative inside a derivative): np.einsum records them.
         return np.einsum(equation, *arrays)
     shapes = tuple(array.shape for array in arrays)
-    if _meters:
-        info = path_info(equation, shapes)[1]
-        for meter in _meters:
-            meter["flops"] += int(info.opt_cost)
-            meter["largest_intermediate"] = max(
-                meter["largest_intermediate"], int(info.largest_intermediate)
-            )
-            meter["contractions"] += 1
+    _count(equation, shapes)
     return compiled(equation, shapes)(*arrays)
+
+
+def product_into(
+    factors: Sequence[tuple[np.ndarray, Sequence[int]]], out_classes: Sequence[int], out
+) -> None:
+    """Write the product of ``factors`` (nothing summed) into ``out`` in one einsum pass."""
+    equation = equation_for([classes for _, classes in factors], out_classes)
+    arrays = [array for array, _ in factors]
+    _count(equation, tuple(array.shape for array in arrays))
+    np.einsum(equation, *arrays, out=out, casting="same_kind")
+
+
+def _count(equation: str, shapes: tuple[tuple[int, ...], ...]) -> None:
+    """Add a contraction's cost to the meters that are counting."""
+    if not _meters:
+        return
+    info = path_info(equation, shapes)[1]
+    for meter in _meters:
+        meter["flops"] += int(info.opt_cost)
+        meter["largest_intermediate"] = max(
+            meter["largest_intermediate"], int(info.largest_intermediate)
+        )
+        meter["contractions"] += 1
 
 
 @functools.lru_cache(maxsize=1024)

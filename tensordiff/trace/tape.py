@@ -129,13 +129,6 @@ class Program:
 
     def __init__(self, n_inputs: int, n_values: int, steps: list, outputs: tuple[Slot, ...]):
         self.n_inputs = n_inputs
-        # The arrays the steps were recorded with (not inputs): what a replay assumes unchanged.
-        self.constants = [
-            leaf
-            for _, _, args, kwargs in steps
-            for leaf in _leaves((args, kwargs))
-            if isinstance(leaf, np.ndarray)
-        ]
         self.steps = [
             (index, function, _filler(args), _filler(kwargs))
             for index, function, args, kwargs in steps

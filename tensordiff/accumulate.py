@@ -12,7 +12,8 @@ each step out at once (the intermediates of backpropagation and of tangent
 propagation). "optimal" only links the local Jacobians into one network and
 lets opt_einsum's dynamic program choose the contraction order of the whole
 network at the end; that order is never worse than either of the other two,
-which are orders of the same network. "auto" is "optimal".
+which are orders of the same network. "auto" is "optimal". Every contraction is
+planned under the memory limit (see :mod:`tensordiff.planner`).
 """
 
 from tensordiff.sums import add_terms

@@ -1,67 +1,110 @@
-"""Writing a sum of terms as a dense array: deltas go into diagonal views of zeros."""
+"""Writing a sum of terms as a dense array: deltas go into diagonal views of zeros.
 
-from collections.abc import Sequence
+The work splits in two. :func:`dense_writer` looks at the terms' structure once
+(which axes are diagonals, which classes are summed, the contraction plan and
+the strides of each diagonal view) and returns a function that only runs the
+NumPy calls; :func:`tensordiff.jit` keeps that function with its recording, so
+a replayed Jacobian is written densely without redoing the structural work.
+
+>>> t = Term(((np.array([1.0, 2.0]), (0,)),), ((0,), (0,)), {0: 2})  # δ[i,j] v[i]
+>>> write_dense([t], (2, 2), np.float64)
+array([[1., 0.],
+       [0., 2.]])
+"""
+
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from tensordiff import planner
 from tensordiff.term import Term, align_to
 
-__all__ = ["write_dense"]
+__all__ = ["write_dense", "dense_writer"]
+
+Writer = Callable[[Sequence[Term]], np.ndarray]
 
 
 def write_dense(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> np.ndarray:
     """The dense array of a sum of terms, deltas written into diagonal views of zeros."""
+    return dense_writer(terms, shape, dtype)(terms)
+
+
+def dense_writer(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> Writer:
+    """A function writing terms with the structure of ``terms`` (same classes and factor
+    shapes, any values) as the dense array of ``shape`` and ``dtype``."""
+    dtype = np.dtype(dtype)
     if len(terms) == 1 and _no_diagonal(terms[0]):
-        return _write_plain(terms[0], shape, dtype)
-    out = np.zeros(shape, dtype=dtype)
-    if len(terms) == 1:
-        view, view_classes = _class_view(out, terms[0])
-        if _product_into(view, view_classes, terms[0]):
-            return out
-    for term in terms:
-        view, view_classes = _class_view(out, term)
-        in_factors = term.factor_classes()
-        keep = [c for c in view_classes if c in in_factors]
-        view += align_to(term.core(keep), keep, list(view_classes))
-    return out
+        return _plain_writer(terms[0], shape, dtype)
+    parts = [_part_writer(term, shape, dtype, first=n == 0) for n, term in enumerate(terms)]
+
+    def write(terms_now: Sequence[Term]) -> np.ndarray:
+        out = np.zeros(shape, dtype=dtype)
+        for part, term in zip(parts, terms_now, strict=True):
+            part(out, [array for array, _ in term.factors])
+        return out
+
+    return write
 
 
-def _product_into(view: np.ndarray, view_classes: Sequence[int], term: Term) -> bool:
-    """Write ``term``'s factors, multiplied, straight into ``view`` in one einsum pass.
+def _part_writer(term: Term, shape, dtype: np.dtype, first: bool):
+    """``(out, arrays) -> None`` adding the term with these factor arrays into ``out``.
 
-    Only for a pure product (nothing summed, every class of the view in some factor,
-    plain arrays): no intermediate is formed, so memory stays at the result.
-    False, with nothing written, when that does not apply.
+    The first term lands on zeros, so a pure product is written straight into its
+    diagonal view (one einsum with ``out=``, no intermediate); others are added.
     """
-    in_factors = term.factor_classes()
-    if not term.factors or in_factors != set(view_classes):
-        return False
-    if not all(isinstance(array, np.ndarray) for array, _ in term.factors):
-        return False
-    planner.product_into(term.factors, view_classes, view)
-    return True
+    view_of, view_classes = _class_view(term, shape, dtype)
+    classes = [classes for _, classes in term.factors]
+    shapes = tuple(np.shape(array) for array, _ in term.factors)
+    if first and len(term.factors) > 1 and term.factor_classes() == set(view_classes):
+        into = planner.product_writer(classes, view_classes, shapes)
+        return lambda out, arrays: into(arrays, view_of(out))
+    keep = [c for c in view_classes if c in term.factor_classes()]
+    core = _core(classes, keep, shapes)
+
+    def add(out, arrays):
+        view = view_of(out)
+        view += align_to(core(arrays), keep, list(view_classes))
+
+    return add
 
 
-def _write_plain(term: Term, shape: tuple[int, ...], dtype) -> np.ndarray:
+def _plain_writer(term: Term, shape, dtype: np.dtype) -> Writer:
     """One term without deltas: every entry is written, so no zero fill is needed."""
     classes = [c for axis in term.axes for c in axis]
-    in_factors = term.factor_classes()
-    if len(term.factors) > 1:
-        out = np.empty(shape, dtype=dtype)
-        view, view_classes = _class_view(out, term)
-        if _product_into(view, view_classes, term):
+    view_of, view_classes = _class_view(term, shape, dtype)
+    factor_classes = [classes for _, classes in term.factors]
+    shapes = tuple(np.shape(array) for array, _ in term.factors)
+    if len(term.factors) > 1 and term.factor_classes() == set(view_classes):
+        into = planner.product_writer(factor_classes, view_classes, shapes)
+
+        def write_product(terms_now):
+            out = np.empty(shape, dtype=dtype)
+            into([array for array, _ in terms_now[0].factors], view_of(out))
             return out
-    keep = [c for c in classes if c in in_factors]
-    core = term.core(keep)
-    if keep == classes and all(core is not array for array, _ in term.factors):
-        # A fresh product already in output order: hand it over instead of copying it
-        # (it may be a transposed view of what BLAS wrote; the values are the same).
-        return np.asarray(core, dtype=dtype).reshape(shape)
-    out = np.empty(shape, dtype=dtype)
-    view, view_classes = _class_view(out, term)
-    np.copyto(view, align_to(core, keep, list(view_classes)))
-    return out
+
+        return write_product
+    keep = [c for c in classes if c in term.factor_classes()]
+    core = _core(factor_classes, keep, shapes)
+
+    def write(terms_now):
+        arrays = [array for array, _ in terms_now[0].factors]
+        product = core(arrays)
+        if keep == classes and all(product is not array for array in arrays):
+            # A fresh product already in output order: hand it over instead of copying
+            # it (it may be a transposed view of what BLAS wrote; the values are the same).
+            return np.asarray(product, dtype=dtype).reshape(shape)
+        out = np.empty(shape, dtype=dtype)
+        np.copyto(view_of(out), align_to(product, keep, list(view_classes)))
+        return out
+
+    return write
+
+
+def _core(classes: list, keep: list, shapes) -> Callable[[list], np.ndarray]:
+    """The product of the factors over ``keep``, other classes summed; ones if none."""
+    if not classes:
+        return lambda arrays: np.ones(())
+    return planner.contraction(classes, keep, shapes)
 
 
 def _no_diagonal(term: Term) -> bool:
@@ -69,16 +112,23 @@ def _no_diagonal(term: Term) -> bool:
     return len(flat) == len(set(flat))
 
 
-def _class_view(out: np.ndarray, term: Term) -> tuple[np.ndarray, tuple[int, ...]]:
-    """A writeable view of ``out`` with one axis per distinct class of ``term``."""
+def _class_view(term: Term, shape, dtype: np.dtype):
+    """``(view_of, classes)``: ``view_of(out)`` is a writeable view of a C-contiguous
+    ``out`` with one axis per distinct class of ``term`` (a diagonal where a class repeats)."""
     flat = [c for axis in term.axes for c in axis]
-    refined = out.reshape([term.sizes[c] for c in flat])  # out is contiguous: a view
+    element_strides = []
+    stride = dtype.itemsize
+    for c in reversed(flat):  # C order over the refined axes (one per class occurrence)
+        element_strides.append(stride)
+        stride *= term.sizes[c]
+    element_strides.reverse()
     distinct = tuple(dict.fromkeys(flat))
-    strides = [
-        sum(stride for c2, stride in zip(flat, refined.strides, strict=True) if c2 == c)
-        for c in distinct
-    ]
-    view = np.lib.stride_tricks.as_strided(
-        refined, shape=[term.sizes[c] for c in distinct], strides=strides, writeable=True
+    strides = tuple(
+        sum(s for c2, s in zip(flat, element_strides, strict=True) if c2 == c) for c in distinct
     )
-    return view, distinct
+    view_shape = tuple(term.sizes[c] for c in distinct)
+
+    def view_of(out: np.ndarray) -> np.ndarray:
+        return np.ndarray(view_shape, dtype=out.dtype, buffer=out, strides=strides)
+
+    return view_of, distinct

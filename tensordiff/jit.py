@@ -50,6 +50,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tensordiff.dense import dense_writer
+from tensordiff.errors import TensorDiffError
 from tensordiff.tensor import Tensor
 from tensordiff.term import Term
 from tensordiff.trace.graph import outermost, running
@@ -230,10 +232,15 @@ def _skeleton(result, tape: Tape, slots: list, recorded: list) -> Callable:
     the traced arrays it holds (in order) and their recorded values."""
     if isinstance(result, Tensor):
         terms = [_skeleton(term, tape, slots, recorded) for term in result.terms]
+        try:  # every replay has this structure: plan its dense write once
+            writer = dense_writer(result.terms, result.shape, result.dtype)
+        except TensorDiffError:
+            writer = None  # e.g. over the memory limit: planned (and refused) on request
 
         def tensor(values):
             rebuilt = copy.copy(result)
             rebuilt.terms = tuple(term(values) for term in terms)
+            rebuilt._writer = writer
             return rebuilt
 
         return tensor

@@ -57,6 +57,9 @@ class Plan:
             header,
         ]
         for order, cost in self.costs.items():
+            if cost["over_limit"]:
+                lines.append(f"  {order:<9} {'(an intermediate is over the memory limit)':>43}")
+                continue
             row = f"  {order:<9} {cost['flops']:>14,} {cost['largest_intermediate']:>20,} entries"
             if timings:
                 row += f" {format_bytes(cost['peak_bytes']):>12} {cost['seconds'] * 1e3:>8.2f} ms"
@@ -70,9 +73,9 @@ class Plan:
 def plan(f: Callable, argnums: int = 0, memory_limit: int | None = None) -> Callable:
     """The function reporting the cost of forward, reverse and optimal order for ∂f/∂args[argnums].
 
-    With ``memory_limit`` (bytes), an order whose predicted largest intermediate
-    does not fit is not run, and ``td.JacobianTooLarge`` is raised before any
-    work starts if no order fits.
+    With ``memory_limit`` (bytes; default :func:`tensordiff.get_memory_limit`), the
+    chosen order is the cheapest whose intermediates fit, and ``td.JacobianTooLarge``
+    is raised before any arithmetic if none does.
 
     >>> W, x = np.ones((30, 2)), np.ones(2)
     >>> report = plan(lambda W: np.tanh(W @ x))(W)
@@ -82,19 +85,14 @@ def plan(f: Callable, argnums: int = 0, memory_limit: int | None = None) -> Call
 
     @functools.wraps(f)
     def plan_of_f(*args, **kwargs):
-        lazy = jacobian(f, argnums, mode="optimal")(*args, **kwargs)
-        itemsize = lazy.dtype.itemsize
-        predicted = _predicted(lazy)
         limit = memory_limit if memory_limit is not None else memory.get_memory_limit()
-        if predicted["largest_intermediate"] * itemsize > limit:
-            raise JacobianTooLarge(
-                f"the cheapest order needs an intermediate of {predicted['largest_intermediate']}"
-                f" entries ({predicted['largest_intermediate'] * itemsize} bytes), over the"
-                f" memory limit of {limit} bytes"
-            )
-        result = Plan(tuple(lazy.shape), sequence=predicted["sequence"])
-        for order in ORDERS:
-            result.costs[order] = _measure(f, argnums, order, args, kwargs)
+        with memory.memory_limit(limit):
+            lazy = jacobian(f, argnums, mode="optimal")(*args, **kwargs)
+            memory.check_dense(lazy.shape, lazy.dtype)  # each order writes the result
+            predicted = _predicted(lazy)  # raises JacobianTooLarge if no order fits
+            result = Plan(tuple(lazy.shape), sequence=predicted["sequence"])
+            for order in ORDERS:
+                result.costs[order] = _measure(f, argnums, order, args, kwargs)
         result.costs["optimal"]["predicted_flops"] = predicted["flops"]
         return result
 
@@ -125,9 +123,12 @@ def _measure(f, argnums, order, args, kwargs) -> dict:
             np.asarray(jacobian(f, argnums, mode=order)(*args, **kwargs))
         seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
+    except JacobianTooLarge:  # this order forms an intermediate over the limit
+        return {"over_limit": True, "flops": None, "largest_intermediate": None}
     finally:
         tracemalloc.stop()
     return {
+        "over_limit": False,
         "flops": meter["flops"],
         "largest_intermediate": meter["largest_intermediate"],
         "peak_bytes": peak,

@@ -1,4 +1,4 @@
-"""Run contractions through opt_einsum, planning once per (equation, shapes).
+"""Plan contractions with opt_einsum once per (equation, shapes, memory limit) and run them.
 
 Class ids (ints) are turned into einsum letters here, per call, so an equation
 never needs more distinct letters than it has classes.
@@ -6,12 +6,25 @@ never needs more distinct letters than it has classes.
 
 import contextlib
 import functools
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import opt_einsum
 
-__all__ = ["einsum_classes", "product_into", "equation_for", "compiled", "path_info", "metered"]
+from tensordiff import memory
+from tensordiff.errors import JacobianTooLarge, format_bytes
+from tensordiff.executor import Contraction
+
+__all__ = [
+    "einsum_classes",
+    "contraction",
+    "product_writer",
+    "equation_for",
+    "compiled",
+    "path_info",
+    "metered",
+]
 
 # Cost meters that are counting now (see ``metered``); innermost last.
 _meters: list[dict] = []
@@ -49,51 +62,108 @@ def equation_for(operand_classes: Sequence[Sequence[int]], out_classes: Sequence
     return inputs + "->" + "".join(letters[c] for c in out_classes)
 
 
-@functools.lru_cache(maxsize=4096)
-def compiled(equation: str, shapes: tuple[tuple[int, ...], ...]):
-    """The opt_einsum expression for ``equation`` on ``shapes``, planned once.
+def compiled(equation: str, shapes: tuple[tuple[int, ...], ...]) -> Contraction:
+    """``equation`` on ``shapes`` as a planned :class:`~tensordiff.executor.Contraction`.
 
-    The path comes from opt_einsum's dynamic program ("dp"): its "auto" choice
-    for up to four operands ("optimal") forms a 250-million-entry intermediate
-    for ``ab,a,a,ac->bc`` at a=1000, b=c=500, where dp finds the single GEMM.
+    The order is opt_einsum's dynamic program ("dp"), the fewest FLOPs among
+    orders whose intermediates fit the memory limit: its "auto" choice for up
+    to four operands ("optimal") forms a 250-million-entry intermediate for
+    ``ab,a,a,ac->bc`` at a=1000, b=c=500, where dp finds the single GEMM.
     """
-    return opt_einsum.contract_expression(equation, *shapes, optimize="dp")
+    return _compiled(equation, shapes, _limit_entries())
+
+
+def path_info(equation: str, shapes: tuple[tuple[int, ...], ...]):
+    """``(path, PathInfo)`` of the order :func:`compiled` uses: FLOPs, largest intermediate.
+
+    Raises JacobianTooLarge, before any arithmetic, when no order fits the memory limit.
+    """
+    return _path_info(equation, shapes, _limit_entries())
+
+
+def _limit_entries() -> int:
+    """The memory limit in float64 entries: intermediates are planned under it."""
+    return memory.get_memory_limit() // 8
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(equation: str, shapes: tuple[tuple[int, ...], ...], limit: int) -> Contraction:
+    return Contraction(equation, shapes, _path_info(equation, shapes, limit)[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_info(equation: str, shapes: tuple[tuple[int, ...], ...], limit: int):
+    path, info = opt_einsum.contract_path(equation, *shapes, shapes=True, optimize="dp")
+    if info.largest_intermediate <= limit:
+        return path, info
+    try:  # the cheapest order that fits
+        path, fitting = opt_einsum.contract_path(
+            equation, *shapes, shapes=True, optimize="dp", memory_limit=limit
+        )
+    except RuntimeError:  # the dynamic program found none
+        fitting = info
+    if fitting.largest_intermediate <= limit:  # (two operands have one order: not checked)
+        return path, fitting
+    raise JacobianTooLarge(
+        f"every order of the contraction {equation} on shapes {list(shapes)} needs an"
+        f" intermediate over the memory limit of {format_bytes(limit * 8)} (the cheapest"
+        f" needs {info.largest_intermediate:,} entries).\n  Raise the limit with"
+        " td.set_memory_limit(nbytes), or contract with fewer or smaller arguments."
+    )
 
 
 def einsum_classes(
     factors: Sequence[tuple[np.ndarray, Sequence[int]]], out_classes: Sequence[int]
 ) -> np.ndarray:
     """Contract ``factors`` (arrays with a class id per axis) to an array over ``out_classes``."""
-    if len(factors) == 1:
-        array, classes = factors[0]
-        if tuple(classes) == tuple(out_classes):
-            return array
-        if len(set(classes)) == len(classes) and set(classes) == set(out_classes):
-            return np.transpose(array, [tuple(classes).index(c) for c in out_classes])
-    equation = equation_for([classes for _, classes in factors], out_classes)
+    classes = [classes for _, classes in factors]
     arrays = [array for array, _ in factors]
     if not all(isinstance(array, (np.ndarray, np.generic)) for array in arrays):
         # Traced factors (a derivative inside a derivative): np.einsum records them.
-        return np.einsum(equation, *arrays)
-    shapes = tuple(array.shape for array in arrays)
-    _count(equation, shapes)
-    return compiled(equation, shapes)(*arrays)
+        return np.einsum(equation_for(classes, out_classes), *arrays)
+    return contraction(classes, out_classes, tuple(array.shape for array in arrays))(arrays)
 
 
-def product_into(
-    factors: Sequence[tuple[np.ndarray, Sequence[int]]], out_classes: Sequence[int], out
-) -> None:
-    """Write the product of ``factors`` (nothing summed) into ``out`` in one einsum pass."""
-    equation = equation_for([classes for _, classes in factors], out_classes)
-    arrays = [array for array, _ in factors]
-    _count(equation, tuple(array.shape for array in arrays))
-    np.einsum(equation, *arrays, out=out, casting="same_kind")
+def contraction(
+    operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int], shapes
+) -> Callable[[Sequence[np.ndarray]], np.ndarray]:
+    """``arrays -> product over out_classes`` for operands of these classes and shapes,
+    planned now; each run is counted by the meters."""
+    if len(operand_classes) == 1:  # a relabelling, not arithmetic: nothing to count
+        classes = tuple(operand_classes[0])
+        if classes == tuple(out_classes):
+            return operator.itemgetter(0)
+        if len(set(classes)) == len(classes) and set(classes) == set(out_classes):
+            permutation = [classes.index(c) for c in out_classes]
+            return lambda arrays: np.transpose(arrays[0], permutation)
+    equation = equation_for(operand_classes, out_classes)
+    run = compiled(equation, shapes)
+
+    def contract(arrays):
+        if _meters:
+            _count(equation, shapes)
+        return run(*arrays)
+
+    return contract
+
+
+def product_writer(
+    operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int], shapes
+) -> Callable[[Sequence[np.ndarray], np.ndarray], None]:
+    """``(arrays, out) -> None`` writing the product (nothing summed) into ``out`` in one
+    einsum pass, with no intermediate."""
+    equation = equation_for(operand_classes, out_classes)
+
+    def write(arrays, out):
+        if _meters:
+            _count(equation, shapes)
+        np.einsum(equation, *arrays, out=out, casting="same_kind")
+
+    return write
 
 
 def _count(equation: str, shapes: tuple[tuple[int, ...], ...]) -> None:
     """Add a contraction's cost to the meters that are counting."""
-    if not _meters:
-        return
     info = path_info(equation, shapes)[1]
     for meter in _meters:
         meter["flops"] += int(info.opt_cost)
@@ -101,9 +171,3 @@ def _count(equation: str, shapes: tuple[tuple[int, ...], ...]) -> None:
             meter["largest_intermediate"], int(info.largest_intermediate)
         )
         meter["contractions"] += 1
-
-
-@functools.lru_cache(maxsize=1024)
-def path_info(equation: str, shapes: tuple[tuple[int, ...], ...]):
-    """``(path, PathInfo)`` of the order :func:`compiled` uses: FLOPs, largest intermediate."""
-    return opt_einsum.contract_path(equation, *shapes, shapes=True, optimize="dp")

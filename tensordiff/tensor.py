@@ -38,7 +38,8 @@ class Tensor:
     ('row',)
     """
 
-    __slots__ = ("indices", "shape", "dtype", "terms")
+    # _writer: a planned dense write for terms of exactly this structure, or None
+    __slots__ = ("indices", "shape", "dtype", "terms", "_writer")
 
     def __init__(self, data, labels: str | Sequence[str]):
         array = as_real_array(data, "the data of a Tensor")
@@ -46,12 +47,14 @@ class Tensor:
         self.shape = array.shape
         self.dtype = array.dtype
         self.terms = (Term.dense(array),)
+        self._writer = None
 
     @classmethod
     def _from_terms(cls, terms, indices, shape, dtype) -> "Tensor":
         tensor = cls.__new__(cls)
         tensor.indices, tensor.shape, tensor.dtype = tuple(indices), tuple(shape), np.dtype(dtype)
         tensor.terms = tuple(terms)
+        tensor._writer = None
         return tensor
 
     @property
@@ -80,6 +83,8 @@ class Tensor:
     def to_numpy(self) -> np.ndarray:
         """The dense array; raises JacobianTooLarge if it is over the memory limit."""
         memory.check_dense(self.shape, self.dtype)
+        if self._writer is not None:
+            return self._writer(self.terms)
         return write_dense(self.terms, self.shape, self.dtype)
 
     def __array__(self, dtype=None, copy=None):

@@ -94,8 +94,26 @@ def test_structure_costs_nothing_for_deltas_and_a_diagonal_for_elementwise():
 
 def test_memory_limit_refuses_before_work_starts():
     f = linear_chain([300, 300])
-    with pytest.raises(td.JacobianTooLarge, match="memory limit"):
+    with pytest.raises(td.JacobianTooLarge, match="over the (memory )?limit"):
         td.plan(f, memory_limit=1000)(rng.normal(size=300))
+
+
+def test_memory_limit_picks_the_cheapest_order_that_fits():
+    # 50 -> 1000 -> 3 -> 2: the fewest FLOPs form the 2 x 1000 product of the last two
+    # matrices first; under a limit of 150 entries the order must start with 3 x 50.
+    f = linear_chain([50, 1000, 3, 2])
+    x = rng.normal(size=50)
+    free = td.plan(f)(x)
+    fitting = td.plan(f, memory_limit=8 * 150)(x)
+    assert free.costs["optimal"]["largest_intermediate"] == 2000
+    assert fitting.costs["optimal"]["largest_intermediate"] <= 150
+    assert fitting.costs["optimal"]["flops"] > free.costs["optimal"]["flops"]
+    # Reverse order's first product is 2 x 1000: over the limit, reported as such.
+    assert fitting.costs["reverse"]["over_limit"] and not fitting.costs["optimal"]["over_limit"]
+    assert "over the memory limit" in str(fitting)
+    np.testing.assert_allclose(
+        np.asarray(td.jacobian(f)(x)), np.asarray(td.jacobian(f, mode="forward")(x))
+    )
 
 
 def test_report_prints_every_order_and_the_choice():

@@ -130,8 +130,7 @@ class Program:
     def __init__(self, n_inputs: int, n_values: int, steps: list, outputs: tuple[Slot, ...]):
         self.n_inputs = n_inputs
         self.steps = [
-            (index, function, _filler(args), _filler(kwargs))
-            for index, function, args, kwargs in steps
+            (index, _step(function, args, kwargs)) for index, function, args, kwargs in steps
         ]
         self._n_values = n_values
         self.outputs = outputs
@@ -141,9 +140,18 @@ class Program:
 
     def run(self, inputs: Sequence) -> list:
         values = list(inputs) + [None] * (self._n_values - self.n_inputs)
-        for index, function, args, kwargs in self.steps:
-            values[index] = function(*args(values), **kwargs(values))
+        for index, step in self.steps:
+            values[index] = step(values)
         return [_fetch(values, slot) for slot in self.outputs]
+
+
+def _step(function: Callable, args, kwargs: dict) -> Callable[[list], object]:
+    """The step as one call on the tape's values, its templates filled."""
+    fill_args = _filler(list(args))
+    if not kwargs:
+        return lambda values: function(*fill_args(values))
+    fill_kwargs = _filler(kwargs)
+    return lambda values: function(*fill_args(values), **fill_kwargs(values))
 
 
 def _fetch(values: list, slot: Slot):
@@ -165,6 +173,13 @@ def _filler(template) -> Callable[[list], object]:
     if isinstance(template, dict):
         parts = {key: _filler(value) for key, value in template.items()}
         return lambda values: {key: part(values) for key, part in parts.items()}
+    if type(template) is list and all(type(item) is not list for item in template):
+        # The common case, a call's arguments: values and constants, no nesting to rebuild.
+        picks = [
+            (item.index, None) if type(item) is Slot and not item.path else (None, _filler(item))
+            for item in template
+        ]
+        return lambda values: [values[i] if i is not None else fill(values) for i, fill in picks]
     if isinstance(template, (tuple, list)):
         parts = [_filler(item) for item in template]
         make = type(template)._make if hasattr(template, "_make") else type(template)

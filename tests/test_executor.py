@@ -1,0 +1,62 @@
+"""The contraction executor and the memory-aware planner, against np.einsum."""
+
+import numpy as np
+import opt_einsum
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tensordiff as td
+from tensordiff import planner
+from tensordiff.executor import Contraction
+
+LETTERS = "abcdef"
+
+
+@st.composite
+def equations(draw):
+    """Random einsum equations of 1-4 operands over a few letters: products, sums,
+    batches, repeated letters (diagonals) and letters summed inside one operand."""
+    sizes = {ch: draw(st.integers(1, 4)) for ch in LETTERS}
+    n = draw(st.integers(1, 4))
+    terms = [
+        "".join(draw(st.lists(st.sampled_from(LETTERS), min_size=0, max_size=3))) for _ in range(n)
+    ]
+    present = sorted(set("".join(terms)))
+    output = "".join(draw(st.permutations(present))[: draw(st.integers(0, len(present)))])
+    shapes = [tuple(sizes[ch] for ch in term) for term in terms]
+    return ",".join(terms) + "->" + output, shapes
+
+
+@settings(max_examples=300, deadline=None)
+@given(equations(), st.integers(0, 2**31))
+def test_every_lowering_matches_einsum(equation_shapes, seed):
+    equation, shapes = equation_shapes
+    rng = np.random.default_rng(seed)
+    arrays = [rng.normal(size=shape) for shape in shapes]
+    path, _ = opt_einsum.contract_path(equation, *shapes, shapes=True, optimize="dp")
+    result = Contraction(equation, shapes, path)(*arrays)
+    np.testing.assert_allclose(result, np.einsum(equation, *arrays), rtol=1e-12, atol=1e-12)
+
+
+def test_a_chain_runs_as_matrix_products_and_scalings():
+    shapes = [(10, 500), (500,), (500, 20), (20, 500)]
+    path, _ = opt_einsum.contract_path("ab,b,bc,cd->ad", *shapes, shapes=True, optimize="dp")
+    contraction = Contraction("ab,b,bc,cd->ad", shapes, path)
+    names = [run.__qualname__.split(".")[0] for _, run in contraction.steps]
+    assert set(names) <= {"_matmul", "_broadcast_product"}, names
+
+
+def test_the_planner_keeps_intermediates_under_the_memory_limit():
+    # The cheapest order forms the 1000 x 1000 product of the two outer factors first.
+    equation, shapes = "ab,bc,cd->ad", ((1000, 2), (2, 1000), (1000, 1000))
+    _, free = planner.path_info(equation, shapes)
+    assert free.largest_intermediate == 1_000_000
+    with td.memory_limit(8 * 1_000_100):
+        _, limited = planner.path_info(equation, shapes)
+    assert limited.largest_intermediate <= 1_000_100 and limited.opt_cost >= free.opt_cost
+
+
+def test_no_order_under_the_limit_is_refused_before_any_work():
+    with td.memory_limit(8 * 100), pytest.raises(td.JacobianTooLarge, match="every order"):
+        planner.path_info("ab,bc->ac", ((30, 2), (2, 30)))

@@ -76,7 +76,7 @@ def _aligner(term: str, output: str) -> Callable:
         return lambda x: x
 
     def align(x):
-        x = np.transpose(x, order)
+        x = x.transpose(order)
         sizes = iter(x.shape)
         return x.reshape([next(sizes) if present else 1 for present in shape_of])
 
@@ -89,8 +89,6 @@ def _matmul(left: str, right: str, output: str, sizes: dict) -> Callable:
     summed = [ch for ch in left if ch in right and ch not in output]
     free_a = [ch for ch in left if ch not in right]
     free_b = [ch for ch in right if ch not in left]
-    perm_a = [left.index(ch) for ch in batch + free_a + summed]
-    perm_b = [right.index(ch) for ch in batch + summed + free_b]
 
     def size(letters):
         return math.prod(sizes[ch] for ch in letters)
@@ -99,14 +97,20 @@ def _matmul(left: str, right: str, output: str, sizes: dict) -> Callable:
     shape_b = (size(summed), size(free_b))
     if batch:  # a stack of products; without one, plain 2-D GEMM
         shape_a, shape_b = (size(batch), *shape_a), (size(batch), *shape_b)
+    as_a = _as_matrix(left, batch + free_a + summed, shape_a, sizes)
+    as_b = _as_matrix(right, batch + summed + free_b, shape_b, sizes)
     natural = batch + free_a + free_b
-    full_shape = [sizes[ch] for ch in natural]
+    full_shape = tuple(sizes[ch] for ch in natural)
     back = [natural.index(ch) for ch in output]
+    if back == sorted(back):
+        return lambda a, b: np.matmul(as_a(a), as_b(b)).reshape(full_shape)
+    return lambda a, b: np.matmul(as_a(a), as_b(b)).reshape(full_shape).transpose(back)
 
-    def run(a, b):
-        product = np.matmul(
-            np.transpose(a, perm_a).reshape(shape_a), np.transpose(b, perm_b).reshape(shape_b)
-        )
-        return np.transpose(product.reshape(full_shape), back)
 
-    return run
+def _as_matrix(term: str, order: list[str], shape: tuple, sizes: dict) -> Callable:
+    """``x`` (over ``term``'s letters) permuted to ``order`` and reshaped to ``shape``;
+    the permutation is skipped when it is the identity."""
+    permutation = [term.index(ch) for ch in order]
+    if permutation == sorted(permutation):
+        return lambda x: x.reshape(shape)
+    return lambda x: x.transpose(permutation).reshape(shape)

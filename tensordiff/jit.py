@@ -177,7 +177,7 @@ class _Entry:
         # Arrays the function reads by name may have fed values computed outside the tape
         # (``A @ A`` on a closure's A): a change in place must record again.
         watched = {id(v): v for _, v in visible_names(user_function) if isinstance(v, np.ndarray)}
-        arrays = [(array, array.copy()) for array in watched.values()]
+        arrays = [(array, _snapshot(array)) for array in watched.values()]
         return cls(tape.program(slots), fill, visible, arrays), fill(recorded)
 
     def guards_hold(self, user_function) -> bool:
@@ -187,7 +187,21 @@ class _Entry:
         return all(_same(array, snapshot) for array, snapshot in self._arrays)
 
 
-def _same(array: np.ndarray, snapshot: np.ndarray) -> bool:
+# Up to this size an array is compared by its bytes (fast, and NaN equals itself);
+# above it, elementwise (copying a large array's bytes costs more than comparing).
+_BYTES_SNAPSHOT = 1 << 16
+
+
+def _snapshot(array: np.ndarray):
+    if array.nbytes <= _BYTES_SNAPSHOT:
+        return (array.shape, array.dtype, array.tobytes())
+    return array.copy()
+
+
+def _same(array: np.ndarray, snapshot) -> bool:
+    if isinstance(snapshot, tuple):
+        shape, dtype, data = snapshot
+        return array.shape == shape and array.dtype == dtype and array.tobytes() == data
     if array.shape != snapshot.shape or array.dtype != snapshot.dtype:
         return False
     # equal_nan is many times slower: only asked when a NaN may be why they differ.

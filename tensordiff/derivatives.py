@@ -76,6 +76,7 @@ def jacobian(
 
     @functools.wraps(f)
     def jacobian_of_f(*args, **kwargs):
+        call_args = args
         call = trace_call(f, positions, args, kwargs)
         output_shape, output_node, output_dtype = call.output_shape, call.output, call.dtype
         leaves, names, args = call.leaves, call.names, call.args
@@ -96,9 +97,11 @@ def jacobian(
             tensor = Tensor._from_terms(
                 terms_by_leaf[leaf], out_labels + in_labels, output_shape + leaf.shape, dtype
             )
-            jacobians.append(
-                Jacobian._from_tensor(tensor, len(out_labels), _function_name(f), names[position])
+            jacobian = Jacobian._from_tensor(
+                tensor, len(out_labels), _function_name(f), names[position]
             )
+            jacobian._source = functools.partial(_cost_report, f, position, call_args, kwargs)
+            jacobians.append(jacobian)
         return jacobians[0] if single else tuple(jacobians)
 
     return jacobian_of_f
@@ -195,6 +198,12 @@ def chain(outer: Jacobian, inner: Jacobian) -> Jacobian:
     renamed = inner.relabel(outer.in_indices + in_labels)
     result = contract(outer, renamed, out=outer.out_indices + in_labels)
     return Jacobian._from_tensor(result, len(outer.out_indices), outer.numerator, inner.denominator)
+
+
+def _cost_report(f, position: int, args, kwargs):
+    from tensordiff.plan import plan  # plan builds on jacobian
+
+    return plan(f, position)(*args, **kwargs)
 
 
 def _function_name(f) -> str:

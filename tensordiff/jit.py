@@ -52,7 +52,7 @@ import numpy as np
 
 from tensordiff.dense import dense_writer
 from tensordiff.errors import TensorDiffError
-from tensordiff.tensor import Tensor
+from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.term import Term
 from tensordiff.trace.graph import outermost, running
 from tensordiff.trace.naming import parameter_names, visible_names
@@ -255,6 +255,8 @@ def _skeleton(result, tape: Tape, slots: list, recorded: list) -> Callable:
             rebuilt = copy.copy(result)
             rebuilt.terms = tuple(term(values) for term in terms)
             rebuilt._writer = writer
+            if isinstance(rebuilt, Jacobian):
+                rebuilt._source = None  # the recording's arguments were traced
             return rebuilt
 
         return tensor

@@ -13,7 +13,7 @@ import numpy as np
 from tensordiff import memory, render
 from tensordiff.dense import write_dense
 from tensordiff.dtypes import as_real_array
-from tensordiff.errors import ShapeError, TraceLeakError
+from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
 from tensordiff.labels import parse_labels
 from tensordiff.sums import add_terms
 from tensordiff.term import Term
@@ -170,7 +170,8 @@ class Jacobian(Tensor):
     shape is ``output.shape + input.shape`` (the JAX convention).
     """
 
-    __slots__ = ("out_indices", "in_indices", "numerator", "denominator")
+    # _source: a function returning the cost report of the call that computed it, or None
+    __slots__ = ("out_indices", "in_indices", "numerator", "denominator", "_source")
 
     @classmethod
     def _from_tensor(
@@ -180,12 +181,33 @@ class Jacobian(Tensor):
         jacobian.out_indices = tensor.indices[:n_out]
         jacobian.in_indices = tensor.indices[n_out:]
         jacobian.numerator, jacobian.denominator = numerator, denominator
+        jacobian._source = getattr(tensor, "_source", None)  # relabelling keeps the cost
         return jacobian
 
+    def plan(self):
+        """The cost report of the call that computed this Jacobian: :func:`tensordiff.plan`
+        of the same function and arguments (each order is run once more to measure it).
+
+        >>> import tensordiff as td
+        >>> J = td.jacobian(lambda x: np.tanh(x))(np.ones(3))
+        >>> J.plan().costs["optimal"]["flops"]
+        0
+        """
+        source = getattr(self, "_source", None)  # unset on Jacobians built by arithmetic
+        if source is None:
+            raise TensorDiffError(
+                f"{self!r} was not computed by td.jacobian from one call (it was chained,"
+                " contracted or replayed by td.jit), so its cost report is not known; call"
+                " td.plan(f, argnums)(*args) on the function instead"
+            )
+        return source()
+
     def relabel(self, labels: str | Sequence[str]) -> "Jacobian":
-        return type(self)._from_tensor(
+        relabelled = type(self)._from_tensor(
             super().relabel(labels), len(self.out_indices), self.numerator, self.denominator
         )
+        relabelled._source = getattr(self, "_source", None)
+        return relabelled
 
     def named(self, numerator: str, denominator: str) -> "Jacobian":
         """The same Jacobian, written ∂numerator/∂denominator in formulas."""

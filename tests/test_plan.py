@@ -120,3 +120,15 @@ def test_report_prints_every_order_and_the_choice():
     text = str(td.plan(tanh_chain([5, 30, 5]))(rng.normal(size=5)))
     for word in ("forward", "reverse", "optimal", "chosen by mode='auto'", "FLOPs", "peak memory"):
         assert word in text
+
+
+def test_a_computed_jacobian_carries_its_cost_report():
+    f = tanh_chain([5, 30, 5])
+    x = rng.normal(size=5)
+    J = td.jacobian(f)(x)
+    report = J.relabel("ab").plan()
+    assert report.costs["optimal"]["flops"] == td.plan(f)(x).costs["optimal"]["flops"]
+    with pytest.raises(td.TensorDiffError, match="td.plan"):
+        td.jit(td.jacobian(f))(x).plan()
+    with pytest.raises(td.TensorDiffError, match="td.plan"):
+        td.chain(J, td.jacobian(np.tanh)(x)).plan()

@@ -41,6 +41,10 @@ __all__ = ["Tape", "Slot", "Program", "SHAPE_ONLY", "recording"]
 SHAPE_ONLY = frozenset({np.shape, np.ndim, np.size, np.result_type})
 
 
+# Functions that only reshape their first argument (a view with a new shape).
+_RESHAPES = frozenset({np.reshape, np.ravel})
+
+
 def recording() -> "Tape | None":
     """The tape being recorded now, if any: it is always the outermost running trace."""
     trace = outermost()
@@ -81,6 +85,11 @@ class Tape(Trace):
         function = _replayable(function, args)
         step = (function, self._template(args), self._template(kwargs))
         result = function(*self._values(args), **self._values(kwargs))
+        first = args[0] if args else None
+        if function in _RESHAPES and type(first) is Traced and np.shape(result) == first.shape:
+            # A reshape to its own shape replays as the value itself: a new traced value
+            # (code may tell values apart by identity) on the same slot, and no step.
+            return self._traced(result, self._slots[first.node], name)
         self.steps.append(step)
         return self._wrap(result, Slot(len(self.steps) - 1), name)
 

@@ -84,11 +84,13 @@ def main() -> None:
     for name, loss, point, closed, jax_loss in cases:
         expected = closed()
         hessian = td.hessian(loss)
+        jitted = td.jit(hessian)
         structured = hessian(point)
         candidates = {
             "closed form": closed,
             "tensordiff, dense": lambda h=hessian, p=point: np.asarray(h(p)),
             "tensordiff, structured": lambda h=hessian, p=point: h(p),
+            "td.jit(td.hessian), dense": lambda h=jitted, p=point: np.asarray(h(p)),
         }
         if jax is not None:
             compiled = jax.jit(jax.hessian(jax_loss(jnp)))

@@ -113,6 +113,10 @@ class Jitted:
             return entry.fill(entry.program.run(inputs))
         return self._record(key, args, kwargs)
 
+    def __repr__(self) -> str:
+        name = getattr(self.fn, "__name__", type(self.fn).__name__)
+        return f"Jitted({name}, {len(self._entries)} recorded signatures)"
+
     def cache_info(self) -> CacheInfo:
         return CacheInfo(
             self._counts["hits"],

@@ -119,7 +119,11 @@ def einsum_classes(
     classes = [classes for _, classes in factors]
     arrays = [array for array, _ in factors]
     if not all(isinstance(array, (np.ndarray, np.generic)) for array in arrays):
-        # Traced factors (a derivative inside a derivative): np.einsum records them.
+        # Traced factors (a derivative inside a derivative, or td.jit recording):
+        # NumPy calls on them are recorded.
+        relabel = _relabelling(classes, out_classes)
+        if relabel is not None:
+            return relabel(arrays)
         return np.einsum(equation_for(classes, out_classes), *arrays)
     return contraction(classes, out_classes, tuple(array.shape for array in arrays))(arrays)
 
@@ -129,13 +133,9 @@ def contraction(
 ) -> Callable[[Sequence[np.ndarray]], np.ndarray]:
     """``arrays -> product over out_classes`` for operands of these classes and shapes,
     planned now; each run is counted by the meters."""
-    if len(operand_classes) == 1:  # a relabelling, not arithmetic: nothing to count
-        classes = tuple(operand_classes[0])
-        if classes == tuple(out_classes):
-            return operator.itemgetter(0)
-        if len(set(classes)) == len(classes) and set(classes) == set(out_classes):
-            permutation = [classes.index(c) for c in out_classes]
-            return lambda arrays: np.transpose(arrays[0], permutation)
+    relabel = _relabelling(operand_classes, out_classes)
+    if relabel is not None:  # not arithmetic: nothing to count
+        return relabel
     equation = equation_for(operand_classes, out_classes)
     run = compiled(equation, shapes)
 
@@ -145,6 +145,19 @@ def contraction(
         return run(*arrays)
 
     return contract
+
+
+def _relabelling(operand_classes, out_classes):
+    """``arrays -> arrays[0]`` (or its transpose) when the contraction is just that."""
+    if len(operand_classes) != 1:
+        return None
+    classes = tuple(operand_classes[0])
+    if classes == tuple(out_classes):
+        return operator.itemgetter(0)
+    if len(set(classes)) == len(classes) and set(classes) == set(out_classes):
+        permutation = [classes.index(c) for c in out_classes]
+        return lambda arrays: np.transpose(arrays[0], permutation)
+    return None
 
 
 def product_writer(

@@ -180,3 +180,16 @@ def test_clear_forgets_recordings(rng):
     jitted.clear()
     jitted(rng.normal(size=2))
     assert jitted.cache_info().misses == 2 and jitted.cache_info().entries == 1
+
+
+def test_keyword_array_arguments_are_inputs(rng):
+    def f(W, *, x):
+        return np.tanh(W @ x)
+
+    jitted = td.jit(td.jacobian(f))
+    W = rng.normal(size=(2, 3))
+    jitted(W, x=rng.normal(size=3))
+    x = rng.normal(size=3)
+    _assert_same_tensor(jitted(W, x=x), td.jacobian(f)(W, x=x))
+    assert jitted.cache_info().hits == 1
+    assert repr(jitted) == "Jitted(f, 1 recorded signatures)"

@@ -40,7 +40,6 @@ True
 (1, 1)
 """
 
-import copy
 import functools
 import inspect
 import operator
@@ -255,12 +254,22 @@ def _skeleton(result, tape: Tape, slots: list, recorded: list) -> Callable:
         except TensorDiffError:
             writer = None  # e.g. over the memory limit: planned (and refused) on request
 
+        cls = type(result)
+        fields = {
+            name: getattr(result, name)
+            for klass in cls.__mro__
+            for name in getattr(klass, "__slots__", ())
+            if hasattr(result, name)
+        }
+        fields["_writer"] = writer
+        if isinstance(result, Jacobian):
+            fields["_source"] = None  # the recording's arguments were traced
+
         def tensor(values):
-            rebuilt = copy.copy(result)
+            rebuilt = cls.__new__(cls)
+            for name, value in fields.items():
+                setattr(rebuilt, name, value)
             rebuilt.terms = tuple(term(values) for term in terms)
-            rebuilt._writer = writer
-            if isinstance(rebuilt, Jacobian):
-                rebuilt._source = None  # the recording's arguments were traced
             return rebuilt
 
         return tensor

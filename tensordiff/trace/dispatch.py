@@ -160,7 +160,7 @@ def astype(x: Traced, dtype) -> Traced:
     """``x.astype(dtype)`` for float dtypes: the identity with a cast."""
     tape = tape_serving([x], {})
     if tape is not None:
-        return tape.call(np.ndarray.astype, [x, dtype], {}, "ndarray.astype")
+        return tape.call(_cast, [x, dtype], {}, "ndarray.astype")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise UnsupportedOperationError.for_function(
@@ -169,6 +169,11 @@ def astype(x: Traced, dtype) -> Traced:
     return record(
         "astype", x.value.astype(dtype), [x], lambda _: local.elementwise(None, x.shape, x.shape)
     )
+
+
+def _cast(x, dtype):
+    """``x.astype(dtype)`` for an array or a NumPy scalar (a replayed 0-d result may be one)."""
+    return np.asarray(x).astype(dtype)
 
 
 def _qualified_name(func) -> str:

@@ -47,7 +47,8 @@ def _add_cores(first: Term, second: Term) -> Term:
         renaming = {c: (position[c],) for c in term.out_classes()}
         parts.append(names.substitute(term.product_name(keep), renaming))
     order = [c for c in target if c in used]
-    total = sum(align_to(core, classes, order) for core, classes in cores)
+    aligned_first, aligned_second = (align_to(core, classes, order) for core, classes in cores)
+    total = aligned_first + aligned_second
     total = np.broadcast_to(total, [first.sizes[c] for c in order])
     sizes = {c: first.sizes[c] for c in target}
     return Term(((total, tuple(order)),), first.axes, sizes, (names.sum_of(parts),))
@@ -92,7 +93,7 @@ def _factor_out_common(first: Term, second: Term) -> Term | None:
     largest = max((np.size(array) for (array, _), _ in rests), default=1)
     if math.prod(first.sizes[c] for c in boundary) > largest:
         return None
-    summed = sum(_product([f for f, _ in rest], boundary) for rest in (rest1, rest2))
+    summed = _product([f for f, _ in rest1], boundary) + _product([f for f, _ in rest2], boundary)
     summed_name = names.sum_of(
         names.product(
             [n for _, n in rest], [c for (_, cl), _ in rest for c in cl if c not in boundary]

@@ -148,6 +148,19 @@ def test_calls_the_tape_cannot_replay_run_without_the_cache(rng):
     assert jitted.cache_info().hits == 0 and "out=" in jitted.cache_info().last_fallback
 
 
+def test_writes_into_a_constant_are_never_replayed():
+    def f(x, y):
+        buffer = np.zeros(2)
+        np.copyto(buffer, y)  # y is an input: the buffer's values change with it
+        return x * buffer
+
+    jitted = td.jit(td.jacobian(f))
+    jitted(np.ones(2), np.ones(2))
+    J = jitted(np.ones(2), np.full(2, 3.0))
+    np.testing.assert_allclose(np.diag(np.asarray(J)), 3.0)
+    assert jitted.cache_info().hits == 0 and "writes into" in jitted.cache_info().last_fallback
+
+
 def test_unhashable_arguments_run_without_the_cache():
     jitted = td.jit(td.jacobian(lambda x: x * 2.0))
     np.testing.assert_allclose(np.asarray(jitted([1.0, 2.0])), 2.0 * np.eye(2))

@@ -45,6 +45,36 @@ SHAPE_ONLY = frozenset({np.shape, np.ndim, np.size, np.result_type})
 _RESHAPES = frozenset({np.reshape, np.ravel})
 
 
+def _is_identity(function, args, kwargs, result) -> bool:
+    """Whether the call gives its first argument back unchanged (as a view)."""
+    same_shape = np.shape(result) == args[0].shape
+    if function in _RESHAPES:
+        return same_shape
+    if function is np.transpose:
+        axes = args[1] if len(args) > 1 else kwargs.get("axes")
+        return axes is not None and list(axes) == list(range(len(args[0].shape)))
+    return False
+
+
+def _step_key(step) -> tuple:
+    """A hashable stand-in for a step: equal keys compute the same value (NumPy calls
+    are pure); constant arrays count by identity, other constants by their repr."""
+    function, args, kwargs = step
+
+    def key(x):
+        if isinstance(x, Slot):
+            return x
+        if isinstance(x, np.ndarray):
+            return ("array", id(x))
+        if isinstance(x, dict):
+            return ("dict", tuple((k, key(v)) for k, v in x.items()))
+        if isinstance(x, (list, tuple)):
+            return (type(x).__name__, tuple(key(item) for item in x))
+        return (type(x), repr(x))  # repr tells -0.0 from 0.0, which == does not
+
+    return (function, key(list(args)), key(kwargs))
+
+
 def recording() -> "Tape | None":
     """The tape being recorded now, if any: it is always the outermost running trace."""
     trace = outermost()
@@ -61,12 +91,13 @@ class Slot(NamedTuple):
 class Tape(Trace):
     """A trace level whose NumPy calls are recorded as steps instead of differentiated."""
 
-    __slots__ = ("steps", "_slots")
+    __slots__ = ("steps", "_slots", "_seen")
 
     def __init__(self, level: int):
         super().__init__(level)
         self.steps: list[tuple | None] = []  # None marks an input
         self._slots: dict[Node, Slot] = {}
+        self._seen: dict[tuple, Slot] = {}  # a step's key -> its slot, to record it once
 
     def input(self, value, name: str) -> Traced:
         """The traced stand-in for an argument; its slot is the argument's position."""
@@ -85,12 +116,18 @@ class Tape(Trace):
         function = _replayable(function, args)
         step = (function, self._template(args), self._template(kwargs))
         result = function(*self._values(args), **self._values(kwargs))
+        if result is None:  # np.copyto, np.put, ufunc.at, ...: it wrote into an argument
+            raise TraceLeakError(f"numpy.{name} writes into an argument; it cannot be replayed")
         first = args[0] if args else None
-        if function in _RESHAPES and type(first) is Traced and np.shape(result) == first.shape:
-            # A reshape to its own shape replays as the value itself: a new traced value
-            # (code may tell values apart by identity) on the same slot, and no step.
+        if type(first) is Traced and _is_identity(function, args, kwargs, result):
+            # Replays as the value itself: a new traced value (code may tell values
+            # apart by identity) on the same slot, and no step.
             return self._traced(result, self._slots[first.node], name)
+        key = _step_key(step)
+        if key in self._seen:  # computed before: the same slot
+            return self._wrap(result, self._seen[key], name)
         self.steps.append(step)
+        self._seen[key] = Slot(len(self.steps) - 1)
         return self._wrap(result, Slot(len(self.steps) - 1), name)
 
     def program(self, outputs: Sequence[Slot]) -> "Program":

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tensordiff import memory
 from tensordiff.dense import dense_writer
 from tensordiff.errors import TensorDiffError
 from tensordiff.tensor import Jacobian, Tensor
@@ -100,6 +101,8 @@ class Jitted:
         if outermost() is not None:
             return self.fn(*args, **kwargs)  # inside a trace: the outer recording sees all
         key = _signature(args, kwargs)
+        if key is not None:  # plans are made under the memory limit: a new limit, a new plan
+            key = (memory.get_memory_limit(), key)
         if key is None:
             return self._fallback(args, kwargs, "an argument is unhashable (e.g. a list)")
         if key in self._uncached:

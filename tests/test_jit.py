@@ -206,3 +206,13 @@ def test_keyword_array_arguments_are_inputs(rng):
     _assert_same_tensor(jitted(W, x=x), td.jacobian(f)(W, x=x))
     assert jitted.cache_info().hits == 1
     assert repr(jitted) == "Jitted(f, 1 recorded signatures)"
+
+
+def test_a_new_memory_limit_plans_again(rng):
+    jitted = td.jit(td.jacobian(np.tanh))
+    x = rng.normal(size=3)
+    jitted(x)
+    with td.memory_limit(2**20):
+        jitted(x)
+    jitted(x)
+    assert jitted.cache_info().misses == 2 and jitted.cache_info().hits == 1

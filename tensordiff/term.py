@@ -238,8 +238,15 @@ def contract(
 
     factors: list[Factor] = []
     factor_names: list[str] = []
+    # Only classes on the contracted axes were unified or split; a factor (and its
+    # name, whose other classes are summed inside it) away from them is kept as is.
+    changed = set(classes.parent) | set(classes.splits)
     for term in terms:
         for (array, factor_classes), name in zip(term.factors, term.factor_names(), strict=True):
+            if changed.isdisjoint(factor_classes):
+                factors.append((array, tuple(factor_classes)))
+                factor_names.append(name)
+                continue
             leaves = {
                 c: classes.leaves((c,)) for c in names.classes_in(name) + list(factor_classes)
             }

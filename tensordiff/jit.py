@@ -3,8 +3,8 @@
 A call of ``td.jacobian(f)`` runs ``f``'s Python, records the graph, builds
 every local Jacobian and plans the contractions: on small problems that
 overhead is many times the arithmetic. ``td.jit(td.jacobian(f))`` does all of
-it once per *signature* (the shapes and dtypes of the array arguments, and the
-values of the others) while recording every NumPy call it makes on a
+it once per *signature* (the shapes and dtypes of the array arguments, the
+values of the others, and the memory limit the contractions are planned under) while recording every NumPy call it makes on a
 :class:`~tensordiff.trace.tape.Tape`; later calls with the same signature
 replay only the recorded NumPy calls, with each einsum on its planned path,
 and return the same structured Jacobian (same labels, deltas, formula).
@@ -21,7 +21,8 @@ checked where that is cheap):
 * a branch on an argument's values (``if x.sum() > 0``), a conversion to a
   Python number, or a NumPy call that cannot be replayed stops the recording:
   that signature then runs without the cache on every call, never replaying a
-  branch that might go the other way (``cache_info().last_fallback`` says why);
+  branch that might go the other way (``cache_info().last_fallback`` says why;
+  the call that stopped recording runs the function again the ordinary way);
 * not checked: arrays or numbers reached any other way (attributes, containers,
   other functions' globals). Replays use the objects recorded: an array changed
   in place is read anew where it enters a NumPy call directly, but values
@@ -101,10 +102,9 @@ class Jitted:
         if outermost() is not None:
             return self.fn(*args, **kwargs)  # inside a trace: the outer recording sees all
         key = _signature(args, kwargs)
-        if key is not None:  # plans are made under the memory limit: a new limit, a new plan
-            key = (memory.get_memory_limit(), key)
         if key is None:
             return self._fallback(args, kwargs, "an argument is unhashable (e.g. a list)")
+        key = (memory.get_memory_limit(), key)  # plans are made under the limit
         if key in self._uncached:
             return self._fallback(args, kwargs, self._uncached[key])
         inputs = _arrays(args, kwargs)
@@ -166,7 +166,7 @@ class _Entry:
         self.program = program
         self.fill = fill
         self._visible = visible
-        self._arrays = arrays  # (array, copy at recording time)
+        self._arrays = arrays  # (array, its snapshot at recording time)
 
     @classmethod
     def record(cls, fn, user_function, args, kwargs):

@@ -4,7 +4,8 @@ A call of ``td.jacobian(f)`` runs ``f``'s Python, records the graph, builds
 every local Jacobian and plans the contractions: on small problems that
 overhead is many times the arithmetic. ``td.jit(td.jacobian(f))`` does all of
 it once per *signature* (the shapes and dtypes of the array arguments, the
-values of the others, and the memory limit the contractions are planned under) while recording every NumPy call it makes on a
+values of the others, and the memory limit the contractions are planned under)
+while recording every NumPy call it makes on a
 :class:`~tensordiff.trace.tape.Tape`; later calls with the same signature
 replay only the recorded NumPy calls, with each einsum on its planned path,
 and return the same structured Jacobian (same labels, deltas, formula).

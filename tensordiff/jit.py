@@ -24,6 +24,9 @@ checked where that is cheap):
   that signature then runs without the cache on every call, never replaying a
   branch that might go the other way (``cache_info().last_fallback`` says why;
   the call that stopped recording runs the function again the ordinary way);
+* every replayed step's shape is checked: when a shape follows the values (a
+  boolean mask argument selecting a different number of entries), the call
+  runs without the cache, and so does that signature from then on;
 * not checked: arrays or numbers reached any other way (attributes, containers,
   other functions' globals). Replays use the objects recorded: an array changed
   in place is read anew where it enters a NumPy call directly, but values
@@ -58,7 +61,7 @@ from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.term import Term
 from tensordiff.trace.graph import outermost, running
 from tensordiff.trace.naming import parameter_names, visible_names
-from tensordiff.trace.tape import Program, Tape
+from tensordiff.trace.tape import Program, ShapeChanged, Tape
 from tensordiff.trace.traced import Traced
 
 __all__ = ["jit", "Jitted", "CacheInfo"]
@@ -111,9 +114,15 @@ class Jitted:
         inputs = _arrays(args, kwargs)
         entry = self._entries.get(key)
         if entry is not None and entry.guards_hold(self._user_function):
+            try:
+                outputs = entry.program.run(inputs)
+            except ShapeChanged as error:  # shapes follow the values: never replayable
+                del self._entries[key]
+                self._uncached[key] = f"an intermediate's shape depends on the values ({error})"
+                return self._fallback(args, kwargs, self._uncached[key])
             self._counts["hits"] += 1
             self._entries.move_to_end(key)
-            return entry.fill(entry.program.run(inputs))
+            return entry.fill(outputs)
         return self._record(key, args, kwargs)
 
     def __repr__(self) -> str:

@@ -161,6 +161,35 @@ def test_writes_into_a_constant_are_never_replayed():
     assert jitted.cache_info().hits == 0 and "writes into" in jitted.cache_info().last_fallback
 
 
+def test_integer_labels_index_on_the_tape(rng):
+    """Cross-entropy with integer class labels: the labels are an input of the replay."""
+
+    def loss(W, X, labels):
+        logits = X @ W.T
+        log_p = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+        return -np.sum(log_p[np.arange(len(labels)), labels])
+
+    jitted = td.jit(td.grad(loss))
+    W, X = rng.normal(size=(5, 4)), rng.normal(size=(8, 4))
+    for _ in range(3):
+        labels = rng.integers(0, 5, size=8)
+        _assert_same_tensor(jitted(W, X, labels), td.grad(loss)(W, X, labels))
+    assert jitted.cache_info().hits == 2
+
+
+def test_a_shape_that_follows_the_values_is_not_replayed(rng):
+    def masked(x, mask):
+        return np.sum(np.tanh(x[mask]))
+
+    jitted = td.jit(td.grad(masked))
+    x = rng.normal(size=6)
+    masks = [[1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 0, 1], [1, 1, 1, 1, 0, 0], [1, 0, 0, 0, 0, 1]]
+    for mask in np.array(masks, dtype=bool):
+        _assert_same_tensor(jitted(x, mask), td.grad(masked)(x, mask))
+    info = jitted.cache_info()
+    assert info.hits == 1 and info.fallbacks == 2 and "shape depends" in info.last_fallback
+
+
 def test_unhashable_arguments_run_without_the_cache():
     jitted = td.jit(td.jacobian(lambda x: x * 2.0))
     np.testing.assert_allclose(np.asarray(jitted([1.0, 2.0])), 2.0 * np.eye(2))

@@ -178,7 +178,7 @@ def selection(
 
 def one_hot(positions, size: int) -> np.ndarray:
     """``M[..., i] = (positions[...] == i)``; a position of -1 selects nothing."""
-    positions = np.asarray(positions)
+    positions = as_array(positions)  # td.jit's tape may record the positions
     return (positions[..., None] == np.arange(size)).astype(np.float64)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from tensordiff import memory
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.rules import local
-from tensordiff.trace.dispatch import implements
+from tensordiff.trace.dispatch import implements, index_positions
 from tensordiff.trace.functions import letters, linear, normalize_axes, refuse
 from tensordiff.trace.traced import Traced, raw, record
 
@@ -52,7 +52,7 @@ def _flat_positions(shape) -> np.ndarray:
 def getitem(x: Traced, index):
     """``x[index]`` for basic and advanced NumPy indexing."""
     entries = index if isinstance(index, tuple) else (index,)
-    if any(type(e) is Traced for e in entries):
+    if any(type(e) is Traced and e.trace is x.trace for e in entries):
         raise UnsupportedOperationError.for_function(
             "ndarray.__getitem__", "the index is a traced value; indices must be constants"
         )
@@ -60,7 +60,9 @@ def getitem(x: Traced, index):
     template = "{g0}[" + ", ".join(_index_text(e) for e in entries) + "]"
     if all(e is None or e is Ellipsis or isinstance(e, (int, np.integer, slice)) for e in entries):
         return _basic_index(x, value, entries, template)
-    return _gather("index", x, value, _flat_positions(x.shape)[index], template)
+    # An index traced at a lower level (td.jit's tape records the arguments) is a
+    # constant here; the positions it picks are computed on that level.
+    return _gather("index", x, value, index_positions(_flat_positions(x.shape), index), template)
 
 
 def _index_text(entry) -> str:
@@ -70,8 +72,10 @@ def _index_text(entry) -> str:
         return text + (f":{entry.step}" if entry.step is not None else "")
     if entry is Ellipsis:
         return "..."
-    if isinstance(entry, np.ndarray) and entry.dtype == bool:
+    if isinstance(entry, (np.ndarray, Traced)) and entry.dtype == bool:
         return "mask"
+    if type(entry) is Traced:
+        return entry.node.expr or "idx"
     return str(entry).replace("{", "{{").replace("}", "}}")
 
 

@@ -6,6 +6,7 @@ UnsupportedOperationError naming the function; it never falls back to NumPy.
 """
 
 import contextlib
+import operator
 
 import numpy as np
 
@@ -16,7 +17,14 @@ from tensordiff.rules.ufuncs import DERIVATIVE_NAMES, DERIVATIVES, DISPLAY, NOND
 from tensordiff.trace.tape import Tape, recording
 from tensordiff.trace.traced import Traced, as_array, expressions, level_of, raw, record, serving
 
-__all__ = ["apply_ufunc", "apply_function", "implements", "astype", "FUNCTIONS"]
+__all__ = [
+    "apply_ufunc",
+    "apply_function",
+    "implements",
+    "astype",
+    "index_positions",
+    "FUNCTIONS",
+]
 
 # numpy function -> handler(*args, **kwargs); filled by tensordiff.trace.functions
 FUNCTIONS: dict = {}
@@ -169,6 +177,14 @@ def astype(x: Traced, dtype) -> Traced:
     return record(
         "astype", x.value.astype(dtype), [x], lambda _: local.elementwise(None, x.shape, x.shape)
     )
+
+
+def index_positions(positions: np.ndarray, index):
+    """``positions[index]`` where ``index`` may hold values of td.jit's tape: recorded there."""
+    tape = tape_serving([index], {})
+    if tape is None:
+        return positions[index]
+    return tape.call(operator.getitem, [positions, index], {}, "ndarray.__getitem__")
 
 
 def _cast(x, dtype):

@@ -34,7 +34,7 @@ from tensordiff.errors import TraceLeakError
 from tensordiff.trace.graph import Node, Trace, outermost
 from tensordiff.trace.traced import Traced
 
-__all__ = ["Tape", "Slot", "Program", "SHAPE_ONLY", "recording"]
+__all__ = ["Tape", "Slot", "Program", "ShapeChanged", "SHAPE_ONLY", "recording"]
 
 # Functions whose results depend on shapes and dtypes only: not recorded, their
 # Python results (ints, tuples) are safe to use in control flow.
@@ -91,13 +91,14 @@ class Slot(NamedTuple):
 class Tape(Trace):
     """A trace level whose NumPy calls are recorded as steps instead of differentiated."""
 
-    __slots__ = ("steps", "_slots", "_seen")
+    __slots__ = ("steps", "_slots", "_seen", "_shapes")
 
     def __init__(self, level: int):
         super().__init__(level)
         self.steps: list[tuple | None] = []  # None marks an input
         self._slots: dict[Node, Slot] = {}
         self._seen: dict[tuple, Slot] = {}  # a step's key -> its slot, to record it once
+        self._shapes: dict[int, tuple] = {}  # a step's index -> the shape it gave
 
     def input(self, value, name: str) -> Traced:
         """The traced stand-in for an argument; its slot is the argument's position."""
@@ -128,6 +129,8 @@ class Tape(Trace):
             return self._wrap(result, self._seen[key], name)
         self.steps.append(step)
         self._seen[key] = Slot(len(self.steps) - 1)
+        if not isinstance(result, (tuple, list)):
+            self._shapes[len(self.steps) - 1] = np.shape(result)
         return self._wrap(result, Slot(len(self.steps) - 1), name)
 
     def program(self, outputs: Sequence[Slot]) -> "Program":
@@ -139,7 +142,9 @@ class Tape(Trace):
                 needed.update(leaf.index for leaf in _leaves((args, kwargs)) if type(leaf) is Slot)
         n_inputs = sum(step is None for step in self.steps)
         steps = [
-            (index, *self.steps[index]) for index in sorted(needed) if self.steps[index] is not None
+            (index, *self.steps[index], self._shapes.get(index))
+            for index in sorted(needed)
+            if self.steps[index] is not None
         ]
         return Program(n_inputs, len(self.steps), steps, tuple(outputs))
 
@@ -170,13 +175,23 @@ class Tape(Trace):
         )
 
 
+class ShapeChanged(Exception):
+    """A replayed step gave another shape than when recorded: it depends on the values."""
+
+
 class Program:
-    """Recorded steps, replayed on new inputs: ``run(inputs) -> values of outputs``."""
+    """Recorded steps, replayed on new inputs: ``run(inputs) -> values of outputs``.
+
+    Every step's shape is checked against the recording: a shape that depends on
+    the values (a boolean mask, ``np.nonzero``) raises ShapeChanged rather than
+    feeding later steps planned for another shape.
+    """
 
     def __init__(self, n_inputs: int, n_values: int, steps: list, outputs: tuple[Slot, ...]):
         self.n_inputs = n_inputs
         self.steps = [
-            (index, _step(function, args, kwargs)) for index, function, args, kwargs in steps
+            (index, _step(function, args, kwargs), shape)
+            for index, function, args, kwargs, shape in steps
         ]
         self._n_values = n_values
         self.outputs = outputs
@@ -186,8 +201,13 @@ class Program:
 
     def run(self, inputs: Sequence) -> list:
         values = list(inputs) + [None] * (self._n_values - self.n_inputs)
-        for index, step in self.steps:
-            values[index] = step(values)
+        for index, step, shape in self.steps:
+            value = step(values)
+            if shape is not None and getattr(value, "shape", ()) != shape:
+                raise ShapeChanged(
+                    f"a step recorded with shape {shape} gave {getattr(value, 'shape', ())}"
+                )
+            values[index] = value
         return [_fetch(values, slot) for slot in self.outputs]
 
 

@@ -14,8 +14,10 @@ What a replay reuses, and so what a new trace needs (the rules of ``jax.jit``,
 checked where that is cheap):
 
 * arrays passed as arguments are inputs: new values are always used;
-* other arguments (numbers, strings, tuples) are part of the signature: a new
-  value records again; an unhashable one (a list) runs without the cache;
+* plain arguments (numbers, strings, dtypes, functions, tuples of these) are
+  part of the signature: a new value records again; any other object (a list,
+  an instance of a model class) runs without the cache, since it could change
+  between calls unseen;
 * arrays and numbers the function reads by name from a closure, a global or a
   default are checked on every call (one comparison pass over those arrays):
   rebinding one, or changing an array in place, records again;
@@ -48,6 +50,7 @@ True
 import functools
 import inspect
 import operator
+import types
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,7 +110,9 @@ class Jitted:
             return self.fn(*args, **kwargs)  # inside a trace: the outer recording sees all
         key = _signature(args, kwargs)
         if key is None:
-            return self._fallback(args, kwargs, "an argument is unhashable (e.g. a list)")
+            return self._fallback(
+                args, kwargs, "an argument is neither an array nor a plain value (e.g. a list)"
+            )
         key = (memory.get_memory_limit(), key)  # plans are made under the limit
         if key in self._uncached:
             return self._fallback(args, kwargs, self._uncached[key])
@@ -241,20 +246,31 @@ def _arrays(args, kwargs) -> list:
     return found
 
 
+# Arguments of these types are part of a signature by value. Other objects (a model
+# instance, a list) could change between calls without a new signature: they run
+# without the cache.
+_PLAIN = (type(None), bool, int, float, complex, str, bytes, np.generic, np.dtype, slice)
+_PLAIN_CALLABLES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
+
+
 def _signature(args, kwargs):
     """A hashable key for the shapes, dtypes and values that decide a recording; None if
-    some argument is unhashable."""
+    some argument is neither an array nor a plain value."""
     parts = []
     for name, value in [*enumerate(args), *sorted(kwargs.items())]:
         if type(value) is np.ndarray:
             parts.append((name, value.shape, value.dtype.str))
-            continue
-        try:
-            hash(value)
-        except TypeError:
+        elif _is_plain(value):
+            parts.append((name, type(value), value))
+        else:
             return None
-        parts.append((name, type(value), value))
     return tuple(parts)
+
+
+def _is_plain(value) -> bool:
+    if isinstance(value, tuple):
+        return all(_is_plain(item) for item in value)
+    return isinstance(value, _PLAIN + _PLAIN_CALLABLES) or value is Ellipsis
 
 
 def _skeleton(result, tape: Tape, slots: list, recorded: list) -> Callable:

@@ -190,10 +190,20 @@ def test_a_shape_that_follows_the_values_is_not_replayed(rng):
     assert info.hits == 1 and info.fallbacks == 2 and "shape depends" in info.last_fallback
 
 
-def test_unhashable_arguments_run_without_the_cache():
+def test_arguments_that_are_not_plain_values_run_without_the_cache():
     jitted = td.jit(td.jacobian(lambda x: x * 2.0))
     np.testing.assert_allclose(np.asarray(jitted([1.0, 2.0])), 2.0 * np.eye(2))
-    assert jitted.cache_info().fallbacks == 1 and "unhashable" in jitted.cache_info().last_fallback
+    assert jitted.cache_info().fallbacks == 1 and "plain value" in jitted.cache_info().last_fallback
+
+    class Model:  # hashable by identity, but its attributes may be rebound between calls
+        W = np.ones((2, 2))
+
+    model = Model()
+    jitted = td.jit(td.jacobian(lambda x, m: m.W @ x))
+    jitted(np.ones(2), model)
+    model.W = np.full((2, 2), 3.0)
+    np.testing.assert_allclose(np.asarray(jitted(np.ones(2), model)), model.W)
+    assert jitted.cache_info().hits == 0
 
 
 def test_errors_are_the_functions_own():

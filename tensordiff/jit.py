@@ -60,7 +60,7 @@ import numpy as np
 from tensordiff import memory
 from tensordiff.dense import dense_writer
 from tensordiff.errors import TensorDiffError
-from tensordiff.tensor import Jacobian, Tensor
+from tensordiff.tensor import Jacobian, Tensor, slot_names
 from tensordiff.term import Term
 from tensordiff.trace.graph import outermost, running
 from tensordiff.trace.naming import parameter_names, visible_names
@@ -284,12 +284,7 @@ def _skeleton(result, tape: Tape, slots: list, recorded: list) -> Callable:
             writer = None  # e.g. over the memory limit: planned (and refused) on request
 
         cls = type(result)
-        fields = {
-            name: getattr(result, name)
-            for klass in cls.__mro__
-            for name in getattr(klass, "__slots__", ())
-            if hasattr(result, name)
-        }
+        fields = {name: getattr(result, name) for name in slot_names(cls) if hasattr(result, name)}
         fields["_writer"] = writer
         if isinstance(result, Jacobian):
             fields["_source"] = None  # the recording's arguments were traced

@@ -20,7 +20,7 @@ from tensordiff.term import Term
 from tensordiff.trace.embed import dense_value
 from tensordiff.trace.traced import Traced
 
-__all__ = ["Tensor", "Jacobian"]
+__all__ = ["Tensor", "Jacobian", "slot_names"]
 
 
 class Tensor:
@@ -48,6 +48,21 @@ class Tensor:
         self.dtype = array.dtype
         self.terms = (Term.dense(array),)
         self._writer = None
+
+    # Pickling leaves out the caches (_writer, _source): closures and the user's
+    # function, tied to this process; the tensor itself is its labels and terms.
+    _CACHES = ("_writer", "_source")
+
+    def __getstate__(self) -> dict:
+        return {
+            name: getattr(self, name)
+            for name in slot_names(type(self))
+            if name not in self._CACHES and hasattr(self, name)
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        for name in slot_names(type(self)):
+            setattr(self, name, state.get(name))
 
     @classmethod
     def _from_terms(cls, terms, indices, shape, dtype) -> "Tensor":
@@ -227,6 +242,11 @@ class Jacobian(Tensor):
             f"{type(self).__name__}(∂{top}/∂{bottom}, shape={self.shape}, dtype={self.dtype},"
             f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense)"
         )
+
+
+def slot_names(cls) -> list[str]:
+    """Every attribute a Tensor class stores: the slots of it and its bases."""
+    return [name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ())]
 
 
 def _densified(items):

@@ -126,3 +126,17 @@ def test_reshape_jacobian_stays_structured():
     np.testing.assert_allclose(
         np.asarray(J), np.broadcast_to(np.eye(4), (2, 3, 4, 4)).transpose(2, 0, 1, 3)
     )
+
+
+def test_tensors_and_jacobians_pickle_without_their_caches():
+    import pickle
+
+    x = np.arange(3.0)
+    for J in (
+        td.jacobian(lambda W: np.tanh(W @ x))(np.ones((2, 3))),  # holds its cost-report source
+        td.jit(td.jacobian(lambda W: np.tanh(W @ x)))(np.ones((2, 3))),  # and a dense writer
+        td.hessian(lambda v: np.sum(v**3))(x),
+    ):
+        copy = pickle.loads(pickle.dumps(J))
+        assert type(copy) is type(J) and copy.indices == J.indices
+        np.testing.assert_array_equal(np.asarray(copy), np.asarray(J))

@@ -53,13 +53,11 @@ def _part_writer(term: Term, shape, dtype: np.dtype, first: bool):
     diagonal view (one einsum with ``out=``, no intermediate); others are added.
     """
     view_of, view_classes = _class_view(term, shape, dtype)
-    classes = [classes for _, classes in term.factors]
-    shapes = tuple(np.shape(array) for array, _ in term.factors)
-    if first and len(term.factors) > 1 and term.factor_classes() == set(view_classes):
-        into = planner.product_writer(classes, view_classes, shapes)
+    into = _product_writer(term, view_classes) if first else None
+    if into is not None:
         return lambda out, arrays: into(arrays, view_of(out))
     keep = [c for c in view_classes if c in term.factor_classes()]
-    core = _core(classes, keep, shapes)
+    core = _core(term, keep)
 
     def add(out, arrays):
         view = view_of(out)
@@ -72,10 +70,8 @@ def _plain_writer(term: Term, shape, dtype: np.dtype) -> Writer:
     """One term without deltas: every entry is written, so no zero fill is needed."""
     classes = [c for axis in term.axes for c in axis]
     view_of, view_classes = _class_view(term, shape, dtype)
-    factor_classes = [classes for _, classes in term.factors]
-    shapes = tuple(np.shape(array) for array, _ in term.factors)
-    if len(term.factors) > 1 and term.factor_classes() == set(view_classes):
-        into = planner.product_writer(factor_classes, view_classes, shapes)
+    into = _product_writer(term, view_classes)
+    if into is not None:
 
         def write_product(terms_now):
             out = np.empty(shape, dtype=dtype)
@@ -84,7 +80,7 @@ def _plain_writer(term: Term, shape, dtype: np.dtype) -> Writer:
 
         return write_product
     keep = [c for c in classes if c in term.factor_classes()]
-    core = _core(factor_classes, keep, shapes)
+    core = _core(term, keep)
 
     def write(terms_now):
         arrays = [array for array, _ in terms_now[0].factors]
@@ -100,11 +96,27 @@ def _plain_writer(term: Term, shape, dtype: np.dtype) -> Writer:
     return write
 
 
-def _core(classes: list, keep: list, shapes) -> Callable[[list], np.ndarray]:
+def _product_writer(term: Term, view_classes):
+    """Writes ``term``'s factors' product straight into a view over ``view_classes``
+    (one einsum with ``out=``, no intermediate) when it is a pure product of several
+    factors covering every class of the view; None otherwise."""
+    if len(term.factors) < 2 or term.factor_classes() != set(view_classes):
+        return None
+    classes, shapes = _operands(term)
+    return planner.product_writer(classes, view_classes, shapes)
+
+
+def _core(term: Term, keep: list) -> Callable[[list], np.ndarray]:
     """The product of the factors over ``keep``, other classes summed; ones if none."""
-    if not classes:
+    if not term.factors:
         return lambda arrays: np.ones(())
+    classes, shapes = _operands(term)
     return planner.contraction(classes, keep, shapes)
+
+
+def _operands(term: Term) -> tuple[list, tuple]:
+    """The factors' classes and shapes: what a plan depends on."""
+    return [c for _, c in term.factors], tuple(np.shape(a) for a, _ in term.factors)
 
 
 def _no_diagonal(term: Term) -> bool:

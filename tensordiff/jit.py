@@ -116,11 +116,10 @@ class Jitted:
         key = (memory.get_memory_limit(), key)  # plans are made under the limit
         if key in self._uncached:
             return self._fallback(args, kwargs, self._uncached[key])
-        inputs = _arrays(args, kwargs)
         entry = self._entries.get(key)
         if entry is not None and entry.guards_hold(self._user_function):
             try:
-                outputs = entry.program.run(inputs)
+                outputs = entry.program.run(_arrays(args, kwargs))
             except ShapeChanged as error:  # shapes follow the values: never replayable
                 del self._entries[key]
                 self._uncached[key] = f"an intermediate's shape depends on the values ({error})"

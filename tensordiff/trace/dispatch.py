@@ -23,6 +23,7 @@ __all__ = [
     "implements",
     "astype",
     "index_positions",
+    "recorded_getitem",
     "FUNCTIONS",
 ]
 
@@ -179,12 +180,19 @@ def astype(x: Traced, dtype) -> Traced:
     )
 
 
+def recorded_getitem(array, index):
+    """``array[index]`` recorded on td.jit's tape when the array or the index is a value
+    of it; None otherwise."""
+    tape = tape_serving([array, index], {})
+    if tape is None:
+        return None
+    return tape.call(operator.getitem, [array, index], {}, "ndarray.__getitem__")
+
+
 def index_positions(positions: np.ndarray, index):
     """``positions[index]`` where ``index`` may hold values of td.jit's tape: recorded there."""
-    tape = tape_serving([index], {})
-    if tape is None:
-        return positions[index]
-    return tape.call(operator.getitem, [positions, index], {}, "ndarray.__getitem__")
+    recorded = recorded_getitem(positions, index)
+    return positions[index] if recorded is None else recorded
 
 
 def _cast(x, dtype):

@@ -163,7 +163,7 @@ class Tape(Trace):
                 self._wrap(item, Slot(slot.index, (*slot.path, n)), name)
                 for n, item in enumerate(result)
             ]
-            return type(result)._make(items) if hasattr(result, "_make") else type(result)(items)
+            return _rebuild(result, items)
         return result  # None, strings, dtypes: not data
 
     def _values(self, tree):
@@ -239,17 +239,9 @@ def _filler(template) -> Callable[[list], object]:
     if isinstance(template, dict):
         parts = {key: _filler(value) for key, value in template.items()}
         return lambda values: {key: part(values) for key, part in parts.items()}
-    if type(template) is list and all(type(item) is not list for item in template):
-        # The common case, a call's arguments: values and constants, no nesting to rebuild.
-        picks = [
-            (item.index, None) if type(item) is Slot and not item.path else (None, _filler(item))
-            for item in template
-        ]
-        return lambda values: [values[i] if i is not None else fill(values) for i, fill in picks]
     if isinstance(template, (tuple, list)):
         parts = [_filler(item) for item in template]
-        make = type(template)._make if hasattr(template, "_make") else type(template)
-        return lambda values: make([part(values) for part in parts])
+        return lambda values: _rebuild(template, [part(values) for part in parts])
     return lambda values: template
 
 
@@ -274,9 +266,13 @@ def _map(tree, leaf: Callable):
     if isinstance(tree, dict):
         return {key: _map(value, leaf) for key, value in tree.items()}
     if isinstance(tree, (tuple, list)) and not isinstance(tree, Slot):
-        items = [_map(item, leaf) for item in tree]
-        return type(tree)._make(items) if hasattr(tree, "_make") else type(tree)(items)
+        return _rebuild(tree, [_map(item, leaf) for item in tree])
     return leaf(tree)
+
+
+def _rebuild(like: tuple | list, items: list):
+    """``items`` as a sequence of ``like``'s type (a named tuple stays one)."""
+    return type(like)._make(items) if hasattr(like, "_make") else type(like)(items)
 
 
 def _replayable(function: Callable, args: Sequence) -> Callable:

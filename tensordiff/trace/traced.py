@@ -8,7 +8,6 @@ is silently wrong for many C functions (``np.dot`` multiplies elementwise).
 """
 
 import contextlib
-import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -93,10 +92,8 @@ class Traced(NDArrayOperatorsMixin):
     def __getitem__(self, index):
         from tensordiff.trace import assembly, dispatch
 
-        tape = dispatch.tape_serving([self, index], {})
-        if tape is not None:
-            return tape.call(operator.getitem, [self, index], {}, "ndarray.__getitem__")
-        return assembly.getitem(self, index)
+        recorded = dispatch.recorded_getitem(self, index)
+        return assembly.getitem(self, index) if recorded is None else recorded
 
     def __iter__(self):
         return (self[n] for n in range(len(self)))

@@ -49,9 +49,9 @@ class Tensor:
         self.terms = (Term.dense(array),)
         self._writer = None
 
-    # Pickling leaves out the caches (_writer, _source): closures and the user's
-    # function, tied to this process; the tensor itself is its labels and terms.
-    _CACHES = ("_writer", "_source")
+    # Pickling leaves out the caches: closures (and in a Jacobian the user's function),
+    # tied to this process; the tensor itself is its labels and terms.
+    _CACHES = ("_writer",)
 
     def __getstate__(self) -> dict:
         return {
@@ -187,6 +187,7 @@ class Jacobian(Tensor):
 
     # _source: a function returning the cost report of the call that computed it, or None
     __slots__ = ("out_indices", "in_indices", "numerator", "denominator", "_source")
+    _CACHES = (*Tensor._CACHES, "_source")
 
     @classmethod
     def _from_tensor(

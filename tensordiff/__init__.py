@@ -6,7 +6,7 @@
 ((2, 2, 3), ('i', 'j', 'k'))
 """
 
-from tensordiff.contraction import contract
+from tensordiff.core.memory import get_memory_limit, memory_limit, set_memory_limit
 from tensordiff.derivatives import chain, grad, jacobian
 from tensordiff.errors import (
     JacobianTooLarge,
@@ -20,12 +20,10 @@ from tensordiff.errors import (
 from tensordiff.explain import Explanation, explain
 from tensordiff.hessian import Hessian, hessian
 from tensordiff.jit import CacheInfo, Jitted, jit
-from tensordiff.memory import get_memory_limit, memory_limit, set_memory_limit
 from tensordiff.plan import Plan, plan
-from tensordiff.tensor import Jacobian, Tensor
+from tensordiff.tensor import Jacobian, Tensor, contract
 from tensordiff.testing import check_grads, numerical_jacobian
-from tensordiff.trace import assembly, functions, linalg, reductions  # noqa: F401  (allow-list)
-from tensordiff.trace.dispatch import supported_operations
+from tensordiff.trace.registry import supported_operations
 
 __all__ = [
     "Tensor",

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tensordiff import render
-from tensordiff.accumulate import accumulate
-from tensordiff.derivatives import _function_name, trace_call
-from tensordiff.labels import default_labels
-from tensordiff.latex import to_latex
-from tensordiff.matrix_form import matrix_form
+from tensordiff.core.labels import default_labels
+from tensordiff.differentiate import differentiate
 from tensordiff.plan import Plan, plan
 from tensordiff.tensor import Jacobian, Tensor
+from tensordiff.text import notation
+from tensordiff.text.latex import to_latex
+from tensordiff.text.matrix_form import matrix_form
 from tensordiff.trace.graph import Node, toposort
 
 __all__ = ["explain", "Explanation"]
@@ -126,35 +125,26 @@ def explain(
 
     @functools.wraps(f)
     def explain_f(*args, **kwargs):
-        call = trace_call(f, (argnums,), args, kwargs)
-        numerator, denominator = _function_name(f), call.names[argnums]
-        out_labels = tuple(out) if out is not None else default_labels(len(call.output_shape))
+        performed: list[tuple] = []  # the chain rule's steps, as it performed them
+
+        def observe(*step):
+            performed.append(step)
+
+        call, (J,) = differentiate(f, (argnums,), args, kwargs, out, (wrt,), "auto", observe)
+        numerator, denominator = J.numerator, J.denominator
         leaf = call.leaves[0]
-        wrt_labels = tuple(wrt) if wrt is not None else default_labels(len(leaf.shape), out_labels)
-        labels = _node_labels(call.output, leaf, out_labels, wrt_labels)
+        out_labels = J.out_indices
+        labels = _node_labels(call.output, leaf, out_labels, J.in_indices)
         short = _short_names(call.output, leaf, numerator)
         short["f"], short["output"] = numerator, call.output
-        steps: list[dict] = []
-
-        def observe(node, parent, derivative, local, contribution):
-            steps.append(
-                _step(node, parent, derivative, local, contribution, labels, short, out_labels)
-            )
-
-        terms = accumulate(call.output, call.output_shape, [leaf], "auto", observe)[leaf]
-        dtype = np.result_type(call.dtype, call.args[argnums].dtype)
-        tensor = Tensor._from_terms(
-            terms, out_labels + wrt_labels, call.output_shape + leaf.shape, dtype
-        )
-        J = Jacobian._from_tensor(tensor, len(out_labels), numerator, denominator)
         return Explanation(
             numerator=numerator,
             denominator=denominator,
             jacobian=J,
-            entity=render.entity(J, len(out_labels), numerator, denominator),
+            entity=notation.entity(J, len(out_labels), numerator, denominator),
             layout=_layout(J, numerator, denominator),
             intermediates=_intermediates(call.output, leaf, labels, short),
-            steps=steps,
+            steps=[_step(*step, labels, short, out_labels) for step in performed],
             cost=_cost(J, plan(f, argnums)(*args, **kwargs)),
             matrix=matrix_form(J),
         )
@@ -212,12 +202,12 @@ def _intermediates(output, leaf, labels, short) -> list[dict]:
             tensor = Tensor._from_terms(
                 terms, labels[node] + labels[parent], node.shape + parent.shape, np.float64
             )
-            top = render.signature(short[node], labels[node])
-            bottom = render.signature(short[parent], labels[parent])
-            local_jacobians.append(f"∂{top}/∂{bottom} = {render.index_notation(tensor)}")
+            top = notation.signature(short[node], labels[node])
+            bottom = notation.signature(short[parent], labels[parent])
+            local_jacobians.append(f"∂{top}/∂{bottom} = {notation.index_notation(tensor)}")
         items.append(
             {
-                "name": render.signature(short[node], labels[node]),
+                "name": notation.signature(short[node], labels[node]),
                 "expression": node.expr,
                 "shape": list(node.shape),
                 "op": node.op,
@@ -229,7 +219,7 @@ def _intermediates(output, leaf, labels, short) -> list[dict]:
 
 def _step(node, parent, derivative, local, contribution, labels, short, out_labels) -> dict:
     """One reverse-order contraction: ∂f/∂parent += Σ ∂f/∂node ∂node/∂parent."""
-    sig = render.signature
+    sig = notation.signature
     node_labels, parent_labels, out = labels[node], labels[parent], tuple(out_labels)
     d_local = f"∂{sig(short[node], node_labels)}/∂{sig(short[parent], parent_labels)}"
     target = f"∂{short['f']}/∂{sig(short[parent], parent_labels)}"
@@ -251,7 +241,7 @@ def _step(node, parent, derivative, local, contribution, labels, short, out_labe
         "contraction": contraction,
         "einsum": spec,
         "deltas": _relabellings(local, node_labels, parent_labels),
-        "result": render.index_notation(result),
+        "result": notation.index_notation(result),
     }
 
 

@@ -5,13 +5,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tensordiff import memory
-from tensordiff.dense import write_dense
+from tensordiff.core import memory
+from tensordiff.core.dense import write_dense
+from tensordiff.core.labels import default_labels, parse_labels
+from tensordiff.core.term import Term
 from tensordiff.derivatives import LabelSpec, jacobian
 from tensordiff.errors import OptionError
-from tensordiff.labels import default_labels, parse_labels
 from tensordiff.tensor import Jacobian
-from tensordiff.term import Term
 
 __all__ = ["hessian", "Hessian"]
 

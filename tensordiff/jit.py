@@ -57,15 +57,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tensordiff import memory
-from tensordiff.dense import dense_writer
+from tensordiff.core import memory
+from tensordiff.core.dense import dense_writer
+from tensordiff.core.term import Term
 from tensordiff.errors import TensorDiffError
 from tensordiff.tensor import Jacobian, Tensor, slot_names
-from tensordiff.term import Term
-from tensordiff.trace.graph import outermost, running
-from tensordiff.trace.naming import parameter_names, visible_names
 from tensordiff.trace.tape import Program, ShapeChanged, Tape
-from tensordiff.trace.traced import Traced
+from tensordiff.trace.traced import Traced, outermost, running
+from tensordiff.trace.variables import parameter_names, visible_names
 
 __all__ = ["jit", "Jitted", "CacheInfo"]
 
@@ -322,7 +321,7 @@ def _factor(array, tape: Tape, slots: list, recorded: list) -> Callable:
     """The filler of one array of the result: a traced one is an output of the program."""
     if type(array) is not Traced:
         return lambda values: array
-    if array.trace is not tape:
+    if array._trace is not tape:
         raise _NotReplayable("the result holds a value traced by another call")
     slots.append(tape.slot_of(array))
     recorded.append(array.value)

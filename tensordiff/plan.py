@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tensordiff import memory, planner
-from tensordiff.derivatives import jacobian
+from tensordiff.core import memory, paths
+from tensordiff.differentiate import differentiate
 from tensordiff.errors import JacobianTooLarge, format_bytes
 
 __all__ = ["plan", "Plan"]
@@ -87,7 +87,7 @@ def plan(f: Callable, argnums: int = 0, memory_limit: int | None = None) -> Call
     def plan_of_f(*args, **kwargs):
         limit = memory_limit if memory_limit is not None else memory.get_memory_limit()
         with memory.memory_limit(limit):
-            lazy = jacobian(f, argnums, mode="optimal")(*args, **kwargs)
+            lazy = _jacobian(f, argnums, "optimal", args, kwargs)
             memory.check_dense(lazy.shape, lazy.dtype)  # each order writes the result
             predicted = _predicted(lazy)  # raises JacobianTooLarge if no order fits
             result = Plan(tuple(lazy.shape), sequence=predicted["sequence"])
@@ -99,6 +99,10 @@ def plan(f: Callable, argnums: int = 0, memory_limit: int | None = None) -> Call
     return plan_of_f
 
 
+def _jacobian(f, argnums: int, mode: str, args, kwargs):
+    return differentiate(f, (argnums,), args, kwargs, None, (None,), mode)[1][0]
+
+
 def _predicted(J) -> dict:
     """FLOPs, largest intermediate and steps of evaluating a lazy Jacobian (no arithmetic)."""
     flops, largest, steps = 0, int(np.prod(J.shape, dtype=np.int64)), []
@@ -107,8 +111,8 @@ def _predicted(J) -> dict:
             continue
         in_factors = term.factor_classes()
         keep = tuple(c for c in term.out_classes() if c in in_factors)
-        equation = planner.equation_for([classes for _, classes in term.factors], keep)
-        _, info = planner.path_info(equation, tuple(np.shape(a) for a, _ in term.factors))
+        equation = paths.equation_for([classes for _, classes in term.factors], keep)
+        _, info = paths.path_info(equation, tuple(np.shape(a) for a, _ in term.factors))
         flops += int(info.opt_cost)
         largest = max(largest, int(info.largest_intermediate))
         steps += [f"{contraction[2]}" for contraction in info.contraction_list]
@@ -119,8 +123,8 @@ def _measure(f, argnums, order, args, kwargs) -> dict:
     tracemalloc.start()
     start = time.perf_counter()
     try:
-        with planner.metered() as meter:
-            np.asarray(jacobian(f, argnums, mode=order)(*args, **kwargs))
+        with paths.metered() as meter:
+            np.asarray(_jacobian(f, argnums, order, args, kwargs))
         seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     except JacobianTooLarge:  # this order forms an intermediate over the limit

@@ -1,26 +1,28 @@
 """Labelled tensors: arrays whose axes carry names, stored with their delta structure.
 
-A :class:`Tensor` is a sum of :class:`~tensordiff.term.Term` objects with a label
+A :class:`Tensor` is a sum of :class:`~tensordiff.core.term.Term` objects with a label
 per axis. It knows nothing about derivatives; a :class:`Jacobian` is a Tensor
 whose labels are split into output labels and input (``wrt``) labels.
 """
 
+import itertools
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff import memory, render
-from tensordiff.dense import write_dense
-from tensordiff.dtypes import as_real_array
+from tensordiff.core import memory
+from tensordiff.core.dense import write_dense
+from tensordiff.core.dtypes import as_real_array
+from tensordiff.core.labels import parse_labels
+from tensordiff.core.sums import add_terms
+from tensordiff.core.term import Term, contract_terms
 from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
-from tensordiff.labels import parse_labels
-from tensordiff.sums import add_terms
-from tensordiff.term import Term
-from tensordiff.trace.embed import dense_value
+from tensordiff.text import notation
+from tensordiff.trace.densify import dense_value
 from tensordiff.trace.traced import Traced
 
-__all__ = ["Tensor", "Jacobian", "slot_names"]
+__all__ = ["Tensor", "Jacobian", "contract", "slot_names"]
 
 
 class Tensor:
@@ -127,8 +129,6 @@ class Tensor:
 
     def transpose(self, labels: str | Sequence[str]) -> "Tensor":
         """The same tensor with its axes put in the order of ``labels``."""
-        from tensordiff.contraction import contract  # contraction builds on this module
-
         return contract(self, out=labels)
 
     def __add__(self, other: "Tensor") -> "Tensor":
@@ -168,7 +168,7 @@ class Tensor:
     @property
     def formula(self) -> str:
         """The entries in index notation, e.g. ``T[i,j] = δ[i,j] x[j]``."""
-        return f"{render.signature('T', self.indices)} = {render.index_notation(self)}"
+        return f"{notation.signature('T', self.indices)} = {notation.index_notation(self)}"
 
     def __repr__(self) -> str:
         labels = ",".join(self.indices)
@@ -232,17 +232,76 @@ class Jacobian(Tensor):
     @property
     def formula(self) -> str:
         """The entries in index notation, e.g. ``∂f[i]/∂W[j,k] = δ[i,j] x[k]``."""
-        top = render.signature(self.numerator, self.out_indices)
-        bottom = render.signature(self.denominator, self.in_indices)
-        return f"∂{top}/∂{bottom} = {render.index_notation(self)}"
+        top = notation.signature(self.numerator, self.out_indices)
+        bottom = notation.signature(self.denominator, self.in_indices)
+        return f"∂{top}/∂{bottom} = {notation.index_notation(self)}"
 
     def __repr__(self) -> str:
-        top = render.signature(self.numerator, self.out_indices)
-        bottom = render.signature(self.denominator, self.in_indices)
+        top = notation.signature(self.numerator, self.out_indices)
+        bottom = notation.signature(self.denominator, self.in_indices)
         return (
             f"{type(self).__name__}(∂{top}/∂{bottom}, shape={self.shape}, dtype={self.dtype},"
             f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense)"
         )
+
+
+def contract(*tensors: Tensor, out: str | Sequence[str] | None = None) -> Tensor:
+    """Multiply tensors and sum over every label that is not in ``out``.
+
+    Labels shared by several tensors are the same index (einsum semantics). With
+    ``out=None`` the result keeps the labels that occur exactly once, in order of
+    appearance. Deltas are eliminated by relabelling, never by dense products.
+
+    >>> A = Tensor(np.arange(6.0).reshape(2, 3), "ij")
+    >>> x = Tensor(np.ones(3), "j")
+    >>> y = contract(A, x)
+    >>> y.indices, np.asarray(y)
+    (('i',), array([ 3., 12.]))
+    >>> contract(A, out="ji").shape
+    (3, 2)
+    """
+    if not tensors:
+        raise ShapeError("td.contract needs at least one Tensor")
+    for position, tensor in enumerate(tensors):
+        if not isinstance(tensor, Tensor):
+            raise ShapeError(
+                f"argument {position} of td.contract is a {type(tensor).__name__}, not a"
+                " td.Tensor; wrap arrays as td.Tensor(array, labels) first"
+            )
+    sizes: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for position, tensor in enumerate(tensors):
+        for label, size in zip(tensor.indices, tensor.shape, strict=True):
+            if sizes.setdefault(label, size) != size:
+                raise ShapeError(
+                    f"label {label!r} has size {sizes[label]} in one tensor but size {size}"
+                    f" in argument {position} (labels {tensor.indices}, shape {tensor.shape})"
+                )
+            counts[label] = counts.get(label, 0) + 1
+    if out is None:
+        out_labels = tuple(label for label, count in counts.items() if count == 1)
+    else:
+        out_labels = _parse_out(out)
+        missing = [label for label in out_labels if label not in sizes]
+        if missing:
+            raise ShapeError(
+                f"output labels {missing} occur in no tensor; the inputs have {tuple(sizes)}"
+            )
+    shape = tuple(sizes[label] for label in out_labels)
+    dtype = np.result_type(*(tensor.dtype for tensor in tensors))
+    terms = [
+        contract_terms(
+            [(term, tensor.indices) for term, tensor in zip(combo, tensors, strict=True)],
+            out_labels,
+        )
+        for combo in itertools.product(*(tensor.terms for tensor in tensors))
+    ]
+    return Tensor._from_terms(add_terms(terms), out_labels, shape, dtype)
+
+
+def _parse_out(out: str | Sequence[str]) -> tuple[str, ...]:
+    labels = tuple(out)
+    return parse_labels(out, len(labels), "the output of td.contract")
 
 
 def slot_names(cls) -> list[str]:

@@ -4,10 +4,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tensordiff.contraction import contract
+from tensordiff.core.dtypes import as_real_array
 from tensordiff.derivatives import jacobian
-from tensordiff.dtypes import as_real_array
-from tensordiff.tensor import Tensor
+from tensordiff.tensor import Tensor, contract
 
 __all__ = ["numerical_jacobian", "check_grads"]
 

@@ -130,12 +130,10 @@ def test_multiple_outputs_are_refused():
 
 def test_check_grads_passes_on_correct_and_fails_on_wrong(monkeypatch):
     td.check_grads(lambda x: np.tanh(x) * x, (np.linspace(-1, 1, 5),))
-    from tensordiff.rules import ufuncs
+    from tensordiff.ops import ufuncs
 
-    wrong = dict(ufuncs.DERIVATIVES)
-    wrong[np.sin] = (lambda x, out: np.sin(x),)  # a deliberately wrong rule
-    monkeypatch.setattr(ufuncs, "DERIVATIVES", wrong)
-    monkeypatch.setattr("tensordiff.trace.dispatch.DERIVATIVES", wrong)
+    wrong = ufuncs.row(None, (lambda x, out: np.sin(x), "sin({0})"))  # a deliberately wrong rule
+    monkeypatch.setitem(ufuncs.UFUNCS, np.sin, wrong)
     with pytest.raises(AssertionError, match="finite differences"):
         td.check_grads(np.sin, (np.linspace(0.1, 1, 4),))
 

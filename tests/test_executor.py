@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tensordiff as td
-from tensordiff import planner
-from tensordiff.executor import Contraction
+from tensordiff.core import paths
+from tensordiff.core.execute import LoweredPath
 
 LETTERS = "abcdef"
 
@@ -35,14 +35,14 @@ def test_every_lowering_matches_einsum(equation_shapes, seed):
     rng = np.random.default_rng(seed)
     arrays = [rng.normal(size=shape) for shape in shapes]
     path, _ = opt_einsum.contract_path(equation, *shapes, shapes=True, optimize="dp")
-    result = Contraction(equation, shapes, path)(*arrays)
+    result = LoweredPath(equation, shapes, path)(*arrays)
     np.testing.assert_allclose(result, np.einsum(equation, *arrays), rtol=1e-12, atol=1e-12)
 
 
 def test_a_chain_runs_as_matrix_products_and_scalings():
     shapes = [(10, 500), (500,), (500, 20), (20, 500)]
     path, _ = opt_einsum.contract_path("ab,b,bc,cd->ad", *shapes, shapes=True, optimize="dp")
-    contraction = Contraction("ab,b,bc,cd->ad", shapes, path)
+    contraction = LoweredPath("ab,b,bc,cd->ad", shapes, path)
     names = [run.__qualname__.split(".")[0] for _, run in contraction.steps]
     assert set(names) <= {"_matmul", "_broadcast_product"}, names
 
@@ -50,13 +50,13 @@ def test_a_chain_runs_as_matrix_products_and_scalings():
 def test_the_planner_keeps_intermediates_under_the_memory_limit():
     # The cheapest order forms the 1000 x 1000 product of the two outer factors first.
     equation, shapes = "ab,bc,cd->ad", ((1000, 2), (2, 1000), (1000, 1000))
-    _, free = planner.path_info(equation, shapes)
+    _, free = paths.path_info(equation, shapes)
     assert free.largest_intermediate == 1_000_000
     with td.memory_limit(8 * 1_000_100):
-        _, limited = planner.path_info(equation, shapes)
+        _, limited = paths.path_info(equation, shapes)
     assert limited.largest_intermediate <= 1_000_100 and limited.opt_cost >= free.opt_cost
 
 
 def test_no_order_under_the_limit_is_refused_before_any_work():
     with td.memory_limit(8 * 100), pytest.raises(td.JacobianTooLarge, match="every order"):
-        planner.path_info("ab,bc->ac", ((30, 2), (2, 30)))
+        paths.path_info("ab,bc->ac", ((30, 2), (2, 30)))

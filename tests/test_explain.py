@@ -7,7 +7,7 @@ import pytest
 
 import tensordiff as td
 from tensordiff.cli import main
-from tensordiff.expression import ExpressionError, parse_expression
+from tensordiff.cli.expression import ExpressionError, parse_expression
 
 rng = np.random.default_rng(3)
 W, x, y, b = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=3), rng.normal(size=3)

@@ -14,7 +14,7 @@ import pytest
 from cases import cases
 
 import tensordiff as td
-from tensordiff.render import factor_table, number
+from tensordiff.text.notation import factor_table, number
 
 CASES = cases()
 _SUBSCRIPT_DIGITS = "₀₁₂₃₄₅₆₇₈₉"

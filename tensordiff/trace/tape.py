@@ -13,7 +13,7 @@ Every result of a step is traced, even a Python ``bool`` from ``np.allclose``:
 turning one into a Python value (``if``, ``float()``) raises TraceLeakError,
 which stops the recording, so a data-dependent branch is never replayed.
 
->>> from tensordiff.trace.graph import running
+>>> from tensordiff.trace.traced import running
 >>> tape = Tape(1)
 >>> x = tape.input(np.array([1.0, 2.0]), "x")
 >>> with running(tape):
@@ -29,12 +29,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tensordiff import planner
+from tensordiff.core import paths, trees
 from tensordiff.errors import TraceLeakError
-from tensordiff.trace.graph import Node, Trace, outermost
-from tensordiff.trace.traced import Traced
+from tensordiff.trace.graph import Node
+from tensordiff.trace.registry import qualified_name
+from tensordiff.trace.traced import Trace, Traced
 
-__all__ = ["Tape", "Slot", "Program", "ShapeChanged", "SHAPE_ONLY", "recording"]
+__all__ = ["Tape", "Slot", "Program", "ShapeChanged", "SHAPE_ONLY"]
 
 # Functions whose results depend on shapes and dtypes only: not recorded, their
 # Python results (ints, tuples) are safe to use in control flow.
@@ -75,12 +76,6 @@ def _step_key(step) -> tuple:
     return (function, key(list(args)), key(kwargs))
 
 
-def recording() -> "Tape | None":
-    """The tape being recorded now, if any: it is always the outermost running trace."""
-    trace = outermost()
-    return trace if type(trace) is Tape else None
-
-
 class Slot(NamedTuple):
     """Where a value lives on the tape: the result of step ``index``, item ``path``."""
 
@@ -108,8 +103,9 @@ class Tape(Trace):
     def slot_of(self, x: Traced) -> Slot:
         return self._slots[x.node]
 
-    def call(self, function: Callable, args: Sequence, kwargs: dict, name: str):
+    def apply(self, function: Callable, args: Sequence, kwargs: dict):
         """``function(*args, **kwargs)`` on the values, recorded as a step."""
+        name = qualified_name(function)
         if function in SHAPE_ONLY:
             return function(*self._values(args), **self._values(kwargs))
         if kwargs.get("out") is not None:
@@ -163,15 +159,19 @@ class Tape(Trace):
                 self._wrap(item, Slot(slot.index, (*slot.path, n)), name)
                 for n, item in enumerate(result)
             ]
-            return _rebuild(result, items)
+            return trees.rebuild(result, items)
         return result  # None, strings, dtypes: not data
 
     def _values(self, tree):
-        return _map(tree, lambda x: x.value if type(x) is Traced and x.trace is self else x)
+        return trees.tree_map(
+            lambda x: x.value if type(x) is Traced and x._trace is self else x, tree, _is_slot
+        )
 
     def _template(self, tree):
-        return _map(
-            tree, lambda x: self._slots[x.node] if type(x) is Traced and x.trace is self else x
+        return trees.tree_map(
+            lambda x: self._slots[x.node] if type(x) is Traced and x._trace is self else x,
+            tree,
+            _is_slot,
         )
 
 
@@ -241,7 +241,7 @@ def _filler(template) -> Callable[[list], object]:
         return lambda values: {key: part(values) for key, part in parts.items()}
     if isinstance(template, (tuple, list)):
         parts = [_filler(item) for item in template]
-        return lambda values: _rebuild(template, [part(values) for part in parts])
+        return lambda values: trees.rebuild(template, [part(values) for part in parts])
     return lambda values: template
 
 
@@ -251,34 +251,17 @@ def _has_slots(tree) -> bool:
 
 def _leaves(tree):
     """Everything in ``tree`` that is not a list, tuple or dict (a Slot is a leaf)."""
-    if isinstance(tree, dict):
-        for value in tree.values():
-            yield from _leaves(value)
-    elif isinstance(tree, (tuple, list)) and type(tree) is not Slot:
-        for item in tree:
-            yield from _leaves(item)
-    else:
-        yield tree
+    return trees.leaves(tree, _is_slot)
 
 
-def _map(tree, leaf: Callable):
-    """``tree`` with ``leaf`` applied to everything that is not a list, tuple or dict."""
-    if isinstance(tree, dict):
-        return {key: _map(value, leaf) for key, value in tree.items()}
-    if isinstance(tree, (tuple, list)) and not isinstance(tree, Slot):
-        return _rebuild(tree, [_map(item, leaf) for item in tree])
-    return leaf(tree)
-
-
-def _rebuild(like: tuple | list, items: list):
-    """``items`` as a sequence of ``like``'s type (a named tuple stays one)."""
-    return type(like)._make(items) if hasattr(like, "_make") else type(like)(items)
+def _is_slot(x) -> bool:
+    return type(x) is Slot
 
 
 def _replayable(function: Callable, args: Sequence) -> Callable:
     """``function``, or a faster equivalent: an einsum runs on its planned opt_einsum path."""
     if function is np.einsum and args and isinstance(args[0], str):
         shapes = tuple(np.shape(x.value if type(x) is Traced else x) for x in args[1:])
-        expression = planner.compiled(args[0].replace(" ", ""), shapes)
+        expression = paths.compiled(args[0].replace(" ", ""), shapes)
         return lambda equation, *arrays, **options: expression(*arrays)
     return function

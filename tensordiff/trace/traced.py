@@ -1,50 +1,177 @@
-"""The traced duck array that flows through a differentiated function.
+"""Traces and the traced duck array that flows through a differentiated function.
+
+A :class:`Trace` is one call of a differentiated function; the traces whose
+functions are running form a stack (a derivative inside a derivative is one
+level up), kept in the context state so threads and tasks each have their own.
+A :class:`Traced` value belongs to the trace that made it.
 
 NumPy hands every ufunc call to ``__array_ufunc__`` (NEP 13) and every other
-public function to ``__array_function__`` (NEP 18); both go to the allow-list in
-:mod:`tensordiff.trace.dispatch`. Anything off the list raises
-UnsupportedOperationError: handing a duck array to NumPy's own implementation
-is silently wrong for many C functions (``np.dot`` multiplies elementwise).
+public function to ``__array_function__`` (NEP 18). Both, and the ndarray
+methods NumPy does not route (indexing, ``astype``), take one road: the top
+trace among the arguments — the highest level present — applies the call
+(``top_trace(args).apply(function, args, kwargs)``). A differentiating trace
+runs the rule the registry (:mod:`tensordiff.trace.registry`) holds for it;
+td.jit's :class:`~tensordiff.trace.tape.Tape` records it as a step. A call with
+no rule raises UnsupportedOperationError: handing a duck array to NumPy's own
+implementation is silently wrong for many C functions (``np.dot`` multiplies
+elementwise).
 """
 
 import contextlib
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from tensordiff.errors import TraceLeakError, UnsupportedOperationError
-from tensordiff.names import grouped
-from tensordiff.term import Term
-from tensordiff.trace.graph import Node, Trace
+from tensordiff.core import context, trees
+from tensordiff.core.templates import grouped
+from tensordiff.core.term import Term
+from tensordiff.errors import (
+    ShapeError,
+    TensorDiffError,
+    TraceLeakError,
+    UnsupportedOperationError,
+)
+from tensordiff.trace import registry
+from tensordiff.trace.graph import Node
 
-__all__ = ["Traced", "record", "raw", "as_array", "level_of", "serving", "expressions"]
+__all__ = [
+    "Trace",
+    "Traced",
+    "running",
+    "next_level",
+    "outermost",
+    "top_trace",
+    "record",
+    "raw",
+    "as_array",
+    "level_of",
+    "expressions",
+]
+
+
+# ---- the stack of running traces -----------------------------------------------------
+@contextlib.contextmanager
+def running(trace: "Trace"):
+    """Within the block, ``trace`` is running (its function is being called)."""
+    with context.changed(traces=(*context.current().traces, trace)):
+        yield trace
+
+
+def next_level() -> int:
+    """The level a trace started now gets: one above every running trace."""
+    return len(context.current().traces) + 1
+
+
+def outermost() -> "Trace | None":
+    """The running trace of level 1, if any."""
+    traces = context.current().traces
+    return traces[0] if traces else None
+
+
+class Trace:
+    """One call of a differentiated function; traced values remember which one made them.
+
+    ``level`` is the nesting depth: a trace started while ``f`` of another trace runs
+    (a derivative of a derivative) has the higher level, and its values may hold
+    lower-level traced values.
+    """
+
+    __slots__ = ("level", "_constants")
+
+    def __init__(self, level: int, named: dict | None = None):
+        self.level = level
+        # id -> (object, name); the object is kept so its id cannot be reused
+        self._constants = {id(value): (value, name) for name, value in (named or {}).items()}
+
+    def apply(self, function: Callable, args: Sequence, kwargs: dict):
+        """``function(*args, **kwargs)`` by its rule, this trace's values unwrapped inside."""
+        rule = registry.rule_for(function)
+        # Rules take NumPy's own parameter names; NumPy's "no value" sentinel means "default".
+        kwargs = {name: value for name, value in kwargs.items() if value is not np._NoValue}
+        with context.changed(serving_level=self.level), _as_shape_errors(function):
+            return rule(*args, **kwargs)
+
+    def name_of(self, value) -> str:
+        """The display name of a constant: its variable name if known, else K1, K2, ..."""
+        if isinstance(value, (int, float, np.generic)) and np.ndim(value) == 0:
+            return f"{float(value):g}"
+        known = self._lookup(value)
+        if known is None:
+            if np.ndim(value) == 0:
+                return f"{float(np.asarray(value)):g}"
+            known = (value, f"K{sum(n.startswith('K') for _, n in self._constants.values()) + 1}")
+            self._constants[id(value)] = known
+        return known[1]
+
+    def _lookup(self, value):
+        """The entry of ``value``, or of the array it is a reshaped view of."""
+        while value is not None:
+            known = self._constants.get(id(value))
+            if known is not None and known[0] is value:
+                return known
+            base = getattr(value, "base", None)
+            value = base if base is not None and np.size(base) == np.size(value) else None
+        return None
+
+
+@contextlib.contextmanager
+def _as_shape_errors(function: Callable):
+    """NumPy's own ValueError on a traced call (shapes that do not fit) as a ShapeError."""
+    try:
+        yield
+    except TensorDiffError:
+        raise
+    except ValueError as error:
+        raise ShapeError(f"numpy.{registry.qualified_name(function)}: {error}") from error
+
+
+def top_trace(args: Sequence, kwargs: dict | None = None) -> "Trace | None":
+    """The trace of the highest level among the arguments: the one that applies the call.
+
+    Arguments are searched one list level deep (``np.stack([a, b])``), and deeper only
+    when that finds nothing. None when no argument is traced.
+    """
+    top = _top_of((*args, *(kwargs or {}).values()))
+    if top is None:
+        traced = [x._trace for x in trees.leaves((args, kwargs)) if type(x) is Traced]
+        top = max(traced, key=lambda trace: trace.level, default=None)
+    return top
+
+
+def _top_of(inputs: Sequence) -> "Trace | None":
+    """The highest-level trace of the traced values in ``inputs``, one list level deep."""
+    top = None
+    for x in inputs:
+        for item in x if isinstance(x, (list, tuple)) else (x,):
+            if type(item) is Traced and (top is None or item._trace.level > top.level):
+                top = item._trace
+    return top
 
 
 class Traced(NDArrayOperatorsMixin):
     """A value inside a traced function. Users never construct it."""
 
-    __slots__ = ("value", "node", "trace")
+    # _trace, not trace: ``trace`` is an ndarray method
+    __slots__ = ("value", "node", "_trace")
 
     def __init__(self, value: np.ndarray, node: Node, trace: Trace):
         self.value = value
         self.node = node
-        self.trace = trace
+        self._trace = trace
 
     # ---- array protocols ----------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from tensordiff.trace import dispatch  # dispatch builds Traced values
-
         if not all(_is_known(x) for x in inputs):
             return NotImplemented  # let other array types (xarray, pint, ...) try
-        return dispatch.apply_ufunc(ufunc, method, inputs, kwargs)
+        function = ufunc if method == "__call__" else getattr(ufunc, method)
+        return top_trace(inputs, kwargs).apply(function, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        from tensordiff.trace import dispatch
-
         if not all(issubclass(t, (Traced, np.ndarray)) for t in types):
             return NotImplemented
-        return dispatch.apply_function(func, args, kwargs)
+        return top_trace(args, kwargs).apply(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
         raise TraceLeakError(
@@ -90,10 +217,7 @@ class Traced(NDArrayOperatorsMixin):
         return self.shape[0]
 
     def __getitem__(self, index):
-        from tensordiff.trace import assembly, dispatch
-
-        recorded = dispatch.recorded_getitem(self, index)
-        return assembly.getitem(self, index) if recorded is None else recorded
+        return top_trace((self, index)).apply(operator.getitem, (self, index), {})
 
     def __iter__(self):
         return (self[n] for n in range(len(self)))
@@ -136,9 +260,7 @@ class Traced(NDArrayOperatorsMixin):
         return np.dot(self, other)
 
     def astype(self, dtype, copy=True):
-        from tensordiff.trace import dispatch
-
-        return dispatch.astype(self, dtype)
+        return top_trace((self,)).apply(registry.cast, (self, dtype), {})
 
     # ---- in-place operators rebind the name instead of mutating --------------
     # ``t += 1`` would otherwise call np.add(t, 1, out=(t,)), which cannot be
@@ -169,36 +291,21 @@ def _is_known(x) -> bool:
     return isinstance(x, (Traced, np.ndarray, np.generic, int, float, bool, list, tuple))
 
 
-# The trace level whose call a handler is serving; raw() unwraps only that level,
-# so values of enclosing traces flow through NumPy and are recorded by their own trace.
-_serving_level = 0
-
-
-@contextlib.contextmanager
-def serving(level: int):
-    """Within the block, :func:`raw` unwraps traced values of ``level`` only."""
-    global _serving_level
-    previous, _serving_level = _serving_level, level
-    try:
-        yield
-    finally:
-        _serving_level = previous
-
-
 def level_of(inputs: Sequence) -> int:
     """The highest trace level among ``inputs`` (one list level deep), 0 if none."""
-    level = 0
-    for x in inputs:
-        items = x if isinstance(x, (list, tuple)) else (x,)
-        for item in items:
-            if type(item) is Traced and item.trace.level > level:
-                level = item.trace.level
-    return level
+    top = _top_of(inputs)
+    return 0 if top is None else top.level
 
 
 def raw(x):
-    """The value of ``x`` at the level being served: unwrapped if traced there."""
-    return x.value if type(x) is Traced and x.trace.level == _serving_level else x
+    """The value of ``x`` at the level being served: unwrapped if traced there.
+
+    Values of enclosing traces (lower levels) stay traced, so the NumPy calls a
+    rule makes on them are recorded by their own trace.
+    """
+    if type(x) is Traced and x._trace.level == context.current().serving_level:
+        return x.value
+    return x
 
 
 def as_array(x):
@@ -209,7 +316,7 @@ def as_array(x):
 def expressions(inputs: Sequence) -> list[str]:
     """How each input reads in formulas: a traced value's expression, a constant's name."""
     level = level_of(inputs)
-    trace = next((x.trace for x in inputs if type(x) is Traced and x.trace.level == level), None)
+    trace = next((x._trace for x in inputs if type(x) is Traced and x._trace.level == level), None)
     out = []
     for x in inputs:
         if type(x) is Traced:
@@ -237,9 +344,9 @@ def record(
     explanations; by default ``op(input, ...)``.
     """
     level = level_of(inputs)
-    positions = [n for n, x in enumerate(inputs) if type(x) is Traced and x.trace.level == level]
-    trace = inputs[positions[0]].trace
-    if any(inputs[n].trace is not trace for n in positions):
+    positions = [n for n, x in enumerate(inputs) if type(x) is Traced and x._trace.level == level]
+    trace = inputs[positions[0]]._trace
+    if any(inputs[n]._trace is not trace for n in positions):
         raise UnsupportedOperationError(
             "values from two different derivative calls at the same nesting level meet in one"
             " operation; a traced value escaped from the call that made it"

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff import names, planner
-from tensordiff.term import Factor, Term, align_to, fresh_class
+from tensordiff.core import paths, templates
+from tensordiff.core.term import Factor, Term, align_to, fresh_class
 
 __all__ = ["add_terms"]
 
@@ -45,13 +45,13 @@ def _add_cores(first: Term, second: Term) -> Term:
         cores.append((term.core(keep), [position[c] for c in keep]))
         used.update(position[c] for c in keep)
         renaming = {c: (position[c],) for c in term.out_classes()}
-        parts.append(names.substitute(term.product_name(keep), renaming))
+        parts.append(templates.substitute(term.product_name(keep), renaming))
     order = [c for c in target if c in used]
     aligned_first, aligned_second = (align_to(core, classes, order) for core, classes in cores)
     total = aligned_first + aligned_second
     total = np.broadcast_to(total, [first.sizes[c] for c in order])
     sizes = {c: first.sizes[c] for c in target}
-    return Term(((total, tuple(order)),), first.axes, sizes, (names.sum_of(parts),))
+    return Term(((total, tuple(order)),), first.axes, sizes, (templates.sum_of(parts),))
 
 
 def _factor_out_common(first: Term, second: Term) -> Term | None:
@@ -79,12 +79,12 @@ def _factor_out_common(first: Term, second: Term) -> Term | None:
     # The rest of ``second`` sums over its own classes: keep them apart from ``first``'s.
     taken = first.classes()
     for (_, classes), name in rest2:
-        for c in [*classes, *names.classes_in(name)]:
+        for c in [*classes, *templates.classes_in(name)]:
             if c not in mapping and c in taken:
                 mapping[c] = fresh_class()
     renaming = {c: (d,) for c, d in mapping.items()}
     rest2 = [
-        ((array, tuple(mapping.get(c, c) for c in classes)), names.substitute(name, renaming))
+        ((array, tuple(mapping.get(c, c) for c in classes)), templates.substitute(name, renaming))
         for (array, classes), name in rest2
     ]
     outside = {c for (_, classes), _ in common for c in classes} | set(first.out_classes())
@@ -94,8 +94,8 @@ def _factor_out_common(first: Term, second: Term) -> Term | None:
     if math.prod(first.sizes[c] for c in boundary) > largest:
         return None
     summed = _product([f for f, _ in rest1], boundary) + _product([f for f, _ in rest2], boundary)
-    summed_name = names.sum_of(
-        names.product(
+    summed_name = templates.sum_of(
+        templates.product(
             [n for _, n in rest], [c for (_, cl), _ in rest for c in cl if c not in boundary]
         )
         for rest in (rest1, rest2)
@@ -132,4 +132,4 @@ def _product(factors: list[Factor], boundary: list[int]):
         return np.ones([1] * len(boundary))
     present = {c for _, classes in factors for c in classes}
     keep = [c for c in boundary if c in present]
-    return align_to(planner.einsum_classes(factors, keep), keep, boundary)
+    return align_to(paths.einsum_classes(factors, keep), keep, boundary)

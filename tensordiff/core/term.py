@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tensordiff import names, planner
+from tensordiff.core import paths, templates
 from tensordiff.errors import ShapeError
 
-__all__ = ["Term", "fresh_class", "axis_classes", "contract", "align_to"]
+__all__ = ["Term", "fresh_class", "axis_classes", "contract_terms", "align_to"]
 
 _class_ids = itertools.count()
 
@@ -57,7 +57,9 @@ class Term:
     factors: tuple[Factor, ...]
     axes: tuple[tuple[int, ...], ...]
     sizes: Mapping[int, int]
-    names: tuple[str, ...] = ()  # a template per factor (see tensordiff.names); may be empty
+    names: tuple[
+        str, ...
+    ] = ()  # a template per factor (see tensordiff.core.templates); may be empty
 
     @property
     def stored_nbytes(self) -> int:
@@ -69,7 +71,7 @@ class Term:
         axes, sizes = axis_classes(array.shape)
         factor = array.reshape([s for s in array.shape if s != 1])
         classes = tuple(c for axis in axes for c in axis)
-        return cls(((factor, classes),), axes, sizes, (names.leaf(name, classes),))
+        return cls(((factor, classes),), axes, sizes, (templates.leaf(name, classes),))
 
     def factor_names(self) -> tuple[str, ...]:
         """A name template per factor; factors nobody named are called F."""
@@ -82,7 +84,7 @@ class Term:
         summed = [
             c for c in dict.fromkeys(c for _, cl in self.factors for c in cl) if c not in keep
         ]
-        return names.product(self.factor_names(), summed)
+        return templates.product(self.factor_names(), summed)
 
     def out_classes(self) -> tuple[int, ...]:
         """Distinct classes on the axes, in order of first appearance."""
@@ -103,7 +105,7 @@ class Term:
         """
         if not self.factors:
             return np.ones(())
-        return planner.einsum_classes(self.factors, tuple(classes))
+        return paths.einsum_classes(self.factors, tuple(classes))
 
     def collapsed(self) -> "Term":
         """The same term with its factors multiplied into one."""
@@ -121,7 +123,7 @@ class Term:
 def _default_name(array, classes) -> str:
     if not classes and np.size(array) == 1 and isinstance(array, (np.ndarray, np.generic)):
         return f"{float(array):g}"
-    return names.leaf("F", classes)
+    return templates.leaf("F", classes)
 
 
 def _classes_of(terms: Sequence[Term]) -> dict[int, int]:
@@ -142,7 +144,7 @@ def renamed(term: Term) -> Term:
         tuple((array, tuple(mapping[c] for c in classes)) for array, classes in term.factors),
         tuple(tuple(mapping[c] for c in axis) for axis in term.axes),
         {mapping[c]: size for c, size in term.sizes.items()},
-        tuple(names.substitute(n, {c: (d,) for c, d in mapping.items()}) for n in term.names),
+        tuple(templates.substitute(n, {c: (d,) for c, d in mapping.items()}) for n in term.names),
     )
 
 
@@ -205,7 +207,7 @@ class _Classes:
         return True
 
 
-def contract(
+def contract_terms(
     operands: Sequence[tuple[Term, Sequence]],
     out_labels: Sequence,
     max_factors: int | None = MAX_LAZY_FACTORS,
@@ -248,14 +250,14 @@ def contract(
                 factor_names.append(name)
                 continue
             leaves = {
-                c: classes.leaves((c,)) for c in names.classes_in(name) + list(factor_classes)
+                c: classes.leaves((c,)) for c in templates.classes_in(name) + list(factor_classes)
             }
             flat = tuple(c for original in factor_classes for c in leaves[original])
             if len(flat) != array.ndim:
                 array = array.reshape([classes.sizes[c] for c in flat])
             factors.append((array, flat))
             moved = any(leaves[c] != [c] for c in leaves)
-            factor_names.append(names.substitute(name, leaves) if moved else name)
+            factor_names.append(templates.substitute(name, leaves) if moved else name)
 
     axes = tuple(tuple(classes.leaves(by_label[label][0])) for label in out_labels)
     on_axes = {c for axis in axes for c in axis}

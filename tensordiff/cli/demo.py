@@ -1,16 +1,16 @@
 """``tensordiff demo``: what ∂V/∂W and ∂E/∂W are, for V = W x and E = ‖W x − y‖².
 
 Every formula printed here is read off the structure of the computed tensors
-(see :mod:`tensordiff.render`), and every claim is checked against the
+(see :mod:`tensordiff.text.notation`), and every claim is checked against the
 numbers before it is printed.
 """
 
 import numpy as np
 
-from tensordiff.contraction import contract
 from tensordiff.derivatives import chain, grad, jacobian
 from tensordiff.explain import explain
-from tensordiff.render import entity, index_notation
+from tensordiff.tensor import contract
+from tensordiff.text.notation import entity, index_notation
 
 __all__ = ["demo_text"]
 

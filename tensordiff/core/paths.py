@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import opt_einsum
 
-from tensordiff import memory
+from tensordiff.core import context, memory
+from tensordiff.core.execute import LoweredPath
 from tensordiff.errors import JacobianTooLarge, format_bytes
-from tensordiff.executor import Contraction
 
 __all__ = [
     "einsum_classes",
-    "contraction",
+    "planned_product",
     "product_writer",
     "equation_for",
     "compiled",
@@ -26,13 +26,11 @@ __all__ = [
     "metered",
 ]
 
-# Cost meters that are counting now (see ``metered``); innermost last.
-_meters: list[dict] = []
-
 
 @contextlib.contextmanager
 def metered():
-    """Count the FLOPs and the largest intermediate of every contraction run inside.
+    """Count the FLOPs and the largest intermediate of every contraction run inside
+    (in this thread or task: meters are context-local).
 
     >>> with metered() as meter:
     ...     _ = einsum_classes([(np.ones((2, 3)), (1, 2)), (np.ones(3), (2,))], (1,))
@@ -40,11 +38,8 @@ def metered():
     (12, 2)
     """
     meter = {"flops": 0, "largest_intermediate": 0, "contractions": 0}
-    _meters.append(meter)
-    try:
+    with context.changed(meters=(*context.current().meters, meter)):
         yield meter
-    finally:
-        _meters.remove(meter)
 
 
 def equation_for(operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int]) -> str:
@@ -62,8 +57,8 @@ def equation_for(operand_classes: Sequence[Sequence[int]], out_classes: Sequence
     return inputs + "->" + "".join(letters[c] for c in out_classes)
 
 
-def compiled(equation: str, shapes: tuple[tuple[int, ...], ...]) -> Contraction:
-    """``equation`` on ``shapes`` as a planned :class:`~tensordiff.executor.Contraction`.
+def compiled(equation: str, shapes: tuple[tuple[int, ...], ...]) -> LoweredPath:
+    """``equation`` on ``shapes`` as a planned :class:`~tensordiff.core.execute.LoweredPath`.
 
     The order is opt_einsum's dynamic program ("dp"), the fewest FLOPs among
     orders whose intermediates fit the memory limit: its "auto" choice for up
@@ -87,8 +82,8 @@ def _limit_entries() -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def _compiled(equation: str, shapes: tuple[tuple[int, ...], ...], limit: int) -> Contraction:
-    return Contraction(equation, shapes, _path_info(equation, shapes, limit)[0])
+def _compiled(equation: str, shapes: tuple[tuple[int, ...], ...], limit: int) -> LoweredPath:
+    return LoweredPath(equation, shapes, _path_info(equation, shapes, limit)[0])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -125,10 +120,10 @@ def einsum_classes(
         if relabel is not None:
             return relabel(arrays)
         return np.einsum(equation_for(classes, out_classes), *arrays)
-    return contraction(classes, out_classes, tuple(array.shape for array in arrays))(arrays)
+    return planned_product(classes, out_classes, tuple(array.shape for array in arrays))(arrays)
 
 
-def contraction(
+def planned_product(
     operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int], shapes
 ) -> Callable[[Sequence[np.ndarray]], np.ndarray]:
     """``arrays -> product over out_classes`` for operands of these classes and shapes,
@@ -140,7 +135,7 @@ def contraction(
     run = compiled(equation, shapes)
 
     def contract(arrays):
-        if _meters:
+        if context.current().meters:
             _count(equation, shapes)
         return run(*arrays)
 
@@ -168,7 +163,7 @@ def product_writer(
     equation = equation_for(operand_classes, out_classes)
 
     def write(arrays, out):
-        if _meters:
+        if context.current().meters:
             _count(equation, shapes)
         np.einsum(equation, *arrays, out=out, casting="same_kind")
 
@@ -178,7 +173,7 @@ def product_writer(
 def _count(equation: str, shapes: tuple[tuple[int, ...], ...]) -> None:
     """Add a contraction's cost to the meters that are counting."""
     info = path_info(equation, shapes)[1]
-    for meter in _meters:
+    for meter in context.current().meters:
         meter["flops"] += int(info.opt_cost)
         meter["largest_intermediate"] = max(
             meter["largest_intermediate"], int(info.largest_intermediate)

@@ -8,9 +8,10 @@ import math
 
 import numpy as np
 
-from tensordiff.rules import local
-from tensordiff.trace.dispatch import implements
-from tensordiff.trace.functions import letters, linear, normalize_axes, refuse
+from tensordiff.ops import jacobians
+from tensordiff.ops.arguments import letters, normalize_axes, refuse
+from tensordiff.ops.linear import linear
+from tensordiff.trace.registry import implements
 from tensordiff.trace.traced import raw, record
 
 __all__: list[str] = []
@@ -72,7 +73,7 @@ def _extreme(name: str, reduce, a, axis, out, keepdims, initial, where):
         name,
         value,
         [a],
-        lambda _: local.selection(value_shape, shape, pairs, [((), every_axis, share, "w")]),
+        lambda _: jacobians.selection(value_shape, shape, pairs, [((), every_axis, share, "w")]),
     )
 
 
@@ -98,7 +99,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
 
     def jacobian(_):
         others = _product_of_others(x, axes)
-        return local.selection(
+        return jacobians.selection(
             value_shape, shape, pairs, [((), list(range(len(shape))), others, "Π_others")]
         )
 
@@ -138,7 +139,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
         "cumsum",
         value,
         [a],
-        lambda _: local.selection(shape, shape, pairs, [((axis,), (axis,), lower, "L")]),
+        lambda _: jacobians.selection(shape, shape, pairs, [((axis,), (axis,), lower, "L")]),
     )
 
 

@@ -6,8 +6,8 @@ densely is linear in its core, and its local Jacobian is the term's own delta
 pattern, so the structure survives into the second derivative.
 """
 
-from tensordiff.dense import write_dense
-from tensordiff.term import Term
+from tensordiff.core.dense import write_dense
+from tensordiff.core.term import Term
 from tensordiff.trace.traced import Traced, record
 
 __all__ = ["dense_value"]

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tensordiff import planner
-from tensordiff.term import Term, align_to
+from tensordiff.core import paths
+from tensordiff.core.term import Term, align_to
 
 __all__ = ["write_dense", "dense_writer"]
 
@@ -103,7 +103,7 @@ def _product_writer(term: Term, view_classes):
     if len(term.factors) < 2 or term.factor_classes() != set(view_classes):
         return None
     classes, shapes = _operands(term)
-    return planner.product_writer(classes, view_classes, shapes)
+    return paths.product_writer(classes, view_classes, shapes)
 
 
 def _core(term: Term, keep: list) -> Callable[[list], np.ndarray]:
@@ -111,7 +111,7 @@ def _core(term: Term, keep: list) -> Callable[[list], np.ndarray]:
     if not term.factors:
         return lambda arrays: np.ones(())
     classes, shapes = _operands(term)
-    return planner.contraction(classes, keep, shapes)
+    return paths.planned_product(classes, keep, shapes)
 
 
 def _operands(term: Term) -> tuple[list, tuple]:

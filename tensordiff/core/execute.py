@@ -12,7 +12,7 @@ Here every step is lowered when the plan is made, from the shapes alone:
 * anything else (a letter summed inside one operand, a repeated letter) is
   ``np.einsum`` of the pair.
 
->>> step = Contraction("ab,b,bc->ac", [(2, 3), (3,), (3, 4)], [(0, 1), (0, 1)])
+>>> step = LoweredPath("ab,b,bc->ac", [(2, 3), (3,), (3, 4)], [(0, 1), (0, 1)])
 >>> a, d, b = np.ones((2, 3)), np.arange(3.0), np.ones((3, 4))
 >>> np.allclose(step(a, d, b), np.einsum("ab,b,bc->ac", a, d, b))
 True
@@ -24,10 +24,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import opt_einsum
 
-__all__ = ["Contraction"]
+__all__ = ["LoweredPath"]
 
 
-class Contraction:
+class LoweredPath:
     """``equation`` on operands of ``shapes``, contracted pairwise along ``path``."""
 
     def __init__(self, equation: str, shapes: Sequence[tuple[int, ...]], path: Sequence[tuple]):

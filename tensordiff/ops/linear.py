@@ -3,29 +3,19 @@
 Each handler computes the value with NumPy itself on plain arrays (so values
 match NumPy bit for bit) and records how to build the local Jacobian. Linear
 and multilinear functions are written as einsums and share one rule,
-:func:`tensordiff.rules.local.multilinear`.
+:func:`tensordiff.ops.jacobians.multilinear`.
 """
-
-import string
 
 import numpy as np
 
 from tensordiff.errors import ShapeError, UnsupportedOperationError
-from tensordiff.rules import local
-from tensordiff.rules.einsum_spec import parse_einsum, split_einsum_args
-from tensordiff.trace.dispatch import implements
+from tensordiff.ops import jacobians
+from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_out
+from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
+from tensordiff.trace.registry import implements
 from tensordiff.trace.traced import Traced, expressions, raw, record
 
-__all__: list[str] = []
-
-
-def refuse(name: str, **options) -> None:
-    """Refuse options we do not model (given as name=value where value is not the default)."""
-    given = sorted(option for option, value in options.items() if value is not None)
-    if given:
-        raise UnsupportedOperationError.for_function(
-            name, f"the arguments {given} are not supported on traced values"
-        )
+__all__ = ["linear"]
 
 
 def linear(
@@ -46,30 +36,17 @@ def linear(
     names = expressions(operands)
 
     def jacobian(n):
-        return local.multilinear(inputs, output, values, n, scale, names, scale_name)
+        return jacobians.multilinear(inputs, output, values, n, scale, names, scale_name)
 
     return record(op, value, operands, jacobian, template)
 
 
-def letters(count: int, skip: str = "") -> str:
-    return "".join(ch for ch in string.ascii_letters if ch not in skip)[:count]
-
-
-def normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    normalized = []
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ShapeError(f"numpy.{name}: axis {a} is out of bounds for {ndim} dimensions")
-        normalized.append(int(a) % ndim)
-    if len(set(normalized)) != len(normalized):
-        raise ShapeError(f"numpy.{name}: repeated axis in {axis!r}")
-    return tuple(normalized)
-
-
 # ---- products -------------------------------------------------------------------
 @implements(np.matmul)
-def matmul(x1, x2, **_):
+def matmul(x1, x2, **kwargs):
+    refuse_out("matmul", kwargs)
+    if kwargs:
+        raise UnsupportedOperationError.for_function("matmul", f"keywords {sorted(kwargs)}")
     a, b = np.ndim(raw(x1)), np.ndim(raw(x2))
     if a == 0 or b == 0:
         raise ShapeError("numpy.matmul: operands must not be scalars; use * for scaling")
@@ -204,7 +181,7 @@ def moveaxis(a, source, destination):
 # ---- reshapes and broadcasting --------------------------------------------------------
 def _reshaped(name: str, a, value):
     in_shape = np.shape(raw(a))
-    return record(name, value, [a], lambda _: local.reshape(in_shape, value.shape))
+    return record(name, value, [a], lambda _: jacobians.reshape(in_shape, value.shape))
 
 
 @implements(np.reshape)
@@ -239,7 +216,7 @@ def broadcast_to(array, shape, subok=False):
     value = np.broadcast_to(raw(array), shape)
     in_shape = np.shape(raw(array))
     return record(
-        "broadcast_to", value, [array], lambda _: local.elementwise(None, value.shape, in_shape)
+        "broadcast_to", value, [array], lambda _: jacobians.elementwise(None, value.shape, in_shape)
     )
 
 
@@ -258,7 +235,7 @@ def where(condition, x=None, y=None):
 
     def jacobian(position):
         mask = chosen if position == 1 else ~chosen
-        return local.elementwise(mask.astype(value.dtype), value.shape, shapes[position - 1])
+        return jacobians.elementwise(mask.astype(value.dtype), value.shape, shapes[position - 1])
 
     return record("where", value, [condition, x, y], jacobian)
 

@@ -8,7 +8,8 @@ give None.
 
 import re
 
-from tensordiff import names, render
+from tensordiff.core import templates
+from tensordiff.text import notation
 
 __all__ = ["matrix_form"]
 
@@ -42,15 +43,15 @@ def _term_form(term, J, n_out: int) -> str | None:
     deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
     coefficient, factors = 1.0, []
     for (_, classes), template in zip(term.factors, term.factor_names(), strict=True):
-        if not classes and render.is_number(template):
-            coefficient *= render.number(template)
+        if not classes and notation.is_number(template):
+            coefficient *= notation.number(template)
             continue
         repeated = re.fullmatch(r"\((\d+) (.+)\)", template)  # (2 v[i]): a path taken twice
         if repeated and "[" in repeated.group(2):
             coefficient *= int(repeated.group(1))
             template = repeated.group(2)
         name = template[: template.rindex("[")] if classes else template
-        if names.leaf(name, classes) != template:
+        if templates.leaf(name, classes) != template:
             return None  # a sum or a contraction inside one factor: no plain matrix form
         labels = [label_of[c][0] if c in label_of else f"#{c}" for c in classes]
         factors.append((_bare(name), labels))
@@ -180,4 +181,4 @@ def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | No
 
 
 def _group(name: str) -> str:
-    return names.grouped(name)
+    return templates.grouped(name)

@@ -2,14 +2,14 @@
 
 The text is built from the same terms that produce the numbers: a δ is a
 class shared by several labels, each factor prints its name template (see
-:mod:`tensordiff.names`) with classes replaced by labels, and classes summed
+:mod:`tensordiff.core.templates`) with classes replaced by labels, and classes summed
 inside the term get fresh letters under a Σ. :func:`factor_table` returns the
 arrays behind the printed factors, so the printed formula can be evaluated on
 its own and compared with the tensor (the tests do exactly that).
 """
 
-from tensordiff import names
-from tensordiff.term import Term
+from tensordiff.core import templates
+from tensordiff.core.term import Term
 
 __all__ = ["signature", "entity", "index_notation", "factor_table", "number", "is_number"]
 
@@ -19,7 +19,7 @@ _FRESH = "abcdefghpqrstuvwxyzmn"
 
 def signature(name: str, labels) -> str:
     """``V[i]``, ``W[j,k]``, ``(W x)[i]``, or ``E`` for no labels."""
-    name = names.grouped(name)
+    name = templates.grouped(name)
     return f"{name}[{','.join(labels)}]" if labels else name
 
 
@@ -87,20 +87,20 @@ def _term_text(term: Term, labels) -> tuple[str, dict]:
     taken = {piece for pieces in label_of.values() for piece in pieces}
     letters = (ch for ch in _FRESH if ch not in taken)
     mapping = {c: pieces[0] for c, pieces in label_of.items()}
-    templates = term.factor_names()
-    inner = [c for t in templates for c in names.classes_in(t) if c not in mapping]
+    factor_names = term.factor_names()
+    inner = [c for t in factor_names for c in templates.classes_in(t) if c not in mapping]
     for c in dict.fromkeys(inner):
         mapping[c] = next(letters, f"s{c}")
     summed = [c for _, classes in term.factors for c in classes if c not in label_of]
     parts = [f"δ[{','.join(p)}]" for p in label_of.values() if len(p) > 1]
     coefficient, numeric = 1.0, []
     table = {}
-    for (array, classes), template in zip(term.factors, templates, strict=True):
+    for (array, classes), template in zip(term.factors, factor_names, strict=True):
         if not classes and is_number(template):
             coefficient *= number(template)
             numeric.append(template)
             continue
-        text = names.render(template, mapping)
+        text = templates.render(template, mapping)
         parts.append(text)
         table[text] = (array, [mapping[c] for c in classes])
     body = " ".join(parts) or "1"

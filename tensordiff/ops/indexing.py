@@ -8,16 +8,19 @@ axes at once (integer arrays, boolean masks) falls back to a one-hot matrix
 over the whole array, after a memory check.
 """
 
+import operator
+
 import numpy as np
 
-from tensordiff import memory
+from tensordiff.core import memory
 from tensordiff.errors import ShapeError, UnsupportedOperationError
-from tensordiff.rules import local
-from tensordiff.trace.dispatch import implements, index_positions
-from tensordiff.trace.functions import letters, linear, normalize_axes, refuse
-from tensordiff.trace.traced import Traced, raw, record
+from tensordiff.ops import jacobians
+from tensordiff.ops.arguments import letters, normalize_axes, refuse
+from tensordiff.ops.linear import linear
+from tensordiff.trace.registry import implements
+from tensordiff.trace.traced import Traced, raw, record, top_trace
 
-__all__ = ["getitem"]
+__all__: list[str] = []
 
 
 def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray]):
@@ -25,10 +28,12 @@ def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray]):
     shape, value_shape = np.shape(raw(a)), np.shape(value)
     deltas = [(n, n) for n in range(len(shape)) if n not in picks_by_axis]
     factors = [
-        ((axis,), (axis,), local.one_hot(picks, shape[axis]), "S")
+        ((axis,), (axis,), jacobians.one_hot(picks, shape[axis]), "S")
         for axis, picks in picks_by_axis.items()
     ]
-    return record(name, value, [a], lambda _: local.selection(value_shape, shape, deltas, factors))
+    return record(
+        name, value, [a], lambda _: jacobians.selection(value_shape, shape, deltas, factors)
+    )
 
 
 def _gather(name: str, a, value, positions: np.ndarray, template: str | None = None):
@@ -37,10 +42,14 @@ def _gather(name: str, a, value, positions: np.ndarray, template: str | None = N
     size = int(np.prod(shape))
     memory.check_dense((positions.size, size), np.dtype(np.float64))
     out_axes = list(range(positions.ndim))
-    factor = local.one_hot(positions, size).reshape(positions.shape + shape)
+    factor = jacobians.one_hot(positions, size).reshape(positions.shape + shape)
     factors = [(out_axes, list(range(len(shape))), factor, "S")]
     return record(
-        name, value, [a], lambda _: local.selection(positions.shape, shape, (), factors), template
+        name,
+        value,
+        [a],
+        lambda _: jacobians.selection(positions.shape, shape, (), factors),
+        template,
     )
 
 
@@ -49,10 +58,11 @@ def _flat_positions(shape) -> np.ndarray:
 
 
 # ---- x[index] --------------------------------------------------------------------------
+@implements(operator.getitem)
 def getitem(x: Traced, index):
     """``x[index]`` for basic and advanced NumPy indexing."""
     entries = index if isinstance(index, tuple) else (index,)
-    if any(type(e) is Traced and e.trace is x.trace for e in entries):
+    if any(type(e) is Traced and e._trace is x._trace for e in entries):
         raise UnsupportedOperationError.for_function(
             "ndarray.__getitem__", "the index is a traced value; indices must be constants"
         )
@@ -62,7 +72,16 @@ def getitem(x: Traced, index):
         return _basic_index(x, value, entries, template)
     # An index traced at a lower level (td.jit's tape records the arguments) is a
     # constant here; the positions it picks are computed on that level.
-    return _gather("index", x, value, index_positions(_flat_positions(x.shape), index), template)
+    return _gather("index", x, value, _positions(_flat_positions(x.shape), index), template)
+
+
+def _positions(positions: np.ndarray, index):
+    """``positions[index]``; an index holding values of td.jit's tape is applied (and
+    recorded) by the tape."""
+    tape = top_trace((index,))
+    return (
+        positions[index] if tape is None else tape.apply(operator.getitem, (positions, index), {})
+    )
 
 
 def _index_text(entry) -> str:
@@ -102,17 +121,19 @@ def _basic_index(x, value, entries, template: str):
                 deltas.append((out_axis, in_axis))
             else:
                 name = f"S({_index_text(e)})"  # which entries the slice selects
-                factors.append(((out_axis,), (in_axis,), local.one_hot(picks, n), name))
+                factors.append(((out_axis,), (in_axis,), jacobians.one_hot(picks, n), name))
             out_axis += 1
         else:
-            factors.append(((), (in_axis,), local.one_hot(np.arange(n)[e], n), f"e{int(e) % n}"))
+            factors.append(
+                ((), (in_axis,), jacobians.one_hot(np.arange(n)[e], n), f"e{int(e) % n}")
+            )
         in_axis += 1
     value_shape = np.shape(value)
     return record(
         "index",
         value,
         [x],
-        lambda _: local.selection(value_shape, shape, deltas, factors),
+        lambda _: jacobians.selection(value_shape, shape, deltas, factors),
         template,
     )
 
@@ -158,8 +179,8 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
         picks = np.arange(value_shape[axis]) - starts[n]
         picks[(picks < 0) | (picks >= shape[axis])] = -1
         deltas = [(k, k) for k in range(len(shape)) if k != axis]
-        factors = [((axis,), (axis,), local.one_hot(picks, shape[axis]), "S")]
-        return local.selection(value_shape, shape, deltas, factors)
+        factors = [((axis,), (axis,), jacobians.one_hot(picks, shape[axis]), "S")]
+        return jacobians.selection(value_shape, shape, deltas, factors)
 
     return record("concatenate", value, arrays, jacobian)
 
@@ -176,8 +197,8 @@ def stack(arrays, axis=0, out=None, dtype=None, casting=None):
     def jacobian(n):
         shape = np.shape(values[n])
         deltas = [(k + (k >= axis), k) for k in range(len(shape))]
-        factors = [((axis,), (), local.one_hot(n, len(values)), f"e{n}")]
-        return local.selection(value_shape, shape, deltas, factors)
+        factors = [((axis,), (), jacobians.one_hot(n, len(values)), f"e{n}")]
+        return jacobians.selection(value_shape, shape, deltas, factors)
 
     return record("stack", value, arrays, jacobian)
 
@@ -243,7 +264,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 
 @implements(np.trace)
-def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+def matrix_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     refuse("trace", dtype=dtype, out=out)
     return np.sum(np.diagonal(a, offset, axis1, axis2), axis=-1)
 
@@ -258,7 +279,7 @@ def diag(v, k=0):
     value = np.diag(raw(v), k)
     if k == 0:
         return record(
-            "diag", value, [v], lambda _: local.selection(value.shape, shape, [(0, 0), (1, 0)])
+            "diag", value, [v], lambda _: jacobians.selection(value.shape, shape, [(0, 0), (1, 0)])
         )
     positions = np.full(value.shape, -1)
     positions[np.diag(np.ones(shape[0], dtype=bool), k)] = np.arange(shape[0])

@@ -1,7 +1,7 @@
 """Linear algebra: inv, det, slogdet, solve, norm, kron, cholesky, eigh.
 
 Each local Jacobian is written in index notation with
-:func:`tensordiff.rules.local.index_term` and built from traced values, so
+:func:`tensordiff.ops.jacobians.index_term` and built from traced values, so
 second derivatives work. Conventions follow JAX:
 
 * ``cholesky`` and ``eigh`` read a symmetric matrix, and their derivatives are
@@ -14,11 +14,11 @@ second derivatives work. Conventions follow JAX:
 
 import numpy as np
 
+from tensordiff.core.templates import grouped
 from tensordiff.errors import ShapeError, UnsupportedOperationError
-from tensordiff.names import grouped
-from tensordiff.rules import local
-from tensordiff.trace.dispatch import implements
-from tensordiff.trace.functions import letters
+from tensordiff.ops import jacobians
+from tensordiff.ops.arguments import letters
+from tensordiff.trace.registry import implements
 from tensordiff.trace.traced import expressions, raw, record
 
 __all__: list[str] = []
@@ -51,7 +51,7 @@ def inv(a):
     y = grouped(expressions([a])[0]) + "⁻¹"
 
     def jacobian(_):  # ∂Y[k,l]/∂A[i,j] = −Y[k,i] Y[j,l]
-        return local.index_term(
+        return jacobians.index_term(
             B + "kl", B + "ij", [(B + "ki", -Y, f"−{y}"), (B + "jl", Y, y)], shape, shape
         )
 
@@ -68,7 +68,7 @@ def det(a):
 
     def jacobian(_):  # ∂det A/∂A[i,j] = det A · A⁻¹[j,i]
         scaled = np.expand_dims(value, (-1, -2)) * np.linalg.inv(A)
-        return local.index_term(
+        return jacobians.index_term(
             B, B + "ij", [(B + "ji", scaled, f"det({a_name}) {a_name}⁻¹")], np.shape(value), shape
         )
 
@@ -84,7 +84,7 @@ def slogdet(a):
     inverse = grouped(expressions([a])[0]) + "⁻¹"
 
     def jacobian(_):  # ∂log|det A|/∂A[i,j] = A⁻¹[j,i]
-        return local.index_term(
+        return jacobians.index_term(
             B, B + "ij", [(B + "ji", np.linalg.inv(A), inverse)], np.shape(logabsdet), shape
         )
 
@@ -110,9 +110,9 @@ def solve(a, b):
         Ainv = np.linalg.inv(A)
         if position == 0:  # ∂x[k,m]/∂A[i,j] = −A⁻¹[k,i] x[j,m]
             factors = [("ki", -Ainv, f"−{a_name}⁻¹"), ("j" + cols, x, x_name)]
-            return local.index_term("k" + cols, "ij", factors, b_shape, a_shape)
+            return jacobians.index_term("k" + cols, "ij", factors, b_shape, a_shape)
         # ∂x[k,m]/∂b[j,m] = A⁻¹[k,j]
-        return local.index_term(
+        return jacobians.index_term(
             "k" + cols, "j" + cols, [("kj", Ainv, f"{a_name}⁻¹")], b_shape, b_shape
         )
 
@@ -164,7 +164,7 @@ def _symmetric_perturbation(
         return index + summed if index_first else summed + index
 
     return tuple(
-        local.index_term(
+        jacobians.index_term(
             out, "ij", shared + [(axes(p, i), M, name), (axes(q, j), M, name)], shape, shape, 0.5
         )
         for i, j in (("i", "j"), ("j", "i"))
@@ -199,7 +199,7 @@ def eigh(a, UPLO="L"):
     n = shape[0]
 
     def eigenvalues(_):  # ∂w[k]/∂A[i,j] = V[i,k] V[j,k]
-        return local.index_term("k", "ij", [("ik", V, "V"), ("jk", V, "V")], (n,), shape)
+        return jacobians.index_term("k", "ij", [("ik", V, "V"), ("jk", V, "V")], (n,), shape)
 
     def eigenvectors(_):
         # ∂V[a,l]/∂A[i,j] = Σ_k V[a,k] F[k,l] ½(V[i,k] V[j,l] + V[j,k] V[i,l]),

@@ -1,4 +1,4 @@
-"""The ``tensordiff`` command line: ``demo`` and ``explain``."""
+"""The ``tensordiff`` command line: argument parsing and the ``demo`` and ``explain`` commands."""
 
 import argparse
 import json
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             if min(args.m, args.n) < 1 or max(args.m, args.n) > 12:
                 parser.error("--m and --n must be between 1 and 12 for a readable demo")
-            from tensordiff.demo import demo_text  # imported late: --help stays fast
+            from tensordiff.cli.demo import demo_text  # imported late: --help stays fast
 
             print(demo_text(args.m, args.n, args.seed))
             return 0
@@ -87,9 +87,9 @@ def _parser() -> argparse.ArgumentParser:
 def _explain(args) -> int:
     import numpy as np  # imported late: --help stays fast
 
+    from tensordiff.cli.expression import ExpressionError, parse_expression
     from tensordiff.errors import TensorDiffError
     from tensordiff.explain import explain
-    from tensordiff.expression import ExpressionError, parse_expression
 
     try:
         f, variables = parse_expression(args.expression)
@@ -116,7 +116,7 @@ def _explain(args) -> int:
 
 
 def _values(args, variables: list[str], np) -> list:
-    from tensordiff.expression import ExpressionError
+    from tensordiff.cli.expression import ExpressionError
 
     shapes, files = {}, {}
     for spec in args.shape:

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff import names
-from tensordiff.term import Term, axis_classes, fresh_class
+from tensordiff.core import templates
+from tensordiff.core.term import Term, axis_classes, fresh_class
 from tensordiff.trace.traced import as_array
 
 __all__ = ["elementwise", "multilinear", "reshape"]
@@ -47,7 +47,7 @@ def elementwise(
     if derivative is None:
         return Term((), out_axes + in_axes, sizes)
     factor = _attach(derivative, out_classes)
-    return Term((factor,), out_axes + in_axes, sizes, (names.leaf(name, factor[1]),))
+    return Term((factor,), out_axes + in_axes, sizes, (templates.leaf(name, factor[1]),))
 
 
 def multilinear(
@@ -90,7 +90,7 @@ def multilinear(
         factor_classes = tuple(classes[term[n]] for n in keep)
         factors.append((value.reshape([value.shape[n] for n in keep]), factor_classes))
         name = operand_names[position] if operand_names else "K"
-        factor_names.append(names.leaf(name, factor_classes))
+        factor_names.append(templates.leaf(name, factor_classes))
     if scale is not None:
         factors.append((np.asarray(scale), ()))
         factor_names.append(scale_name or f"{scale:g}")
@@ -172,7 +172,7 @@ def selection(
         keep = [n for n, size in enumerate(array.shape) if size != 1]
         factor_classes = tuple(axes[n][0] for n in keep)
         built.append((array.reshape([array.shape[n] for n in keep]), factor_classes))
-        built_names.append(names.leaf(name, factor_classes))
+        built_names.append(templates.leaf(name, factor_classes))
     return Term(tuple(built), tuple(out_axes) + tuple(in_axes), sizes, tuple(built_names))
 
 
@@ -215,7 +215,7 @@ def index_term(
         keep = [n for n, size in enumerate(array.shape) if size != 1]
         factor_classes = tuple(classes[letters_[n]] for n in keep)
         built.append((array.reshape([array.shape[n] for n in keep]), factor_classes))
-        built_names.append(names.leaf(name, factor_classes))
+        built_names.append(templates.leaf(name, factor_classes))
     if scale is not None:
         built.append((np.asarray(scale), ()))
         built_names.append(f"{scale:g}")

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from tensordiff.errors import ShapeError
 
-__all__ = ["parse_labels", "default_labels"]
+__all__ = ["parse_labels", "default_labels", "labels_for"]
 
 # Default labels follow the textbook habit: i, j, k, ... then a, b, ... then l2, l3, ...
 _DEFAULT_ALPHABET = "ijklmnpqrstuvwxyzabcdefgh"
@@ -67,3 +67,14 @@ def default_labels(count: int, avoid: Iterable[str] = ()) -> tuple[str, ...]:
             labels.append(label)
             taken.add(label)
     return tuple(labels)
+
+
+def labels_for(spec, ndim: int, what: str, avoid: Iterable[str] = ()) -> tuple[str, ...]:
+    """The labels ``spec`` gives (checked), or the defaults avoiding ``avoid`` if it is None.
+
+    >>> labels_for(None, 2, "x", avoid=("i",)), labels_for("ab", 2, "x")
+    (('j', 'k'), ('a', 'b'))
+    """
+    if spec is None:
+        return default_labels(ndim, avoid=avoid)
+    return parse_labels(spec, ndim, what)

@@ -13,12 +13,11 @@ propagation). "optimal" only links the local Jacobians into one network and
 lets opt_einsum's dynamic program choose the contraction order of the whole
 network at the end; that order is never worse than either of the other two,
 which are orders of the same network. "auto" is "optimal". Every contraction is
-planned under the memory limit (see :mod:`tensordiff.planner`).
+planned under the memory limit (see :mod:`tensordiff.core.paths`).
 """
 
-from tensordiff.sums import add_terms
-from tensordiff.term import Term, axis_classes
-from tensordiff.term import contract as contract_terms
+from tensordiff.core.sums import add_terms
+from tensordiff.core.term import Term, axis_classes, contract_terms
 from tensordiff.trace.graph import Node, toposort
 
 __all__ = ["MODES", "accumulate", "identity"]

@@ -1,0 +1,5 @@
+"""The ``tensordiff`` command line: ``demo`` and ``explain``."""
+
+from tensordiff.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,145 @@
+"""One differentiated call: trace ``f``, run the chain rule, label the Jacobians.
+
+The steps every derivative takes, composed here once: :func:`trace_call` runs
+``f`` on traced arguments and records the graph; the chain rule
+(:mod:`tensordiff.chain_rule`) contracts its local Jacobians in the chosen
+order; :func:`differentiate` puts labels on the results. ``td.jacobian``,
+``td.plan`` and ``td.explain`` are thin layers over these steps.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces consult)
+from tensordiff.chain_rule import accumulate
+from tensordiff.core.dtypes import as_real_array
+from tensordiff.core.labels import labels_for
+from tensordiff.errors import ShapeError
+from tensordiff.tensor import Jacobian, Tensor
+from tensordiff.trace.densify import dense_value
+from tensordiff.trace.graph import Node
+from tensordiff.trace.traced import Trace, Traced, next_level, running
+from tensordiff.trace.variables import parameter_names, visible_arrays
+
+__all__ = ["TracedCall", "trace_call", "differentiate", "function_name", "NotScalar"]
+
+LabelSpec = str | Sequence[str] | None
+
+
+@dataclass
+class TracedCall:
+    """One traced call of ``f``: its output node and the nodes of the traced arguments."""
+
+    output: Node | None  # None for a constant output
+    output_shape: tuple[int, ...]
+    dtype: np.dtype
+    leaves: list[Node]
+    names: list[str]  # the positional parameters' names
+    args: list  # the arguments, traced ones replaced by their Traced values
+
+
+def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCall:
+    """Call ``f`` with the arguments at ``positions`` traced, and record the graph."""
+    for position in positions:
+        if not -len(args) <= position < len(args):
+            raise ShapeError(
+                f"argnums {position} is out of range: {getattr(f, '__name__', 'f')} was"
+                f" called with {len(args)} positional arguments"
+            )
+    args = list(args)
+    names = parameter_names(f, len(args))
+    trace = Trace(next_level(), visible_arrays(f, args, names))
+    leaves = []
+    for position in positions:
+        value = _argument(args[position], position)
+        node = Node("input", value.shape, expr=names[position])
+        args[position] = Traced(value, node, trace)
+        leaves.append(node)
+    with running(trace):
+        result = f(*args, **kwargs)
+    output_shape, output_node, output_dtype = _output_of(result, trace)
+    return TracedCall(output_node, output_shape, output_dtype, leaves, names, args)
+
+
+def differentiate(
+    f: Callable,
+    positions: Sequence[int],
+    args: Sequence,
+    kwargs: dict,
+    out: LabelSpec,
+    wrt: Sequence[LabelSpec],
+    mode: str,
+    observer=None,
+) -> tuple[TracedCall, list[Jacobian]]:
+    """The traced call of ``f`` and ∂f/∂args[n] for each ``n`` in ``positions``, labelled
+    ``out`` and ``wrt[k]`` (defaults: distinct letters). ``out=()`` demands a scalar
+    output (NotScalar otherwise). ``observer`` sees each step of the chain rule (see
+    :func:`tensordiff.chain_rule.accumulate`)."""
+    call = trace_call(f, positions, args, kwargs)
+    if out == () and call.output_shape:
+        raise NotScalar(call.output_shape)
+    out_labels = labels_for(out, len(call.output_shape), "the output")
+    in_labels = []
+    for leaf, position, spec in zip(call.leaves, positions, wrt, strict=True):
+        labels = labels_for(spec, len(leaf.shape), f"argument {position}", avoid=out_labels)
+        clash = set(labels) & set(out_labels)
+        if clash:
+            raise ShapeError(
+                f"labels {sorted(clash)} are used for both the output {out_labels} and"
+                f" argument {position} {labels}; choose distinct labels"
+            )
+        in_labels.append(labels)
+    terms_by_leaf = accumulate(call.output, call.output_shape, call.leaves, mode, observer)
+    jacobians = []
+    for leaf, position, labels in zip(call.leaves, positions, in_labels, strict=True):
+        dtype = np.result_type(call.dtype, call.args[position].dtype)
+        tensor = Tensor._from_terms(
+            terms_by_leaf[leaf], out_labels + labels, call.output_shape + leaf.shape, dtype
+        )
+        jacobians.append(
+            Jacobian._from_tensor(tensor, len(out_labels), function_name(f), call.names[position])
+        )
+    return call, jacobians
+
+
+def function_name(f) -> str:
+    name = getattr(f, "__name__", "")
+    return name if name.isidentifier() else "f"
+
+
+class NotScalar(ShapeError):
+    """f returned an array where a scalar was asked for (td.grad)."""
+
+    def __init__(self, shape):
+        super().__init__(f"the output has shape {shape}, not ()")
+        self.shape = shape
+
+
+def _argument(value, position: int):
+    """An argument as a float array; a traced value of an enclosing trace is kept."""
+    if type(value) is Traced:
+        if value.dtype.kind != "f":
+            raise ShapeError(f"argument {position} is a traced {value.dtype} value")
+        return value
+    return as_real_array(value, f"argument {position}")
+
+
+def _output_of(result, trace: Trace):
+    """Shape, node (None for a constant) and dtype of ``f``'s result."""
+    if isinstance(result, Tensor):
+        result = dense_value(result)  # f returned a derivative: differentiate through it
+    if type(result) is Traced and result._trace is trace:
+        return result.shape, result.node, result.dtype
+    if type(result) is Traced:
+        if result._trace.level > trace.level:
+            raise ShapeError("f returned a traced value from a derivative call inside it")
+        return result.shape, None, result.dtype  # a value of an enclosing trace: constant here
+    if isinstance(result, (tuple, list, dict)):
+        raise ShapeError(
+            f"f returned a {type(result).__name__}; td.jacobian needs a single array output."
+            " Differentiate each output separately, or stack constants outside f"
+        )
+    constant = as_real_array(result, "the output of f")
+    return constant.shape, None, constant.dtype

@@ -1,0 +1,113 @@
+"""The rule of every ufunc in :mod:`tensordiff.ops.ufuncs`, and of ``astype``.
+
+One rule serves the whole table: it computes the value with the ufunc itself,
+and its local Jacobian is ``δ · g`` with ``g`` from the ufunc's row
+(:func:`tensordiff.ops.jacobians.elementwise`, broadcasting included). Ufuncs
+whose derivative is zero (comparisons, ``floor``) give plain constants.
+"""
+
+import functools
+
+import numpy as np
+
+from tensordiff.core.templates import grouped
+from tensordiff.errors import UnsupportedOperationError
+from tensordiff.ops import jacobians, ufuncs
+from tensordiff.ops.arguments import refuse_out
+from tensordiff.ops.reductions import sum_
+from tensordiff.trace.registry import cast, implements
+from tensordiff.trace.traced import Traced, as_array, expressions, raw, record
+
+__all__: list[str] = []
+
+# Ufunc keywords we accept only at their defaults; anything else changes the result
+# in ways the rules do not model, so it is refused rather than ignored.
+_UFUNC_DEFAULTS = {
+    "where": True,
+    "casting": "same_kind",
+    "order": "K",
+    "dtype": None,
+    "subok": True,
+}
+
+
+def _differentiable(ufunc, *inputs, **kwargs):
+    """``ufunc(*inputs)`` recorded with ``∂y/∂inputs[n] = δ · g_n`` from its row."""
+    name = ufunc.__name__
+    refuse_out(name, kwargs)
+    _refuse_keywords(name, kwargs)
+    derivatives = ufuncs.UFUNCS[ufunc]  # read per call: the table is the single source
+    values = [raw(x) for x in inputs]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = as_array(ufunc(*values))
+    arrays = [as_array(v) for v in values]
+    exprs = expressions(inputs)
+    template = derivatives.display or f"{name}({{0}}" + ", {1}" * (len(inputs) - 1) + ")"
+    if ufunc is np.multiply and any(np.ndim(v) == 0 for v in values):
+        template = "{g0} {g1}"  # scaling reads as juxtaposition: 2 x
+    fields = {f"g{n}": grouped(e) for n, e in enumerate(exprs)}
+    record_expr = template.format(*exprs, **fields)
+    partials = derivatives.partials
+    if ufunc is np.power and type(inputs[1]) is not Traced and np.ndim(values[1]) == 0:
+        p = float(values[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
+        base = "{g0}" if p == 2 else "{g0}^" + f"{p - 1:g}"
+        partials = ((partials[0][0], f"{p:g} {base}"), None)
+
+    def jacobian(position):
+        partial = partials[position]
+        if partial is None:
+            return jacobians.elementwise(None, value.shape, arrays[position].shape)
+        derivative, factor = partial
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = derivative(*arrays, value)
+        name_of_g = factor.format(*exprs, y=grouped(record_expr), **fields)
+        return jacobians.elementwise(g, value.shape, arrays[position].shape, grouped(name_of_g))
+
+    return record(name, value, inputs, jacobian, template)
+
+
+def _constant(ufunc, *inputs, **kwargs):
+    """``ufunc(*inputs)`` as a plain constant: its derivative is zero."""
+    refuse_out(ufunc.__name__, kwargs)
+    _refuse_keywords(ufunc.__name__, kwargs)
+    return ufunc(*(raw(x) for x in inputs))
+
+
+for _ufunc in ufuncs.UFUNCS:
+    implements(_ufunc)(functools.partial(_differentiable, _ufunc))
+for _ufunc in ufuncs.CONSTANT:
+    implements(_ufunc)(functools.partial(_constant, _ufunc))
+
+
+@implements(np.add.reduce)
+def _add_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest):
+    refuse_out("add.reduce", {"out": out})
+    _refuse_keywords("add.reduce", {"dtype": dtype, **rest})
+    return sum_(array, axis=axis, keepdims=keepdims)
+
+
+@implements(cast)
+def _astype(x, dtype):
+    """``x.astype(dtype)`` for float dtypes: the identity with a cast."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise UnsupportedOperationError.for_function(
+            "ndarray.astype", f"casting a traced value to {dtype} has no derivative"
+        )
+    value = raw(x).astype(dtype)
+    return record("astype", value, [x], lambda _: jacobians.elementwise(None, x.shape, x.shape))
+
+
+def _refuse_keywords(name: str, kwargs: dict) -> None:
+    odd = sorted(k for k, v in kwargs.items() if not _is_default(k, v))
+    if odd:
+        raise UnsupportedOperationError.for_function(
+            name, f"the keyword arguments {odd} are not supported on traced values"
+        )
+
+
+def _is_default(keyword: str, value) -> bool:
+    if keyword not in _UFUNC_DEFAULTS:
+        return False
+    default = _UFUNC_DEFAULTS[keyword]
+    return value is default or (isinstance(value, (str, bool)) and value == default)

@@ -1,0 +1,121 @@
+"""The supported ufuncs, one row each: how the value reads, and each argument's derivative.
+
+A row is ``row(display, partial, ...)`` with one partial per argument:
+``(g, name)``, where ``g(*args, out)`` is the elementwise derivative
+``∂y[i]/∂x[j] = δ[i,j] g[i]`` as a function of the arguments and the output
+``y``, and ``name`` is how ``g`` reads in formulas; ``None`` means ``g = 1``
+(a pure delta: nothing stored). ``display`` writes the value over its inputs'
+expressions (``{0}`` as is, ``{g0}`` grouped in parentheses when compound;
+``None``: ``name(x, y)``); derivative names may also use ``{y}``, the output.
+Broadcasting needs no code here: :func:`tensordiff.ops.jacobians.elementwise`
+leaves the delta off axes an argument lacks, so the chain rule sums over them.
+
+Ties of ``maximum``/``minimum`` follow JAX: each argument gets half the
+derivative where ``x == y`` (the average of the two one-sided subgradients).
+``abs`` has derivative +1 at 0, also as in JAX.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["UFUNCS", "CONSTANT", "Row", "row"]
+
+
+class Row(NamedTuple):
+    display: str | None
+    partials: tuple[tuple[Callable, str] | None, ...]
+
+
+def row(display: str | None, *partials: tuple[Callable, str] | None) -> Row:
+    return Row(display, partials)
+
+
+def _pow_base(x, y, out):
+    # y·x^(y-1), taken as 0 where y == 0 (so 0**0 has derivative 0, as in JAX)
+    if np.ndim(y) == 0 and type(y) is np.ndarray and y != 0:
+        # a constant exponent: no select needed, and x² differentiates to 2 x
+        return y * x if y == 2 else y * np.power(x, y - 1)
+    return np.where(y == 0, 0.0, y * np.power(x, y - 1))
+
+
+def _pow_exponent(x, y, out):
+    # log(x)·x^y, taken as 0 where x == 0 (as in JAX)
+    safe = np.where(x == 0, 1.0, x)
+    return np.where(x == 0, 0.0, np.log(safe) * out)
+
+
+def _max_first(x, y, out):
+    return np.where(x == y, 0.5, (x > y).astype(out.dtype))
+
+
+def _max_second(x, y, out):
+    return np.where(x == y, 0.5, (y > x).astype(out.dtype))
+
+
+UFUNCS: dict[np.ufunc, Row] = {
+    # ---- arithmetic -----------------------------------------------------------------
+    np.add: row("{0} + {1}", None, None),
+    np.subtract: row("{0} − {g1}", None, (lambda x, y, out: -1.0, "-1")),
+    np.multiply: row("{g0} ⊙ {g1}", (lambda x, y, out: y, "{1}"), (lambda x, y, out: x, "{0}")),
+    np.true_divide: row(
+        "{g0} / {g1}",
+        (lambda x, y, out: 1.0 / y, "1 / {g1}"),
+        (lambda x, y, out: -out / y, "-{g0} / {g1}²"),
+    ),
+    np.power: row(
+        "{g0}^{g1}", (_pow_base, "{g1} {g0}^({1} − 1)"), (_pow_exponent, "log({0}) {g0}^{g1}")
+    ),
+    np.negative: row("−{g0}", (lambda x, out: -1.0, "-1")),
+    np.positive: row("{0}", None),
+    np.reciprocal: row("1 / {g0}", (lambda x, out: -out * out, "-1 / {g0}²")),
+    np.square: row("{g0}²", (lambda x, out: 2.0 * x, "2 {g0}")),
+    np.sqrt: row("√{g0}", (lambda x, out: 0.5 / out, "1 / (2 √{g0})")),
+    np.absolute: row("|{0}|", (lambda x, out: np.where(x >= 0, 1.0, -1.0), "sign({0})")),
+    np.maximum: row("max({0}, {1})", (_max_first, "[{0} ≥ {1}]"), (_max_second, "[{1} ≥ {0}]")),
+    np.minimum: row("min({0}, {1})", (_max_second, "[{0} ≤ {1}]"), (_max_first, "[{1} ≤ {0}]")),
+    # ---- exponentials and logarithms ---------------------------------------------------
+    np.exp: row(None, (lambda x, out: out, "exp({0})")),
+    np.expm1: row(None, (lambda x, out: out + 1.0, "exp({0})")),
+    np.log: row(None, (lambda x, out: 1.0 / x, "1 / {g0}")),
+    np.log1p: row(None, (lambda x, out: 1.0 / (1.0 + x), "1 / (1 + {0})")),
+    np.logaddexp: row(
+        "log(exp {g0} + exp {g1})",
+        (lambda x, y, out: np.exp(x - out), "exp({0} − {y})"),
+        (lambda x, y, out: np.exp(y - out), "exp({1} − {y})"),
+    ),
+    # ---- trigonometric and hyperbolic --------------------------------------------------
+    np.sin: row(None, (lambda x, out: np.cos(x), "cos({0})")),
+    np.cos: row(None, (lambda x, out: -np.sin(x), "-sin({0})")),
+    np.tan: row(None, (lambda x, out: 1.0 + out * out, "(1 + tan²({0}))")),
+    np.sinh: row(None, (lambda x, out: np.cosh(x), "cosh({0})")),
+    np.cosh: row(None, (lambda x, out: np.sinh(x), "sinh({0})")),
+    np.tanh: row(None, (lambda x, out: 1.0 - out * out, "(1 − tanh²({0}))")),
+}
+
+# Piecewise constant or boolean: their derivative is zero, so their results are
+# plain constants and carry no trace.
+CONSTANT = frozenset(
+    {
+        np.greater,
+        np.greater_equal,
+        np.less,
+        np.less_equal,
+        np.equal,
+        np.not_equal,
+        np.sign,
+        np.floor,
+        np.ceil,
+        np.rint,
+        np.trunc,
+        np.isnan,
+        np.isinf,
+        np.isfinite,
+        np.signbit,
+        np.logical_and,
+        np.logical_or,
+        np.logical_not,
+        np.logical_xor,
+    }
+)

@@ -1,0 +1,75 @@
+"""The allow-list: which NumPy callable is differentiated by which rule.
+
+The trace mechanism consults this table and knows no rule itself; the rules in
+:mod:`tensordiff.ops` register here (``@implements(np.tanh)``), as autograd's
+``defvjp`` fills a table its tracer reads. Keys are the callables NumPy hands
+to ``__array_function__`` and ``__array_ufunc__`` (a ufunc, or a ufunc method
+such as ``np.add.reduce``), plus stand-ins for the two ndarray methods NumPy
+does not route: :func:`cast` for ``astype`` and :func:`operator.getitem` for
+indexing. A callable that is not registered is refused, never run by NumPy on
+a traced value.
+
+>>> qualified_name(np.linalg.norm), qualified_name(np.add.reduce), qualified_name(cast)
+('linalg.norm', 'add.reduce', 'ndarray.astype')
+"""
+
+import operator
+from collections.abc import Callable
+
+import numpy as np
+
+from tensordiff.errors import UnsupportedOperationError
+
+__all__ = ["implements", "rule_for", "qualified_name", "supported_operations", "cast"]
+
+# NumPy callable -> its rule, called with the call's own arguments
+_RULES: dict[Callable, Callable] = {}
+
+
+def cast(x, dtype):
+    """``x.astype(dtype)`` for an array or a NumPy scalar: the stand-in for ``ndarray.astype``
+    (a replayed 0-d result may be a NumPy scalar, which ``np.ndarray.astype`` refuses)."""
+    return np.asarray(x).astype(dtype)
+
+
+_METHOD_NAMES = {cast: "ndarray.astype", operator.getitem: "ndarray.__getitem__"}
+
+
+def implements(*functions: Callable):
+    """Register the decorated rule for ``functions``; a second rule for one is an error."""
+
+    def register(rule):
+        for function in functions:
+            if function in _RULES:
+                raise KeyError(f"numpy.{qualified_name(function)} already has a rule")
+            _RULES[function] = rule
+        return rule
+
+    return register
+
+
+def rule_for(function: Callable) -> Callable:
+    """The rule registered for ``function``; UnsupportedOperationError naming it if none."""
+    rule = _RULES.get(function)
+    if rule is None:
+        raise UnsupportedOperationError.for_function(qualified_name(function))
+    return rule
+
+
+def qualified_name(function: Callable) -> str:
+    """``linalg.norm`` for numpy.linalg.norm, ``add.reduce``, ``ndarray.astype``, ``tanh``."""
+    if function in _METHOD_NAMES:
+        return _METHOD_NAMES[function]
+    owner = getattr(function, "__self__", None)
+    if isinstance(owner, np.ufunc):
+        return f"{owner.__name__}.{function.__name__}"
+    module = getattr(function, "__module__", None) or "numpy"
+    public = [part for part in module.split(".")[1:] if not part.startswith("_")]
+    return ".".join([*public, function.__name__])
+
+
+def supported_operations() -> list[str]:
+    """The NumPy functions and ufuncs that work on traced values, by name."""
+    return sorted(
+        f"numpy.{qualified_name(function)}" for function in _RULES if function not in _METHOD_NAMES
+    )

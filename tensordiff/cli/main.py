@@ -3,7 +3,15 @@
 import argparse
 import json
 import os
+import re
 import sys
+
+import numpy as np
+
+from tensordiff.cli.demo import demo_text
+from tensordiff.cli.expression import ExpressionError, parse_expression
+from tensordiff.errors import TensorDiffError
+from tensordiff.explain import explain
 
 __all__ = ["main"]
 
@@ -26,8 +34,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             if min(args.m, args.n) < 1 or max(args.m, args.n) > 12:
                 parser.error("--m and --n must be between 1 and 12 for a readable demo")
-            from tensordiff.cli.demo import demo_text  # imported late: --help stays fast
-
             print(demo_text(args.m, args.n, args.seed))
             return 0
         return _explain(args)
@@ -85,15 +91,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _explain(args) -> int:
-    import numpy as np  # imported late: --help stays fast
-
-    from tensordiff.cli.expression import ExpressionError, parse_expression
-    from tensordiff.errors import TensorDiffError
-    from tensordiff.explain import explain
-
     try:
         f, variables = parse_expression(args.expression)
-        values = _values(args, variables, np)
+        values = _values(args, variables)
         wrt = args.wrt or (variables[0] if variables else None)
         if wrt not in variables:
             raise ExpressionError(
@@ -115,9 +115,7 @@ def _explain(args) -> int:
     return 0
 
 
-def _values(args, variables: list[str], np) -> list:
-    from tensordiff.cli.expression import ExpressionError
-
+def _values(args, variables: list[str]) -> list:
     shapes, files = {}, {}
     for spec in args.shape:
         name, _, dims = spec.partition("=")
@@ -148,8 +146,6 @@ def _values(args, variables: list[str], np) -> list:
 
 
 def _column_of(expression: str, name: str) -> int:
-    import re
-
     match = re.search(rf"\b{re.escape(name)}\b", expression)
     return match.start() if match else 0
 

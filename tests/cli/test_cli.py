@@ -42,7 +42,7 @@ def test_console_script_runs_as_a_module():
 def test_the_readme_quotes_the_demo_as_it_prints(capsys):
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     excerpt = readme.split("```\n1. ∂V/∂W", 1)[1].split("```", 1)[0]
     main(["demo"])
     printed = capsys.readouterr().out

@@ -8,7 +8,7 @@ import pytest
 
 import tensordiff as td
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import run  # noqa: E402
 
 CASES = run.cases(quick=True, rng=np.random.default_rng(0))

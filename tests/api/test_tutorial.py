@@ -9,7 +9,7 @@ import pytest
 
 from tensordiff.cli import main
 
-TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "tutorial.md"
+TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
 BLOCK = re.compile(r"<!-- output of: (.+?) -->\n```text\n\$ \1\n(.*?)```", re.S)
 
 

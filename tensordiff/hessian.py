@@ -66,8 +66,7 @@ class Hessian(Jacobian):
                 for c, d in zip(axis, partner, strict=True):
                     if swap.setdefault(c, d) != d:
                         return None
-            in_factors = term.factor_classes()
-            keep = [c for c in term.out_classes() if c in in_factors]
+            keep = list(term.core_classes())
             if {swap[c] for c in keep} != set(keep):
                 return None
             core = term.core(keep)

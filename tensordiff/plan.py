@@ -109,8 +109,7 @@ def _predicted(J) -> dict:
     for term in J.terms:
         if len(term.factors) < 2:
             continue
-        in_factors = term.factor_classes()
-        keep = tuple(c for c in term.out_classes() if c in in_factors)
+        keep = term.core_classes()
         equation = paths.equation_for([classes for _, classes in term.factors], keep)
         _, info = paths.path_info(equation, tuple(np.shape(a) for a, _ in term.factors))
         flops += int(info.opt_cost)

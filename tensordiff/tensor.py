@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff.core import memory
+from tensordiff.core import memory, trees
 from tensordiff.core.dense import write_dense
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import parse_labels
@@ -117,10 +117,10 @@ class Tensor:
     # NumPy functions on a Tensor see its dense array; inside a derivative (traced
     # factors) that array is itself traced, so np.sum(td.jacobian(f)(x)) differentiates.
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return getattr(ufunc, method)(*_densified(inputs), **kwargs)
+        return getattr(ufunc, method)(*_densified(inputs), **_densified(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
-        return func(*_densified(args), **kwargs)
+        return func(*_densified(args), **_densified(kwargs))
 
     def relabel(self, labels: str | Sequence[str]) -> "Tensor":
         """The same tensor with new labels (positionally)."""
@@ -310,15 +310,13 @@ def slot_names(cls) -> list[str]:
 
 
 def _densified(items):
-    """``items`` with each Tensor (also inside a list or tuple) replaced by its dense value."""
-    out = []
-    for item in items:
-        if isinstance(item, Tensor):
-            item = dense_value(item)
-        elif isinstance(item, (list, tuple)):
-            item = type(item)(_densified(item))
-        out.append(item)
-    return out
+    """``items`` with each Tensor (also inside lists, tuples and dicts) replaced by its
+    dense value."""
+    return trees.tree_map(
+        lambda item: dense_value(item) if isinstance(item, Tensor) else item,
+        items,
+        is_leaf=lambda item: isinstance(item, Tensor),
+    )
 
 
 def _aligned(other: Tensor, like: Tensor) -> Tensor:

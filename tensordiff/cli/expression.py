@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+import tensordiff.ops  # noqa: F401  (registers the rules the whitelist is read from)
 from tensordiff.errors import TensorDiffError
+from tensordiff.trace import registry
 
 __all__ = ["ExpressionError", "parse_expression", "FUNCTIONS"]
 
@@ -25,21 +27,18 @@ class ExpressionError(TensorDiffError, ValueError):
         self.column, self.width = column, max(width, 1)
 
 
-FUNCTIONS: dict[str, Callable] = {
-    name: getattr(np, name)
-    for name in (
-        "sum mean max min prod cumsum tanh exp log log1p expm1 sqrt square abs sin cos tan sinh"
-        " cosh maximum minimum logaddexp clip where einsum dot inner outer tensordot matmul"
-        " transpose swapaxes moveaxis trace diag diagonal kron reshape ravel expand_dims squeeze"
-        " broadcast_to concatenate stack flip roll take eye ones zeros"
-    ).split()
-}
-FUNCTIONS.update(
-    {
-        f"linalg.{name}": getattr(np.linalg, name)
-        for name in ("inv", "det", "slogdet", "solve", "norm", "cholesky", "eigh")
-    }
-)
+def _functions() -> dict[str, Callable]:
+    """The whitelist: every NumPy function (by its NumPy names, aliases included) that
+    has a rule, and the constant constructors ``eye``, ``ones`` and ``zeros``."""
+    found = {"eye": np.eye, "ones": np.ones, "zeros": np.zeros}
+    for prefix, namespace in (("", np), ("linalg.", np.linalg)):
+        for name, value in vars(namespace).items():
+            if not name.startswith("_") and callable(value) and registry.is_registered(value):
+                found[prefix + name] = value
+    return found
+
+
+FUNCTIONS = _functions()
 _METHODS = {"sum", "mean", "max", "min", "prod", "reshape", "ravel", "transpose", "dot", "T"}
 _BINARY = {
     ast.Add: np.add,

@@ -40,8 +40,7 @@ def _add_cores(first: Term, second: Term) -> Term:
     used: set[int] = set()
     for term in (first, second):
         position = dict(zip(term.out_classes(), target, strict=True))
-        in_factors = term.factor_classes()
-        keep = [c for c in term.out_classes() if c in in_factors]
+        keep = list(term.core_classes())
         cores.append((term.core(keep), [position[c] for c in keep]))
         used.update(position[c] for c in keep)
         renaming = {c: (position[c],) for c in term.out_classes()}

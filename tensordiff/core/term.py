@@ -26,7 +26,15 @@ import numpy as np
 from tensordiff.core import paths, templates
 from tensordiff.errors import ShapeError
 
-__all__ = ["Term", "fresh_class", "axis_classes", "contract_terms", "align_to"]
+__all__ = [
+    "Term",
+    "Factor",
+    "squeezed",
+    "fresh_class",
+    "axis_classes",
+    "contract_terms",
+    "align_to",
+]
 
 _class_ids = itertools.count()
 
@@ -50,6 +58,21 @@ def axis_classes(shape: Sequence[int]) -> tuple[tuple[tuple[int, ...], ...], dic
 Factor = tuple[np.ndarray, tuple[int, ...]]
 
 
+def squeezed(array, classes: Sequence[int | None]) -> Factor:
+    """A factor from ``array`` whose axes carry ``classes``, its size-1 axes dropped (a class
+    of size 1 is never stored; their entries in ``classes`` may be None).
+
+    >>> array, classes = squeezed(np.ones((2, 1, 3)), (7, None, 8))
+    >>> array.shape, classes
+    ((2, 3), (7, 8))
+    """
+    shape = np.shape(array)
+    keep = [n for n, size in enumerate(shape) if size != 1]
+    # Always a new view, even with nothing to drop: sums factor out only factors that are
+    # the very same object (see tensordiff.core.sums), and two rules' factors are not.
+    return array.reshape([shape[n] for n in keep]), tuple(classes[n] for n in keep)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Term:
     """Dense factors times deltas; see the module docstring."""
@@ -57,9 +80,8 @@ class Term:
     factors: tuple[Factor, ...]
     axes: tuple[tuple[int, ...], ...]
     sizes: Mapping[int, int]
-    names: tuple[
-        str, ...
-    ] = ()  # a template per factor (see tensordiff.core.templates); may be empty
+    # a name template per factor (see tensordiff.core.templates); may be empty
+    names: tuple[str, ...] = ()
 
     @property
     def stored_nbytes(self) -> int:
@@ -69,9 +91,8 @@ class Term:
     def dense(cls, array: np.ndarray, name: str = "T") -> "Term":
         """A term with one factor holding ``array`` and no deltas."""
         axes, sizes = axis_classes(array.shape)
-        factor = array.reshape([s for s in array.shape if s != 1])
-        classes = tuple(c for axis in axes for c in axis)
-        return cls(((factor, classes),), axes, sizes, (templates.leaf(name, classes),))
+        factor = squeezed(array, [axis[0] if axis else None for axis in axes])
+        return cls((factor,), axes, sizes, (templates.leaf(name, factor[1]),))
 
     def factor_names(self) -> tuple[str, ...]:
         """A name template per factor; factors nobody named are called F."""
@@ -97,6 +118,12 @@ class Term:
     def factor_classes(self) -> set[int]:
         return {c for _, classes in self.factors for c in classes}
 
+    def core_classes(self) -> tuple[int, ...]:
+        """The classes on the axes that some factor mentions, in axis order: what the
+        product of the factors is evaluated over (the other axes are deltas or constant)."""
+        in_factors = self.factor_classes()
+        return tuple(c for c in self.out_classes() if c in in_factors)
+
     def core(self, classes: Sequence[int]) -> np.ndarray:
         """The product of the factors as an array over ``classes``, other classes summed.
 
@@ -109,8 +136,7 @@ class Term:
 
     def collapsed(self) -> "Term":
         """The same term with its factors multiplied into one."""
-        in_factors = self.factor_classes()
-        keep = tuple(c for c in self.out_classes() if c in in_factors)
+        keep = self.core_classes()
         core = self.core(keep)
         return Term(((core, keep),), self.axes, self.sizes, (self.product_name(keep),))
 

@@ -1,15 +1,18 @@
 """Builders of local Jacobians as structured terms.
 
 Every local Jacobian has the op's output axes first, then the argument's axes.
-Three shapes of rule cover the whole allow-list:
+Four shapes of rule cover the whole allow-list:
 
 * :func:`elementwise` — ``∂y[i]/∂x[j] = δ[i,j] g[i]``, broadcasting included: an
   axis the argument lacks (or has as size 1) simply gets no delta, so the
   chain rule sums over it.
-* :func:`multilinear` — any op written as an einsum (matmul, dot, tensordot,
-  transpose, sum, trace, ...): ``∂out/∂operand`` is the product of the other
-  operands, with a delta from each output letter to the operand's axis of the
-  same letter.
+* :func:`index_term` — a product of factors in index notation (the linear
+  algebra rules); :func:`multilinear` is its case for any op written as an
+  einsum (matmul, dot, tensordot, transpose, sum, trace, ...): ``∂out/∂operand``
+  is the product of the other operands, with a delta from each output letter to
+  the operand's axis of the same letter.
+* :func:`selection` — axis by axis: deltas and small selection matrices
+  (slices, gathers, padding, cumulative sums).
 * :func:`reshape` — a delta between the row-major pieces the two shapes share.
 """
 
@@ -18,18 +21,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from tensordiff.core import templates
-from tensordiff.core.term import Term, axis_classes, fresh_class
+from tensordiff.core.term import Term, axis_classes, fresh_class, squeezed
 from tensordiff.trace.traced import as_array
 
-__all__ = ["elementwise", "multilinear", "reshape"]
-
-
-def _attach(array, classes_by_position: Sequence[int | None]):
-    """A factor from ``array`` right-aligned to classes, size-1 axes dropped."""
-    array = as_array(array)
-    tail = classes_by_position[len(classes_by_position) - array.ndim :] if array.ndim else []
-    keep = [n for n, size in enumerate(array.shape) if size != 1]
-    return array.reshape([array.shape[n] for n in keep]), tuple(tail[n] for n in keep)
+__all__ = [
+    "elementwise",
+    "multilinear",
+    "index_term",
+    "reshape",
+    "selection",
+    "one_hot",
+]
 
 
 def elementwise(
@@ -46,7 +48,8 @@ def elementwise(
     out_classes = [axis[0] if axis else None for axis in out_axes]
     if derivative is None:
         return Term((), out_axes + in_axes, sizes)
-    factor = _attach(derivative, out_classes)
+    derivative = as_array(derivative)  # right-aligned to the output's axes, as broadcasting does
+    factor = squeezed(derivative, out_classes[len(out_classes) - derivative.ndim :])
     return Term((factor,), out_axes + in_axes, sizes, (templates.leaf(name, factor[1]),))
 
 
@@ -59,42 +62,18 @@ def multilinear(
     operand_names: Sequence[str] | None = None,
     scale_name: str | None = None,
 ) -> Term:
-    """``∂out/∂values[wrt]`` for ``out = scale · einsum(inputs -> output, *values)``.
+    """``∂out/∂values[wrt]`` for ``out = scale · einsum(inputs -> output, *values)``: the
+    product of the other operands (see :func:`index_term`).
 
     ``output`` may hold None for an axis of size 1 that no input has (keepdims).
     """
-    shapes = [np.shape(v) for v in values]
-    letter_size: dict[str, int] = {}
-    for term, shape in zip(inputs, shapes, strict=True):
-        for letter, size in zip(term, shape, strict=True):
-            if letter_size.get(letter, 1) == 1:  # broadcasting: the non-1 size wins (0 too)
-                letter_size[letter] = size
-    classes = {letter: fresh_class() for letter, size in letter_size.items() if size != 1}
-    sizes = {classes[letter]: letter_size[letter] for letter in classes}
-
-    def axis(letter, size) -> tuple[int, ...]:
-        return (classes[letter],) if size != 1 else ()
-
-    out_axes = tuple(
-        axis(letter, letter_size[letter]) if letter is not None else () for letter in output
-    )
-    wrt_axes = tuple(
-        axis(letter, size) for letter, size in zip(inputs[wrt], shapes[wrt], strict=True)
-    )
-    factors, factor_names = [], []
-    for position, (term, value) in enumerate(zip(inputs, values, strict=True)):
-        if position == wrt:
-            continue
-        value = as_array(value)
-        keep = [n for n, size in enumerate(value.shape) if size != 1]
-        factor_classes = tuple(classes[term[n]] for n in keep)
-        factors.append((value.reshape([value.shape[n] for n in keep]), factor_classes))
-        name = operand_names[position] if operand_names else "K"
-        factor_names.append(templates.leaf(name, factor_classes))
-    if scale is not None:
-        factors.append((np.asarray(scale), ()))
-        factor_names.append(scale_name or f"{scale:g}")
-    return Term(tuple(factors), out_axes + wrt_axes, sizes, tuple(factor_names))
+    factors = [
+        (term, value, operand_names[position] if operand_names else "K")
+        for position, (term, value) in enumerate(zip(inputs, values, strict=True))
+        if position != wrt
+    ]
+    wrt_shape = np.shape(values[wrt])
+    return index_term(output, inputs[wrt], factors, None, wrt_shape, scale, scale_name)
 
 
 def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
@@ -168,11 +147,9 @@ def selection(
     built, built_names = [], []
     for outs, ins, array, name in factors:
         axes = [out_axes[o] for o in outs] + [in_axes[i] for i in ins]
-        array = as_array(array)
-        keep = [n for n, size in enumerate(array.shape) if size != 1]
-        factor_classes = tuple(axes[n][0] for n in keep)
-        built.append((array.reshape([array.shape[n] for n in keep]), factor_classes))
-        built_names.append(templates.leaf(name, factor_classes))
+        factor = squeezed(as_array(array), [axis[0] if axis else None for axis in axes])
+        built.append(factor)
+        built_names.append(templates.leaf(name, factor[1]))
     return Term(tuple(built), tuple(out_axes) + tuple(in_axes), sizes, tuple(built_names))
 
 
@@ -183,40 +160,53 @@ def one_hot(positions, size: int) -> np.ndarray:
 
 
 def index_term(
-    out: str,
+    out: Sequence[str | None],
     wrt: str,
     factors: Sequence[tuple[str, object, str]],
-    out_shape: Sequence[int],
+    out_shape: Sequence[int] | None,
     wrt_shape: Sequence[int],
     scale: float | None = None,
+    scale_name: str | None = None,
 ) -> Term:
-    """A local Jacobian written in index notation: ``∂y[out]/∂x[wrt] = Π factors``.
+    """A local Jacobian written in index notation: ``∂y[out]/∂x[wrt] = scale · Π factors``.
 
     Each factor is ``(letters, array, name)``; a letter shared by the output and
     the argument is a δ, a letter on no axis is summed. For example the inverse
     ``Y = A⁻¹`` has ``index_term("kl", "ij", [("ki", -Y, "−Y"), ("jl", Y, "Y")], ...)``:
     ∂Y[k,l]/∂A[i,j] = −Y[k,i] Y[j,l].
-    """
-    sizes_by_letter: dict[str, int] = {}
-    for letters_, shape in [(out, out_shape), (wrt, wrt_shape)] + [
-        (letters_, np.shape(array)) for letters_, array, _ in factors
-    ]:
-        for letter, size in zip(letters_, shape, strict=True):
-            sizes_by_letter.setdefault(letter, size)
-    classes = {letter: fresh_class() for letter, size in sizes_by_letter.items() if size != 1}
-    sizes = {classes[letter]: sizes_by_letter[letter] for letter in classes}
 
-    def axes(letters_):
-        return tuple((classes[ch],) if ch in classes else () for ch in letters_)
+    Letters broadcast as in einsum: the size other than 1 wins, and an operand axis
+    of size 1 gets no δ (the chain rule sums over it). ``out`` may hold None for a
+    size-1 axis no operand has; ``out_shape=None`` takes the output's sizes from the
+    letters.
+    """
+    letter_size: dict[str, int] = {}
+    lettered = [(wrt, wrt_shape)] + [(letters_, np.shape(array)) for letters_, array, _ in factors]
+    if out_shape is not None:
+        lettered.append((out, out_shape))
+    for letters_, shape in lettered:
+        for letter, size in zip(letters_, shape, strict=True):
+            if letter_size.get(letter, 1) == 1:  # broadcasting: the non-1 size wins (0 too)
+                letter_size[letter] = size
+    if out_shape is None:
+        out_shape = [letter_size[letter] if letter is not None else 1 for letter in out]
+    classes = {letter: fresh_class() for letter, size in letter_size.items() if size != 1}
+    sizes = {classes[letter]: letter_size[letter] for letter in classes}
+
+    def axes(letters_, shape) -> tuple[tuple[int, ...], ...]:
+        return tuple(
+            (classes[letter],) if size != 1 else ()
+            for letter, size in zip(letters_, shape, strict=True)
+        )
 
     built, built_names = [], []
     for letters_, array, name in factors:
-        array = as_array(array)
-        keep = [n for n, size in enumerate(array.shape) if size != 1]
-        factor_classes = tuple(classes[letters_[n]] for n in keep)
-        built.append((array.reshape([array.shape[n] for n in keep]), factor_classes))
-        built_names.append(templates.leaf(name, factor_classes))
+        factor = squeezed(as_array(array), [classes.get(letter) for letter in letters_])
+        built.append(factor)
+        built_names.append(templates.leaf(name, factor[1]))
     if scale is not None:
         built.append((np.asarray(scale), ()))
-        built_names.append(f"{scale:g}")
-    return Term(tuple(built), axes(out) + axes(wrt), sizes, tuple(built_names))
+        built_names.append(scale_name or f"{scale:g}")
+    return Term(
+        tuple(built), axes(out, out_shape) + axes(wrt, wrt_shape), sizes, tuple(built_names)
+    )

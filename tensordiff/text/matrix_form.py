@@ -13,8 +13,6 @@ from tensordiff.text import notation
 
 __all__ = ["matrix_form"]
 
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
 
 def matrix_form(J) -> str | None:
     """``∂E/∂W = 2 (W x − y) xᵀ``-style text, or None.
@@ -118,7 +116,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
     if not out_labels and len(in_labels) == 2:
         j, k = in_labels
         if deltas == [(j, k)] and not factors:
-            return f"I{str(sizes[j]).translate(_SUBSCRIPTS)}"
+            return f"I{notation.subscript(sizes[j])}"
         if not deltas and not factors:
             return "𝟙 𝟙ᵀ"
         if deltas:
@@ -144,7 +142,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
         return None
     if len(out_labels) == 1 and len(in_labels) == 2:
         (i,), (j, k) = out_labels, in_labels
-        identity = f"I{str(sizes[i]).translate(_SUBSCRIPTS)}"
+        identity = f"I{notation.subscript(sizes[i])}"
         if deltas == [(i, j)]:
             scales, right = on([i]), on([k])
             if len(right) != 1 or len(scales) + 1 != len(factors):
@@ -166,10 +164,10 @@ def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | No
     (i, j), (k, m) = out_labels, in_labels
 
     def eye(label):
-        return f"I{str(sizes[label]).translate(_SUBSCRIPTS)}"
+        return f"I{notation.subscript(sizes[label])}"
 
     if sorted(deltas) == sorted([(i, m), (j, k)]) and not factors:
-        return f"K{str(sizes[k]).translate(_SUBSCRIPTS)}{str(sizes[m]).translate(_SUBSCRIPTS)}"
+        return f"K{notation.subscript(sizes[k])}{notation.subscript(sizes[m])}"
     if len(factors) != 1 or len(deltas) != 1:
         return None
     name, labels = factors[0]

@@ -11,10 +11,27 @@ its own and compared with the tensor (the tests do exactly that).
 from tensordiff.core import templates
 from tensordiff.core.term import Term
 
-__all__ = ["signature", "entity", "index_notation", "factor_table", "number", "is_number"]
+__all__ = [
+    "subscript",
+    "signature",
+    "entity",
+    "index_notation",
+    "factor_table",
+    "number",
+    "is_number",
+]
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _FRESH = "abcdefghpqrstuvwxyzmn"
+
+
+def subscript(number: int) -> str:
+    """``12`` as ``₁₂``: sizes of identities (``I₃``) and pieces of a split label.
+
+    >>> "I" + subscript(12)
+    'I₁₂'
+    """
+    return str(number).translate(_SUBSCRIPTS)
 
 
 def signature(name: str, labels) -> str:
@@ -77,7 +94,7 @@ def _labels_of(term: Term, labels) -> dict[int, list[str]]:
     label_of: dict[int, list[str]] = {}
     for label, axis in zip(labels, term.axes, strict=True):
         for n, c in enumerate(axis):
-            piece = label if len(axis) == 1 else f"{label}{str(n).translate(_SUBSCRIPTS)}"
+            piece = label if len(axis) == 1 else f"{label}{subscript(n)}"
             label_of.setdefault(c, []).append(piece)
     return label_of
 

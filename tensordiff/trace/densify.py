@@ -21,8 +21,7 @@ def dense_value(tensor):
         return tensor.to_numpy()
     total = None
     for term in tensor.terms:
-        in_factors = term.factor_classes()
-        keep = tuple(c for c in term.out_classes() if c in in_factors)
+        keep = term.core_classes()
         part = _embed(term.core(keep), keep, term, tensor.shape, tensor.dtype)
         total = part if total is None else total + part
     return total

@@ -20,7 +20,14 @@ import numpy as np
 
 from tensordiff.errors import UnsupportedOperationError
 
-__all__ = ["implements", "rule_for", "qualified_name", "supported_operations", "cast"]
+__all__ = [
+    "implements",
+    "rule_for",
+    "is_registered",
+    "qualified_name",
+    "supported_operations",
+    "cast",
+]
 
 # NumPy callable -> its rule, called with the call's own arguments
 _RULES: dict[Callable, Callable] = {}
@@ -54,6 +61,11 @@ def rule_for(function: Callable) -> Callable:
     if rule is None:
         raise UnsupportedOperationError.for_function(qualified_name(function))
     return rule
+
+
+def is_registered(function: Callable) -> bool:
+    """Whether a rule handles ``function``."""
+    return function in _RULES
 
 
 def qualified_name(function: Callable) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 
 from tensordiff.core import memory
 from tensordiff.core.dense import write_dense
-from tensordiff.core.labels import default_labels, parse_labels
+from tensordiff.core.labels import default_labels, labels_for
 from tensordiff.core.term import Term
 from tensordiff.derivatives import LabelSpec, jacobian
 from tensordiff.errors import OptionError
@@ -107,14 +107,8 @@ def hessian(
         nested = twice(*args, **kwargs)
         n_in = np.ndim(args[argnums])
         n_out = nested.ndim - 2 * n_in
-        out_labels = (
-            default_labels(n_out) if out is None else parse_labels(out, n_out, "the output")
-        )
-        wrt_labels = (
-            default_labels(n_in, avoid=out_labels)
-            if wrt is None
-            else parse_labels(wrt, n_in, f"argument {argnums}")
-        )
+        out_labels = labels_for(out, n_out, "the output")
+        wrt_labels = labels_for(wrt, n_in, f"argument {argnums}", avoid=out_labels)
         second = default_labels(n_in, avoid=out_labels + wrt_labels)
         labelled = nested.relabel(out_labels + wrt_labels + second)
         result = Hessian._from_tensor(labelled, n_out, nested.numerator, nested.denominator)

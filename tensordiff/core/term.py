@@ -36,6 +36,8 @@ __all__ = [
     "align_to",
 ]
 
+# Process-wide on purpose: ids must differ across threads too, and next() on an
+# itertools.count is atomic under the GIL, so concurrent callers never share one.
 _class_ids = itertools.count()
 
 # By default a term keeps its factors apart (lazy) so opt_einsum can order the whole

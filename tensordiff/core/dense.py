@@ -85,9 +85,10 @@ def _plain_writer(term: Term, shape, dtype: np.dtype) -> Writer:
     def write(terms_now):
         arrays = [array for array, _ in terms_now[0].factors]
         product = core(arrays)
-        if keep == classes and all(product is not array for array in arrays):
+        if keep == classes and not any(np.may_share_memory(product, a) for a in arrays):
             # A fresh product already in output order: hand it over instead of copying
             # it (it may be a transposed view of what BLAS wrote; the values are the same).
+            # A view of a factor (a transpose) is not fresh: the caller would alias it.
             return np.asarray(product, dtype=dtype).reshape(shape)
         out = np.empty(shape, dtype=dtype)
         np.copyto(view_of(out), align_to(product, keep, list(view_classes)))

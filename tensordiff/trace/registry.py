@@ -46,10 +46,10 @@ def implements(*functions: Callable):
     """Register the decorated rule for ``functions``; a second rule for one is an error."""
 
     def register(rule):
-        for function in functions:
+        for function in functions:  # all checked first: a refusal registers nothing
             if function in _RULES:
                 raise KeyError(f"numpy.{qualified_name(function)} already has a rule")
-            _RULES[function] = rule
+        _RULES.update(dict.fromkeys(functions, rule))
         return rule
 
     return register

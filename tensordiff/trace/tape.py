@@ -48,9 +48,8 @@ _RESHAPES = frozenset({np.reshape, np.ravel})
 
 def _is_identity(function, args, kwargs, result) -> bool:
     """Whether the call gives its first argument back unchanged (as a view)."""
-    same_shape = np.shape(result) == args[0].shape
     if function in _RESHAPES:
-        return same_shape
+        return np.shape(result) == args[0].shape
     if function is np.transpose:
         axes = args[1] if len(args) > 1 else kwargs.get("axes")
         return axes is not None and list(axes) == list(range(len(args[0].shape)))

@@ -1,0 +1,123 @@
+"""Factor-name templates with class placeholders: building, rewriting and rendering them."""
+
+import numpy as np
+import pytest
+
+from tensordiff.core.templates import (
+    classes_in,
+    grouped,
+    leaf,
+    product,
+    render,
+    substitute,
+    sum_of,
+)
+from tensordiff.core.term import Term, contract_terms, fresh_class
+
+
+def test_a_product_with_a_summed_class_renders_with_labels():
+    template = product([leaf("W", [5, 9]), leaf("x", [9])], [9])
+    assert render(template, {5: "i", 9: "a"}) == "Σ_a W[i,a] x[a]"
+
+
+def test_leaves():
+    assert render(leaf("x", [3]), {3: "i"}) == "x[i]"
+    assert render(leaf("A", [3, 14]), {3: "i", 14: "jk"}) == "A[i,jk]"
+    assert leaf("s", []) == "s"
+    assert render(leaf("W x", [2]), {2: "i"}) == "(W x)[i]"  # a compound name is one factor
+
+
+def test_products():
+    assert product([]) == "1"
+    assert product(["", ""]) == "1"
+    assert product(["a", "", "b"]) == "a b"
+    assert render(product([leaf("a", [1])], [1, 1]), {1: "i"}) == "Σ_i a[i]"  # listed once
+    summed_twice = product([leaf("A", [1, 2]), leaf("B", [2, 3])], [2, 3])
+    assert render(summed_twice, {1: "i", 2: "j", 3: "k"}) == "Σ_j,k A[i,j] B[j,k]"
+
+
+def test_substitute_splits_a_class_into_pieces():
+    template = product([leaf("W", [5, 9]), leaf("x", [9])], [9])
+    split = substitute(template, {9: (20, 21)})
+    assert render(split, {5: "i", 20: "a", 21: "b"}) == "Σ_a,b W[i,a,b] x[a,b]"
+    assert classes_in(split) == [20, 21, 5]
+
+
+def test_substitute_renames_all_classes_at_once():
+    template = leaf("A", [1, 2])
+    swapped = substitute(template, {1: (2,), 2: (1,)})  # not 1→2 then 2→1
+    assert render(swapped, {1: "i", 2: "j"}) == "A[j,i]"
+
+
+def test_substitute_leaves_unmapped_classes_and_text_alone():
+    template = "tanh(" + leaf("x", [7]) + ") + 17 " + leaf("y", [8])
+    assert substitute(template, {}) == template
+    assert render(substitute(template, {8: (9,)}), {7: "i", 9: "j"}) == "tanh(x[i]) + 17 y[j]"
+
+
+def test_classes_in_first_appearance_order():
+    template = product([leaf("W", [5, 9]), leaf("x", [9]), leaf("b", [123])], [9])
+    assert classes_in(template) == [9, 5, 123]  # the Σ comes first
+    assert classes_in("no placeholders [1, 2]") == []
+    assert classes_in(leaf("x", [12, 3, 12])) == [12, 3]
+
+
+def test_classes_in_returns_a_fresh_list_each_time():
+    template = leaf("A", [40, 41])
+    first = classes_in(template)
+    first.append(99)
+    assert classes_in(template) == [40, 41]
+
+
+@pytest.mark.parametrize(
+    "expr, expected",
+    [
+        ("x", "x"),
+        ("-x", "-x"),
+        ("W x", "(W x)"),
+        ("tanh(W x)", "tanh(W x)"),
+        ("np.tanh(W x)", "np.tanh(W x)"),
+        ("log_sum(a + b)", "log_sum(a + b)"),
+        ("(a + b)", "(a + b)"),
+        ("(a) (b)", "((a) (b))"),
+        ("f(a) + g(b)", "(f(a) + g(b))"),
+        ("W (x + y)", "(W (x + y))"),
+        ("Σ_⟨9⟩ W[⟨5⟩,⟨9⟩] x[⟨9⟩]", "(Σ_⟨9⟩ W[⟨5⟩,⟨9⟩] x[⟨9⟩])"),
+    ],
+)
+def test_grouped_parenthesises_compound_expressions_only(expr, expected):
+    assert grouped(expr) == expected
+
+
+def test_sum_of_writes_minus_signs():
+    assert sum_of(["a", "-b"]) == "(a − b)"
+    assert sum_of(["a", "b", "-c"]) == "(a + b − c)"
+    assert sum_of(["-a", "b"]) == "(-a + b)"  # a leading minus stays on the first part
+    assert sum_of(["-a", "-b"]) == "(-a − b)"
+
+
+def test_sum_of_equal_parts_is_a_multiple():
+    assert sum_of(["x", "x"]) == "(2 x)"
+    assert sum_of(["x", "x", "x"]) == "(3 x)"
+
+
+def test_sum_of_takes_a_generator():
+    assert sum_of(part for part in ["a", "b"]) == "(a + b)"
+
+
+def test_contraction_renames_placeholders_with_the_classes():
+    A, x = Term.dense(np.ones((2, 3)), "A"), Term.dense(np.ones(3), "x")
+    result = contract_terms([(A, "ij"), (x, "j")], "i", max_factors=None)
+    (i,) = result.axes[0]
+    name = result.product_name([i])
+    (j,) = [c for c in classes_in(name) if c != i]
+    assert render(name, {i: "i", j: "j"}) == "Σ_j A[i,j] x[j]"
+
+
+def test_a_split_class_is_split_in_the_names_too():
+    a, b = fresh_class(), fresh_class()
+    flattening = Term((), ((a, b), (a,), (b,)), {a: 2, b: 3})
+    M = Term.dense(np.ones((5, 6)), "M")
+    result = contract_terms([(M, "ky"), (flattening, "yab")], "kab")
+    labels = {axis[0]: label for axis, label in zip(result.axes, "kab", strict=True)}
+    assert render(result.product_name(list(labels)), labels) == "M[k,a,b]"

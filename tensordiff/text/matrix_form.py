@@ -84,10 +84,10 @@ def _products(factors: list) -> list | None:
         other = users[1] if users[0] == vector else users[0]
         (u, _), (m, labels) = factors[vector], factors[other]
         if len(labels) == 1:
-            product, rest = f"{_group(u)}ᵀ {_group(m)}", []
+            product, rest = f"{_transposed(u)} {_group(m)}", []
         else:
-            transpose = "ᵀ" if labels[0] == label else ""
-            product = f"{_group(m)}{transpose} {_group(u)}"
+            matrix = _transposed(m) if labels[0] == label else _group(m)
+            product = f"{matrix} {_group(u)}"
             rest = [lb for lb in labels if lb != label]
         factors = [f for n, f in enumerate(factors) if n not in (vector, other)]
         factors.append((product, rest))
@@ -124,10 +124,10 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
         if len(factors) == 1 and factors[0][1] == [j, k]:
             return factors[0][0]
         if len(factors) == 1 and factors[0][1] == [k, j]:
-            return f"{_group(factors[0][0])}ᵀ"
+            return _transposed(factors[0][0])
         left, right = on([j]), on([k])
         if left and right and len(left) + len(right) == len(factors):
-            return f"{_hadamard(left)} {_group(_hadamard(right))}ᵀ"
+            return f"{_hadamard(left)} {_transposed(_hadamard(right))}"
         return None
     if len(out_labels) == 1 and len(in_labels) == 1:
         (i,), (j,) = out_labels, in_labels
@@ -138,7 +138,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             return f"diag({_hadamard(along)})" if along else "I"
         if not deltas and len(factors) == 1:
             name, labels = factors[0]
-            return name if labels == [i, j] else f"{_group(name)}ᵀ" if labels == [j, i] else None
+            return name if labels == [i, j] else _transposed(name) if labels == [j, i] else None
         return None
     if len(out_labels) == 1 and len(in_labels) == 2:
         (i,), (j, k) = out_labels, in_labels
@@ -147,13 +147,13 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             scales, right = on([i]), on([k])
             if len(right) != 1 or len(scales) + 1 != len(factors):
                 return None
-            kron = f"{_group(right[0])}ᵀ ⊗ {identity}"
+            kron = f"{_transposed(right[0])} ⊗ {identity}"
             return f"diag({_hadamard(scales)}) ({kron})" if scales else kron
         if deltas == [(i, k)]:
             left = on([j])
             if len(left) != 1 or len(factors) != 1:
                 return None
-            return f"{identity} ⊗ {_group(left[0])}ᵀ"
+            return f"{identity} ⊗ {_transposed(left[0])}"
     if len(out_labels) == 2 and len(in_labels) == 2:
         return _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes)
     return None
@@ -172,10 +172,20 @@ def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | No
         return None
     name, labels = factors[0]
     if deltas == [(j, m)] and sorted(labels) == sorted([i, k]):
-        return f"{eye(j)} ⊗ {_group(name)}" + ("" if labels == [i, k] else "ᵀ")
+        return f"{eye(j)} ⊗ " + (_group(name) if labels == [i, k] else _transposed(name))
     if deltas == [(i, k)] and sorted(labels) == sorted([m, j]):
-        return f"{_group(name)}" + ("ᵀ" if labels == [m, j] else "") + f" ⊗ {eye(i)}"
+        return (_transposed(name) if labels == [m, j] else _group(name)) + f" ⊗ {eye(i)}"
     return None
+
+
+def _transposed(name: str) -> str:
+    """``nameᵀ``, with a transpose of a transpose cancelled.
+
+    >>> _transposed("A"), _transposed("Aᵀ"), _transposed("W x")
+    ('Aᵀ', 'A', '(W x)ᵀ')
+    """
+    grouped = _group(name)
+    return grouped[:-1] if grouped.endswith("ᵀ") else grouped + "ᵀ"
 
 
 def _group(name: str) -> str:

@@ -101,19 +101,77 @@ class Trace:
         if known is None:
             if np.ndim(value) == 0:
                 return f"{float(np.asarray(value)):g}"
-            known = (value, f"K{sum(n.startswith('K') for _, n in self._constants.values()) + 1}")
+            known = (value, self._view_name(value) or self._fresh_name())
             self._constants[id(value)] = known
         return known[1]
 
-    def _lookup(self, value):
-        """The entry of ``value``, or of the array it is a reshaped view of."""
-        while value is not None:
-            known = self._constants.get(id(value))
-            if known is not None and known[0] is value:
-                return known
-            base = getattr(value, "base", None)
-            value = base if base is not None and np.size(base) == np.size(value) else None
+    def _fresh_name(self) -> str:
+        taken = {name for _, name in self._constants.values()}
+        return next(f"K{n}" for n in range(1, len(taken) + 2) if f"K{n}" not in taken)
+
+    def _view_name(self, value) -> str | None:
+        """``Aᵀ``, ``transpose(A, (2, 0, 1))`` or ``flip(y)`` for such a view of a named array."""
+        if not isinstance(value, np.ndarray):
+            return None
+        for named, name in list(self._constants.values()):
+            if isinstance(named, np.ndarray) and named.dtype == value.dtype:
+                view = _view_name(named, name, value)
+                if view is not None:
+                    return view
         return None
+
+    def _lookup(self, value):
+        """The entry of ``value``, or of a named array that ``value`` *is*.
+
+        A different object counts as a named array only when it is the same memory read
+        the same way (dtype, shape, strides, first element): ``A.reshape(A.shape)``, a
+        full slice ``A[:]``. Any other view (``A.T``, ``y[::-1]``, ``A.ravel()`` of a
+        matrix, a broadcast, a diagonal) is a different array and gets its own name, so
+        a formula never shows ``A[i,j]`` where the numbers are ``A[j,i]``.
+        """
+        known = self._constants.get(id(value))
+        if known is not None and known[0] is value:
+            return known
+        if not isinstance(value, np.ndarray):
+            return None
+        return next(
+            (entry for entry in self._constants.values() if _same_array(entry[0], value)), None
+        )
+
+
+def _same_array(named, value: np.ndarray) -> bool:
+    """Whether ``value`` reads exactly the elements of ``named``, in the same places."""
+    return (
+        isinstance(named, np.ndarray)
+        and named.dtype == value.dtype
+        and named.shape == value.shape
+        and named.strides == value.strides
+        and _address(named) == _address(value)
+    )
+
+
+def _view_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:
+    """How ``value`` is made from ``named`` if it is an axis permutation or a 1-d reversal."""
+    axes = list(zip(named.shape, named.strides, strict=True))
+    if named.ndim == 1 and value.shape == named.shape and named.shape[0] > 1:
+        last = _address(named) + (named.shape[0] - 1) * named.strides[0]
+        reversed_ = value.strides[0] == -named.strides[0] and _address(value) == last
+        return f"flip({name})" if reversed_ else None
+    if named.ndim < 2 or value.ndim != named.ndim or _address(value) != _address(named):
+        return None
+    if len(set(axes)) != len(axes) or any(size == 1 for size, _ in axes):
+        return None  # an axis permutation would be ambiguous
+    where = {axis: n for n, axis in enumerate(axes)}
+    order = tuple(where.get(axis) for axis in zip(value.shape, value.strides, strict=True))
+    if None in order or order == tuple(range(named.ndim)):
+        return None
+    if named.ndim == 2:
+        return f"{name}ᵀ"
+    return f"transpose({name}, {order})"
+
+
+def _address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
 
 
 @contextlib.contextmanager

@@ -93,11 +93,11 @@ class Explanation:
 
     def latex(self) -> str:
         """The formulas as a LaTeX ``align*`` block."""
-        rows = [to_latex(self.formula)]
+        rows = [to_latex(self.formula, align=True)]
         if self.matrix:
-            rows.append(r"\text{matrix form: } " + to_latex(self.matrix))
+            rows.append(to_latex(self.matrix, align=True) + r" &&\text{matrix form}")
         for item in self.intermediates:
-            rows += [to_latex(local) for local in item["local_jacobians"]]
+            rows += [to_latex(local, align=True) for local in item["local_jacobians"]]
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def _repr_latex_(self) -> str:

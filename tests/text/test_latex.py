@@ -1,0 +1,138 @@
+"""The LaTeX of every explanation renders in KaTeX, and reads as mathematics.
+
+The corpus is the explanation (``Explanation.latex()``) of every case of the
+operations table, the ``tensordiff explain --help`` examples, views of named
+arrays and Hessians. Each is rendered by KaTeX itself (``node`` with the
+``katex`` npm package) in strict mode, so an undefined command, a double
+subscript or a character outside LaTeX fails the test. KaTeX is found at
+``$KATEX_PATH`` (the package directory, e.g. ``…/node_modules/katex``), else
+wherever ``node`` resolves ``katex``; without node or katex the rendering test is
+skipped and says so. The textual checks below run everywhere.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from cases import cases
+
+import tensordiff as td
+from tensordiff.text.latex import to_latex
+
+RENDER = """
+const katex = require(process.argv[1]);
+let data = '';
+process.stdin.on('data', chunk => data += chunk);
+process.stdin.on('end', () => {
+  const errors = JSON.parse(data).map(tex => {
+    try {
+      katex.renderToString(tex, {displayMode: true, throwOnError: true, strict: 'error'});
+      return null;
+    } catch (error) {
+      return String(error.message);
+    }
+  });
+  process.stdout.write(JSON.stringify(errors));
+});
+"""
+
+
+def katex_module() -> str | None:
+    """The path node should require for KaTeX, or None if there is no node or no katex."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    if os.environ.get("KATEX_PATH"):
+        return os.environ["KATEX_PATH"]
+    found = subprocess.run(
+        [node, "-e", "process.stdout.write(require.resolve('katex'))"],
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout if found.returncode == 0 else None
+
+
+def explanations() -> list[tuple[str, str]]:
+    """(name, LaTeX) for the corpus."""
+    rng = np.random.default_rng(6)
+    corpus = []
+    for case in cases():
+        args = [rng.uniform(case["low"], case["high"], size=shape) for shape in case["shapes"]]
+        corpus.append((case["id"], td.explain(case["f"])(*args).latex()))
+    W, x, b = rng.normal(size=(2, 3)), rng.normal(size=3), rng.normal(size=2)
+    A, y = rng.normal(size=(3, 3)), rng.normal(size=3)
+
+    def loss(W):
+        return np.sum(np.tanh(W @ x + b) ** 2)
+
+    corpus += [
+        ("help-layer", td.explain(lambda W: np.tanh(W @ x + b))(W).latex()),
+        ("help-einsum", td.explain(lambda x: np.einsum("ij,j->i", W, x))(x).latex()),
+        ("transpose-view", td.explain(lambda y: A.T @ y)(y).latex()),
+        ("flip-view", td.explain(lambda y: np.sum(y * np.flip(x)))(y).latex()),
+        ("named-loss", td.explain(loss)(W).latex()),
+        ("hessian", to_latex(td.hessian(loss)(W).formula)),
+        ("hessian-vector", to_latex(td.hessian(lambda y: np.sum(np.exp(A @ y)))(y).formula)),
+    ]
+    return corpus
+
+
+CORPUS = explanations()
+
+
+def test_every_explanation_renders_in_katex():
+    module = katex_module()
+    if module is None:
+        pytest.skip("KaTeX rendering needs node and the katex npm package (set KATEX_PATH)")
+    run = subprocess.run(
+        ["node", "-e", RENDER, module],
+        input=json.dumps([tex for _, tex in CORPUS]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    errors = json.loads(run.stdout)
+    failures = [
+        f"{name}: {error}" for (name, _), error in zip(CORPUS, errors, strict=True) if error
+    ]
+    assert not failures, "\n".join(failures)
+
+
+def prose(tex: str) -> str:
+    """What KaTeX sets in italic letters: no commands, upright text or subscripts."""
+    tex = re.sub(r"\\(mathrm|operatorname|text|begin|end)\{[^{}]*\}", "", tex)
+    tex = re.sub(r"_\{[^{}]*\}", "", tex)
+    return re.sub(r"\\[A-Za-z]+", "", tex)
+
+
+@pytest.mark.parametrize("name, tex", CORPUS, ids=[name for name, _ in CORPUS])
+def test_names_and_functions_are_upright_and_rows_aligned(name, tex):
+    assert not re.search(r"[A-Za-z]{2,}", prose(tex)), prose(tex)
+    assert "axis=" not in tex
+    if tex.startswith("\\begin{align*}"):
+        rows = tex.split("\n")[1:-1]
+        assert all("&=" in row for row in rows), rows
+
+
+@pytest.mark.parametrize(
+    "text, tex",
+    [
+        (
+            "∂vec f/∂vec W = xᵀ ⊗ I₂",
+            r"\frac{\partial \operatorname{vec} f}{\partial \operatorname{vec} W}",
+        ),
+        ("∂f/∂W = diag(s)", r"\operatorname{diag}(s)"),
+        ("∂f/∂W = I₁₂", r"I_{12}"),
+        ("∂loss/∂W[i,j] = 1", r"\frac{\partial \mathrm{loss}}{\partial W_{ij}}"),
+        ("∂²f/∂W[i,j]∂W[k,l] = 1", r"\frac{\partial^{2}f}{\partial W_{ij}\,\partial W_{kl}}"),
+        ("∂f/∂x[i] = max(x, 0)[i]", r"\max(x, 0)_{i}"),
+        ("∂f/∂x[i] = sum(x, axis=1)[i]", r"\operatorname{sum}(x, \mathrm{axis}=1)_{i}"),
+        ("∂f/∂x[i] = K1[i] √x[i]", r"K_{1}{}_{i}\,\sqrt{x_{i}}"),
+    ],
+)
+def test_latex_of_textbook_pieces(text, tex):
+    assert tex in to_latex(text)

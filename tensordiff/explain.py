@@ -66,7 +66,9 @@ class Explanation:
         }
 
     def __str__(self) -> str:
-        lines = [f"∂{self.numerator}/∂{self.denominator} is an {self.entity}", f"  {self.layout}"]
+        article = "a" if self.entity.startswith("scalar") else "an"
+        lines = [f"∂{self.numerator}/∂{self.denominator} is {article} {self.entity}"]
+        lines += [f"  {self.layout}"] if self.layout else []
         lines += ["", "Trace (each intermediate, with its local Jacobian):"]
         for item in self.intermediates:
             lines.append(f"  {item['name']} = {item['expression']}   shape {tuple(item['shape'])}")
@@ -271,13 +273,16 @@ def _relabellings(local, node_labels, parent_labels) -> list[str]:
 
 
 def _layout(J: Jacobian, numerator: str, denominator: str) -> str:
+    """How the numbers are laid out, said only where a convention decides it."""
     n_out = len(J.out_indices)
     in_shape = J.shape[n_out:]
     if n_out == 0:
+        if len(in_shape) < 2:
+            return ""  # a number or a vector: no convention to choose
         return (
-            f"It has {denominator}'s shape {in_shape} (numerator layout, as jax.grad); the"
-            " denominator-layout convention writes the same numbers, and a column vector"
-            " convention would write its transpose."
+            f"It has {denominator}'s shape {in_shape}: the denominator (gradient) layout, as"
+            f" jax.grad returns it; the numerator layout would lay ∂{numerator}/∂{denominator}"
+            f" out like {denominator}ᵀ."
         )
     out_size, in_size = math.prod(J.shape[:n_out]), math.prod(in_shape)
 

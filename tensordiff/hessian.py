@@ -12,6 +12,7 @@ from tensordiff.core.term import Term
 from tensordiff.derivatives import LabelSpec, jacobian
 from tensordiff.errors import OptionError
 from tensordiff.tensor import Jacobian
+from tensordiff.text import notation
 
 __all__ = ["hessian", "Hessian"]
 
@@ -36,6 +37,14 @@ class Hessian(Jacobian):
         dense += swapped
         dense *= np.asarray(0.5, dtype=dense.dtype)
         return dense
+
+    @property
+    def formula(self) -> str:
+        """``∂²f/∂W[i,j]∂W[k,l] = 2 δ[i,k] x[j] x[l]``: the argument's labels twice."""
+        top = notation.derivative(
+            self.numerator, self.out_indices, self.denominator, self.in_indices, order=2
+        )
+        return f"{top} = {notation.index_notation(self)}"
 
     @property
     def _first(self) -> list[int]:

@@ -14,6 +14,7 @@ from tensordiff.core.term import Term
 __all__ = [
     "subscript",
     "signature",
+    "derivative",
     "entity",
     "index_notation",
     "factor_table",
@@ -38,6 +39,22 @@ def signature(name: str, labels) -> str:
     """``V[i]``, ``W[j,k]``, ``(W x)[i]``, or ``E`` for no labels."""
     name = templates.grouped(name)
     return f"{name}[{','.join(labels)}]" if labels else name
+
+
+def derivative(numerator: str, out, denominator: str, wrt, order: int = 1) -> str:
+    """``∂f[i]/∂W[j,k]``; for a second derivative the argument's labels split in two.
+
+    >>> derivative("f", "", "W", "ijkl", order=2)
+    '∂²f/∂W[i,j]∂W[k,l]'
+    >>> derivative("g", "i", "x", "jk", order=2)
+    '∂²g[i]/∂x[j]∂x[k]'
+    """
+    if order == 1:
+        return f"∂{signature(numerator, out)}/∂{signature(denominator, wrt)}"
+    n = len(wrt) // order
+    bottom = "".join(f"∂{signature(denominator, wrt[k * n : (k + 1) * n])}" for k in range(order))
+    power = {2: "²", 3: "³"}.get(order, f"^{order}")
+    return f"∂{power}{signature(numerator, out)}/{bottom}"
 
 
 def entity(tensor, n_out: int, numerator: str, denominator: str) -> str:

@@ -8,6 +8,7 @@ import pytest
 import tensordiff as td
 from tensordiff.cli import main
 from tensordiff.cli.expression import ExpressionError, parse_expression
+from tensordiff.text.latex import to_latex
 
 rng = np.random.default_rng(3)
 W, x, y, b = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=3), rng.normal(size=3)
@@ -211,3 +212,33 @@ def test_matrix_by_matrix_forms(f, form, closed):
 
 def test_gradient_of_a_sum_is_a_vector_of_ones():
     assert td.explain(np.sum)(np.ones(3)).matrix == "∂sum/∂a = 𝟙"
+
+
+def test_layout_sentence_states_the_gradient_convention_only_where_it_matters():
+    def E(W):
+        return np.sum((W @ x - y) ** 2)
+
+    e = td.explain(E)(W)
+    assert "denominator (gradient) layout" in e.layout and "like Wᵀ" in e.layout
+    # denominator layout: entry [i, j] is ∂E/∂W[i,j], so the array has W's shape
+    step = 1e-6
+    bump = np.zeros_like(W)
+    bump[1, 2] = step
+    assert np.asarray(e.jacobian).shape == W.shape
+    np.testing.assert_allclose(
+        np.asarray(e.jacobian)[1, 2], (E(W + bump) - E(W - bump)) / (2 * step), rtol=1e-6
+    )
+    for arg in (x, 2.0):  # a vector or a number: no convention to choose
+        e = td.explain(lambda v: np.sum(v**2))(arg)
+        assert e.layout == "" and "layout" not in str(e)
+    assert str(td.explain(lambda v: v**2)(2.0)).startswith("∂f/∂v is a scalar")
+
+
+def test_hessians_print_the_argument_twice():
+    H = td.hessian(lambda W: np.sum(np.tanh(W @ x) ** 2))(W)
+    assert H.formula.startswith("∂²f/∂W[i,j]∂W[k,l] = ")
+    h = td.hessian(lambda v: np.sum(np.exp(v)))(x)
+    assert h.formula.startswith("∂²f/∂v[i]∂v[j] = ")
+    assert to_latex(H.formula).startswith(
+        r"\frac{\partial^{2}f}{\partial W_{ij}\,\partial W_{kl}} = "
+    )

@@ -155,4 +155,20 @@ def test_named_jacobians_and_closures_read_like_the_source():
 def test_hessian_formula_is_the_textbook_one():
     x, y = np.arange(1.0, 5.0), np.zeros(3)
     H = td.hessian(lambda W: np.sum((W @ x - y) ** 2))(np.ones((3, 4)))
-    assert H.formula == "∂f/∂W[i,j,k,l] = 2 δ[i,k] x[j] x[l]"
+    assert H.formula == "∂²f/∂W[i,j]∂W[k,l] = 2 δ[i,k] x[j] x[l]"
+
+
+@pytest.mark.parametrize(
+    "f, shape",
+    [
+        (lambda W: np.sum((W @ np.arange(1.0, 5.0)) ** 2), (3, 4)),
+        (lambda x: np.sum(np.tanh(x) ** 3), (4,)),
+        (lambda x: np.sum(np.outer(x, x) ** 2), (3,)),
+    ],
+)
+def test_printed_hessian_formula_evaluates_to_the_hessian(f, shape, rng):
+    H = td.hessian(f)(rng.normal(size=shape))
+    assert H.formula.startswith("∂²f/")
+    np.testing.assert_allclose(
+        evaluate(H), np.asarray(H), rtol=1e-10, atol=1e-12, err_msg=H.formula
+    )

@@ -57,19 +57,19 @@ def _max_second(x, y, out):
 UFUNCS: dict[np.ufunc, Row] = {
     # ---- arithmetic -----------------------------------------------------------------
     np.add: row("{0} + {1}", None, None),
-    np.subtract: row("{0} − {g1}", None, (lambda x, y, out: -1.0, "-1")),
+    np.subtract: row("{0} − {g1}", None, (lambda x, y, out: -1.0, "−1")),
     np.multiply: row("{g0} ⊙ {g1}", (lambda x, y, out: y, "{1}"), (lambda x, y, out: x, "{0}")),
     np.true_divide: row(
         "{g0} / {g1}",
         (lambda x, y, out: 1.0 / y, "1 / {g1}"),
-        (lambda x, y, out: -out / y, "-{g0} / {g1}²"),
+        (lambda x, y, out: -out / y, "−{g0} / {g1}²"),
     ),
     np.power: row(
         "{g0}^{g1}", (_pow_base, "{g1} {g0}^({1} − 1)"), (_pow_exponent, "log({0}) {g0}^{g1}")
     ),
-    np.negative: row("−{g0}", (lambda x, out: -1.0, "-1")),
+    np.negative: row("−{g0}", (lambda x, out: -1.0, "−1")),
     np.positive: row("{0}", None),
-    np.reciprocal: row("1 / {g0}", (lambda x, out: -out * out, "-1 / {g0}²")),
+    np.reciprocal: row("1 / {g0}", (lambda x, out: -out * out, "−1 / {g0}²")),
     np.square: row("{g0}²", (lambda x, out: 2.0 * x, "2 {g0}")),
     np.sqrt: row("√{g0}", (lambda x, out: 0.5 / out, "1 / (2 √{g0})")),
     np.absolute: row("|{0}|", (lambda x, out: np.where(x >= 0, 1.0, -1.0), "sign({0})")),
@@ -87,7 +87,7 @@ UFUNCS: dict[np.ufunc, Row] = {
     ),
     # ---- trigonometric and hyperbolic --------------------------------------------------
     np.sin: row(None, (lambda x, out: np.cos(x), "cos({0})")),
-    np.cos: row(None, (lambda x, out: -np.sin(x), "-sin({0})")),
+    np.cos: row(None, (lambda x, out: -np.sin(x), "−sin({0})")),
     np.tan: row(None, (lambda x, out: 1.0 + out * out, "(1 + tan²({0}))")),
     np.sinh: row(None, (lambda x, out: np.cosh(x), "cosh({0})")),
     np.cosh: row(None, (lambda x, out: np.sinh(x), "sinh({0})")),

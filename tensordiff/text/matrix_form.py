@@ -27,7 +27,7 @@ def matrix_form(J) -> str | None:
     if not forms or any(form is None for form in forms):
         return None
     vec = "vec " if J.ndim - n_out > 1 and n_out > 0 else ""
-    return f"∂{vec}{J.numerator}/∂{vec}{J.denominator} = " + " + ".join(forms)
+    return notation.tidy(f"∂{vec}{J.numerator}/∂{vec}{J.denominator} = " + " + ".join(forms))
 
 
 def _term_form(term, J, n_out: int) -> str | None:

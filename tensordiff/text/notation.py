@@ -8,6 +8,10 @@ arrays behind the printed factors, so the printed formula can be evaluated on
 its own and compared with the tensor (the tests do exactly that).
 """
 
+import re
+
+import numpy as np
+
 from tensordiff.core import templates
 from tensordiff.core.term import Term
 
@@ -20,6 +24,7 @@ __all__ = [
     "factor_table",
     "number",
     "is_number",
+    "tidy",
 ]
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -127,39 +132,92 @@ def _term_text(term: Term, labels) -> tuple[str, dict]:
         mapping[c] = next(letters, f"s{c}")
     summed = [c for _, classes in term.factors for c in classes if c not in label_of]
     parts = [f"δ[{','.join(p)}]" for p in label_of.values() if len(p) > 1]
-    coefficient, numeric = 1.0, []
+    coefficient, sign, numeric = 1.0, 1, []
     table = {}
     for (array, classes), template in zip(term.factors, factor_names, strict=True):
         if not classes and is_number(template):
             coefficient *= number(template)
             numeric.append(template)
             continue
-        text = templates.render(template, mapping)
+        text = tidy(templates.render(template, mapping))
+        positive = _without_sign(text)
+        if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
+            text, sign, array = positive, -sign, np.negative(array)
         parts.append(text)
         table[text] = (array, [mapping[c] for c in classes])
-    body = " ".join(parts) or "1"
+    body = " ".join(parts)
     if summed:
         body = "Σ_" + ",".join(mapping[c] for c in dict.fromkeys(summed)) + " " + body
-    if coefficient == -1.0:
-        body = "−" + body
-    elif len(numeric) == 1 and "/" in numeric[0]:
-        body = f"({numeric[0]}) {body}"  # keep a fraction such as 1/3 exact
-    elif coefficient != 1.0:
-        body = f"{coefficient:.6g} {body}".replace("-", "−", 1)
-    return body, table
+    return _signed(body, sign, coefficient, numeric), table
+
+
+def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str:
+    """``body`` with its coefficient in front: ``−body``, ``2 body``, ``(1/3) body``, ``2``."""
+    minus = "−" if sign * coefficient < 0 else ""
+    if abs(coefficient) == 1.0:
+        return minus + (body or "1")
+    if len(numeric) == 1 and "/" in numeric[0]:
+        size = numeric[0].lstrip("−-")  # keep a fraction such as 1/3 exact
+        return f"{minus}({size}) {body}" if body else f"{minus}{size}"
+    size = f"{abs(coefficient):.6g}"
+    return f"{minus}{size} {body}" if body else f"{minus}{size}"
+
+
+def _without_sign(text: str) -> str | None:
+    """``sin(x)[i]`` for ``−sin(x)[i]``, ``(x / y²)[i]`` for ``(−x / y²)[i]``; None if the
+    factor has no sign of its own in front (or is a sum, whose sign cannot move out)."""
+    name, bracket, labels = text.partition("[") if text.endswith("]") else (text, "", "")
+    if name.startswith("(") and _closing(name, 0) == len(name) - 1:
+        inner = _without_sign(name[1:-1])
+        return None if inner is None else f"({inner}){bracket}{labels}"
+    if not name.startswith("−") or _has_top_level_sum(name[1:]):
+        return None
+    return name[1:] + bracket + labels
+
+
+def _closing(text: str, start: int) -> int | None:
+    depth = 0
+    for n in range(start, len(text)):
+        depth += (text[n] in "([") - (text[n] in ")]")
+        if depth == 0:
+            return n
+    return None
+
+
+def _has_top_level_sum(text: str) -> bool:
+    depth = 0
+    for n, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and (text.startswith(" + ", n) or text.startswith(" − ", n)):
+            return True
+    return False
+
+
+def tidy(text: str) -> str:
+    """Signs and unit factors folded: ``a + −b`` → ``a − b``, ``1 exp(x)`` → ``exp(x)``,
+    ``−1 x`` → ``−x``, and the ASCII ``-`` of a number written ``−``.
+
+    >>> tidy("(1 + -1 exp(x))"), tidy("2 1"), tidy("max(A, -0.5)"), tidy("a − −b")
+    ('(1 − exp(x))', '2', 'max(A, −0.5)', 'a + b')
+    """
+    text = re.sub(r"-(?=[\d.(A-Za-z])", "−", text)
+    text = text.replace(" + −", " − ").replace(" − −", " + ")
+    text = re.sub(r"(?<![\w.)\]²³¹ᵀ⁻])(−?)1 (?=[A-Za-z(√δΣ‖])", r"\1", text)
+    return re.sub(r"(?<=\d) 1(?=$|[)\]])", "", text)
 
 
 def is_number(text: str) -> bool:
+    """Whether a factor name is a plain number: ``2``, ``−1``, ``1/6``."""
     try:
-        float(text)
+        float(text.replace("−", "-"))
     except ValueError:
         return "/" in text and all(is_number(part) for part in text.split("/", 1))
     return True
 
 
 def number(text: str) -> float:
-    """The value of a numeric factor name such as ``-1``, ``0.5`` or ``1/6``."""
+    """The value of a numeric factor name such as ``−1``, ``0.5`` or ``1/6``."""
     if "/" in text:
         top, bottom = text.split("/", 1)
         return number(top) / number(bottom)
-    return float(text)
+    return float(text.replace("−", "-"))

@@ -127,6 +127,10 @@ def test_printed_formula_evaluates_to_the_jacobian(case, rng):
         (lambda x: np.sum(x * x), "∂f/∂x[i] = (2 x[i])"),
         (lambda x: x.T, "∂f[i,j]/∂x[k,l] = δ[i,l] δ[j,k]"),
         (lambda x: np.mean(x, axis=0), "∂f[i]/∂x[j,k] = (1/3) δ[i,k]"),
+        (lambda x: np.cos(x), "∂f[i]/∂x[j] = −δ[i,j] sin(x)[i]"),
+        (lambda x: 1 / x, "∂f[i]/∂x[j] = −δ[i,j] (1 / x²)[i]"),
+        (lambda x: np.mean(x), "∂f/∂x[i] = 1/3"),
+        (lambda x: np.sum(2 * x), "∂f/∂x[i] = 2"),
     ],
 )
 def test_golden_formulas(f, expected):
@@ -172,3 +176,22 @@ def test_printed_hessian_formula_evaluates_to_the_hessian(f, shape, rng):
     np.testing.assert_allclose(
         evaluate(H), np.asarray(H), rtol=1e-10, atol=1e-12, err_msg=H.formula
     )
+
+
+LEFTOVERS = {
+    "an ASCII minus": r"-(?!>)",
+    "a unit factor": r"(^|[ (])−?1 [A-Za-z(δΣ√]",
+    "a product with 1": r"\d 1($|[ )\]])",
+    "a double sign": r"[+−] −",
+    "a sign inside a factor after another factor": r"[\]\w)] −[\w(]+\[",
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_signs_and_units_are_folded(case, rng):
+    args = [rng.uniform(case["low"], case["high"], size=shape) for shape in case["shapes"]]
+    for argnum in range(len(args)):
+        J = td.jacobian(case["f"], argnums=argnum)(*args)
+        rhs = J.formula.split(" = ", 1)[1]
+        for what, pattern in LEFTOVERS.items():
+            assert not re.search(pattern, rhs), f"{what} in {J.formula}"

@@ -146,7 +146,7 @@ def explain(
             entity=notation.entity(J, len(out_labels), numerator, denominator),
             layout=_layout(J, numerator, denominator),
             intermediates=_intermediates(call.output, leaf, labels, short),
-            steps=[_step(*step, labels, short, out_labels) for step in performed],
+            steps=_steps(performed, labels, short, out_labels),
             cost=_cost(J, plan(f, argnums)(*args, **kwargs)),
             matrix=matrix_form(J),
         )
@@ -195,18 +195,22 @@ def _intermediates(output, leaf, labels, short) -> list[dict]:
     for node in reversed(toposort(output)):
         if node is leaf or node.op == "input":
             continue
-        local_jacobians = []
+        # an input used twice (x ⊙ x) has one local Jacobian: the sum of both uses
+        by_parent: dict[Node, list] = {}
         for parent, builder in node.parents:
-            if parent not in labels:
-                continue
-            terms = builder()
-            terms = (terms,) if not isinstance(terms, tuple) else terms
+            if parent in labels:
+                terms = builder()
+                by_parent.setdefault(parent, []).extend(
+                    terms if isinstance(terms, tuple) else (terms,)
+                )
+        local_jacobians = []
+        for parent, terms in by_parent.items():
             tensor = Tensor._from_terms(
-                terms, labels[node] + labels[parent], node.shape + parent.shape, np.float64
+                tuple(terms), labels[node] + labels[parent], node.shape + parent.shape, np.float64
             )
             top = notation.signature(short[node], labels[node])
             bottom = notation.signature(short[parent], labels[parent])
-            local_jacobians.append(f"∂{top}/∂{bottom} = {notation.index_notation(tensor)}")
+            local_jacobians.append(f"∂{top}/∂{bottom} = {_repeated(tensor)}")
         items.append(
             {
                 "name": notation.signature(short[node], labels[node]),
@@ -219,20 +223,51 @@ def _intermediates(output, leaf, labels, short) -> list[dict]:
     return items
 
 
-def _step(node, parent, derivative, local, contribution, labels, short, out_labels) -> dict:
-    """One reverse-order contraction: ∂f/∂parent += Σ ∂f/∂node ∂node/∂parent."""
+def _repeated(tensor: Tensor) -> str:
+    """The index notation of ``tensor``, with n equal terms written once as ``n …``."""
+    parts = [
+        notation.index_notation(
+            Tensor._from_terms((term,), tensor.indices, tensor.shape, np.float64)
+        )
+        for term in tensor.terms
+    ]
+    if len(parts) < 2 or len(set(parts)) > 1:
+        return notation.index_notation(tensor)
+    sign, body = ("−", parts[0][1:]) if parts[0].startswith("−") else ("", parts[0])
+    return f"{sign}{len(parts)} {body}"
+
+
+def _steps(performed, labels, short, out_labels) -> list[dict]:
+    """The steps as performed; a parent's first contribution is ``=``, later ones ``+=``."""
+    reached: set = set()
+    steps = []
+    for node, parent, _derivative, local, contribution in performed:
+        first = parent not in reached
+        reached.add(parent)
+        steps.append(_step(node, parent, local, contribution, labels, short, out_labels, first))
+    return steps
+
+
+def _step(node, parent, local, contribution, labels, short, out_labels, first) -> dict:
+    """One reverse-order contraction: ∂f/∂parent (+)= Σ ∂f/∂node ∂node/∂parent."""
     sig = notation.signature
     node_labels, parent_labels, out = labels[node], labels[parent], tuple(out_labels)
     d_local = f"∂{sig(short[node], node_labels)}/∂{sig(short[parent], parent_labels)}"
-    target = f"∂{short['f']}/∂{sig(short[parent], parent_labels)}"
-    if node is short["output"]:  # the derivative of the output by itself is the identity
-        contraction, spec = f"{target} = the output's own local Jacobian", "(none: ∂f/∂f = δ)"
+    target = f"∂{sig(short['f'], out)}/∂{sig(short[parent], parent_labels)}"
+    assign = "=" if first else "+="
+    deltas = []
+    if node is short["output"]:  # the output's derivative by itself is the identity
+        contraction = f"{target} {assign} the output's own local Jacobian"
+        spec = f"(none: ∂{short['f']}/∂{short['f']} is the identity)"
     else:
         d_node = f"∂{sig(short['f'], out)}/∂{sig(short[node], node_labels)}"
         summed = ",".join(node_labels)
-        contraction = f"{target} += " + (f"Σ_{summed} " if summed else "") + f"{d_node} {d_local}"
+        contraction = (
+            f"{target} {assign} " + (f"Σ_{summed} " if summed else "") + f"{d_node} {d_local}"
+        )
         spec = "".join(out + node_labels) + "," + "".join(node_labels + parent_labels)
         spec = f"'{spec}->{''.join(out + parent_labels)}'"
+        deltas = _relabellings(local, node_labels, parent_labels)
     result_labels = out + parent_labels
     result = Tensor._from_terms(
         contribution, result_labels, _shape(contribution, result_labels), np.float64
@@ -242,7 +277,7 @@ def _step(node, parent, derivative, local, contribution, labels, short, out_labe
         "parent": short[parent],
         "contraction": contraction,
         "einsum": spec,
-        "deltas": _relabellings(local, node_labels, parent_labels),
+        "deltas": deltas,
         "result": notation.index_notation(result),
     }
 

@@ -48,6 +48,8 @@ def _term_form(term, J, n_out: int) -> str | None:
         if repeated and "[" in repeated.group(2):
             coefficient *= int(repeated.group(1))
             template = repeated.group(2)
+        if not classes and templates.classes_in(template):
+            return None  # a scalar that sums over its own indices: no plain matrix form
         name = template[: template.rindex("[")] if classes else template
         if templates.leaf(name, classes) != template:
             return None  # a sum or a contraction inside one factor: no plain matrix form

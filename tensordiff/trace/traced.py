@@ -110,7 +110,8 @@ class Trace:
         return next(f"K{n}" for n in range(1, len(taken) + 2) if f"K{n}" not in taken)
 
     def _view_name(self, value) -> str | None:
-        """``Aᵀ``, ``transpose(A, (2, 0, 1))`` or ``flip(y)`` for such a view of a named array."""
+        """``Aᵀ``, ``transpose(B, (2, 0, 1))``, ``reshape(A, (4, 3))``, ``ravel(A)`` or
+        ``flip(y)`` for such a view of a named array."""
         if not isinstance(value, np.ndarray):
             return None
         for named, name in list(self._constants.values()):
@@ -151,8 +152,17 @@ def _same_array(named, value: np.ndarray) -> bool:
 
 
 def _view_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:
-    """How ``value`` is made from ``named`` if it is an axis permutation or a 1-d reversal."""
+    """How ``value`` is made from ``named`` if it is a reshape, an axis permutation or a 1-d
+    reversal of it."""
     axes = list(zip(named.shape, named.strides, strict=True))
+    if (
+        value.size == named.size > 1
+        and np.squeeze(value).shape != np.squeeze(named).shape  # not only unit axes
+        and _address(value) == _address(named)
+        and value.flags.c_contiguous
+        and named.flags.c_contiguous
+    ):
+        return f"ravel({name})" if value.ndim == 1 else f"reshape({name}, {value.shape})"
     if named.ndim == 1 and value.shape == named.shape and named.shape[0] > 1:
         last = _address(named) + (named.shape[0] - 1) * named.strides[0]
         reversed_ = value.strides[0] == -named.strides[0] and _address(value) == last

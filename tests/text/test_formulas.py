@@ -14,6 +14,7 @@ import pytest
 from cases import cases
 
 import tensordiff as td
+from tensordiff.text.matrix_form import matrix_form
 from tensordiff.text.notation import factor_table, number
 
 CASES = cases()
@@ -195,3 +196,5 @@ def test_signs_and_units_are_folded(case, rng):
         rhs = J.formula.split(" = ", 1)[1]
         for what, pattern in LEFTOVERS.items():
             assert not re.search(pattern, rhs), f"{what} in {J.formula}"
+        # no internal index placeholder leaks into either form
+        assert "⟨" not in J.formula + (matrix_form(J) or ""), (J.formula, matrix_form(J))

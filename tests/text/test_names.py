@@ -75,6 +75,12 @@ def resolve(name: str):
     flipped = re.fullmatch(r"flip\((\w+)\)", name)
     if flipped and flipped.group(1) in USER:
         return np.flip(USER[flipped.group(1)])
+    reshaped = re.fullmatch(r"reshape\((\w+), (\(.*\))\)", name)
+    if reshaped and reshaped.group(1) in USER:
+        return np.reshape(USER[reshaped.group(1)], eval(reshaped.group(2)))
+    raveled = re.fullmatch(r"ravel\((\w+)\)", name)
+    if raveled and raveled.group(1) in USER:
+        return np.ravel(USER[raveled.group(1)])
     moved = re.fullmatch(r"transpose\((\w+), (\(.*\))\)", name)
     if moved and moved.group(1) in USER:
         return np.transpose(USER[moved.group(1)], eval(moved.group(2)))
@@ -124,6 +130,18 @@ def test_a_view_never_borrows_its_base_name(source):
         (lambda x: A.T @ x, rng.normal(size=3), "∂f[i]/∂x[j] = Aᵀ[i,j]", "∂f/∂x = Aᵀ"),
         (lambda x: x @ A.T, rng.normal(size=4), "∂f[i]/∂x[j] = Aᵀ[j,i]", "∂f/∂x = A"),
         (lambda x: np.sum(x * np.flip(y)), y, "∂f/∂x[i] = flip(y)[i]", "∂f/∂x = flip(y)"),
+        (
+            lambda x: np.sum(x * A.ravel()),
+            y.repeat(3)[:12],
+            "∂f/∂x[i] = ravel(A)[i]",
+            "∂f/∂x = ravel(A)",
+        ),
+        (
+            lambda x: A.reshape(6, 2) @ x,
+            rng.normal(size=2),
+            "∂f[i]/∂x[j] = reshape(A, (6, 2))[i,j]",
+            "∂f/∂x = reshape(A, (6, 2))",
+        ),
     ],
 )
 def test_views_print_as_the_operation_that_made_them(f, x, formula, matrix):
@@ -133,8 +151,8 @@ def test_views_print_as_the_operation_that_made_them(f, x, formula, matrix):
 
 def test_fresh_symbols_skip_user_names():
     K1 = rng.normal(size=(4, 3))
-    J = td.jacobian(lambda x: K1 @ x + A.reshape(4, 3) @ x)(rng.normal(size=3))
+    J = td.jacobian(lambda x: K1 @ x + A[:, ::-1].reshape(4, 3) @ x)(rng.normal(size=3))
     names = set(re.findall(r"(K\d+)\[", J.formula))
     assert names == {"K1", "K2"}
     dense = np.asarray(J)
-    np.testing.assert_allclose(dense, K1 + A.reshape(4, 3))
+    np.testing.assert_allclose(dense, K1 + A[:, ::-1].reshape(4, 3))

@@ -104,6 +104,7 @@ def _denominator_end(text: str) -> int:
 
 
 def _convert(text: str) -> str:
+    """LaTeX for text without a derivative fraction, one token (or bracket, or √) at a time."""
     pieces: list[str] = []
     n = 0
     while n < len(text):

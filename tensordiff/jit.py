@@ -51,7 +51,6 @@ True
 
 import functools
 import inspect
-import numbers
 import operator
 import struct
 import threading
@@ -65,7 +64,7 @@ import numpy as np
 from tensordiff.core import memory
 from tensordiff.core.dense import dense_writer
 from tensordiff.core.term import Term
-from tensordiff.errors import OptionError, TensorDiffError
+from tensordiff.errors import TensorDiffError
 from tensordiff.tensor import Jacobian, Tensor, slot_names
 from tensordiff.trace.tape import Program, ShapeChanged, Tape
 from tensordiff.trace.traced import Traced, outermost, running
@@ -118,14 +117,8 @@ class Jitted:
     """A function recorded once per argument signature; see :func:`jit`."""
 
     def __init__(self, fn: Callable, max_entries: int = 32):
-        if (
-            not isinstance(max_entries, numbers.Integral)
-            or isinstance(max_entries, bool)
-            or max_entries < 1
-        ):
-            raise OptionError(f"max_entries must be a positive integer, got {max_entries!r}")
+        self.max_entries = memory.positive_integer(max_entries, "max_entries")
         self.fn = fn
-        self.max_entries = int(max_entries)
         self._user_function = inspect.unwrap(fn)
         # Everything below is read and changed only under _lock; recording and replaying
         # happen outside it. _recording: signature -> the lock its recorder holds.

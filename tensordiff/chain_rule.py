@@ -14,6 +14,12 @@ lets opt_einsum's dynamic program choose the contraction order of the whole
 network at the end; that order is never worse than either of the other two,
 which are orders of the same network. "auto" is "optimal". Every contraction is
 planned under the memory limit (see :mod:`tensordiff.core.paths`).
+
+A network is planned whole up to :data:`NETWORK_FACTORS` factors per term; a
+deeper function's term is multiplied out each time it grows past that (as
+reverse order would have done there) and linking goes on from the product. So
+each step costs at most that many factors, the chain rule's time grows linearly
+with depth, and the dynamic program never sees more operands than it plans fast.
 """
 
 from tensordiff.core.sums import add_terms
@@ -23,8 +29,9 @@ from tensordiff.trace.graph import Node, toposort
 __all__ = ["MODES", "accumulate", "identity"]
 
 MODES = ("auto", "optimal", "reverse", "forward")
-# How many factors a term may keep unmultiplied, per mode (None: all of them).
-_LAZINESS = {"reverse": 1, "forward": 1, "optimal": None, "auto": None}
+NETWORK_FACTORS = 32
+# How many factors a term may keep unmultiplied, per mode.
+_LAZINESS = {"reverse": 1, "forward": 1, "optimal": NETWORK_FACTORS, "auto": NETWORK_FACTORS}
 
 
 def accumulate(

@@ -29,6 +29,8 @@ checked where that is cheap):
 * every replayed step's shape is checked: when a shape follows the values (a
   boolean mask argument selecting a different number of entries), the call
   runs without the cache, and so does that signature from then on;
+* a number in the signature is keyed by its bits: ``-0.0`` and ``0.0`` are two
+  signatures (``1 / x`` differs), and so are NaNs of different payloads;
 * not checked: arrays or numbers reached any other way (attributes, containers,
   other functions' globals). Replays use the objects recorded: an array changed
   in place is read anew where it enters a NumPy call directly, but values
@@ -50,6 +52,8 @@ True
 import functools
 import inspect
 import operator
+import struct
+import threading
 import types
 from collections import OrderedDict
 from collections.abc import Callable
@@ -74,8 +78,26 @@ def jit(fn: Callable, max_entries: int = 32) -> "Jitted":
     recorded once per argument signature and replayed after that.
 
     Results are the same as ``fn``'s; see the module documentation for what a
-    replay reuses. At most ``max_entries`` signatures are kept (least recently
-    used first out).
+    replay reuses.
+
+    Memory is bounded: at most ``max_entries`` recorded signatures are kept (least
+    recently used first out), and at most as many signatures known not to replay
+    (with only the reason why). An entry holds its recorded program — the NumPy
+    calls with the constants they were given (arrays the function reads from a
+    closure or a global are referenced, not copied) — and a snapshot of each
+    array the function reads by name (compared on every call): roughly the size
+    of those arrays plus the constants the function creates, never its results.
+
+    A jitted function may be shared by threads: a signature is recorded once (a
+    thread needing a signature another is recording waits for that recording),
+    and the cache is only changed under a lock, so no call sees a torn entry.
+    Recording and replaying run outside the lock, so threads replaying different
+    or equal signatures run concurrently.
+
+    >>> jit(np.sin, max_entries=True)
+    Traceback (most recent call last):
+    ...
+    tensordiff.errors.OptionError: max_entries must be a positive integer, got True
     """
     return Jitted(fn, max_entries)
 
@@ -95,11 +117,15 @@ class Jitted:
     """A function recorded once per argument signature; see :func:`jit`."""
 
     def __init__(self, fn: Callable, max_entries: int = 32):
+        self.max_entries = memory.positive_integer(max_entries, "max_entries")
         self.fn = fn
-        self.max_entries = max_entries
         self._user_function = inspect.unwrap(fn)
+        # Everything below is read and changed only under _lock; recording and replaying
+        # happen outside it. _recording: signature -> the lock its recorder holds.
+        self._lock = threading.Lock()
         self._entries: OrderedDict = OrderedDict()
-        self._uncached: dict = {}  # signature -> why it cannot be replayed
+        self._uncached: OrderedDict = OrderedDict()  # signature -> why it cannot be replayed
+        self._recording: dict = {}
         self._counts = {"hits": 0, "misses": 0, "fallbacks": 0}
         self._last_fallback = ""
         functools.update_wrapper(self, fn)
@@ -113,58 +139,95 @@ class Jitted:
                 args, kwargs, "an argument is neither an array nor a plain value (e.g. a list)"
             )
         key = (memory.get_memory_limit(), key)  # plans are made under the limit
-        if key in self._uncached:
-            return self._fallback(args, kwargs, self._uncached[key])
-        entry = self._entries.get(key)
-        if entry is not None and entry.guards_hold(self._user_function):
-            try:
-                outputs = entry.program.run(_arrays(args, kwargs))
-            except ShapeChanged as error:  # shapes follow the values: never replayable
-                del self._entries[key]
-                self._uncached[key] = f"an intermediate's shape depends on the values ({error})"
-                return self._fallback(args, kwargs, self._uncached[key])
+        while True:
+            with self._lock:
+                reason = self._uncached.get(key)
+                entry = self._entries.get(key)
+                recorder = self._recording.get(key)
+                if reason is None and recorder is None and entry is None:
+                    mine = self._recording[key] = threading.Lock()
+                    mine.acquire()
+                    break
+            if reason is not None:
+                return self._fallback(args, kwargs, reason)
+            if recorder is not None:  # another thread records this signature: wait for it
+                with recorder:
+                    continue
+            if entry.guards_hold(self._user_function):
+                return self._replay(key, entry, args, kwargs)
+            with self._lock:  # stale (a closure changed): record again, unless another is
+                if self._entries.get(key) is entry and key not in self._recording:
+                    del self._entries[key]
+        try:
+            return self._record(key, args, kwargs)
+        finally:
+            with self._lock:
+                del self._recording[key]
+            mine.release()
+
+    def _replay(self, key, entry: "_Entry", args, kwargs):
+        try:
+            outputs = entry.program.run(_arrays(args, kwargs))
+        except ShapeChanged as error:  # shapes follow the values: never replayable
+            reason = f"an intermediate's shape depends on the values ({error})"
+            with self._lock:
+                self._entries.pop(key, None)
+                self._remember_uncached(key, reason)
+            return self._fallback(args, kwargs, reason)
+        with self._lock:
             self._counts["hits"] += 1
-            self._entries.move_to_end(key)
-            return entry.fill(outputs)
-        return self._record(key, args, kwargs)
+            if key in self._entries:
+                self._entries.move_to_end(key)
+        return entry.fill(outputs)
+
+    def _remember_uncached(self, key, reason: str) -> None:
+        """(Under the lock.) Remember that ``key`` cannot be replayed, keeping at most
+        max_entries such signatures."""
+        self._uncached[key] = reason
+        if len(self._uncached) > self.max_entries:
+            self._uncached.popitem(last=False)
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", type(self.fn).__name__)
         return f"Jitted({name}, {len(self._entries)} recorded signatures)"
 
     def cache_info(self) -> CacheInfo:
-        return CacheInfo(
-            self._counts["hits"],
-            self._counts["misses"],
-            len(self._entries),
-            self._counts["fallbacks"],
-            self._last_fallback,
-        )
+        with self._lock:
+            return CacheInfo(
+                self._counts["hits"],
+                self._counts["misses"],
+                len(self._entries),
+                self._counts["fallbacks"],
+                self._last_fallback,
+            )
 
     def clear(self) -> None:
         """Forget every recording (after changing state the guards cannot see)."""
-        self._entries.clear()
-        self._uncached.clear()
+        with self._lock:
+            self._entries.clear()
+            self._uncached.clear()
 
     def _fallback(self, args, kwargs, reason: str):
-        self._counts["fallbacks"] += 1
-        self._last_fallback = reason
+        with self._lock:
+            self._counts["fallbacks"] += 1
+            self._last_fallback = reason
         return self.fn(*args, **kwargs)
 
     def _record(self, key, args, kwargs):
-        self._counts["misses"] += 1
+        """Record ``key`` (this thread holds its recording lock)."""
+        with self._lock:
+            self._counts["misses"] += 1
         try:
             entry, result = _Entry.record(self.fn, self._user_function, args, kwargs)
         except Exception as error:  # noqa: BLE001  (any failure: run it the ordinary way)
-            result = self.fn(*args, **kwargs)  # raises the function's own error, if it has one
             reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-            self._uncached[key] = reason
-            self._counts["fallbacks"] += 1
-            self._last_fallback = reason
-            return result
-        self._entries[key] = entry
-        if len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            with self._lock:
+                self._remember_uncached(key, reason)
+            return self._fallback(args, kwargs, reason)  # raises f's own error, if it has one
+        with self._lock:
+            self._entries[key] = entry
+            if len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
         return result
 
 
@@ -259,10 +322,28 @@ def _signature(args, kwargs):
         if type(value) is np.ndarray:
             parts.append((name, value.shape, value.dtype.str))
         elif _is_plain(value):
-            parts.append((name, type(value), value))
+            parts.append((name, _by_bits(value)))
         else:
             return None
     return tuple(parts)
+
+
+def _by_bits(value):
+    """A key for a plain value that tells apart what ``==`` confuses: ``-0.0`` and
+    ``0.0``, NaNs (never equal to themselves) of any payload, ``True`` and ``1``.
+
+    >>> _by_bits(-0.0) == _by_bits(0.0), _by_bits(float("nan")) == _by_bits(float("nan"))
+    (False, True)
+    """
+    if isinstance(value, tuple):
+        return (tuple, tuple(_by_bits(item) for item in value))
+    if isinstance(value, float):
+        return (type(value), struct.pack("<d", value))
+    if isinstance(value, complex):
+        return (type(value), struct.pack("<dd", value.real, value.imag))
+    if isinstance(value, np.generic):
+        return (type(value), value.dtype.str, value.tobytes())
+    return (type(value), value)
 
 
 def _is_plain(value) -> bool:
@@ -282,7 +363,12 @@ def _skeleton(result, tape: Tape, slots: list, recorded: list) -> Callable:
             writer = None  # e.g. over the memory limit: planned (and refused) on request
 
         cls = type(result)
-        fields = {name: getattr(result, name) for name in slot_names(cls) if hasattr(result, name)}
+        # everything but the terms, which are rebuilt: an entry keeps no result alive
+        fields = {
+            name: getattr(result, name)
+            for name in slot_names(cls)
+            if hasattr(result, name) and name != "terms"
+        }
         fields["_writer"] = writer
         if isinstance(result, Jacobian):
             fields["_source"] = None  # the recording's arguments were traced

@@ -4,19 +4,36 @@ Never ``eval``: the expression is parsed, every node is checked against the
 allowed forms (arithmetic, ``@``, calls of whitelisted NumPy functions, ``.T``
 and a few methods, indexing with constants), and then interpreted on arrays.
 Errors carry the column they refer to, so the command line can point at it.
+
+Hostile input is bounded before any work: an expression longer than
+:data:`MAX_LENGTH` characters or nested deeper than :data:`MAX_DEPTH` levels is
+refused; arithmetic on constants is folded with Python's exact integers (so
+``x * 2**64`` multiplies by 2⁶⁴, not by a wrapped 64-bit 0), and a constant that
+is too large or that no float64 represents exactly is refused; the arrays that
+``ones``, ``zeros`` and ``eye`` would allocate are checked against the memory
+limit first.
 """
 
 import ast
 import inspect
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 import tensordiff.ops  # noqa: F401  (registers the rules the whitelist is read from)
+from tensordiff.core import memory
 from tensordiff.errors import TensorDiffError
 from tensordiff.trace import registry
 
-__all__ = ["ExpressionError", "parse_expression", "FUNCTIONS"]
+__all__ = ["ExpressionError", "parse_expression", "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH"]
+
+MAX_LENGTH = 2000  # characters
+MAX_DEPTH = 100  # nested operations: an a + b + ... of 100 terms is 100 deep
+# A folded integer constant may have at most this many bits (2**4096 is 1234 digits);
+# beyond, even computing it (10**10**10) would take the time and memory refused here.
+_MAX_BITS = 4096
+_INT64 = 2**63
 
 
 class ExpressionError(TensorDiffError, ValueError):
@@ -27,14 +44,37 @@ class ExpressionError(TensorDiffError, ValueError):
         self.column, self.width = column, max(width, 1)
 
 
+def _allocating(constructor: Callable, shape_of: Callable) -> Callable:
+    """``constructor`` refusing, before it allocates, an array over the memory limit."""
+
+    def checked(*args, **kwargs):
+        shape = shape_of(*args, **kwargs)
+        dims = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+        if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in dims):
+            raise ExpressionError(f"{constructor.__name__}: the shape {shape!r} is not sizes")
+        memory.check_dense(dims, np.dtype(kwargs.get("dtype") or np.float64))
+        return constructor(*args, **kwargs)
+
+    checked.__name__ = constructor.__name__
+    return checked
+
+
+def _eye_shape(N, M=None, *args, **kwargs):
+    return (N, N if M is None else M)
+
+
 def _functions() -> dict[str, Callable]:
     """The whitelist: every NumPy function (by its NumPy names, aliases included) that
-    has a rule, and the constant constructors ``eye``, ``ones`` and ``zeros``."""
-    found = {"eye": np.eye, "ones": np.ones, "zeros": np.zeros}
+    has a rule, and the constant constructors ``eye``, ``ones`` and ``zeros`` (these
+    checked against the memory limit before they allocate)."""
+    found = {}
     for prefix, namespace in (("", np), ("linalg.", np.linalg)):
         for name, value in vars(namespace).items():
             if not name.startswith("_") and callable(value) and registry.is_registered(value):
                 found[prefix + name] = value
+    found["eye"] = _allocating(np.eye, _eye_shape)
+    found["ones"] = _allocating(np.ones, lambda shape, *args, **kwargs: shape)
+    found["zeros"] = _allocating(np.zeros, lambda shape, *args, **kwargs: shape)
     return found
 
 
@@ -59,13 +99,24 @@ def parse_expression(text: str) -> tuple[Callable, list[str]]:
     >>> float(f(np.eye(2), np.ones(2), np.zeros(2)))
     2.0
     """
+    text = text.strip()
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(
+            f"the expression is {len(text):,} characters long; at most {MAX_LENGTH:,} are"
+            " accepted (define intermediate variables with --value instead)",
+            MAX_LENGTH,
+        )
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
         column = (error.offset or 1) - 1
         raise ExpressionError(f"syntax error: {error.msg}", column) from None
+    except (RecursionError, MemoryError):  # the parser's own stack: nested too deeply
+        raise ExpressionError(_too_deep("more than the parser's")) from None
+    _check_depth(tree.body)
     variables: list[str] = []
     _check(tree.body, variables)
+    tree.body = _Converter(text).visit(_Folder(text).visit(tree.body))
 
     def evaluate(*values):
         return _evaluate(tree.body, dict(zip(variables, values, strict=True)))
@@ -75,6 +126,120 @@ def parse_expression(text: str) -> tuple[Callable, list[str]]:
     )
     evaluate.__name__ = "f"
     return evaluate, variables
+
+
+def _too_deep(depth) -> str:
+    return (
+        f"the expression nests {depth} levels deep; at most {MAX_DEPTH} are accepted"
+        " (a sum of many terms nests one level per term: use sum() over a stacked array)"
+    )
+
+
+def _check_depth(root: ast.expr) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, walking without recursion (the checks and the
+    interpretation below recurse)."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ExpressionError(_too_deep(f"over {MAX_DEPTH}"), node.col_offset)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+class _Folder(ast.NodeTransformer):
+    """Arithmetic on constants done exactly, with Python's integers (bounded in size);
+    each constant that is left is then converted as NumPy will take it."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        self.generic_visit(node)
+        if not _is_number(node.operand):
+            return node
+        value = node.operand.value
+        return ast.copy_location(ast.Constant(-value if _is(node.op, ast.USub) else value), node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        if not (_is_number(node.left) and _is_number(node.right)) or _is(node.op, ast.MatMult):
+            return node  # (NumPy refuses scalars in @; let it say so)
+        value = _fold(node.op, node.left.value, node.right.value, node, self.text)
+        return ast.copy_location(ast.Constant(value), node)
+
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        return node  # converted by _Converter once every fold is done
+
+
+class _Converter(_Folder):
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        value = _as_numpy_takes(node.value, node, self.text)
+        return ast.copy_location(ast.Constant(value), node)
+
+
+def _is(op, kind) -> bool:
+    return isinstance(op, kind)
+
+
+def _is_number(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
+        and not isinstance(node.value, bool)
+    )
+
+
+def _where(node: ast.expr) -> tuple[int, int]:
+    return node.col_offset, (node.end_col_offset or node.col_offset + 1) - node.col_offset
+
+
+def _source(node: ast.expr, text: str) -> str:
+    """The text of ``node`` in the expression, shortened to stay on one line."""
+    segment = ast.get_source_segment(text, node) or ast.unparse(node)
+    return segment if len(segment) <= 40 else segment[:37] + "..."
+
+
+def _fold(op: ast.operator, a, b, node: ast.expr, text: str):
+    """``a op b`` exactly; refused when the result would be huge or is not a real number."""
+    name = _source(node, text)
+    if _is(op, ast.Pow) and isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
+        if (abs(a).bit_length() - 1) * b > _MAX_BITS:  # checked before computing it
+            raise ExpressionError(f"the constant {name} is too large", *_where(node))
+    try:
+        if _is(op, ast.Add):
+            value = a + b
+        elif _is(op, ast.Sub):
+            value = a - b
+        elif _is(op, ast.Mult):
+            value = a * b
+        elif _is(op, ast.Div):
+            value = a / b
+        else:
+            value = a**b
+    except ZeroDivisionError:
+        raise ExpressionError(f"the constant {name} divides by zero", *_where(node)) from None
+    except OverflowError:
+        raise ExpressionError(f"the constant {name} is too large", *_where(node)) from None
+    if isinstance(value, complex):
+        raise ExpressionError(f"the constant {name} is complex", *_where(node))
+    if isinstance(value, int) and value.bit_length() > _MAX_BITS:
+        raise ExpressionError(f"the constant {name} is too large", *_where(node))
+    return value
+
+
+def _as_numpy_takes(value, node: ast.expr, text: str):
+    """An integer beyond int64 (where NumPy would wrap or refuse it) as the float64 that
+    equals it exactly; refused when there is none."""
+    if not isinstance(value, int) or isinstance(value, bool) or -_INT64 <= value < _INT64:
+        return value
+    as_float = float(value) if value.bit_length() <= 1024 else math.inf
+    if as_float != value:
+        raise ExpressionError(
+            f"the constant {_source(node, text)} has no exact float64 value; write it as a"
+            " float (e.g. 1e20) to accept rounding",
+            *_where(node),
+        )
+    return as_float
 
 
 def _function_name(node: ast.expr) -> str | None:

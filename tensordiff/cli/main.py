@@ -10,6 +10,7 @@ import numpy as np
 
 from tensordiff.cli.demo import demo_text
 from tensordiff.cli.expression import ExpressionError, parse_expression
+from tensordiff.core import memory
 from tensordiff.errors import TensorDiffError
 from tensordiff.explain import explain
 
@@ -23,11 +24,14 @@ EXPLAIN_EXAMPLES = """examples:
 
 Expressions are NumPy syntax (np. is optional): + - * / ** @, .T, indexing,
 functions such as tanh, exp, log, sum(X, axis=0), einsum, linalg.inv. They are
-parsed with Python's ast against a whitelist, never eval'd.
+parsed with Python's ast against a whitelist, never eval'd; at most 2000
+characters and 100 levels of nesting. Every array the command makes (--shape,
+--value, ones, zeros, eye) is checked against the memory limit first.
 """
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; 0 on success, 2 with a one-line message on stderr for any failure."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -40,6 +44,22 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `tensordiff demo | head`: stop quietly, as cat would
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as error:  # noqa: BLE001  (a command line never shows a traceback)
+        print(f"tensordiff {args.command}: {_one_line(error)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(error: BaseException) -> str:
+    """What went wrong, in one line: the library's own message, or the kind of failure."""
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else ""
+    if isinstance(error, TensorDiffError):  # (JacobianTooLarge is also a MemoryError)
+        return message
+    if isinstance(error, RecursionError):
+        return "the expression is too deeply nested to evaluate (Python's recursion limit)"
+    if isinstance(error, MemoryError):
+        return "out of memory: an array the expression needs does not fit"
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,7 +114,9 @@ def _explain(args) -> int:
     try:
         f, variables = parse_expression(args.expression)
         values = _values(args, variables)
-        wrt = args.wrt or (variables[0] if variables else None)
+        if not variables:
+            raise ExpressionError("the expression has no variable to differentiate by")
+        wrt = args.wrt or variables[0]
         if wrt not in variables:
             raise ExpressionError(
                 f"--wrt {wrt!r} is not a variable of the expression (it has {variables})"
@@ -102,9 +124,6 @@ def _explain(args) -> int:
         explanation = explain(f, argnums=variables.index(wrt))(*values)
     except ExpressionError as error:
         _point(args.expression, error)
-        return 2
-    except (TensorDiffError, ValueError, TypeError) as error:
-        print(f"tensordiff explain: {error}", file=sys.stderr)
         return 2
     if args.format == "latex":
         print(explanation.latex())
@@ -120,11 +139,13 @@ def _values(args, variables: list[str]) -> list:
     for spec in args.shape:
         name, _, dims = spec.partition("=")
         try:
-            shapes[name.strip()] = tuple(int(d) for d in dims.split(",") if d.strip())
+            shape = tuple(int(d) for d in dims.split(",") if d.strip())
         except ValueError:
-            raise ExpressionError(
-                f"--shape {spec!r}: write NAME=D1,D2 with integer sizes"
-            ) from None
+            shape = (-1,)
+        if any(size < 0 for size in shape):
+            raise ExpressionError(f"--shape {spec!r}: write NAME=D1,D2 with sizes ≥ 0")
+        memory.check_dense(shape, np.dtype(np.float64))  # before allocating anything
+        shapes[name.strip()] = shape
     for spec in args.value:
         name, _, path = spec.partition("=")
         files[name.strip()] = path
@@ -132,7 +153,7 @@ def _values(args, variables: list[str]) -> list:
     values = []
     for name in variables:
         if name in files:
-            values.append(np.load(files[name]))
+            values.append(_load(name, files[name]))
         elif name in shapes:
             values.append(rng.normal(size=shapes[name]).round(2))
         else:
@@ -145,14 +166,35 @@ def _values(args, variables: list[str]) -> list:
     return values
 
 
+def _load(name: str, path: str) -> np.ndarray:
+    """The array in a .npy file, its size checked against the memory limit from the
+    header before the data is read (never unpickled)."""
+    try:
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(file)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(file)
+            memory.check_dense(shape, dtype)
+            return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
+        message = f"--value {name}={path}: cannot read a .npy array ({reason})"
+        raise ExpressionError(message) from None
+
+
 def _column_of(expression: str, name: str) -> int:
     match = re.search(rf"\b{re.escape(name)}\b", expression)
     return match.start() if match else 0
 
 
 def _point(expression: str, error) -> None:
-    """The message, the expression, and a caret under the part it is about."""
+    """The message, the expression, and a caret under the part it is about (the message
+    alone for an expression too long to show)."""
     print(f"tensordiff explain: {error}", file=sys.stderr)
+    if len(expression) > 200 or "\n" in expression:
+        return
     print(f"  {expression}", file=sys.stderr)
     print("  " + " " * error.column + "^" * error.width, file=sys.stderr)
 

@@ -31,7 +31,17 @@ def write_dense(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> np.ndar
 
 def dense_writer(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> Writer:
     """A function writing terms with the structure of ``terms`` (same classes and factor
-    shapes, any values) as the dense array of ``shape`` and ``dtype``."""
+    shapes, any values) as the dense array of ``shape`` and ``dtype``.
+
+    The array it returns is always new, never a view of a factor: factors may be the
+    user's arrays (a closure's matrix is the Jacobian of ``v @ A``), and the caller
+    hands the result to the user, who may write into it.
+
+    >>> A = np.ones((2, 3))
+    >>> dense = write_dense([Term.dense(A)], (2, 3), np.float64)
+    >>> np.shares_memory(dense, A)
+    False
+    """
     dtype = np.dtype(dtype)
     if len(terms) == 1 and _no_diagonal(terms[0]):
         return _plain_writer(terms[0], shape, dtype)

@@ -50,7 +50,7 @@ class LoweredPath:
 
 def _lower(inputs: list[str], output: str, sizes: dict) -> Callable:
     """The NumPy call computing ``inputs -> output`` for operands of these letters' sizes."""
-    equation = ",".join(inputs) + "->" + output
+    equation = _ascii(",".join(inputs) + "->" + output)
     if len(inputs) != 2 or any(len(set(term)) != len(term) for term in (*inputs, output)):
         return lambda *arrays: np.einsum(equation, *arrays)
     left, right = inputs
@@ -61,6 +61,14 @@ def _lower(inputs: list[str], output: str, sizes: dict) -> Callable:
     if every - set(output) == shared - set(output) and set(output) <= every:
         return _matmul(left, right, output, sizes)
     return lambda a, b: np.einsum(equation, a, b)
+
+
+def _ascii(equation: str) -> str:
+    """``equation`` over a-z, A-Z: a network of more than 52 classes has other symbols
+    (opt_einsum's), which np.einsum refuses; one pair never has that many."""
+    letters = dict.fromkeys(ch for ch in equation if ch not in ",->")
+    rename = {ch: opt_einsum.get_symbol(n) for n, ch in enumerate(letters)}
+    return "".join(rename.get(ch, ch) for ch in equation)
 
 
 def _broadcast_product(left: str, right: str, output: str) -> Callable:

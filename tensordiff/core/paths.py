@@ -2,8 +2,15 @@
 
 Class ids (ints) are turned into einsum letters here, per call, so an equation
 never needs more distinct letters than it has classes.
+
+A product of any number of factors works: a single ``np.einsum`` call takes at
+most 32 operands and 52 letters, so a longer product (a 500-layer elementwise
+chain keeps 500 factors) is contracted in pieces of at most :data:`PIECE`
+operands, each piece summing only the classes no other operand or the output
+mentions (see :func:`in_pieces`).
 """
 
+import collections
 import contextlib
 import functools
 import operator
@@ -17,6 +24,8 @@ from tensordiff.core.execute import LoweredPath
 from tensordiff.errors import JacobianTooLarge, format_bytes
 
 __all__ = [
+    "PIECE",
+    "in_pieces",
     "einsum_classes",
     "planned_product",
     "product_writer",
@@ -25,6 +34,12 @@ __all__ = [
     "path_info",
     "metered",
 ]
+
+
+# Operands per einsum call: under NumPy's limit of 32, and with few enough classes per
+# piece that its letters stay within the 52 that np.einsum accepts.
+PIECE = 16
+_LETTERS = 52
 
 
 @contextlib.contextmanager
@@ -115,12 +130,61 @@ def einsum_classes(
     arrays = [array for array, _ in factors]
     if not all(isinstance(array, (np.ndarray, np.generic)) for array in arrays):
         # Traced factors (a derivative inside a derivative, or td.jit recording):
-        # NumPy calls on them are recorded.
+        # NumPy calls on them are recorded, one einsum per piece.
         relabel = _relabelling(classes, out_classes)
         if relabel is not None:
             return relabel(arrays)
+        classes, arrays = in_pieces(classes, out_classes, arrays, _traced_piece)
         return np.einsum(equation_for(classes, out_classes), *arrays)
     return planned_product(classes, out_classes, tuple(array.shape for array in arrays))(arrays)
+
+
+def _traced_piece(piece_classes, keep, arrays):
+    return np.einsum(equation_for(piece_classes, keep), *arrays)
+
+
+def in_pieces(operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int], operands, run):
+    """``(classes, operands)`` with at most :data:`PIECE` operands, their product over
+    ``out_classes`` unchanged: consecutive pieces are replaced by their product,
+    ``run(piece_classes, keep, piece_operands)``, kept over the classes that other
+    operands or the output still need. Linear in the number of operands.
+
+    >>> classes, arrays = in_pieces([(1,)] * 40, (1,), [np.full(2, 2.0)] * 40, _traced_piece)
+    >>> len(classes) <= PIECE, np.einsum(equation_for(classes, (1,)), *arrays)
+    (True, array([1.09951163e+12, 1.09951163e+12]))
+    """
+    classes, operands = [tuple(c) for c in operand_classes], list(operands)
+    while len(classes) > PIECE:
+        # how many operands mention each class: a class is summed inside a piece only
+        # when every operand mentioning it is in the piece and the output lacks it
+        mentions = collections.Counter(c for cl in classes for c in set(cl))
+        reduced, reduced_operands, start = [], [], 0
+        while start < len(classes):
+            end = _piece_end(classes, start)
+            if end - start == 1:
+                reduced.append(classes[start])
+                reduced_operands.append(operands[start])
+            else:
+                inside = collections.Counter(c for cl in classes[start:end] for c in set(cl))
+                keep = tuple(c for c in inside if c in out_classes or mentions[c] > inside[c])
+                reduced.append(keep)
+                reduced_operands.append(run(classes[start:end], keep, operands[start:end]))
+            start = end
+        classes, operands = reduced, reduced_operands
+    return classes, operands
+
+
+def _piece_end(classes: list, start: int) -> int:
+    """The end of the piece starting at ``start``: at most PIECE operands and
+    _LETTERS distinct classes (at least one operand)."""
+    seen: set = set()
+    end = start
+    while end < len(classes) and end - start < PIECE:
+        seen |= set(classes[end])
+        if len(seen) > _LETTERS and end > start:
+            break
+        end += 1
+    return end
 
 
 def planned_product(
@@ -159,13 +223,31 @@ def product_writer(
     operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int], shapes
 ) -> Callable[[Sequence[np.ndarray], np.ndarray], None]:
     """``(arrays, out) -> None`` writing the product (nothing summed) into ``out`` in one
-    einsum pass, with no intermediate."""
-    equation = equation_for(operand_classes, out_classes)
+    einsum pass, with no intermediate (with more than :data:`PIECE` factors, pieces of
+    them are multiplied first, each over its own classes)."""
+    sizes = {
+        c: n
+        for classes, shape in zip(operand_classes, shapes, strict=True)
+        for c, n in zip(classes, shape, strict=True)
+    }
+    fetchers = [(shape, operator.itemgetter(n)) for n, shape in enumerate(shapes)]
+
+    def planned_piece(piece_classes, keep, piece):
+        # planned now; each later call fetches its operands and runs the plan
+        product = planned_product(piece_classes, keep, tuple(shape for shape, _ in piece))
+        fetch = [fetch for _, fetch in piece]
+        shape = tuple(sizes[c] for c in keep)
+        return shape, lambda arrays: product([get(arrays) for get in fetch])
+
+    classes, fetchers = in_pieces(operand_classes, out_classes, fetchers, planned_piece)
+    equation = equation_for(classes, out_classes)
+    piece_shapes = tuple(shape for shape, _ in fetchers)
 
     def write(arrays, out):
+        operands = [fetch(arrays) for _, fetch in fetchers]
         if context.current().meters:
-            _count(equation, shapes)
-        np.einsum(equation, *arrays, out=out, casting="same_kind")
+            _count(equation, piece_shapes)
+        np.einsum(equation, *operands, out=out, casting="same_kind")
 
     return write
 

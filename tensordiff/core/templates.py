@@ -11,6 +11,8 @@ import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
+
 __all__ = ["grouped", "leaf", "product", "sum_of", "substitute", "classes_in", "render"]
 
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
@@ -33,19 +35,23 @@ def grouped(expr: str) -> str:
 
 
 def _one_bracket(expr: str) -> bool:
-    """True for ``(…)`` or ``name(…)`` whose first parenthesis closes at the very end."""
+    """True for ``(…)`` or ``name(…)`` whose first parenthesis closes at the very end.
+
+    >>> _one_bracket("f(a) (b)"), _one_bracket("f(g(a) b)")
+    (False, True)
+    """
     start = expr.find("(")
     if start < 0 or not expr.endswith(")"):
         return False
     head = expr[:start]
     if head and not head.replace(".", "").replace("_", "").isalnum():
         return False
-    depth = 0
-    for n, ch in enumerate(expr[start:], start):
-        depth += (ch == "(") - (ch == ")")
-        if depth == 0:
-            return n == len(expr) - 1
-    return False
+    # The nesting depth after each character, counted in C: expressions grow with the
+    # depth of the traced function, and a loop here made tracing quadratic in Python.
+    # (In UTF-8 no byte of another character equals "(" or ")".)
+    text = np.frombuffer(expr[start:].encode(), dtype=np.uint8)
+    depth = np.cumsum((text == ord("(")).astype(np.int64) - (text == ord(")")))
+    return bool(depth[-1] == 0 and depth[:-1].min(initial=1) > 0)
 
 
 def leaf(name: str, classes: Sequence[int]) -> str:
@@ -81,7 +87,19 @@ def sum_of(templates: Iterable[str]) -> str:
 
 
 def substitute(template: str, mapping: Mapping[int, Sequence[int]]) -> str:
-    """Replace each class placeholder by the classes ``mapping`` gives (comma-joined)."""
+    """Replace each class placeholder by the classes ``mapping`` gives (comma-joined).
+
+    >>> substitute("x[⟨1⟩] y[⟨12⟩,⟨1⟩]", {1: (12,), 12: (1, 2)})
+    'x[⟨12⟩] y[⟨1⟩,⟨2⟩,⟨12⟩]'
+    """
+    moved = {c: to for c, to in mapping.items() if tuple(to) != (c,)}
+    if not any(d in moved for to in moved.values() for d in to):
+        # No replacement is replaced again: one str.replace per moved class, in C. A
+        # name repeats a class once per layer of a deep function; a Python callback per
+        # occurrence made each contraction linear in the depth in Python.
+        for c, to in moved.items():
+            template = template.replace(_slot(c), ",".join(_slot(d) for d in to))
+        return template
 
     def replace(match: re.Match) -> str:
         c = int(match.group(1))

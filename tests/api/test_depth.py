@@ -1,0 +1,78 @@
+"""Depth without limits: a 500-layer elementwise chain and a 200-term sum, in every mode,
+through grad and td.jit, agree with JAX (NumPy's einsum takes at most 32 operands)."""
+
+import numpy as np
+import pytest
+
+import tensordiff as td
+from tensordiff.core import paths
+
+LAYERS, TERMS = 500, 200
+
+
+def chain(xp, x):
+    for _ in range(LAYERS):
+        x = xp.sin(x) * 0.9 + 0.1
+    return x
+
+
+def many_terms(xp, x):
+    total = 0.0
+    for k in range(TERMS):
+        total = total + xp.tanh(x * (k + 1) / TERMS)
+    return total
+
+
+FUNCTIONS = {"500-layer chain": chain, "200-term sum": many_terms}
+
+
+@pytest.fixture(scope="module")
+def x():
+    return np.array([0.3, -0.7, 1.1])
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("mode", ["auto", "optimal", "reverse", "forward"])
+def test_jacobian_of_a_deep_function_in_every_mode(jax, x, name, mode):
+    build = FUNCTIONS[name]
+    J = td.jacobian(lambda v: build(np, v), mode=mode)(x)
+    want = jax.jacfwd(lambda v: build(jax.numpy, v))(x)
+    np.testing.assert_allclose(np.asarray(J), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_grad_and_jit_of_a_deep_function(jax, x, name):
+    build = FUNCTIONS[name]
+
+    def f(v):
+        return np.sum(build(np, v) ** 2)
+
+    want_g = jax.grad(lambda v: jax.numpy.sum(build(jax.numpy, v) ** 2))(x)
+    want_J = jax.jacfwd(lambda v: build(jax.numpy, v))(x)
+    np.testing.assert_allclose(np.asarray(td.grad(f)(x)), want_g, rtol=1e-10, atol=1e-12)
+    jg, jJ = td.jit(td.grad(f)), td.jit(td.jacobian(lambda v: build(np, v)))
+    for _ in range(2):  # the recording, then a replay
+        np.testing.assert_allclose(np.asarray(jg(x)), want_g, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(jJ(x)), want_J, rtol=1e-10, atol=1e-12)
+    assert jg.cache_info().hits == 1 and jJ.cache_info().hits == 1
+
+
+def test_a_product_of_many_factors_is_written_in_pieces_of_few_operands():
+    rng = np.random.default_rng(0)
+    arrays = [rng.uniform(0.5, 1.5, size=3) for _ in range(100)]
+    out = np.empty(3)
+    paths.product_writer([(1,)] * 100, (1,), ((3,),) * 100)(arrays, out)
+    np.testing.assert_allclose(out, np.prod(arrays, axis=0), rtol=1e-12)
+
+
+def test_a_network_of_more_than_52_classes_is_contracted():
+    """60 matrices in a chain, each with a class of its own summed inside it: 120 classes,
+    more letters than np.einsum has; the product is the matrix power."""
+    n, rng = 60, np.random.default_rng(1)
+    slabs = [rng.uniform(size=(2, 2, 2)) for _ in range(n)]
+    classes = [(k, k + 1, 1000 + k) for k in range(n)]
+    got = paths.planned_product(classes, (0, n), ((2, 2, 2),) * n)(slabs)
+    want = np.eye(2)
+    for slab in slabs:
+        want = want @ slab.sum(axis=2)
+    np.testing.assert_allclose(got, want, rtol=1e-10)

@@ -176,8 +176,8 @@ def _open(trace: Trace) -> Trace:
 def _leaked_message() -> str:
     return (
         f"a traced value was used after the differentiated call that made it returned{_where()};"
-        " it was stored outside f (a global, an attribute, a list) and holds no numbers of"
-        " its own. Return what you need from f, or compute it outside f"
+        " it was stored outside f (a global, an attribute, a list), where its derivative can"
+        " no longer be recorded. Return what you need from f, or compute it outside f"
     )
 
 

@@ -88,7 +88,7 @@ def _raise_library_error(error: Exception) -> None:
     while cause is not None and not isinstance(cause, TensorDiffError):
         cause = cause.__cause__ or cause.__context__
     if cause is not None:
-        raise cause.with_traceback(None) from None
+        raise cause from None
     library = _raising_library(error.__traceback__)
     if library and library not in ("numpy", "tensordiff") and "Traced" in str(error):
         line = _user_line(error.__traceback__)

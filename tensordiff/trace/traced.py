@@ -20,6 +20,7 @@ elementwise).
 import contextlib
 import linecache
 import operator
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -235,10 +236,12 @@ class Traced(NDArrayOperatorsMixin):
         )
 
     def __float__(self):
+        called = re.search(r"\bmath\.(\w+)\(", _where())
+        instead = f"np.{called.group(1)}(t)" if called else "np.exp(t), not math.exp(t)"
         self._leak(
             "a traced value was turned into a Python number (float(t), a math-module function"
             " such as math.exp(t), or an assignment buf[i] = t into a NumPy array); this would"
-            " drop its derivative. Use the NumPy function (np.exp(t)), and build arrays with"
+            f" drop its derivative. Use the NumPy function ({instead}), and build arrays with"
             " np.stack/np.concatenate/np.where instead of assigning into a buffer"
         )
 
@@ -283,10 +286,12 @@ class Traced(NDArrayOperatorsMixin):
     __dlpack_device__ = __dlpack__
 
     def _leak(self, message: str):
-        """Raise TraceLeakError: ``message`` with the user's line, or the leak after the call."""
+        """Raise TraceLeakError: the user's line, then ``message``; or, after the call, the
+        leak."""
         if self._trace.closed:
             raise TraceLeakError(_leaked_message())
-        raise TraceLeakError(f"{message}{_where()}")
+        where = _where()
+        raise TraceLeakError(f"{where.lstrip()}: {message}" if where else message)
 
     # ---- array attributes -----------------------------------------------------
     @property

@@ -23,8 +23,10 @@ def test_math_function_names_the_line_and_the_numpy_function():
         return math.exp(s)
 
     message = _message(f, X, error=td.TraceLeakError)
-    assert "`return math.exp(s)`" in message and "np.exp" in message
+    assert "`return math.exp(s)`" in message and "np.exp(t)" in message
     assert "test_error_messages.py" in message
+    message = _message(lambda x: math.tanh(x[1]) * x, X, error=td.TraceLeakError)
+    assert "math.tanh(x[1])" in message and "np.tanh(t)" in message
 
 
 def test_float_and_int_and_index():

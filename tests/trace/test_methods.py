@@ -459,5 +459,4 @@ def test_numpy_falls_back_to_array():
             td.jacobian(use)(X)
     with pytest.raises(td.TraceLeakError):
         td.jacobian(np.asarray)(X)
-    assert not hasattr(td.jacobian, "__array_namespace__")
     td.jacobian(lambda x: x if not hasattr(x, "__array_namespace__") else None)(X)

@@ -7,6 +7,8 @@ order; :func:`differentiate` puts labels on the results. ``td.jacobian``,
 ``td.plan`` and ``td.explain`` are thin layers over these steps.
 """
 
+import linecache
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +18,7 @@ import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces con
 from tensordiff.chain_rule import accumulate
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import labels_for
-from tensordiff.errors import ShapeError
+from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.densify import dense_value
 from tensordiff.trace.graph import Node
@@ -41,7 +43,11 @@ class TracedCall:
 
 
 def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCall:
-    """Call ``f`` with the arguments at ``positions`` traced, and record the graph."""
+    """Call ``f`` with the arguments at ``positions`` traced, and record the graph.
+
+    A position given twice (``argnums=(0, 0)``, or ``(0, -2)`` of two arguments) is one
+    traced argument with one leaf, listed once for each time it was given.
+    """
     for position in positions:
         if not -len(args) <= position < len(args):
             raise ShapeError(
@@ -51,16 +57,67 @@ def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCal
     args = list(args)
     names = parameter_names(f, len(args))
     trace = Trace(next_level(), visible_arrays(f, args, names))
-    leaves = []
-    for position in positions:
+    leaf_of = {}
+    for position in dict.fromkeys(position % len(args) for position in positions):
         value = _argument(args[position], position)
-        node = Node("input", value.shape, expr=names[position])
-        args[position] = Traced(value, node, trace)
-        leaves.append(node)
+        leaf_of[position] = Node("input", value.shape, expr=names[position])
+        args[position] = Traced(value, leaf_of[position], trace)
     with running(trace):
-        result = f(*args, **kwargs)
-    output_shape, output_node, output_dtype = _output_of(result, trace)
+        try:
+            result = f(*args, **kwargs)
+            output_shape, output_node, output_dtype = _output_of(result, trace)
+        except (TypeError, ValueError) as error:
+            _raise_library_error(error)
+            raise
+        finally:
+            trace.close()  # a traced value kept beyond this call raises on any use
+    leaves = [leaf_of[position % len(args)] for position in positions]
     return TracedCall(output_node, output_shape, output_dtype, leaves, names, args)
+
+
+def _raise_library_error(error: Exception) -> None:
+    """Raise the library's error behind ``error``, if another library's code replaced it.
+
+    NumPy turns the TraceLeakError of ``buf[i] = t`` into "setting an array element with
+    a sequence"; JAX refuses a traced value as "not a valid JAX type". Each becomes the
+    library's error naming the user's line and what to write instead.
+    """
+    if isinstance(error, TensorDiffError):
+        return
+    cause = error.__cause__ or error.__context__
+    while cause is not None and not isinstance(cause, TensorDiffError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        raise cause from None
+    library = _raising_library(error.__traceback__)
+    if library and library not in ("numpy", "tensordiff") and "Traced" in str(error):
+        line = _user_line(error.__traceback__)
+        function = re.search(r"\b(?:jnp|jax\.numpy|torch)\.(\w+)\(", line)
+        instead = f" (numpy.{function.group(1)})" if function else ""
+        raise TraceLeakError(
+            f"a {library} function received a traced value at `{line}`; tensordiff traces"
+            f" NumPy code only. Use the NumPy function{instead} inside the differentiated"
+            f" function ({type(error).__name__}: {error})"
+        ) from None
+
+
+def _raising_library(tb) -> str:
+    """The top-level package of the frame that raised (the innermost of ``tb``)."""
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return "" if tb is None else tb.tb_frame.f_globals.get("__name__", "").partition(".")[0]
+
+
+def _user_line(tb) -> str:
+    """The source text of the innermost frame of ``tb`` outside any installed package."""
+    line = ""
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if not module.startswith(("tensordiff", "numpy", "jax", "torch", "scipy")):
+            code = tb.tb_frame.f_code
+            line = linecache.getline(code.co_filename, tb.tb_lineno).strip() or line
+        tb = tb.tb_next
+    return line or "f"
 
 
 def differentiate(
@@ -91,7 +148,8 @@ def differentiate(
                 f" argument {position} {labels}; choose distinct labels"
             )
         in_labels.append(labels)
-    terms_by_leaf = accumulate(call.output, call.output_shape, call.leaves, mode, observer)
+    leaves = list(dict.fromkeys(call.leaves))  # a repeated argnums is differentiated once
+    terms_by_leaf = accumulate(call.output, call.output_shape, leaves, mode, observer)
     jacobians = []
     for leaf, position, labels in zip(call.leaves, positions, in_labels, strict=True):
         dtype = np.result_type(call.dtype, call.args[position].dtype)

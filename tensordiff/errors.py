@@ -13,6 +13,7 @@ __all__ = [
     "UnsupportedOperationError",
     "UnsupportedDTypeError",
     "TraceLeakError",
+    "TraceAttributeError",
     "JacobianTooLarge",
 ]
 
@@ -51,6 +52,13 @@ class UnsupportedDTypeError(TensorDiffError, TypeError):
 
 class TraceLeakError(TensorDiffError, TypeError):
     """A traced value was turned into plain numbers, which would drop its derivative."""
+
+
+class TraceAttributeError(TraceLeakError, AttributeError):
+    """An ndarray attribute that describes memory (``x.strides``), read on a traced value.
+
+    Also an AttributeError, so ``hasattr(x, "strides")`` in other libraries stays False.
+    """
 
 
 class JacobianTooLarge(TensorDiffError, MemoryError):

@@ -18,8 +18,12 @@ elementwise).
 """
 
 import contextlib
+import linecache
 import operator
+import re
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -30,7 +34,9 @@ from tensordiff.core.term import Term
 from tensordiff.errors import (
     ShapeError,
     TensorDiffError,
+    TraceAttributeError,
     TraceLeakError,
+    UnsupportedDTypeError,
     UnsupportedOperationError,
 )
 from tensordiff.trace import registry
@@ -78,10 +84,11 @@ class Trace:
     lower-level traced values.
     """
 
-    __slots__ = ("level", "_constants")
+    __slots__ = ("level", "closed", "_constants")
 
     def __init__(self, level: int, named: dict | None = None):
         self.level = level
+        self.closed = False  # set when its call has returned: its values are then leaks
         # id -> (object, name); the object is kept so its id cannot be reused
         self._constants = {id(value): (value, name) for name, value in (named or {}).items()}
 
@@ -90,8 +97,39 @@ class Trace:
         rule = registry.rule_for(function)
         # Rules take NumPy's own parameter names; NumPy's "no value" sentinel means "default".
         kwargs = {name: value for name, value in kwargs.items() if value is not np._NoValue}
-        with context.changed(serving_level=self.level), _as_shape_errors(function):
+        with context.changed(serving_level=self.level), self._as_shape_errors(function, args):
             return rule(*args, **kwargs)
+
+    def close(self) -> None:
+        """The call has returned: any later use of one of its values raises TraceLeakError."""
+        self.closed = True
+
+    @contextlib.contextmanager
+    def _as_shape_errors(self, function: Callable, args: Sequence):
+        """NumPy's own ValueError on a traced call (shapes that do not fit) as a ShapeError
+        naming the function and each array operand's shape, by its variable name if known."""
+        try:
+            yield
+        except TensorDiffError:
+            raise
+        except ValueError as error:
+            operands = ", ".join(
+                f"{self._display_name(x)} has shape {np.shape(x)}"
+                for item in args
+                for x in (item if isinstance(item, (list, tuple)) else (item,))
+                if type(x) is Traced or isinstance(x, np.ndarray)
+            )
+            prefix = f"numpy.{registry.qualified_name(function)}: "
+            raise ShapeError(prefix + (f"{operands}: " if operands else "") + str(error)) from error
+
+    def _display_name(self, x) -> str:
+        """A traced value's expression or a constant's variable name, kept short."""
+        if type(x) is Traced:
+            name = x.node.expr or "a traced value"
+        else:
+            known = self._lookup(x)
+            name = known[1] if known is not None else "a constant"
+        return name if len(name) <= 40 else name[:37] + "..."
 
     def name_of(self, value) -> str:
         """The display name of a constant: its variable name if known, else K1, K2, ..."""
@@ -184,17 +222,6 @@ def _address(array: np.ndarray) -> int:
     return array.__array_interface__["data"][0]
 
 
-@contextlib.contextmanager
-def _as_shape_errors(function: Callable):
-    """NumPy's own ValueError on a traced call (shapes that do not fit) as a ShapeError."""
-    try:
-        yield
-    except TensorDiffError:
-        raise
-    except ValueError as error:
-        raise ShapeError(f"numpy.{registry.qualified_name(function)}: {error}") from error
-
-
 def top_trace(args: Sequence, kwargs: dict | None = None) -> "Trace | None":
     """The trace of the highest level among the arguments: the one that applies the call.
 
@@ -203,9 +230,24 @@ def top_trace(args: Sequence, kwargs: dict | None = None) -> "Trace | None":
     """
     top = _top_of((*args, *(kwargs or {}).values()))
     if top is None:
-        traced = [x._trace for x in trees.leaves((args, kwargs)) if type(x) is Traced]
+        traced = [_open(x._trace) for x in trees.leaves((args, kwargs)) if type(x) is Traced]
         top = max(traced, key=lambda trace: trace.level, default=None)
     return top
+
+
+def _open(trace: Trace) -> Trace:
+    """``trace``, unless its call has returned (its value leaked out): TraceLeakError."""
+    if trace.closed:
+        raise TraceLeakError(_leaked_message())
+    return trace
+
+
+def _leaked_message() -> str:
+    return (
+        f"a traced value was used after the differentiated call that made it returned{_where()};"
+        " it was stored outside f (a global, an attribute, a list), where its derivative can"
+        " no longer be recorded. Return what you need from f, or compute it outside f"
+    )
 
 
 def _top_of(inputs: Sequence) -> "Trace | None":
@@ -213,8 +255,10 @@ def _top_of(inputs: Sequence) -> "Trace | None":
     top = None
     for x in inputs:
         for item in x if isinstance(x, (list, tuple)) else (x,):
-            if type(item) is Traced and (top is None or item._trace.level > top.level):
-                top = item._trace
+            if type(item) is Traced:
+                trace = _open(item._trace)
+                if top is None or trace.level > top.level:
+                    top = trace
     return top
 
 
@@ -231,32 +275,91 @@ class Traced(NDArrayOperatorsMixin):
 
     # ---- array protocols ----------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        function = ufunc if method == "__call__" else getattr(ufunc, method)
+        _refuse_complex(function, inputs)
         if not all(_is_known(x) for x in inputs):
             return NotImplemented  # let other array types (xarray, pint, ...) try
-        function = ufunc if method == "__call__" else getattr(ufunc, method)
         return top_trace(inputs, kwargs).apply(function, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(t, (Traced, np.ndarray)) for t in types):
             return NotImplemented
+        _refuse_complex(func, args)
         return top_trace(args, kwargs).apply(func, args, kwargs)
 
+    # ---- conversions to plain numbers, each naming the call and what to write -----------
     def __array__(self, dtype=None, copy=None):
-        raise TraceLeakError(
-            "np.asarray() (or np.array, float(), or an ndarray method such as a.dot(t)) was"
-            " called on a traced value inside a differentiated function; this would silently"
-            " drop its derivative. Use NumPy functions and operators (np.dot(a, t), a @ t),"
-            " or compute constants outside f."
+        self._leak(
+            "np.asarray() (or np.array of a list holding it, or a NumPy array's method or"
+            " slice assignment such as a.dot(t) or buf[:2] = t) was called on a traced value;"
+            " this would silently drop its derivative. Use NumPy functions and operators"
+            " (np.dot(a, t), a @ t, np.stack, np.concatenate), or compute constants outside f"
         )
 
     def __bool__(self):
-        raise TraceLeakError(
+        self._leak(
             "a traced value was used as a truth value (if x > 0: ...); a data-dependent"
-            " branch would fix one path of the derivative. Use np.maximum/np.minimum,"
-            " or move the branch outside the differentiated function."
+            " branch would fix one path of the derivative. Use np.where/np.maximum/np.minimum,"
+            " or move the branch outside the differentiated function"
         )
 
-    __float__ = __int__ = __index__ = __array__
+    def __float__(self):
+        called = re.search(r"\bmath\.(\w+)\(", _where())
+        instead = f"np.{called.group(1)}(t)" if called else "np.exp(t), not math.exp(t)"
+        self._leak(
+            "a traced value was turned into a Python number (float(t), a math-module function"
+            " such as math.exp(t), or an assignment buf[i] = t into a NumPy array); this would"
+            f" drop its derivative. Use the NumPy function ({instead}), and build arrays with"
+            " np.stack/np.concatenate/np.where instead of assigning into a buffer"
+        )
+
+    def __int__(self):
+        self._leak(
+            "int() of a traced value would drop its derivative; use np.floor/np.trunc (their"
+            " derivative is 0), or compute integers outside f"
+        )
+
+    def __index__(self):
+        self._leak(
+            "a traced value was used as an integer (an index, a size, range(t)); indices and"
+            " sizes must be constants. Use integer arrays computed outside f"
+        )
+
+    def __complex__(self):
+        self._leak(
+            "complex() or a cmath function of a traced value; tensordiff differentiates real"
+            " arrays. Carry the real and imaginary parts as separate real arrays"
+        )
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return repr(self)
+        self._leak(
+            f"formatting a traced value's numbers (f'{{t:{spec}}}'); it holds no fixed"
+            " numbers while traced. Print the result after the call"
+        )
+
+    def __reduce_ex__(self, protocol):
+        self._leak(
+            "pickling (or saving) a traced value; it exists only while f runs. Save the"
+            " result after the call"
+        )
+
+    def __dlpack__(self, *args, **kwargs):
+        self._leak(
+            "exporting a traced value to another library (DLPack: torch, JAX, CuPy); its"
+            " derivative would be lost. Differentiate NumPy code, or convert after the call"
+        )
+
+    __dlpack_device__ = __dlpack__
+
+    def _leak(self, message: str):
+        """Raise TraceLeakError: the user's line, then ``message``; or, after the call, the
+        leak."""
+        if self._trace.closed:
+            raise TraceLeakError(_leaked_message())
+        where = _where()
+        raise TraceLeakError(f"{where.lstrip()}: {message}" if where else message)
 
     # ---- array attributes -----------------------------------------------------
     @property
@@ -292,43 +395,90 @@ class Traced(NDArrayOperatorsMixin):
 
     def __setitem__(self, index, value):
         raise UnsupportedOperationError(
-            "item assignment on a traced value is not supported: it mutates in place."
-            " Build the result with array operations instead"
+            f"item assignment on a traced value (x[...] = v){_where()} is not supported: it"
+            " mutates in place. Build the result with array operations instead"
+            " (np.where(mask, v, x), np.concatenate of slices)"
         )
 
     # ---- array methods (not protocols: NumPy does not route them) ------------
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def reshape(self, *shape, order="C"):
+    # Each method calls its NumPy function, which comes back through
+    # __array_function__ / __array_ufunc__: one rule serves ``np.max(x)`` and ``x.max()``,
+    # and a method whose function has no rule yet is refused naming that function.
+    # The methods whose signature matches ``numpy.<f>(x, ...)`` are made from a table
+    # below the class; these ones order or name their arguments differently.
+    def reshape(self, *shape, order="C", copy=None):
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = shape[0]
-        return np.reshape(self, shape, order=order)
+        kwargs = {} if copy is None else {"copy": copy}
+        return np.reshape(self, shape, order=order, **kwargs)
 
-    def ravel(self, order="C"):
-        return np.ravel(self, order=order)
-
-    flatten = ravel
+    def flatten(self, order="C"):
+        return np.ravel(self, order=order)  # a traced value is never written: no copy needed
 
     def transpose(self, *axes):
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
             axes = axes[0]
         return np.transpose(self, axes or None)
 
-    def swapaxes(self, axis1, axis2):
-        return np.swapaxes(self, axis1, axis2)
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        return np.clip(self, min, max, out=out, **kwargs)
 
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis=axis)
+    def compress(self, condition, axis=None, out=None):
+        return np.compress(condition, self, axis=axis, out=out)
 
-    def dot(self, other):
-        return np.dot(self, other)
+    def dot(self, b, out=None):
+        return np.dot(self, b) if out is None else np.dot(self, b, out=out)
 
-    def astype(self, dtype, copy=True):
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         return top_trace((self,)).apply(registry.cast, (self, dtype), {})
+
+    def __copy__(self):
+        return np.copy(self)
+
+    def __deepcopy__(self, memo=None):
+        return np.copy(self)
+
+    @property
+    def real(self) -> "Traced":
+        return np.real(self)
+
+    @property
+    def imag(self) -> "Traced":
+        return np.imag(self)
+
+    @property
+    def mT(self) -> "Traced":
+        if self.ndim < 2:
+            raise ShapeError(f"x.mT needs at least 2 dimensions, got shape {self.shape}")
+        return np.swapaxes(self, -1, -2)  # what numpy.matrix_transpose does
+
+    @property
+    def flat(self) -> "Traced":
+        return np.ravel(self)  # reading x.flat[i] is reading the raveled value
+
+    @property
+    def itemsize(self) -> int:
+        return self.value.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.value.nbytes
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def __contains__(self, item):
+        raise TraceLeakError(
+            f"`v in x` on a traced value{_where()} tests the values, a data-dependent truth"
+            " value; use np.any(x == v) and keep the branch outside the differentiated function"
+        )
+
+    def __delitem__(self, index):
+        raise UnsupportedOperationError(
+            f"del x[...] on a traced value{_where()} mutates in place; select what remains"
+            " instead (x[mask], np.concatenate of slices)"
+        )
 
     # ---- in-place operators rebind the name instead of mutating --------------
     # ``t += 1`` would otherwise call np.add(t, 1, out=(t,)), which cannot be
@@ -351,8 +501,157 @@ class Traced(NDArrayOperatorsMixin):
     def __imatmul__(self, other):
         return self @ other
 
+    def __ifloordiv__(self, other):
+        return self // other
+
+    def __imod__(self, other):
+        return self % other
+
+    def __iand__(self, other):
+        return self & other
+
+    def __ior__(self, other):
+        return self | other
+
+    def __ixor__(self, other):
+        return self ^ other
+
+    def __ilshift__(self, other):
+        return self << other
+
+    def __irshift__(self, other):
+        return self >> other
+
     def __repr__(self) -> str:
         return f"Traced({self.node.op}, shape={self.shape}, dtype={self.dtype})"
+
+
+# ndarray methods whose signature is ``numpy.<f>(x, ...)``: ``x.max(0)`` is ``np.max(x, 0)``.
+_ROUTED = {
+    "all": np.all,
+    "any": np.any,
+    "argmax": np.argmax,
+    "argmin": np.argmin,
+    "argpartition": np.argpartition,
+    "argsort": np.argsort,
+    "choose": np.choose,
+    "conj": np.conjugate,
+    "conjugate": np.conjugate,
+    "copy": np.copy,
+    "cumprod": np.cumprod,
+    "cumsum": np.cumsum,
+    "diagonal": np.diagonal,
+    "max": np.max,
+    "mean": np.mean,
+    "min": np.min,
+    "nonzero": np.nonzero,
+    "prod": np.prod,
+    "ravel": np.ravel,
+    "repeat": np.repeat,
+    "round": np.round,
+    "searchsorted": np.searchsorted,
+    "squeeze": np.squeeze,
+    "std": np.std,
+    "sum": np.sum,
+    "swapaxes": np.swapaxes,
+    "take": np.take,
+    "trace": np.trace,
+    "var": np.var,
+}
+
+# ndarray methods with no meaning on a traced value: what each does, and what to write.
+_REFUSED = {
+    "tolist": (TraceLeakError, "turns it into Python numbers; keep it an array (x[i], for v in x)"),
+    "item": (TraceLeakError, "turns it into a Python number; use x[i] or x.reshape(())"),
+    "tobytes": (TraceLeakError, "reads its bytes; convert the result after the call"),
+    "tofile": (TraceLeakError, "writes its numbers out; save the result after the call"),
+    "dump": (TraceLeakError, "pickles it; save the result after the call"),
+    "dumps": (TraceLeakError, "pickles it; save the result after the call"),
+    "fill": (UnsupportedOperationError, "writes in place; use np.zeros_like(x) + value"),
+    "resize": (UnsupportedOperationError, "resizes in place; use x.reshape(shape)"),
+    "sort": (UnsupportedOperationError, "sorts in place; use y = np.sort(x)"),
+    "partition": (UnsupportedOperationError, "partitions in place; use np.partition(x, kth)"),
+    "put": (UnsupportedOperationError, "writes in place; use np.where(mask, values, x)"),
+    "byteswap": (UnsupportedOperationError, "reinterprets its bytes; use the values as they are"),
+    "getfield": (UnsupportedOperationError, "reinterprets its bytes; use x.astype(dtype)"),
+    "setfield": (UnsupportedOperationError, "writes its bytes in place; build a new array"),
+    "setflags": (UnsupportedOperationError, "changes memory flags; a traced value has no memory"),
+    "view": (UnsupportedOperationError, "reinterprets its memory; use x, or x.astype(dtype)"),
+    "to_device": (UnsupportedOperationError, "moves its memory; move the result after the call"),
+}
+
+# ndarray attributes that describe memory, which a traced value does not have
+_MEMORY_ATTRIBUTES = ("base", "ctypes", "data", "flags", "strides")
+
+
+def _routed(name: str, function: Callable):
+    def method(self, *args, **kwargs):
+        return function(self, *args, **kwargs)
+
+    method.__name__, method.__qualname__ = name, f"Traced.{name}"
+    method.__doc__ = f"``x.{name}(...)`` is ``numpy.{registry.qualified_name(function)}(x, ...)``."
+    return method
+
+
+def _refused(name: str, error: type, consequence: str):
+    def method(self, *args, **kwargs):
+        if self._trace.closed:
+            raise TraceLeakError(_leaked_message())
+        raise error(f"x.{name}() on a traced value{_where()} {consequence}")
+
+    method.__name__, method.__qualname__ = name, f"Traced.{name}"
+    method.__doc__ = f"Refused: ``x.{name}()`` {consequence}."
+    return method
+
+
+def _memory_attribute(name: str) -> property:
+    def get(self):
+        raise TraceAttributeError(
+            f"x.{name} of a traced value{_where()}: it describes an array's memory, and a"
+            " traced value has none while f runs. Use x.shape, x.dtype, x.ndim or x.size"
+        )
+
+    return property(get, doc=f"Refused: ``x.{name}`` describes memory.")
+
+
+for _name, _function in _ROUTED.items():
+    setattr(Traced, _name, _routed(_name, _function))
+for _name, (_error, _consequence) in _REFUSED.items():
+    setattr(Traced, _name, _refused(_name, _error, _consequence))
+for _name in _MEMORY_ATTRIBUTES:
+    setattr(Traced, _name, _memory_attribute(_name))
+
+
+# Frames of tensordiff and NumPy are skipped when naming the user's line.
+_LIBRARY_DIRS = (str(Path(__file__).resolve().parents[1]), str(Path(np.__file__).parent))
+
+
+def _where() -> str:
+    """`` at f.py:12: `math.exp(s)` ``: the user's line that reached this point, if known."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame = frame.f_back
+    if frame is None:
+        return ""
+    filename, line = frame.f_code.co_filename, frame.f_lineno
+    text = linecache.getline(filename, line).strip()
+    place = f"{Path(filename).name}:{line}"
+    return f" at {place}: `{text}`" if text else f" at {place}"
+
+
+def _refuse_complex(function: Callable, args: Sequence) -> None:
+    """UnsupportedDTypeError naming ``function`` if a complex constant meets a traced value."""
+    for item in args:
+        for x in item if isinstance(item, (list, tuple)) else (item,):
+            if isinstance(x, complex) or (
+                isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind == "c"
+            ):
+                what = repr(x) if np.ndim(x) == 0 else f"a complex array of shape {x.shape}"
+                raise UnsupportedDTypeError(
+                    f"numpy.{registry.qualified_name(function)}{_where()}: the complex operand"
+                    f" {what} meets a traced value; tensordiff differentiates real arrays. Carry"
+                    " the real and imaginary parts as separate real arrays"
+                )
 
 
 def _is_known(x) -> bool:

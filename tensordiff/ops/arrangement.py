@@ -23,7 +23,7 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import normalize_axes, refuse
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import Traced, raw, record
+from tensordiff.trace.traced import raw, record
 
 __all__: list[str] = []
 
@@ -33,7 +33,9 @@ def _ndim(a) -> int:
 
 
 def _refuse_traced(name: str, argument: str, value) -> None:
-    if type(value) is Traced:
+    """Refuse an argument differentiated here (one recorded by td.jit's tape is a
+    constant to the derivative)."""
+    if raw(value) is not value:
         raise UnsupportedOperationError.for_function(
             name, f"{argument} is a traced value; it must be a constant"
         )
@@ -105,12 +107,12 @@ def _pieces(ary, indices_or_sections, axis: int, equal: bool) -> list:
     shape = np.shape(raw(ary))
     (axis,) = normalize_axes(axis, len(shape), "split")
     cut = np.split if equal else np.array_split
-    lengths = [len(p) for p in cut(np.arange(shape[axis]), indices_or_sections)]
-    starts = np.cumsum([0] + lengths)
     prefix = (slice(None),) * axis
+    # each piece as the slice it is (NumPy's indices need not increase; an empty piece
+    # is an empty slice)
     return [
-        ary[prefix + (slice(int(start), int(start) + n),)]
-        for start, n in zip(starts, lengths, strict=False)
+        ary[prefix + (slice(int(p[0]) if len(p) else 0, int(p[0]) + len(p) if len(p) else 0),)]
+        for p in cut(np.arange(shape[axis]), indices_or_sections)
     ]
 
 
@@ -289,20 +291,34 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     refuse("sort", order=order)
     if axis is None:
         return sort(np.ravel(a), axis=0)
-    x = raw(a)
+    (axis,) = normalize_axes(axis, _ndim(a), "sort")
+    picks = np.argsort(raw(a), axis=axis, kind="stable")
+    return take_along_axis(a, picks, axis)
+
+
+@implements(np.take_along_axis)
+def take_along_axis(arr, indices, axis=-1):
+    """``y[..., o, ...] = x[..., indices[..., o, ...], ...]``: along ``axis`` a one-hot
+    factor ``P[..., o, ..., i] = [i == indices[..., o, ...]]``, deltas on the other axes."""
+    _refuse_traced("take_along_axis", "indices", indices)
+    if axis is None:
+        return take_along_axis(np.ravel(arr), indices, 0)
+    x = raw(arr)
     shape = np.shape(x)
-    (axis,) = normalize_axes(axis, len(shape), "sort")
-    picks = np.argsort(x, axis=axis, kind="stable")
+    (axis,) = normalize_axes(axis, len(shape), "take_along_axis")
+    spread = list(shape)
+    spread[axis] = np.shape(indices)[axis]
+    picks = np.broadcast_to(indices, spread)  # NumPy broadcasts them on the other axes
     value = np.take_along_axis(x, picks, axis=axis)
     others = [(n, n) for n in range(len(shape)) if n != axis]
     every = list(range(len(shape)))
 
     def jacobian(_):
-        permutation = jacobians.one_hot(picks, shape[axis])
+        permutation = jacobians.one_hot(picks % shape[axis], shape[axis])
         factors = [(every, (axis,), permutation, "P")]
-        return jacobians.selection(shape, shape, others, factors)
+        return jacobians.selection(np.shape(value), shape, others, factors)
 
-    return record("sort", value, [a], jacobian, "sort({0})")
+    return record("take_along_axis", value, [arr, indices], jacobian, "{0}[P]")
 
 
 @implements(np.argsort)

@@ -219,7 +219,9 @@ def _matrix_norm(m, ord):
     """A norm of the matrices on the last two axes of ``m``."""
     if ord in (2, -2):
         singular = svdvals(m)
-        return singular[..., 0] if ord == 2 else singular[..., -1]
+        # max/min rather than the first/last entry: tied singular values share the
+        # derivative equally, as in JAX
+        return np.max(singular, axis=-1) if ord == 2 else np.min(singular, axis=-1)
     if ord == "nuc":
         return np.sum(svdvals(m), axis=-1)
     if ord in (1, -1, np.inf, -np.inf):

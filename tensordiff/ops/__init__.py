@@ -7,4 +7,11 @@ computes the value on plain arrays and records a builder of its local Jacobian
 :mod:`tensordiff.ops.ufuncs`. Importing this package registers every rule.
 """
 
-from tensordiff.ops import elementwise, indexing, linalg, linear, reductions  # noqa: F401
+from tensordiff.ops import (  # noqa: F401
+    arrangement,
+    elementwise,
+    indexing,
+    linalg,
+    linear,
+    reductions,
+)

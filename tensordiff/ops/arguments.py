@@ -37,13 +37,15 @@ def letters(count: int, skip: str = "") -> str:
     return "".join(ch for ch in string.ascii_letters if ch not in skip)[:count]
 
 
-def normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:
+def normalize_axes(axis, ndim: int, name: str, repeats: bool = False) -> tuple[int, ...]:
+    """``axis`` (an int or a sequence) as non-negative axes; a repeated axis is an error
+    unless ``repeats`` (``np.roll`` allows them: the shifts add up)."""
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     normalized = []
     for a in axes:
         if not -ndim <= a < ndim:
             raise ShapeError(f"numpy.{name}: axis {a} is out of bounds for {ndim} dimensions")
         normalized.append(int(a) % ndim)
-    if len(set(normalized)) != len(normalized):
+    if not repeats and len(set(normalized)) != len(normalized):
         raise ShapeError(f"numpy.{name}: repeated axis in {axis!r}")
     return tuple(normalized)

@@ -14,7 +14,7 @@ from tensordiff.core.templates import grouped
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
-from tensordiff.ops.reductions import sum_
+from tensordiff.ops.reductions import max_, min_, sum_
 from tensordiff.trace.registry import cast, implements
 from tensordiff.trace.traced import Traced, as_array, expressions, raw, record
 
@@ -84,6 +84,32 @@ def _add_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest):
     refuse_out("add.reduce", {"out": out})
     _refuse_keywords("add.reduce", {"dtype": dtype, **rest})
     return sum_(array, axis=axis, keepdims=keepdims)
+
+
+@implements(np.logaddexp.reduce)
+def _logaddexp_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest):
+    """``log Σ exp`` along ``axis``, written as ``m + log Σ exp(a − m)`` with ``m`` the
+    maximum: the identity holds for any ``m``, so its derivative (softmax) is exact."""
+    refuse_out("logaddexp.reduce", {"out": out})
+    _refuse_keywords("logaddexp.reduce", {"dtype": dtype, **rest})
+    top = np.max(array, axis=axis, keepdims=True)
+    total = np.sum(np.exp(array - top), axis=axis, keepdims=True)
+    result = top + np.log(total)
+    return result if keepdims else np.squeeze(result, axis=axis)
+
+
+@implements(np.maximum.reduce)
+def _maximum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest):
+    """``np.maximum.reduce`` is ``np.max``: ties share the derivative equally."""
+    _refuse_keywords("maximum.reduce", {"dtype": dtype, **rest})
+    return max_(array, axis=axis, out=out, keepdims=keepdims)
+
+
+@implements(np.minimum.reduce)
+def _minimum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest):
+    """``np.minimum.reduce`` is ``np.min``: ties share the derivative equally."""
+    _refuse_keywords("minimum.reduce", {"dtype": dtype, **rest})
+    return min_(array, axis=axis, out=out, keepdims=keepdims)
 
 
 @implements(cast)

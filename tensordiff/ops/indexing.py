@@ -1,4 +1,4 @@
-"""Indexing and assembly: x[...], take, concatenate, stack, split, flip, roll, pad, diag.
+"""Indexing and assembly: x[...], take, concatenate, stack, flip, roll, pad, diag.
 
 Each of these moves entries around, so its local Jacobian is a selection:
 along one axis it is a small matrix ``M[o, i] = [i == picks[o]]`` (a one-hot
@@ -138,7 +138,7 @@ def _basic_index(x, value, entries, template: str):
     )
 
 
-# ---- take / split ------------------------------------------------------------------------
+# ---- take ------------------------------------------------------------------------
 @implements(np.take)
 def take(a, indices, axis=None, out=None, mode="raise"):
     refuse("take", out=out)
@@ -150,15 +150,6 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         return _along_axes("take", a, value, {axis: picks})
     positions = np.take(_flat_positions(shape), indices, axis=axis, mode=mode)
     return _gather("take", a, value, positions)
-
-
-@implements(np.split)
-def split(ary, indices_or_sections, axis=0):
-    shape = np.shape(raw(ary))
-    (axis,) = normalize_axes(axis, len(shape), "split")
-    pieces = np.split(np.arange(shape[axis]), indices_or_sections)
-    prefix = (slice(None),) * axis
-    return [ary[prefix + (slice(int(p[0]), int(p[0]) + len(p)),)] for p in pieces]
 
 
 # ---- concatenate / stack -------------------------------------------------------------------
@@ -217,7 +208,7 @@ def roll(a, shift, axis=None):
     shape = np.shape(raw(a))
     if axis is None:
         return np.reshape(roll(np.ravel(a), shift, axis=0), shape)
-    axes = normalize_axes(axis, len(shape), "roll")
+    axes = normalize_axes(axis, len(shape), "roll", repeats=True)
     shifts = np.broadcast_to(shift, (len(axes),))
     picks: dict[int, np.ndarray] = {}
     for k, s in zip(axes, shifts, strict=True):

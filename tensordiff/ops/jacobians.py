@@ -83,7 +83,8 @@ def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
     or removing size-1 axes) the result is pure deltas. Otherwise (say (2, 3) to
     (3, 2)) it is a dense identity, the honest price of that reshape.
     """
-    pieces = _common_pieces(in_shape, out_shape)
+    # an empty array shares no pieces (a size-0 axis divides nothing): its Jacobian is empty
+    pieces = _common_pieces(in_shape, out_shape) if 0 not in in_shape else None
     if pieces is None:
         size = int(np.prod(in_shape))
         identity = np.eye(size).reshape(tuple(out_shape) + tuple(in_shape))

@@ -1,4 +1,5 @@
-"""Linear algebra: inv, det, slogdet, solve, norm, kron, cholesky, eigh.
+"""Linear algebra: inv, det, slogdet, solve, norm, kron, cholesky, eigh, eigvalsh, svd
+(singular values), pinv, matrix_power.
 
 Each local Jacobian is written in index notation with
 :func:`tensordiff.ops.jacobians.index_term` and built from traced values, so
@@ -10,18 +11,54 @@ second derivatives work. Conventions follow JAX:
   non-symmetric direction differ; along symmetric ones they agree.
 * Eigenvector derivatives need distinct eigenvalues; with a repeated
   eigenvalue their entries are infinite or NaN, as in JAX.
+* ``det`` is differentiable everywhere: its derivative is the cofactor matrix
+  (the transposed adjugate), computed from an SVD, so a singular matrix is no
+  special case. ``slogdet``'s is the cofactor matrix over ``det``: infinite or
+  NaN at a singular matrix, as in JAX.
+* Singular values (``svd(A, compute_uv=False)``, ``svdvals``, ``norm(A, 2)``,
+  ``norm(A, 'nuc')``) have ``∂s[k]/∂A = u_k v_kᵀ``; at a repeated singular
+  value that pair is one choice among many (the derivative of a sum over the
+  repeated values, such as the nuclear norm, does not depend on it). Their
+  second derivatives need distinct, nonzero singular values.
+* ``pinv`` is differentiated at constant rank (the Golub–Pereyra formula).
+* A singular matrix given to ``inv`` or ``solve`` raises
+  :class:`SingularMatrixError`, a ``numpy.linalg.LinAlgError``.
 """
 
 import numpy as np
 
 from tensordiff.core.templates import grouped
-from tensordiff.errors import ShapeError, UnsupportedOperationError
+from tensordiff.errors import ShapeError, TensorDiffError, UnsupportedOperationError
 from tensordiff.ops import jacobians
-from tensordiff.ops.arguments import letters
+from tensordiff.ops.arguments import letters, normalize_axes
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import expressions, raw, record
+from tensordiff.trace.tape import Tape
+from tensordiff.trace.traced import Traced, expressions, raw, record
 
-__all__: list[str] = []
+__all__ = ["SingularMatrixError"]
+
+# A matrix at most this size has its cofactors written as determinants of minors when
+# they must be differentiated again (n² minors of size (n−1)²: fine for small n).
+_MINORS_UP_TO = 8
+
+
+class SingularMatrixError(TensorDiffError, np.linalg.LinAlgError):
+    """A singular matrix given to ``inv`` or ``solve`` (a ``numpy.linalg.LinAlgError``)."""
+
+
+def _numpy(name: str, function, *args, **kwargs):
+    """``function(*args)``, NumPy's LinAlgError raised as ours: one that names the call and
+    that the trace does not mistake for a shape error."""
+    try:
+        return function(*args, **kwargs)
+    except np.linalg.LinAlgError as error:
+        raise SingularMatrixError(f"numpy.linalg.{name}: {error}") from error
+
+
+def _differentiated_again(A) -> bool:
+    """Whether ``A`` is traced by an enclosing derivative (not by td.jit's tape, which
+    records any NumPy call): then factors must be built from rules, not from NumPy."""
+    return type(A) is Traced and not isinstance(A._trace, Tape)
 
 
 def _square(name: str, a) -> tuple[int, ...]:
@@ -46,7 +83,7 @@ def _only_matrices(name: str, shape) -> None:
 @implements(np.linalg.inv)
 def inv(a):
     shape = _square("inv", a)
-    Y = np.linalg.inv(raw(a))
+    Y = _numpy("inv", np.linalg.inv, raw(a))
     B = _batch(shape)
     y = grouped(expressions([a])[0]) + "⁻¹"
 
@@ -66,11 +103,9 @@ def det(a):
     B = _batch(shape)
     a_name = grouped(expressions([a])[0])
 
-    def jacobian(_):  # ∂det A/∂A[i,j] = det A · A⁻¹[j,i]
-        scaled = np.expand_dims(value, (-1, -2)) * np.linalg.inv(A)
-        return jacobians.index_term(
-            B, B + "ij", [(B + "ji", scaled, f"det({a_name}) {a_name}⁻¹")], np.shape(value), shape
-        )
+    def jacobian(_):  # ∂det A/∂A[i,j] = cof(A)[i,j] (= det A · A⁻¹[j,i] when invertible)
+        factors = [(B + "ij", _cofactors(A), f"cof({a_name})")]
+        return jacobians.index_term(B, B + "ij", factors, np.shape(value), shape)
 
     return record("det", value, [a], jacobian, "det {g0}")
 
@@ -83,14 +118,44 @@ def slogdet(a):
     B = _batch(shape)
     inverse = grouped(expressions([a])[0]) + "⁻¹"
 
-    def jacobian(_):  # ∂log|det A|/∂A[i,j] = A⁻¹[j,i]
+    def jacobian(_):  # ∂log|det A|/∂A[i,j] = cof(A)[i,j] / det A = A⁻¹[j,i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = _cofactors(A) / np.expand_dims(np.linalg.det(A), (-1, -2))
         return jacobians.index_term(
-            B, B + "ij", [(B + "ji", np.linalg.inv(A), inverse)], np.shape(logabsdet), shape
+            B, B + "ij", [(B + "ij", factor, inverse + "ᵀ")], np.shape(logabsdet), shape
         )
 
     result = type(np.linalg.slogdet(np.eye(1)))  # NumPy's named tuple (or tuple on 1.26)
     traced_log = record("slogdet", logabsdet, [a], jacobian, "log|det {g0}|")
     return result(sign, traced_log) if result is not tuple else (sign, traced_log)
+
+
+def _cofactors(A):
+    """The cofactor matrix ``cof(A)[i,j] = (−1)^(i+j) det(A without row i and column j)``.
+
+    From an SVD ``A = U diag(s) Vᵀ``: ``cof(A) = det U det V · U diag(Π_(j≠k) s_j) Vᵀ``,
+    which needs no inverse, so it holds at singular matrices too. When ``A`` is to be
+    differentiated again the same matrix is written with traceable rules: the
+    determinants of the minors (small matrices), or ``det(A) A⁻ᵀ``.
+    """
+    n = np.shape(A)[-1]
+    if n == 1:
+        return np.ones(np.shape(A))
+    if _differentiated_again(A):
+        if n <= _MINORS_UP_TO:
+            return _cofactors_from_minors(A, n)
+        return np.expand_dims(np.linalg.det(A), (-1, -2)) * np.swapaxes(np.linalg.inv(A), -1, -2)
+    U, s, Vh = np.linalg.svd(A)
+    others = np.prod(np.where(np.eye(n, dtype=bool), 1.0, np.expand_dims(s, -2)), axis=-1)
+    orientation = np.linalg.det(U) * np.linalg.det(Vh)
+    return np.expand_dims(orientation, (-1, -2)) * ((U * np.expand_dims(others, -2)) @ Vh)
+
+
+def _cofactors_from_minors(A, n: int):
+    keep = np.array([[r for r in range(n) if r != i] for i in range(n)])  # (n, n − 1)
+    minors = A[..., keep[:, None, :, None], keep[None, :, None, :]]  # (..., n, n, n−1, n−1)
+    signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    return signs * np.linalg.det(minors)
 
 
 @implements(np.linalg.solve)
@@ -101,7 +166,7 @@ def solve(a, b):
     if len(b_shape) not in (1, 2) or b_shape[0] != a_shape[0]:
         raise ShapeError(f"numpy.linalg.solve: shapes {a_shape} and {b_shape} do not fit")
     A = raw(a)
-    x = np.linalg.solve(A, raw(b))
+    x = _numpy("solve", np.linalg.solve, A, raw(b))
     cols = "m" if len(b_shape) == 2 else ""
     a_name, b_name = (grouped(e) for e in expressions([a, b]))
     x_name = f"({a_name}⁻¹ {b_name})"
@@ -123,16 +188,47 @@ def solve(a, b):
 def norm(x, ord=None, axis=None, keepdims=False):
     ndim = np.ndim(raw(x))
     vector = (axis is None and ndim == 1) or isinstance(axis, (int, np.integer))
+    if axis is not None and not vector and len(axis) == 1:
+        vector, axis = True, axis[0]
     if ord is None or ord == "fro" and not vector or ord == 2 and vector:
         return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
-    if vector and ord == 1:
-        return np.sum(np.abs(x), axis=axis, keepdims=keepdims)
-    if vector and ord == np.inf:
+    if vector:
+        return _vector_norm(x, ord, axis, keepdims)
+    if axis is None and ndim != 2:
+        raise ShapeError(f"numpy.linalg.norm: ord={ord!r} needs a matrix, got {ndim} dimensions")
+    rows, cols = normalize_axes((0, 1) if axis is None else axis, ndim, "linalg.norm")
+    result = _matrix_norm(np.moveaxis(x, (rows, cols), (-2, -1)), ord)
+    return np.expand_dims(result, (rows, cols)) if keepdims else result
+
+
+def _vector_norm(x, ord, axis, keepdims):
+    if ord == np.inf:
         return np.max(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return np.min(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return np.sum(np.abs(x), axis=axis, keepdims=keepdims)
+    if isinstance(ord, str) or ord == 0:
+        raise UnsupportedOperationError.for_function(
+            "linalg.norm", f"ord={ord!r} on vectors (the count of nonzeros has no derivative)"
+        )
+    return np.sum(np.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _matrix_norm(m, ord):
+    """A norm of the matrices on the last two axes of ``m``."""
+    if ord in (2, -2):
+        singular = svdvals(m)
+        # max/min rather than the first/last entry: tied singular values share the
+        # derivative equally, as in JAX
+        return np.max(singular, axis=-1) if ord == 2 else np.min(singular, axis=-1)
+    if ord == "nuc":
+        return np.sum(svdvals(m), axis=-1)
+    if ord in (1, -1, np.inf, -np.inf):
+        sums = np.sum(np.abs(m), axis=-2 if ord in (1, -1) else -1)
+        return np.max(sums, axis=-1) if ord > 0 else np.min(sums, axis=-1)
     raise UnsupportedOperationError.for_function(
-        "linalg.norm",
-        f"ord={ord!r} on {'vectors' if vector else 'matrices'}; supported: the 2-norm and"
-        " Frobenius norm (ord=None), and ord=1, 2, inf for vectors",
+        "linalg.norm", f"ord={ord!r} on matrices; supported: None, 'fro', 'nuc', ±1, ±2, ±inf"
     )
 
 
@@ -153,19 +249,26 @@ def _symmetric_perturbation(
 ):
     """``Π shared · ½(M[p,i] M[q,j] + M[p,j] M[q,i])``: a rule for a symmetric argument.
 
-    With ``index_first`` the factors are ``M[i,p] M[j,q]`` instead.
+    With ``index_first`` the factors are ``M[i,p] M[j,q]`` instead. A stack of
+    matrices has its batch letters (:func:`_batch`) in front of every index.
 
     Cholesky and eigh read a symmetric matrix; as in JAX, their derivatives are
     taken along ``(dA + dAᵀ)/2``, which gives two terms with i and j swapped.
     """
     p, q = pair
+    B = _batch(shape)
 
     def axes(summed: str, index: str) -> str:
-        return index + summed if index_first else summed + index
+        return B + (index + summed if index_first else summed + index)
 
     return tuple(
         jacobians.index_term(
-            out, "ij", shared + [(axes(p, i), M, name), (axes(q, j), M, name)], shape, shape, 0.5
+            B + out,
+            B + "ij",
+            shared + [(axes(p, i), M, name), (axes(q, j), M, name)],
+            shape,
+            shape,
+            0.5,
         )
         for i, j in (("i", "j"), ("j", "i"))
     )
@@ -174,18 +277,17 @@ def _symmetric_perturbation(
 @implements(np.linalg.cholesky)
 def cholesky(a, upper=False):
     shape = _square("cholesky", a)
-    _only_matrices("cholesky", shape)
     if upper:
         return np.swapaxes(np.linalg.cholesky(a), -1, -2)
     L = np.linalg.cholesky(raw(a))
-    n = shape[0]
+    n, B = shape[-1], _batch(shape)
     # Φ keeps the strict lower triangle and halves the diagonal.
     phi = np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
 
     def jacobian(_):
         # ∂L[a,b]/∂A[i,j] = Σ_c L[a,c] Φ[c,b] ½(L⁻¹[c,i] L⁻¹[b,j] + L⁻¹[c,j] L⁻¹[b,i])
         Linv = np.linalg.inv(L)
-        shared = [("ac", L, "L"), ("cb", phi, "Φ")]
+        shared = [(B + "ac", L, "L"), ("cb", phi, "Φ")]
         return _symmetric_perturbation("ab", shared, ("c", "b"), Linv, "L⁻¹", shape)
 
     return record("cholesky", L, [a], jacobian, "chol({0})")
@@ -194,23 +296,134 @@ def cholesky(a, upper=False):
 @implements(np.linalg.eigh)
 def eigh(a, UPLO="L"):
     shape = _square("eigh", a)
-    _only_matrices("eigh", shape)
     w, V = np.linalg.eigh(raw(a), UPLO=UPLO)
-    n = shape[0]
+    n, B = shape[-1], _batch(shape)
 
     def eigenvalues(_):  # ∂w[k]/∂A[i,j] = V[i,k] V[j,k]
-        return jacobians.index_term("k", "ij", [("ik", V, "V"), ("jk", V, "V")], (n,), shape)
+        factors = [(B + "ik", V, "V"), (B + "jk", V, "V")]
+        return jacobians.index_term(B + "k", B + "ij", factors, np.shape(w), shape)
 
     def eigenvectors(_):
         # ∂V[a,l]/∂A[i,j] = Σ_k V[a,k] F[k,l] ½(V[i,k] V[j,l] + V[j,k] V[i,l]),
         # F[k,l] = 1/(w[l] − w[k]) off the diagonal, 0 on it (two wheres: no 0·∞)
         same = np.eye(n, dtype=bool)
-        gaps = np.expand_dims(w, 0) - np.expand_dims(w, 1)
+        gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
         F = np.where(same, 0.0, 1.0 / np.where(same, 1.0, gaps))
-        shared = [("ak", V, "V"), ("kl", F, "F")]
+        shared = [(B + "ak", V, "V"), (B + "kl", F, "F")]
         return _symmetric_perturbation("al", shared, ("k", "l"), V, "V", shape, index_first=True)
 
     result = type(np.linalg.eigh(np.eye(1)))
     values = record("eigh", w, [a], eigenvalues, "eigvals({0})")
     vectors = record("eigh", V, [a], eigenvectors, "eigvecs({0})")
     return result(values, vectors) if result is not tuple else (values, vectors)
+
+
+@implements(np.linalg.eigvalsh)
+def eigvalsh(a, UPLO="L"):
+    return np.linalg.eigh(a, UPLO=UPLO)[0]
+
+
+@implements(np.linalg.svd)
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """The singular values (``compute_uv=False``); the singular vectors are refused."""
+    if compute_uv:
+        raise UnsupportedOperationError.for_function(
+            "linalg.svd",
+            "the derivatives of the singular vectors are not supported; for the singular"
+            " values write np.linalg.svd(A, compute_uv=False)",
+        )
+    if hermitian:
+        raise UnsupportedOperationError.for_function("linalg.svd", "hermitian=True")
+    return svdvals(a)
+
+
+def svdvals(a):
+    """``s`` in descending order, with ``∂s[k]/∂A[i,j] = U[i,k] V[j,k]``."""
+    shape = np.shape(raw(a))
+    if len(shape) < 2:
+        raise ShapeError(f"numpy.linalg.svd needs matrices (..., m, n), got shape {shape}")
+    A = raw(a)
+    value = np.linalg.svd(A, compute_uv=False)
+    B = _batch(shape)
+
+    def jacobian(_):
+        U, V = _singular_vectors(A, value)
+        factors = [(B + "ik", U, "U"), (B + "jk", V, "V")]
+        return jacobians.index_term(B + "k", B + "ij", factors, np.shape(value), shape)
+
+    return record("svd", value, [a], jacobian, "σ({0})")
+
+
+if hasattr(np.linalg, "svdvals"):  # NumPy ≥ 2.0
+    implements(np.linalg.svdvals)(svdvals)
+
+
+def _singular_vectors(A, s):
+    """``U`` (m, k) and ``V`` (n, k) of the thin SVD, paired as ``A v_k = s_k u_k``.
+
+    To be differentiated again they come from ``eigh`` of the smaller Gram matrix
+    (``AᵀA = V diag(s²) Vᵀ``, then ``U = A V / s``), whose rule is traceable.
+    """
+    if not _differentiated_again(A):
+        U, _, Vh = np.linalg.svd(A, full_matrices=False)
+        return U, np.swapaxes(Vh, -1, -2)
+    m, n = np.shape(A)[-2:]
+    At = np.swapaxes(A, -1, -2)
+    wide = m < n
+    _, vectors = np.linalg.eigh(A @ At if wide else At @ A)
+    first = np.flip(vectors, axis=-1)  # eigh sorts ascending, svd descending
+    other = ((At if wide else A) @ first) / np.expand_dims(s, -2)
+    return (first, other) if wide else (other, first)
+
+
+@implements(np.linalg.pinv)
+def pinv(a, rcond=None, hermitian=False, *, rtol=None):
+    """``P = A⁺`` at constant rank (Golub–Pereyra):
+    ``∂P[k,l]/∂A[i,j] = −P[k,i] P[j,l] + (P Pᵀ)[k,j] (I − A P)[i,l] + (I − P A)[k,j] (Pᵀ P)[i,l]``.
+    """
+    shape = np.shape(raw(a))
+    if len(shape) < 2:
+        raise ShapeError(f"numpy.linalg.pinv needs matrices (..., m, n), got shape {shape}")
+    options = {"hermitian": hermitian}
+    if rcond is not None:
+        options["rcond"] = rcond
+    if rtol is not None:
+        options["rtol"] = rtol
+    A = raw(a)
+    P = np.linalg.pinv(A, **options)
+    B = _batch(shape)
+    name = grouped(expressions([a])[0]) + "⁺"
+
+    def jacobian(_):
+        Pt = np.swapaxes(P, -1, -2)
+        left = np.eye(shape[-2]) - A @ P  # (m, m): I − A P
+        right = np.eye(shape[-1]) - P @ A  # (n, n): I − P A
+        terms = [
+            [(B + "ki", -P, f"−{name}"), (B + "jl", P, name)],
+            [(B + "kj", P @ Pt, f"{name}{name}ᵀ"), (B + "il", left, f"(I − A{name})")],
+            [(B + "kj", right, f"(I − {name}A)"), (B + "il", Pt @ P, f"{name}ᵀ{name}")],
+        ]
+        return tuple(
+            jacobians.index_term(B + "kl", B + "ij", factors, np.shape(P), shape)
+            for factors in terms
+        )
+
+    return record("pinv", P, [a], jacobian, "{g0}⁺")
+
+
+@implements(np.linalg.matrix_power)
+def matrix_power(a, n):
+    """``A^n`` by repeated squaring (``inv`` first for ``n < 0``; the identity for 0)."""
+    shape = _square("matrix_power", a)
+    if n == 0:
+        return np.zeros(shape) + np.eye(shape[-1])  # a constant
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    result, square = None, a
+    while n:
+        if n & 1:
+            result = square if result is None else result @ square
+        n >>= 1
+        if n:
+            square = square @ square
+    return result

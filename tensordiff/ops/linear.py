@@ -186,19 +186,29 @@ def _reshaped(name: str, a, value):
 
 @implements(np.reshape)
 def reshape(a, shape=None, order="C", copy=None, newshape=None):
-    if order != "C":
-        raise UnsupportedOperationError.for_function(
-            "reshape", f"order={order!r}; only row-major (order='C') reshapes are supported"
-        )
+    """Row-major (``order='C'``) or column-major (``'F'``, the vec convention: a transpose,
+    a row-major reshape to the reversed shape, and a transpose back)."""
     shape = newshape if shape is None else shape
+    _known_order("reshape", order)
+    if order == "F":
+        target = np.shape(np.reshape(raw(a), shape, order="F"))
+        return np.transpose(np.reshape(np.transpose(a), target[::-1]))
     return _reshaped("reshape", a, np.reshape(raw(a), shape))
 
 
 @implements(np.ravel)
 def ravel(a, order="C"):
-    if order != "C":
-        raise UnsupportedOperationError.for_function("ravel", f"order={order!r}; only order='C'")
+    _known_order("ravel", order)
+    if order == "F":
+        return np.ravel(np.transpose(a))
     return _reshaped("ravel", a, np.ravel(raw(a)))
+
+
+def _known_order(name: str, order) -> None:
+    if order not in ("C", "F"):
+        raise UnsupportedOperationError.for_function(
+            name, f"order={order!r}; write order='C' (row-major) or order='F' (column-major)"
+        )
 
 
 @implements(np.expand_dims)

@@ -1,7 +1,8 @@
-"""Reductions along axes (sum, mean, max/min, prod, cumsum) and clip.
+"""Reductions along axes (sum, mean, var, std, max/min, prod, cumsum, cumprod) and clip.
 
 Ties in max/min follow JAX: the derivative is shared equally among the
-entries that attain the extreme (each gets 1/count).
+entries that attain the extreme (each gets 1/count). ``std`` is ``√var``: where
+the variance is 0 its derivative is infinite or NaN, as in JAX.
 """
 
 import math
@@ -52,10 +53,42 @@ def _linear_reduction(name, a, axis, keepdims, value, scale_by_count=False):
     names = letters(np.ndim(raw(a)))
     output = [None if n in axes else ch for n, ch in enumerate(names) if keepdims or n not in axes]
     count = math.prod(np.shape(raw(a))[n] for n in axes)
-    scale = 1.0 / count if scale_by_count else None
+    # the mean of nothing is NaN, as NumPy says (its Jacobian has no entries anyway)
+    scale = (1.0 / count if count else math.nan) if scale_by_count else None
     where = "" if axis is None else f", axis={axis}"
     template = f"{name}({{0}}{where})"
     return linear(name, [names], output, [a], value, scale, template, f"1/{count}")
+
+
+@implements(np.var)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, **rest):
+    """``Σ (a − mean a)² / (N − ddof)``, written with traceable operations (one rule for
+    every order of derivative)."""
+    refuse("var", dtype=dtype, out=out, where=where, **_given(rest))
+    ddof = _ddof(ddof, rest)
+    axes = _axes(a, axis, "var")
+    count = math.prod(np.shape(raw(a))[n] for n in axes)
+    deviation = a - np.mean(a, axis=axes, keepdims=True)
+    squares = np.sum(deviation * deviation, axis=axes, keepdims=keepdims)
+    return squares * (1.0 / (count - ddof) if count > ddof else math.inf)
+
+
+@implements(np.std)
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, **rest):
+    """``√var``."""
+    refuse("std", dtype=dtype, out=out, where=where, **_given(rest))
+    return np.sqrt(var(a, axis=axis, ddof=_ddof(ddof, rest), keepdims=keepdims))
+
+
+def _given(rest: dict) -> dict:
+    """The options of var/std other than ``correction`` (NumPy 2's name for ddof), which
+    we read, and ``mean`` (a precomputed mean), which we refuse."""
+    return {k: v for k, v in rest.items() if k != "correction"}
+
+
+def _ddof(ddof, rest: dict):
+    correction = rest.get("correction")
+    return ddof if correction is None else correction
 
 
 def _extreme(name: str, reduce, a, axis, out, keepdims, initial, where):
@@ -141,6 +174,21 @@ def cumsum(a, axis=None, dtype=None, out=None):
         [a],
         lambda _: jacobians.selection(shape, shape, pairs, [((axis,), (axis,), lower, "L")]),
     )
+
+
+@implements(np.cumprod)
+def cumprod(a, axis=None, dtype=None, out=None):
+    """``y[..., k] = Π_{i ≤ k} x[..., i]``: the product of a lower-triangular selection, so
+    zeros are handled as by ``prod`` (the product of the other entries), as in JAX."""
+    refuse("cumprod", dtype=dtype, out=out)
+    if axis is None:
+        return cumprod(np.ravel(a), axis=0)
+    (axis,) = normalize_axes(axis, np.ndim(raw(a)), "cumprod")
+    moved = np.moveaxis(a, axis, -1)
+    size = np.shape(raw(a))[axis]
+    lower = np.tril(np.ones((size, size), dtype=bool))  # [o, i]: entry i is in prefix o
+    prefixes = np.where(lower, np.expand_dims(moved, -2), 1.0)
+    return np.moveaxis(np.prod(prefixes, axis=-1), -1, axis)
 
 
 @implements(np.clip)

@@ -12,7 +12,12 @@ leaves the delta off axes an argument lacks, so the chain rule sums over them.
 
 Ties of ``maximum``/``minimum`` follow JAX: each argument gets half the
 derivative where ``x == y`` (the average of the two one-sided subgradients).
-``abs`` has derivative +1 at 0, also as in JAX.
+``abs`` has derivative +1 at 0, also as in JAX. ``fmax``/``fmin`` split ties as
+``maximum``/``minimum`` do, and where one argument is NaN the other gets the whole
+derivative. ``x ** 0`` is the constant 1: its derivatives of every order are 0,
+at ``x = 0`` too. ``mod``/``remainder`` (``%``) and ``fmod`` have derivative 1 in
+``x`` and ``-floor(x / y)`` (``-trunc(x / y)`` for ``fmod``) in ``y``, as in JAX;
+at their jumps the right-hand value is taken.
 """
 
 from collections.abc import Callable
@@ -34,10 +39,16 @@ def row(display: str | None, *partials: tuple[Callable, str] | None) -> Row:
 
 def _pow_base(x, y, out):
     # y·x^(y-1), taken as 0 where y == 0 (so 0**0 has derivative 0, as in JAX)
-    if np.ndim(y) == 0 and type(y) is np.ndarray and y != 0:
-        # a constant exponent: no select needed, and x² differentiates to 2 x
+    if np.ndim(y) == 0 and type(y) is np.ndarray:
+        # a constant exponent: no select needed, and x² differentiates to 2 x; x⁰ is a
+        # constant, so its derivative is a plain 0 whose own derivatives are 0 (not
+        # 0 · x^(-1), NaN at 0)
+        if y == 0:
+            return np.zeros(np.shape(out), dtype=out.dtype)
         return y * x if y == 2 else y * np.power(x, y - 1)
-    return np.where(y == 0, 0.0, y * np.power(x, y - 1))
+    # the base is replaced where y == 0 so that no derivative of x^(y-1) is taken there
+    zero = y == 0
+    return np.where(zero, 0.0, y * np.power(np.where(zero, 1.0, x), y - 1))
 
 
 def _pow_exponent(x, y, out):
@@ -53,6 +64,20 @@ def _max_first(x, y, out):
 def _max_second(x, y, out):
     return np.where(x == y, 0.5, (y > x).astype(out.dtype))
 
+
+def _fmax_first(x, y, out):
+    return np.where(x == y, 0.5, ((x > y) | np.isnan(y)).astype(out.dtype))
+
+
+def _fmax_second(x, y, out):
+    return np.where(x == y, 0.5, ((y > x) | np.isnan(x)).astype(out.dtype))
+
+
+def _sign(x, out):
+    return np.where(x >= 0, 1.0, -1.0)
+
+
+_LN2, _LN10, _DEGREE = float(np.log(2.0)), float(np.log(10.0)), float(np.pi / 180.0)
 
 UFUNCS: dict[np.ufunc, Row] = {
     # ---- arithmetic -----------------------------------------------------------------
@@ -72,18 +97,43 @@ UFUNCS: dict[np.ufunc, Row] = {
     np.reciprocal: row("1 / {g0}", (lambda x, out: -out * out, "−1 / {g0}²")),
     np.square: row("{g0}²", (lambda x, out: 2.0 * x, "2 {g0}")),
     np.sqrt: row("√{g0}", (lambda x, out: 0.5 / out, "1 / (2 √{g0})")),
-    np.absolute: row("|{0}|", (lambda x, out: np.where(x >= 0, 1.0, -1.0), "sign({0})")),
+    np.cbrt: row("∛{g0}", (lambda x, out: 1.0 / (3.0 * out * out), "1 / (3 ∛{g0}²)")),
+    np.absolute: row("|{0}|", (_sign, "sign({0})")),
+    np.fabs: row("|{0}|", (_sign, "sign({0})")),
     np.maximum: row("max({0}, {1})", (_max_first, "[{0} ≥ {1}]"), (_max_second, "[{1} ≥ {0}]")),
     np.minimum: row("min({0}, {1})", (_max_second, "[{0} ≤ {1}]"), (_max_first, "[{1} ≤ {0}]")),
+    np.fmax: row("fmax({0}, {1})", (_fmax_first, "[{0} ≥ {1}]"), (_fmax_second, "[{1} ≥ {0}]")),
+    np.fmin: row("fmin({0}, {1})", (_fmax_second, "[{0} ≤ {1}]"), (_fmax_first, "[{1} ≤ {0}]")),
+    np.remainder: row(
+        "{g0} mod {g1}", None, (lambda x, y, out: -np.floor(x / y), "-⌊{g0} / {g1}⌋")
+    ),
+    np.fmod: row("fmod({0}, {1})", None, (lambda x, y, out: -np.trunc(x / y), "-trunc({0} / {1})")),
+    np.hypot: row(
+        "√({g0}² + {g1}²)",
+        (lambda x, y, out: x / out, "{g0} / {y}"),
+        (lambda x, y, out: y / out, "{g1} / {y}"),
+    ),
+    np.deg2rad: row("{g0} π/180", (lambda x, out: _DEGREE, "π/180")),
+    np.radians: row("{g0} π/180", (lambda x, out: _DEGREE, "π/180")),
+    np.rad2deg: row("{g0} 180/π", (lambda x, out: 1.0 / _DEGREE, "180/π")),
+    np.degrees: row("{g0} 180/π", (lambda x, out: 1.0 / _DEGREE, "180/π")),
     # ---- exponentials and logarithms ---------------------------------------------------
     np.exp: row(None, (lambda x, out: out, "exp({0})")),
     np.expm1: row(None, (lambda x, out: out + 1.0, "exp({0})")),
     np.log: row(None, (lambda x, out: 1.0 / x, "1 / {g0}")),
     np.log1p: row(None, (lambda x, out: 1.0 / (1.0 + x), "1 / (1 + {0})")),
+    np.exp2: row("2^{g0}", (lambda x, out: _LN2 * out, "log(2) 2^{g0}")),
+    np.log2: row(None, (lambda x, out: 1.0 / (_LN2 * x), "1 / ({g0} log 2)")),
+    np.log10: row(None, (lambda x, out: 1.0 / (_LN10 * x), "1 / ({g0} log 10)")),
     np.logaddexp: row(
         "log(exp {g0} + exp {g1})",
         (lambda x, y, out: np.exp(x - out), "exp({0} − {y})"),
         (lambda x, y, out: np.exp(y - out), "exp({1} − {y})"),
+    ),
+    np.logaddexp2: row(
+        "log₂(2^{g0} + 2^{g1})",
+        (lambda x, y, out: np.exp2(x - out), "2^({0} − {y})"),
+        (lambda x, y, out: np.exp2(y - out), "2^({1} − {y})"),
     ),
     # ---- trigonometric and hyperbolic --------------------------------------------------
     np.sin: row(None, (lambda x, out: np.cos(x), "cos({0})")),
@@ -92,6 +142,17 @@ UFUNCS: dict[np.ufunc, Row] = {
     np.sinh: row(None, (lambda x, out: np.cosh(x), "cosh({0})")),
     np.cosh: row(None, (lambda x, out: np.sinh(x), "sinh({0})")),
     np.tanh: row(None, (lambda x, out: 1.0 - out * out, "(1 − tanh²({0}))")),
+    np.arctan: row(None, (lambda x, out: 1.0 / (1.0 + x * x), "1 / (1 + {g0}²)")),
+    np.arcsin: row(None, (lambda x, out: 1.0 / np.sqrt(1.0 - x * x), "1 / √(1 − {g0}²)")),
+    np.arccos: row(None, (lambda x, out: -1.0 / np.sqrt(1.0 - x * x), "-1 / √(1 − {g0}²)")),
+    np.arcsinh: row(None, (lambda x, out: 1.0 / np.sqrt(x * x + 1.0), "1 / √({g0}² + 1)")),
+    np.arccosh: row(None, (lambda x, out: 1.0 / np.sqrt(x * x - 1.0), "1 / √({g0}² − 1)")),
+    np.arctanh: row(None, (lambda x, out: 1.0 / (1.0 - x * x), "1 / (1 − {g0}²)")),
+    np.arctan2: row(
+        None,
+        (lambda y, x, out: x / (x * x + y * y), "{g1} / ({g0}² + {g1}²)"),
+        (lambda y, x, out: -y / (x * x + y * y), "-{g0} / ({g0}² + {g1}²)"),
+    ),
 }
 
 # Piecewise constant or boolean: their derivative is zero, so their results are

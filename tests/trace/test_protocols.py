@@ -13,14 +13,14 @@ def jac(f, *args):
 @pytest.mark.parametrize(
     "call, name",
     [
-        (lambda x: np.cumprod(x), "numpy.cumprod"),
-        (lambda x: np.linalg.pinv(x[None]), "numpy.linalg.pinv"),
-        (lambda x: np.arctan(x), "numpy.arctan"),
+        (lambda x: np.gradient(x), "numpy.gradient"),
+        (lambda x: np.linalg.eig(x[None]), "numpy.linalg.eig"),
+        (lambda x: np.sinc(x), "numpy.sinc"),
         (lambda x: np.multiply.reduce(x), "numpy.multiply.reduce"),
         (lambda x: np.add.accumulate(x), "numpy.add.accumulate"),
-        (lambda x: np.sort(x), "numpy.sort"),
-        (lambda x: np.append(x, x), "numpy.append"),
-        (lambda x: np.maximum.reduce(x), "numpy.maximum.reduce"),
+        (lambda x: np.partition(x, 1), "numpy.partition"),
+        (lambda x: np.nan_to_num(x), "numpy.nan_to_num"),
+        (lambda x: np.maximum.accumulate(x), "numpy.maximum.accumulate"),
     ],
 )
 def test_unsupported_functions_name_themselves(call, name):
@@ -30,7 +30,7 @@ def test_unsupported_functions_name_themselves(call, name):
 
 def test_unsupported_is_a_type_error_and_a_tensordiff_error():
     with pytest.raises(TypeError):
-        td.jacobian(np.cumprod)(np.ones(3))
+        td.jacobian(np.gradient)(np.ones(3))
     assert issubclass(td.UnsupportedOperationError, td.TensorDiffError)
 
 

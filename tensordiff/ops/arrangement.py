@@ -1,0 +1,340 @@
+"""Arranging entries: stacks, splits, tiles, triangles, rotations, sorting, differences.
+
+Most of these are written with traceable rules already on the allow-list
+(concatenate, reshape, take, where, flip, transpose, indexing), as autograd and
+micrograd build derived operations, so every order of derivative, ``td.jit``
+and the explanations come for free. ``sort`` is a selection of its own.
+
+``sort`` follows JAX at ties: the sort is stable, so equal entries keep their
+order and each output entry has derivative 1 with respect to exactly one input
+entry. ``argsort``, ``argmax`` and ``argmin`` are integer constants.
+
+>>> import tensordiff as td
+>>> J = td.jacobian(lambda x: np.sort(x))(np.array([3.0, 1.0, 2.0]))
+>>> np.asarray(J)
+array([[0., 1., 0.],
+       [0., 0., 1.],
+       [1., 0., 0.]])
+"""
+
+import numpy as np
+
+from tensordiff.errors import ShapeError, UnsupportedOperationError
+from tensordiff.ops import jacobians
+from tensordiff.ops.arguments import normalize_axes, refuse
+from tensordiff.trace.registry import implements
+from tensordiff.trace.traced import raw, record
+
+__all__: list[str] = []
+
+
+def _ndim(a) -> int:
+    return np.ndim(raw(a))
+
+
+def _refuse_traced(name: str, argument: str, value) -> None:
+    """Refuse an argument differentiated here (one recorded by td.jit's tape is a
+    constant to the derivative)."""
+    if raw(value) is not value:
+        raise UnsupportedOperationError.for_function(
+            name, f"{argument} is a traced value; it must be a constant"
+        )
+
+
+# ---- promotions to a number of dimensions -------------------------------------------------
+def _promoted(arrays, shape_of):
+    results = [np.reshape(a, shape_of(np.shape(a))) for a in arrays]
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+@implements(np.atleast_1d)
+def atleast_1d(*arys):
+    return _promoted(arys, lambda s: s if len(s) >= 1 else (1,))
+
+
+@implements(np.atleast_2d)
+def atleast_2d(*arys):
+    return _promoted(arys, lambda s: s if len(s) >= 2 else (1,) * (2 - len(s)) + s)
+
+
+@implements(np.atleast_3d)
+def atleast_3d(*arys):
+    return _promoted(arys, _three_dimensional)
+
+
+def _three_dimensional(shape):
+    """NumPy's own rule: () -> (1, 1, 1), (N,) -> (1, N, 1), (M, N) -> (M, N, 1)."""
+    return {0: (1, 1, 1), 1: (1, *shape, 1), 2: (*shape, 1)}.get(len(shape), shape)
+
+
+# ---- stacks ---------------------------------------------------------------------------------
+@implements(np.vstack)
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    refuse("vstack", dtype=dtype)
+    return np.concatenate([np.atleast_2d(a) for a in tup], axis=0)
+
+
+@implements(np.hstack)
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    refuse("hstack", dtype=dtype)
+    arrays = [np.atleast_1d(a) for a in tup]
+    return np.concatenate(arrays, axis=0 if arrays and np.ndim(arrays[0]) == 1 else 1)
+
+
+@implements(np.column_stack)
+def column_stack(tup):
+    columns = [np.reshape(a, (-1, 1)) if np.ndim(a) < 2 else a for a in tup]
+    return np.concatenate(columns, axis=1)
+
+
+@implements(np.dstack)
+def dstack(tup):
+    return np.concatenate([np.atleast_3d(a) for a in tup], axis=2)
+
+
+@implements(np.append)
+def append(arr, values, axis=None):
+    if axis is None:
+        return np.concatenate([np.ravel(arr), np.ravel(values)], axis=0)
+    return np.concatenate([arr, values], axis=axis)
+
+
+# ---- splits ---------------------------------------------------------------------------------
+def _pieces(ary, indices_or_sections, axis: int, equal: bool) -> list:
+    """``ary`` cut along ``axis`` as NumPy's split (``equal``) or array_split cuts it; empty
+    pieces included."""
+    _refuse_traced("split", "indices_or_sections", indices_or_sections)
+    shape = np.shape(raw(ary))
+    (axis,) = normalize_axes(axis, len(shape), "split")
+    cut = np.split if equal else np.array_split
+    prefix = (slice(None),) * axis
+    # each piece as the slice it is (NumPy's indices need not increase; an empty piece
+    # is an empty slice)
+    return [
+        ary[prefix + (slice(int(p[0]) if len(p) else 0, int(p[0]) + len(p) if len(p) else 0),)]
+        for p in cut(np.arange(shape[axis]), indices_or_sections)
+    ]
+
+
+@implements(np.split)
+def split(ary, indices_or_sections, axis=0):
+    return _pieces(ary, indices_or_sections, axis, equal=True)
+
+
+@implements(np.array_split)
+def array_split(ary, indices_or_sections, axis=0):
+    return _pieces(ary, indices_or_sections, axis, equal=False)
+
+
+def _split_along(name: str, ary, indices_or_sections, axis: int, least: int):
+    if _ndim(ary) < least:
+        raise ShapeError(f"numpy.{name} only works on arrays of {least} or more dimensions")
+    return _pieces(ary, indices_or_sections, axis, equal=True)
+
+
+@implements(np.hsplit)
+def hsplit(ary, indices_or_sections):
+    axis = 1 if _ndim(ary) > 1 else 0
+    return _split_along("hsplit", ary, indices_or_sections, axis, 1)
+
+
+@implements(np.vsplit)
+def vsplit(ary, indices_or_sections):
+    return _split_along("vsplit", ary, indices_or_sections, 0, 2)
+
+
+@implements(np.dsplit)
+def dsplit(ary, indices_or_sections):
+    return _split_along("dsplit", ary, indices_or_sections, 2, 3)
+
+
+# ---- repetition -----------------------------------------------------------------------------
+@implements(np.repeat)
+def repeat(a, repeats, axis=None):
+    """A gather along ``axis``: output entry o reads input entry ``picks[o]``."""
+    _refuse_traced("repeat", "repeats", repeats)
+    if axis is None:
+        return repeat(np.ravel(a), repeats, axis=0)
+    (axis,) = normalize_axes(axis, _ndim(a), "repeat")
+    picks = np.repeat(np.arange(np.shape(raw(a))[axis]), repeats)
+    return np.take(a, picks, axis=axis)
+
+
+@implements(np.tile)
+def tile(A, reps):
+    """Copies of ``A`` side by side: ``A`` broadcast along a new outer axis per dimension,
+    then merged (``out[r·s + i] = A[i]``)."""
+    _refuse_traced("tile", "reps", reps)
+    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+    shape = np.shape(raw(A))
+    ndim = max(len(shape), len(reps))
+    shape = (1,) * (ndim - len(shape)) + shape
+    reps = (1,) * (ndim - len(reps)) + reps
+    interleaved = [size for pair in zip((1,) * ndim, shape, strict=True) for size in pair]
+    copies = [size for pair in zip(reps, shape, strict=True) for size in pair]
+    spread = np.broadcast_to(np.reshape(A, interleaved), copies)
+    return np.reshape(spread, [r * s for r, s in zip(reps, shape, strict=True)])
+
+
+# ---- triangles ------------------------------------------------------------------------------
+def _triangle(name: str, m, keep):
+    shape = np.shape(raw(m))
+    if len(shape) < 2:
+        raise UnsupportedOperationError.for_function(
+            name, f"a traced value of shape {shape}; it needs two or more dimensions"
+        )
+    return np.where(keep(*shape[-2:]), m, 0.0)
+
+
+@implements(np.tril)
+def tril(m, k=0):
+    """The entries on and below the k-th diagonal; the others are the constant 0."""
+    return _triangle("tril", m, lambda rows, cols: np.tri(rows, cols, k, dtype=bool))
+
+
+@implements(np.triu)
+def triu(m, k=0):
+    """The entries on and above the k-th diagonal; the others are the constant 0."""
+    return _triangle("triu", m, lambda rows, cols: ~np.tri(rows, cols, k - 1, dtype=bool))
+
+
+# ---- flips, rotations, axes -----------------------------------------------------------------
+@implements(np.fliplr)
+def fliplr(m):
+    if _ndim(m) < 2:
+        raise ShapeError("numpy.fliplr: the array must have two or more dimensions")
+    return np.flip(m, axis=1)
+
+
+@implements(np.flipud)
+def flipud(m):
+    if _ndim(m) < 1:
+        raise ShapeError("numpy.flipud: the array must have one or more dimensions")
+    return np.flip(m, axis=0)
+
+
+@implements(np.rot90)
+def rot90(m, k=1, axes=(0, 1)):
+    """NumPy's own construction: flips and one transpose."""
+    ndim = _ndim(m)
+    first, second = normalize_axes(tuple(axes), ndim, "rot90")
+    if len(axes) != 2:
+        raise ShapeError("numpy.rot90: len(axes) must be 2")
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return np.flip(np.flip(m, first), second)
+    permutation = list(range(ndim))
+    permutation[first], permutation[second] = second, first
+    if k == 1:
+        return np.transpose(np.flip(m, second), permutation)
+    return np.flip(np.transpose(m, permutation), second)
+
+
+@implements(np.rollaxis)
+def rollaxis(a, axis, start=0):
+    ndim = _ndim(a)
+    (axis,) = normalize_axes(axis, ndim, "rollaxis")
+    if not -ndim <= start <= ndim:
+        raise ShapeError(f"numpy.rollaxis: start={start} is out of bounds for {ndim} dimensions")
+    start %= ndim + 1
+    if axis < start:
+        start -= 1
+    order = [n for n in range(ndim) if n != axis]
+    order.insert(start, axis)
+    return np.transpose(a, order)
+
+
+# ---- differences and products -----------------------------------------------------------------
+@implements(np.diff)
+def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    """``a[1:] − a[:-1]`` along ``axis``, ``n`` times, after the prepended/appended values."""
+    ndim = _ndim(a)
+    (axis,) = normalize_axes(axis, ndim, "diff")
+    parts = [a]
+    for position, extra in ((0, prepend), (1, append)):
+        if extra is not np._NoValue:
+            if np.ndim(extra) == 0:
+                size = list(np.shape(raw(a)))
+                size[axis] = 1
+                extra = np.broadcast_to(extra, size)
+            parts.insert(position * len(parts), extra)
+    result = np.concatenate(parts, axis=axis) if len(parts) > 1 else a
+    prefix = (slice(None),) * axis
+    for _ in range(n):
+        result = result[prefix + (slice(1, None),)] - result[prefix + (slice(None, -1),)]
+    return result
+
+
+@implements(np.cross)
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The cross product of 3-vectors, component by component (``c = a × b``)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    if np.shape(a)[-1] != 3 or np.shape(b)[-1] != 3:
+        raise UnsupportedOperationError.for_function(
+            "cross", "vectors of 2 components are deprecated by NumPy; only 3-vectors"
+        )
+    x0, x1, x2 = (a[..., n] for n in range(3))
+    y0, y1, y2 = (b[..., n] for n in range(3))
+    c = np.stack([x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, x0 * y1 - x1 * y0], axis=-1)
+    return np.moveaxis(c, -1, axisc)
+
+
+# ---- sorting ------------------------------------------------------------------------------------
+@implements(np.sort)
+def sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """A permutation along ``axis``: ``∂y[..., o]/∂x[..., i] = [i == argsort(x)[..., o]]``
+    (a stable sort, so ties keep their order, as in JAX)."""
+    refuse("sort", order=order)
+    if axis is None:
+        return sort(np.ravel(a), axis=0)
+    (axis,) = normalize_axes(axis, _ndim(a), "sort")
+    picks = np.argsort(raw(a), axis=axis, kind="stable")
+    return take_along_axis(a, picks, axis)
+
+
+@implements(np.take_along_axis)
+def take_along_axis(arr, indices, axis=-1):
+    """``y[..., o, ...] = x[..., indices[..., o, ...], ...]``: along ``axis`` a one-hot
+    factor ``P[..., o, ..., i] = [i == indices[..., o, ...]]``, deltas on the other axes."""
+    _refuse_traced("take_along_axis", "indices", indices)
+    if axis is None:
+        return take_along_axis(np.ravel(arr), indices, 0)
+    x = raw(arr)
+    shape = np.shape(x)
+    (axis,) = normalize_axes(axis, len(shape), "take_along_axis")
+    spread = list(shape)
+    spread[axis] = np.shape(indices)[axis]
+    picks = np.broadcast_to(indices, spread)  # NumPy broadcasts them on the other axes
+    value = np.take_along_axis(x, picks, axis=axis)
+    others = [(n, n) for n in range(len(shape)) if n != axis]
+    every = list(range(len(shape)))
+
+    def jacobian(_):
+        permutation = jacobians.one_hot(picks % shape[axis], shape[axis])
+        factors = [(every, (axis,), permutation, "P")]
+        return jacobians.selection(np.shape(value), shape, others, factors)
+
+    return record("take_along_axis", value, [arr, indices], jacobian, "{0}[P]")
+
+
+@implements(np.argsort)
+def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """Integer positions: a constant, no derivative."""
+    extra = {} if stable is None else {"stable": stable}
+    return np.argsort(raw(a), axis=axis, kind=kind, order=order, **extra)
+
+
+@implements(np.argmax)
+def argmax(a, axis=None, out=None, *, keepdims=False):
+    refuse("argmax", out=out)
+    return np.argmax(raw(a), axis=axis, keepdims=keepdims)
+
+
+@implements(np.argmin)
+def argmin(a, axis=None, out=None, *, keepdims=False):
+    refuse("argmin", out=out)
+    return np.argmin(raw(a), axis=axis, keepdims=keepdims)

@@ -15,6 +15,8 @@ import numpy as np
 
 __all__ = ["grouped", "leaf", "product", "sum_of", "substitute", "classes_in", "render"]
 
+# A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
+_NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 
 
@@ -67,8 +69,25 @@ def leaf(name: str, classes: Sequence[int]) -> str:
 
 
 def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
-    """The product of factor templates, with a Σ over ``summed`` classes in front."""
-    body = " ".join(t for t in templates if t) or "1"
+    """The product of factor templates, with a Σ over ``summed`` classes in front; the
+    signs of negated factors are gathered in front, so ``a −b`` reads ``−a b``.
+
+    >>> product(["e[⟨1⟩]", "−K[⟨2⟩]"]), product(["−a", "−b"]), product(["x", "−1"])
+    ('−e[⟨1⟩] K[⟨2⟩]', 'a b', '−x')
+    """
+    negative, factors = False, []
+    for template in templates:
+        if not template:
+            continue
+        if template in ("−1", "-1"):  # a unit sign: folded into the product's own
+            negative = not negative
+            continue
+        if _NEGATED.match(template):
+            negative, template = not negative, template[1:]
+        factors.append(template)
+    body = " ".join(factors) or "1"
+    if negative:
+        body = "−" + body
     summed = list(dict.fromkeys(summed))
     if summed:
         body = "Σ_" + ",".join(_slot(c) for c in summed) + " " + body
@@ -76,13 +95,13 @@ def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
 
 
 def sum_of(templates: Iterable[str]) -> str:
-    """``(a + b)``, written so that ``a + -b`` reads ``a − b``."""
+    """``(a + b)``, written so that ``a + −b`` reads ``a − b``."""
     parts = list(templates)
     if len(set(parts)) == 1:
         return f"({len(parts)} {parts[0]})"
     text = parts[0]
     for part in parts[1:]:
-        text += " − " + part[1:] if part.startswith("-") else " + " + part
+        text += " − " + part[1:] if part.startswith(("-", "−")) else " + " + part
     return f"({text})"
 
 

@@ -105,7 +105,7 @@ UFUNCS: dict[np.ufunc, Row] = {
     np.fmax: row("fmax({0}, {1})", (_fmax_first, "[{0} ≥ {1}]"), (_fmax_second, "[{1} ≥ {0}]")),
     np.fmin: row("fmin({0}, {1})", (_fmax_second, "[{0} ≤ {1}]"), (_fmax_first, "[{1} ≤ {0}]")),
     np.remainder: row(
-        "{g0} mod {g1}", None, (lambda x, y, out: -np.floor(x / y), "-⌊{g0} / {g1}⌋")
+        "{g0} mod {g1}", None, (lambda x, y, out: -np.floor(x / y), "−⌊{g0} / {g1}⌋")
     ),
     np.fmod: row("fmod({0}, {1})", None, (lambda x, y, out: -np.trunc(x / y), "-trunc({0} / {1})")),
     np.hypot: row(

@@ -28,6 +28,7 @@ _SYMBOLS = {
     "·": r"\cdot",
     "×": r"\times",
     "ᵀ": r"^{\top}",
+    "⁺": "^{+}",
     "²": "^{2}",
     "³": "^{3}",
     "≥": r"\geq",
@@ -45,6 +46,8 @@ _SYMBOLS = {
     "~": r"\sim",
     "_": r"\_",
 }
+_ROOTS = {"√": r"\sqrt", "∛": r"\sqrt[3]"}
+_STACKED_POWER = re.compile(r"(\^\{[^{}]*\})\^")
 _POWERS = {"⁻¹": "^{-1}", "⁻ᵀ": "^{-\\top}", "⁻²": "^{-2}", "⁻½": "^{-1/2}", "½": r"\tfrac{1}{2}"}
 _GREEK = dict(
     zip(
@@ -117,9 +120,10 @@ def _convert(text: str) -> str:
                 pieces.append(("{}" if subscripted else "") + _subscript(inside))
                 n = close + 1
                 continue
-        if text[n] == "√":
+        if text[n] in _ROOTS:
             end = _root_end(text, n + 1)
-            pieces.append(r"\sqrt{" + _convert(_unwrapped(text[n + 1 : end])) + "}")
+            operand = _convert(_unwrapped(text[n + 1 : end]))
+            pieces.append(_ROOTS[text[n]] + "{" + operand + "}")
             n = end
             continue
         match = _TOKEN.match(text, n)
@@ -128,7 +132,8 @@ def _convert(text: str) -> str:
         else:
             pieces.append(_token(match, text, match.end()))
         n = match.end()
-    return "".join(_glue(pieces))
+    # a superscript right after another (``A⁻¹ᵀ``, ``A⁺ᵀ``) hangs off an empty group
+    return _STACKED_POWER.sub(r"\1{}^", "".join(_glue(pieces)))
 
 
 def _between_factors(pieces: list[str], following: str) -> bool:

@@ -4,10 +4,10 @@ The corpus is the explanation (``Explanation.latex()``) of every case of the
 operations table, the ``tensordiff explain --help`` examples, views of named
 arrays and Hessians. Each is rendered by KaTeX itself (``node`` with the
 ``katex`` npm package) in strict mode, so an undefined command, a double
-subscript or a character outside LaTeX fails the test. KaTeX is found at
-``$KATEX_PATH`` (the package directory, e.g. ``…/node_modules/katex``), else
-wherever ``node`` resolves ``katex``; without node or katex the rendering test is
-skipped and says so. The textual checks below run everywhere.
+subscript or a character outside LaTeX fails the test. KaTeX is the copy the
+page vendors (``tensordiff/web/static/katex``), or ``$KATEX_PATH`` (a package
+directory, e.g. ``…/node_modules/katex``) to try another version; without node
+the rendering test is skipped and says so. The textual checks below run everywhere.
 """
 
 import json
@@ -22,6 +22,7 @@ from cases import cases
 
 import tensordiff as td
 from tensordiff.text.latex import to_latex
+from tensordiff.web.katex import KATEX_DIR
 
 RENDER = """
 const katex = require(process.argv[1]);
@@ -42,18 +43,10 @@ process.stdin.on('end', () => {
 
 
 def katex_module() -> str | None:
-    """The path node should require for KaTeX, or None if there is no node or no katex."""
-    node = shutil.which("node")
-    if node is None:
+    """The path node should require for KaTeX, or None if there is no node."""
+    if shutil.which("node") is None:
         return None
-    if os.environ.get("KATEX_PATH"):
-        return os.environ["KATEX_PATH"]
-    found = subprocess.run(
-        [node, "-e", "process.stdout.write(require.resolve('katex'))"],
-        capture_output=True,
-        text=True,
-    )
-    return found.stdout if found.returncode == 0 else None
+    return os.environ.get("KATEX_PATH") or str(KATEX_DIR / "katex.min.js")
 
 
 def explanations() -> list[tuple[str, str]]:
@@ -87,7 +80,7 @@ CORPUS = explanations()
 def test_every_explanation_renders_in_katex():
     module = katex_module()
     if module is None:
-        pytest.skip("KaTeX rendering needs node and the katex npm package (set KATEX_PATH)")
+        pytest.skip("KaTeX rendering needs node")
     run = subprocess.run(
         ["node", "-e", RENDER, module],
         input=json.dumps([tex for _, tex in CORPUS]),

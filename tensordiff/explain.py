@@ -255,15 +255,15 @@ def _step(node, parent, local, contribution, labels, short, out_labels, first) -
     d_local = f"∂{sig(short[node], node_labels)}/∂{sig(short[parent], parent_labels)}"
     target = f"∂{sig(short['f'], out)}/∂{sig(short[parent], parent_labels)}"
     assign = "=" if first else "+="
-    deltas = []
+    deltas, summed, factors = [], "", [d_local]
     if node is short["output"]:  # the output's derivative by itself is the identity
         contraction = f"{target} {assign} the output's own local Jacobian"
         spec = f"(none: ∂{short['f']}/∂{short['f']} is the identity)"
     else:
-        d_node = f"∂{sig(short['f'], out)}/∂{sig(short[node], node_labels)}"
+        factors.insert(0, f"∂{sig(short['f'], out)}/∂{sig(short[node], node_labels)}")
         summed = ",".join(node_labels)
         contraction = (
-            f"{target} {assign} " + (f"Σ_{summed} " if summed else "") + f"{d_node} {d_local}"
+            f"{target} {assign} " + (f"Σ_{summed} " if summed else "") + " ".join(factors)
         )
         spec = "".join(out + node_labels) + "," + "".join(node_labels + parent_labels)
         spec = f"'{spec}->{''.join(out + parent_labels)}'"
@@ -276,6 +276,11 @@ def _step(node, parent, local, contribution, labels, short, out_labels, first) -
         "node": short[node],
         "parent": short[parent],
         "contraction": contraction,
+        # the same, in parts: target (+)= Σ_summed factor factor
+        "target": target,
+        "assign": assign,
+        "summed": summed,
+        "factors": factors,
         "einsum": spec,
         "deltas": deltas,
         "result": notation.index_notation(result),

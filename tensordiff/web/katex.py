@@ -15,9 +15,10 @@ import functools
 import re
 from pathlib import Path
 
-__all__ = ["KATEX_DIR", "VERSION", "inlined_stylesheet", "script"]
+__all__ = ["STATIC_DIR", "KATEX_DIR", "VERSION", "inlined_stylesheet", "script"]
 
-KATEX_DIR = Path(__file__).resolve().parent / "static" / "katex"
+STATIC_DIR = Path(__file__).resolve().parent / "static"  # the page's own files, and KaTeX's
+KATEX_DIR = STATIC_DIR / "katex"
 VERSION = "0.19.1"
 
 # One font source list of the stylesheet: woff2 first, then woff and ttf fallbacks.

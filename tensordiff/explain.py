@@ -6,7 +6,6 @@ reverse pass performed (recorded as it ran), and the final Jacobian's terms.
 """
 
 import functools
-import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from tensordiff.text import notation
 from tensordiff.text.latex import to_latex
 from tensordiff.text.matrix_form import matrix_form
 from tensordiff.trace.graph import Node, toposort
+from tensordiff.web.page import notebook, standalone
 
 __all__ = ["explain", "Explanation"]
 
@@ -105,8 +105,14 @@ class Explanation:
     def _repr_latex_(self) -> str:
         return "$$" + to_latex(self.formula) + "$$"
 
+    def html(self, title: str | None = None) -> str:
+        """One self-contained HTML page (KaTeX, its fonts and the pictures inlined) that
+        renders offline, e.g. opened from disk."""
+        return standalone(self, title)
+
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(str(self))}</pre>"
+        """Typeset in a notebook (by the notebook's own MathJax), with the pictures."""
+        return notebook(self)
 
 
 def explain(

@@ -17,6 +17,7 @@ EXPLAIN_EXAMPLES = """examples:
   tensordiff explain "sum((W @ x - y)**2)" --wrt W --shape W=3,4 --shape x=4 --shape y=3
   tensordiff explain "tanh(W @ x + b)" --wrt W --shape W=2,3 --shape x=3 --shape b=2 --format latex
   tensordiff explain "einsum('ij,j->i', W, x)" --wrt x --shape W=3,4 --shape x=4
+  tensordiff explain "W @ x" --wrt W --shape W=3,4 --shape x=4 --format html -o page.html
 
 Expressions are NumPy syntax (np. is optional): + - * / ** @, .T, indexing,
 functions such as tanh, exp, log, sum(X, axis=0), einsum, linalg.inv. They are
@@ -89,7 +90,13 @@ def _parser() -> argparse.ArgumentParser:
         help="take a variable's value from a .npy file instead of random numbers",
     )
     explain.add_argument(
-        "--format", choices=("text", "latex", "json"), default="text", help="output format"
+        "--format",
+        choices=("text", "latex", "json", "html"),
+        default="text",
+        help="output format; html is one self-contained page (KaTeX and pictures inlined)",
+    )
+    explain.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
     )
     explain.add_argument("--seed", type=int, default=0, help="random seed for the values")
     serve = commands.add_parser(
@@ -121,11 +128,18 @@ def _explain(args) -> int:
         _point(args.expression, error)
         return 2
     if args.format == "latex":
-        print(explanation.latex())
+        text = explanation.latex()
     elif args.format == "json":
-        print(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False))
+        text = json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False)
+    elif args.format == "html":
+        text = explanation.html(title=f"tensordiff explain {args.expression}")
     else:
-        print(explanation)
+        text = str(explanation)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text + "\n")
+    else:
+        print(text)
     return 0
 
 

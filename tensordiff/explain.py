@@ -41,6 +41,7 @@ class Explanation:
     steps: list[dict] = field(default_factory=list)
     cost: dict = field(default_factory=dict)
     matrix: str | None = None
+    orders: Plan | None = None  # the cost report behind ``cost``, for its picture
 
     @property
     def formula(self) -> str:
@@ -145,6 +146,7 @@ def explain(
         labels = _node_labels(call.output, leaf, out_labels, J.in_indices)
         short = _short_names(call.output, leaf, numerator)
         short["f"], short["output"] = numerator, call.output
+        orders = plan(f, argnums)(*args, **kwargs)
         return Explanation(
             numerator=numerator,
             denominator=denominator,
@@ -153,8 +155,9 @@ def explain(
             layout=_layout(J, numerator, denominator),
             intermediates=_intermediates(call.output, leaf, labels, short),
             steps=_steps(performed, labels, short, out_labels),
-            cost=_cost(J, plan(f, argnums)(*args, **kwargs)),
+            cost=_cost(J, orders),
             matrix=matrix_form(J),
+            orders=orders,
         )
 
     return explain_f
@@ -268,9 +271,7 @@ def _step(node, parent, local, contribution, labels, short, out_labels, first) -
     else:
         factors.insert(0, f"∂{sig(short['f'], out)}/∂{sig(short[node], node_labels)}")
         summed = ",".join(node_labels)
-        contraction = (
-            f"{target} {assign} " + (f"Σ_{summed} " if summed else "") + " ".join(factors)
-        )
+        contraction = f"{target} {assign} " + (f"Σ_{summed} " if summed else "") + " ".join(factors)
         spec = "".join(out + node_labels) + "," + "".join(node_labels + parent_labels)
         spec = f"'{spec}->{''.join(out + parent_labels)}'"
         deltas = _relabellings(local, node_labels, parent_labels)

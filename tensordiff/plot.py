@@ -12,6 +12,7 @@ the Agg canvas (never shown, so it works on servers and in tests); ``J.plot()`` 
 'δ[i,j] x[k]'
 """
 
+import io
 import math
 
 import numpy as np
@@ -20,7 +21,7 @@ from tensordiff.core import memory
 from tensordiff.errors import JacobianTooLarge
 from tensordiff.text import notation
 
-__all__ = ["jacobian_figure", "plan_figure", "network_figure", "MAX_ENTRIES"]
+__all__ = ["jacobian_figure", "plan_figure", "network_figure", "svg", "MAX_ENTRIES"]
 
 # A heatmap of more entries than this has more cells than a screen has pixels.
 MAX_ENTRIES = 1_000_000
@@ -39,6 +40,16 @@ def _figure(width: float, height: float):
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+def svg(figure) -> str:
+    """The figure as SVG text, the same bytes for the same figure (no date, fixed ids)."""
+    from matplotlib import rc_context  # lazy: optional extra
+
+    buffer = io.StringIO()
+    with rc_context({"svg.hashsalt": "tensordiff"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
 
 
 def jacobian_figure(J, max_entries: int = MAX_ENTRIES):
@@ -145,8 +156,7 @@ def _tree(axes, tree: dict, n: int, count: int) -> None:
     """Leaves (the factors) on the bottom row, each step one level above its operands."""
     # leaves staggered in two rows so long names do not overlap
     nodes = [
-        {"x": float(k), "y": -0.35 * (k % 2), "text": name}
-        for k, name in enumerate(tree["leaves"])
+        {"x": float(k), "y": -0.35 * (k % 2), "text": name} for k, name in enumerate(tree["leaves"])
     ]
     # the operands still to be contracted, in the order opt_einsum numbers them
     waiting = list(range(len(nodes)))

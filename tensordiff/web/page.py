@@ -17,9 +17,12 @@ for the notebook's own MathJax.
 True
 """
 
+import base64
 import html
 from collections.abc import Callable
 
+from tensordiff.errors import JacobianTooLarge
+from tensordiff.plot import svg
 from tensordiff.text.latex import to_latex
 from tensordiff.web.katex import STATIC_DIR, inlined_stylesheet, script
 
@@ -174,7 +177,28 @@ def _cost(e) -> str:
 
 
 def _figures(e) -> str:
-    return ""
+    """The Jacobian's heatmap, its tensor network and the plan's contraction tree, as SVG
+    images inlined as ``data:`` URIs (each SVG keeps its own ids apart)."""
+    pictures = [
+        (lambda: e.jacobian.plot(), "The entries of the Jacobian as its (out × in) matrix,"
+         " the blocks of the outer labels ruled."),
+        (lambda: e.jacobian.plot_network(), "Its tensor network: factors as nodes, labels as"
+         " edges, each δ a bare wire (open labels: the output's left, the argument's right)."),
+        (lambda: e.orders.plot(), "The chosen contraction order as a tree, each step with its"
+         " cost, beside the FLOPs of every order."),
+    ]  # fmt: skip
+    figures = []
+    for draw, caption in pictures:
+        try:
+            data = base64.b64encode(svg(draw()).encode("utf-8")).decode("ascii")
+        except (ImportError, JacobianTooLarge) as error:  # no matplotlib, or too large
+            figures.append(f'<p class="how">{html.escape(str(error))}</p>')
+            continue
+        figures.append(
+            f'<figure><img src="data:image/svg+xml;base64,{data}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    return f'<section id="pictures"><h2>Pictures</h2>\n{"".join(figures)}</section>'
 
 
 def caret(expression: str, column: int, width: int) -> str:

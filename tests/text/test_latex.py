@@ -1,10 +1,11 @@
 """The LaTeX of every explanation renders in KaTeX, and reads as mathematics.
 
-The corpus is the explanation (``Explanation.latex()``) of every case of the
-operations table, the ``tensordiff explain --help`` examples, views of named
-arrays and Hessians. Each is rendered by KaTeX itself (``node`` with the
-``katex`` npm package) in strict mode, so an undefined command, a double
-subscript or a character outside LaTeX fails the test. KaTeX is the copy the
+The corpus is the explanation (``Explanation.latex()``, and every formula the
+page and the HTML export typeset from it) of every case of the operations
+table, the ``tensordiff explain --help`` examples, views of named arrays and
+Hessians. Each is rendered by KaTeX itself (``node`` running KaTeX's own
+JavaScript) in strict mode, so an undefined command, a double subscript or a
+character outside LaTeX fails the test. KaTeX is the copy the
 page vendors (``tensordiff/web/static/katex``), or ``$KATEX_PATH`` (a package
 directory, e.g. ``…/node_modules/katex``) to try another version; without node
 the rendering test is skipped and says so. The textual checks below run everywhere.
@@ -23,6 +24,7 @@ from cases import cases
 import tensordiff as td
 from tensordiff.text.latex import to_latex
 from tensordiff.web.katex import KATEX_DIR
+from tensordiff.web.page import latex_strings
 
 RENDER = """
 const katex = require(process.argv[1]);
@@ -50,12 +52,18 @@ def katex_module() -> str | None:
 
 
 def explanations() -> list[tuple[str, str]]:
-    """(name, LaTeX) for the corpus."""
+    """(name, LaTeX) for the corpus: each explanation's ``latex()`` and every formula its
+    page shows (``name/page-N``)."""
     rng = np.random.default_rng(6)
     corpus = []
     for case in cases():
         args = [rng.uniform(case["low"], case["high"], size=shape) for shape in case["shapes"]]
-        corpus.append((case["id"], td.explain(case["f"])(*args).latex()))
+        explanation = td.explain(case["f"])(*args)
+        corpus.append((case["id"], explanation.latex()))
+        corpus += [
+            (f"{case['id']}/page-{n}", tex)
+            for n, tex in enumerate(dict.fromkeys(latex_strings(explanation)))
+        ]
     W, x, b = rng.normal(size=(2, 3)), rng.normal(size=3), rng.normal(size=2)
     A, y = rng.normal(size=(3, 3)), rng.normal(size=3)
 

@@ -14,3 +14,10 @@ if (document.readyState === "loading") {
 } else {
   typeset();
 }
+
+// Leave empty boxes out of the address, so a shared link is only what was typed.
+document.addEventListener("submit", function (event) {
+  event.target.querySelectorAll("input").forEach(function (input) {
+    input.disabled = input.value.trim() === "";
+  });
+});

@@ -83,3 +83,19 @@ def test_figures_use_the_agg_canvas_and_never_pyplot():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.stdout.split() == ["FigureCanvasAgg", "False"], run.stderr
+
+
+def test_without_matplotlib_pictures_say_which_extra_and_pages_still_render():
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"  # as if it were not installed
+        "import numpy as np, tensordiff as td\n"
+        "J = td.jacobian(lambda x: np.tanh(x))(np.ones(3))\n"
+        "try:\n    J.plot()\nexcept ImportError as error:\n    print(error)\n"
+        "page = td.explain(lambda x: np.tanh(x))(np.ones(3)).html()\n"
+        "print(page.count('data-tex') > 0, page.count('pip install &#x27;tensordiff[plot]'))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.splitlines() == [
+        "tensordiff's pictures need the 'plot' extra: pip install 'tensordiff[plot]'",
+        "True 3",
+    ], run.stderr

@@ -146,3 +146,17 @@ def test_serve_prints_its_address_answers_and_stops_on_ctrl_c():
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_without_the_web_extra_serve_says_which_extra():
+    code = (
+        "import sys; sys.modules['starlette'] = None\n"  # as if it were not installed
+        "from tensordiff.cli import main\n"
+        "sys.exit(main(['serve', '--port', '0']))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "tensordiff serve: ImportError: tensordiff serve needs the 'web' extra:"
+        " pip install 'tensordiff[web]'"
+    )

@@ -14,6 +14,7 @@ same language with the same whitelist.
 """
 
 import html
+import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -38,14 +39,16 @@ EXAMPLES = [
 ]
 
 
-def query_string(expression: str, wrt: str | None, shapes: list[str]) -> str:
-    """The page's address for an explanation (``shape`` repeated, as the CLI's flag).
+def query_string(expression: str, wrt: str | None, shapes: list[str], seed: str = "") -> str:
+    """The page's address for an explanation (``shape`` repeated, as the CLI's flag; the
+    random seed of the values only when one is chosen).
 
     >>> query_string("W @ x", "W", ["W=3,4", "x=4"])
     '/?expr=W+%40+x&wrt=W&shape=W%3D3%2C4&shape=x%3D4'
     """
     pairs = [("expr", expression)] + ([("wrt", wrt)] if wrt else [])
-    return "/?" + urlencode(pairs + [("shape", shape) for shape in shapes])
+    pairs += [("shape", shape) for shape in shapes] + ([("seed", seed)] if seed else [])
+    return "/?" + urlencode(pairs)
 
 
 def create_app(explain: Callable, describe_error: Callable[[BaseException], str]):
@@ -64,15 +67,18 @@ def create_app(explain: Callable, describe_error: Callable[[BaseException], str]
         expression = params.get("expr", "").strip()
         wrt = params.get("wrt", "").strip() or None
         shapes = [shape.strip() for shape in params.getlist("shape") if shape.strip()]
-        form = _form(expression, wrt, shapes)
+        seed = params.get("seed", "").strip()
+        form = _form(expression, wrt, shapes, seed)
         if not expression:
             return HTMLResponse(document(form + _examples(), "tensordiff"))
+        if not re.fullmatch(r"\d{0,9}", seed):
+            return _refused(form, f"the random seed {seed!r} is not a whole number ≥ 0")
         try:
-            explanation = explain(expression, wrt, shapes, seed=_seed(params.get("seed")))
+            explanation = explain(expression, wrt, shapes, seed=int(seed or 0))
         except Exception as error:  # noqa: BLE001  (the page shows the error, never a traceback)
-            body = form + _error(expression, error, describe_error)
-            return HTMLResponse(document(body, "tensordiff: error"), status_code=400)
-        link = query_string(expression, wrt, shapes)
+            where = getattr(error, "column", None), getattr(error, "width", 1)
+            return _refused(form, describe_error(error), expression, *where)
+        link = query_string(expression, wrt, shapes, seed)
         body = (
             form + f'<p class="how">Link to this explanation: <a id="link" href="'
             f'{html.escape(link)}">{html.escape(link)}</a></p>\n' + sections(explanation)
@@ -108,14 +114,18 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _seed(text: str | None) -> int:
-    try:
-        return int(text or 0)
-    except ValueError:
-        return 0
+def _refused(form: str, message: str, expression: str = "", column=None, width: int = 1):
+    """The form and what went wrong (with a caret under its place in the expression)."""
+    from starlette.responses import HTMLResponse  # lazy: optional extra
+
+    where = ""
+    if column is not None and len(expression) <= 200:
+        where = f'<pre class="caret">{html.escape(caret(expression, column, width))}</pre>'
+    body = f'{form}<div class="error" role="alert"><p>{html.escape(message)}</p>{where}</div>'
+    return HTMLResponse(document(body, "tensordiff: error"), status_code=400)
 
 
-def _form(expression: str, wrt: str | None, shapes: list[str]) -> str:
+def _form(expression: str, wrt: str | None, shapes: list[str], seed: str) -> str:
     boxes = shapes + [""] * max(2, 4 - len(shapes))
     shape_inputs = "".join(
         f'<input name="shape" value="{html.escape(shape)}" aria-label="shape {n + 1}"'
@@ -131,6 +141,9 @@ def _form(expression: str, wrt: str | None, shapes: list[str]) -> str:
         '<label for="wrt">with respect to</label>'
         f'<input id="wrt" name="wrt" value="{html.escape(wrt or "")}" placeholder="W">'
         f'<label>shapes</label><div class="shapes">{shape_inputs}</div>'
+        '<label for="seed">random seed</label>'
+        f'<input id="seed" name="seed" value="{html.escape(seed)}" placeholder="0"'
+        ' inputmode="numeric">'
         '<button type="submit">Explain</button></form>\n'
     )
 
@@ -149,18 +162,6 @@ def _examples() -> str:
         " the derivative is, each local Jacobian, the chain rule as the contractions"
         " performed, the result and its cost.</p>"
         f"<p>Examples:</p><ul>{items}</ul>"
-    )
-
-
-def _error(expression: str, error: Exception, describe_error) -> str:
-    where = ""
-    column = getattr(error, "column", None)
-    if column is not None and len(expression) <= 200:
-        pointed = caret(expression, column, getattr(error, "width", 1))
-        where = f'<pre class="caret">{html.escape(pointed)}</pre>'
-    return (
-        f'<div class="error" role="alert"><p>{html.escape(describe_error(error))}</p>'
-        f"{where}</div>\n"
     )
 
 

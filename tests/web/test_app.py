@@ -52,6 +52,11 @@ def test_wrt_picks_the_variable_and_a_seed_changes_only_the_values(client):
     assert r"\frac{\partial f_{i}}{\partial x_{j}} = W_{ij}" in shown_latex(by_x.text)
     reseeded = client.get("/?expr=W @ x&wrt=x&shape=W=3,4&shape=x=4&seed=7")
     assert shown_latex(reseeded.text) == shown_latex(by_x.text)  # symbolic: no numbers
+    assert reseeded.text != by_x.text  # the heatmap of other values
+    assert html.escape(query_string("W @ x", "x", ["W=3,4", "x=4"], "7")) in reseeded.text
+    refused = client.get("/?expr=W @ x&wrt=x&shape=W=3,4&shape=x=4&seed=-1")
+    assert refused.status_code == 400
+    assert "the random seed &#x27;-1&#x27; is not a whole number ≥ 0" in refused.text
 
 
 def test_the_page_links_to_itself(client):

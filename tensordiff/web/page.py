@@ -98,12 +98,10 @@ def _trace(e, write: Writer) -> str:
     items = []
     for item in e.intermediates:
         definition = f"{item['name']} = {item['expression']}"
-        locals_ = "".join(write(to_latex(local), local, True) for local in item["local_jacobians"])
-        items.append(
-            f"<li>{write(to_latex(definition), definition, False)}"
-            f' <span class="shape">shape {html.escape(str(tuple(item["shape"])))}</span>'
-            f"{locals_}</li>"
-        )
+        shown = write(to_latex(definition), definition, False)
+        jacobians = "".join(write(to_latex(d), d, True) for d in item["local_jacobians"])
+        shape = html.escape(str(tuple(item["shape"])))
+        items.append(f'<li>{shown} <span class="shape">shape {shape}</span>{jacobians}</li>')
     return (
         '<section id="trace"><h2>Trace: each intermediate, with its local Jacobian</h2>\n'
         f"<ol>{''.join(items)}</ol></section>"

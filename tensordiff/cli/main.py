@@ -9,6 +9,7 @@ import sys
 from tensordiff.cli.demo import demo_text
 from tensordiff.cli.expression import ExpressionError
 from tensordiff.cli.request import explain_expression, one_line
+from tensordiff.web.app import create_app, run
 
 __all__ = ["main"]
 
@@ -113,8 +114,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args) -> int:
-    from tensordiff.web.app import create_app, run  # lazy: optional extra
-
     run(create_app(explain_expression, one_line), args.host, args.port)
     return 0
 

@@ -56,22 +56,30 @@ def jacobian_figure(J, max_entries: int = MAX_ENTRIES):
     """The Jacobian as a heatmap of its matrix (out × in, row-major as ``np.reshape``),
     with lines between the blocks of the outermost label on each side.
 
-    The dense array is formed only for at most ``max_entries`` entries (and within the
-    memory limit); a larger Jacobian is refused with the sizes and what to do instead.
+    At most ``max_entries`` cells are drawn: a larger matrix is shown in patches of
+    p × q entries, each cell the entry of largest magnitude in its patch (so a δ's
+    diagonal stays visible). The dense array is formed only within the memory limit
+    (a Jacobian over it is refused, pointing to :func:`network_figure`).
+
+    >>> import tensordiff as td
+    >>> J = td.jacobian(lambda x: np.tanh(x))(np.ones(100))
+    >>> jacobian_figure(J, max_entries=400).axes[0].images[0].get_array().shape
+    (20, 20)
     """
     n_out = len(J.out_indices)
     rows, columns = math.prod(J.shape[:n_out]), math.prod(J.shape[n_out:])
-    if J.size > max_entries:
+    patch = _patch(rows, columns, max_entries)
+    try:  # the dense array, and for patches a padded copy and a regrouped one
+        memory.check_dense(((3,) if patch != (1, 1) else ()) + J.shape, J.dtype)
+    except JacobianTooLarge:
         raise JacobianTooLarge(
-            f"J.plot(): the {rows:,} × {columns:,} matrix of this Jacobian has {J.size:,}"
-            f" entries, more than max_entries={max_entries:,} can show; plot the same"
-            " function at smaller sizes (its block pattern is the same), or draw its"
-            " structure with tensordiff.plot.network_figure(J)"
-        )
-    memory.check_dense(J.shape, J.dtype)
-    matrix = np.asarray(J).reshape(rows, columns)
+            f"J.plot(): the {rows:,} × {columns:,} matrix of this Jacobian does not fit the"
+            " memory limit; plot the same function at smaller sizes (its block pattern is"
+            " the same), or draw its structure with J.plot_network()"
+        ) from None
+    matrix = _largest_in_patches(np.asarray(J).reshape(rows, columns), *patch)
     biggest = float(np.max(np.abs(matrix))) if matrix.size else 0.0
-    figure = _figure(*_heatmap_size(rows, columns))
+    figure = _figure(*_heatmap_size(*matrix.shape))
     axes = figure.add_subplot()
     image = axes.imshow(
         matrix,
@@ -79,17 +87,43 @@ def jacobian_figure(J, max_entries: int = MAX_ENTRIES):
         vmin=-biggest or -1.0,
         vmax=biggest or 1.0,
         interpolation="nearest",
-        aspect="auto" if max(rows, columns) > 40 * min(rows, columns) else "equal",
+        aspect="auto" if max(matrix.shape) > 40 * min(matrix.shape) else "equal",
     )
     figure.colorbar(image, ax=axes, shrink=0.8)
-    _blocks(axes, J.out_indices, J.shape[:n_out], "y")
-    _blocks(axes, J.in_indices, J.shape[n_out:], "x")
+    _blocks(axes, J.out_indices, J.shape[:n_out], "y", patch[0])
+    _blocks(axes, J.in_indices, J.shape[n_out:], "x", patch[1])
     top = notation.signature(J.numerator, J.out_indices)
     bottom = notation.signature(J.denominator, J.in_indices)
     axes.set_ylabel(f"{top}  (rows)")
     axes.set_xlabel(f"{bottom}  (columns)")
-    axes.set_title(J.formula, fontsize=10)
+    title = J.formula
+    if patch != (1, 1):
+        title += f"\n(each cell: the largest-magnitude entry of {patch[0]} × {patch[1]})"
+    axes.set_title(title, fontsize=10)
     return figure
+
+
+def _patch(rows: int, columns: int, max_entries: int) -> tuple[int, int]:
+    """Patch sizes (p, q), as equal as the shape allows, leaving at most max_entries cells."""
+    p = q = 1
+    while math.ceil(rows / p) * math.ceil(columns / q) > max(max_entries, 1):
+        if math.ceil(rows / p) >= math.ceil(columns / q):
+            p += 1
+        else:
+            q += 1
+    return p, q
+
+
+def _largest_in_patches(matrix: np.ndarray, p: int, q: int) -> np.ndarray:
+    """Each p × q patch of ``matrix`` (zero-padded) as its entry of largest magnitude."""
+    if (p, q) == (1, 1):
+        return matrix
+    rows, columns = math.ceil(matrix.shape[0] / p), math.ceil(matrix.shape[1] / q)
+    padded = np.zeros((rows * p, columns * q), matrix.dtype)
+    padded[: matrix.shape[0], : matrix.shape[1]] = matrix
+    patches = padded.reshape(rows, p, columns, q).transpose(0, 2, 1, 3).reshape(rows, columns, -1)
+    largest = np.abs(patches).argmax(axis=2)[..., None]
+    return np.take_along_axis(patches, largest, axis=2)[..., 0]
 
 
 def _heatmap_size(rows: int, columns: int) -> tuple[float, float]:
@@ -97,19 +131,20 @@ def _heatmap_size(rows: int, columns: int) -> tuple[float, float]:
     return 2.5 + 6.0 * columns / longest, 1.5 + 5.0 * rows / longest
 
 
-def _blocks(axes, labels, shape, side: str) -> None:
-    """Rule the blocks of the outermost label (``j=0``, ``j=1``, …) along one side."""
+def _blocks(axes, labels, shape, side: str, per_cell: int = 1) -> None:
+    """Rule the blocks of the outermost label (``j=0``, ``j=1``, …) along one side, whose
+    cells each hold ``per_cell`` entries."""
     if not labels:
         (axes.set_yticks if side == "y" else axes.set_xticks)([0])
         (axes.set_yticklabels if side == "y" else axes.set_xticklabels)(["(scalar)"])
         return
     count, block = shape[0], math.prod(shape[1:])
     rule = axes.axhline if side == "y" else axes.axvline
-    if block > 1:
+    if block > 1 and count <= 200:  # (more rules than that would only grey the picture)
         for edge in range(1, count):
-            rule(edge * block - 0.5, color="0.35", linewidth=0.8)
+            rule(edge * block / per_cell - 0.5, color="0.35", linewidth=0.8)
     step = max(1, count // 12)  # at most a dozen tick labels
-    ticks = [n * block + (block - 1) / 2 for n in range(0, count, step)]
+    ticks = [(n * block + block / 2) / per_cell - 0.5 for n in range(0, count, step)]
     names = [f"{labels[0]}={n}" for n in range(0, count, step)]
     (axes.set_yticks if side == "y" else axes.set_xticks)(ticks)
     (axes.set_yticklabels if side == "y" else axes.set_xticklabels)(names, fontsize=8)

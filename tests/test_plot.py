@@ -43,10 +43,24 @@ def test_blocks_of_the_outer_labels_are_ruled_and_named():
 def test_a_large_jacobian_is_refused_before_it_is_densified():
     W, x = np.ones((2000, 2000)), np.ones(2000)  # J: 8·10⁹ entries, 64 GB dense
     J = td.jacobian(lambda W: W @ x)(W)
-    with pytest.raises(td.JacobianTooLarge, match=r"2,000 × 4,000,000 matrix.*network_figure"):
+    with pytest.raises(td.JacobianTooLarge, match=r"2,000 × 4,000,000 matrix.*plot_network"):
         J.plot()
     figure = J.plot_network()  # the structure is drawn at any size
     assert figure.axes[0].get_title() == "δ[i,j] x[k]"
+
+
+def test_a_larger_jacobian_is_drawn_in_patches_of_its_largest_entries(jax, rng):
+    W, x = rng.normal(size=(6, 8)), rng.normal(size=8)
+    figure = td.jacobian(lambda W: np.tanh(W @ x))(W).plot(max_entries=50)
+    shown = figure.axes[0].images[0].get_array()
+    matrix = np.asarray(jax.jacobian(lambda W: jax.numpy.tanh(W @ x))(W)).reshape(6, 48)
+    p, q = 6 // shown.shape[0], 48 // shown.shape[1]
+    assert shown.size <= 50 and (p, q) == (1, 6)
+    for r in range(shown.shape[0]):
+        for c in range(shown.shape[1]):
+            patch = matrix[r * p : (r + 1) * p, c * q : (c + 1) * q].ravel()
+            np.testing.assert_allclose(shown[r, c], patch[np.argmax(np.abs(patch))], rtol=1e-10)
+    assert "largest-magnitude entry of 1 × 6" in figure.axes[0].get_title()
 
 
 def test_the_plan_picture_shows_the_plans_numbers():

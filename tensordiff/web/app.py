@@ -3,7 +3,8 @@
 ``GET /?expr=...&wrt=W&shape=W=3,4&shape=x=4`` is the explanation of that
 expression, typeset, so a link reproduces a view; ``GET /`` is the form with
 examples. Bad input is the page with the error and a caret under its part of
-the expression, status 400, never a traceback. The vendored KaTeX and the
+the expression, status 400, never a traceback. One page writes at most
+:data:`PAGE_MEMORY_LIMIT` bytes in any dense array. The vendored KaTeX and the
 page's script and style are served from ``/static/``; a Content-Security-Policy
 keeps the browser from loading anything from anywhere else.
 
@@ -18,10 +19,11 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from tensordiff.core import memory
 from tensordiff.web.katex import STATIC_DIR
 from tensordiff.web.page import caret, document, sections
 
-__all__ = ["create_app", "run", "CONTENT_SECURITY_POLICY", "EXAMPLES"]
+__all__ = ["create_app", "run", "CONTENT_SECURITY_POLICY", "EXAMPLES", "PAGE_MEMORY_LIMIT"]
 
 # KaTeX sets sizes in style attributes, and matplotlib's SVG carries a <style>: hence
 # 'unsafe-inline' for styles only. Scripts come from this server alone.
@@ -30,6 +32,8 @@ CONTENT_SECURITY_POLICY = (
     " style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'none';"
     " form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# The largest dense array one page may write (the command line's limit if that is lower).
+PAGE_MEMORY_LIMIT = 256 * 2**20
 _NEEDS_WEB = "tensordiff serve needs the 'web' extra: pip install 'tensordiff[web]'"
 EXAMPLES = [
     ("W @ x", "W", ["W=3,4", "x=4"]),
@@ -74,14 +78,17 @@ def create_app(explain: Callable, describe_error: Callable[[BaseException], str]
         if not re.fullmatch(r"\d{0,9}", seed):
             return _refused(form, f"the random seed {seed!r} is not a whole number ≥ 0")
         try:
-            explanation = explain(expression, wrt, shapes, seed=int(seed or 0))
+            # a link anyone can open must not make the server write gigabytes
+            with memory.memory_limit(min(memory.get_memory_limit(), PAGE_MEMORY_LIMIT)):
+                explanation = explain(expression, wrt, shapes, seed=int(seed or 0))
+                shown = sections(explanation)  # (its heatmap writes the dense Jacobian)
         except Exception as error:  # noqa: BLE001  (the page shows the error, never a traceback)
             where = getattr(error, "column", None), getattr(error, "width", 1)
             return _refused(form, describe_error(error), expression, *where)
         link = query_string(expression, wrt, shapes, seed)
         body = (
             form + f'<p class="how">Link to this explanation: <a id="link" href="'
-            f'{html.escape(link)}">{html.escape(link)}</a></p>\n' + sections(explanation)
+            f'{html.escape(link)}">{html.escape(link)}</a></p>\n' + shown
         )
         return HTMLResponse(document(body, f"tensordiff: ∂({expression})"))
 

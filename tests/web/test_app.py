@@ -165,3 +165,10 @@ def test_without_the_web_extra_serve_says_which_extra():
         "tensordiff serve: ImportError: tensordiff serve needs the 'web' extra:"
         " pip install 'tensordiff[web]'"
     )
+
+
+def test_one_page_writes_no_dense_array_over_its_memory_limit(client):
+    # ∂(W x)/∂W for a 400×400 W: 64 million entries, 512 MiB dense, over the page's 256 MiB
+    response = client.get(query_string("W @ x", "W", ["W=400,400", "x=400"]))
+    assert response.status_code == 400
+    assert "(400, 400, 400)" in response.text and "over the limit of 256 MiB" in response.text

@@ -6,7 +6,6 @@ reverse pass performed (recorded as it ran), and the final Jacobian's terms.
 """
 
 import functools
-import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from tensordiff.text import notation
 from tensordiff.text.latex import to_latex
 from tensordiff.text.matrix_form import matrix_form
 from tensordiff.trace.graph import Node, toposort
+from tensordiff.web.page import notebook, standalone
 
 __all__ = ["explain", "Explanation"]
 
@@ -41,6 +41,7 @@ class Explanation:
     steps: list[dict] = field(default_factory=list)
     cost: dict = field(default_factory=dict)
     matrix: str | None = None
+    orders: Plan | None = None  # the cost report behind ``cost``, for its picture
 
     @property
     def formula(self) -> str:
@@ -105,8 +106,14 @@ class Explanation:
     def _repr_latex_(self) -> str:
         return "$$" + to_latex(self.formula) + "$$"
 
+    def html(self, title: str | None = None) -> str:
+        """One self-contained HTML page (KaTeX, its fonts and the pictures inlined) that
+        renders offline, e.g. opened from disk."""
+        return standalone(self, title)
+
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(str(self))}</pre>"
+        """Typeset in a notebook (by the notebook's own MathJax), with the pictures."""
+        return notebook(self)
 
 
 def explain(
@@ -139,6 +146,7 @@ def explain(
         labels = _node_labels(call.output, leaf, out_labels, J.in_indices)
         short = _short_names(call.output, leaf, numerator)
         short["f"], short["output"] = numerator, call.output
+        orders = plan(f, argnums)(*args, **kwargs)
         return Explanation(
             numerator=numerator,
             denominator=denominator,
@@ -147,8 +155,9 @@ def explain(
             layout=_layout(J, numerator, denominator),
             intermediates=_intermediates(call.output, leaf, labels, short),
             steps=_steps(performed, labels, short, out_labels),
-            cost=_cost(J, plan(f, argnums)(*args, **kwargs)),
+            cost=_cost(J, orders),
             matrix=matrix_form(J),
+            orders=orders,
         )
 
     return explain_f
@@ -255,16 +264,14 @@ def _step(node, parent, local, contribution, labels, short, out_labels, first) -
     d_local = f"∂{sig(short[node], node_labels)}/∂{sig(short[parent], parent_labels)}"
     target = f"∂{sig(short['f'], out)}/∂{sig(short[parent], parent_labels)}"
     assign = "=" if first else "+="
-    deltas = []
+    deltas, summed, factors = [], "", [d_local]
     if node is short["output"]:  # the output's derivative by itself is the identity
         contraction = f"{target} {assign} the output's own local Jacobian"
         spec = f"(none: ∂{short['f']}/∂{short['f']} is the identity)"
     else:
-        d_node = f"∂{sig(short['f'], out)}/∂{sig(short[node], node_labels)}"
+        factors.insert(0, f"∂{sig(short['f'], out)}/∂{sig(short[node], node_labels)}")
         summed = ",".join(node_labels)
-        contraction = (
-            f"{target} {assign} " + (f"Σ_{summed} " if summed else "") + f"{d_node} {d_local}"
-        )
+        contraction = f"{target} {assign} " + (f"Σ_{summed} " if summed else "") + " ".join(factors)
         spec = "".join(out + node_labels) + "," + "".join(node_labels + parent_labels)
         spec = f"'{spec}->{''.join(out + parent_labels)}'"
         deltas = _relabellings(local, node_labels, parent_labels)
@@ -276,6 +283,11 @@ def _step(node, parent, local, contribution, labels, short, out_labels, first) -
         "node": short[node],
         "parent": short[parent],
         "contraction": contraction,
+        # the same, in parts: target (+)= Σ_summed factor factor
+        "target": target,
+        "assign": assign,
+        "summed": summed,
+        "factors": factors,
         "einsum": spec,
         "deltas": deltas,
         "result": notation.index_notation(result),

@@ -9,17 +9,21 @@ opt_einsum counts them: a multiply-add is 2), the largest intermediate, peak
 memory and time; the chosen order's contraction sequence is listed step by step.
 """
 
+import collections
 import functools
+import math
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import opt_einsum
 
-from tensordiff.core import memory, paths
+from tensordiff.core import memory, paths, templates
 from tensordiff.differentiate import differentiate
 from tensordiff.errors import JacobianTooLarge, format_bytes
+from tensordiff.plot import plan_figure
 
 __all__ = ["plan", "Plan"]
 
@@ -34,6 +38,9 @@ class Plan:
     costs: dict[str, dict] = field(default_factory=dict)
     chosen: str = "optimal"
     sequence: list[str] = field(default_factory=list)
+    # per term of the optimal order: {"leaves": factor names, "steps": [{"operands",
+    # "einsum", "flops", "size"}]} (opt_einsum's steps, each appending its result)
+    trees: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -41,10 +48,16 @@ class Plan:
             "costs": self.costs,
             "chosen": self.chosen,
             "sequence": self.sequence,
+            "trees": self.trees,
         }
 
     def __str__(self) -> str:
         return self.table(timings=True)
+
+    def plot(self):
+        """A matplotlib Figure: the chosen order's contraction tree with each step's cost,
+        beside the FLOPs of every order (needs the ``plot`` extra)."""
+        return plan_figure(self)
 
     def table(self, timings: bool = True) -> str:
         """The report; ``timings=False`` leaves out the machine-dependent columns."""
@@ -90,7 +103,8 @@ def plan(f: Callable, argnums: int = 0, memory_limit: int | None = None) -> Call
             lazy = _jacobian(f, argnums, "optimal", args, kwargs)
             memory.check_dense(lazy.shape, lazy.dtype)  # each order writes the result
             predicted = _predicted(lazy)  # raises JacobianTooLarge if no order fits
-            result = Plan(tuple(lazy.shape), sequence=predicted["sequence"])
+            sequence, trees = predicted["sequence"], predicted["trees"]
+            result = Plan(tuple(lazy.shape), sequence=sequence, trees=trees)
             for order in ORDERS:
                 result.costs[order] = _measure(f, argnums, order, args, kwargs)
         result.costs["optimal"]["predicted_flops"] = predicted["flops"]
@@ -104,8 +118,9 @@ def _jacobian(f, argnums: int, mode: str, args, kwargs):
 
 
 def _predicted(J) -> dict:
-    """FLOPs, largest intermediate and steps of evaluating a lazy Jacobian (no arithmetic)."""
-    flops, largest, steps = 0, int(np.prod(J.shape, dtype=np.int64)), []
+    """FLOPs, largest intermediate and steps of evaluating a lazy Jacobian (no arithmetic),
+    and for each term the contraction tree: its factors and each step with its cost."""
+    flops, largest, steps, trees = 0, int(np.prod(J.shape, dtype=np.int64)), [], []
     for term in J.terms:
         if len(term.factors) < 2:
             continue
@@ -115,7 +130,28 @@ def _predicted(J) -> dict:
         flops += int(info.opt_cost)
         largest = max(largest, int(info.largest_intermediate))
         steps += [f"{contraction[2]}" for contraction in info.contraction_list]
-    return {"flops": flops, "largest_intermediate": largest, "sequence": steps}
+        trees.append(_tree(term, equation, info))
+    return {"flops": flops, "largest_intermediate": largest, "sequence": steps, "trees": trees}
+
+
+def _tree(term, equation: str, info) -> dict:
+    """The factors (named over the equation's letters) and opt_einsum's steps: which of
+    the operands left each step takes (it appends its result), its FLOPs and size."""
+    letters = {}
+    operands = equation.split("->")[0].split(",")
+    for (_, classes), subscripts in zip(term.factors, operands, strict=True):
+        letters.update(zip(classes, subscripts, strict=True))
+    inner = collections.defaultdict(lambda: "·", letters)  # classes summed inside a name
+    leaves = [templates.render(name, inner) for name in term.factor_names()]
+    steps = []
+    for taken, removed, step, _, _ in info.contraction_list:
+        inputs, output = step.split("->")
+        step_flops = opt_einsum.helpers.flop_count(
+            set(inputs) - {","}, bool(removed), len(taken), info.size_dict
+        )
+        size = math.prod(info.size_dict[letter] for letter in output)
+        steps.append({"operands": list(taken), "einsum": step, "flops": step_flops, "size": size})
+    return {"leaves": leaves, "steps": steps}
 
 
 def _measure(f, argnums, order, args, kwargs) -> dict:

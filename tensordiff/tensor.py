@@ -18,6 +18,7 @@ from tensordiff.core.labels import parse_labels
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, contract_terms
 from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
+from tensordiff.plot import MAX_ENTRIES, jacobian_figure, network_figure
 from tensordiff.text import notation
 from tensordiff.trace.densify import dense_value
 from tensordiff.trace.traced import Traced
@@ -217,6 +218,22 @@ class Jacobian(Tensor):
                 " td.plan(f, argnums)(*args) on the function instead"
             )
         return source()
+
+    def plot(self, max_entries: int = MAX_ENTRIES):
+        """A matplotlib Figure: the entries as a heatmap of the (out × in) matrix, the
+        blocks of the outermost labels ruled (needs the ``plot`` extra).
+
+        >>> import tensordiff as td
+        >>> figure = td.jacobian(lambda W: W @ np.ones(4))(np.ones((3, 4))).plot()
+        >>> figure.axes[0].get_xlabel()
+        'W[j,k]  (columns)'
+        """
+        return jacobian_figure(self, max_entries)
+
+    def plot_network(self):
+        """A matplotlib Figure: the tensor network of each term, factors as nodes, labels
+        as edges, each δ a wire (needs the ``plot`` extra)."""
+        return network_figure(self)
 
     def relabel(self, labels: str | Sequence[str]) -> "Jacobian":
         relabelled = type(self)._from_tensor(

@@ -22,10 +22,12 @@ LAYERS = [
     {"text", "trace"},  # index notation and LaTeX; the tracing mechanism
     {"ops"},  # every NumPy rule
     {"chain_rule"},  # forward / reverse / optimal orders
+    {"plot"},  # pictures of Jacobians, plans and tensor networks (matplotlib, lazily)
     {"tensor"},  # Tensor, Jacobian, contract
     {"differentiate"},  # trace f, run the chain rule, label the result
     {"plan"},  # the cost of each order
     {"derivatives"},  # td.jacobian, td.grad, td.chain
+    {"web"},  # an explanation as HTML (vendored KaTeX), the page's app (Starlette, lazily)
     {"hessian", "jit", "explain", "testing"},
     {"cli"},
     {"__init__", "__main__"},

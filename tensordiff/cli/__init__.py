@@ -1,4 +1,4 @@
-"""The ``tensordiff`` command line: ``demo`` and ``explain``."""
+"""The ``tensordiff`` command line: ``demo``, ``explain`` and ``serve``."""
 
 from tensordiff.cli.main import main
 

@@ -1,18 +1,15 @@
-"""The ``tensordiff`` command line: argument parsing and the ``demo`` and ``explain`` commands."""
+"""The ``tensordiff`` command line: argument parsing and the ``demo``, ``explain`` and
+``serve`` commands."""
 
 import argparse
 import json
 import os
-import re
 import sys
 
-import numpy as np
-
 from tensordiff.cli.demo import demo_text
-from tensordiff.cli.expression import ExpressionError, parse_expression
-from tensordiff.core import memory
-from tensordiff.errors import TensorDiffError
-from tensordiff.explain import explain
+from tensordiff.cli.expression import ExpressionError
+from tensordiff.cli.request import explain_expression, one_line
+from tensordiff.web.app import create_app, run
 
 __all__ = ["main"]
 
@@ -21,6 +18,7 @@ EXPLAIN_EXAMPLES = """examples:
   tensordiff explain "sum((W @ x - y)**2)" --wrt W --shape W=3,4 --shape x=4 --shape y=3
   tensordiff explain "tanh(W @ x + b)" --wrt W --shape W=2,3 --shape x=3 --shape b=2 --format latex
   tensordiff explain "einsum('ij,j->i', W, x)" --wrt x --shape W=3,4 --shape x=4
+  tensordiff explain "W @ x" --wrt W --shape W=3,4 --shape x=4 --format html -o page.html
 
 Expressions are NumPy syntax (np. is optional): + - * / ** @, .T, indexing,
 functions such as tanh, exp, log, sum(X, axis=0), einsum, linalg.inv. They are
@@ -40,26 +38,15 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("--m and --n must be between 1 and 12 for a readable demo")
             print(demo_text(args.m, args.n, args.seed))
             return 0
+        if args.command == "serve":
+            return _serve(args)
         return _explain(args)
     except BrokenPipeError:  # `tensordiff demo | head`: stop quietly, as cat would
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as error:  # noqa: BLE001  (a command line never shows a traceback)
-        print(f"tensordiff {args.command}: {_one_line(error)}", file=sys.stderr)
+        print(f"tensordiff {args.command}: {one_line(error)}", file=sys.stderr)
         return 2
-
-
-def _one_line(error: BaseException) -> str:
-    """What went wrong, in one line: the library's own message, or the kind of failure."""
-    lines = str(error).strip().splitlines()
-    message = lines[0] if lines else ""
-    if isinstance(error, TensorDiffError):  # (JacobianTooLarge is also a MemoryError)
-        return message
-    if isinstance(error, RecursionError):
-        return "the expression is too deeply nested to evaluate (Python's recursion limit)"
-    if isinstance(error, MemoryError):
-        return "out of memory: an array the expression needs does not fit"
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,89 +91,55 @@ def _parser() -> argparse.ArgumentParser:
         help="take a variable's value from a .npy file instead of random numbers",
     )
     explain.add_argument(
-        "--format", choices=("text", "latex", "json"), default="text", help="output format"
+        "--format",
+        choices=("text", "latex", "json", "html"),
+        default="text",
+        help="output format; html is one self-contained page (KaTeX and pictures inlined)",
+    )
+    explain.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
     )
     explain.add_argument("--seed", type=int, default=0, help="random seed for the values")
+    serve = commands.add_parser(
+        "serve",
+        help="the teaching page: explanations typeset in the browser, with pictures",
+        description="Serve a local page where an expression and shapes (the language of"
+        " `tensordiff explain`) are explained, typeset with KaTeX, with pictures; the"
+        " address /?expr=...&wrt=W&shape=W=3,4&shape=x=4 opens one explanation."
+        " Needs the 'web' extra.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="where to listen (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     return parser
+
+
+def _serve(args) -> int:
+    run(create_app(explain_expression, one_line), args.host, args.port)
+    return 0
 
 
 def _explain(args) -> int:
     try:
-        f, variables = parse_expression(args.expression)
-        values = _values(args, variables)
-        if not variables:
-            raise ExpressionError("the expression has no variable to differentiate by")
-        wrt = args.wrt or variables[0]
-        if wrt not in variables:
-            raise ExpressionError(
-                f"--wrt {wrt!r} is not a variable of the expression (it has {variables})"
-            )
-        explanation = explain(f, argnums=variables.index(wrt))(*values)
+        explanation = explain_expression(
+            args.expression, args.wrt, args.shape, args.value, args.seed
+        )
     except ExpressionError as error:
         _point(args.expression, error)
         return 2
     if args.format == "latex":
-        print(explanation.latex())
+        text = explanation.latex()
     elif args.format == "json":
-        print(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False))
+        text = json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False)
+    elif args.format == "html":
+        text = explanation.html(title=f"tensordiff explain {args.expression}")
     else:
-        print(explanation)
+        text = str(explanation)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text + "\n")
+    else:
+        print(text)
     return 0
-
-
-def _values(args, variables: list[str]) -> list:
-    shapes, files = {}, {}
-    for spec in args.shape:
-        name, _, dims = spec.partition("=")
-        try:
-            shape = tuple(int(d) for d in dims.split(",") if d.strip())
-        except ValueError:
-            shape = (-1,)
-        if any(size < 0 for size in shape):
-            raise ExpressionError(f"--shape {spec!r}: write NAME=D1,D2 with sizes ≥ 0")
-        memory.check_dense(shape, np.dtype(np.float64))  # before allocating anything
-        shapes[name.strip()] = shape
-    for spec in args.value:
-        name, _, path = spec.partition("=")
-        files[name.strip()] = path
-    rng = np.random.default_rng(args.seed)
-    values = []
-    for name in variables:
-        if name in files:
-            values.append(_load(name, files[name]))
-        elif name in shapes:
-            values.append(rng.normal(size=shapes[name]).round(2))
-        else:
-            column = _column_of(args.expression, name)
-            raise ExpressionError(
-                f"no shape for {name!r}: add --shape {name}=D1,D2 (or --value {name}=FILE.npy)",
-                column,
-                len(name),
-            )
-    return values
-
-
-def _load(name: str, path: str) -> np.ndarray:
-    """The array in a .npy file, its size checked against the memory limit from the
-    header before the data is read (never unpickled)."""
-    try:
-        with open(path, "rb") as file:
-            version = np.lib.format.read_magic(file)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(file)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(file)
-            memory.check_dense(shape, dtype)
-            return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
-        message = f"--value {name}={path}: cannot read a .npy array ({reason})"
-        raise ExpressionError(message) from None
-
-
-def _column_of(expression: str, name: str) -> int:
-    match = re.search(rf"\b{re.escape(name)}\b", expression)
-    return match.start() if match else 0
 
 
 def _point(expression: str, error) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "subscript",
     "signature",
     "derivative",
+    "network",
     "entity",
     "index_notation",
     "factor_table",
@@ -109,6 +110,31 @@ def factor_table(tensor) -> list[dict]:
     to ``(array, labels)``: what the formula's einsum runs on.
     """
     return [_term_text(term, tensor.indices)[1] for term in tensor.terms]
+
+
+def network(tensor) -> list[dict]:
+    """For each term, its tensor network: the printed factors with their labels, the
+    labels each δ joins, and every open label (a piece of a composite axis is ``i₀``).
+
+    >>> import numpy as np, tensordiff as td
+    >>> x = np.arange(1.0, 5.0)
+    >>> [term] = network(td.jacobian(lambda W: W @ x)(np.ones((3, 4))))
+    >>> term["factors"], term["deltas"], term["legs"]
+    ([('x[k]', ['k'])], [['i', 'j']], ['i', 'j', 'k'])
+    """
+    networks = []
+    for term in tensor.terms:
+        label_of = _labels_of(term, tensor.indices)
+        text, table = _term_text(term, tensor.indices)
+        networks.append(
+            {
+                "text": text,
+                "factors": [(name, labels) for name, (_, labels) in table.items()],
+                "deltas": [pieces for pieces in label_of.values() if len(pieces) > 1],
+                "legs": [piece for pieces in label_of.values() for piece in pieces],
+            }
+        )
+    return networks
 
 
 def _labels_of(term: Term, labels) -> dict[int, list[str]]:

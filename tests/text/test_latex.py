@@ -1,13 +1,14 @@
 """The LaTeX of every explanation renders in KaTeX, and reads as mathematics.
 
-The corpus is the explanation (``Explanation.latex()``) of every case of the
-operations table, the ``tensordiff explain --help`` examples, views of named
-arrays and Hessians. Each is rendered by KaTeX itself (``node`` with the
-``katex`` npm package) in strict mode, so an undefined command, a double
-subscript or a character outside LaTeX fails the test. KaTeX is found at
-``$KATEX_PATH`` (the package directory, e.g. ``…/node_modules/katex``), else
-wherever ``node`` resolves ``katex``; without node or katex the rendering test is
-skipped and says so. The textual checks below run everywhere.
+The corpus is the explanation (``Explanation.latex()``, and every formula the
+page and the HTML export typeset from it) of every case of the operations
+table, the ``tensordiff explain --help`` examples, views of named arrays and
+Hessians. Each is rendered by KaTeX itself (``node`` running KaTeX's own
+JavaScript) in strict mode, so an undefined command, a double subscript or a
+character outside LaTeX fails the test. KaTeX is the copy the
+page vendors (``tensordiff/web/static/katex``), or ``$KATEX_PATH`` (a package
+directory, e.g. ``…/node_modules/katex``) to try another version; without node
+the rendering test is skipped and says so. The textual checks below run everywhere.
 """
 
 import json
@@ -22,6 +23,8 @@ from cases import cases
 
 import tensordiff as td
 from tensordiff.text.latex import to_latex
+from tensordiff.web.katex import KATEX_DIR
+from tensordiff.web.page import latex_strings
 
 RENDER = """
 const katex = require(process.argv[1]);
@@ -42,27 +45,25 @@ process.stdin.on('end', () => {
 
 
 def katex_module() -> str | None:
-    """The path node should require for KaTeX, or None if there is no node or no katex."""
-    node = shutil.which("node")
-    if node is None:
+    """The path node should require for KaTeX, or None if there is no node."""
+    if shutil.which("node") is None:
         return None
-    if os.environ.get("KATEX_PATH"):
-        return os.environ["KATEX_PATH"]
-    found = subprocess.run(
-        [node, "-e", "process.stdout.write(require.resolve('katex'))"],
-        capture_output=True,
-        text=True,
-    )
-    return found.stdout if found.returncode == 0 else None
+    return os.environ.get("KATEX_PATH") or str(KATEX_DIR / "katex.min.js")
 
 
 def explanations() -> list[tuple[str, str]]:
-    """(name, LaTeX) for the corpus."""
+    """(name, LaTeX) for the corpus: each explanation's ``latex()`` and every formula its
+    page shows (``name/page-N``)."""
     rng = np.random.default_rng(6)
     corpus = []
     for case in cases():
         args = [rng.uniform(case["low"], case["high"], size=shape) for shape in case["shapes"]]
-        corpus.append((case["id"], td.explain(case["f"])(*args).latex()))
+        explanation = td.explain(case["f"])(*args)
+        corpus.append((case["id"], explanation.latex()))
+        corpus += [
+            (f"{case['id']}/page-{n}", tex)
+            for n, tex in enumerate(dict.fromkeys(latex_strings(explanation)))
+        ]
     W, x, b = rng.normal(size=(2, 3)), rng.normal(size=3), rng.normal(size=2)
     A, y = rng.normal(size=(3, 3)), rng.normal(size=3)
 
@@ -87,7 +88,7 @@ CORPUS = explanations()
 def test_every_explanation_renders_in_katex():
     module = katex_module()
     if module is None:
-        pytest.skip("KaTeX rendering needs node and the katex npm package (set KATEX_PATH)")
+        pytest.skip("KaTeX rendering needs node")
     run = subprocess.run(
         ["node", "-e", RENDER, module],
         input=json.dumps([tex for _, tex in CORPUS]),

@@ -15,7 +15,7 @@ import numpy as np
 
 from tensordiff.core.labels import default_labels
 from tensordiff.differentiate import differentiate
-from tensordiff.plan import Plan, plan
+from tensordiff.plan import Plan, predict
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.text import notation
 from tensordiff.text.latex import to_latex
@@ -147,7 +147,7 @@ def explain(
             layout=_layout(J, numerator, denominator),
             intermediates=_intermediates(call.output, leaf, labels, short),
             steps=_steps(performed, labels, short, out_labels),
-            cost=_cost(J, plan(f, argnums)(*args, **kwargs)),
+            cost=_cost(J, predict(call, f, argnums, args, kwargs)),
             matrix=matrix_form(J),
         )
 

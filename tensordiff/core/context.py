@@ -1,9 +1,10 @@
 """The state that belongs to one thread or asyncio task, in one context variable.
 
-Four things change while tensordiff runs and must not leak between concurrent
+Five things change while tensordiff runs and must not leak between concurrent
 callers: the traces whose functions are running (a derivative inside a
 derivative nests them), the trace level a rule is serving, a temporary memory
-limit (``with td.memory_limit(n)``) and the cost meters counting contractions.
+limit (``with td.memory_limit(n)``), the cost meters counting contractions, and
+whether contractions only count (a dry run predicting an order's cost).
 They live together in one immutable :class:`State` held by a
 :class:`contextvars.ContextVar`: a change is a new State set for the duration
 of a ``with`` block and reset after it, so every thread and every asyncio task
@@ -33,6 +34,7 @@ class State(NamedTuple):
     serving_level: int = 0  # the trace level whose call a rule is serving (0: none)
     memory_limit: int | None = None  # a limit for this context only; None: the process default
     meters: tuple = ()  # cost meters counting contractions now (dicts), innermost last
+    dry_run: bool = False  # contractions are counted and planned, not computed
 
 
 # B039 warns of mutable defaults; a State is an immutable tuple.

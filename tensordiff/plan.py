@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tensordiff.chain_rule import accumulate
+from tensordiff.chain_rule import accumulate, by_vector_jacobian_products
 from tensordiff.core import dense, memory, paths
 from tensordiff.differentiate import TracedCall, differentiate, trace_call
 from tensordiff.errors import JacobianTooLarge, OptionError, format_bytes
@@ -77,6 +77,11 @@ class Plan:
         if self.sequence:
             lines.append(f"  {self.chosen} order, step by step (opt_einsum, letters per term):")
             lines += [f"    {step}" for step in self.sequence]
+        elif self.chosen == "reverse":
+            lines.append(
+                "  reverse order for a scalar: backpropagation, one vector–Jacobian product"
+                " per operation"
+            )
         return "\n".join(lines)
 
 
@@ -119,6 +124,8 @@ def predict(call: TracedCall, f, argnums: int, args, kwargs, measure: bool = Fal
     memory.check_dense(shape, call.dtype)  # each order writes the result
     optimal, terms = _dry(call, "optimal")  # raises JacobianTooLarge if no order fits
     result = Plan(shape, sequence=_sequence(terms), measured=measure)
+    if by_vector_jacobian_products("auto", call.output_shape):
+        result.chosen, result.sequence = "reverse", []  # a scalar: backpropagation
     for order in ORDERS:
         result.costs[order] = optimal if order == "optimal" else _dry(call, order)[0]
         if measure and not result.costs[order]["over_limit"]:

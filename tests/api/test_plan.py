@@ -154,9 +154,7 @@ def test_a_plan_computes_no_jacobian_unless_asked_to_measure(monkeypatch):
 
     written = []
     real_writer = dense.dense_writer
-    monkeypatch.setattr(
-        dense, "dense_writer", lambda *a: written.append(a) or real_writer(*a)
-    )
+    monkeypatch.setattr(dense, "dense_writer", lambda *a: written.append(a) or real_writer(*a))
     f, x = tanh_chain([5, 30, 5]), rng.normal(size=5)
     td.plan(f)(x)
     td.explain(f)(x)

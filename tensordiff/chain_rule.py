@@ -86,6 +86,11 @@ def by_vector_jacobian_products(mode: str, output_shape, observer=None) -> bool:
 
 def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
     """Reverse accumulation of a scalar output by vector–Jacobian products."""
+    with context.changed(named=False):  # the local Jacobians' factor names go unread
+        return _backpropagate_numbers(order, output_shape, found)
+
+
+def _backpropagate_numbers(order: list[Node], output_shape, found: dict) -> dict:
     wanted = _depends_on(order, found)
     cotangents: dict[Node, np.ndarray] = {order[0]: np.ones(order[0].shape)}
     for node in order:
@@ -119,7 +124,13 @@ def _vector_jacobian_product(cotangent: np.ndarray, local: Term, parent_shape) -
     operands = [(cotangent, node_classes), *local.factors]
     present = {c for _, classes in operands for c in classes}
     keep = tuple(dict.fromkeys(c for c in parent_classes if c in present))
-    product = paths.einsum_classes(operands, keep)
+    if all(classes == keep for _, classes in operands):  # elementwise: no einsum needed
+        paths.count([c for _, c in operands], keep, [np.shape(a) for a, _ in operands])
+        product = operands[0][0]
+        for factor, _ in operands[1:]:
+            product = product * factor
+    else:
+        product = paths.einsum_classes(operands, keep)
     if len(keep) == len(parent_classes):  # no delta, no broadcast among the parent's axes
         return product.reshape(parent_shape)
     sizes = {c: local.sizes[c] for c in parent_classes}

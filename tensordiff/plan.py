@@ -121,7 +121,8 @@ def predict(call: TracedCall, f, argnums: int, args, kwargs, measure: bool = Fal
     (``td.explain`` passes the call it explains, so ``f`` is traced only once); ``f``,
     ``args`` and ``kwargs`` are called again only to measure."""
     shape = call.output_shape + call.leaves[0].shape
-    memory.check_dense(shape, call.dtype)  # each order writes the result
+    if measure:
+        memory.check_dense(shape, call.dtype)  # each order writes the result
     optimal, terms = _dry(call, "optimal")  # raises JacobianTooLarge if no order fits
     result = Plan(shape, sequence=_sequence(terms), measured=measure)
     if by_vector_jacobian_products("auto", call.output_shape):

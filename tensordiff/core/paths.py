@@ -34,6 +34,7 @@ __all__ = [
     "path_info",
     "metered",
     "dry_run",
+    "count",
 ]
 
 
@@ -284,6 +285,12 @@ def _zeros_like_result(equation: str, arrays) -> np.ndarray:
     shape = tuple(sizes[letter] for letter in equation.split("->")[1])
     dtype = np.result_type(*arrays)
     return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+def count(operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int], shapes) -> None:
+    """Count, on the running meters, a product computed without :func:`planned_product`."""
+    if context.current().meters:
+        _count(equation_for(operand_classes, out_classes), tuple(shapes))
 
 
 def _count(equation: str, shapes: tuple[tuple[int, ...], ...]) -> None:

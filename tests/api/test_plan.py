@@ -186,3 +186,18 @@ def test_a_computed_jacobian_carries_its_cost_report():
         td.jit(td.jacobian(f))(x).plan()
     with pytest.raises(td.TensorDiffError, match="td.plan"):
         td.chain(J, td.jacobian(np.tanh)(x)).plan()
+
+
+def test_a_jacobian_over_the_memory_limit_is_planned_and_explained_but_not_measured():
+    x, b = rng.normal(size=300), rng.normal(size=200)
+    W = rng.normal(size=(200, 300))
+
+    def layer(W):
+        return np.tanh(W @ x + b)
+
+    with td.memory_limit(10**6):  # the dense Jacobian needs 96 MB
+        report = td.plan(layer)(W)
+        assert report.costs["optimal"]["flops"] == 200 * 300  # (1 − V²)[i] x[k], one product
+        assert "x[k]" in td.explain(layer)(W).formula
+        with pytest.raises(td.JacobianTooLarge):
+            td.plan(layer, measure=True)(W)

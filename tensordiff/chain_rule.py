@@ -12,8 +12,20 @@ each step out at once (the intermediates of backpropagation and of tangent
 propagation). "optimal" only links the local Jacobians into one network and
 lets opt_einsum's dynamic program choose the contraction order of the whole
 network at the end; that order is never worse than either of the other two,
-which are orders of the same network. "auto" is "optimal". Every contraction is
+which are orders of the same network. "auto" is "optimal" (but see the scalar
+shortcut below). Every contraction is
 planned under the memory limit (see :mod:`tensordiff.core.paths`).
+
+A scalar output (the gradient of a loss) takes a shortcut in "reverse" and
+"auto": its derivative at every node is a dense array shaped like the node
+(the cotangent), so each step is a vector–Jacobian product, one einsum of the
+cotangent with the local Jacobian's factors, its deltas read off as shared
+letters; no term algebra, no formula text. That is backpropagation as
+hand-written NumPy does it. The result is one dense factor per argument (shaped
+like the argument, as any gradient is); td.grad recomputes the structured terms
+only if a formula is asked for. Inside another trace (a Hessian, or td.jit
+recording) the structured path runs, because its steps must be recorded as
+NumPy calls on traced values.
 
 A network is planned whole up to :data:`NETWORK_FACTORS` factors per term; a
 deeper function's term is multiplied out each time it grows past that (as
@@ -22,11 +34,16 @@ each step costs at most that many factors, the chain rule's time grows linearly
 with depth, and the dynamic program never sees more operands than it plans fast.
 """
 
+import math
+
+import numpy as np
+
+from tensordiff.core import context, dense, paths, templates
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, axis_classes, contract_terms
 from tensordiff.trace.graph import Node, toposort
 
-__all__ = ["MODES", "accumulate", "identity"]
+__all__ = ["MODES", "accumulate", "identity", "by_vector_jacobian_products"]
 
 MODES = ("auto", "optimal", "reverse", "forward")
 NETWORK_FACTORS = 32
@@ -47,11 +64,87 @@ def accumulate(
     if output is None:
         return found  # a constant output: zero Jacobians
     order = toposort(output)
+    if by_vector_jacobian_products(mode, output_shape, observer):
+        return _backpropagate(order, output_shape, found)
     if mode != "forward":
         return _reverse(order, output_shape, found, observer, _LAZINESS[mode])
     for leaf in leaves:
         found[leaf] = _forward(order, leaf, _LAZINESS[mode])
     return found
+
+
+def by_vector_jacobian_products(mode: str, output_shape, observer=None) -> bool:
+    """Whether :func:`accumulate` takes the scalar shortcut (see the module docstring):
+    a scalar output, reverse or auto order, nobody observing the steps, no outer trace."""
+    return (
+        mode in ("reverse", "auto")
+        and math.prod(output_shape) == 1
+        and observer is None
+        and not context.current().traces
+    )
+
+
+def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
+    """Reverse accumulation of a scalar output by vector–Jacobian products."""
+    with context.changed(named=False):  # the local Jacobians' factor names go unread
+        return _backpropagate_numbers(order, output_shape, found)
+
+
+def _backpropagate_numbers(order: list[Node], output_shape, found: dict) -> dict:
+    wanted = _depends_on(order, found)
+    cotangents: dict[Node, np.ndarray] = {order[0]: np.ones(order[0].shape)}
+    for node in order:
+        cotangent = cotangents.pop(node, None)
+        if cotangent is None:
+            continue
+        if node in found:
+            found[node] = (_gradient_term(cotangent, output_shape),)
+        for parent, local_jacobian in node.parents:
+            if parent not in wanted:
+                continue
+            for local in _terms_of(local_jacobian()):
+                product = _vector_jacobian_product(cotangent, local, parent.shape)
+                previous = cotangents.get(parent)
+                cotangents[parent] = product if previous is None else previous + product
+    return found
+
+
+def _vector_jacobian_product(cotangent: np.ndarray, local: Term, parent_shape) -> np.ndarray:
+    """``Σ cotangent[node axes] local[node axes, parent axes]``, shaped like the parent.
+
+    The cotangent is split along the local Jacobian's composite axes, so its classes
+    are the term's own: a delta between a node axis and a parent axis is a shared
+    letter, and a delta between parent axes is written as a diagonal.
+    """
+    n_node = len(local.axes) - len(parent_shape)
+    node_classes = tuple(c for axis in local.axes[:n_node] for c in axis)
+    parent_axes = local.axes[n_node:]
+    parent_classes = [c for axis in parent_axes for c in axis]
+    cotangent = cotangent.reshape([local.sizes[c] for c in node_classes])
+    operands = [(cotangent, node_classes), *local.factors]
+    present = {c for _, classes in operands for c in classes}
+    keep = tuple(dict.fromkeys(c for c in parent_classes if c in present))
+    if all(classes == keep for _, classes in operands):  # elementwise: no einsum needed
+        paths.count([c for _, c in operands], keep, [np.shape(a) for a, _ in operands])
+        product = operands[0][0]
+        for factor, _ in operands[1:]:
+            product = product * factor
+    else:
+        product = paths.einsum_classes(operands, keep)
+    if len(keep) == len(parent_classes):  # no delta, no broadcast among the parent's axes
+        return product.reshape(parent_shape)
+    sizes = {c: local.sizes[c] for c in parent_classes}
+    term = Term(((product, keep),), parent_axes, sizes)
+    return dense.write_dense([term], tuple(parent_shape), product.dtype)
+
+
+def _gradient_term(gradient: np.ndarray, output_shape) -> Term:
+    """The gradient as a term over the output's (size-1) axes and the argument's."""
+    axes, sizes = axis_classes(gradient.shape)
+    classes = tuple(axis[0] for axis in axes if axis)
+    name = templates.leaf("∇", classes)
+    array = gradient.reshape([sizes[c] for c in classes])
+    return Term(((array, classes),), ((),) * len(output_shape) + axes, sizes, (name,))
 
 
 def _depends_on(order: list[Node], leaves) -> set[Node]:

@@ -38,7 +38,9 @@ def jacobian(
     (from the output, as backpropagation), ``"forward"`` (from the argument),
     ``"optimal"`` (the whole network of local Jacobians contracted in the order
     opt_einsum's dynamic program finds cheapest), or ``"auto"`` (the default:
-    "optimal", which is never worse than the other two in FLOPs). Every order is
+    "optimal", which is never worse than the other two in FLOPs; for a scalar
+    output, reverse order by vector–Jacobian products, backpropagation with no
+    symbolic work, the formula worked out only when asked for). Every order is
     planned under the memory limit (:func:`tensordiff.set_memory_limit`): the
     cheapest order whose intermediates fit is taken, and JacobianTooLarge is
     raised before the arithmetic if none does. All give the same tensor;

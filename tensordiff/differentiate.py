@@ -7,6 +7,7 @@ order; :func:`differentiate` puts labels on the results. ``td.jacobian``,
 ``td.plan`` and ``td.explain`` are thin layers over these steps.
 """
 
+import functools
 import linecache
 import re
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces consult)
-from tensordiff.chain_rule import accumulate
+from tensordiff.chain_rule import accumulate, by_vector_jacobian_products
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import labels_for
 from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
@@ -149,17 +150,30 @@ def differentiate(
             )
         in_labels.append(labels)
     leaves = list(dict.fromkeys(call.leaves))  # a repeated argnums is differentiated once
+    numbers_only = by_vector_jacobian_products(mode, call.output_shape, observer)
     terms_by_leaf = accumulate(call.output, call.output_shape, leaves, mode, observer)
     jacobians = []
-    for leaf, position, labels in zip(call.leaves, positions, in_labels, strict=True):
+    for n, (leaf, position, labels) in enumerate(
+        zip(call.leaves, positions, in_labels, strict=True)
+    ):
         dtype = np.result_type(call.dtype, call.args[position].dtype)
         tensor = Tensor._from_terms(
             terms_by_leaf[leaf], out_labels + labels, call.output_shape + leaf.shape, dtype
         )
-        jacobians.append(
-            Jacobian._from_tensor(tensor, len(out_labels), function_name(f), call.names[position])
+        jacobian = Jacobian._from_tensor(
+            tensor, len(out_labels), function_name(f), call.names[position]
         )
+        if numbers_only:  # the structure, for formulas, is recomputed if asked for
+            jacobian._structure = functools.partial(
+                _structured_terms, f, positions, args, kwargs, out, wrt, n
+            )
+        jacobians.append(jacobian)
     return call, jacobians
+
+
+def _structured_terms(f, positions, args, kwargs, out, wrt, n) -> tuple:
+    """The structured terms of the n-th Jacobian of a call whose chain rule computed numbers."""
+    return differentiate(f, positions, args, kwargs, out, wrt, "optimal")[1][n].terms
 
 
 def function_name(f) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 
 from tensordiff.core.labels import default_labels
 from tensordiff.differentiate import differentiate
-from tensordiff.plan import Plan, plan
+from tensordiff.plan import Plan, predict
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.text import notation
 from tensordiff.text.latex import to_latex
@@ -146,7 +146,7 @@ def explain(
         labels = _node_labels(call.output, leaf, out_labels, J.in_indices)
         short = _short_names(call.output, leaf, numerator)
         short["f"], short["output"] = numerator, call.output
-        orders = plan(f, argnums)(*args, **kwargs)
+        orders = predict(call, f, argnums, args, kwargs)
         return Explanation(
             numerator=numerator,
             denominator=denominator,

@@ -163,10 +163,12 @@ def plan_figure(plan):
     if not trees:
         axes = figure.add_subplot(grid[0, 1])
         axes.set_axis_off()
-        axes.text(
-            0.5, 0.5, "no contraction: every term is a\nsingle factor times deltas",
-            ha="center", va="center",
-        )  # fmt: skip
+        text = (
+            "backpropagation: one vector–Jacobian\nproduct per operation"
+            if plan.chosen == "reverse"
+            else "no contraction: every term is a\nsingle factor times deltas"
+        )
+        axes.text(0.5, 0.5, text, ha="center", va="center")
     return figure
 
 

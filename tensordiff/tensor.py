@@ -123,6 +123,11 @@ class Tensor:
     def __array_function__(self, func, types, args, kwargs):
         return func(*_densified(args), **_densified(kwargs))
 
+    def structured_terms(self) -> tuple:
+        """The terms formulas are read from: the tensor's own (a Jacobian computed as a
+        plain gradient recomputes its structured twin, see :meth:`Jacobian.structured_terms`)."""
+        return self.terms
+
     def relabel(self, labels: str | Sequence[str]) -> "Tensor":
         """The same tensor with new labels (positionally)."""
         indices = parse_labels(labels, self.ndim, f"a Tensor of shape {self.shape}")
@@ -186,9 +191,11 @@ class Jacobian(Tensor):
     shape is ``output.shape + input.shape`` (the JAX convention).
     """
 
-    # _source: a function returning the cost report of the call that computed it, or None
-    __slots__ = ("out_indices", "in_indices", "numerator", "denominator", "_source")
-    _CACHES = (*Tensor._CACHES, "_source")
+    # _source: a function returning the cost report of the call that computed it, or None;
+    # _structure: a function returning its structured terms, set when the call computed
+    # plain numbers instead (a gradient by vector–Jacobian products), or None
+    __slots__ = ("out_indices", "in_indices", "numerator", "denominator", "_source", "_structure")
+    _CACHES = (*Tensor._CACHES, "_source", "_structure")
 
     @classmethod
     def _from_tensor(
@@ -198,8 +205,24 @@ class Jacobian(Tensor):
         jacobian.out_indices = tensor.indices[:n_out]
         jacobian.in_indices = tensor.indices[n_out:]
         jacobian.numerator, jacobian.denominator = numerator, denominator
-        jacobian._source = getattr(tensor, "_source", None)  # relabelling keeps the cost
+        # relabelling and renaming keep the cost report and the structure (same axes)
+        jacobian._source = getattr(tensor, "_source", None)
+        jacobian._structure = getattr(tensor, "_structure", None)
         return jacobian
+
+    def structured_terms(self) -> tuple:
+        """The terms formulas are read from. A gradient of a scalar is computed as plain
+        numbers (vector–Jacobian products, one dense factor); its deltas and named factors
+        are recomputed here, once, when a formula is first asked for.
+
+        >>> import tensordiff as td
+        >>> g = td.grad(lambda x: np.sum(np.tanh(x)))(np.ones(2))
+        >>> len(g.terms[0].factors), g.formula
+        (1, '∂f/∂x[i] = (1 − tanh²(x))[i]')
+        """
+        if self._structure is not None:
+            self.terms, self._structure = self._structure(), None
+        return self.terms
 
     def plan(self):
         """The cost report of the call that computed this Jacobian: :func:`tensordiff.plan`
@@ -240,6 +263,7 @@ class Jacobian(Tensor):
             super().relabel(labels), len(self.out_indices), self.numerator, self.denominator
         )
         relabelled._source = getattr(self, "_source", None)
+        relabelled._structure = getattr(self, "_structure", None)
         return relabelled
 
     def named(self, numerator: str, denominator: str) -> "Jacobian":

@@ -1,9 +1,11 @@
 """The state that belongs to one thread or asyncio task, in one context variable.
 
-Four things change while tensordiff runs and must not leak between concurrent
+Six things change while tensordiff runs and must not leak between concurrent
 callers: the traces whose functions are running (a derivative inside a
 derivative nests them), the trace level a rule is serving, a temporary memory
-limit (``with td.memory_limit(n)``) and the cost meters counting contractions.
+limit (``with td.memory_limit(n)``), the cost meters counting contractions,
+whether contractions only count (a dry run predicting an order's cost), and
+whether local Jacobians need the names of their factors.
 They live together in one immutable :class:`State` held by a
 :class:`contextvars.ContextVar`: a change is a new State set for the duration
 of a ``with`` block and reset after it, so every thread and every asyncio task
@@ -23,7 +25,7 @@ import contextlib
 import contextvars
 from typing import NamedTuple
 
-__all__ = ["State", "current", "changed"]
+__all__ = ["State", "current", "changed", "set_fields", "reset"]
 
 
 class State(NamedTuple):
@@ -33,6 +35,8 @@ class State(NamedTuple):
     serving_level: int = 0  # the trace level whose call a rule is serving (0: none)
     memory_limit: int | None = None  # a limit for this context only; None: the process default
     meters: tuple = ()  # cost meters counting contractions now (dicts), innermost last
+    dry_run: bool = False  # contractions are counted and planned, not computed
+    named: bool = True  # local Jacobians need factor names (False while backpropagating numbers)
 
 
 # B039 warns of mutable defaults; a State is an immutable tuple.
@@ -47,11 +51,21 @@ def current() -> State:
 @contextlib.contextmanager
 def changed(**fields):
     """Within the block, the current state with ``fields`` replaced (this context only)."""
-    token = _state.set(_state.get()._replace(**fields))
+    token = set_fields(**fields)
     try:
         yield
     finally:
-        _state.reset(token)
+        reset(token)
+
+
+def set_fields(**fields) -> contextvars.Token:
+    """:func:`changed` without the block, for hot paths: the token to :func:`reset` with."""
+    return _state.set(_state.get()._replace(**fields))
+
+
+def reset(token: contextvars.Token) -> None:
+    """Undo one :func:`set_fields`."""
+    _state.reset(token)
 
 
 def replace(**fields) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from tensordiff.core import paths
 from tensordiff.core.term import Term, align_to
 
-__all__ = ["write_dense", "dense_writer"]
+__all__ = ["write_dense", "dense_writer", "count_write"]
 
 Writer = Callable[[Sequence[Term]], np.ndarray]
 
@@ -54,6 +54,28 @@ def dense_writer(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> Writer
         return out
 
     return write
+
+
+def count_write(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> None:
+    """Count, on the running meters, the contractions that writing ``terms`` densely runs,
+    computing and allocating nothing: the writer's own plans, each run dry.
+
+    >>> t = Term(((np.ones((2, 3)), (0, 1)), (np.ones(3), (1,))), ((0,), (0,)), {0: 2, 1: 3})
+    >>> with paths.metered() as meter:
+    ...     count_write([t], (2, 2), np.float64)
+    >>> meter["flops"] == 12
+    True
+    """
+    dtype = np.dtype(dtype)
+    with paths.dry_run():
+        for n, term in enumerate(terms):
+            arrays = [array for array, _ in term.factors]
+            _, view_classes = _class_view(term, shape, dtype)
+            into = _product_writer(term, view_classes) if n == 0 else None
+            if into is not None:
+                into(arrays, None)  # a dry product writer only counts
+            else:
+                _core(term, [c for c in view_classes if c in term.factor_classes()])(arrays)
 
 
 def _part_writer(term: Term, shape, dtype: np.dtype, first: bool):

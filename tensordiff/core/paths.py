@@ -33,6 +33,8 @@ __all__ = [
     "compiled",
     "path_info",
     "metered",
+    "dry_run",
+    "count",
 ]
 
 
@@ -55,6 +57,22 @@ def metered():
     meter = {"flops": 0, "largest_intermediate": 0, "contractions": 0}
     with context.changed(meters=(*context.current().meters, meter)):
         yield meter
+
+
+@contextlib.contextmanager
+def dry_run():
+    """Inside, contractions are planned (under the memory limit) and counted by the
+    meters but not computed: each returns a read-only array of zeros of its result's
+    shape that takes no memory. Exact for the counts because the term algebra never
+    looks at a factor's values, only at shapes and classes.
+
+    >>> with metered() as meter, dry_run():
+    ...     product = einsum_classes([(np.ones((2, 3)), (1, 2)), (np.ones(3), (2,))], (1,))
+    >>> meter["flops"], product.shape, product.strides
+    (12, (2,), (0,))
+    """
+    with context.changed(dry_run=True):
+        yield
 
 
 def equation_for(operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int]) -> str:
@@ -199,8 +217,11 @@ def planned_product(
     run = compiled(equation, shapes)
 
     def contract(arrays):
-        if context.current().meters:
+        state = context.current()
+        if state.meters:
             _count(equation, shapes)
+        if state.dry_run:
+            return _zeros_like_result(equation, arrays)
         return run(*arrays)
 
     return contract
@@ -245,11 +266,31 @@ def product_writer(
 
     def write(arrays, out):
         operands = [fetch(arrays) for _, fetch in fetchers]
-        if context.current().meters:
+        state = context.current()
+        if state.meters:
             _count(equation, piece_shapes)
-        np.einsum(equation, *operands, out=out, casting="same_kind")
+        if not state.dry_run:
+            np.einsum(equation, *operands, out=out, casting="same_kind")
 
     return write
+
+
+def _zeros_like_result(equation: str, arrays) -> np.ndarray:
+    """Zeros of the shape and dtype ``np.einsum(equation, *arrays)`` has, in no memory."""
+    sizes = {
+        letter: n
+        for term, array in zip(equation.split("->")[0].split(","), arrays, strict=True)
+        for letter, n in zip(term, np.shape(array), strict=True)
+    }
+    shape = tuple(sizes[letter] for letter in equation.split("->")[1])
+    dtype = np.result_type(*arrays)
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+def count(operand_classes: Sequence[Sequence[int]], out_classes: Sequence[int], shapes) -> None:
+    """Count, on the running meters, a product computed without :func:`planned_product`."""
+    if context.current().meters:
+        _count(equation_for(operand_classes, out_classes), tuple(shapes))
 
 
 def _count(equation: str, shapes: tuple[tuple[int, ...], ...]) -> None:

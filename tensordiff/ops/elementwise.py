@@ -10,6 +10,7 @@ import functools
 
 import numpy as np
 
+from tensordiff.core import context
 from tensordiff.core.templates import grouped
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
@@ -60,10 +61,12 @@ def _differentiable(ufunc, *inputs, **kwargs):
         derivative, factor = partial
         with np.errstate(divide="ignore", invalid="ignore"):
             g = derivative(*arrays, value)
+        if not context.current().named:  # backpropagating numbers: the name goes unread
+            return jacobians.elementwise(g, value.shape, arrays[position].shape)
         name_of_g = factor.format(*exprs, y=grouped(record_expr), **fields)
         return jacobians.elementwise(g, value.shape, arrays[position].shape, grouped(name_of_g))
 
-    return record(name, value, inputs, jacobian, template)
+    return record(name, value, inputs, jacobian, expr=record_expr)
 
 
 def _constant(ufunc, *inputs, **kwargs):

@@ -23,7 +23,7 @@ def matrix_form(J) -> str | None:
     '∂vec f/∂vec W = diag(1 − tanh²(W x)) (xᵀ ⊗ I₃)'
     """
     n_out = len(J.out_indices)
-    forms = [_term_form(term, J, n_out) for term in J.terms]
+    forms = [_term_form(term, J, n_out) for term in J.structured_terms()]
     if not forms or any(form is None for form in forms):
         return None
     vec = "vec " if J.ndim - n_out > 1 and n_out > 0 else ""

@@ -89,10 +89,11 @@ def index_notation(tensor) -> str:
     >>> index_notation(td.jacobian(lambda W: W @ x)(np.ones((3, 4))))
     'δ[i,j] x[k]'
     """
-    if not tensor.terms:
+    terms = tensor.structured_terms()
+    if not terms:
         return "0"
     text = ""
-    for n, term in enumerate(tensor.terms):
+    for n, term in enumerate(terms):
         part = _term_text(term, tensor.indices)[0]
         if n == 0:
             text = part
@@ -109,7 +110,7 @@ def factor_table(tensor) -> list[dict]:
     Each entry maps a factor's printed text (``x[k]`` or a parenthesised sum)
     to ``(array, labels)``: what the formula's einsum runs on.
     """
-    return [_term_text(term, tensor.indices)[1] for term in tensor.terms]
+    return [_term_text(term, tensor.indices)[1] for term in tensor.structured_terms()]
 
 
 def network(tensor) -> list[dict]:

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+from cases import cases
 
 import tensordiff as td
+from tensordiff.core import paths
 
 rng = np.random.default_rng(11)
 
@@ -63,7 +65,6 @@ CHAINS = {
 def test_optimal_order_matches_the_exact_dynamic_program_on_chains(widths):
     report = td.plan(linear_chain(widths))(rng.normal(size=widths[0]))
     assert report.costs["optimal"]["flops"] == matrix_chain_flops(widths)
-    assert report.costs["optimal"]["predicted_flops"] == report.costs["optimal"]["flops"]
 
 
 @pytest.mark.parametrize("widths", CHAINS.values(), ids=CHAINS.keys())
@@ -116,10 +117,63 @@ def test_memory_limit_picks_the_cheapest_order_that_fits():
     )
 
 
+def _metered_run(f, x, order) -> dict:
+    """FLOPs and largest intermediate of really computing the dense Jacobian in ``order``."""
+    with paths.metered() as meter:
+        np.asarray(td.jacobian(f, mode=order)(x))
+    return {key: meter[key] for key in ("flops", "largest_intermediate")}
+
+
+ONE_ARGUMENT = [case for case in cases() if len(case["shapes"]) == 1]
+
+
+@pytest.mark.parametrize("case", ONE_ARGUMENT, ids=[case["id"] for case in ONE_ARGUMENT])
+def test_predicted_costs_are_the_costs_of_a_real_run(case):
+    # The plan runs the chain rule dry (nothing computed); its counts must be exactly
+    # what computing the Jacobian in that order counts.
+    x = rng.uniform(case["low"], case["high"], size=case["shapes"][0])
+    report = td.plan(case["f"])(x)
+    for order in ("forward", "reverse", "optimal"):
+        predicted = {key: report.costs[order][key] for key in ("flops", "largest_intermediate")}
+        assert predicted == _metered_run(case["f"], x, order), order
+
+
+@pytest.mark.parametrize("widths", [[7, 30, 3, 30, 7], [5, 40, 40, 2]])
+def test_predicted_costs_of_chains_are_the_costs_of_a_real_run(widths):
+    f = tanh_chain(widths)
+    x = rng.normal(size=widths[0])
+    report = td.plan(f)(x)
+    for order in ("forward", "reverse", "optimal"):
+        predicted = {key: report.costs[order][key] for key in ("flops", "largest_intermediate")}
+        assert predicted == _metered_run(f, x, order), order
+
+
+def test_a_plan_computes_no_jacobian_unless_asked_to_measure(monkeypatch):
+    # Every dense write goes through core.dense.dense_writer; predicting never calls it.
+    from tensordiff.core import dense
+
+    written = []
+    real_writer = dense.dense_writer
+    monkeypatch.setattr(dense, "dense_writer", lambda *a: written.append(a) or real_writer(*a))
+    f, x = tanh_chain([5, 30, 5]), rng.normal(size=5)
+    td.plan(f)(x)
+    td.explain(f)(x)
+    assert written == []
+    td.plan(f, measure=True)(x)
+    assert len(written) == 3  # one dense Jacobian per order
+
+
 def test_report_prints_every_order_and_the_choice():
-    text = str(td.plan(tanh_chain([5, 30, 5]))(rng.normal(size=5)))
-    for word in ("forward", "reverse", "optimal", "chosen by mode='auto'", "FLOPs", "peak memory"):
+    f, x = tanh_chain([5, 30, 5]), rng.normal(size=5)
+    text = str(td.plan(f)(x))
+    for word in ("forward", "reverse", "optimal", "chosen by mode='auto'", "FLOPs"):
         assert word in text
+    assert "peak memory" not in text
+    measured = td.plan(f, measure=True)(x)
+    assert "peak memory" in str(measured)
+    assert all(measured.costs[order]["seconds"] > 0 for order in measured.costs)
+    with pytest.raises(td.TensorDiffError, match="measure=True"):
+        td.plan(f)(x).table(timings=True)
 
 
 def test_a_computed_jacobian_carries_its_cost_report():
@@ -132,3 +186,18 @@ def test_a_computed_jacobian_carries_its_cost_report():
         td.jit(td.jacobian(f))(x).plan()
     with pytest.raises(td.TensorDiffError, match="td.plan"):
         td.chain(J, td.jacobian(np.tanh)(x)).plan()
+
+
+def test_a_jacobian_over_the_memory_limit_is_planned_and_explained_but_not_measured():
+    x, b = rng.normal(size=300), rng.normal(size=200)
+    W = rng.normal(size=(200, 300))
+
+    def layer(W):
+        return np.tanh(W @ x + b)
+
+    with td.memory_limit(10**6):  # the dense Jacobian needs 96 MB
+        report = td.plan(layer)(W)
+        assert report.costs["optimal"]["flops"] == 200 * 300  # (1 − V²)[i] x[k], one product
+        assert "x[k]" in td.explain(layer)(W).formula
+        with pytest.raises(td.JacobianTooLarge):
+            td.plan(layer, measure=True)(W)

@@ -71,7 +71,7 @@ def test_the_plan_picture_shows_the_plans_numbers():
     heights = [patch.get_height() for patch in bars.patches]
     assert heights == [plan.costs[order]["flops"] for order in ("forward", "reverse", "optimal")]
     [term] = plan.trees
-    assert sum(step["flops"] for step in term["steps"]) == plan.costs["optimal"]["predicted_flops"]
+    assert sum(step["flops"] for step in term["steps"]) == plan.costs["optimal"]["flops"]
     shown = [text.get_text() for text in tree.texts]
     assert len(shown) == len(term["leaves"]) + len(term["steps"])
     assert len(term["steps"]) == len(term["leaves"]) - 1  # a binary tree over the factors

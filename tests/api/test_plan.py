@@ -93,10 +93,20 @@ def test_structure_costs_nothing_for_deltas_and_a_diagonal_for_elementwise():
     assert report.costs["optimal"]["largest_intermediate"] <= 500 * 500
 
 
-def test_memory_limit_refuses_before_work_starts():
+def test_memory_limit_refuses_measuring_before_work_starts():
     f = linear_chain([300, 300])
+    x = rng.normal(size=300)
+    # Predicting writes nothing dense: the 720 kB Jacobian (the matrix itself) is only planned.
+    report = td.plan(f, memory_limit=1000)(x)
+    assert report.shape == (300, 300) and not report.costs["optimal"]["over_limit"]
     with pytest.raises(td.JacobianTooLarge, match="over the (memory )?limit"):
-        td.plan(f, memory_limit=1000)(rng.normal(size=300))
+        td.plan(f, memory_limit=1000, measure=True)(x)
+
+
+def test_an_intermediate_over_the_limit_in_every_order_is_refused():
+    f = linear_chain([2, 400, 400, 2])  # each order forms a 400 x 2 or 2 x 400 product at least
+    with pytest.raises(td.JacobianTooLarge, match="over the (memory )?limit"):
+        td.plan(f, memory_limit=8 * 100)(rng.normal(size=2))
 
 
 def test_memory_limit_picks_the_cheapest_order_that_fits():

@@ -38,6 +38,21 @@ class Hessian(Jacobian):
         dense *= np.asarray(0.5, dtype=dense.dtype)
         return dense
 
+    def _block_source(self) -> list[Term]:
+        """Half of each term plus half of it with the two argument groups swapped: the
+        symmetric tensor that the dense array is, with every term still structured (so a
+        block costs the block, where averaging the cores would cost the cores)."""
+        permutation = list(range(self.ndim))
+        for a, b in zip(self._first, self._second, strict=True):
+            permutation[a], permutation[b] = b, a
+        half = (np.asarray(0.5, dtype=self.dtype), ())
+        terms = []
+        for term in self.terms:
+            names = term.factor_names() + ("1/2",)
+            for axes in (term.axes, tuple(term.axes[p] for p in permutation)):
+                terms.append(Term(term.factors + (half,), axes, term.sizes, names))
+        return terms
+
     @property
     def formula(self) -> str:
         """``∂²f/∂W[i,j]∂W[k,l] = 2 δ[i,k] x[j] x[l]``: the argument's labels twice."""

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff.core import memory, trees
+from tensordiff.core import blocks, memory, trees
 from tensordiff.core.dense import write_dense
 from tensordiff.core.dtypes import as_real_array
-from tensordiff.core.labels import parse_labels
+from tensordiff.core.labels import default_labels, parse_labels
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, contract_terms
 from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
@@ -121,6 +121,32 @@ class Tensor:
 
     def __array_function__(self, func, types, args, kwargs):
         return func(*_densified(args), **_densified(kwargs))
+
+    def __getitem__(self, key) -> "Tensor":
+        """The block ``key`` (NumPy basic indexing: ints, slices, ``...``, ``None``) as a
+        Tensor that keeps the structure and the labels of the axes it keeps.
+
+        An int drops its axis, as in NumPy; an axis that ``None`` inserts gets a fresh
+        label. The block costs the factors it reads, never the dense tensor.
+
+        >>> import tensordiff as td
+        >>> W, x = np.ones((3, 4)), np.arange(4.0)
+        >>> J = td.jacobian(lambda W: W @ x)(W)
+        >>> block = J[0:2, 1, ::-1]
+        >>> block.indices, block.formula
+        (('i', 'k'), 'T[i,k] = x[3−k] δ[i,1]')
+        >>> np.array_equal(np.asarray(block), np.asarray(J)[0:2, 1, ::-1])
+        True
+        """
+        selections, layout = blocks.basic_selections(key, self.shape)
+        terms, shape = blocks.block_terms(self._block_source(), selections, layout, self.dtype)
+        fresh = iter(default_labels(layout.count(None), avoid=self.indices))
+        indices = [next(fresh) if k is None else self.indices[k] for k in layout]
+        return Tensor._from_terms(terms, indices, shape, self.dtype)
+
+    def _block_source(self) -> tuple[Term, ...]:
+        """The terms whose blocks are this tensor's blocks (a Hessian symmetrizes them)."""
+        return self.terms
 
     def relabel(self, labels: str | Sequence[str]) -> "Tensor":
         """The same tensor with new labels (positionally)."""

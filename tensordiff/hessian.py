@@ -27,11 +27,15 @@ class Hessian(Jacobian):
 
     __slots__ = ()
 
-    def to_numpy(self) -> np.ndarray:
+    def to_numpy(self, out: np.ndarray | None = None) -> np.ndarray:
+        self._check_out(out)
         symmetric = self._symmetrized_terms()
         if symmetric is not None:
             memory.check_dense(self.shape, self.dtype)
-            return write_dense(symmetric, self.shape, self.dtype)
+            return write_dense(symmetric, self.shape, self.dtype, out)
+        if out is not None:  # the sum below needs the whole array on its own
+            np.copyto(out, self.to_numpy())
+            return out
         dense = super().to_numpy()
         swapped = np.moveaxis(dense, self._first + self._second, self._second + self._first)
         dense += swapped

@@ -45,7 +45,7 @@ def to_zarr(tensor, store, chunks=None, progress=None, name="J", overwrite=False
         client = _active_client()
         if client is None:
             for region in regions(tensor.shape, chunk):
-                bar.advance(_write_region(tensor, array, region))
+                bar.advance(_write_region(region, tensor, array))
         else:
             _write_on_cluster(client, tensor, array, chunk, bar)
     with warnings.catch_warnings():
@@ -76,7 +76,7 @@ def to_npy(tensor, path, chunks=None, progress=None) -> None:
             bar.advance(block.dense_nbytes)
 
 
-def _write_region(tensor, array, region) -> int:
+def _write_region(region, tensor, array) -> int:
     """Compute and store one chunk unless every term vanishes there; its dense bytes."""
     block = tensor[region]
     if block.terms:

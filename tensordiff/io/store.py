@@ -5,6 +5,7 @@ the tensor vanishes is not computed and not written: Zarr's fill value (and the
 sparse zeros of a new .npy file) already hold it.
 """
 
+import sys
 import warnings
 
 import numpy as np
@@ -86,10 +87,10 @@ def _write_region(region, tensor, array) -> int:
 
 def _active_client():
     """The current ``dask.distributed`` Client, or None (also without the extra)."""
-    try:
-        from distributed import default_client  # lazy: optional extra
-    except ImportError:
+    if "distributed" not in sys.modules:  # no Client without it; importing it takes seconds
         return None
+    from distributed import default_client  # lazy: optional extra
+
     try:
         return default_client()
     except ValueError:  # no client was started

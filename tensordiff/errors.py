@@ -15,6 +15,7 @@ __all__ = [
     "TraceLeakError",
     "TraceAttributeError",
     "JacobianTooLarge",
+    "BlockIndexError",
 ]
 
 
@@ -59,6 +60,10 @@ class TraceAttributeError(TraceLeakError, AttributeError):
 
     Also an AttributeError, so ``hasattr(x, "strides")`` in other libraries stays False.
     """
+
+
+class BlockIndexError(TensorDiffError, IndexError):
+    """An index that does not fit a tensor's shape (``J[5]`` of an axis of size 3)."""
 
 
 class JacobianTooLarge(TensorDiffError, MemoryError):

@@ -27,16 +27,35 @@ class Hessian(Jacobian):
 
     __slots__ = ()
 
-    def to_numpy(self) -> np.ndarray:
+    def to_numpy(self, out: np.ndarray | None = None) -> np.ndarray:
+        self._check_out(out)
         symmetric = self._symmetrized_terms()
         if symmetric is not None:
             memory.check_dense(self.shape, self.dtype)
-            return write_dense(symmetric, self.shape, self.dtype)
+            return write_dense(symmetric, self.shape, self.dtype, out)
+        if out is not None:  # the sum below needs the whole array on its own
+            np.copyto(out, self.to_numpy())
+            return out
         dense = super().to_numpy()
         swapped = np.moveaxis(dense, self._first + self._second, self._second + self._first)
         dense += swapped
         dense *= np.asarray(0.5, dtype=dense.dtype)
         return dense
+
+    def _block_source(self) -> list[Term]:
+        """Half of each term plus half of it with the two argument groups swapped: the
+        symmetric tensor that the dense array is, with every term still structured (so a
+        block costs the block, where averaging the cores would cost the cores)."""
+        permutation = list(range(self.ndim))
+        for a, b in zip(self._first, self._second, strict=True):
+            permutation[a], permutation[b] = b, a
+        half = (np.asarray(0.5, dtype=self.dtype), ())
+        terms = []
+        for term in self.terms:
+            names = term.factor_names() + ("1/2",)
+            for axes in (term.axes, tuple(term.axes[p] for p in permutation)):
+                terms.append(Term(term.factors + (half,), axes, term.sizes, names))
+        return terms
 
     @property
     def formula(self) -> str:

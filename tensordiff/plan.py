@@ -155,7 +155,7 @@ def _dry(call: TracedCall, order: str) -> tuple[dict, tuple]:
     try:
         with paths.metered() as meter, paths.dry_run():
             terms = accumulate(call.output, call.output_shape, [leaf], order)[leaf]
-            dense.count_write(terms, call.output_shape + leaf.shape, call.dtype)
+            dense.count_write(terms)
     except JacobianTooLarge:  # this order forms an intermediate over the limit
         if order == "optimal":
             raise

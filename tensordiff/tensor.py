@@ -11,13 +11,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff.core import memory, trees
+from tensordiff.core import blocks, memory, trees
 from tensordiff.core.dense import write_dense
 from tensordiff.core.dtypes import as_real_array
-from tensordiff.core.labels import parse_labels
+from tensordiff.core.labels import default_labels, parse_labels
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, contract_terms
 from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
+from tensordiff.io import lazy, store
 from tensordiff.plot import MAX_ENTRIES, jacobian_figure, network_figure
 from tensordiff.text import notation
 from tensordiff.trace.densify import dense_value
@@ -98,12 +99,29 @@ class Tensor:
         """The size of each label."""
         return dict(zip(self.indices, self.shape, strict=True))
 
-    def to_numpy(self) -> np.ndarray:
-        """The dense array; raises JacobianTooLarge if it is over the memory limit."""
+    def to_numpy(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The dense array; raises JacobianTooLarge if it is over the memory limit.
+
+        With ``out``, a writable array of this shape and dtype (a slice of a memmap or
+        a Zarr chunk buffer too), the entries are written there and ``out`` is returned.
+        """
         memory.check_dense(self.shape, self.dtype)
+        self._check_out(out)
         if self._writer is not None:
-            return self._writer(self.terms)
-        return write_dense(self.terms, self.shape, self.dtype)
+            return self._writer(self.terms, out)
+        return write_dense(self.terms, self.shape, self.dtype, out)
+
+    def _check_out(self, out: np.ndarray | None) -> None:
+        if out is None:
+            return
+        if not isinstance(out, np.ndarray) or (out.shape, out.dtype) != (self.shape, self.dtype):
+            raise ShapeError(
+                f"out= must be a NumPy array of shape {self.shape} and dtype {self.dtype}"
+                f" to hold {self!r}, got {type(out).__name__}"
+                f" {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}"
+            )
+        if not out.flags.writeable:
+            raise ShapeError("out= is read-only; pass a writable array")
 
     def __array__(self, dtype=None, copy=None):
         if any(type(array) is Traced for term in self.terms for array, _ in term.factors):
@@ -126,6 +144,61 @@ class Tensor:
     def structured_terms(self) -> tuple:
         """The terms formulas are read from: the tensor's own (a Jacobian computed as a
         plain gradient recomputes its structured twin, see :meth:`Jacobian.structured_terms`)."""
+        return self.terms
+
+    def __getitem__(self, key) -> "Tensor":
+        """The block ``key`` (NumPy basic indexing: ints, slices, ``...``, ``None``) as a
+        Tensor that keeps the structure and the labels of the axes it keeps.
+
+        An int drops its axis, as in NumPy; an axis that ``None`` inserts gets a fresh
+        label. The block costs the factors it reads, never the dense tensor.
+
+        >>> import tensordiff as td
+        >>> W, x = np.ones((3, 4)), np.arange(4.0)
+        >>> J = td.jacobian(lambda W: W @ x)(W)
+        >>> block = J[0:2, 1, ::-1]
+        >>> block.indices, block.formula
+        (('i', 'k'), 'T[i,k] = x[3−k] δ[i,1]')
+        >>> np.array_equal(np.asarray(block), np.asarray(J)[0:2, 1, ::-1])
+        True
+        """
+        selections, layout = blocks.basic_selections(key, self.shape)
+        terms, shape = blocks.block_terms(self._block_source(), selections, layout, self.dtype)
+        fresh = iter(default_labels(layout.count(None), avoid=self.indices))
+        indices = [next(fresh) if k is None else self.indices[k] for k in layout]
+        return Tensor._from_terms(terms, indices, shape, self.dtype)
+
+    def to_dask(self, chunks="auto"):
+        """A lazy ``dask.array.Array`` of this tensor, each chunk computed from the structure
+        on demand (see :func:`tensordiff.io.lazy.to_dask`); needs ``tensordiff[dask]``."""
+        return lazy.to_dask(self, chunks)
+
+    def to_xarray(self, chunks=None):
+        """An ``xarray.DataArray`` with the labels as dimension names: dense when ``chunks`` is
+        None, Dask-backed otherwise; needs ``tensordiff[dask]``."""
+        return lazy.to_xarray(self, chunks)
+
+    def to_zarr(self, store_or_path, chunks=None, progress=None, name="J", overwrite=False):
+        """Stream this tensor chunk by chunk into the array ``name`` of a new Zarr group and
+        return it (see :func:`tensordiff.io.store.to_zarr`); needs ``tensordiff[dask]``."""
+        return store.to_zarr(self, store_or_path, chunks, progress, name, overwrite)
+
+    def to_npy(self, path, chunks=None, progress=None) -> None:
+        """Write this tensor into a ``.npy`` file chunk by chunk through a memmap.
+
+        >>> import tempfile, os, tensordiff as td
+        >>> J = td.jacobian(np.tanh)(np.zeros(3))
+        >>> path = os.path.join(tempfile.mkdtemp(), "J.npy")
+        >>> J.to_npy(path)
+        >>> np.load(path)
+        array([[1., 0., 0.],
+               [0., 1., 0.],
+               [0., 0., 1.]])
+        """
+        store.to_npy(self, path, chunks, progress)
+
+    def _block_source(self) -> tuple[Term, ...]:
+        """The terms whose blocks are this tensor's blocks (a Hessian symmetrizes them)."""
         return self.terms
 
     def relabel(self, labels: str | Sequence[str]) -> "Tensor":

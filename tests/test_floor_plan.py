@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tensordiff"
 LAYERS = [
     {"errors"},
     {"core"},  # structured-tensor algebra, the context state
-    {"text", "trace"},  # index notation and LaTeX; the tracing mechanism
+    {"text", "trace", "io"},  # index notation and LaTeX; the tracing mechanism; storage
     {"ops"},  # every NumPy rule
     {"chain_rule"},  # forward / reverse / optimal orders
     {"plot"},  # pictures of Jacobians, plans and tensor networks (matplotlib, lazily)

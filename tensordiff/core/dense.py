@@ -15,18 +15,35 @@ array([[1., 0.],
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from tensordiff.core import paths
 from tensordiff.core.term import Term, align_to
 
 __all__ = ["write_dense", "dense_writer", "count_write"]
 
-Writer = Callable[[Sequence[Term]], np.ndarray]
+# (terms, out=None) -> the dense array, written into ``out`` when one is given
+Writer = Callable[..., np.ndarray]
 
 
-def write_dense(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> np.ndarray:
-    """The dense array of a sum of terms, deltas written into diagonal views of zeros."""
-    return dense_writer(terms, shape, dtype)(terms)
+def write_dense(
+    terms: Sequence[Term], shape: tuple[int, ...], dtype, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The dense array of a sum of terms, deltas written into diagonal views of zeros.
+
+    With ``out`` (any writable array of ``shape`` and ``dtype``: a slice of a memmap or
+    a strided view too) the entries are written there and ``out`` is returned.
+
+    >>> t = Term(((np.array([1.0, 2.0]), (0,)),), ((0,), (0,)), {0: 2})  # δ[i,j] v[i]
+    >>> out = np.full((2, 4), 9.0)
+    >>> write_dense([t], (2, 2), np.float64, out=out[:, ::2])
+    array([[1., 0.],
+           [0., 2.]])
+    >>> out
+    array([[1., 9., 0., 9.],
+           [0., 9., 2., 9.]])
+    """
+    return dense_writer(terms, shape, dtype)(terms, out)
 
 
 def dense_writer(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> Writer:
@@ -45,10 +62,13 @@ def dense_writer(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> Writer
     dtype = np.dtype(dtype)
     if len(terms) == 1 and _no_diagonal(terms[0]):
         return _plain_writer(terms[0], shape, dtype)
-    parts = [_part_writer(term, shape, dtype, first=n == 0) for n, term in enumerate(terms)]
+    parts = [_part_writer(term, first=n == 0) for n, term in enumerate(terms)]
 
-    def write(terms_now: Sequence[Term]) -> np.ndarray:
-        out = np.zeros(shape, dtype=dtype)
+    def write(terms_now: Sequence[Term], out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            out = np.zeros(shape, dtype=dtype)
+        else:
+            out[...] = 0
         for part, term in zip(parts, terms_now, strict=True):
             part(out, [array for array, _ in term.factors])
         return out
@@ -56,21 +76,20 @@ def dense_writer(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> Writer
     return write
 
 
-def count_write(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> None:
+def count_write(terms: Sequence[Term]) -> None:
     """Count, on the running meters, the contractions that writing ``terms`` densely runs,
     computing and allocating nothing: the writer's own plans, each run dry.
 
     >>> t = Term(((np.ones((2, 3)), (0, 1)), (np.ones(3), (1,))), ((0,), (0,)), {0: 2, 1: 3})
     >>> with paths.metered() as meter:
-    ...     count_write([t], (2, 2), np.float64)
+    ...     count_write([t])
     >>> meter["flops"] == 12
     True
     """
-    dtype = np.dtype(dtype)
     with paths.dry_run():
         for n, term in enumerate(terms):
             arrays = [array for array, _ in term.factors]
-            _, view_classes = _class_view(term, shape, dtype)
+            _, view_classes = _class_view(term)
             into = _product_writer(term, view_classes) if n == 0 else None
             if into is not None:
                 into(arrays, None)  # a dry product writer only counts
@@ -78,13 +97,13 @@ def count_write(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> None:
                 _core(term, [c for c in view_classes if c in term.factor_classes()])(arrays)
 
 
-def _part_writer(term: Term, shape, dtype: np.dtype, first: bool):
+def _part_writer(term: Term, first: bool):
     """``(out, arrays) -> None`` adding the term with these factor arrays into ``out``.
 
     The first term lands on zeros, so a pure product is written straight into its
     diagonal view (one einsum with ``out=``, no intermediate); others are added.
     """
-    view_of, view_classes = _class_view(term, shape, dtype)
+    view_of, view_classes = _class_view(term)
     into = _product_writer(term, view_classes) if first else None
     if into is not None:
         return lambda out, arrays: into(arrays, view_of(out))
@@ -101,12 +120,13 @@ def _part_writer(term: Term, shape, dtype: np.dtype, first: bool):
 def _plain_writer(term: Term, shape, dtype: np.dtype) -> Writer:
     """One term without deltas: every entry is written, so no zero fill is needed."""
     classes = [c for axis in term.axes for c in axis]
-    view_of, view_classes = _class_view(term, shape, dtype)
+    view_of, view_classes = _class_view(term)
     into = _product_writer(term, view_classes)
     if into is not None:
 
-        def write_product(terms_now):
-            out = np.empty(shape, dtype=dtype)
+        def write_product(terms_now, out=None):
+            if out is None:
+                out = np.empty(shape, dtype=dtype)
             into([array for array, _ in terms_now[0].factors], view_of(out))
             return out
 
@@ -114,15 +134,17 @@ def _plain_writer(term: Term, shape, dtype: np.dtype) -> Writer:
     keep = [c for c in classes if c in term.factor_classes()]
     core = _core(term, keep)
 
-    def write(terms_now):
+    def write(terms_now, out=None):
         arrays = [array for array, _ in terms_now[0].factors]
         product = core(arrays)
-        if keep == classes and not any(np.may_share_memory(product, a) for a in arrays):
+        fresh = not any(np.may_share_memory(product, a) for a in arrays)
+        if out is None and keep == classes and fresh:
             # A fresh product already in output order: hand it over instead of copying
             # it (it may be a transposed view of what BLAS wrote; the values are the same).
             # A view of a factor (a transpose) is not fresh: the caller would alias it.
             return np.asarray(product, dtype=dtype).reshape(shape)
-        out = np.empty(shape, dtype=dtype)
+        if out is None:
+            out = np.empty(shape, dtype=dtype)
         np.copyto(view_of(out), align_to(product, keep, list(view_classes)))
         return out
 
@@ -157,23 +179,26 @@ def _no_diagonal(term: Term) -> bool:
     return len(flat) == len(set(flat))
 
 
-def _class_view(term: Term, shape, dtype: np.dtype):
-    """``(view_of, classes)``: ``view_of(out)`` is a writeable view of a C-contiguous
-    ``out`` with one axis per distinct class of ``term`` (a diagonal where a class repeats)."""
-    flat = [c for axis in term.axes for c in axis]
-    element_strides = []
-    stride = dtype.itemsize
-    for c in reversed(flat):  # C order over the refined axes (one per class occurrence)
-        element_strides.append(stride)
-        stride *= term.sizes[c]
-    element_strides.reverse()
-    distinct = tuple(dict.fromkeys(flat))
-    strides = tuple(
-        sum(s for c2, s in zip(flat, element_strides, strict=True) if c2 == c) for c in distinct
-    )
+def _class_view(term: Term):
+    """``(view_of, classes)``: ``view_of(out)`` is a writeable view of ``out`` (any
+    strides: a memmap slice too) with one axis per distinct class of ``term`` (a
+    diagonal where a class repeats)."""
+    distinct = tuple(dict.fromkeys(c for axis in term.axes for c in axis))
+    position = {c: n for n, c in enumerate(distinct)}
     view_shape = tuple(term.sizes[c] for c in distinct)
+    # Each class occurrence: its view axis, the out axis it lies on, and how many steps of
+    # that axis one step of it is (the classes of a composite axis, major to minor).
+    pieces = []
+    for number, axis in enumerate(term.axes):
+        steps = 1
+        for c in reversed(axis):
+            pieces.append((position[c], number, steps))
+            steps *= term.sizes[c]
 
     def view_of(out: np.ndarray) -> np.ndarray:
-        return np.ndarray(view_shape, dtype=out.dtype, buffer=out, strides=strides)
+        strides = [0] * len(distinct)
+        for view_axis, number, steps in pieces:
+            strides[view_axis] += out.strides[number] * steps
+        return as_strided(out, view_shape, strides, writeable=True)
 
     return view_of, distinct

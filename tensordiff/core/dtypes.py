@@ -1,10 +1,39 @@
-"""Which numbers tensordiff differentiates: real floats, with integers promoted."""
+"""Which numbers tensordiff differentiates: real floats in memory, integers promoted.
+
+Arrays that live elsewhere (Dask, xarray, Zarr) are refused rather than loaded:
+``np.asarray`` would compute or read all of them without a word.
+"""
 
 import numpy as np
 
-from tensordiff.errors import UnsupportedDTypeError
+from tensordiff.errors import UnsupportedDTypeError, UnsupportedOperationError
 
-__all__ = ["as_real_array"]
+__all__ = ["as_real_array", "refuse_out_of_core"]
+
+# Top-level packages of array types that np.asarray would load or compute in full.
+_OUT_OF_CORE = ("dask", "xarray", "zarr")
+
+
+def refuse_out_of_core(value, what: str) -> None:
+    """Raise UnsupportedOperationError if ``value`` is a Dask collection, an xarray object
+    or a Zarr array (checked without importing them).
+
+    >>> class Lazy:
+    ...     def __dask_graph__(self): ...
+    >>> refuse_out_of_core(Lazy(), "argument 0")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tensordiff.errors.UnsupportedOperationError: argument 0 is a tensordiff Lazy (a lazy ...
+    """
+    kind = type(value)
+    if kind.__module__.partition(".")[0] in _OUT_OF_CORE or hasattr(value, "__dask_graph__"):
+        raise UnsupportedOperationError(
+            f"{what} is a {kind.__module__.partition('.')[0]} {kind.__name__} (a lazy or"
+            " stored array); tensordiff differentiates NumPy arrays in memory and does"
+            " not load or compute one silently. Pass np.asarray(x) (or x.compute(), x.values,"
+            " x[...]) if it fits in memory; for a Jacobian larger than memory keep the inputs"
+            " in NumPy and stream the result with J.to_dask(), J.to_zarr() or J[block]"
+        )
 
 
 def as_real_array(value, what: str) -> np.ndarray:
@@ -13,6 +42,7 @@ def as_real_array(value, what: str) -> np.ndarray:
     >>> as_real_array([1, 2], "x").dtype
     dtype('float64')
     """
+    refuse_out_of_core(value, what)
     array = np.asarray(value)
     kind = array.dtype.kind
     if kind == "f":

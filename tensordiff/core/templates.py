@@ -13,14 +13,25 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["grouped", "leaf", "product", "sum_of", "substitute", "classes_in", "render"]
+__all__ = [
+    "slot",
+    "grouped",
+    "leaf",
+    "product",
+    "sum_of",
+    "substitute",
+    "reindexed",
+    "classes_in",
+    "render",
+]
 
 # A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
 _NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 
 
-def _slot(c: int) -> str:
+def slot(c: int) -> str:
+    """The placeholder of class ``c`` in a template: ``⟨17⟩``."""
     return f"⟨{c}⟩"
 
 
@@ -65,7 +76,7 @@ def leaf(name: str, classes: Sequence[int]) -> str:
     name = grouped(name)  # a compound name stands as one factor
     if not classes:
         return name
-    return f"{name}[{','.join(_slot(c) for c in classes)}]"
+    return f"{name}[{','.join(slot(c) for c in classes)}]"
 
 
 def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
@@ -90,7 +101,7 @@ def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
         body = "−" + body
     summed = list(dict.fromkeys(summed))
     if summed:
-        body = "Σ_" + ",".join(_slot(c) for c in summed) + " " + body
+        body = "Σ_" + ",".join(slot(c) for c in summed) + " " + body
     return body
 
 
@@ -117,14 +128,24 @@ def substitute(template: str, mapping: Mapping[int, Sequence[int]]) -> str:
         # name repeats a class once per layer of a deep function; a Python callback per
         # occurrence made each contraction linear in the depth in Python.
         for c, to in moved.items():
-            template = template.replace(_slot(c), ",".join(_slot(d) for d in to))
+            template = template.replace(slot(c), ",".join(slot(d) for d in to))
         return template
 
     def replace(match: re.Match) -> str:
         c = int(match.group(1))
-        return ",".join(_slot(d) for d in mapping.get(c, (c,)))
+        return ",".join(slot(d) for d in mapping.get(c, (c,)))
 
     return _PLACEHOLDER.sub(replace, template)
+
+
+def reindexed(template: str, indices: Mapping[int, str]) -> str:
+    """Replace each class placeholder by an index expression (a template itself), as a
+    block of a tensor reads its factors: at a fixed index, or shifted and strided.
+
+    >>> reindexed("W[⟨1⟩,⟨2⟩]", {1: "⟨3⟩+5", 2: "0"})
+    'W[⟨3⟩+5,0]'
+    """
+    return _PLACEHOLDER.sub(lambda m: indices.get(int(m.group(1)), m.group(0)), template)
 
 
 def classes_in(template: str) -> list[int]:

@@ -18,6 +18,7 @@ never share a class by accident; :func:`contract` unifies classes explicitly.
 
 import itertools
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,9 +46,32 @@ _class_ids = itertools.count()
 MAX_LAZY_FACTORS = 8
 
 
+_reserving = threading.Lock()
+
+
 def fresh_class() -> int:
     """A class id no other term uses."""
     return next(_class_ids)
+
+
+def reserve_classes_up_to(largest: int) -> None:
+    """Make :func:`fresh_class` return ids above ``largest`` from now on."""
+    global _class_ids
+    with _reserving:
+        current = next(_class_ids)
+        if current <= largest:
+            _class_ids = itertools.count(largest + 1)
+
+
+def _loaded(factors, axes, sizes, names) -> "Term":
+    """A term unpickled here. Its ids come from the counter of the process that made it,
+    so this process's counter first moves past them: a fresh class (a block's new axis,
+    a renamed copy) must never be one of the term's own."""
+    ids = [c for axis in axes for c in axis]
+    ids += [c for _, classes in factors for c in classes]
+    ids += [c for name in names for c in templates.classes_in(name)]
+    reserve_classes_up_to(max([*ids, *sizes], default=-1))
+    return Term(factors, axes, sizes, names)
 
 
 def axis_classes(shape: Sequence[int]) -> tuple[tuple[tuple[int, ...], ...], dict[int, int]]:
@@ -88,6 +112,9 @@ class Term:
     @property
     def stored_nbytes(self) -> int:
         return sum(array.nbytes for array, _ in self.factors)
+
+    def __reduce__(self):
+        return _loaded, (self.factors, self.axes, dict(self.sizes), self.names)
 
     @classmethod
     def dense(cls, array: np.ndarray, name: str = "T") -> "Term":

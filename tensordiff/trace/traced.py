@@ -29,6 +29,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from tensordiff.core import context, trees
+from tensordiff.core.dtypes import refuse_out_of_core
 from tensordiff.core.templates import grouped
 from tensordiff.core.term import Term
 from tensordiff.errors import (
@@ -282,11 +283,13 @@ class Traced(NDArrayOperatorsMixin):
         function = ufunc if method == "__call__" else getattr(ufunc, method)
         _refuse_complex(function, inputs)
         if not all(_is_known(x) for x in inputs):
-            return NotImplemented  # let other array types (xarray, pint, ...) try
+            _refuse_out_of_core(function, inputs)
+            return NotImplemented  # let other array types (pint, ...) try
         return top_trace(inputs, kwargs).apply(function, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(t, (Traced, np.ndarray)) for t in types):
+            _refuse_out_of_core(func, args)
             return NotImplemented
         _refuse_complex(func, args)
         return top_trace(args, kwargs).apply(func, args, kwargs)
@@ -679,9 +682,21 @@ def raw(x):
     return x
 
 
+def _refuse_out_of_core(function, operands) -> None:
+    """A Dask, xarray or Zarr operand beside a traced value: our error, not NumPy's
+    "all returned NotImplemented" (nor a silent load)."""
+    name = getattr(function, "__name__", "a NumPy function")
+    for operand in operands:
+        refuse_out_of_core(operand, f"an operand of numpy.{name} on a traced value")
+
+
 def as_array(x):
-    """``np.asarray(x)``, except that traced values of enclosing traces stay as they are."""
-    return x if type(x) is Traced else np.asarray(x)
+    """``np.asarray(x)``, except that traced values of enclosing traces stay as they are
+    (and a Dask, xarray or Zarr array is refused, not loaded)."""
+    if type(x) is Traced:
+        return x
+    refuse_out_of_core(x, "a constant in the differentiated function")
+    return np.asarray(x)
 
 
 def expressions(inputs: Sequence) -> list[str]:

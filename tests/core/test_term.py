@@ -393,3 +393,28 @@ def test_random_contractions_equal_einsum(contraction):
     operands, out = contraction
     pairs = [(term, reference(term)) for term, _ in operands]
     check_contraction(pairs, [labels for _, labels in operands], out)
+
+
+def test_a_term_loaded_in_a_fresh_process_gets_blocks_with_classes_of_their_own():
+    """Class ids restart in every process: a term unpickled there moves the counter past its
+    own ids, so a block's new classes never collide with them (it did on Dask workers)."""
+    import pickle
+    import subprocess
+    import sys
+
+    import tensordiff as td
+
+    J = td.jacobian(lambda w: np.tanh(w @ np.arange(1.0, 4.0)))(np.ones((2, 3)))
+    code = (
+        "import pickle, sys, numpy as np\n"
+        "J = pickle.loads(sys.stdin.buffer.read())\n"
+        "sys.stdout.buffer.write(pickle.dumps(np.asarray(J[0:2, 1:2, ::2])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=pickle.dumps(J),
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    np.testing.assert_array_equal(pickle.loads(done.stdout), np.asarray(J)[0:2, 1:2, ::2])

@@ -135,9 +135,9 @@ def _term_text(term: Term, labels) -> tuple[str, dict]:
     coefficient, sign, numeric = 1.0, 1, []
     table = {}
     for (array, classes), template in zip(term.factors, factor_names, strict=True):
-        if not classes and is_number(template):
-            coefficient *= number(template)
-            numeric.append(template)
+        if not classes and is_number(templates.text(template)):
+            coefficient *= number(templates.text(template))
+            numeric.append(templates.text(template))
             continue
         text = tidy(templates.render(template, mapping))
         positive = _without_sign(text)

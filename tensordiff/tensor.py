@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff.core import memory, trees
+from tensordiff.core import memory, templates, trees
 from tensordiff.core.dense import write_dense
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import parse_labels
@@ -157,7 +157,7 @@ class Tensor:
                 term.factors + (factor,),
                 term.axes,
                 term.sizes,
-                term.factor_names() + (f"{scalar:g}",),
+                term.factor_names() + (templates.number(scalar),),
             )
             for term in self.terms
         ]

@@ -31,6 +31,7 @@ __all__ = [
     "classes_in",
     "render",
     "text",
+    "number",
 ]
 
 # A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
@@ -74,6 +75,18 @@ def _one_bracket(expr: str) -> bool:
     text = np.frombuffer(expr[start:].encode(), dtype=np.uint8)
     depth = np.cumsum((text == ord("(")).astype(np.int64) - (text == ord(")")))
     return bool(depth[-1] == 0 and depth[:-1].min(initial=1) > 0)
+
+
+def number(value) -> str:
+    """A real constant as formulas write it: short when the short form reads back as the
+    same float64, else with every digit that needs (a formula never shows a rounded number).
+
+    >>> number(0.5), number(2.0), number(1e-12), number(1 / 3), number(2**64)
+    ('0.5', '2', '1e-12', '0.3333333333333333', '1.8446744073709552e+19')
+    """
+    value = float(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 def leaf(name: str, classes: Sequence[int]) -> str:

@@ -68,7 +68,7 @@ def _term_form(term, J, n_out: int) -> str | None:
         form = " ".join(scalars) + " " + _group(form)
     if coefficient == -1:
         return "−" + form
-    return form if coefficient == 1 else f"{coefficient:g} {form}"
+    return form if coefficient == 1 else f"{templates.number(coefficient)} {form}"
 
 
 def _products(factors: list) -> list | None:

@@ -159,7 +159,7 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str
     if len(numeric) == 1 and "/" in numeric[0]:
         size = numeric[0].lstrip("−-")  # keep a fraction such as 1/3 exact
         return f"{minus}({size}) {body}" if body else f"{minus}{size}"
-    size = f"{abs(coefficient):.6g}"
+    size = templates.number(abs(coefficient))
     return f"{minus}{size} {body}" if body else f"{minus}{size}"
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from tensordiff.core import context, trees
-from tensordiff.core.templates import grouped
+from tensordiff.core.templates import grouped, number
 from tensordiff.core.term import Term
 from tensordiff.errors import (
     ShapeError,
@@ -156,11 +156,11 @@ class Trace:
     def name_of(self, value) -> str:
         """The display name of a constant: its variable name if known, else K1, K2, ..."""
         if isinstance(value, (int, float, np.generic)) and np.ndim(value) == 0:
-            return f"{float(value):g}"
+            return number(value)
         known = self._lookup(value)
         if known is None:
             if np.ndim(value) == 0:
-                return f"{float(np.asarray(value)):g}"
+                return number(np.asarray(value))
             known = self._remember(value, self._view_name(value) or self._fresh_name())
         return known[1]
 

@@ -1,78 +1,167 @@
-"""Time versus depth: trace, chain rule and dense write of an elementwise chain (issue 13).
+"""Time versus depth: tracing, planning and the chain rule of deep functions (issue 13).
 
-    python benchmarks/depth.py [--depths 125,250,500,1000] [--repeats 3]
+    python benchmarks/depth.py [--depths 50,100,200,500] [--hessian-depths 10,20,40]
 
-f(x) = g(g(...g(x))) with g(v) = 0.9 sin(v) + 0.1 on a 16-vector, for each depth L.
-The optimal order keeps all 2L local factors of the chain's one term apart and
-contracts them at the end, in pieces under NumPy's einsum operand limit. Rows:
+Two functions of an 8-vector h, each L layers deep:
 
-* trace — running f on traced arguments (recording the graph);
-* jacobian (auto / reverse / forward) — td.jacobian(f, mode)(x): trace + chain rule;
-* dense write — np.asarray of the auto-mode Jacobian (the product of the 2L factors);
-* jit replay — a td.jit(td.jacobian(f)) call after the recording.
+* **tanh chain** — ``h ← tanh(W_k h)`` with a different 8×8 ``W_k`` per layer;
+* **L-term sum** — ``Σ_k tanh(h (k + 1) / L)``.
 
-Every Jacobian is checked against the closed form, the product over layers of
-0.9 cos(v_l), before timing. Prints medians and the time per layer: it stays
-flat when the time grows linearly with depth.
+Rows, per depth: the NumPy floor (the closed-form Jacobian, written by hand);
+``td.jacobian`` in each mode (auto, reverse, forward); ``td.grad`` of the sum of
+the outputs; a ``td.jit(td.jacobian)`` call after its recording; and the peer,
+``jax.jacrev`` (eager, as tensordiff's calls are: no compilation). Hessians
+(``td.hessian`` of the sum of outputs, a Jacobian of a Jacobian) are timed at
+the smaller ``--hessian-depths``. Every tensordiff result is checked against
+the floor (the Hessians against JAX) before timing.
+
+Each tensordiff call is timed *cold*: the contraction-plan caches are emptied
+before it, so the time includes planning, which is what grows with depth
+(the chain's shapes repeat, so a warm cache would hide it). One timed run per
+row after one warm-up: the machine is shared, read the per-layer column for
+the trend (flat = linear in depth), not single numbers. Peak memory
+(tracemalloc) of the auto-mode Jacobian is printed per depth.
 """
 
 import argparse
 import time
+import tracemalloc
 
 import numpy as np
-from jacobian_layer import median_seconds
 
 import tensordiff as td
-from tensordiff.differentiate import trace_call
+from tensordiff.core import paths
+
+WIDTH = 8
 
 
-def chain(depth: int):
-    def f(x):
-        for _ in range(depth):
-            x = np.sin(x) * 0.9 + 0.1
-        return x
+def tanh_chain(depth: int, rng):
+    matrices = [rng.normal(size=(WIDTH, WIDTH)) / np.sqrt(WIDTH) for _ in range(depth)]
 
-    return f
+    def f(h, xp=np):
+        for W in matrices:
+            h = xp.tanh(W @ h)
+        return h
+
+    def closed_form(h):
+        J = np.eye(WIDTH)
+        for W in matrices:
+            h = np.tanh(W @ h)
+            J = (1 - h**2)[:, None] * (W @ J)
+        return J
+
+    return f, closed_form
 
 
-def closed_form(depth: int, x: np.ndarray) -> np.ndarray:
-    slope = np.ones_like(x)
-    for _ in range(depth):
-        slope *= 0.9 * np.cos(x)
-        x = np.sin(x) * 0.9 + 0.1
-    return np.diag(slope)
+def tanh_sum(depth: int, rng):
+    del rng  # no parameters
+
+    def f(h, xp=np):
+        total = 0.0
+        for k in range(depth):
+            total = total + xp.tanh(h * (k + 1) / depth)
+        return total
+
+    def closed_form(h):
+        scales = np.arange(1, depth + 1)[:, None] / depth
+        return np.diag(np.sum(scales * (1 - np.tanh(scales * h) ** 2), axis=0))
+
+    return f, closed_form
 
 
-def rows(depth: int, x: np.ndarray) -> dict:
-    f = chain(depth)
-    J = td.jacobian(f)(x)
+FUNCTIONS = {"tanh chain": tanh_chain, "L-term sum": tanh_sum}
+
+
+def cold_seconds(run) -> float:
+    """One call after a warm-up, with the contraction plans forgotten first."""
+    run()
+    paths._compiled.cache_clear()
+    paths._path_info.cache_clear()
+    start = time.perf_counter()
+    result = run()
+    np.asarray(result)
+    return time.perf_counter() - start
+
+
+def peak_mib(run) -> float:
+    tracemalloc.start()
+    try:
+        np.asarray(run())
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def rows(f, closed_form, h, jax):
+    """``{row: call}``, each result checked against the closed form first."""
+    want = closed_form(h)
     jitted = td.jit(td.jacobian(f))
-    want = closed_form(depth, x)
-    for got in (J, td.jacobian(f, mode="reverse")(x), jitted(x), jitted(x)):
-        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-9, atol=1e-300)
-    return {
-        "trace": lambda: trace_call(f, (0,), (x,), {}),
-        "jacobian (auto)": lambda: td.jacobian(f)(x),
-        "jacobian (reverse)": lambda: td.jacobian(f, mode="reverse")(x),
-        "jacobian (forward)": lambda: td.jacobian(f, mode="forward")(x),
-        "dense write": lambda: np.asarray(J),
-        "jit replay": lambda: np.asarray(jitted(x)),
+    jitted(h)  # the recording; the timed calls replay it
+    candidates = {
+        "NumPy floor (closed form)": lambda: closed_form(h),
+        "jacobian auto": lambda: td.jacobian(f)(h),
+        "jacobian reverse": lambda: td.jacobian(f, mode="reverse")(h),
+        "jacobian forward": lambda: td.jacobian(f, mode="forward")(h),
+        "jit replay": lambda: jitted(h),
     }
+    for name, run in candidates.items():
+        np.testing.assert_allclose(np.asarray(run()), want, rtol=1e-9, atol=1e-12, err_msg=name)
+    grad = lambda: td.grad(lambda v: np.sum(f(v)))(h)  # noqa: E731
+    np.testing.assert_allclose(np.asarray(grad()), want.sum(axis=0), rtol=1e-9, atol=1e-12)
+    candidates["grad"] = grad
+    if jax is not None:
+        peer = jax.jacrev(lambda v: f(v, jax.numpy))
+        np.testing.assert_allclose(np.asarray(peer(h)), want, rtol=1e-9, atol=1e-12)
+        candidates["jax.jacrev (eager)"] = lambda: peer(h).block_until_ready()
+    return candidates
+
+
+def hessian_rows(f, h, jax):
+    hessian = lambda: td.hessian(lambda v: np.sum(f(v)))(h)  # noqa: E731
+    if jax is not None:
+        want = jax.hessian(lambda v: jax.numpy.sum(f(v, jax.numpy)))(h)
+        np.testing.assert_allclose(np.asarray(hessian()), want, rtol=1e-8, atol=1e-10)
+    return {"hessian": hessian}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--depths", default="125,250,500,1000")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--depths", default="50,100,200,500")
+    parser.add_argument("--hessian-depths", default="10,20,40")
     args = parser.parse_args()
-    x = np.linspace(-1.0, 1.0, 16)
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, median of {args.repeats}")
-    print("| depth | step | median (ms) | µs per layer |")
-    print("|---:|---|---:|---:|")
-    for depth in (int(d) for d in args.depths.split(",")):
-        for name, run in rows(depth, x).items():
-            seconds = median_seconds(run, args.repeats)
-            print(f"| {depth} | {name} | {seconds * 1e3:.1f} | {seconds * 1e6 / depth:.0f} |")
+    try:
+        import jax  # a peer when installed
+
+        jax.config.update("jax_enable_x64", True)
+    except ImportError:
+        jax = None
+    rng = np.random.default_rng(0)
+    h = rng.normal(size=WIDTH)
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, one cold run per row")
+    print("| function | depth | row | ms | µs per layer | × floor |")
+    print("|---|---:|---|---:|---:|---:|")
+    plans = [(d, rows) for d in map(int, args.depths.split(","))]
+    plans += [(d, None) for d in map(int, args.hessian_depths.split(","))]
+    for name, build in FUNCTIONS.items():
+        for depth, kind in plans:
+            f, closed_form = build(depth, rng)
+            if kind is None:
+                table = hessian_rows(f, h, jax)
+                floor = None
+            else:
+                table = rows(f, closed_form, h, jax)
+                floor = cold_seconds(table["NumPy floor (closed form)"])
+            for row, run in table.items():
+                seconds = cold_seconds(run)
+                ratio = f"{seconds / floor:.0f}×" if floor else "—"
+                print(
+                    f"| {name} | {depth} | {row} | {seconds * 1e3:.1f}"
+                    f" | {seconds * 1e6 / depth:.0f} | {ratio} |",
+                    flush=True,
+                )
+            if kind is not None:
+                peak = peak_mib(lambda f=f: td.jacobian(f)(h))
+                print(f"| {name} | {depth} | peak memory, jacobian auto | {peak:.1f} MiB | | |")
 
 
 if __name__ == "__main__":

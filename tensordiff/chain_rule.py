@@ -46,7 +46,7 @@ from tensordiff.trace.graph import Node, toposort
 __all__ = ["MODES", "accumulate", "identity", "by_vector_jacobian_products"]
 
 MODES = ("auto", "optimal", "reverse", "forward")
-NETWORK_FACTORS = 32
+NETWORK_FACTORS = 16
 # How many factors a term may keep unmultiplied, per mode.
 _LAZINESS = {"reverse": 1, "forward": 1, "optimal": NETWORK_FACTORS, "auto": NETWORK_FACTORS}
 

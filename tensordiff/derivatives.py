@@ -12,6 +12,7 @@ import numpy as np
 
 from tensordiff.chain_rule import MODES
 from tensordiff.core.labels import default_labels
+from tensordiff.core.options import integer
 from tensordiff.differentiate import LabelSpec, NotScalar, differentiate
 from tensordiff.errors import OptionError, ShapeError
 from tensordiff.plan import plan
@@ -55,8 +56,8 @@ def jacobian(
     """
     if mode not in MODES:
         raise OptionError(f"mode must be one of {MODES}, got {mode!r}")
-    single = isinstance(argnums, (int, np.integer))
-    positions = (int(argnums),) if single else tuple(argnums)
+    single = not isinstance(argnums, (Sequence, np.ndarray))
+    positions = (integer(argnums, "argnums"),) if single else tuple(argnums)
     if single:
         wrt_specs = (wrt,)
     elif wrt is None:

@@ -19,6 +19,7 @@ import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces con
 from tensordiff.chain_rule import accumulate, by_vector_jacobian_products
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import labels_for
+from tensordiff.core.options import integer
 from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.densify import dense_value
@@ -49,6 +50,7 @@ def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCal
     A position given twice (``argnums=(0, 0)``, or ``(0, -2)`` of two arguments) is one
     traced argument with one leaf, listed once for each time it was given.
     """
+    positions = [integer(position, "argnums") for position in positions]
     for position in positions:
         if not -len(args) <= position < len(args):
             raise ShapeError(

@@ -1,13 +1,14 @@
 """``td.hessian``: the second derivative, a Jacobian of a Jacobian, exactly symmetric."""
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from tensordiff.core import memory
 from tensordiff.core.dense import write_dense
 from tensordiff.core.labels import default_labels, labels_for
+from tensordiff.core.options import integer
 from tensordiff.core.term import Term
 from tensordiff.derivatives import LabelSpec, jacobian
 from tensordiff.errors import OptionError
@@ -123,11 +124,12 @@ def hessian(
     (('i', 'j'), array([[ 6.,  0.],
            [ 0., 12.]]))
     """
-    if not isinstance(argnums, (int, np.integer)):
+    if isinstance(argnums, (Sequence, np.ndarray)):
         raise OptionError(
             f"td.hessian differentiates with respect to one argument; got argnums={argnums!r}."
             " Nest td.jacobian for mixed second derivatives"
         )
+    argnums = integer(argnums, "argnums")
     twice = jacobian(jacobian(f, argnums, mode=mode), argnums, mode=mode)
 
     @functools.wraps(f)

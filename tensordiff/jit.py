@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tensordiff.core import memory
+from tensordiff.core import memory, options
 from tensordiff.core.dense import dense_writer
 from tensordiff.core.term import Term
 from tensordiff.errors import TensorDiffError
@@ -117,7 +117,7 @@ class Jitted:
     """A function recorded once per argument signature; see :func:`jit`."""
 
     def __init__(self, fn: Callable, max_entries: int = 32):
-        self.max_entries = memory.positive_integer(max_entries, "max_entries")
+        self.max_entries = options.positive_integer(max_entries, "max_entries")
         self.fn = fn
         self._user_function = inspect.unwrap(fn)
         # Everything below is read and changed only under _lock; recording and replaying

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff.core import blocks, memory, trees
+from tensordiff.core import blocks, memory, templates, trees
 from tensordiff.core.dense import write_dense
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import default_labels, parse_labels
@@ -236,7 +236,7 @@ class Tensor:
                 term.factors + (factor,),
                 term.axes,
                 term.sizes,
-                term.factor_names() + (f"{scalar:g}",),
+                term.factor_names() + (templates.number(scalar),),
             )
             for term in self.terms
         ]

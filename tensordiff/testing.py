@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tensordiff.core.dtypes import as_real_array
+from tensordiff.core.options import integer
 from tensordiff.derivatives import jacobian
 from tensordiff.tensor import Tensor, contract
 
@@ -67,9 +68,9 @@ def check_grads(
     if not isinstance(args, (tuple, list)):
         args = (args,)
     args = [as_real_array(a, f"argument {n}") for n, a in enumerate(args)]
-    positions = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
+    positions = (argnums,) if not isinstance(argnums, (Sequence, np.ndarray)) else tuple(argnums)
     for position in positions:
-        exact = jacobian(f, argnums=int(position))(*args)
+        exact = jacobian(f, argnums=integer(position, "argnums"))(*args)
         x = args[position]
         if x.size <= FULL_CHECK_LIMIT:
             approx = numerical_jacobian(f, args, int(position), eps)

@@ -11,7 +11,9 @@ refused; arithmetic on constants is folded with Python's exact integers (so
 ``x * 2**64`` multiplies by 2⁶⁴, not by a wrapped 64-bit 0), and a constant that
 is too large or that no float64 represents exactly is refused; the arrays that
 ``ones``, ``zeros`` and ``eye`` would allocate are checked against the memory
-limit first.
+limit first, and so are the results of ``kron``, ``outer``, ``tile``, ``pad``,
+``repeat`` and ``broadcast_to`` and of broadcasting arithmetic (``a * b``,
+``a @ b``), from their operands' shapes, before NumPy allocates them.
 """
 
 import ast
@@ -23,7 +25,7 @@ import numpy as np
 
 import tensordiff.ops  # noqa: F401  (registers the rules the whitelist is read from)
 from tensordiff.core import memory
-from tensordiff.errors import TensorDiffError
+from tensordiff.errors import JacobianTooLarge, TensorDiffError
 from tensordiff.trace import registry
 
 __all__ = ["ExpressionError", "parse_expression", "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH"]
@@ -48,19 +50,69 @@ def _allocating(constructor: Callable, shape_of: Callable) -> Callable:
     """``constructor`` refusing, before it allocates, an array over the memory limit."""
 
     def checked(*args, **kwargs):
-        shape = shape_of(*args, **kwargs)
-        dims = (shape,) if np.ndim(shape) == 0 else tuple(shape)
-        if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in dims):
-            raise ExpressionError(f"{constructor.__name__}: the shape {shape!r} is not sizes")
-        memory.check_dense(dims, np.dtype(kwargs.get("dtype") or np.float64))
+        _check_size(constructor.__name__, shape_of(*args, **kwargs), kwargs.get("dtype"))
         return constructor(*args, **kwargs)
 
     checked.__name__ = constructor.__name__
     return checked
 
 
+def _check_size(name: str, shape, dtype=None) -> None:
+    """Refuse an array of ``shape`` over the memory limit (float64 unless ``dtype``)."""
+    dims = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims) or (
+        min(dims, default=0) < 0
+    ):
+        raise ExpressionError(f"{name}: the shape {shape!r} is not sizes")
+    try:
+        memory.check_dense(dims, np.dtype(dtype or np.float64))
+    except JacobianTooLarge as error:
+        raise JacobianTooLarge(f"{name}: {error}") from None
+
+
 def _eye_shape(N, M=None, *args, **kwargs):
     return (N, N if M is None else M)
+
+
+def _kron_shape(a, b):
+    sa, sb = np.shape(a), np.shape(b)
+    n = max(len(sa), len(sb))
+    sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    return tuple(x * y for x, y in zip(sa, sb, strict=True))
+
+
+def _tile_shape(A, reps):
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    shape = np.shape(A)
+    n = max(len(shape), len(reps))
+    shape, reps = (1,) * (n - len(shape)) + shape, (1,) * (n - len(reps)) + reps
+    return tuple(int(x) * int(r) for x, r in zip(shape, reps, strict=True))
+
+
+def _pad_shape(array, pad_width, *args, **kwargs):
+    shape = np.shape(array)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=object), (len(shape), 2))
+    return tuple(
+        size + int(before) + int(after) for size, (before, after) in zip(shape, widths, strict=True)
+    )
+
+
+def _repeat_shape(a, repeats, axis=None):
+    shape = (int(np.size(a)),) if axis is None else np.shape(a)
+    axis = 0 if axis is None else int(axis) % max(len(shape), 1)
+    total = int(np.sum(np.broadcast_to(np.asarray(repeats, dtype=object), (shape[axis],))))
+    return shape[:axis] + (total,) + shape[axis + 1 :]
+
+
+# Functions whose result may be far larger than their operands: checked before they run.
+_GROWING = {
+    "kron": _kron_shape,
+    "outer": lambda a, b, *args, **kwargs: (int(np.size(a)), int(np.size(b))),
+    "tile": _tile_shape,
+    "pad": _pad_shape,
+    "repeat": _repeat_shape,
+    "broadcast_to": lambda array, shape, *args, **kwargs: shape,
+}
 
 
 def _functions() -> dict[str, Callable]:
@@ -72,6 +124,9 @@ def _functions() -> dict[str, Callable]:
         for name, value in vars(namespace).items():
             if not name.startswith("_") and callable(value) and registry.is_registered(value):
                 found[prefix + name] = value
+    for name, shape_of in _GROWING.items():
+        if name in found:
+            found[name] = _allocating(found[name], shape_of)
     found["eye"] = _allocating(np.eye, _eye_shape)
     found["ones"] = _allocating(np.ones, lambda shape, *args, **kwargs: shape)
     found["zeros"] = _allocating(np.zeros, lambda shape, *args, **kwargs: shape)
@@ -326,7 +381,9 @@ def _check_index(node: ast.expr, variables: list[str]) -> None:
 
 def _evaluate(node: ast.expr, env: dict):
     if isinstance(node, ast.BinOp):
-        return _BINARY[type(node.op)](_evaluate(node.left, env), _evaluate(node.right, env))
+        a, b = _evaluate(node.left, env), _evaluate(node.right, env)
+        _check_size(_OPERATOR_NAMES[type(node.op)], _binary_shape(node.op, a, b))
+        return _BINARY[type(node.op)](a, b)
     if isinstance(node, ast.UnaryOp):
         value = _evaluate(node.operand, env)
         return -value if isinstance(node.op, ast.USub) else value
@@ -349,6 +406,23 @@ def _evaluate(node: ast.expr, env: dict):
     if isinstance(node, ast.Name):
         return env[node.id]
     return node.value  # ast.Constant
+
+
+_OPERATOR_NAMES = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_OPERATOR_NAMES[ast.MatMult] = "@"
+
+
+def _binary_shape(op: ast.operator, a, b) -> tuple[int, ...]:
+    """The shape of ``a op b``, from the operands' shapes (a mismatch is left to NumPy)."""
+    sa, sb = np.shape(a), np.shape(b)
+    try:
+        if not isinstance(op, ast.MatMult):
+            return np.broadcast_shapes(sa, sb)
+        if len(sa) >= 2 and len(sb) >= 2:
+            return np.broadcast_shapes(sa[:-2], sb[:-2]) + (sa[-2], sb[-1])
+    except ValueError:
+        pass
+    return ()  # a product with a vector is no larger than its operands
 
 
 def _index(node: ast.expr, env: dict):

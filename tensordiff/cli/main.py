@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 
 from tensordiff.cli.demo import demo_text
 from tensordiff.cli.expression import ExpressionError
@@ -32,6 +33,21 @@ def main(argv: list[str] | None = None) -> int:
     """Run a command; 0 on success, 2 with a one-line message on stderr for any failure."""
     parser = _parser()
     args = parser.parse_args(argv)
+    # NumPy's warnings (overflow, division by zero, invalid value) become one line each
+    # after the output instead of raw warnings with a source line.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = _run(parser, args)
+    for message in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+        print(
+            f"tensordiff {args.command}: note: NumPy warned {message}; the inf and nan"
+            " values it made are shown as they are",
+            file=sys.stderr,
+        )
+    return code
+
+
+def _run(parser: argparse.ArgumentParser, args) -> int:
     try:
         if args.command == "demo":
             if min(args.m, args.n) < 1 or max(args.m, args.n) > 12:

@@ -11,20 +11,17 @@ never changes another's plans.
 """
 
 import contextlib
-import numbers
 import os
 
-import numpy as np
-
 from tensordiff.core import context
-from tensordiff.errors import JacobianTooLarge, OptionError
+from tensordiff.core.options import positive_integer
+from tensordiff.errors import JacobianTooLarge
 
 __all__ = [
     "get_memory_limit",
     "set_memory_limit",
     "memory_limit",
     "check_dense",
-    "positive_integer",
 ]
 
 _FALLBACK_LIMIT = 4 * 2**30
@@ -76,24 +73,6 @@ def memory_limit(nbytes: int):
 
 def _checked(nbytes) -> int:
     return positive_integer(nbytes, "the memory limit (a number of bytes)")
-
-
-def positive_integer(value, what: str) -> int:
-    """``value`` as an int if it is a positive integer of any integral type; a bool (which
-    Python counts as an int) or anything else is refused with OptionError.
-
-    >>> positive_integer(np.int64(2**30), "the memory limit")
-    1073741824
-    >>> positive_integer(True, "the memory limit")
-    Traceback (most recent call last):
-    ...
-    tensordiff.errors.OptionError: the memory limit must be a positive integer, got True
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise OptionError(f"{what} must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise OptionError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def check_dense(shape: tuple[int, ...], dtype) -> None:

@@ -42,6 +42,10 @@ __all__ = [
 # piece that its letters stay within the 52 that np.einsum accepts.
 PIECE = 16
 _LETTERS = 52
+# opt_einsum's dynamic program is exact, but its time grows steeply with the number of
+# operands (a chain of 33 matrices and vectors: ~4 s to plan, of 17: ~0.05 s); past this
+# many operands the greedy order is planned instead, in time polynomial in the count.
+DP_OPERANDS = 18
 
 
 @contextlib.contextmanager
@@ -97,6 +101,7 @@ def compiled(equation: str, shapes: tuple[tuple[int, ...], ...]) -> LoweredPath:
     orders whose intermediates fit the memory limit: its "auto" choice for up
     to four operands ("optimal") forms a 250-million-entry intermediate for
     ``ab,a,a,ac->bc`` at a=1000, b=c=500, where dp finds the single GEMM.
+    Products of more than :data:`DP_OPERANDS` operands get the greedy order.
     """
     return _compiled(equation, shapes, _limit_entries())
 
@@ -121,12 +126,13 @@ def _compiled(equation: str, shapes: tuple[tuple[int, ...], ...], limit: int) ->
 
 @functools.lru_cache(maxsize=4096)
 def _path_info(equation: str, shapes: tuple[tuple[int, ...], ...], limit: int):
-    path, info = opt_einsum.contract_path(equation, *shapes, shapes=True, optimize="dp")
+    optimize = "dp" if len(shapes) <= DP_OPERANDS else "greedy"
+    path, info = opt_einsum.contract_path(equation, *shapes, shapes=True, optimize=optimize)
     if info.largest_intermediate <= limit:
         return path, info
     try:  # the cheapest order that fits
         path, fitting = opt_einsum.contract_path(
-            equation, *shapes, shapes=True, optimize="dp", memory_limit=limit
+            equation, *shapes, shapes=True, optimize=optimize, memory_limit=limit
         )
     except RuntimeError:  # the dynamic program found none
         fitting = info

@@ -5,6 +5,14 @@ placeholder ``⟨17⟩``. ``x[⟨3⟩]`` is the vector x over class 3; a product
 factors with a summed class is ``Σ_⟨9⟩ W[⟨5⟩,⟨9⟩] x[⟨9⟩]``. When contraction
 renames, unifies or splits classes, the placeholders are rewritten the same
 way, and rendering finally replaces each class with the label it carries.
+
+A long template is kept *deferred*: a :class:`Deferred` holds the parts a
+product or sum is made of (and renamings of classes) and is written out only
+when a formula is asked for. The names of a deep function's terms hold every
+layer's expression; writing them at each step of the chain rule made it
+quadratic (and cubic in reverse order) in the depth, while a deferred step
+costs the number of its parts. Every function here takes either kind; use
+:func:`text` where a ``str`` is needed.
 """
 
 import functools
@@ -15,6 +23,7 @@ import numpy as np
 
 __all__ = [
     "slot",
+    "Deferred",
     "grouped",
     "leaf",
     "product",
@@ -23,11 +32,15 @@ __all__ = [
     "reindexed",
     "classes_in",
     "render",
+    "text",
+    "number",
 ]
 
 # A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
 _NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
+# Products and sums whose parts are longer than this in all are deferred.
+EAGER_CHARACTERS = 1000
 
 
 def slot(c: int) -> str:
@@ -67,6 +80,18 @@ def _one_bracket(expr: str) -> bool:
     return bool(depth[-1] == 0 and depth[:-1].min(initial=1) > 0)
 
 
+def number(value) -> str:
+    """A real constant as formulas write it: short when the short form reads back as the
+    same float64, else with every digit that needs (a formula never shows a rounded number).
+
+    >>> number(0.5), number(2.0), number(1e-12), number(1 / 3), number(2**64)
+    ('0.5', '2', '1e-12', '0.3333333333333333', '1.8446744073709552e+19')
+    """
+    value = float(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
 def leaf(name: str, classes: Sequence[int]) -> str:
     """``name[⟨c1⟩,⟨c2⟩]``, or just ``name`` for a scalar.
 
@@ -79,7 +104,7 @@ def leaf(name: str, classes: Sequence[int]) -> str:
     return f"{name}[{','.join(slot(c) for c in classes)}]"
 
 
-def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
+def product(templates: Iterable, summed: Iterable[int] = ()):
     """The product of factor templates, with a Σ over ``summed`` classes in front; the
     signs of negated factors are gathered in front, so ``a −b`` reads ``−a b``.
 
@@ -88,6 +113,11 @@ def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
     """
     negative, factors = False, []
     for template in templates:
+        if isinstance(template, Deferred):
+            if template.negated:
+                negative, template = not negative, template.without_sign()
+            factors.append(template)
+            continue
         if not template:
             continue
         if template in ("−1", "-1"):  # a unit sign: folded into the product's own
@@ -96,18 +126,30 @@ def product(templates: Iterable[str], summed: Iterable[int] = ()) -> str:
         if _NEGATED.match(template):
             negative, template = not negative, template[1:]
         factors.append(template)
+    summed = tuple(dict.fromkeys(summed))
+    if _deferring(factors):
+        return Deferred("product", tuple(factors), summed=summed, negative=negative)
+    return _product_text(factors, summed, negative)
+
+
+def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool) -> str:
     body = " ".join(factors) or "1"
     if negative:
         body = "−" + body
-    summed = list(dict.fromkeys(summed))
     if summed:
         body = "Σ_" + ",".join(slot(c) for c in summed) + " " + body
     return body
 
 
-def sum_of(templates: Iterable[str]) -> str:
+def sum_of(templates: Iterable):
     """``(a + b)``, written so that ``a + −b`` reads ``a − b``."""
     parts = list(templates)
+    if _deferring(parts):
+        return Deferred("sum", tuple(parts))
+    return _sum_text(parts)
+
+
+def _sum_text(parts: Sequence[str]) -> str:
     if len(set(parts)) == 1:
         return f"({len(parts)} {parts[0]})"
     text = parts[0]
@@ -116,12 +158,121 @@ def sum_of(templates: Iterable[str]) -> str:
     return f"({text})"
 
 
-def substitute(template: str, mapping: Mapping[int, Sequence[int]]) -> str:
+def _deferring(parts: Sequence) -> bool:
+    """Whether a product or sum of ``parts`` is kept deferred rather than written now."""
+    length = 0
+    for part in parts:
+        if isinstance(part, Deferred):
+            return True
+        length += len(part)
+    return length > EAGER_CHARACTERS
+
+
+class Deferred:
+    """A template not written out yet: a product or a sum of parts (templates of either
+    kind), or a template with classes renamed. Immutable; :func:`text` writes it.
+
+    >>> long = "L" * EAGER_CHARACTERS
+    >>> name = product([f"{long}[⟨1⟩]", "−x[⟨2⟩]"], summed=[2])
+    >>> isinstance(name, Deferred), classes_in(substitute(name, {1: (5, 6)}))
+    (True, [2, 5, 6])
+    >>> text(substitute(name, {1: (5, 6)})) == f"Σ_⟨2⟩ −{long}[⟨5⟩,⟨6⟩] x[⟨2⟩]"
+    True
+    """
+
+    __slots__ = ("kind", "parts", "summed", "negative", "mapping", "classes", "_text")
+
+    def __init__(self, kind: str, parts: tuple, summed=(), negative=False, mapping=None):
+        self.kind = kind  # "product", "sum" or "renamed" (of its one part)
+        self.parts, self.summed, self.negative = parts, tuple(summed), negative
+        self.mapping = mapping or {}
+        if kind == "renamed":
+            inner = classes_in(parts[0])
+            moved = (self.mapping.get(c, (c,)) for c in inner)
+            self.classes = tuple(dict.fromkeys(d for to in moved for d in to))
+        else:
+            # in order of first appearance in the text, which writes the Σ first
+            found = (c for part in parts for c in classes_in(part))
+            self.classes = tuple(dict.fromkeys([*self.summed, *found]))
+        self._text: str | None = None
+
+    @property
+    def negated(self) -> bool:
+        """Whether the text starts with a minus sign on the whole (``−a b``, not ``Σ…``)."""
+        if self.kind == "renamed":
+            inner = self.parts[0]
+            return inner.negated if isinstance(inner, Deferred) else bool(_NEGATED.match(inner))
+        return self.kind == "product" and self.negative and not self.summed
+
+    def without_sign(self) -> "Deferred":
+        """The same template without the minus sign that :attr:`negated` reports."""
+        if self.kind == "renamed":
+            inner = self.parts[0]
+            inner = inner.without_sign() if isinstance(inner, Deferred) else inner[1:]
+            return Deferred("renamed", (inner,), mapping=self.mapping)
+        return Deferred(self.kind, self.parts, self.summed, False)
+
+    def __repr__(self) -> str:
+        return f"Deferred({text(self)!r})"
+
+
+def text(template) -> str:
+    """The template written out (a ``str`` is returned as it is)."""
+    if isinstance(template, str):
+        return template
+    if template._text is None:
+        template._text = _write(template)
+    return template._text
+
+
+def _write(root: Deferred) -> str:
+    """The text of ``root``, built with a stack of its own: the tree of a deep function's
+    name is as deep as the function, beyond Python's recursion limit. A renaming is
+    composed into the mapping handed down and applied to the plain-text parts."""
+    results: list[str] = []
+    stack: list = [(root, {}, False)]
+    while stack:
+        node, mapping, ready = stack.pop()
+        if isinstance(node, str):
+            results.append(substitute(node, mapping) if mapping else node)
+        elif not mapping and node._text is not None:
+            results.append(node._text)
+        elif node.kind == "renamed":
+            stack.append((node.parts[0], _composed(mapping, node.mapping), False))
+        elif not ready:
+            stack.append((node, mapping, True))
+            stack.extend((part, mapping, False) for part in reversed(node.parts))
+        else:
+            parts = results[len(results) - len(node.parts) :]
+            del results[len(results) - len(node.parts) :]
+            if node.kind == "sum":
+                written = _sum_text(parts)
+            else:
+                summed = [d for c in node.summed for d in mapping.get(c, (c,))]
+                written = _product_text(parts, summed, node.negative)
+            if not mapping:
+                node._text = written
+            results.append(written)
+    return results[0]
+
+
+def _composed(outer: Mapping[int, Sequence[int]], inner: Mapping[int, Sequence[int]]) -> dict:
+    """The renaming ``inner`` then ``outer``, as one mapping."""
+    both = {c: tuple(e for d in to for e in outer.get(d, (d,))) for c, to in inner.items()}
+    both.update((c, to) for c, to in outer.items() if c not in inner)
+    return both
+
+
+def substitute(template, mapping: Mapping[int, Sequence[int]]):
     """Replace each class placeholder by the classes ``mapping`` gives (comma-joined).
 
     >>> substitute("x[⟨1⟩] y[⟨12⟩,⟨1⟩]", {1: (12,), 12: (1, 2)})
     'x[⟨12⟩] y[⟨1⟩,⟨2⟩,⟨12⟩]'
     """
+    if isinstance(template, Deferred):
+        mentioned = set(template.classes)
+        moved = {c: tuple(to) for c, to in mapping.items() if c in mentioned and tuple(to) != (c,)}
+        return Deferred("renamed", (template,), mapping=moved) if moved else template
     moved = {c: to for c, to in mapping.items() if tuple(to) != (c,)}
     if not any(d in moved for to in moved.values() for d in to):
         # No replacement is replaced again: one str.replace per moved class, in C. A
@@ -138,18 +289,20 @@ def substitute(template: str, mapping: Mapping[int, Sequence[int]]) -> str:
     return _PLACEHOLDER.sub(replace, template)
 
 
-def reindexed(template: str, indices: Mapping[int, str]) -> str:
+def reindexed(template, indices: Mapping[int, str]) -> str:
     """Replace each class placeholder by an index expression (a template itself), as a
     block of a tensor reads its factors: at a fixed index, or shifted and strided.
 
     >>> reindexed("W[⟨1⟩,⟨2⟩]", {1: "⟨3⟩+5", 2: "0"})
     'W[⟨3⟩+5,0]'
     """
-    return _PLACEHOLDER.sub(lambda m: indices.get(int(m.group(1)), m.group(0)), template)
+    return _PLACEHOLDER.sub(lambda m: indices.get(int(m.group(1)), m.group(0)), text(template))
 
 
-def classes_in(template: str) -> list[int]:
+def classes_in(template) -> list[int]:
     """The classes a template mentions, in order of first appearance."""
+    if isinstance(template, Deferred):
+        return list(template.classes)
     return list(_classes_in(template))
 
 
@@ -158,10 +311,10 @@ def _classes_in(template: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(int(c) for c in _PLACEHOLDER.findall(template)))
 
 
-def render(template: str, labels: Mapping[int, str]) -> str:
+def render(template, labels: Mapping[int, str]) -> str:
     """The template with each class replaced by its label.
 
     >>> render("Σ_⟨9⟩ W[⟨5⟩,⟨9⟩] x[⟨9⟩]", {5: "i", 9: "a"})
     'Σ_a W[i,a] x[a]'
     """
-    return _PLACEHOLDER.sub(lambda m: labels[int(m.group(1))], template)
+    return _PLACEHOLDER.sub(lambda m: labels[int(m.group(1))], text(template))

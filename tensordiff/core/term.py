@@ -177,7 +177,7 @@ class Term:
 
 def _default_name(array, classes) -> str:
     if not classes and np.size(array) == 1 and isinstance(array, (np.ndarray, np.generic)):
-        return f"{float(array):g}"
+        return templates.number(array)
     return templates.leaf("F", classes)
 
 

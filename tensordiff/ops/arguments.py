@@ -5,10 +5,12 @@
 """
 
 import string
+from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff.errors import ShapeError, UnsupportedOperationError
+from tensordiff.core.options import is_integer
+from tensordiff.errors import OptionError, ShapeError, UnsupportedOperationError
 
 __all__ = ["refuse", "refuse_out", "letters", "normalize_axes"]
 
@@ -37,12 +39,32 @@ def letters(count: int, skip: str = "") -> str:
     return "".join(ch for ch in string.ascii_letters if ch not in skip)[:count]
 
 
+def refuse_bools(name: str, **options) -> None:
+    """OptionError for a count, offset or axis given as a bool, which NumPy reads as 0 or 1.
+
+    >>> refuse_bools("repeat", repeats=[2, True])
+    Traceback (most recent call last):
+    ...
+    tensordiff.errors.OptionError: numpy.repeat: repeats must be integers, not bools, got [2, True]
+    """
+    for option, value in options.items():
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        if any(
+            isinstance(item, (bool, np.bool_))
+            or (isinstance(item, np.ndarray) and item.dtype == bool)
+            for item in items
+        ):
+            raise OptionError(f"numpy.{name}: {option} must be integers, not bools, got {value!r}")
+
+
 def normalize_axes(axis, ndim: int, name: str, repeats: bool = False) -> tuple[int, ...]:
     """``axis`` (an int or a sequence) as non-negative axes; a repeated axis is an error
     unless ``repeats`` (``np.roll`` allows them: the shifts add up)."""
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if not isinstance(axis, (Sequence, np.ndarray)) else tuple(axis)
     normalized = []
     for a in axes:
+        if not is_integer(a):  # NumPy would take axis=True as axis 1 in some functions
+            raise OptionError(f"numpy.{name}: an axis must be an integer (not a bool), got {a!r}")
         if not -ndim <= a < ndim:
             raise ShapeError(f"numpy.{name}: axis {a} is out of bounds for {ndim} dimensions")
         normalized.append(int(a) % ndim)

@@ -21,7 +21,7 @@ import numpy as np
 
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
-from tensordiff.ops.arguments import normalize_axes, refuse
+from tensordiff.ops.arguments import normalize_axes, refuse, refuse_bools
 from tensordiff.trace.registry import implements
 from tensordiff.trace.traced import raw, record
 
@@ -153,6 +153,7 @@ def dsplit(ary, indices_or_sections):
 def repeat(a, repeats, axis=None):
     """A gather along ``axis``: output entry o reads input entry ``picks[o]``."""
     _refuse_traced("repeat", "repeats", repeats)
+    refuse_bools("repeat", repeats=repeats)
     if axis is None:
         return repeat(np.ravel(a), repeats, axis=0)
     (axis,) = normalize_axes(axis, _ndim(a), "repeat")
@@ -165,6 +166,7 @@ def tile(A, reps):
     """Copies of ``A`` side by side: ``A`` broadcast along a new outer axis per dimension,
     then merged (``out[r·s + i] = A[i]``)."""
     _refuse_traced("tile", "reps", reps)
+    refuse_bools("tile", reps=reps)
     reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
     shape = np.shape(raw(A))
     ndim = max(len(shape), len(reps))

@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from tensordiff.core import context
-from tensordiff.core.templates import grouped
+from tensordiff.core.templates import grouped, number
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
@@ -51,8 +51,8 @@ def _differentiable(ufunc, *inputs, **kwargs):
     partials = derivatives.partials
     if ufunc is np.power and type(inputs[1]) is not Traced and np.ndim(values[1]) == 0:
         p = float(values[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
-        base = "{g0}" if p == 2 else "{g0}^" + f"{p - 1:g}"
-        partials = ((partials[0][0], f"{p:g} {base}"), None)
+        base = "{g0}" if p == 2 else "{g0}^" + number(p - 1)
+        partials = ((partials[0][0], f"{number(p)} {base}"), None)
 
     def jacobian(position):
         partial = partials[position]

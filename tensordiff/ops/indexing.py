@@ -15,7 +15,7 @@ import numpy as np
 from tensordiff.core import memory
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
-from tensordiff.ops.arguments import letters, normalize_axes, refuse
+from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools
 from tensordiff.ops.linear import linear
 from tensordiff.trace.registry import implements
 from tensordiff.trace.traced import Traced, raw, record, top_trace
@@ -242,6 +242,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
 # ---- diagonals -------------------------------------------------------------------------------
 @implements(np.diagonal)
 def diagonal(a, offset=0, axis1=0, axis2=1):
+    refuse_bools("diagonal", offset=offset)
     shape = np.shape(raw(a))
     axis1, axis2 = normalize_axes((axis1, axis2), len(shape), "diagonal")
     value = np.diagonal(raw(a), offset, axis1, axis2)

@@ -207,7 +207,7 @@ def index_term(
         built_names.append(templates.leaf(name, factor[1]))
     if scale is not None:
         built.append((np.asarray(scale), ()))
-        built_names.append(scale_name or f"{scale:g}")
+        built_names.append(scale_name or templates.number(scale))
     return Term(
         tuple(built), axes(out, out_shape) + axes(wrt, wrt_shape), sizes, tuple(built_names)
     )

@@ -10,7 +10,7 @@ import numpy as np
 
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
-from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_out
+from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools, refuse_out
 from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
 from tensordiff.trace.registry import implements
 from tensordiff.trace.traced import Traced, expressions, raw, record
@@ -98,6 +98,7 @@ def outer(a, b, out=None):
 @implements(np.tensordot)
 def tensordot(a, b, axes=2):
     na, nb = np.ndim(raw(a)), np.ndim(raw(b))
+    refuse_bools("tensordot", axes=axes)
     if isinstance(axes, (int, np.integer)):
         axes_a, axes_b = list(range(na - axes, na)), list(range(axes))
     else:
@@ -213,6 +214,7 @@ def _known_order(name: str, order) -> None:
 
 @implements(np.expand_dims)
 def expand_dims(a, axis):
+    refuse_bools("expand_dims", axis=axis)
     return _reshaped("expand_dims", a, np.expand_dims(raw(a), axis))
 
 

@@ -41,6 +41,7 @@ def _term_form(term, J, n_out: int) -> str | None:
     deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
     coefficient, factors = 1.0, []
     for (_, classes), template in zip(term.factors, term.factor_names(), strict=True):
+        template = templates.text(template)
         if not classes and notation.is_number(template):
             coefficient *= notation.number(template)
             continue
@@ -67,7 +68,7 @@ def _term_form(term, J, n_out: int) -> str | None:
         form = " ".join(scalars) + " " + _group(form)
     if coefficient == -1:
         return "−" + form
-    return form if coefficient == 1 else f"{coefficient:g} {form}"
+    return form if coefficient == 1 else f"{templates.number(coefficient)} {form}"
 
 
 def _products(factors: list) -> list | None:

@@ -162,9 +162,9 @@ def _term_text(term: Term, labels) -> tuple[str, dict]:
     coefficient, sign, numeric = 1.0, 1, []
     table = {}
     for (array, classes), template in zip(term.factors, factor_names, strict=True):
-        if not classes and is_number(template):
-            coefficient *= number(template)
-            numeric.append(template)
+        if not classes and is_number(templates.text(template)):
+            coefficient *= number(templates.text(template))
+            numeric.append(templates.text(template))
             continue
         text = tidy(templates.render(template, mapping))
         positive = _without_sign(text)
@@ -186,7 +186,7 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str
     if len(numeric) == 1 and "/" in numeric[0]:
         size = numeric[0].lstrip("−-")  # keep a fraction such as 1/3 exact
         return f"{minus}({size}) {body}" if body else f"{minus}{size}"
-    size = f"{abs(coefficient):.6g}"
+    size = templates.number(abs(coefficient))
     return f"{minus}{size} {body}" if body else f"{minus}{size}"
 
 

@@ -30,7 +30,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from tensordiff.core import context, trees
 from tensordiff.core.dtypes import refuse_out_of_core
-from tensordiff.core.templates import grouped
+from tensordiff.core.templates import grouped, number
 from tensordiff.core.term import Term
 from tensordiff.errors import (
     ShapeError,
@@ -85,13 +85,35 @@ class Trace:
     lower-level traced values.
     """
 
-    __slots__ = ("level", "closed", "_constants")
+    __slots__ = ("level", "closed", "_constants", "_by_layout", "_by_address", "_names", "_fresh")
 
     def __init__(self, level: int, named: dict | None = None):
         self.level = level
         self.closed = False  # set when its call has returned: its values are then leaks
         # id -> (object, name); the object is kept so its id cannot be reused
-        self._constants = {id(value): (value, name) for name, value in (named or {}).items()}
+        self._constants: dict[int, tuple] = {}
+        # Arrays indexed by how they read memory, so that finding a constant among those
+        # already named takes one lookup: a deep function meets a new constant per layer,
+        # and a scan of all of them per call made tracing quadratic in the depth.
+        self._by_layout: dict[tuple, tuple] = {}  # (address, dtype, shape, strides) -> entry
+        self._by_address: dict[int, list] = {}  # first element's address -> [(order, entry)]
+        self._names: set[str] = set()
+        self._fresh = 1  # no name K1 ... K(fresh - 1) is free
+        # one entry per object: of two names for the same array, the last one counts
+        for value, name in {
+            id(value): (value, name) for name, value in (named or {}).items()
+        }.values():
+            self._remember(value, name)
+
+    def _remember(self, value, name: str) -> tuple:
+        entry = (value, name)
+        self._constants[id(value)] = entry
+        self._names.add(name)
+        if isinstance(value, np.ndarray):
+            address = _address(value)
+            self._by_layout.setdefault((address, value.dtype, value.shape, value.strides), entry)
+            self._by_address.setdefault(address, []).append((len(self._constants), entry))
+        return entry
 
     def apply(self, function: Callable, args: Sequence, kwargs: dict):
         """``function(*args, **kwargs)`` by its rule, this trace's values unwrapped inside."""
@@ -139,26 +161,35 @@ class Trace:
     def name_of(self, value) -> str:
         """The display name of a constant: its variable name if known, else K1, K2, ..."""
         if isinstance(value, (int, float, np.generic)) and np.ndim(value) == 0:
-            return f"{float(value):g}"
+            return number(value)
         known = self._lookup(value)
         if known is None:
             if np.ndim(value) == 0:
-                return f"{float(np.asarray(value)):g}"
-            known = (value, self._view_name(value) or self._fresh_name())
-            self._constants[id(value)] = known
+                return number(np.asarray(value))
+            known = self._remember(value, self._view_name(value) or self._fresh_name())
         return known[1]
 
     def _fresh_name(self) -> str:
-        taken = {name for _, name in self._constants.values()}
-        return next(f"K{n}" for n in range(1, len(taken) + 2) if f"K{n}" not in taken)
+        """The first of K1, K2, ... that no value is called (names are only ever added)."""
+        while f"K{self._fresh}" in self._names:
+            self._fresh += 1
+        return f"K{self._fresh}"
 
     def _view_name(self, value) -> str | None:
         """``Aᵀ``, ``transpose(B, (2, 0, 1))``, ``reshape(A, (4, 3))``, ``ravel(A)`` or
         ``flip(y)`` for such a view of a named array."""
         if not isinstance(value, np.ndarray):
             return None
-        for named, name in list(self._constants.values()):
-            if isinstance(named, np.ndarray) and named.dtype == value.dtype:
+        # Each such view starts where its array does, or (a reversal) at its last element.
+        starts = {_address(value)}
+        if value.ndim == 1 and value.shape[0] > 1:
+            starts.add(_address(value) + (value.shape[0] - 1) * value.strides[0])
+        candidates = sorted(
+            (item for start in starts for item in self._by_address.get(start, ())),
+            key=lambda item: item[0],
+        )
+        for _, (named, name) in candidates:
+            if named.dtype == value.dtype:
                 view = _view_name(named, name, value)
                 if view is not None:
                     return view
@@ -178,20 +209,7 @@ class Trace:
             return known
         if not isinstance(value, np.ndarray):
             return None
-        return next(
-            (entry for entry in self._constants.values() if _same_array(entry[0], value)), None
-        )
-
-
-def _same_array(named, value: np.ndarray) -> bool:
-    """Whether ``value`` reads exactly the elements of ``named``, in the same places."""
-    return (
-        isinstance(named, np.ndarray)
-        and named.dtype == value.dtype
-        and named.shape == value.shape
-        and named.strides == value.strides
-        and _address(named) == _address(value)
-    )
+        return self._by_layout.get((_address(value), value.dtype, value.shape, value.strides))
 
 
 def _view_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:

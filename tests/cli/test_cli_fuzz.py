@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tensordiff as td
 from tensordiff.cli import main
 from tensordiff.cli.expression import MAX_DEPTH, MAX_LENGTH, ExpressionError, parse_expression
 
@@ -49,6 +50,14 @@ HOSTILE = {
     "take out of range": "take(x, 10)",
     "a huge ones": "ones((100000, 100000)) @ x",
     "a huge eye": "eye(10**6) @ x",
+    "a huge kron": "kron(ones(100000), ones(100000)) * x[0]",
+    "a huge outer": "outer(ones(100000), ones(100000)) * x[0]",
+    "a huge tile": "tile(x, 10**9)",
+    "a huge pad": "pad(x, 10**9)",
+    "a huge repeat": "repeat(x, 10**9)",
+    "a huge broadcast_to": "broadcast_to(x[0], (100000, 100000))",
+    "a huge broadcast product": "ones((100000, 1)) * ones((1, 100000)) * x[0]",
+    "a huge matrix product": "ones((100000, 1)) @ ones((1, 100000)) * x[0]",
     "a negative shape": "zeros(-1) + x",
     "a tower of powers": "x ** 10**10**10",
     "an inexact integer": "x * (2**64 + 1)",
@@ -101,6 +110,52 @@ def test_hostile_options_exit_2_before_allocating(options):
     assert code == 2, err
 
 
+GROWING = {  # the case's name -> the call the message names
+    "kron": "kron",
+    "outer": "outer",
+    "tile": "tile",
+    "pad": "pad",
+    "repeat": "repeat",
+    "broadcast_to": "broadcast_to",
+    "broadcast product": "*",
+    "matrix product": "@",
+}
+
+
+@pytest.mark.parametrize("name", GROWING)
+def test_a_growing_function_is_refused_from_its_operands_shapes(name):
+    """Refused by the memory limit, naming the call, not by a MemoryError after trying."""
+    code, _, err = explain(HOSTILE[f"a huge {name}"])
+    assert code == 2 and "over the limit" in err
+    assert err.startswith(f"tensordiff explain: {GROWING[name]}: "), err
+
+
+@pytest.mark.parametrize(
+    "expression, gradient",
+    [
+        ("sum(kron(x, ones(2)))", lambda x: np.full(3, 2.0)),
+        ("sum(outer(x, ones(2)) ** 2)", lambda x: 4 * x),
+        ("sum(tile(x, 2)) + sum(pad(x, 1) ** 2)", lambda x: 2 + 2 * x),
+        ("sum(repeat(x, 2) ** 2)", lambda x: 4 * x),
+    ],
+)
+def test_growing_functions_under_the_limit_still_work(expression, gradient):
+    f, _ = parse_expression(expression)
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(np.asarray(td.grad(f)(x)), gradient(x), rtol=1e-12)
+    assert explain(expression)[0] == 0
+
+
+def test_numpy_warnings_are_one_line_notes_not_raw_warnings():
+    code, out, err = explain("log(x - x)")
+    assert code == 0 and "f[i] = log(x − x)" in out
+    notes = err.splitlines()
+    assert notes and all(
+        line.startswith("tensordiff explain: note: NumPy warned") for line in notes
+    )
+    assert "RuntimeWarning" in err and ".py:" not in err  # no source line of a raw warning
+
+
 def test_a_value_file_over_the_memory_limit_is_refused_from_its_header(tmp_path):
     # A .npy header claiming a 80 GB array, with no data behind it: refused before reading.
     path = tmp_path / "huge.npy"
@@ -116,7 +171,9 @@ def test_integer_constants_are_exact_not_wrapped():
     f, _ = parse_expression("x * 2**64 + x * 10**20 - x * -(2**63)")
     np.testing.assert_array_equal(f(np.ones(2)), np.full(2, 2.0**64 + 1e20 + 2.0**63))
     code, out, _ = explain("x * 2**64")
-    assert code == 0 and "1.84467e+19 δ[i,j]" in out  # 2**64 shown, not a wrapped 0
+    # 2**64 shown with every digit (it reads back as 2**64 exactly), not a wrapped 0
+    assert code == 0 and "1.8446744073709552e+19 δ[i,j]" in out
+    assert float("1.8446744073709552e+19") == 2**64
     with pytest.raises(ExpressionError, match="too large"):
         parse_expression("x ** 10**10**10")
     with pytest.raises(ExpressionError, match="at most"):

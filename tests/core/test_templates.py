@@ -1,5 +1,7 @@
 """Factor-name templates with class placeholders: building, rewriting and rendering them."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -121,3 +123,50 @@ def test_a_split_class_is_split_in_the_names_too():
     result = contract_terms([(M, "ky"), (flattening, "yab")], "kab")
     labels = {axis[0]: label for axis, label in zip(result.axes, "kab", strict=True)}
     assert render(result.product_name(list(labels)), labels) == "M[k,a,b]"
+
+
+def _deep_formulas(depth):
+    import tensordiff as td
+
+    rng = np.random.default_rng(3)
+    matrices = [rng.normal(size=(2, 2)) for _ in range(depth)]
+
+    def f(h):
+        for W in matrices:
+            h = np.tanh(W @ h) * 0.5 - 0.25
+        return h
+
+    x = rng.normal(size=2)
+    jacobians = [td.jacobian(f, mode=mode)(x) for mode in ("optimal", "reverse", "forward")]
+    jacobians.append(td.hessian(lambda v: np.sum(f(v) ** 2))(x))
+    texts = [J.formula for J in jacobians] + [str(td.explain(f)(x))]
+    # Past the fresh letters, a summed index is written s<class id>: ids differ per run.
+    return [re.sub(r"(?<![A-Za-z0-9])s\d+(?![0-9])", "s#", text) for text in texts]
+
+
+def test_deferred_names_write_the_same_formulas_as_names_written_at_once(monkeypatch):
+    """A 12-layer chain's names run to thousands of characters: deferred by default,
+    written out at every step when the threshold is out of reach; the text is the same."""
+    from tensordiff.core import templates
+
+    threshold = templates.EAGER_CHARACTERS
+    deferred = _deep_formulas(12)
+    monkeypatch.setattr(templates, "EAGER_CHARACTERS", 10**12)
+    eager = _deep_formulas(12)
+    assert deferred == eager
+    assert min(len(formula) for formula in eager) > threshold
+
+
+def test_a_deferred_name_deeper_than_the_recursion_limit_is_written():
+    import sys
+
+    from tensordiff.core.templates import Deferred, text
+
+    name = leaf("x", [1])
+    layers = sys.getrecursionlimit() + 100
+    for _ in range(layers):
+        name = product([substitute(name, {1: (2,)}), "L" * 1001], [])
+        name = substitute(name, {2: (1,)})
+    assert isinstance(name, Deferred)
+    written = text(name)
+    assert written.startswith("x[⟨1⟩] L") and written.count("L" * 1001) == layers

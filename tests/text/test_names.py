@@ -156,3 +156,11 @@ def test_fresh_symbols_skip_user_names():
     assert names == {"K1", "K2"}
     dense = np.asarray(J)
     np.testing.assert_allclose(dense, K1 + A[:, ::-1].reshape(4, 3))
+
+
+@pytest.mark.parametrize("constant", [1 / 3, 0.1 + 0.2, 2.0**64, 1e-300, 123456.789])
+def test_a_constant_is_printed_so_that_it_reads_back_exactly(constant):
+    """The printed factor is the float used: parsing it back gives the same float64."""
+    formula = td.jacobian(lambda x: x * constant)(np.ones(2)).formula
+    printed = formula.split("= ")[1].split(" δ")[0]
+    assert float(printed) == constant, formula

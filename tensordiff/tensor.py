@@ -382,6 +382,10 @@ def contract(*tensors: Tensor, out: str | Sequence[str] | None = None) -> Tensor
                 f"argument {position} of td.contract is a {type(tensor).__name__}, not a"
                 " td.Tensor; wrap arrays as td.Tensor(array, labels) first"
             )
+    for tensor in tensors:
+        # a gradient computed as plain numbers takes its structure back first, so the
+        # result's formula reads as the chain rule (its deltas eliminated), not as numbers
+        tensor.structured_terms()
     sizes: dict[str, int] = {}
     counts: dict[str, int] = {}
     for position, tensor in enumerate(tensors):

@@ -100,7 +100,7 @@ def plan(f: Callable, argnums: int = 0, memory_limit: int | None = None) -> Call
 
 
 def _jacobian(f, argnums: int, mode: str, args, kwargs):
-    return differentiate(f, (argnums,), args, kwargs, None, (None,), mode)[1][0]
+    return differentiate(f, (argnums,), args, kwargs, None, (None,), mode)[1][0][0]
 
 
 def _predicted(J) -> dict:

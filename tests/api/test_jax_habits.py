@@ -1,0 +1,215 @@
+"""The habits users bring from JAX and torch.func: aux data, values, pytrees.
+
+Every result is compared with JAX's on random inputs.
+"""
+
+import collections
+import dataclasses
+
+import numpy as np
+import pytest
+
+import tensordiff as td
+
+
+def _dense_tree(tree):
+    """A tree of td.Tensors as a tree of dense arrays (leaves of other types kept)."""
+    return td_trees().tree_map(
+        lambda leaf: np.asarray(leaf) if isinstance(leaf, td.Tensor) else leaf, tree
+    )
+
+
+def td_trees():
+    from tensordiff.core import trees
+
+    return trees
+
+
+def assert_trees_close(ours, theirs, rtol=1e-10, atol=1e-12):
+    """Same nesting (containers and dict keys) and the same numbers leaf by leaf."""
+    trees = td_trees()
+    ours = _dense_tree(ours)
+    assert trees.structure(ours) == trees.structure(_as_numpy(theirs))
+    for mine, reference in zip(trees.leaves(ours), trees.leaves(theirs), strict=True):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(reference), rtol=rtol, atol=atol)
+
+
+def _as_numpy(tree):
+    return td_trees().tree_map(np.asarray, tree)
+
+
+class Counted:
+    """A function that counts its calls."""
+
+    def __init__(self, f):
+        self.f, self.calls = f, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.f(*args)
+
+
+def _loss_with_aux(np_):
+    def loss(W, x):
+        hidden = np_.tanh(W @ x)
+        return np_.sum(hidden**2), {"hidden": hidden, "norm": np_.sum(W * W)}
+
+    return loss
+
+
+# ---- aux values and values --------------------------------------------------------
+
+
+def test_grad_has_aux_matches_jax(jax, rng):
+    W, x = rng.normal(size=(3, 4)), rng.normal(size=4)
+    g, aux = td.grad(_loss_with_aux(np), has_aux=True)(W, x)
+    g_ref, aux_ref = jax.grad(_loss_with_aux(jax.numpy), has_aux=True)(W, x)
+    np.testing.assert_allclose(np.asarray(g), g_ref, rtol=1e-10)
+    assert_trees_close(aux, aux_ref)
+    assert all(type(leaf) is np.ndarray for leaf in td_trees().leaves(aux))
+
+
+def test_jacobian_and_hessian_has_aux_match_jax(jax, rng):
+    x = rng.normal(size=3)
+
+    def f(np_):
+        return lambda x: (np_.sin(x) * np_.sum(x**2), np_.cos(x))
+
+    J, aux = td.jacobian(f(np), has_aux=True)(x)
+    J_ref, aux_ref = jax.jacobian(f(jax.numpy), has_aux=True)(x)
+    np.testing.assert_allclose(np.asarray(J), J_ref, rtol=1e-10)
+    np.testing.assert_allclose(aux, aux_ref, rtol=1e-12)
+
+    def scalar(np_):
+        return lambda x: (np_.sum(np_.sin(x) * x**3), x * 2.0)
+
+    H, aux = td.hessian(scalar(np), has_aux=True)(x)
+    H_ref, aux_ref = jax.hessian(scalar(jax.numpy), has_aux=True)(x)
+    np.testing.assert_allclose(np.asarray(H), H_ref, rtol=1e-10)
+    np.testing.assert_allclose(aux, aux_ref)
+    assert type(aux) is np.ndarray
+
+
+def test_value_and_grad_runs_f_once_and_matches_jax(jax, rng):
+    W, x = rng.normal(size=(3, 4)), rng.normal(size=4)
+    counted = Counted(_loss_with_aux(np))
+    (value, aux), g = td.value_and_grad(counted, argnums=(0, 1), has_aux=True)(W, x)
+    assert counted.calls == 1
+    (value_ref, aux_ref), g_ref = jax.value_and_grad(
+        _loss_with_aux(jax.numpy), argnums=(0, 1), has_aux=True
+    )(W, x)
+    np.testing.assert_allclose(value, value_ref, rtol=1e-12)
+    assert_trees_close(aux, aux_ref)
+    assert_trees_close(g, g_ref)
+
+    plain = Counted(lambda W, x: np.sum(np.tanh(W @ x)))
+    value, g = td.value_and_grad(plain)(W, x)
+    assert plain.calls == 1
+    value_ref, g_ref = jax.value_and_grad(lambda W, x: jax.numpy.sum(jax.numpy.tanh(W @ x)))(W, x)
+    np.testing.assert_allclose(value, value_ref, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(g), g_ref, rtol=1e-10)
+
+
+def test_value_and_jacobian_runs_f_once(jax, rng):
+    x = rng.normal(size=4)
+    counted = Counted(lambda x: (np.exp(x) * x[::-1], x.sum()))
+    (value, aux), J = td.value_and_jacobian(counted, has_aux=True)(x)
+    assert counted.calls == 1
+    J_ref, aux_ref = jax.jacobian(lambda x: (jax.numpy.exp(x) * x[::-1], x.sum()), has_aux=True)(x)
+    np.testing.assert_allclose(value, np.exp(x) * x[::-1], rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(J), J_ref, rtol=1e-10)
+    np.testing.assert_allclose(aux, aux_ref)
+
+
+def test_returned_value_is_never_the_users_array():
+    x = np.arange(3.0)
+    value, _ = td.value_and_jacobian(lambda x: x)(x)
+    assert not np.shares_memory(value, x)
+    np.testing.assert_array_equal(value, x)
+
+
+def test_aux_that_is_not_a_pair_is_refused():
+    with pytest.raises(td.ShapeError, match="must return a pair"):
+        td.grad(lambda x: np.sum(x), has_aux=True)(np.ones(2))
+
+
+def test_aux_is_not_a_leaked_tracer():
+    _, aux = td.grad(lambda x: (np.sum(x**2), [x * 3.0, None]), has_aux=True)(np.ones(2))
+    np.testing.assert_allclose(aux[0] + 1.0, [4.0, 4.0])  # usable as a plain array
+    assert aux[1] is None
+
+
+# ---- pytrees ------------------------------------------------------------------------
+
+
+def _mlp_loss(np_):
+    def loss(params, x):
+        h = x
+        for layer in params["layers"]:
+            h = np_.tanh(h @ layer["W"] + layer["b"])
+        return np_.sum((h @ params["W_out"]) ** 2) + params["scale"][0][0] * np_.sum(h)
+
+    return loss
+
+
+def _params(rng):
+    return {
+        "layers": [
+            {"W": rng.normal(size=(4, 5)), "b": rng.normal(size=5)},
+            {"W": rng.normal(size=(5, 3)), "b": rng.normal(size=3)},
+        ],
+        "W_out": rng.normal(size=(3, 2)),
+        "scale": (rng.normal(size=1),),
+    }
+
+
+def test_grad_of_nested_params_matches_jax(jax, rng):
+    params, x = _params(rng), rng.normal(size=(6, 4))
+    g = td.grad(_mlp_loss(np))(params, x)
+    g_ref = jax.grad(_mlp_loss(jax.numpy))(params, x)
+    assert_trees_close(g, g_ref)
+    labels = [leaf.indices for leaf in td_trees().leaves(g)]
+    flat = [label for indices in labels for label in indices]
+    assert len(flat) == len(set(flat)), labels  # every leaf labelled apart
+
+
+def test_jacobian_tuple_and_dict_outputs_nest_as_jax(jax, rng):
+    a, b = rng.normal(size=3), {"u": rng.normal(size=(2, 3)), "v": None}
+
+    def f(np_):
+        return lambda a, b: {"y": (a * b["u"], np_.sum(a)), "z": [np_.exp(a)]}
+
+    for argnums in (0, 1, (0, 1), (1, 0)):
+        J = td.jacobian(f(np), argnums=argnums)(a, b)
+        J_ref = jax.jacobian(f(jax.numpy), argnums=argnums)(a, b)
+        assert_trees_close(J, J_ref)
+
+
+def test_named_tuples_are_trees_as_in_jax(jax, rng):
+    Pair = collections.namedtuple("Pair", "left right")
+    p = Pair(rng.normal(size=2), rng.normal(size=2))
+    g = td.grad(lambda p: np.sum(p.left * np.sin(p.right)))(p)
+    g_ref = jax.grad(lambda p: jax.numpy.sum(p.left * jax.numpy.sin(p.right)))(p)
+    assert type(g) is Pair
+    assert_trees_close(g, g_ref)
+
+
+def test_dataclasses_are_refused_clearly():
+    @dataclasses.dataclass
+    class Params:
+        W: np.ndarray
+
+    with pytest.raises(td.UnsupportedDTypeError, match=r"dataclass \(Params\).*asdict"):
+        td.grad(lambda p: np.sum(p.W))(Params(np.ones(2)))
+
+
+def test_labels_on_a_tree_are_refused_clearly():
+    with pytest.raises(td.OptionError, match="wrt= labels one array"):
+        td.jacobian(lambda p: p["a"] * 2.0, wrt="j")({"a": np.ones(2)})
+    with pytest.raises(td.OptionError, match="out= labels one array"):
+        td.jacobian(lambda a: (a, a), out="i")(np.ones(2))
+
+
+def test_grad_of_a_tree_output_is_refused(jax):
+    with pytest.raises(td.ShapeError, match="td.grad needs .* scalar.*tuple"):
+        td.grad(lambda x: (np.sum(x),))(np.ones(2))

@@ -28,6 +28,7 @@ def jacobian(
     wrt: LabelSpec | Sequence[LabelSpec] = None,
     mode: str = "auto",
     has_aux: bool = False,
+    batch: int | None = None,
 ) -> Callable:
     """The function computing the full Jacobian of ``f`` as a labelled tensor.
 
@@ -42,6 +43,15 @@ def jacobian(
     structure; each leaf's Jacobian gets labels of its own. With ``has_aux=True``,
     ``f`` returns ``(output, aux)`` and the call returns ``(jacobian, aux)``: ``aux``
     is not differentiated, and its traced values come back as plain arrays.
+
+    ``batch=b`` gives per-sample Jacobians: axis ``b`` of the output and of each
+    differentiated argument index the samples, and the result has shape
+    ``(B, *out_rest, *in_rest)``, equal to ``jax.vmap(jax.jacobian(f_one))(X)``. It is
+    the diagonal (:meth:`Tensor.diagonal`) of the full Jacobian, which is free because
+    the two sample axes are joined by a Kronecker delta; if they are not (``f`` mixes
+    samples, e.g. normalises over the batch), ``ShapeError`` says so. Per-sample
+    gradients with respect to shared parameters need no option: ``td.jacobian(losses)(W, X)``
+    of the vector of per-sample losses already has shape ``(B, *W.shape)``.
 
     ``mode`` is the order of the chain-rule contractions: ``"reverse"``
     (from the output, as backpropagation), ``"forward"`` (from the argument),
@@ -59,11 +69,14 @@ def jacobian(
     (('i',), ('j', 'k'), (2, 2, 3))
     >>> np.asarray(J)[1, 1]
     array([0., 1., 2.])
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> jacobian(lambda X: np.tanh(X @ np.ones((2, 4))), batch=0)(X).shape
+    (3, 4, 2)
     >>> Js = jacobian(lambda p: {"y": p["a"] * p["b"]})({"a": np.ones(2), "b": np.ones(2)})
     >>> sorted(Js["y"]), Js["y"]["b"].indices
     (['a', 'b'], ('i', 'k'))
     """
-    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux)
+    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch)
 
     @functools.wraps(f)
     def jacobian_of_f(*args, **kwargs):
@@ -148,7 +161,7 @@ def value_and_grad(
     return value_and_grad_of_f
 
 
-def _differentiator(f, argnums, out, wrt, mode, has_aux) -> Callable:
+def _differentiator(f, argnums, out, wrt, mode, has_aux, batch=None) -> Callable:
     """``(args, kwargs) -> (value, derivative, aux)``: the body every derivative function
     above shares, its options checked once."""
     if mode not in MODES:
@@ -176,10 +189,43 @@ def _differentiator(f, argnums, out, wrt, mode, has_aux) -> Callable:
                 if isinstance(derivative, Jacobian):
                     # J.plan(): the cost report of this very call, made when asked for
                     derivative._source = functools.partial(_cost_report, f, position, args, kwargs)
+        if batch is not None:
+            table = [[_per_sample(J, batch) for J in row] for row in table]
         rows = [row[0] if single else tuple(row) for row in table]
         return call.value, trees.unflatten(call.output_skeleton, rows), call.aux
 
     return differentiated
+
+
+def _per_sample(J, batch: int) -> Jacobian:
+    """The per-sample Jacobians in ``J``: the diagonal of its two sample axes, put first."""
+    if not isinstance(J, Jacobian):
+        raise OptionError(
+            "batch= takes one array argument and one array output; for nested ones,"
+            " take J.diagonal(...) of each leaf's Jacobian"
+        )
+    n_out, n_in = len(J.out_indices), len(J.in_indices)
+    if not (-n_out <= batch < n_out and -n_in <= batch < n_in):
+        raise ShapeError(
+            f"batch={batch} is not an axis of both the output (shape {J.shape[:n_out]}) and"
+            f" the argument (shape {J.shape[n_out:]})"
+        )
+    out_axis, in_axis = batch % n_out, n_out + batch % n_in
+    if J.shape[out_axis] != J.shape[in_axis]:
+        raise ShapeError(
+            f"batch={batch}: the output has {J.shape[out_axis]} samples but the argument"
+            f" {J.shape[in_axis]}"
+        )
+    if not all(term.axes[out_axis] == term.axes[in_axis] for term in J.terms):
+        raise ShapeError(
+            f"batch={batch}: output sample b depends on other samples than b (f mixes the"
+            " samples, e.g. a mean over the batch), so the per-sample Jacobians are not the"
+            " full Jacobian's diagonal; use the full td.jacobian, or J.diagonal(...) if the"
+            " diagonal is what you want"
+        )
+    diagonal = J.diagonal(out_axis, in_axis)  # labels: the rest, then the sample axis
+    first = (diagonal.indices[-1],) + diagonal.indices[:-1]
+    return Jacobian._from_tensor(diagonal.transpose(first), n_out, J.numerator, J.denominator)
 
 
 def _scalar(f, differentiated) -> Callable:

@@ -213,3 +213,62 @@ def test_labels_on_a_tree_are_refused_clearly():
 def test_grad_of_a_tree_output_is_refused(jax):
     with pytest.raises(td.ShapeError, match="td.grad needs .* scalar.*tuple"):
         td.grad(lambda x: (np.sum(x),))(np.ones(2))
+
+
+# ---- diagonals and per-sample Jacobians ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "f, shape, axes",
+    [
+        (lambda x: np.tanh(x) * 2.0, (3, 4), [(0, 2), (1, 3), ("i", "k"), (-1, 1)]),
+        (lambda x: np.outer(x, np.sin(x)), (4,), [(0, 2), (1, 2), (0, 1)]),
+        (lambda x: x.reshape(3, 2).T * np.arange(6.0).reshape(2, 3), (2, 3), [(0, 2), (1, 3)]),
+        (lambda x: np.cumsum(x, axis=0) @ x.T, (3, 3), [(0, 1), (0, 3), (1, 2), (2, 3)]),
+    ],
+)
+def test_diagonal_is_numpys_on_the_dense_array(f, shape, axes, rng):
+    J = td.jacobian(f)(rng.normal(size=shape))
+    dense = np.asarray(J)
+    for axis1, axis2 in axes:
+        d = J.diagonal(axis1, axis2)
+        positions = [J.indices.index(a) if isinstance(a, str) else a for a in (axis1, axis2)]
+        expected = np.diagonal(dense, 0, *positions)
+        assert d.shape == expected.shape
+        np.testing.assert_allclose(np.asarray(d), expected, rtol=1e-12, atol=1e-14)
+        kept = [J.indices[n] for n in range(J.ndim) if n not in np.mod(positions, J.ndim)]
+        assert d.indices == (*kept, J.indices[positions[0]])
+
+
+def test_diagonal_of_a_delta_keeps_the_structure(rng):
+    W, x = rng.normal(size=(300, 200)), rng.normal(size=200)
+    J = td.jacobian(lambda W: W @ x)(W)  # δ[i,j] x[k]: 200 numbers for 300·300·200
+    d = J.diagonal("i", "j")
+    assert d.stored_nbytes == J.stored_nbytes
+    np.testing.assert_allclose(np.asarray(d), np.broadcast_to(x, (300, 200)).T)
+
+
+def test_diagonal_refuses_what_numpy_would_trim(rng):
+    J = td.jacobian(lambda x: x @ np.ones((3, 2)))(rng.normal(size=3))
+    with pytest.raises(td.ShapeError, match="equal sizes"):
+        J.diagonal(0, 1)
+    with pytest.raises(td.ShapeError, match="not a label"):
+        J.diagonal("i", "q")
+
+
+def _mlp_one(np_, W1, W2):
+    return lambda x: np_.tanh(np_.tanh(x @ W1) @ W2) * x[..., :3]
+
+
+def test_per_sample_jacobians_match_vmap_of_jacobian(jax, rng):
+    W1, W2, X = rng.normal(size=(5, 8)), rng.normal(size=(8, 3)), rng.normal(size=(7, 5))
+    J = td.jacobian(_mlp_one(np, W1, W2), batch=0)(X)
+    reference = jax.vmap(jax.jacobian(_mlp_one(jax.numpy, W1, W2)))(X)
+    assert J.shape == reference.shape == (7, 3, 5)
+    np.testing.assert_allclose(np.asarray(J), reference, rtol=1e-10, atol=1e-13)
+    assert J.out_indices == ("i", "j") and J.in_indices == ("l",)
+
+
+def test_per_sample_jacobians_refuse_functions_mixing_samples(rng):
+    with pytest.raises(td.ShapeError, match="mixes"):
+        td.jacobian(lambda X: X - np.mean(X, axis=0), batch=0)(rng.normal(size=(4, 2)))

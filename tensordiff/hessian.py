@@ -46,6 +46,16 @@ class Hessian(Jacobian):
         )
         return f"{top} = {notation.index_notation(self)}"
 
+    # As a linear map (H v, J.as_linear_operator()), H takes v shaped like the argument to
+    # the output's shape plus the argument's: the derivative of the gradient along v.
+    @property
+    def _rows(self) -> tuple[str, ...]:
+        return self.out_indices + self.in_indices[: len(self.in_indices) // 2]
+
+    @property
+    def _columns(self) -> tuple[str, ...]:
+        return self.in_indices[len(self.in_indices) // 2 :]
+
     @property
     def _first(self) -> list[int]:
         n_out, n_in = len(self.out_indices), len(self.in_indices) // 2

@@ -272,3 +272,21 @@ def test_per_sample_jacobians_match_vmap_of_jacobian(jax, rng):
 def test_per_sample_jacobians_refuse_functions_mixing_samples(rng):
     with pytest.raises(td.ShapeError, match="mixes"):
         td.jacobian(lambda X: X - np.mean(X, axis=0), batch=0)(rng.normal(size=(4, 2)))
+
+
+# ---- arrays of other libraries ------------------------------------------------------
+
+
+def test_torch_and_jax_arrays_are_refused_with_the_conversion(jax):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(
+        td.UnsupportedDTypeError, match=r"argument 0 is a torch\.Tensor.*\.numpy\(\)"
+    ):
+        td.jacobian(lambda x: x * 2.0)(torch.ones(3, dtype=torch.float64))
+    with pytest.raises(td.UnsupportedDTypeError, match=r"argument 0\.W is a jax.*np\.asarray"):
+        td.grad(lambda p: np.sum(p["W"]))({"W": jax.numpy.ones(2)})
+    with pytest.raises(td.UnsupportedDTypeError, match="torch"):
+        td.Tensor(torch.ones(2), "i")
+    # converted as the message says, they work
+    J = td.jacobian(lambda x: x * 2.0)(torch.ones(3, dtype=torch.float64).detach().cpu().numpy())
+    np.testing.assert_allclose(np.asarray(J), 2.0 * np.eye(3))

@@ -93,6 +93,7 @@ def value_and_jacobian(
     out: LabelSpec = None,
     wrt: LabelSpec | Sequence[LabelSpec] = None,
     mode: str = "auto",
+    batch: int | None = None,
 ) -> Callable:
     """Like :func:`jacobian`, returning ``(value, J)``: ``f``'s output from the same traced
     call (``f`` runs once), as plain arrays. With ``has_aux``: ``((value, aux), J)``.
@@ -102,7 +103,7 @@ def value_and_jacobian(
     (array([0., 0.]), array([[1., 0.],
            [0., 1.]]))
     """
-    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux)
+    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch)
 
     @functools.wraps(f)
     def value_and_jacobian_of_f(*args, **kwargs):

@@ -290,3 +290,41 @@ def test_torch_and_jax_arrays_are_refused_with_the_conversion(jax):
     # converted as the message says, they work
     J = td.jacobian(lambda x: x * 2.0)(torch.ones(3, dtype=torch.float64).detach().cpu().numpy())
     np.testing.assert_allclose(np.asarray(J), 2.0 * np.eye(3))
+
+
+def test_jit_replays_aux_values_and_trees(rng):
+    def loss(params, x):
+        hidden = np.tanh(x @ params["W"])
+        return np.sum(hidden * params["v"]), {"hidden": hidden}
+
+    jitted = td.jit(td.value_and_grad(loss, has_aux=True))
+    for _ in range(3):
+        params = {"W": rng.normal(size=(3, 4)), "v": rng.normal(size=4)}
+        x = rng.normal(size=(5, 3))
+        (value, aux), g = jitted(params, x)
+        (value_ref, aux_ref), g_ref = td.value_and_grad(loss, has_aux=True)(params, x)
+        np.testing.assert_allclose(value, value_ref, rtol=1e-13)
+        np.testing.assert_allclose(aux["hidden"], aux_ref["hidden"], rtol=1e-13)
+        for key in ("W", "v"):
+            np.testing.assert_allclose(np.asarray(g[key]), np.asarray(g_ref[key]), rtol=1e-13)
+    assert jitted.cache_info().hits == 2
+
+
+def test_hessian_of_a_tree_points_to_nested_jacobians(jax, rng):
+    params = {"a": rng.normal(size=2), "b": rng.normal(size=3)}
+
+    def f(np_):
+        return lambda p: np_.sum(np_.sin(p["a"])) * np_.sum(p["b"] ** 2)
+
+    with pytest.raises(td.OptionError, match=r"td.jacobian\(td.jacobian\(f\)\)"):
+        td.hessian(f(np))(params)
+    nested = td.jacobian(td.jacobian(f(np)))(params)
+    assert_trees_close(nested, jax.hessian(f(jax.numpy))(params), rtol=1e-10)
+
+
+def test_value_and_jacobian_per_sample(jax, rng):
+    W, X = rng.normal(size=(3, 2)), rng.normal(size=(6, 3))
+    value, J = td.value_and_jacobian(lambda X: np.sin(X @ W), batch=0)(X)
+    np.testing.assert_allclose(value, np.sin(X @ W), rtol=1e-13)
+    reference = jax.vmap(jax.jacobian(lambda x: jax.numpy.sin(x @ W)))(X)
+    np.testing.assert_allclose(np.asarray(J), reference, rtol=1e-10)

@@ -297,7 +297,7 @@ def differentiate(
         taken = [label for labels in out_labels for label in labels]
         out_labels.append(labels_for(out, len(output.shape), "the output", avoid=taken))
     every_out = {label for labels in out_labels for label in labels}
-    in_labels = {}
+    in_labels = []  # per entry of positions: a repeated argnums may be labelled apart
     for position, spec in zip(call.positions, wrt, strict=True):
         leaves = call.inputs[position]
         if spec is not None and not trees.is_leaf_node(call.input_skeletons[position]):
@@ -309,8 +309,7 @@ def differentiate(
         labels_of = []
         for leaf in leaves:
             taken = every_out.union(*labels_of)
-            what = f"argument {position}"
-            labels = labels_for(spec, len(leaf.shape), what, avoid=taken)
+            labels = labels_for(spec, len(leaf.shape), f"argument {position}", avoid=taken)
             clash = set(labels) & every_out
             if clash:
                 raise ShapeError(
@@ -318,19 +317,17 @@ def differentiate(
                     f" argument {position} {labels}; choose distinct labels"
                 )
             labels_of.append(labels)
-        in_labels[position] = labels_of
+        in_labels.append(labels_of)
     # a repeated argnums is differentiated once
     nodes = list(dict.fromkeys(leaf.node for p in call.positions for leaf in call.inputs[p]))
     table = []
     for output, labels in zip(call.outputs, out_labels, strict=True):
         terms_by_leaf = accumulate(output.node, output.shape, nodes, mode, observer)
         row = []
-        for position in call.positions:
+        for position, labels_of in zip(call.positions, in_labels, strict=True):
             jacobians = [
                 _jacobian(terms_by_leaf[leaf.node], output, labels, leaf, leaf_labels)
-                for leaf, leaf_labels in zip(
-                    call.inputs[position], in_labels[position], strict=True
-                )
+                for leaf, leaf_labels in zip(call.inputs[position], labels_of, strict=True)
             ]
             row.append(trees.unflatten(call.input_skeletons[position], jacobians))
         table.append(row)

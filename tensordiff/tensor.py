@@ -379,9 +379,13 @@ class Jacobian(Tensor):
             ) from error
         rows, columns, values = coordinates(self.terms, len(self._rows))
         shape = (math.prod(self._shape_of(self._rows)), math.prod(self._shape_of(self._columns)))
-        matrix = scipy.sparse.coo_array(
-            (values.astype(self.dtype, copy=False), (rows, columns)), shape=shape
-        )
+        values = values.astype(self.dtype, copy=False)
+        if format == "csr" and len(self.terms) == 1 and np.all(rows[1:] >= rows[:-1]):
+            # One term with its output classes first lists its rows in order (the usual
+            # case, e.g. δ[i,j] x[k]): the row pointers are read off, no sort or count.
+            pointers = np.searchsorted(rows, np.arange(shape[0] + 1))
+            return scipy.sparse.csr_array((values, columns, pointers), shape=shape)
+        matrix = scipy.sparse.coo_array((values, (rows, columns)), shape=shape)
         if len(self.terms) > 1:
             # Where two terms meet, their values add: converting to CSR sums them in O(nnz)
             # (COO's own sum_duplicates sorts). One term never repeats a position.

@@ -15,7 +15,7 @@ from tensordiff.core import memory, trees
 from tensordiff.core.dense import write_dense
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import default_labels, parse_labels
-from tensordiff.core.sparse import coordinates, structural_nnz
+from tensordiff.core.sparse import coordinates, entries, structural_nnz
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, contract_terms, diagonal
 from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
@@ -414,9 +414,13 @@ class Jacobian(Tensor):
     def __repr__(self) -> str:
         top = notation.signature(self.numerator, self.out_indices)
         bottom = notation.signature(self.denominator, self.in_indices)
+        # The sparsity is read off the deltas: exact for one term; terms may overlap.
+        reached = min(self.size, sum(entries(term) for term in self.terms))
+        nonzeros = f"nnz={reached}" if len(self.terms) <= 1 else f"nnz≤{reached}"
         return (
             f"{type(self).__name__}(∂{top}/∂{bottom}, shape={self.shape}, dtype={self.dtype},"
-            f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense)"
+            f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense, {nonzeros}"
+            f" of {self.size})"
         )
 
 

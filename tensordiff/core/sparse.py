@@ -20,7 +20,7 @@ import numpy as np
 
 from tensordiff.core.term import Term, align_to
 
-__all__ = ["coordinates", "structural_nnz"]
+__all__ = ["coordinates", "structural_nnz", "entries"]
 
 
 def coordinates(terms: Sequence[Term], n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -36,11 +36,16 @@ def coordinates(terms: Sequence[Term], n_out: int) -> tuple[np.ndarray, np.ndarr
     return tuple(np.concatenate(pieces) for pieces in zip(*parts, strict=True))
 
 
+def entries(term: Term) -> int:
+    """How many entries ``term`` reaches: one per combination of its distinct classes."""
+    return math.prod(term.sizes[c] for c in _distinct(term))
+
+
 def structural_nnz(terms: Sequence[Term], n_out: int, n_columns: int) -> int:
     """How many entries the terms can make nonzero: one per combination of a term's
     distinct classes, positions shared by several terms counted once."""
     if len(terms) == 1:
-        return math.prod(terms[0].sizes[c] for c in _distinct(terms[0]))
+        return entries(terms[0])
     rows, columns, _ = coordinates(terms, n_out)
     return int(np.unique(rows * n_columns + columns).size)
 

@@ -131,3 +131,13 @@ def test_a_missing_scipy_is_named(monkeypatch):
         J.as_linear_operator()
     with pytest.raises(ImportError, match=r"'scipy' extra"):
         J.to_scipy_sparse()
+
+
+def test_repr_summarises_the_sparsity(case):
+    _, x, J = case
+    text = repr(J)
+    if len(J.terms) == 1:
+        assert f"nnz={J.nnz} of {J.size}" in text
+    else:
+        bound = int(text.split("nnz≤")[1].split()[0])
+        assert J.nnz <= bound <= J.size

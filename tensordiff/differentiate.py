@@ -121,13 +121,12 @@ def trace_call(
     inputs, skeletons = {}, {}
     for position in dict.fromkeys(positions):
         found, skeletons[position] = _flatten(args[position], pytrees, f"argument {position}")
-        inputs[position] = [
-            Traced(value, Node("input", value.shape, expr=names[position] + path), trace)
-            for path, value in (
-                (_path_text(path), _argument(value, f"argument {position}{_path_text(path)}"))
-                for path, value in found
-            )
-        ]
+        inputs[position] = []
+        for path, leaf in found:
+            place = _path_text(path)  # "" for an array argument, ".W1" in a dict
+            value = _argument(leaf, f"argument {position}{place}")
+            node = Node("input", value.shape, expr=names[position] + place)
+            inputs[position].append(Traced(value, node, trace))
         args[position] = trees.unflatten(skeletons[position], inputs[position])
     with running(trace):
         try:

@@ -7,6 +7,7 @@ order; :func:`differentiate` puts labels on the results. ``td.jacobian``,
 ``td.plan`` and ``td.explain`` are thin layers over these steps.
 """
 
+import copy
 import dataclasses
 import linecache
 import re
@@ -20,6 +21,7 @@ from tensordiff.chain_rule import accumulate
 from tensordiff.core import trees
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import labels_for
+from tensordiff.core.term import Term
 from tensordiff.errors import (
     OptionError,
     ShapeError,
@@ -209,6 +211,18 @@ def _numbers(tree, trace: Trace):
         if type(value) is Traced and value._trace is trace:
             value = value.value
             return value.copy() if isinstance(value, np.ndarray) else value
+        if isinstance(value, Tensor):  # a derivative taken inside f: its factors too
+            unwrapped = copy.copy(value)
+            unwrapped.terms = tuple(
+                Term(
+                    tuple((number(array), classes) for array, classes in term.factors),
+                    term.axes,
+                    term.sizes,
+                    term.names,
+                )
+                for term in value.terms
+            )
+            return unwrapped
         return value
 
     return trees.tree_map(number, tree, is_leaf=_is_tensor)

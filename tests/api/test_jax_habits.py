@@ -328,3 +328,15 @@ def test_value_and_jacobian_per_sample(jax, rng):
     np.testing.assert_allclose(value, np.sin(X @ W), rtol=1e-13)
     reference = jax.vmap(jax.jacobian(lambda x: jax.numpy.sin(x @ W)))(X)
     np.testing.assert_allclose(np.asarray(J), reference, rtol=1e-10)
+
+
+def test_a_derivative_returned_as_aux_is_plain(jax, rng):
+    x = rng.normal(size=3)
+
+    def f(x):
+        inner = td.jacobian(np.sin)(x)  # a Jacobian whose factors are traced here
+        return np.sum(x**2), inner
+
+    g, inner = td.grad(f, has_aux=True)(x)
+    np.testing.assert_allclose(np.asarray(inner), np.diag(np.cos(x)), rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(g), 2 * x, rtol=1e-13)

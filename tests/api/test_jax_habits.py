@@ -340,3 +340,15 @@ def test_a_derivative_returned_as_aux_is_plain(jax, rng):
     g, inner = td.grad(f, has_aux=True)(x)
     np.testing.assert_allclose(np.asarray(inner), np.diag(np.cos(x)), rtol=1e-13)
     np.testing.assert_allclose(np.asarray(g), 2 * x, rtol=1e-13)
+
+
+def test_per_sample_gradients_of_shared_parameters_need_no_option(jax, rng):
+    W, X, y = rng.normal(size=(4, 3)), rng.normal(size=(8, 4)), rng.normal(size=(8, 3))
+
+    def losses(np_):
+        return lambda W, X, y: np_.sum((np_.tanh(X @ W) - y) ** 2, axis=-1)
+
+    ours = td.jacobian(losses(np))(W, X, y)
+    reference = jax.vmap(jax.grad(losses(jax.numpy)), in_axes=(None, 0, 0))(W, X, y)
+    assert ours.shape == reference.shape == (8, 4, 3)
+    np.testing.assert_allclose(np.asarray(ours), reference, rtol=1e-10, atol=1e-13)

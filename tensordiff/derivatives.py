@@ -13,6 +13,7 @@ import numpy as np
 from tensordiff.chain_rule import MODES
 from tensordiff.core import trees
 from tensordiff.core.labels import default_labels
+from tensordiff.core.term import joined
 from tensordiff.differentiate import LabelSpec, NotScalar, differentiate
 from tensordiff.errors import OptionError, ShapeError
 from tensordiff.plan import plan
@@ -217,7 +218,7 @@ def _per_sample(J, batch: int) -> Jacobian:
             f"batch={batch}: the output has {J.shape[out_axis]} samples but the argument"
             f" {J.shape[in_axis]}"
         )
-    if not all(term.axes[out_axis] == term.axes[in_axis] for term in J.terms):
+    if not all(joined(term, out_axis, in_axis) for term in J.terms):
         raise ShapeError(
             f"batch={batch}: output sample b depends on other samples than b (f mixes the"
             " samples, e.g. a mean over the batch), so the per-sample Jacobians are not the"

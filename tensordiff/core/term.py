@@ -35,6 +35,7 @@ __all__ = [
     "contract_terms",
     "align_to",
     "diagonal",
+    "joined",
 ]
 
 # Process-wide on purpose: ids must differ across threads too, and next() on an
@@ -312,6 +313,16 @@ def align_to(core: np.ndarray, classes: list[int], order: list[int]) -> np.ndarr
     core = np.transpose(core, [classes.index(c) for c in present]) if present else core
     shape = [core.shape[present.index(c)] if c in classes else 1 for c in order]
     return core.reshape(shape)
+
+
+def joined(term: Term, axis1: int, axis2: int) -> bool:
+    """True when the two axes carry the same classes: a delta joins them, so every entry
+    off their diagonal is zero.
+
+    >>> joined(Term((), ((0,), (0,), (1,)), {0: 2, 1: 3}), 0, 1)
+    True
+    """
+    return term.axes[axis1] == term.axes[axis2]
 
 
 def diagonal(term: Term, axis1: int, axis2: int) -> Term:

@@ -7,7 +7,7 @@
 """
 
 from tensordiff.core.memory import get_memory_limit, memory_limit, set_memory_limit
-from tensordiff.derivatives import chain, grad, jacobian
+from tensordiff.derivatives import chain, grad, jacobian, value_and_grad, value_and_jacobian
 from tensordiff.errors import (
     JacobianTooLarge,
     OptionError,
@@ -31,6 +31,8 @@ __all__ = [
     "contract",
     "jacobian",
     "grad",
+    "value_and_grad",
+    "value_and_jacobian",
     "chain",
     "hessian",
     "jit",

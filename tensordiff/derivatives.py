@@ -11,14 +11,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tensordiff.chain_rule import MODES
+from tensordiff.core import trees
 from tensordiff.core.labels import default_labels
 from tensordiff.core.options import integer
+from tensordiff.core.term import joined
 from tensordiff.differentiate import LabelSpec, NotScalar, differentiate
 from tensordiff.errors import OptionError, ShapeError
 from tensordiff.plan import plan
 from tensordiff.tensor import Jacobian, contract
 
-__all__ = ["jacobian", "grad", "chain"]
+__all__ = ["jacobian", "grad", "value_and_jacobian", "value_and_grad", "chain"]
 
 
 def jacobian(
@@ -27,6 +29,8 @@ def jacobian(
     out: LabelSpec = None,
     wrt: LabelSpec | Sequence[LabelSpec] = None,
     mode: str = "auto",
+    has_aux: bool = False,
+    batch: int | None = None,
 ) -> Callable:
     """The function computing the full Jacobian of ``f`` as a labelled tensor.
 
@@ -34,6 +38,22 @@ def jacobian(
     convention), labelled ``out`` and ``wrt`` (defaults: ``i, j, k, ...``).
     With a tuple ``argnums`` it returns a tuple of Jacobians, and ``wrt`` may be
     a tuple of label specs, one per argument.
+
+    Arguments and the output may be nested dicts, lists and tuples of arrays
+    (pytrees, as in JAX): the result nests as ``jax.jacobian``'s, the output's
+    structure outside, then the tuple over ``argnums``, then the argument's
+    structure; each leaf's Jacobian gets labels of its own. With ``has_aux=True``,
+    ``f`` returns ``(output, aux)`` and the call returns ``(jacobian, aux)``: ``aux``
+    is not differentiated, and its traced values come back as plain arrays.
+
+    ``batch=b`` gives per-sample Jacobians: axis ``b`` of the output and of each
+    differentiated argument index the samples, and the result has shape
+    ``(B, *out_rest, *in_rest)``, equal to ``jax.vmap(jax.jacobian(f_one))(X)``. It is
+    the diagonal (:meth:`Tensor.diagonal`) of the full Jacobian, which is free because
+    the two sample axes are joined by a Kronecker delta; if they are not (``f`` mixes
+    samples, e.g. normalises over the batch), ``ShapeError`` says so. Per-sample
+    gradients with respect to shared parameters need no option: ``td.jacobian(losses)(W, X)``
+    of the vector of per-sample losses already has shape ``(B, *W.shape)``.
 
     ``mode`` is the order of the chain-rule contractions: ``"reverse"``
     (from the output, as backpropagation), ``"forward"`` (from the argument),
@@ -53,7 +73,102 @@ def jacobian(
     (('i',), ('j', 'k'), (2, 2, 3))
     >>> np.asarray(J)[1, 1]
     array([0., 1., 2.])
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> jacobian(lambda X: np.tanh(X @ np.ones((2, 4))), batch=0)(X).shape
+    (3, 4, 2)
+    >>> Js = jacobian(lambda p: {"y": p["a"] * p["b"]})({"a": np.ones(2), "b": np.ones(2)})
+    >>> sorted(Js["y"]), Js["y"]["b"].indices
+    (['a', 'b'], ('i', 'k'))
     """
+    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch)
+
+    @functools.wraps(f)
+    def jacobian_of_f(*args, **kwargs):
+        _, derivative, aux = differentiated(args, kwargs)
+        return (derivative, aux) if has_aux else derivative
+
+    return jacobian_of_f
+
+
+def value_and_jacobian(
+    f: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    out: LabelSpec = None,
+    wrt: LabelSpec | Sequence[LabelSpec] = None,
+    mode: str = "auto",
+    batch: int | None = None,
+) -> Callable:
+    """Like :func:`jacobian`, returning ``(value, J)``: ``f``'s output from the same traced
+    call (``f`` runs once), as plain arrays. With ``has_aux``: ``((value, aux), J)``.
+
+    >>> value, J = value_and_jacobian(np.tanh)(np.zeros(2))
+    >>> value, np.asarray(J)
+    (array([0., 0.]), array([[1., 0.],
+           [0., 1.]]))
+    """
+    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch)
+
+    @functools.wraps(f)
+    def value_and_jacobian_of_f(*args, **kwargs):
+        value, derivative, aux = differentiated(args, kwargs)
+        return ((value, aux) if has_aux else value), derivative
+
+    return value_and_jacobian_of_f
+
+
+def grad(
+    f: Callable,
+    argnums: int | Sequence[int] = 0,
+    wrt=None,
+    mode: str = "auto",
+    has_aux: bool = False,
+) -> Callable:
+    """The gradient of a scalar ``f``: a labelled tensor shaped like the argument (a tree
+    of them, shaped like a nested argument). With ``has_aux=True``, ``f`` returns
+    ``(loss, aux)`` and the call returns ``(gradient, aux)``.
+
+    >>> g = grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    >>> g.indices, np.asarray(g)
+    (('i',), array([2., 4.]))
+    """
+    differentiated = _scalar(f, _differentiator(f, argnums, (), wrt, mode, has_aux))
+
+    @functools.wraps(f)
+    def grad_of_f(*args, **kwargs):
+        _, derivative, aux = differentiated(args, kwargs)
+        return (derivative, aux) if has_aux else derivative
+
+    return grad_of_f
+
+
+def value_and_grad(
+    f: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    wrt=None,
+    mode: str = "auto",
+) -> Callable:
+    """``(f(x), ∇f(x))`` from one traced call of ``f``, as ``jax.value_and_grad``; with
+    ``has_aux``: ``((loss, aux), gradient)``.
+
+    >>> loss, g = value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    >>> float(loss), np.asarray(g)
+    (5.0, array([2., 4.]))
+    """
+    differentiated = _scalar(f, _differentiator(f, argnums, (), wrt, mode, has_aux))
+
+    @functools.wraps(f)
+    def value_and_grad_of_f(*args, **kwargs):
+        value, derivative, aux = differentiated(args, kwargs)
+        return ((value, aux) if has_aux else value), derivative
+
+    return value_and_grad_of_f
+
+
+def _differentiator(f, argnums, out, wrt, mode, has_aux, batch=None) -> Callable:
+    """``(args, kwargs) -> (value, derivative, aux)``: the body every derivative function
+    above shares, its options checked once."""
     if mode not in MODES:
         raise OptionError(f"mode must be one of {MODES}, got {mode!r}")
     single = not isinstance(argnums, (Sequence, np.ndarray))
@@ -70,38 +185,68 @@ def jacobian(
     else:
         wrt_specs = tuple(wrt)
 
-    @functools.wraps(f)
-    def jacobian_of_f(*args, **kwargs):
-        _, jacobians = differentiate(f, positions, args, kwargs, out, wrt_specs, mode)
-        for jacobian, position in zip(jacobians, positions, strict=True):
-            # J.plan(): the cost report of this very call, made when asked for
-            jacobian._source = functools.partial(_cost_report, f, position, args, kwargs)
-        return jacobians[0] if single else tuple(jacobians)
+    def differentiated(args, kwargs):
+        call, table = differentiate(
+            f, positions, args, kwargs, out, wrt_specs, mode, pytrees=True, has_aux=has_aux
+        )
+        if not has_aux and trees.is_leaf_node(call.output_skeleton):
+            for position, derivative in zip(call.positions, table[0], strict=True):
+                if isinstance(derivative, Jacobian):
+                    # J.plan(): the cost report of this very call, made when asked for
+                    derivative._source = functools.partial(_cost_report, f, position, args, kwargs)
+        if batch is not None:
+            table = [[_per_sample(J, batch) for J in row] for row in table]
+        rows = [row[0] if single else tuple(row) for row in table]
+        return call.value, trees.unflatten(call.output_skeleton, rows), call.aux
 
-    return jacobian_of_f
+    return differentiated
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0, wrt=None, mode: str = "auto") -> Callable:
-    """The gradient of a scalar ``f``: a labelled tensor shaped like the argument.
+def _per_sample(J, batch: int) -> Jacobian:
+    """The per-sample Jacobians in ``J``: the diagonal of its two sample axes, put first."""
+    if not isinstance(J, Jacobian):
+        raise OptionError(
+            "batch= takes one array argument and one array output; for nested ones,"
+            " take J.diagonal(...) of each leaf's Jacobian"
+        )
+    n_out, n_in = len(J.out_indices), len(J.in_indices)
+    if not (-n_out <= batch < n_out and -n_in <= batch < n_in):
+        raise ShapeError(
+            f"batch={batch} is not an axis of both the output (shape {J.shape[:n_out]}) and"
+            f" the argument (shape {J.shape[n_out:]})"
+        )
+    out_axis, in_axis = batch % n_out, n_out + batch % n_in
+    if J.shape[out_axis] != J.shape[in_axis]:
+        raise ShapeError(
+            f"batch={batch}: the output has {J.shape[out_axis]} samples but the argument"
+            f" {J.shape[in_axis]}"
+        )
+    if not all(joined(term, out_axis, in_axis) for term in J.terms):
+        raise ShapeError(
+            f"batch={batch}: output sample b depends on other samples than b (f mixes the"
+            " samples, e.g. a mean over the batch), so the per-sample Jacobians are not the"
+            " full Jacobian's diagonal; use the full td.jacobian, or J.diagonal(...) if the"
+            " diagonal is what you want"
+        )
+    diagonal = J.diagonal(out_axis, in_axis)  # labels: the rest, then the sample axis
+    first = (diagonal.indices[-1],) + diagonal.indices[:-1]
+    return Jacobian._from_tensor(diagonal.transpose(first), n_out, J.numerator, J.denominator)
 
-    >>> g = grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
-    >>> g.indices, np.asarray(g)
-    (('i',), array([2., 4.]))
-    """
-    jacobian_of_f = jacobian(f, argnums=argnums, out=(), wrt=wrt, mode=mode)
 
-    @functools.wraps(f)
-    def grad_of_f(*args, **kwargs):
+def _scalar(f, differentiated) -> Callable:
+    """``differentiated``, with td.grad's error for an output that is not a scalar."""
+
+    def of_scalar(args, kwargs):
         try:
-            return jacobian_of_f(*args, **kwargs)
+            return differentiated(args, kwargs)
         except NotScalar as error:
             raise ShapeError(
                 f"td.grad needs {getattr(f, '__name__', 'f')} to return a scalar, but it returned"
-                f" shape {error.shape}; use td.jacobian for array outputs, or reduce the output"
+                f" {error.returned}; use td.jacobian for array outputs, or reduce the output"
                 " (e.g. np.sum) first"
             ) from None
 
-    return grad_of_f
+    return of_scalar
 
 
 def chain(outer: Jacobian, inner: Jacobian) -> Jacobian:

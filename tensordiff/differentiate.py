@@ -7,6 +7,8 @@ order; :func:`differentiate` puts labels on the results. ``td.jacobian``,
 ``td.plan`` and ``td.explain`` are thin layers over these steps.
 """
 
+import copy
+import dataclasses
 import functools
 import linecache
 import re
@@ -17,38 +19,98 @@ import numpy as np
 
 import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces consult)
 from tensordiff.chain_rule import accumulate, by_vector_jacobian_products
+from tensordiff.core import trees
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import labels_for
 from tensordiff.core.options import integer
-from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
+from tensordiff.core.term import Term
+from tensordiff.errors import (
+    OptionError,
+    ShapeError,
+    TensorDiffError,
+    TraceLeakError,
+    UnsupportedDTypeError,
+)
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.densify import dense_value
 from tensordiff.trace.graph import Node
 from tensordiff.trace.traced import Trace, Traced, next_level, running
 from tensordiff.trace.variables import parameter_names, visible_arrays
 
-__all__ = ["TracedCall", "trace_call", "differentiate", "function_name", "NotScalar"]
+__all__ = [
+    "TracedCall",
+    "TracedOutput",
+    "trace_call",
+    "differentiate",
+    "function_name",
+    "NotScalar",
+]
 
 LabelSpec = str | Sequence[str] | None
 
 
 @dataclass
-class TracedCall:
-    """One traced call of ``f``: its output node and the nodes of the traced arguments."""
+class TracedOutput:
+    """One array of ``f``'s output (a leaf of its output tree)."""
 
-    output: Node | None  # None for a constant output
-    output_shape: tuple[int, ...]
+    shape: tuple[int, ...]
+    node: Node | None  # None for a constant output
     dtype: np.dtype
-    leaves: list[Node]
+    name: str  # how formulas write it: ``f``, or ``f.loss`` for a leaf of a dict output
+
+
+@dataclass
+class TracedCall:
+    """One traced call of ``f``: its outputs and the traced leaves of its arguments.
+
+    With ``pytrees`` (see :func:`trace_call`) an argument or the output may be a nested
+    dict / list / tuple; each array in it is a leaf, and the skeletons rebuild the
+    nesting (:func:`tensordiff.core.trees.unflatten`).
+    """
+
+    outputs: list[TracedOutput]  # one per leaf of f's output, in tree order
+    output_skeleton: object  # f's output with each leaf replaced by a slot
+    inputs: dict[int, list[Traced]]  # position -> the traced leaves of that argument
+    input_skeletons: dict[int, object]  # position -> the argument with leaves as slots
+    positions: list[int]  # the traced positions, as given (in range, repeats kept)
     names: list[str]  # the positional parameters' names
     args: list  # the arguments, traced ones replaced by their Traced values
+    value: object  # f's output, traced values replaced by their numbers
+    aux: object = None  # with has_aux: the auxiliary data, likewise
+
+    # A single array in and out (what td.explain and td.plan handle): the old view.
+    @property
+    def output(self) -> Node | None:
+        return self.outputs[0].node
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.outputs[0].shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.outputs[0].dtype
+
+    @property
+    def leaves(self) -> list[Node]:
+        return [self.inputs[position][0].node for position in self.positions]
 
 
-def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCall:
+def trace_call(
+    f: Callable,
+    positions: Sequence[int],
+    args,
+    kwargs,
+    pytrees: bool = False,
+    has_aux: bool = False,
+) -> TracedCall:
     """Call ``f`` with the arguments at ``positions`` traced, and record the graph.
 
     A position given twice (``argnums=(0, 0)``, or ``(0, -2)`` of two arguments) is one
-    traced argument with one leaf, listed once for each time it was given.
+    traced argument with its leaves, listed once for each time it was given. With
+    ``pytrees``, arguments and the output may be nested dicts, lists and tuples of arrays
+    (as in JAX); without, each must be one array. With ``has_aux``, ``f`` returns
+    ``(output, aux)``; ``aux`` is kept, not differentiated.
     """
     positions = [integer(position, "argnums") for position in positions]
     for position in positions:
@@ -57,25 +119,116 @@ def trace_call(f: Callable, positions: Sequence[int], args, kwargs) -> TracedCal
                 f"argnums {position} is out of range: {getattr(f, '__name__', 'f')} was"
                 f" called with {len(args)} positional arguments"
             )
+    positions = [position % len(args) for position in positions]
     args = list(args)
     names = parameter_names(f, len(args))
     trace = Trace(next_level(), visible_arrays(f, args, names))
-    leaf_of = {}
-    for position in dict.fromkeys(position % len(args) for position in positions):
-        value = _argument(args[position], position)
-        leaf_of[position] = Node("input", value.shape, expr=names[position])
-        args[position] = Traced(value, leaf_of[position], trace)
+    inputs, skeletons = {}, {}
+    for position in dict.fromkeys(positions):
+        found, skeletons[position] = _flatten(args[position], pytrees, f"argument {position}")
+        inputs[position] = []
+        for path, leaf in found:
+            place = _path_text(path)  # "" for an array argument, ".W1" in a dict
+            value = _argument(leaf, f"argument {position}{place}")
+            node = Node("input", value.shape, expr=names[position] + place)
+            inputs[position].append(Traced(value, node, trace))
+        args[position] = trees.unflatten(skeletons[position], inputs[position])
     with running(trace):
         try:
             result = f(*args, **kwargs)
-            output_shape, output_node, output_dtype = _output_of(result, trace)
+            if has_aux:
+                result, aux = _pair(result, f)
+            found, output_skeleton = _flatten(result, pytrees, "the output of f")
+            outputs = [
+                TracedOutput(*_output_of(value, trace), function_name(f) + _path_text(path))
+                for path, value in found
+            ]
         except (TypeError, ValueError) as error:
             _raise_library_error(error)
             raise
         finally:
             trace.close()  # a traced value kept beyond this call raises on any use
-    leaves = [leaf_of[position % len(args)] for position in positions]
-    return TracedCall(output_node, output_shape, output_dtype, leaves, names, args)
+    return TracedCall(
+        outputs,
+        output_skeleton,
+        inputs,
+        skeletons,
+        positions,
+        names,
+        args,
+        value=_numbers(result, trace),
+        aux=_numbers(aux, trace) if has_aux else None,
+    )
+
+
+def _flatten(tree, pytrees: bool, what: str) -> tuple[list, object]:
+    """``([(path, leaf), ...], skeleton)`` of an argument or output; without ``trees`` the
+    whole value is one leaf (a container is refused later, as a value)."""
+    if not pytrees:
+        _, skeleton = trees.flatten(tree, is_leaf=lambda _: True)
+        return [((), tree)], skeleton
+    found = list(trees.leaves_with_paths(tree, is_leaf=_is_tensor))
+    for path, leaf in found:
+        if dataclasses.is_dataclass(leaf) and not isinstance(leaf, type):
+            raise UnsupportedDTypeError(
+                f"{what}{_path_text(path)} is a dataclass ({type(leaf).__name__}); tensordiff"
+                " differentiates nested dicts, lists and tuples of arrays. Pass"
+                " dataclasses.asdict(value) (and rebuild the dataclass inside f), or a"
+                " named tuple"
+            )
+    _, skeleton = trees.flatten(tree, is_leaf=_is_tensor)
+    return found, skeleton
+
+
+def _is_tensor(value) -> bool:
+    return isinstance(value, Tensor)
+
+
+def _path_text(path: tuple) -> str:
+    """A leaf's place in its tree as formulas write it: ``.W1``, ``[0]``, ``.layers[1].b``."""
+    return "".join(
+        f".{key}" if isinstance(key, str) and key.isidentifier() else f"[{key!r}]" for key in path
+    )
+
+
+def _pair(result, f):
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise ShapeError(
+            f"with has_aux=True, {getattr(f, '__name__', 'f')} must return a pair"
+            f" (output, aux), but it returned {_describe(result)}"
+        )
+    return result
+
+
+def _describe(value) -> str:
+    if isinstance(value, (tuple, list, dict)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"a {type(value).__name__} of shape {np.shape(value)}"
+
+
+def _numbers(tree, trace: Trace):
+    """``tree`` with this trace's values replaced by their numbers (new arrays, so a
+    returned argument is never the user's own array); other values are kept."""
+
+    def number(value):
+        if type(value) is Traced and value._trace is trace:
+            value = value.value
+            return value.copy() if isinstance(value, np.ndarray) else value
+        if isinstance(value, Tensor):  # a derivative taken inside f: its factors too
+            unwrapped = copy.copy(value)
+            unwrapped.terms = tuple(
+                Term(
+                    tuple((number(array), classes) for array, classes in term.factors),
+                    term.axes,
+                    term.sizes,
+                    term.names,
+                )
+                for term in value.terms
+            )
+            return unwrapped
+        return value
+
+    return trees.tree_map(number, tree, is_leaf=_is_tensor)
 
 
 def _raise_library_error(error: Exception) -> None:
@@ -132,50 +285,93 @@ def differentiate(
     wrt: Sequence[LabelSpec],
     mode: str,
     observer=None,
-) -> tuple[TracedCall, list[Jacobian]]:
-    """The traced call of ``f`` and ∂f/∂args[n] for each ``n`` in ``positions``, labelled
-    ``out`` and ``wrt[k]`` (defaults: distinct letters). ``out=()`` demands a scalar
+    pytrees: bool = False,
+    has_aux: bool = False,
+) -> tuple[TracedCall, list[list]]:
+    """The traced call of ``f`` and its Jacobians: ``table[o][k]`` is ∂(output leaf o)/
+    ∂args[positions[k]], a tree of Jacobians shaped like that argument (a single
+    Jacobian for an array argument).
+
+    Labels: ``out`` and ``wrt[k]`` (defaults: distinct letters; with trees, every leaf
+    of the output and of one argument gets its own). ``out=()`` demands a single scalar
     output (NotScalar otherwise). ``observer`` sees each step of the chain rule (see
-    :func:`tensordiff.chain_rule.accumulate`)."""
-    call = trace_call(f, positions, args, kwargs)
-    if out == () and call.output_shape:
-        raise NotScalar(call.output_shape)
-    out_labels = labels_for(out, len(call.output_shape), "the output")
-    in_labels = []
-    for leaf, position, spec in zip(call.leaves, positions, wrt, strict=True):
-        labels = labels_for(spec, len(leaf.shape), f"argument {position}", avoid=out_labels)
-        clash = set(labels) & set(out_labels)
-        if clash:
-            raise ShapeError(
-                f"labels {sorted(clash)} are used for both the output {out_labels} and"
-                f" argument {position} {labels}; choose distinct labels"
-            )
-        in_labels.append(labels)
-    leaves = list(dict.fromkeys(call.leaves))  # a repeated argnums is differentiated once
-    numbers_only = by_vector_jacobian_products(mode, call.output_shape, observer)
-    terms_by_leaf = accumulate(call.output, call.output_shape, leaves, mode, observer)
-    jacobians = []
-    for n, (leaf, position, labels) in enumerate(
-        zip(call.leaves, positions, in_labels, strict=True)
-    ):
-        dtype = np.result_type(call.dtype, call.args[position].dtype)
-        tensor = Tensor._from_terms(
-            terms_by_leaf[leaf], out_labels + labels, call.output_shape + leaf.shape, dtype
+    :func:`tensordiff.chain_rule.accumulate`).
+    """
+    call = trace_call(f, positions, args, kwargs, pytrees, has_aux)
+    single_output = trees.is_leaf_node(call.output_skeleton)
+    if out == () and not (single_output and call.outputs[0].shape == ()):
+        raise NotScalar(
+            f"shape {call.outputs[0].shape}" if single_output else _describe(call.value)
         )
-        jacobian = Jacobian._from_tensor(
-            tensor, len(out_labels), function_name(f), call.names[position]
+    if out not in (None, ()) and not single_output:
+        raise OptionError(
+            f"out= labels one array, but f returned {_describe(call.value)}; leave out= unset"
+            " (each leaf gets its own labels) and relabel single Jacobians with J.relabel"
         )
-        if numbers_only:  # the structure, for formulas, is recomputed if asked for
-            jacobian._structure = functools.partial(
-                _structured_terms, f, positions, args, kwargs, out, wrt, n
+    out_labels = []
+    for output in call.outputs:
+        taken = [label for labels in out_labels for label in labels]
+        out_labels.append(labels_for(out, len(output.shape), "the output", avoid=taken))
+    every_out = {label for labels in out_labels for label in labels}
+    in_labels = []  # per entry of positions: a repeated argnums may be labelled apart
+    for position, spec in zip(call.positions, wrt, strict=True):
+        leaves = call.inputs[position]
+        if spec is not None and not trees.is_leaf_node(call.input_skeletons[position]):
+            raise OptionError(
+                f"wrt= labels one array, but argument {position} is a"
+                f" {type(args[position]).__name__}; leave wrt= unset (each leaf gets its own"
+                " labels) and relabel single Jacobians with J.relabel"
             )
-        jacobians.append(jacobian)
-    return call, jacobians
+        labels_of = []
+        for leaf in leaves:
+            taken = every_out.union(*labels_of)
+            labels = labels_for(spec, len(leaf.shape), f"argument {position}", avoid=taken)
+            clash = set(labels) & every_out
+            if clash:
+                raise ShapeError(
+                    f"labels {sorted(clash)} are used for both the output and"
+                    f" argument {position} {labels}; choose distinct labels"
+                )
+            labels_of.append(labels)
+        in_labels.append(labels_of)
+    # a repeated argnums is differentiated once
+    nodes = list(dict.fromkeys(leaf.node for p in call.positions for leaf in call.inputs[p]))
+    table = []
+    for o, (output, labels) in enumerate(zip(call.outputs, out_labels, strict=True)):
+        numbers_only = by_vector_jacobian_products(mode, output.shape, observer)
+        terms_by_leaf = accumulate(output.node, output.shape, nodes, mode, observer)
+        row = []
+        for k, (position, labels_of) in enumerate(zip(call.positions, in_labels, strict=True)):
+            jacobians = [
+                _jacobian(terms_by_leaf[leaf.node], output, labels, leaf, leaf_labels)
+                for leaf, leaf_labels in zip(call.inputs[position], labels_of, strict=True)
+            ]
+            if numbers_only:  # the structure, for formulas, is recomputed if asked for
+                for j, jacobian in enumerate(jacobians):
+                    jacobian._structure = functools.partial(
+                        _structured_terms, f, positions, args, kwargs, out, wrt,
+                        pytrees, has_aux, (o, k, j),
+                    )  # fmt: skip
+            row.append(trees.unflatten(call.input_skeletons[position], jacobians))
+        table.append(row)
+    return call, table
 
 
-def _structured_terms(f, positions, args, kwargs, out, wrt, n) -> tuple:
-    """The structured terms of the n-th Jacobian of a call whose chain rule computed numbers."""
-    return differentiate(f, positions, args, kwargs, out, wrt, "optimal")[1][n].terms
+def _structured_terms(f, positions, args, kwargs, out, wrt, pytrees, has_aux, where) -> tuple:
+    """The structured terms of one Jacobian (output leaf, argument, argument leaf) of a
+    call whose chain rule computed numbers: the same call in mode "optimal"."""
+    o, k, j = where
+    call_again = differentiate(
+        f, positions, args, kwargs, out, wrt, "optimal", None, pytrees, has_aux
+    )
+    return trees.leaves(call_again[1][o][k])[j].terms
+
+
+def _jacobian(terms, output: TracedOutput, out_labels, leaf: Traced, in_labels) -> Jacobian:
+    dtype = np.result_type(output.dtype, leaf.dtype)
+    tensor = Tensor._from_terms(terms, out_labels + in_labels, output.shape + leaf.shape, dtype)
+    return Jacobian._from_tensor(tensor, len(out_labels), output.name, leaf.node.expr)
+
 
 
 def function_name(f) -> str:
@@ -184,20 +380,20 @@ def function_name(f) -> str:
 
 
 class NotScalar(ShapeError):
-    """f returned an array where a scalar was asked for (td.grad)."""
+    """f returned an array (or a tree) where a scalar was asked for (td.grad)."""
 
-    def __init__(self, shape):
-        super().__init__(f"the output has shape {shape}, not ()")
-        self.shape = shape
+    def __init__(self, returned: str):
+        super().__init__(f"the output is {returned}, not a scalar")
+        self.returned = returned
 
 
-def _argument(value, position: int):
+def _argument(value, what: str):
     """An argument as a float array; a traced value of an enclosing trace is kept."""
     if type(value) is Traced:
         if value.dtype.kind != "f":
-            raise ShapeError(f"argument {position} is a traced {value.dtype} value")
+            raise ShapeError(f"{what} is a traced {value.dtype} value")
         return value
-    return as_real_array(value, f"argument {position}")
+    return as_real_array(value, what)
 
 
 def _output_of(result, trace: Trace):
@@ -212,8 +408,9 @@ def _output_of(result, trace: Trace):
         return result.shape, None, result.dtype  # a value of an enclosing trace: constant here
     if isinstance(result, (tuple, list, dict)):
         raise ShapeError(
-            f"f returned a {type(result).__name__}; td.jacobian needs a single array output."
-            " Differentiate each output separately, or stack constants outside f"
+            f"f returned a {type(result).__name__}; td.explain and td.plan need a single array"
+            " output (td.jacobian and td.grad take nested ones). Explain each output"
+            " separately"
         )
     constant = as_real_array(result, "the output of f")
     return constant.shape, None, constant.dtype

@@ -139,7 +139,7 @@ def explain(
         def observe(*step):
             performed.append(step)
 
-        call, (J,) = differentiate(f, (argnums,), args, kwargs, out, (wrt,), "auto", observe)
+        call, ((J,),) = differentiate(f, (argnums,), args, kwargs, out, (wrt,), "auto", observe)
         numerator, denominator = J.numerator, J.denominator
         leaf = call.leaves[0]
         out_labels = J.out_indices

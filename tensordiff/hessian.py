@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tensordiff.core import memory
+from tensordiff.core import memory, trees
 from tensordiff.core.dense import write_dense
 from tensordiff.core.labels import default_labels, labels_for
 from tensordiff.core.options import integer
@@ -66,6 +66,16 @@ class Hessian(Jacobian):
         )
         return f"{top} = {notation.index_notation(self)}"
 
+    # As a linear map (H v, J.as_linear_operator()), H takes v shaped like the argument to
+    # the output's shape plus the argument's: the derivative of the gradient along v.
+    @property
+    def _rows(self) -> tuple[str, ...]:
+        return self.out_indices + self.in_indices[: len(self.in_indices) // 2]
+
+    @property
+    def _columns(self) -> tuple[str, ...]:
+        return self.in_indices[len(self.in_indices) // 2 :]
+
     @property
     def _first(self) -> list[int]:
         n_out, n_in = len(self.out_indices), len(self.in_indices) // 2
@@ -112,12 +122,14 @@ def hessian(
     out: LabelSpec = None,
     wrt: LabelSpec = None,
     mode: str = "auto",
+    has_aux: bool = False,
 ) -> Callable:
     """The Hessian of ``f`` with respect to one argument, as ``jax.hessian`` shapes it.
 
     The result has shape ``f(x).shape + x.shape + x.shape``; its labels are the
     output's (``out``), the argument's (``wrt``) and a second copy of the
-    argument's (fresh letters).
+    argument's (fresh letters). With ``has_aux=True``, ``f`` returns
+    ``(output, aux)`` and the call returns ``(hessian, aux)``.
 
     >>> H = hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
     >>> H.indices, np.asarray(H)
@@ -130,11 +142,23 @@ def hessian(
             " Nest td.jacobian for mixed second derivatives"
         )
     argnums = integer(argnums, "argnums")
-    twice = jacobian(jacobian(f, argnums, mode=mode), argnums, mode=mode)
+    once = jacobian(f, argnums, mode=mode, has_aux=has_aux)
+    twice = jacobian(once, argnums, mode=mode, has_aux=has_aux)
 
     @functools.wraps(f)
     def hessian_of_f(*args, **kwargs):
-        nested = twice(*args, **kwargs)
+        if argnums < len(args) and not trees.is_leaf_node(args[argnums]):
+            raise OptionError(
+                f"td.hessian takes one array argument, but argument {argnums} is a"
+                f" {type(args[argnums]).__name__}; for nested arguments use"
+                " td.jacobian(td.jacobian(f)), which nests as jax.hessian does"
+            )
+        nested, aux = twice(*args, **kwargs) if has_aux else (twice(*args, **kwargs), None)
+        if not isinstance(nested, Jacobian):
+            raise OptionError(
+                "td.hessian needs f to return one array; for nested outputs use"
+                " td.jacobian(td.jacobian(f)), which nests as jax.hessian does"
+            )
         n_in = np.ndim(args[argnums])
         n_out = nested.ndim - 2 * n_in
         out_labels = labels_for(out, n_out, "the output")
@@ -143,6 +167,6 @@ def hessian(
         labelled = nested.relabel(out_labels + wrt_labels + second)
         result = Hessian._from_tensor(labelled, n_out, nested.numerator, nested.denominator)
         result.in_indices = wrt_labels + second
-        return result
+        return (result, aux) if has_aux else result
 
     return hessian_of_f

@@ -14,10 +14,11 @@ What a replay reuses, and so what a new trace needs (the rules of ``jax.jit``,
 checked where that is cheap):
 
 * arrays passed as arguments are inputs: new values are always used;
-* plain arguments (numbers, strings, dtypes, functions, tuples of these) are
-  part of the signature: a new value records again; any other object (a list,
-  an instance of a model class) runs without the cache, since it could change
-  between calls unseen;
+* plain arguments (numbers, strings, dtypes, functions) are part of the
+  signature: a new value records again; dicts, lists and tuples of arrays and
+  plain values (pytrees) are keyed by their nesting, dict keys and leaves; any
+  other object (an instance of a model class) runs without the cache, since it
+  could change between calls unseen;
 * arrays and numbers the function reads by name from a closure, a global or a
   default are checked on every call (one comparison pass over those arrays):
   rebinding one, or changing an array in place, records again;
@@ -61,7 +62,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tensordiff.core import memory, options
+from tensordiff.core import memory, options, trees
 from tensordiff.core.dense import dense_writer
 from tensordiff.core.term import Term
 from tensordiff.errors import TensorDiffError
@@ -297,14 +298,17 @@ def _visible_objects(user_function) -> tuple:
 
 
 def _lift(tape: Tape, value, name: str):
-    return tape.input(value, name) if type(value) is np.ndarray else value
+    """An argument with its arrays (also inside dicts, lists and tuples) as tape inputs."""
+    return trees.tree_map(
+        lambda leaf: tape.input(leaf, name) if type(leaf) is np.ndarray else leaf, value
+    )
 
 
 def _arrays(args, kwargs) -> list:
-    """The array arguments in recording order: positional, then keywords by name."""
-    found = [value for value in args if type(value) is np.ndarray]
-    found += [kwargs[name] for name in sorted(kwargs) if type(kwargs[name]) is np.ndarray]
-    return found
+    """The array arguments (and arrays nested in them) in recording order: positional,
+    then keywords by name."""
+    ordered = [*args, *(kwargs[name] for name in sorted(kwargs))]
+    return [leaf for leaf in trees.leaves(ordered) if type(leaf) is np.ndarray]
 
 
 # Arguments of these types are part of a signature by value. Other objects (a model
@@ -316,15 +320,19 @@ _PLAIN_CALLABLES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
 
 def _signature(args, kwargs):
     """A hashable key for the shapes, dtypes and values that decide a recording; None if
-    some argument is neither an array nor a plain value."""
+    some argument is neither an array nor a plain value, nor a dict / list / tuple of
+    them (whose nesting is part of the key)."""
     parts = []
     for name, value in [*enumerate(args), *sorted(kwargs.items())]:
-        if type(value) is np.ndarray:
-            parts.append((name, value.shape, value.dtype.str))
-        elif _is_plain(value):
-            parts.append((name, _by_bits(value)))
-        else:
-            return None
+        leaf_keys = []
+        for leaf in trees.leaves(value):
+            if type(leaf) is np.ndarray:
+                leaf_keys.append((leaf.shape, leaf.dtype.str))
+            elif _is_plain(leaf):
+                leaf_keys.append(_by_bits(leaf))
+            else:
+                return None
+        parts.append((name, trees.structure(value), tuple(leaf_keys)))
     return tuple(parts)
 
 
@@ -335,8 +343,6 @@ def _by_bits(value):
     >>> _by_bits(-0.0) == _by_bits(0.0), _by_bits(float("nan")) == _by_bits(float("nan"))
     (False, True)
     """
-    if isinstance(value, tuple):
-        return (tuple, tuple(_by_bits(item) for item in value))
     if isinstance(value, float):
         return (type(value), struct.pack("<d", value))
     if isinstance(value, complex):
@@ -347,8 +353,6 @@ def _by_bits(value):
 
 
 def _is_plain(value) -> bool:
-    if isinstance(value, tuple):
-        return all(_is_plain(item) for item in value)
     return isinstance(value, _PLAIN + _PLAIN_CALLABLES) or value is Ellipsis
 
 
@@ -393,9 +397,10 @@ def _skeleton(result, tape: Tape, slots: list, recorded: list) -> Callable:
         )
     if type(result) is Traced:
         return _factor(result, tape, slots, recorded)
-    if isinstance(result, (tuple, list)):
-        items = [_skeleton(item, tape, slots, recorded) for item in result]
-        return lambda values: type(result)(item(values) for item in items)
+    if isinstance(result, (tuple, list, dict)):  # a tree of derivatives, or (J, aux)
+        values_now, skeleton = trees.flatten(result, is_leaf=lambda item: item is None)
+        items = [_skeleton(item, tape, slots, recorded) for item in values_now]
+        return lambda values: trees.unflatten(skeleton, [item(values) for item in items])
     if isinstance(result, np.ndarray):
         return lambda values: result.copy()  # a fresh array per call, as without the cache
     if result is None or isinstance(result, (bool, int, float, complex, str, np.generic)):

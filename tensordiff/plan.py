@@ -204,7 +204,7 @@ def _measure(f, argnums, order, args, kwargs) -> dict:
     tracemalloc.start()
     start = time.perf_counter()
     try:
-        np.asarray(differentiate(f, (argnums,), args, kwargs, None, (None,), order)[1][0])
+        np.asarray(differentiate(f, (argnums,), args, kwargs, None, (None,), order)[1][0][0])
         seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:

@@ -15,8 +15,9 @@ from tensordiff.core import blocks, memory, templates, trees
 from tensordiff.core.dense import write_dense
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import default_labels, parse_labels
+from tensordiff.core.sparse import coordinates, entries, structural_nnz
 from tensordiff.core.sums import add_terms
-from tensordiff.core.term import Term, contract_terms
+from tensordiff.core.term import Term, contract_terms, diagonal
 from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
 from tensordiff.io import lazy, store
 from tensordiff.plot import MAX_ENTRIES, jacobian_figure, network_figure
@@ -210,6 +211,52 @@ class Tensor:
         """The same tensor with its axes put in the order of ``labels``."""
         return contract(self, out=labels)
 
+    def diagonal(self, axis1: int | str = 0, axis2: int | str = 1) -> "Tensor":
+        """``np.diagonal(np.asarray(T), 0, axis1, axis2)`` as a labelled tensor: the two axes
+        (given by position or by label, of equal size) become one, appended last and
+        labelled as ``axis1``.
+
+        Free when the two axes are joined by a Kronecker delta (the structure is kept);
+        otherwise the factors holding both are cut to their diagonal, never densified.
+
+        >>> import tensordiff as td
+        >>> J = td.jacobian(np.tanh)(np.zeros(3))      # δ[i,j] (1 - tanh²)
+        >>> d = J.diagonal("i", "j")
+        >>> d.indices, np.asarray(d), d.stored_nbytes
+        (('i',), array([1., 1., 1.]), 24)
+        """
+        first, second = (
+            self._axis(axis, name) for axis, name in ((axis1, "axis1"), (axis2, "axis2"))
+        )
+        if first == second:
+            raise ShapeError(f"axis1 and axis2 are the same axis ({self.indices[first]!r})")
+        if self.shape[first] != self.shape[second]:
+            raise ShapeError(
+                f"diagonal of axes {self.indices[first]!r} and {self.indices[second]!r} of"
+                f" sizes {self.shape[first]} and {self.shape[second]}: tensordiff takes"
+                " diagonals of equal sizes only; slice the longer axis first"
+            )
+        kept = [n for n in range(self.ndim) if n not in (first, second)]
+        return Tensor._from_terms(
+            add_terms([diagonal(term, first, second) for term in self.terms]),
+            [self.indices[n] for n in kept] + [self.indices[first]],
+            [self.shape[n] for n in kept] + [self.shape[first]],
+            self.dtype,
+        )
+
+    def _axis(self, axis: int | str, what: str) -> int:
+        """The position of an axis given by position (negative counts from the end) or label."""
+        if isinstance(axis, str):
+            if axis not in self.indices:
+                raise ShapeError(f"{what}={axis!r} is not a label of this tensor {self.indices}")
+            return self.indices.index(axis)
+        if not isinstance(axis, (int, np.integer)) or not -self.ndim <= axis < self.ndim:
+            raise ShapeError(
+                f"{what}={axis!r} is not an axis of a tensor with {self.ndim} axes; give a"
+                f" position or one of the labels {self.indices}"
+            )
+        return int(axis) % self.ndim
+
     def __add__(self, other: "Tensor") -> "Tensor":
         if not isinstance(other, Tensor):
             return NotImplemented
@@ -309,9 +356,10 @@ class Jacobian(Tensor):
         source = getattr(self, "_source", None)  # unset on Jacobians built by arithmetic
         if source is None:
             raise TensorDiffError(
-                f"{self!r} was not computed by td.jacobian from one call (it was chained,"
-                " contracted or replayed by td.jit), so its cost report is not known; call"
-                " td.plan(f, argnums)(*args) on the function instead"
+                f"{self!r} was not computed by td.jacobian from one call of an array"
+                " function (it was chained, contracted, replayed by td.jit, or is a leaf of a"
+                " nested result or one with aux), so its cost report is not known; call"
+                " td.plan(f, argnums)(*args) on a function of one array instead"
             )
         return source()
 
@@ -343,6 +391,134 @@ class Jacobian(Tensor):
         """The same Jacobian, written ∂numerator/∂denominator in formulas."""
         return type(self)._from_tensor(self, len(self.out_indices), numerator, denominator)
 
+    # ---- J as a linear map from the input's space to the output's ----------------------
+
+    # Rows: the axes of J v; columns: the axes v has (a Hessian's rows are the gradient's).
+    @property
+    def _rows(self) -> tuple[str, ...]:
+        return self.out_indices
+
+    @property
+    def _columns(self) -> tuple[str, ...]:
+        return self.in_indices
+
+    def _shape_of(self, labels) -> tuple[int, ...]:
+        return tuple(self.sizes[label] for label in labels)
+
+    def matvec(self, v) -> np.ndarray:
+        """``J v``: ``v`` shaped like the input (extra leading axes are a batch of vectors),
+        the result shaped like the output (after the same batch axes). Contracted from
+        the structure, as ``jax.jvp`` would give; J is never made dense.
+
+        >>> import tensordiff as td
+        >>> J = td.jacobian(lambda W: W @ np.arange(3.0))(np.ones((2, 3)))
+        >>> J.matvec(np.ones((2, 3))), J.matvec(np.ones((4, 2, 3))).shape
+        (array([3., 3.]), (4, 2))
+        """
+        return self._applied(v, self._columns, self._rows, "J.matvec")
+
+    def rmatvec(self, u) -> np.ndarray:
+        """``Jᵀ u`` (a vector–Jacobian product, as ``jax.vjp``): ``u`` shaped like the
+        output (extra leading axes are a batch), the result shaped like the input.
+
+        >>> import tensordiff as td
+        >>> J = td.jacobian(lambda W: W @ np.arange(3.0))(np.ones((2, 3)))
+        >>> J.rmatvec(np.array([1.0, -1.0]))
+        array([[ 0.,  1.,  2.],
+               [ 0., -1., -2.]])
+        """
+        return self._applied(u, self._rows, self._columns, "J.rmatvec")
+
+    def _applied(self, vector, contracted, kept, what: str) -> np.ndarray:
+        array = as_real_array(vector, f"the vector of {what}")
+        shape = self._shape_of(contracted)
+        n_batch = array.ndim - len(shape)
+        if n_batch < 0 or array.shape[n_batch:] != shape:
+            raise ShapeError(
+                f"{what} takes a vector of shape {shape} (labels {contracted}), optionally"
+                f" after batch axes; got shape {array.shape}"
+            )
+        batch = default_labels(n_batch, avoid=self.indices)
+        product = contract(self, Tensor(array, batch + contracted), out=batch + kept)
+        return product.to_numpy()
+
+    def as_linear_operator(self):
+        """A ``scipy.sparse.linalg.LinearOperator`` of shape ``(out.size, in.size)`` on
+        flattened (C-order) vectors (a Hessian's: ``(out.size · x.size, x.size)``), for
+        ``cg``, ``gmres``, ``lsqr``, ``svds`` ...; its products are :meth:`matvec` and
+        :meth:`rmatvec`, so J is never made dense.
+
+        >>> import tensordiff as td
+        >>> A = td.jacobian(lambda x: 3.0 * x)(np.ones(4)).as_linear_operator()
+        >>> A.shape, A @ np.ones(4)
+        ((4, 4), array([3., 3., 3., 3.]))
+        """
+        try:
+            from scipy.sparse.linalg import LinearOperator  # lazy: optional extra
+        except ImportError as error:
+            raise ImportError(
+                "J.as_linear_operator needs the 'scipy' extra: pip install 'tensordiff[scipy]'"
+            ) from error
+        row_shape, column_shape = self._shape_of(self._rows), self._shape_of(self._columns)
+        m, n = math.prod(row_shape), math.prod(column_shape)
+
+        def columns_applied(apply, shape, size):
+            # scipy passes a block of vectors as columns; a batch here is leading axes
+            return lambda block: apply(np.asarray(block).T.reshape(-1, *shape)).reshape(-1, size).T
+
+        return LinearOperator(
+            (m, n),
+            matvec=lambda v: self.matvec(np.reshape(v, column_shape)).reshape(m),
+            rmatvec=lambda u: self.rmatvec(np.reshape(u, row_shape)).reshape(n),
+            matmat=columns_applied(self.matvec, column_shape, m),
+            rmatmat=columns_applied(self.rmatvec, row_shape, n),
+            dtype=self.dtype,
+        )
+
+    def to_scipy_sparse(self, format: str = "csr"):
+        """J as a SciPy sparse array of shape ``(out.size, in.size)`` (C-order flattening;
+        a Hessian's rows are the gradient's, ``(out.size · x.size, x.size)``),
+        built from the structure: each term's deltas give its pattern, so no dense array
+        is made. ``format`` is any SciPy sparse format ("csr", "csc", "coo", ...).
+
+        >>> import tensordiff as td
+        >>> S = td.jacobian(lambda W: W @ np.arange(3.0))(np.ones((2, 3))).to_scipy_sparse()
+        >>> S.shape, S.nnz
+        ((2, 6), 6)
+        """
+        try:
+            import scipy.sparse  # lazy: optional extra
+        except ImportError as error:
+            raise ImportError(
+                "J.to_scipy_sparse needs the 'scipy' extra: pip install 'tensordiff[scipy]'"
+            ) from error
+        rows, columns, values = coordinates(self.terms, len(self._rows))
+        shape = (math.prod(self._shape_of(self._rows)), math.prod(self._shape_of(self._columns)))
+        values = values.astype(self.dtype, copy=False)
+        if format == "csr" and len(self.terms) == 1 and np.all(rows[1:] >= rows[:-1]):
+            # One term with its output classes first lists its rows in order (the usual
+            # case, e.g. δ[i,j] x[k]): the row pointers are read off, no sort or count.
+            pointers = np.searchsorted(rows, np.arange(shape[0] + 1))
+            return scipy.sparse.csr_array((values, columns, pointers), shape=shape)
+        matrix = scipy.sparse.coo_array((values, (rows, columns)), shape=shape)
+        if len(self.terms) > 1:
+            # Where two terms meet, their values add: converting to CSR sums them in O(nnz)
+            # (COO's own sum_duplicates sorts). One term never repeats a position.
+            matrix = matrix.tocsr()
+        return matrix.asformat(format)
+
+    @property
+    def nnz(self) -> int:
+        """How many entries of J the structure allows to be nonzero (counted from the
+        deltas, without making J dense); the dense size is ``J.size``.
+
+        >>> import tensordiff as td
+        >>> td.jacobian(lambda W: W @ np.arange(3.0))(np.ones((200, 3))).nnz
+        600
+        """
+        n_columns = math.prod(self._shape_of(self._columns))
+        return structural_nnz(self.terms, len(self._rows), n_columns)
+
     @property
     def formula(self) -> str:
         """The entries in index notation, e.g. ``∂f[i]/∂W[j,k] = δ[i,j] x[k]``."""
@@ -353,9 +529,13 @@ class Jacobian(Tensor):
     def __repr__(self) -> str:
         top = notation.signature(self.numerator, self.out_indices)
         bottom = notation.signature(self.denominator, self.in_indices)
+        # The sparsity is read off the deltas: exact for one term; terms may overlap.
+        reached = min(self.size, sum(entries(term) for term in self.terms))
+        nonzeros = f"nnz={reached}" if len(self.terms) <= 1 else f"nnz≤{reached}"
         return (
             f"{type(self).__name__}(∂{top}/∂{bottom}, shape={self.shape}, dtype={self.dtype},"
-            f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense)"
+            f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense, {nonzeros}"
+            f" of {self.size})"
         )
 
 

@@ -36,6 +36,18 @@ def refuse_out_of_core(value, what: str) -> None:
         )
 
 
+# Array types of other libraries. np.asarray would convert them silently (copying off a
+# GPU, dropping their autograd graph); tensordiff computes with NumPy only, so it says so.
+_FOREIGN = {
+    "torch": "x.detach().cpu().numpy()",
+    "jax": "np.asarray(x)",
+    "jaxlib": "np.asarray(x)",
+    "cupy": "x.get()",
+    "tensorflow": "x.numpy()",
+    "mlx": "np.asarray(x)",
+}
+
+
 def as_real_array(value, what: str) -> np.ndarray:
     """``value`` as a float ndarray: float32/float64 kept, bools and integers made float64.
 
@@ -43,6 +55,15 @@ def as_real_array(value, what: str) -> np.ndarray:
     dtype('float64')
     """
     refuse_out_of_core(value, what)
+    library = type(value).__module__.partition(".")[0]
+    if library in _FOREIGN:
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        raise UnsupportedDTypeError(
+            f"{what} is a {kind}; tensordiff differentiates NumPy code on NumPy arrays and"
+            f" does not convert {library} arrays silently. Convert it first"
+            f" ({_FOREIGN[library]}), or differentiate {library} code with {library}'s own"
+            " autodiff"
+        )
     array = np.asarray(value)
     kind = array.dtype.kind
     if kind == "f":

@@ -35,6 +35,8 @@ __all__ = [
     "axis_classes",
     "contract_terms",
     "align_to",
+    "diagonal",
+    "joined",
 ]
 
 # Process-wide on purpose: ids must differ across threads too, and next() on an
@@ -338,3 +340,42 @@ def align_to(core: np.ndarray, classes: list[int], order: list[int]) -> np.ndarr
     core = np.transpose(core, [classes.index(c) for c in present]) if present else core
     shape = [core.shape[present.index(c)] if c in classes else 1 for c in order]
     return core.reshape(shape)
+
+
+def joined(term: Term, axis1: int, axis2: int) -> bool:
+    """True when the two axes carry the same classes: a delta joins them, so every entry
+    off their diagonal is zero.
+
+    >>> joined(Term((), ((0,), (0,), (1,)), {0: 2, 1: 3}), 0, 1)
+    True
+    """
+    return term.axes[axis1] == term.axes[axis2]
+
+
+def diagonal(term: Term, axis1: int, axis2: int) -> Term:
+    """The term of ``np.diagonal(dense, 0, axis1, axis2)``: the two axes (of equal size)
+    become one, put last.
+
+    Where the two axes are joined by a delta this only drops one of them; otherwise the
+    two classes are unified, and a factor holding both is cut to its diagonal.
+
+    >>> t = Term(((np.arange(4.0).reshape(2, 2), (0, 1)),), ((0,), (1,)), {0: 2, 1: 2})
+    >>> d = diagonal(t, 0, 1)
+    >>> d.axes == ((0,),), d.factors[0][0]
+    (True, array([0., 3.]))
+    """
+    labels = list(range(len(term.axes)))
+    labels[axis2] = axis1  # one label on both axes: contracting unifies their classes
+    out = [label for n, label in enumerate(labels) if n not in (axis1, axis2)] + [axis1]
+    joined = contract_terms([(term, labels)], out, max_factors=None)
+    factors = tuple(_diagonal_factor(array, classes) for array, classes in joined.factors)
+    return Term(factors, joined.axes, joined.sizes, joined.names)
+
+
+def _diagonal_factor(array, classes: tuple[int, ...]) -> Factor:
+    """A factor whose classes may repeat, as one over each class once (its diagonal)."""
+    distinct = tuple(dict.fromkeys(classes))
+    if len(distinct) == len(classes):
+        return array, classes
+    position = {c: n for n, c in enumerate(distinct)}  # einsum's sublists take small ints
+    return np.einsum(array, [position[c] for c in classes], list(range(len(distinct)))), distinct

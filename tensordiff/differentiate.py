@@ -364,7 +364,7 @@ def _structured_terms(f, positions, args, kwargs, out, wrt, pytrees, has_aux, wh
     call_again = differentiate(
         f, positions, args, kwargs, out, wrt, "optimal", None, pytrees, has_aux
     )
-    return trees.leaves(call_again[1][o][k])[j].terms
+    return list(trees.leaves(call_again[1][o][k]))[j].terms
 
 
 def _jacobian(terms, output: TracedOutput, out_labels, leaf: Traced, in_labels) -> Jacobian:

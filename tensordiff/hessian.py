@@ -44,7 +44,8 @@ class Hessian(Jacobian):
         top = notation.derivative(
             self.numerator, self.out_indices, self.denominator, self.in_indices, order=2
         )
-        return f"{top} = {notation.index_notation(self)}"
+        symbols = notation.symbols_of([self])
+        return notation.with_legend(f"{top} = {notation.index_notation(self, symbols)}", symbols)
 
     @property
     def _first(self) -> list[int]:

@@ -203,10 +203,13 @@ def _labels_of(term: Term, labels) -> dict[int, list[str]]:
 
 def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     label_of = _labels_of(term, labels)
-    taken = {piece for pieces in label_of.values() for piece in pieces} | set(symbols.values())
+    factor_names = [_bound_apart(name) for name in term.factor_names()]
+    # a summation letter is none of the free labels, symbols or names the term prints
+    names = re.findall(r"[^\W\d_]\w*", templates.replace_defined(" ".join(factor_names), _BLANK))
+    taken = {piece for pieces in label_of.values() for piece in pieces}
+    taken |= set(symbols.values()) | set(names)
     letters = (ch for ch in _FRESH if ch not in taken)
     mapping = {c: pieces[0] for c, pieces in label_of.items()}
-    factor_names = term.factor_names()
     inner = [c for t in factor_names for c in templates.classes_in(t) if c not in mapping]
     for c in dict.fromkeys(inner):
         mapping[c] = next(letters, f"s{c}")
@@ -229,6 +232,41 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     if summed:
         body = "Σ_" + ",".join(mapping[c] for c in dict.fromkeys(summed)) + " " + body
     return _signed(body, sign, coefficient, numeric), table
+
+
+_BOUND = re.compile(r"Σ_((?:⟨\d+⟩,?)+)")
+
+
+def _bound_apart(template: str) -> str:
+    """``template`` with each class a Σ inside it sums over renamed to a class of its own
+    within the Σ's scope, so a bound index never prints as a free index or as the index
+    of an enclosing Σ.
+
+    >>> _bound_apart("(1 + Σ_⟨3⟩ a[⟨3⟩]) w[⟨3⟩]")
+    '(1 + Σ_⟨1000000000⟩ a[⟨1000000000⟩]) w[⟨3⟩]'
+    """
+    fresh = iter(range(10**9, 10**9 + 10**6))
+    match = _BOUND.search(template)
+    while match:
+        end = _scope_end(template, match.start())
+        renamed = {c: next(fresh) for c in re.findall(r"⟨(\d+)⟩", match.group(1))}
+        scope = template[match.start() : end]
+        for c, new in renamed.items():
+            scope = scope.replace(f"⟨{c}⟩", f"⟨{new}⟩")
+        template = template[: match.start()] + scope + template[end:]
+        match = _BOUND.search(template, match.start() + len(match.group(0)))
+    return template
+
+
+def _scope_end(text: str, start: int) -> int:
+    """Where the summand of the Σ at ``start`` ends: the close of its enclosing bracket, or
+    a sum at its own depth."""
+    depth = 0
+    for n in range(start, len(text)):
+        depth += (text[n] in "([") - (text[n] in ")]")
+        if depth < 0 or (depth == 0 and text.startswith((" + ", " − "), n)):
+            return n
+    return len(text)
 
 
 def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str:

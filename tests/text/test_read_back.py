@@ -7,6 +7,8 @@ Jacobian's numbers. An undefined symbol, a view printed under its base's name, a
 lost transpose or a wrong sign makes the case fail.
 """
 
+import re
+
 import numpy as np
 import pytest
 from formula_reader import read_back
@@ -77,6 +79,7 @@ SQUARE = [
     "x.T @ x", "x @ M", "M @ x @ M", "np.trace(x)", "np.trace(x @ x)", "np.trace(M @ x)",
     "u @ x @ u", "np.linalg.solve(x, u)", "np.linalg.inv(x) @ u", "x + x.T",
     "np.sum(np.linalg.inv(x))", "np.linalg.slogdet(x)[1]", "np.trace(x.T @ x)",
+    "np.linalg.matrix_power(x, 4)", "np.logaddexp.reduce(x, axis=1)",
 ]  # fmt: skip
 HESSIANS = [
     "np.sum(x ** 3)", "np.sum(np.exp(x))", "x @ M @ x", "np.sum(np.sin(x)) * np.sum(x)",
@@ -127,3 +130,20 @@ def test_the_printed_hessian_reads_back(source):
 
 def test_the_corpus_is_large():
     assert len(CORPUS) + len(HESSIANS) >= 150
+
+
+def _bound_letters(formula: str) -> list[list[str]]:
+    return [group.split(",") for group in re.findall(r"Σ_([\w₀-₉,]+)", formula)]
+
+
+@pytest.mark.parametrize(
+    "source, argument, point", CORPUS, ids=[f"{s} @{p.shape}" for s, _, p in CORPUS]
+)
+def test_a_bound_index_is_never_a_free_index_or_a_name(source, argument, point):
+    J = td.jacobian(_function(source, argument))(point)
+    formula = J.formula.partition(", where ")[0]
+    rhs = formula.split(" = ", 1)[1]
+    names = set(re.findall(r"[^\W\d_][\w₀-₉]*", re.sub(r"Σ_[\w₀-₉,]+|\[[^\[\]]*\]", "", rhs)))
+    for group in _bound_letters(rhs):
+        assert not set(group) & set(J.indices), formula
+        assert not set(group) & names, formula

@@ -316,11 +316,9 @@ def take_along_axis(arr, indices, axis=-1):
 
     def jacobian(_):
         permutation = jacobians.one_hot(picks % shape[axis], shape[axis])
-        name = (
-            jacobians.selector(picks % shape[axis])
-            if len(shape) == 1
-            else templates.defined("P", f"1 where the entry is the one taken along axis {axis}")
-        )
+        # the picks follow the values (a sort): the legend names them in words, true on
+        # every replay of td.jit too
+        name = templates.defined("P", f"1 where the entry is the one taken along axis {axis}")
         factors = [(every, (axis,), permutation, name)]
         return jacobians.selection(np.shape(value), shape, others, factors)
 

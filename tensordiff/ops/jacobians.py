@@ -226,6 +226,8 @@ def selector(picks) -> str:
     >>> selector(np.array([2, 0, -1]))
     '⦃S|one-hot rows picking entries (2, 0, none)⦄'
     """
+    if not isinstance(picks, np.ndarray):  # indices td.jit replays with new values
+        return templates.defined("S", "one-hot rows picking the entries the indices name")
     entries = ", ".join(str(p) if p >= 0 else "none" for p in np.ravel(picks))
     return templates.defined("S", f"one-hot rows picking entries ({entries})")
 

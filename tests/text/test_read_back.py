@@ -55,7 +55,7 @@ LINEAR = [
     "W @ (x * x)", "np.sum((W @ x - 1.0) ** 2)", "np.sum(x) * u", "np.mean(x) * x",
     "np.cumsum(x)", "np.diff(x)", "np.flip(x)", "x[::-1]", "x[1:]", "x[::2]", "x[[2, 0]]",
     "np.concatenate([x, u])", "np.stack([x, u])", "np.roll(x, 1)", "np.tile(x, 2)",
-    "np.repeat(x, 2)", "np.sort(x)", "x[0] * x", "x[2] * u", "np.linalg.norm(x)",
+    "np.repeat(x, 2)", "x[0] * x", "x[2] * u", "np.linalg.norm(x)",
     "np.linalg.norm(x) ** 2", "np.sum(x ** 2) / 2",
     "np.trace(np.outer(x, x))", "np.diag(np.outer(x, u))",
     "np.tensordot(M, x, axes=1)", "np.inner(M, x)", "np.matmul(x, M.T)",

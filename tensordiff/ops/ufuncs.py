@@ -73,6 +73,14 @@ def _fmax_second(x, y, out):
     return np.where(x == y, 0.5, ((y > x) | np.isnan(x)).astype(out.dtype))
 
 
+def _fmin_first(x, y, out):
+    return np.where(x == y, 0.5, ((x < y) | np.isnan(y)).astype(out.dtype))
+
+
+def _fmin_second(x, y, out):
+    return np.where(x == y, 0.5, ((y < x) | np.isnan(x)).astype(out.dtype))
+
+
 def _sign(x, out):
     return np.where(x >= 0, 1.0, -1.0)
 
@@ -84,8 +92,8 @@ _MIN_FIRST = "⦃g|[{0} < {1}] + ½ [{0} = {1}]⦄"
 _MIN_SECOND = "⦃g|[{1} < {0}] + ½ [{0} = {1}]⦄"
 _FMAX_FIRST = "⦃g|[{0} > {1} ∨ isnan({1})] + ½ [{0} = {1}]⦄"
 _FMAX_SECOND = "⦃g|[{1} > {0} ∨ isnan({0})] + ½ [{0} = {1}]⦄"
-_FMIN_FIRST = "⦃g|[{0} < {1} ∨ isnan({0})] + ½ [{0} = {1}]⦄"
-_FMIN_SECOND = "⦃g|[{1} < {0} ∨ isnan({1})] + ½ [{0} = {1}]⦄"
+_FMIN_FIRST = "⦃g|[{0} < {1} ∨ isnan({1})] + ½ [{0} = {1}]⦄"
+_FMIN_SECOND = "⦃g|[{1} < {0} ∨ isnan({0})] + ½ [{0} = {1}]⦄"
 # abs has derivative +1 at 0 (as in JAX), where sign(0) would be 0.
 _SIGN = "⦃s|[{0} ≥ 0] − [{0} < 0]⦄"
 
@@ -117,7 +125,7 @@ UFUNCS: dict[np.ufunc, Row] = {
     np.maximum: row("max({0}, {1})", (_max_first, _TIES_FIRST), (_max_second, _TIES_SECOND)),
     np.minimum: row("min({0}, {1})", (_max_second, _MIN_FIRST), (_max_first, _MIN_SECOND)),
     np.fmax: row("fmax({0}, {1})", (_fmax_first, _FMAX_FIRST), (_fmax_second, _FMAX_SECOND)),
-    np.fmin: row("fmin({0}, {1})", (_fmax_second, _FMIN_FIRST), (_fmax_first, _FMIN_SECOND)),
+    np.fmin: row("fmin({0}, {1})", (_fmin_first, _FMIN_FIRST), (_fmin_second, _FMIN_SECOND)),
     np.remainder: row(
         "{g0} mod {g1}", None, (lambda x, y, out: -np.floor(x / y), "−⌊{g0} / {g1}⌋")
     ),

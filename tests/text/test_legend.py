@@ -132,3 +132,14 @@ def test_a_branch_written_with_where_names_its_condition():
     J = td.jacobian(lambda y: np.where(np.sum(y) > 0, y, -2.0 * y))(y)
     assert J.formula.endswith(", where g₁ = [sum(y) > 0], g₂ = 1 − [sum(y) > 0]")
     np.testing.assert_allclose(np.asarray(J), np.eye(5))  # sum(y) = 0.8
+
+
+@pytest.mark.parametrize("reduce", [np.fmin, np.fmax])
+def test_fmin_and_fmax_give_the_derivative_to_the_number_beside_a_nan(reduce):
+    """fmin(NaN, 2) = 2: the whole derivative goes to the second argument (as in JAX)."""
+    first, second = np.array([np.nan, 1.0, 3.0]), np.array([2.0, 3.0, np.nan])
+    taken_from_first = ~np.isnan(first) & ((reduce(first, second) == first) | np.isnan(second))
+    d_first = np.asarray(td.jacobian(lambda a: reduce(a, second))(first))
+    d_second = np.asarray(td.jacobian(lambda b: reduce(first, b))(second))
+    np.testing.assert_allclose(np.diag(d_first), taken_from_first.astype(float))
+    np.testing.assert_allclose(np.diag(d_second), (~taken_from_first).astype(float))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tensordiff.core import templates
 from tensordiff.core.labels import default_labels
 from tensordiff.differentiate import differentiate
 from tensordiff.plan import Plan, predict
@@ -42,10 +43,7 @@ class Explanation:
     cost: dict = field(default_factory=dict)
     matrix: str | None = None
     orders: Plan | None = None  # the cost report behind ``cost``, for its picture
-
-    @property
-    def formula(self) -> str:
-        return self.jacobian.formula
+    formula: str = ""  # the result, its legend defining every symbol the explanation uses
 
     def to_dict(self) -> dict:
         """Plain data (JSON-serialisable)."""
@@ -144,20 +142,28 @@ def explain(
         leaf = call.leaves[0]
         out_labels = J.out_indices
         labels = _node_labels(call.output, leaf, out_labels, J.in_indices)
-        short = _short_names(call.output, leaf, numerator)
+        # one symbol per defined quantity across the whole explanation, one legend
+        symbols = notation.symbols_of(
+            [J, *(Tensor._from_terms(step[4], (), (), np.float64) for step in performed)],
+            _defined_texts(call.output, labels),
+        )
+        short = _short_names(call.output, leaf, numerator, symbols)
         short["f"], short["output"] = numerator, call.output
         orders = predict(call, f, argnums, args, kwargs)
+        lhs = J.formula.partition(" = ")[0]
+        formula = notation.with_legend(f"{lhs} = {notation.index_notation(J, symbols)}", symbols)
         return Explanation(
             numerator=numerator,
             denominator=denominator,
             jacobian=J,
             entity=notation.entity(J, len(out_labels), numerator, denominator),
             layout=_layout(J, numerator, denominator),
-            intermediates=_intermediates(call.output, leaf, labels, short),
-            steps=_steps(performed, labels, short, out_labels),
+            intermediates=_intermediates(call.output, leaf, labels, short, symbols),
+            steps=_steps(performed, labels, short, out_labels, symbols),
             cost=_cost(J, orders),
-            matrix=matrix_form(J),
+            matrix=matrix_form(J, symbols),
             orders=orders,
+            formula=formula,
         )
 
     return explain_f
@@ -178,8 +184,24 @@ def _node_labels(output: Node | None, leaf: Node, out_labels, wrt_labels) -> dic
     return labels
 
 
-def _short_names(output: Node | None, leaf: Node, numerator: str) -> dict:
-    """How each node is called in the explanation: its expression, or z1, z2, ... if long."""
+def _defined_texts(output: Node | None, labels: dict) -> list[str]:
+    """The expressions and local Jacobians' factor names the explanation prints."""
+    if output is None:
+        return []
+    texts = []
+    for node in toposort(output):
+        texts.append(node.expr)
+        for parent, builder in node.parents:
+            if parent in labels:
+                terms = builder()
+                for term in terms if isinstance(terms, tuple) else (terms,):
+                    texts.extend(term.factor_names())
+    return texts
+
+
+def _short_names(output: Node | None, leaf: Node, numerator: str, symbols: dict) -> dict:
+    """How each node is called in the explanation: its expression (with defined symbols
+    printed as such), or z1, z2, ... if long."""
     names = {leaf: leaf.expr}
     if output is None:
         return names
@@ -193,11 +215,11 @@ def _short_names(output: Node | None, leaf: Node, numerator: str) -> dict:
             count += 1
             names[node] = f"z{count}"
         else:
-            names[node] = node.expr
+            names[node] = templates.replace_defined(node.expr, symbols)
     return names
 
 
-def _intermediates(output, leaf, labels, short) -> list[dict]:
+def _intermediates(output, leaf, labels, short, symbols) -> list[dict]:
     if output is None:
         return []
     items = []
@@ -219,11 +241,11 @@ def _intermediates(output, leaf, labels, short) -> list[dict]:
             )
             top = notation.signature(short[node], labels[node])
             bottom = notation.signature(short[parent], labels[parent])
-            local_jacobians.append(f"∂{top}/∂{bottom} = {_repeated(tensor)}")
+            local_jacobians.append(f"∂{top}/∂{bottom} = {_repeated(tensor, symbols)}")
         items.append(
             {
                 "name": notation.signature(short[node], labels[node]),
-                "expression": node.expr,
+                "expression": templates.replace_defined(node.expr, symbols),
                 "shape": list(node.shape),
                 "op": node.op,
                 "local_jacobians": local_jacobians,
@@ -232,32 +254,34 @@ def _intermediates(output, leaf, labels, short) -> list[dict]:
     return items
 
 
-def _repeated(tensor: Tensor) -> str:
+def _repeated(tensor: Tensor, symbols: dict) -> str:
     """The index notation of ``tensor``, with n equal terms written once as ``n …``."""
     parts = [
         notation.index_notation(
-            Tensor._from_terms((term,), tensor.indices, tensor.shape, np.float64)
+            Tensor._from_terms((term,), tensor.indices, tensor.shape, np.float64), symbols
         )
         for term in tensor.terms
     ]
     if len(parts) < 2 or len(set(parts)) > 1:
-        return notation.index_notation(tensor)
+        return notation.index_notation(tensor, symbols)
     sign, body = ("−", parts[0][1:]) if parts[0].startswith("−") else ("", parts[0])
     return f"{sign}{len(parts)} {body}"
 
 
-def _steps(performed, labels, short, out_labels) -> list[dict]:
+def _steps(performed, labels, short, out_labels, symbols) -> list[dict]:
     """The steps as performed; a parent's first contribution is ``=``, later ones ``+=``."""
     reached: set = set()
     steps = []
     for node, parent, _derivative, local, contribution in performed:
         first = parent not in reached
         reached.add(parent)
-        steps.append(_step(node, parent, local, contribution, labels, short, out_labels, first))
+        steps.append(
+            _step(node, parent, local, contribution, labels, short, out_labels, first, symbols)
+        )
     return steps
 
 
-def _step(node, parent, local, contribution, labels, short, out_labels, first) -> dict:
+def _step(node, parent, local, contribution, labels, short, out_labels, first, symbols) -> dict:
     """One reverse-order contraction: ∂f/∂parent (+)= Σ ∂f/∂node ∂node/∂parent."""
     sig = notation.signature
     node_labels, parent_labels, out = labels[node], labels[parent], tuple(out_labels)
@@ -290,7 +314,7 @@ def _step(node, parent, local, contribution, labels, short, out_labels, first) -
         "factors": factors,
         "einsum": spec,
         "deltas": deltas,
-        "result": notation.index_notation(result),
+        "result": notation.index_notation(result, symbols),
     }
 
 

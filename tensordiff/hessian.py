@@ -64,7 +64,8 @@ class Hessian(Jacobian):
         top = notation.derivative(
             self.numerator, self.out_indices, self.denominator, self.in_indices, order=2
         )
-        return f"{top} = {notation.index_notation(self)}"
+        symbols = notation.symbols_of([self])
+        return notation.with_legend(f"{top} = {notation.index_notation(self, symbols)}", symbols)
 
     # As a linear map (H v, J.as_linear_operator()), H takes v shaped like the argument to
     # the output's shape plus the argument's: the derivative of the gradient along v.

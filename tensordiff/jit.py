@@ -26,7 +26,9 @@ checked where that is cheap):
   Python number, or a NumPy call that cannot be replayed stops the recording:
   that signature then runs without the cache on every call, never replaying a
   branch that might go the other way (``cache_info().last_fallback`` says why;
-  the call that stopped recording runs the function again the ordinary way);
+  the call that stopped recording runs the function again the ordinary way, where
+  a branch on a differentiated argument raises TraceLeakError as it does without
+  jit, and one on another argument runs);
 * every replayed step's shape is checked: when a shape follows the values (a
   boolean mask argument selecting a different number of entries), the call
   runs without the cache, and so does that signature from then on;

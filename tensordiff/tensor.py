@@ -294,7 +294,9 @@ class Tensor:
     @property
     def formula(self) -> str:
         """The entries in index notation, e.g. ``T[i,j] = δ[i,j] x[j]``."""
-        return f"{notation.signature('T', self.indices)} = {notation.index_notation(self)}"
+        symbols = notation.symbols_of([self])
+        entries = notation.index_notation(self, symbols)
+        return notation.with_legend(f"{notation.signature('T', self.indices)} = {entries}", symbols)
 
     def __repr__(self) -> str:
         labels = ",".join(self.indices)
@@ -524,7 +526,9 @@ class Jacobian(Tensor):
         """The entries in index notation, e.g. ``∂f[i]/∂W[j,k] = δ[i,j] x[k]``."""
         top = notation.signature(self.numerator, self.out_indices)
         bottom = notation.signature(self.denominator, self.in_indices)
-        return f"∂{top}/∂{bottom} = {notation.index_notation(self)}"
+        symbols = notation.symbols_of([self])
+        entries = notation.index_notation(self, symbols)
+        return notation.with_legend(f"∂{top}/∂{bottom} = {entries}", symbols)
 
     def __repr__(self) -> str:
         top = notation.signature(self.numerator, self.out_indices)

@@ -34,6 +34,11 @@ __all__ = [
     "render",
     "text",
     "number",
+    "defined",
+    "meaning_of",
+    "flattened",
+    "definitions_in",
+    "replace_defined",
 ]
 
 # A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
@@ -41,6 +46,8 @@ _NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 # Products and sums whose parts are longer than this in all are deferred.
 EAGER_CHARACTERS = 1000
+# A symbol defined in the formula's legend: ⦃g|[x > 0]⦄ prints as g (see :func:`defined`).
+_DEFINED = re.compile(r"⦃([^|⦃⦄]*)\|([^⦃⦄]*)⦄")
 
 
 def slot(c: int) -> str:
@@ -55,7 +62,7 @@ def grouped(expr: str) -> str:
     >>> grouped("W x"), grouped("tanh(W x)"), grouped("(a + b)"), grouped("x")
     ('(W x)', 'tanh(W x)', '(a + b)', 'x')
     """
-    if " " not in expr or _one_bracket(expr):
+    if " " not in expr or _one_bracket(expr) or _DEFINED.fullmatch(expr):
         return expr
     return f"({expr})"
 
@@ -318,3 +325,67 @@ def render(template, labels: Mapping[int, str]) -> str:
     'Σ_a W[i,a] x[a]'
     """
     return _PLACEHOLDER.sub(lambda m: labels[int(m.group(1))], text(template))
+
+
+def defined(symbol: str, meaning: str) -> str:
+    """A quantity with no name of the user's, printed as ``symbol`` and defined in the
+    formula's "where" legend as ``symbol = meaning``. Distinct meanings never share a
+    printed symbol: the printer numbers them (``g₁``, ``g₂``).
+
+    >>> defined("g", "[x > 0]")
+    '⦃g|[x > 0]⦄'
+    >>> grouped(defined("w", "[v = max(v)] / #ties"))
+    '⦃w|[v = max(v)] / #ties⦄'
+    """
+    return f"⦃{symbol}|{meaning_of(meaning)}⦄"
+
+
+def meaning_of(template) -> str:
+    """``template`` with each defined symbol written out as its meaning (a meaning may use
+    another quantity, as in ``[|x| > 1]``; the legend then needs no second symbol).
+
+    >>> meaning_of("2 ⦃g|[x > 0]⦄")
+    '2 [x > 0]'
+    """
+    return _DEFINED.sub(lambda m: m.group(2), text(template))
+
+
+def definitions_in(template) -> list[tuple[str, str]]:
+    """The (symbol, meaning) pairs of the defined symbols in ``template``, in order.
+
+    >>> definitions_in("⦃g|[x > 0]⦄[⟨1⟩] + ⦃g|[y > 0]⦄[⟨1⟩]")
+    [('g', '[x > 0]'), ('g', '[y > 0]')]
+    """
+    return _DEFINED.findall(text(template))
+
+
+def replace_defined(template, symbols: Mapping[tuple[str, str], str]) -> str:
+    """``template`` with each defined symbol printed as ``symbols[(symbol, meaning)]``.
+
+    >>> replace_defined("⦃g|[x > 0]⦄[⟨1⟩]", {("g", "[x > 0]"): "g₁"})
+    'g₁[⟨1⟩]'
+    """
+    return _DEFINED.sub(lambda m: symbols[m.group(1), m.group(2)], text(template))
+
+
+def flattened(template) -> str:
+    """``template`` with every defined symbol inside another one's meaning written out, so
+    each meaning reads in the user's names only.
+
+    >>> flattened("⦃s|[⦃g|[x > 0]⦄ ≥ 0] − [⦃g|[x > 0]⦄ < 0]⦄ y")
+    '⦃s|[[x > 0] ≥ 0] − [[x > 0] < 0]⦄ y'
+    """
+    out, depth = [], 0
+    for ch in text(template):
+        if ch == "⦃":
+            depth += 1
+            if depth > 1:
+                out.append("\0")  # an inner symbol starts: its meaning follows the "|"
+                continue
+        elif ch == "⦄":
+            depth -= 1
+            if depth > 0:
+                continue
+        out.append(ch)
+    # drop each inner "symbol|" prefix, marked by \0 above
+    return re.sub(r"\x00[^|⦃⦄]*\|", "", "".join(out))

@@ -19,6 +19,7 @@ array([[0., 1., 0.],
 
 import numpy as np
 
+from tensordiff.core import templates
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import normalize_axes, refuse, refuse_bools
@@ -317,7 +318,10 @@ def take_along_axis(arr, indices, axis=-1):
 
     def jacobian(_):
         permutation = jacobians.one_hot(picks % shape[axis], shape[axis])
-        factors = [(every, (axis,), permutation, "P")]
+        # the picks follow the values (a sort): the legend names them in words, true on
+        # every replay of td.jit too
+        name = templates.defined("P", f"1 where the entry is the one taken along axis {axis}")
+        factors = [(every, (axis,), permutation, name)]
         return jacobians.selection(np.shape(value), shape, others, factors)
 
     return record("take_along_axis", value, [arr, indices], jacobian, "{0}[P]")

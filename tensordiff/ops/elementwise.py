@@ -3,7 +3,9 @@
 One rule serves the whole table: it computes the value with the ufunc itself,
 and its local Jacobian is ``δ · g`` with ``g`` from the ufunc's row
 (:func:`tensordiff.ops.jacobians.elementwise`, broadcasting included). Ufuncs
-whose derivative is zero (comparisons, ``floor``) give plain constants.
+whose derivative is zero (comparisons, ``floor``) give constants that refuse to
+become Python values (:class:`~tensordiff.trace.traced.DataDependent`): a branch on
+``np.sum(x) > 0`` raises TraceLeakError instead of silently taking one side.
 """
 
 import functools
@@ -11,13 +13,13 @@ import functools
 import numpy as np
 
 from tensordiff.core import context
-from tensordiff.core.templates import grouped, number
+from tensordiff.core.templates import flattened, grouped, number
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
 from tensordiff.ops.reductions import max_, min_, sum_
 from tensordiff.trace.registry import cast, implements
-from tensordiff.trace.traced import Traced, as_array, expressions, raw, record
+from tensordiff.trace.traced import DataDependent, Traced, as_array, expressions, raw, record
 
 __all__: list[str] = []
 
@@ -63,17 +65,25 @@ def _differentiable(ufunc, *inputs, **kwargs):
             g = derivative(*arrays, value)
         if not context.current().named:  # backpropagating numbers: the name goes unread
             return jacobians.elementwise(g, value.shape, arrays[position].shape)
-        name_of_g = factor.format(*exprs, y=grouped(record_expr), **fields)
+        name_of_g = flattened(factor.format(*exprs, y=grouped(record_expr), **fields))
         return jacobians.elementwise(g, value.shape, arrays[position].shape, grouped(name_of_g))
 
     return record(name, value, inputs, jacobian, expr=record_expr)
 
 
 def _constant(ufunc, *inputs, **kwargs):
-    """``ufunc(*inputs)`` as a plain constant: its derivative is zero."""
-    refuse_out(ufunc.__name__, kwargs)
-    _refuse_keywords(ufunc.__name__, kwargs)
-    return ufunc(*(raw(x) for x in inputs))
+    """``ufunc(*inputs)`` as a constant (its derivative is zero) whose truth value and
+    Python number are refused, since they follow the traced values."""
+    name = ufunc.__name__
+    refuse_out(name, kwargs)
+    _refuse_keywords(name, kwargs)
+    value = ufunc(*(raw(x) for x in inputs))
+    if type(value) is Traced:
+        return value  # a value of an enclosing trace, which refuses the same conversions
+    template = ufuncs.CONSTANT_DISPLAY.get(
+        ufunc, f"{name}({{0}}" + ", {1}" * (len(inputs) - 1) + ")"
+    )
+    return DataDependent.of(value, template.format(*expressions(inputs)))
 
 
 for _ufunc in ufuncs.UFUNCS:

@@ -28,7 +28,7 @@ def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray]):
     shape, value_shape = np.shape(raw(a)), np.shape(value)
     deltas = [(n, n) for n in range(len(shape)) if n not in picks_by_axis]
     factors = [
-        ((axis,), (axis,), jacobians.one_hot(picks, shape[axis]), "S")
+        ((axis,), (axis,), jacobians.one_hot(picks, shape[axis]), jacobians.selector(picks))
         for axis, picks in picks_by_axis.items()
     ]
     return record(
@@ -43,7 +43,7 @@ def _gather(name: str, a, value, positions: np.ndarray, template: str | None = N
     memory.check_dense((positions.size, size), np.dtype(np.float64))
     out_axes = list(range(positions.ndim))
     factor = jacobians.one_hot(positions, size).reshape(positions.shape + shape)
-    factors = [(out_axes, list(range(len(shape))), factor, "S")]
+    factors = [(out_axes, list(range(len(shape))), factor, jacobians.selector(positions))]
     return record(
         name,
         value,
@@ -120,12 +120,17 @@ def _basic_index(x, value, entries, template: str):
             if len(picks) == n and (picks == np.arange(n)).all():
                 deltas.append((out_axis, in_axis))
             else:
-                name = f"S({_index_text(e)})"  # which entries the slice selects
+                name = jacobians.selector(picks)
                 factors.append(((out_axis,), (in_axis,), jacobians.one_hot(picks, n), name))
             out_axis += 1
         else:
             factors.append(
-                ((), (in_axis,), jacobians.one_hot(np.arange(n)[e], n), f"e{int(e) % n}")
+                (
+                    (),
+                    (in_axis,),
+                    jacobians.one_hot(np.arange(n)[e], n),
+                    jacobians.unit_vector(int(e) % n),
+                )
             )
         in_axis += 1
     value_shape = np.shape(value)
@@ -170,7 +175,9 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
         picks = np.arange(value_shape[axis]) - starts[n]
         picks[(picks < 0) | (picks >= shape[axis])] = -1
         deltas = [(k, k) for k in range(len(shape)) if k != axis]
-        factors = [((axis,), (axis,), jacobians.one_hot(picks, shape[axis]), "S")]
+        factors = [
+            ((axis,), (axis,), jacobians.one_hot(picks, shape[axis]), jacobians.selector(picks))
+        ]
         return jacobians.selection(value_shape, shape, deltas, factors)
 
     return record("concatenate", value, arrays, jacobian)
@@ -188,7 +195,7 @@ def stack(arrays, axis=0, out=None, dtype=None, casting=None):
     def jacobian(n):
         shape = np.shape(values[n])
         deltas = [(k + (k >= axis), k) for k in range(len(shape))]
-        factors = [((axis,), (), jacobians.one_hot(n, len(values)), f"e{n}")]
+        factors = [((axis,), (), jacobians.one_hot(n, len(values)), jacobians.unit_vector(n))]
         return jacobians.selection(value_shape, shape, deltas, factors)
 
     return record("stack", value, arrays, jacobian)

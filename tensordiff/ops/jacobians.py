@@ -31,6 +31,8 @@ __all__ = [
     "reshape",
     "selection",
     "one_hot",
+    "selector",
+    "unit_vector",
 ]
 
 
@@ -76,6 +78,10 @@ def multilinear(
     return index_term(output, inputs[wrt], factors, None, wrt_shape, scale, scale_name)
 
 
+# a reshape with no shared pieces, written as a dense array (I[out…, in…])
+_IDENTITY = templates.defined("I", "1 where the row-major positions of output and input agree")
+
+
 def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
     """``∂y/∂x`` for ``y = x.reshape(out_shape)`` (row-major).
 
@@ -88,7 +94,7 @@ def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
     if pieces is None:
         size = int(np.prod(in_shape))
         identity = np.eye(size).reshape(tuple(out_shape) + tuple(in_shape))
-        return Term.dense(identity, name="I")
+        return Term.dense(identity, name=_IDENTITY)
     out_axes, in_axes, sizes = pieces
     return Term((), out_axes + in_axes, sizes)
 
@@ -211,3 +217,26 @@ def index_term(
     return Term(
         tuple(built), axes(out, out_shape) + axes(wrt, wrt_shape), sizes, tuple(built_names)
     )
+
+
+def selector(picks) -> str:
+    """The symbol of the 0/1 matrix whose row ``a`` picks entry ``picks[a]`` (a zero row
+    where ``picks[a]`` is −1), defined by its picks in the formula's legend.
+
+    >>> selector(np.array([2, 0, -1]))
+    '⦃S|one-hot rows picking entries (2, 0, none)⦄'
+    """
+    if not isinstance(picks, np.ndarray):  # indices td.jit replays with new values
+        return templates.defined("S", "one-hot rows picking the entries the indices name")
+    entries = ", ".join(str(p) if p >= 0 else "none" for p in np.ravel(picks))
+    return templates.defined("S", f"one-hot rows picking entries ({entries})")
+
+
+def unit_vector(n: int) -> str:
+    """The symbol of the unit vector ``e_n`` (1 at entry ``n``), defined in the legend.
+
+    >>> unit_vector(2)
+    '⦃e₂|the unit vector with 1 at entry 2⦄'
+    """
+    digits = str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+    return templates.defined(f"e{digits}", f"the unit vector with 1 at entry {n}")

@@ -27,7 +27,7 @@ second derivatives work. Conventions follow JAX:
 
 import numpy as np
 
-from tensordiff.core.templates import grouped
+from tensordiff.core.templates import defined, grouped
 from tensordiff.errors import ShapeError, TensorDiffError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes
@@ -274,6 +274,9 @@ def _symmetric_perturbation(
     )
 
 
+_PHI = defined("Φ", "the lower triangle of ones, ½ on the diagonal")
+
+
 @implements(np.linalg.cholesky)
 def cholesky(a, upper=False):
     shape = _square("cholesky", a)
@@ -283,12 +286,14 @@ def cholesky(a, upper=False):
     n, B = shape[-1], _batch(shape)
     # Φ keeps the strict lower triangle and halves the diagonal.
     phi = np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
+    (e,) = expressions([a])
 
     def jacobian(_):
         # ∂L[a,b]/∂A[i,j] = Σ_c L[a,c] Φ[c,b] ½(L⁻¹[c,i] L⁻¹[b,j] + L⁻¹[c,j] L⁻¹[b,i])
         Linv = np.linalg.inv(L)
-        shared = [(B + "ac", L, "L"), ("cb", phi, "Φ")]
-        return _symmetric_perturbation("ab", shared, ("c", "b"), Linv, "L⁻¹", shape)
+        shared = [(B + "ac", L, defined("L", f"cholesky({e})")), ("cb", phi, _PHI)]
+        inverse = defined("L⁻¹", f"cholesky({e})⁻¹")
+        return _symmetric_perturbation("ab", shared, ("c", "b"), Linv, inverse, shape)
 
     return record("cholesky", L, [a], jacobian, "chol({0})")
 
@@ -298,9 +303,12 @@ def eigh(a, UPLO="L"):
     shape = _square("eigh", a)
     w, V = np.linalg.eigh(raw(a), UPLO=UPLO)
     n, B = shape[-1], _batch(shape)
+    (e,) = expressions([a])
+    vectors_name = defined("V", f"eigvecs({e})")
+    gaps_name = defined("F", f"1 / (λ[l] − λ[k]) off the diagonal, 0 on it, λ = eigvals({e})")
 
     def eigenvalues(_):  # ∂w[k]/∂A[i,j] = V[i,k] V[j,k]
-        factors = [(B + "ik", V, "V"), (B + "jk", V, "V")]
+        factors = [(B + "ik", V, vectors_name), (B + "jk", V, vectors_name)]
         return jacobians.index_term(B + "k", B + "ij", factors, np.shape(w), shape)
 
     def eigenvectors(_):
@@ -309,8 +317,10 @@ def eigh(a, UPLO="L"):
         same = np.eye(n, dtype=bool)
         gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
         F = np.where(same, 0.0, 1.0 / np.where(same, 1.0, gaps))
-        shared = [(B + "ak", V, "V"), (B + "kl", F, "F")]
-        return _symmetric_perturbation("al", shared, ("k", "l"), V, "V", shape, index_first=True)
+        shared = [(B + "ak", V, vectors_name), (B + "kl", F, gaps_name)]
+        return _symmetric_perturbation(
+            "al", shared, ("k", "l"), V, vectors_name, shape, index_first=True
+        )
 
     result = type(np.linalg.eigh(np.eye(1)))
     values = record("eigh", w, [a], eigenvalues, "eigvals({0})")
@@ -345,10 +355,14 @@ def svdvals(a):
     A = raw(a)
     value = np.linalg.svd(A, compute_uv=False)
     B = _batch(shape)
+    (e,) = expressions([a])
 
     def jacobian(_):
         U, V = _singular_vectors(A, value)
-        factors = [(B + "ik", U, "U"), (B + "jk", V, "V")]
+        factors = [
+            (B + "ik", U, defined("U", f"the left singular vectors of {e}")),
+            (B + "jk", V, defined("V", f"the right singular vectors of {e}")),
+        ]
         return jacobians.index_term(B + "k", B + "ij", factors, np.shape(value), shape)
 
     return record("svd", value, [a], jacobian, "σ({0})")

@@ -8,12 +8,13 @@ and multilinear functions are written as einsums and share one rule,
 
 import numpy as np
 
+from tensordiff.core.templates import defined, definitions_in
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools, refuse_out
 from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import Traced, expressions, raw, record
+from tensordiff.trace.traced import DataDependent, Traced, expressions, raw, record
 
 __all__ = ["linear"]
 
@@ -182,7 +183,9 @@ def moveaxis(a, source, destination):
 # ---- reshapes and broadcasting --------------------------------------------------------
 def _reshaped(name: str, a, value):
     in_shape = np.shape(raw(a))
-    return record(name, value, [a], lambda _: jacobians.reshape(in_shape, value.shape))
+    # the expression says the shape it makes: reshape(x, (3, 1)), never a bare reshape(x)
+    template = f"reshape({{0}}, {tuple(value.shape)})"
+    return record(name, value, [a], lambda _: jacobians.reshape(in_shape, value.shape), template)
 
 
 @implements(np.reshape)
@@ -244,12 +247,29 @@ def where(condition, x=None, y=None):
     value = np.where(condition, raw(x), raw(y))
     chosen = np.asarray(condition, dtype=bool)
     shapes = [np.shape(raw(x)), np.shape(raw(y))]
+    masks = _masks(condition, [condition, x, y])
 
     def jacobian(position):
         mask = chosen if position == 1 else ~chosen
-        return jacobians.elementwise(mask.astype(value.dtype), value.shape, shapes[position - 1])
+        return jacobians.elementwise(
+            mask.astype(value.dtype), value.shape, shapes[position - 1], masks[position]
+        )
 
     return record("where", value, [condition, x, y], jacobian)
+
+
+def _masks(condition, inputs) -> dict[int, str]:
+    """The symbols of where's two masks, ``[x > 0]`` and ``1 − [x > 0]`` for a comparison
+    of traced values; a constant condition without a name is its own symbol (K1)."""
+    if isinstance(condition, DataDependent) and condition.expr:
+        test = f"[{condition.expr}]"
+    else:
+        name = expressions(inputs)[0]
+        symbols = definitions_in(name)
+        if symbols:  # an unnamed constant: K1 = …, and 1 − K1
+            return {1: name, 2: defined("g", f"1 − {symbols[0][0]}")}
+        test = f"[{name}]"
+    return {1: defined("g", test), 2: defined("g", f"1 − {test}")}
 
 
 # ---- queries and constants: plain values, no derivative ---------------------------------

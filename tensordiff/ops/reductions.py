@@ -9,11 +9,12 @@ import math
 
 import numpy as np
 
+from tensordiff.core.templates import defined
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse
 from tensordiff.ops.linear import linear
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import raw, record
+from tensordiff.trace.traced import expressions, raw, record
 
 __all__: list[str] = []
 
@@ -55,7 +56,7 @@ def _linear_reduction(name, a, axis, keepdims, value, scale_by_count=False):
     count = math.prod(np.shape(raw(a))[n] for n in axes)
     # the mean of nothing is NaN, as NumPy says (its Jacobian has no entries anyway)
     scale = (1.0 / count if count else math.nan) if scale_by_count else None
-    where = "" if axis is None else f", axis={axis}"
+    where = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
     template = f"{name}({{0}}{where})"
     return linear(name, [names], output, [a], value, scale, template, f"1/{count}")
 
@@ -102,12 +103,24 @@ def _extreme(name: str, reduce, a, axis, out, keepdims, initial, where):
     value_shape = np.shape(value)
     pairs = _kept(shape, axes, keepdims)
     every_axis = list(range(len(shape)))
+    (e,) = expressions([a])
+    # kept axes, so that the comparison broadcasts as the numbers do
+    along = "" if axis is None else f", axis={axis}, keepdims=True"
+    # the weights are 1 at the extreme, shared equally among tied entries
+    extreme = f"[{e} = {name}({e}{along})]"
+    weights = defined("w", f"{extreme} / sum({extreme}{along})")
     return record(
         name,
         value,
         [a],
-        lambda _: jacobians.selection(value_shape, shape, pairs, [((), every_axis, share, "w")]),
+        lambda _: jacobians.selection(
+            value_shape, shape, pairs, [((), every_axis, share, weights)]
+        ),
     )
+
+
+# cumsum's Jacobian along its axis: ∂y[o]/∂x[i] = [i ≤ o]
+_LOWER = defined("L", "the lower triangle of ones (diagonal included)")
 
 
 @implements(*{np.max, np.amax})  # one object in NumPy 2, two in 1.26
@@ -130,10 +143,13 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     value_shape = np.shape(value)
     pairs = _kept(shape, axes, keepdims)
 
+    (e,) = expressions([a])
+    others_name = defined("Π", f"the product of the other entries of {e} in each product")
+
     def jacobian(_):
         others = _product_of_others(x, axes)
         return jacobians.selection(
-            value_shape, shape, pairs, [((), list(range(len(shape))), others, "Π_others")]
+            value_shape, shape, pairs, [((), list(range(len(shape))), others, others_name)]
         )
 
     return record("prod", value, [a], jacobian)
@@ -172,7 +188,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
         "cumsum",
         value,
         [a],
-        lambda _: jacobians.selection(shape, shape, pairs, [((axis,), (axis,), lower, "L")]),
+        lambda _: jacobians.selection(shape, shape, pairs, [((axis,), (axis,), lower, _LOWER)]),
     )
 
 

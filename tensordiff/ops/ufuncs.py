@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["UFUNCS", "CONSTANT", "Row", "row"]
+__all__ = ["UFUNCS", "CONSTANT", "CONSTANT_DISPLAY", "Row", "row"]
 
 
 class Row(NamedTuple):
@@ -73,9 +73,29 @@ def _fmax_second(x, y, out):
     return np.where(x == y, 0.5, ((y > x) | np.isnan(x)).astype(out.dtype))
 
 
+def _fmin_first(x, y, out):
+    return np.where(x == y, 0.5, ((x < y) | np.isnan(y)).astype(out.dtype))
+
+
+def _fmin_second(x, y, out):
+    return np.where(x == y, 0.5, ((y < x) | np.isnan(x)).astype(out.dtype))
+
+
 def _sign(x, out):
     return np.where(x >= 0, 1.0, -1.0)
 
+
+# Indicators as the numbers are: ½ at a tie (as in JAX), defined in the formula's legend.
+_TIES_FIRST = "⦃g|[{0} > {1}] + ½ [{0} = {1}]⦄"
+_TIES_SECOND = "⦃g|[{1} > {0}] + ½ [{0} = {1}]⦄"
+_MIN_FIRST = "⦃g|[{0} < {1}] + ½ [{0} = {1}]⦄"
+_MIN_SECOND = "⦃g|[{1} < {0}] + ½ [{0} = {1}]⦄"
+_FMAX_FIRST = "⦃g|[{0} > {1} ∨ isnan({1})] + ½ [{0} = {1}]⦄"
+_FMAX_SECOND = "⦃g|[{1} > {0} ∨ isnan({0})] + ½ [{0} = {1}]⦄"
+_FMIN_FIRST = "⦃g|[{0} < {1} ∨ isnan({1})] + ½ [{0} = {1}]⦄"
+_FMIN_SECOND = "⦃g|[{1} < {0} ∨ isnan({0})] + ½ [{0} = {1}]⦄"
+# abs has derivative +1 at 0 (as in JAX), where sign(0) would be 0.
+_SIGN = "⦃s|[{0} ≥ 0] − [{0} < 0]⦄"
 
 _LN2, _LN10, _DEGREE = float(np.log(2.0)), float(np.log(10.0)), float(np.pi / 180.0)
 
@@ -90,7 +110,9 @@ UFUNCS: dict[np.ufunc, Row] = {
         (lambda x, y, out: -out / y, "−{g0} / {g1}²"),
     ),
     np.power: row(
-        "{g0}^{g1}", (_pow_base, "{g1} {g0}^({1} − 1)"), (_pow_exponent, "log({0}) {g0}^{g1}")
+        "{g0}^{g1}",
+        (_pow_base, "{g1} ⊙ {g0}^({1} − 1)"),  # ⊙: elementwise, where juxtaposition is @
+        (_pow_exponent, "log({0}) ⊙ {g0}^{g1}"),
     ),
     np.negative: row("−{g0}", (lambda x, out: -1.0, "−1")),
     np.positive: row("{0}", None),
@@ -98,12 +120,12 @@ UFUNCS: dict[np.ufunc, Row] = {
     np.square: row("{g0}²", (lambda x, out: 2.0 * x, "2 {g0}")),
     np.sqrt: row("√{g0}", (lambda x, out: 0.5 / out, "1 / (2 √{g0})")),
     np.cbrt: row("∛{g0}", (lambda x, out: 1.0 / (3.0 * out * out), "1 / (3 ∛{g0}²)")),
-    np.absolute: row("|{0}|", (_sign, "sign({0})")),
-    np.fabs: row("|{0}|", (_sign, "sign({0})")),
-    np.maximum: row("max({0}, {1})", (_max_first, "[{0} ≥ {1}]"), (_max_second, "[{1} ≥ {0}]")),
-    np.minimum: row("min({0}, {1})", (_max_second, "[{0} ≤ {1}]"), (_max_first, "[{1} ≤ {0}]")),
-    np.fmax: row("fmax({0}, {1})", (_fmax_first, "[{0} ≥ {1}]"), (_fmax_second, "[{1} ≥ {0}]")),
-    np.fmin: row("fmin({0}, {1})", (_fmax_second, "[{0} ≤ {1}]"), (_fmax_first, "[{1} ≤ {0}]")),
+    np.absolute: row("|{0}|", (_sign, _SIGN)),
+    np.fabs: row("|{0}|", (_sign, _SIGN)),
+    np.maximum: row("max({0}, {1})", (_max_first, _TIES_FIRST), (_max_second, _TIES_SECOND)),
+    np.minimum: row("min({0}, {1})", (_max_second, _MIN_FIRST), (_max_first, _MIN_SECOND)),
+    np.fmax: row("fmax({0}, {1})", (_fmax_first, _FMAX_FIRST), (_fmax_second, _FMAX_SECOND)),
+    np.fmin: row("fmin({0}, {1})", (_fmin_first, _FMIN_FIRST), (_fmin_second, _FMIN_SECOND)),
     np.remainder: row(
         "{g0} mod {g1}", None, (lambda x, y, out: -np.floor(x / y), "−⌊{g0} / {g1}⌋")
     ),
@@ -180,3 +202,14 @@ CONSTANT = frozenset(
         np.logical_xor,
     }
 )
+
+# How the comparisons among them read (in the error refusing a branch on one); the
+# others read as name(x, y).
+CONSTANT_DISPLAY = {
+    np.greater: "{0} > {1}",
+    np.greater_equal: "{0} ≥ {1}",
+    np.less: "{0} < {1}",
+    np.less_equal: "{0} ≤ {1}",
+    np.equal: "{0} = {1}",
+    np.not_equal: "{0} ≠ {1}",
+}

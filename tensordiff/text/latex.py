@@ -34,6 +34,9 @@ _SYMBOLS = {
     "≥": r"\geq",
     "≤": r"\leq",
     "≠": r"\neq",
+    "∨": r"\lor",
+    "∧": r"\land",
+    "¬": r"\lnot",
     "→": r"\to",
     "𝟙": r"\mathbb{1}",
     "ℝ": r"\mathbb{R}",
@@ -80,10 +83,26 @@ def to_latex(text: str, align: bool = False) -> str:
     >>> print(to_latex("∂²loss/∂W[i,j]∂W[k,l] = 2 δ[i,k]"))
     \frac{\partial^{2}\mathrm{loss}}{\partial W_{ij}\,\partial W_{kl}} = 2 \delta_{ik}
     """
+    text, _, legend = text.partition(", where ")
+    if legend:
+        definitions = ", ".join(_definition(d) for d in _split_top(legend, ", "))
+        return to_latex(text, align) + r",\quad\text{where }" + definitions
     sides = [_side(side) for side in _split_top(text, " = ")]
     if align and len(sides) > 1:
         return sides[0] + " &= " + " = ".join(sides[1:])
     return " = ".join(sides)
+
+
+def _definition(text: str) -> str:
+    r"""One entry of a legend: ``g = [x > 0]``; a meaning in words is set as text.
+
+    >>> print(_definition("g = [x > 0]"), _definition("K1 = a constant array"), sep="; ")
+    g = [x > 0]; K_{1} = \text{a constant array}
+    """
+    symbol, _, meaning = text.partition(" = ")
+    if re.fullmatch(r"[a-z][a-z ,]*", meaning):
+        return f"{_convert(symbol)} = \\text{{{meaning}}}"
+    return f"{_convert(symbol)} = {_convert(meaning)}"
 
 
 def _side(side: str) -> str:

@@ -14,7 +14,7 @@ from tensordiff.text import notation
 __all__ = ["matrix_form"]
 
 
-def matrix_form(J) -> str | None:
+def matrix_form(J, symbols: dict | None = None) -> str | None:
     """``∂E/∂W = 2 (W x − y) xᵀ``-style text, or None.
 
     >>> import numpy as np, tensordiff as td
@@ -23,14 +23,18 @@ def matrix_form(J) -> str | None:
     '∂vec f/∂vec W = diag(1 − tanh²(W x)) (xᵀ ⊗ I₃)'
     """
     n_out = len(J.out_indices)
-    forms = [_term_form(term, J, n_out) for term in J.structured_terms()]
+    terms = J.structured_terms()  # (a gradient computed as numbers takes its structure back)
+    symbols = notation.symbols_of([J]) if symbols is None else symbols
+    forms = [_term_form(term, J, n_out, symbols) for term in terms]
     if not forms or any(form is None for form in forms):
         return None
     vec = "vec " if J.ndim - n_out > 1 and n_out > 0 else ""
-    return notation.tidy(f"∂{vec}{J.numerator}/∂{vec}{J.denominator} = " + " + ".join(forms))
+    form = notation.tidy(f"∂{vec}{J.numerator}/∂{vec}{J.denominator} = " + " + ".join(forms))
+    used = {pair: printed for pair, printed in symbols.items() if printed in form}
+    return notation.with_legend(form, used)
 
 
-def _term_form(term, J, n_out: int) -> str | None:
+def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
     out_labels, in_labels = J.indices[:n_out], J.indices[n_out:]
     label_of: dict[int, list[str]] = {}
     for label, axis in zip(J.indices, term.axes, strict=True):
@@ -41,7 +45,7 @@ def _term_form(term, J, n_out: int) -> str | None:
     deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
     coefficient, factors = 1.0, []
     for (_, classes), template in zip(term.factors, term.factor_names(), strict=True):
-        template = templates.text(template)
+        template = templates.replace_defined(templates.text(template), symbols)
         if not classes and notation.is_number(template):
             coefficient *= notation.number(template)
             continue

@@ -22,6 +22,9 @@ __all__ = [
     "network",
     "entity",
     "index_notation",
+    "symbols_of",
+    "legend",
+    "with_legend",
     "factor_table",
     "number",
     "is_number",
@@ -81,8 +84,12 @@ def entity(tensor, n_out: int, numerator: str, denominator: str) -> str:
     )
 
 
-def index_notation(tensor) -> str:
+def index_notation(tensor, symbols: dict | None = None) -> str:
     """The entries of ``tensor`` in index notation, e.g. ``δ[i,j] x[k]``.
+
+    Quantities that are no array of the user's (masks, tie weights, selection
+    matrices) print as the symbols ``symbols`` gives their meanings (by default
+    :func:`symbols_of` the tensor), defined by :func:`legend`.
 
     >>> import numpy as np, tensordiff as td
     >>> x = np.arange(1.0, 5.0)
@@ -92,9 +99,10 @@ def index_notation(tensor) -> str:
     terms = tensor.structured_terms()
     if not terms:
         return "0"
+    symbols = symbols_of([tensor]) if symbols is None else symbols
     text = ""
     for n, term in enumerate(terms):
-        part = _term_text(term, tensor.indices)[0]
+        part = _term_text(term, tensor.indices, symbols)[0]
         if n == 0:
             text = part
         elif part.startswith("−"):
@@ -104,13 +112,91 @@ def index_notation(tensor) -> str:
     return text
 
 
+def symbols_of(tensors, texts=()) -> dict[tuple[str, str], str]:
+    """The printed symbol of each defined quantity (a ``(symbol, meaning)`` pair) in
+    ``tensors`` and in ``texts`` (such as intermediates' expressions): its own symbol if
+    no other meaning and no name in sight uses it, else the symbol numbered (``g₁``).
+
+    >>> symbols_of([], ["⦃g|[x > 0]⦄ + ⦃g|[x ≤ 0]⦄ + ⦃w|[x = max(x)]⦄"])
+    {('g', '[x > 0]'): 'g₁', ('g', '[x ≤ 0]'): 'g₂', ('w', '[x = max(x)]'): 'w'}
+    """
+    texts = [
+        *texts,
+        *(
+            templates.text(name)
+            for tensor in tensors
+            for term in tensor.structured_terms()
+            for name in term.factor_names()
+        ),
+    ]
+    by_symbol: dict[str, list[tuple[str, str]]] = {}
+    for text in texts:
+        for pair in templates.definitions_in(text):
+            quantities = by_symbol.setdefault(pair[0], [])
+            if pair not in quantities:
+                quantities.append(pair)
+    # names the reader sees elsewhere (the user's arrays, functions) are not reused
+    seen = {
+        word
+        for text in texts
+        for word in re.findall(r"[^\W\d_]\w*", templates.replace_defined(text, _BLANK))
+    }
+    symbols = {}
+    for symbol, quantities in by_symbol.items():
+        if len(quantities) == 1 and symbol not in seen:
+            symbols[quantities[0]] = symbol
+            continue
+        numbered = (f"{symbol}{subscript(n)}" for n in range(1, len(quantities) + len(seen) + 2))
+        free = (name for name in numbered if name not in seen)
+        symbols.update(zip(quantities, free, strict=False))  # free never runs out
+    return symbols
+
+
+class _Blank(dict):
+    """Every defined quantity printed as nothing (to list the names around them)."""
+
+    def __missing__(self, key):
+        return ""
+
+
+_BLANK = _Blank()
+
+
+def legend(symbols: dict[tuple[str, str], str]) -> str:
+    """``where g₁ = [x > 0], g₂ = [x ≤ 0]``: each printed symbol with its meaning.
+
+    >>> legend({("g", "[x > 0]"): "g"})
+    'where g = [x > 0]'
+    >>> legend({})
+    ''
+    """
+    if not symbols:
+        return ""
+    # only a number's ASCII minus is made −: a meaning may be words ("one-hot rows")
+    meanings = [re.sub(r"(?<!\w)-(?=[\d.])", "−", pair[1]) for pair in symbols]
+    printed = symbols.values()
+    return "where " + ", ".join(f"{p} = {m}" for p, m in zip(printed, meanings, strict=True))
+
+
+def with_legend(formula: str, symbols: dict[tuple[str, str], str]) -> str:
+    """``formula`` followed by ``, where …`` when it prints defined symbols.
+
+    >>> with_legend("∂f/∂x[i] = g[i]", {("g", "[x > 0]"): "g"})
+    '∂f/∂x[i] = g[i], where g = [x > 0]'
+    """
+    text = legend(symbols)
+    return f"{formula}, {text}" if text else formula
+
+
 def factor_table(tensor) -> list[dict]:
     """For each term, the arrays behind its printed factors.
 
     Each entry maps a factor's printed text (``x[k]`` or a parenthesised sum)
     to ``(array, labels)``: what the formula's einsum runs on.
     """
-    return [_term_text(term, tensor.indices)[1] for term in tensor.structured_terms()]
+    symbols = symbols_of([tensor])
+    return [_term_text(term, tensor.indices, symbols)[1] for term in tensor.structured_terms()]
+
 
 
 def network(tensor) -> list[dict]:
@@ -123,10 +209,11 @@ def network(tensor) -> list[dict]:
     >>> term["factors"], term["deltas"], term["legs"]
     ([('x[k]', ['k'])], [['i', 'j']], ['i', 'j', 'k'])
     """
+    symbols = symbols_of([tensor])
     networks = []
-    for term in tensor.terms:
+    for term in tensor.structured_terms():
         label_of = _labels_of(term, tensor.indices)
-        text, table = _term_text(term, tensor.indices)
+        text, table = _term_text(term, tensor.indices, symbols)
         networks.append(
             {
                 "text": text,
@@ -148,12 +235,17 @@ def _labels_of(term: Term, labels) -> dict[int, list[str]]:
     return label_of
 
 
-def _term_text(term: Term, labels) -> tuple[str, dict]:
+def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     label_of = _labels_of(term, labels)
+    factor_names = [_bound_apart(templates.text(name)) for name in term.factor_names()]
+    # a summation letter is none of the free labels, symbols or names the term prints
+    names = re.findall(
+        r"[^\W\d_]\w*", templates.replace_defined(" ".join(factor_names), _BLANK)
+    )
     taken = {piece for pieces in label_of.values() for piece in pieces}
+    taken |= set(symbols.values()) | set(names)
     letters = (ch for ch in _FRESH if ch not in taken)
     mapping = {c: pieces[0] for c, pieces in label_of.items()}
-    factor_names = term.factor_names()
     inner = [c for t in factor_names for c in templates.classes_in(t) if c not in mapping]
     for c in dict.fromkeys(inner):
         mapping[c] = next(letters, f"s{c}")
@@ -166,7 +258,7 @@ def _term_text(term: Term, labels) -> tuple[str, dict]:
             coefficient *= number(templates.text(template))
             numeric.append(templates.text(template))
             continue
-        text = tidy(templates.render(template, mapping))
+        text = tidy(templates.render(templates.replace_defined(template, symbols), mapping))
         positive = _without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
@@ -176,6 +268,41 @@ def _term_text(term: Term, labels) -> tuple[str, dict]:
     if summed:
         body = "Σ_" + ",".join(mapping[c] for c in dict.fromkeys(summed)) + " " + body
     return _signed(body, sign, coefficient, numeric), table
+
+
+_BOUND = re.compile(r"Σ_((?:⟨\d+⟩,?)+)")
+
+
+def _bound_apart(template: str) -> str:
+    """``template`` with each class a Σ inside it sums over renamed to a class of its own
+    within the Σ's scope, so a bound index never prints as a free index or as the index
+    of an enclosing Σ.
+
+    >>> _bound_apart("(1 + Σ_⟨3⟩ a[⟨3⟩]) w[⟨3⟩]")
+    '(1 + Σ_⟨1000000000⟩ a[⟨1000000000⟩]) w[⟨3⟩]'
+    """
+    fresh = iter(range(10**9, 10**9 + 10**6))
+    match = _BOUND.search(template)
+    while match:
+        end = _scope_end(template, match.start())
+        renamed = {c: next(fresh) for c in re.findall(r"⟨(\d+)⟩", match.group(1))}
+        scope = template[match.start() : end]
+        for c, new in renamed.items():
+            scope = scope.replace(f"⟨{c}⟩", f"⟨{new}⟩")
+        template = template[: match.start()] + scope + template[end:]
+        match = _BOUND.search(template, match.start() + len(match.group(0)))
+    return template
+
+
+def _scope_end(text: str, start: int) -> int:
+    """Where the summand of the Σ at ``start`` ends: the close of its enclosing bracket, or
+    a sum at its own depth."""
+    depth = 0
+    for n in range(start, len(text)):
+        depth += (text[n] in "([") - (text[n] in ")]")
+        if depth < 0 or (depth == 0 and text.startswith((" + ", " − "), n)):
+            return n
+    return len(text)
 
 
 def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str:
@@ -192,8 +319,13 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str
 
 def _without_sign(text: str) -> str | None:
     """``sin(x)[i]`` for ``−sin(x)[i]``, ``(x / y²)[i]`` for ``(−x / y²)[i]``; None if the
-    factor has no sign of its own in front (or is a sum, whose sign cannot move out)."""
-    name, bracket, labels = text.partition("[") if text.endswith("]") else (text, "", "")
+    factor has no sign of its own in front (or is a sum, whose sign cannot move out).
+
+    >>> _without_sign("−sin(x)[i]"), _without_sign("(−a[i] b[i] + c[i])")
+    ('sin(x)[i]', None)
+    """
+    start = text.rfind("[") if text.endswith("]") else -1
+    name, bracket, labels = (text[:start], "[", text[start + 1 :]) if start > 0 else (text, "", "")
     if name.startswith("(") and _closing(name, 0) == len(name) - 1:
         inner = _without_sign(name[1:-1])
         return None if inner is None else f"({inner}){bracket}{labels}"

@@ -30,7 +30,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from tensordiff.core import context, trees
 from tensordiff.core.dtypes import refuse_out_of_core
-from tensordiff.core.templates import grouped, number
+from tensordiff.core.templates import defined, grouped, number
 from tensordiff.core.term import Term
 from tensordiff.errors import (
     ShapeError,
@@ -55,6 +55,7 @@ __all__ = [
     "as_array",
     "level_of",
     "expressions",
+    "DataDependent",
 ]
 
 
@@ -159,9 +160,12 @@ class Trace:
         return name if len(name) <= 40 else name[:37] + "..."
 
     def name_of(self, value) -> str:
-        """The display name of a constant: its variable name if known, else K1, K2, ..."""
+        """The display name of a constant: its variable name if known, a comparison as
+        the mask ``g = [x > 0]``, else K1, K2, ... (defined in the formula's legend)."""
         if isinstance(value, (int, float, np.generic)) and np.ndim(value) == 0:
             return number(value)
+        if isinstance(value, DataDependent) and value.expr:
+            return defined("g", f"[{value.expr}]") if value.dtype == bool else value.expr
         known = self._lookup(value)
         if known is None:
             if np.ndim(value) == 0:
@@ -170,10 +174,13 @@ class Trace:
         return known[1]
 
     def _fresh_name(self) -> str:
-        """The first of K1, K2, ... that no value is called (names are only ever added)."""
+        """The first of K1, K2, ... that no value is called (names are only ever added),
+        defined in the formula's legend."""
         while f"K{self._fresh}" in self._names:
             self._fresh += 1
-        return f"K{self._fresh}"
+        name = f"K{self._fresh}"
+        self._names.add(name)  # taken, though it is remembered in its defined form
+        return defined(name, "a constant array, none of the arguments")
 
     def _view_name(self, value) -> str | None:
         """``Aᵀ``, ``transpose(B, (2, 0, 1))``, ``reshape(A, (4, 3))``, ``ravel(A)`` or
@@ -647,6 +654,96 @@ for _name in _MEMORY_ATTRIBUTES:
     setattr(Traced, _name, _memory_attribute(_name))
 
 
+# ---- constants computed from traced values -------------------------------------------
+class DataDependent(np.ndarray):
+    """A comparison of traced values (``x > 0``, ``np.sum(x) > 0``), or another ufunc whose
+    derivative is zero (``np.floor(x)``, ``np.sign(x)``): a constant for the derivative,
+    whose numbers nonetheless follow the traced values.
+
+    It is a plain array for everything NumPy does with it — ``np.where(x > 0, x, 0)``,
+    masks, ``&``, ``~``, ``.any()``, arithmetic — and what it computes stays
+    data-dependent. Only turning it into a Python value is refused: ``if np.sum(x) > 0:``
+    would silently take one branch, and the derivative would follow that branch only.
+
+    >>> import numpy as np, tensordiff as td
+    >>> td.jacobian(lambda x: x if np.sum(x) > 0 else -x)(np.ones(2))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tensordiff.errors.TraceLeakError: at ...: the truth value of `sum(x) > 0` ...
+    >>> np.asarray(td.grad(lambda x: np.sum(np.where(x > 0, x, 0.1 * x)))(np.array([-1.0, 2.0])))
+    array([0.1, 1. ])
+    """
+
+    expr: str = ""  # how the comparison reads in formulas (``Σ x > 0``), for messages
+
+    @classmethod
+    def of(cls, value, expr: str) -> "DataDependent":
+        made = np.asarray(value).view(cls)
+        made.expr = expr
+        return made
+
+    def __array_finalize__(self, parent):
+        self.expr = getattr(parent, "expr", "")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if any(type(x) is Traced for x in inputs):
+            return NotImplemented  # the traced operand's rule applies the call
+        plain = [_plain(x) for x in inputs]
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(_plain(x) for x in out)
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        expr = next((x.expr for x in inputs if isinstance(x, DataDependent)), "")
+        if isinstance(result, tuple):
+            return tuple(DataDependent.of(r, expr) for r in result)
+        return DataDependent.of(result, expr) if result is not NotImplemented else result
+
+    def __getitem__(self, index):
+        return DataDependent.of(super().__getitem__(index), self.expr)
+
+    def __bool__(self):
+        what = f"`{self.expr}`" if self.expr else "a comparison of traced values"
+        self._refuse(
+            f"the truth value of {what} (if, while, and/or/not, assert) depends on the traced"
+            " values; a branch on it would silently fix one path of the derivative. Compute"
+            " both sides and choose elementwise with np.where(condition, a, b) (or"
+            " np.maximum/np.minimum/np.clip), or move the branch outside the differentiated"
+            " function"
+        )
+
+    def __float__(self):
+        self._refuse(self._number_message("float()"))
+
+    def __int__(self):
+        self._refuse(self._number_message("int()"))
+
+    def item(self, *args):
+        self._refuse(self._number_message(".item()"))
+
+    def tolist(self):
+        self._refuse(self._number_message(".tolist()"))
+
+    def _number_message(self, call: str) -> str:
+        what = f"`{self.expr}`" if self.expr else "a value computed from traced values"
+        return (
+            f"{call} of {what} depends on the traced values: a Python number made from it"
+            " (a loop count, a branch) would silently fix one path of the derivative. Keep it"
+            " an array (np.where, masks), or compute it outside the differentiated function"
+        )
+
+    @staticmethod
+    def _refuse(message: str):
+        where = _where()
+        raise TraceLeakError(f"{where.lstrip()}: {message}" if where else message)
+
+
+def _plain(x):
+    """``x`` as a plain ndarray if it is a DataDependent (a view, no copy)."""
+    return x.view(np.ndarray) if isinstance(x, DataDependent) else x
+
+
 # Frames of tensordiff and NumPy are skipped when naming the user's line.
 _LIBRARY_DIRS = (str(Path(__file__).resolve().parents[1]), str(Path(np.__file__).parent))
 
@@ -697,7 +794,7 @@ def raw(x):
     """
     if type(x) is Traced and x._trace.level == context.current().serving_level:
         return x.value
-    return x
+    return _plain(x)  # rules work on plain arrays: a Python value of them is not a branch
 
 
 def _refuse_out_of_core(function, operands) -> None:

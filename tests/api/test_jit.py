@@ -141,6 +141,17 @@ def test_a_branch_on_an_argument_value_is_never_replayed():
     assert info.hits == 0 and info.fallbacks == 2 and "TraceLeakError" in info.last_fallback
 
 
+def test_a_branch_on_a_differentiated_value_is_refused_with_or_without_jit():
+    def f(x):
+        return x * 2.0 if np.sum(x) > 0 else x * 3.0
+
+    jitted = td.jit(td.jacobian(f))
+    for x in (np.ones(2), -np.ones(2), np.ones(2)):
+        with pytest.raises(td.TraceLeakError, match="`sum\\(x\\) > 0`"):
+            jitted(x)
+    assert jitted.cache_info().hits == 0
+
+
 def test_calls_the_tape_cannot_replay_run_without_the_cache(rng):
     def f(x, buffer):
         np.add(buffer, 1.0, out=buffer)  # writes into an argument

@@ -76,6 +76,9 @@ def explanations() -> list[tuple[str, str]]:
         ("transpose-view", td.explain(lambda y: A.T @ y)(y).latex()),
         ("flip-view", td.explain(lambda y: np.sum(y * np.flip(x)))(y).latex()),
         ("named-loss", td.explain(loss)(W).latex()),
+        ("legend-where", td.explain(lambda y: np.where(y > 0, y, 0.1 * y))(y).latex()),
+        ("legend-ties", td.explain(lambda y: np.maximum(np.abs(y), 0.5) * np.max(y))(y).latex()),
+        ("legend-selection", td.explain(lambda y: y[1] * y[::2] + np.fmax(y[:2], 0.0))(y).latex()),
         ("hessian", to_latex(td.hessian(loss)(W).formula)),
         ("hessian-vector", to_latex(td.hessian(lambda y: np.sum(np.exp(A @ y)))(y).formula)),
     ]

@@ -89,7 +89,9 @@ def resolve(name: str):
 
 def evaluate_with_user_arrays(J) -> np.ndarray:
     """The printed formula evaluated on the user's arrays (fresh symbols on their own)."""
-    _, rhs = J.formula.split(" = ", 1)
+    formula, _, legend = J.formula.partition(", where ")
+    _, rhs = formula.split(" = ", 1)
+    defined = set(re.findall(r"(?:^|, )(\S+) = ", legend))
     total = np.zeros(J.shape)
     for text, table in zip(signed_terms(rhs), factor_table(J), strict=True):
         user_table = {}
@@ -97,7 +99,7 @@ def evaluate_with_user_arrays(J) -> np.ndarray:
             name = token[: token.rindex("[")] if "[" in token else token
             user_array = resolve(name)
             if user_array is None:
-                assert re.fullmatch(r"K\d+", name), f"{name!r} is neither a user name nor fresh"
+                assert name in defined, f"{name!r} is neither a user name nor in the legend"
                 user_array = array
             user_table[token] = (user_array, labels)
         total += evaluate_term(text.strip(), user_table, J)

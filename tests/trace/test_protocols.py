@@ -87,12 +87,55 @@ def test_a_traced_value_as_a_truth_value_is_refused():
         td.jacobian(f)(np.ones(3))
 
 
-def test_comparisons_are_constants_so_branches_take_the_local_derivative():
+@pytest.mark.parametrize(
+    "f, comparison",
+    [
+        (lambda x: x * 3.0 if np.sum(x) > 0 else -x, "sum(x) > 0"),
+        (lambda x: x * 3.0 if bool(x[0] < 0) else -x, "x[0] < 0"),
+        (lambda x: x * 3.0 if (x >= 1).all() else -x, "x ≥ 1"),
+        (lambda x: x * 3.0 if np.any(x != 0) and True else -x, "x ≠ 0"),
+        (lambda x: x * float(np.floor(np.sum(x))), "floor(sum(x))"),
+        (lambda x: x * int(np.sign(x[1])), "sign(x[1])"),
+    ],
+)
+def test_a_branch_on_a_comparison_of_traced_values_is_refused(f, comparison):
+    """The comparison is named, with what to write instead; no branch is taken silently."""
+    for x in (np.ones(2), -np.ones(2)):
+        with pytest.raises(td.TraceLeakError) as caught:
+            td.jacobian(f)(x)
+        message = str(caught.value)
+        assert f"`{comparison}`" in message and "test_protocols.py" in message
+        assert "np.where" in message
+
+
+def test_the_branch_written_with_where_takes_each_side_s_derivative():
     def f(x):
-        return x * 3.0 if np.sum(x) > 0 else -x
+        return np.where(np.sum(x) > 0, x * 3.0, -x)
 
     np.testing.assert_allclose(jac(f, np.ones(2)), 3 * np.eye(2))
     np.testing.assert_allclose(jac(f, -np.ones(2)), -np.eye(2))
+
+
+def test_comparisons_of_traced_values_still_work_as_arrays():
+    """Masks, logic and counting on a comparison are plain NumPy; only branches raise."""
+    x = np.array([-1.0, 2.0, 3.0])
+
+    def f(x):
+        mask = (x > 0) & ~(x > 3.5)
+        counted = np.where(mask, x, 0.0) * np.count_nonzero(mask) + x * mask.astype(float)
+        return counted + np.sum(x[mask])
+
+    # ∂/∂x[j] of (3 x[i] [mask i]) + Σ_{mask} x: 3 δ[i,j] mask[j] + mask[j]
+    selected = np.array([0.0, 1.0, 1.0])
+    np.testing.assert_allclose(jac(f, x), 3 * np.diag(selected) + selected[None, :])
+    np.testing.assert_allclose(td.grad(lambda x: np.sum(x * (x > 0)))(x), [0.0, 1.0, 1.0])
+
+
+def test_numpy_code_outside_a_trace_still_branches_on_comparisons():
+    x = np.array([1.0, -2.0])
+    jitted = td.jit(lambda x: x * 2.0 if np.sum(x) > 0 else x * 3.0)
+    np.testing.assert_allclose(jitted(x), x * 3.0)
+    np.testing.assert_allclose(jitted(-x), -x * 2.0)
 
 
 def test_traced_indices_are_refused():

@@ -1,0 +1,448 @@
+"""Read a printed formula back with nothing but the user's arrays and its legend.
+
+``read_back(J.formula, user_arrays, J)`` parses the index notation (δ, Σ, labels,
+coefficients, sums of terms) and every factor's name as an expression over the
+user's names (``2 (W x − y)``, ``Aᵀ``, ``flip(y)``, ``tanh²(W x)``, ``[x > 0]``),
+reading each legend symbol as its meaning. Nothing of tensordiff's own (no
+factor table, no internal arrays) is used, so a formula that names the wrong
+array, a wrong transpose or an undefined symbol cannot evaluate to the numbers.
+
+Juxtaposition of arrays is the matrix product (a number times anything: scaling);
+``⊙`` is the elementwise product.
+"""
+
+import re
+
+import numpy as np
+
+_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUPERSCRIPTS = {"ᵀ": "T", "²": 2, "³": 3, "⁻¹": "inv", "⁻ᵀ": "invT", "⁺": "pinv"}
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
+    r"|(?P<name>[A-Za-zα-ωΑ-Ω][A-Za-z0-9_₀-₉]*)"
+    r"|(?P<op>⁻¹|⁻ᵀ|[−+⊙/^ᵀ²³⁺√∛(),\[\]|=<>≥≤≠∨½]))"
+)
+_LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+_FUNCTIONS = {
+    "exp": np.exp,
+    "log": np.log,
+    "log₂": np.log2,
+    "tanh": np.tanh,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "sign": np.sign,
+    "abs": np.abs,
+    "σ": _sigmoid,
+    "isnan": np.isnan,
+    "flip": np.flip,
+    "ravel": np.ravel,
+    "reshape": np.reshape,
+    "transpose": np.transpose,
+    "swapaxes": np.swapaxes,
+    "moveaxis": np.moveaxis,
+    "diag": np.diag,
+    "det": np.linalg.det,
+    "tr": np.trace,
+    "mean": np.mean,
+    "cof": lambda a: np.linalg.det(a) * np.linalg.inv(a).T,  # the cofactor matrix
+}
+
+
+def _sum(a, axis=None, keepdims=False):
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
+def _extreme(reduce, elementwise):
+    def extreme(a, b=None, axis=None, keepdims=False):
+        if b is not None:
+            return elementwise(a, b)
+        return reduce(a, axis=axis, keepdims=keepdims)
+
+    return extreme
+
+
+_FUNCTIONS.update(sum=_sum, max=_extreme(np.max, np.maximum), min=_extreme(np.min, np.minimum))
+
+
+class Unreadable(ValueError):
+    """The text is not a formula this reader knows: the test fails on it."""
+
+
+class _Expression:
+    """A recursive-descent reader of one array-level expression."""
+
+    def __init__(self, text: str, names: dict, legend: dict):
+        self.tokens = [m.group(0).strip() for m in _TOKEN.finditer(text) if m.group(0).strip()]
+        if "".join(self.tokens) != re.sub(r"\s+", "", text):
+            raise Unreadable(f"cannot tokenise {text!r}")
+        self.at = 0
+        self.bars = 0  # inside |…|: a bar closes, never starts an operand
+        self.names = names
+        self.legend = legend
+
+    def read(self):
+        value = self.sum()
+        if self.at != len(self.tokens):
+            raise Unreadable(f"left over {self.tokens[self.at :]} in {' '.join(self.tokens)}")
+        return value
+
+    def peek(self, offset=0):
+        n = self.at + offset
+        return self.tokens[n] if n < len(self.tokens) else None
+
+    def take(self, expected=None):
+        token = self.peek()
+        if token is None or (expected is not None and token != expected):
+            raise Unreadable(f"expected {expected!r}, found {token!r} in {self.tokens}")
+        self.at += 1
+        return token
+
+    def sum(self):
+        value = self.product()
+        while self.peek() in ("+", "−"):
+            op = self.take()
+            right = self.product()
+            value = value + right if op == "+" else value - right
+        return value
+
+    def product(self):
+        value = self.unary()
+        while True:
+            token = self.peek()
+            if token in ("⊙", "/"):
+                self.take()
+                right = self.unary()
+                value = value * right if token == "⊙" else value / right
+            elif self._starts_operand(token):
+                right = self.unary()
+                both_arrays = np.ndim(value) > 0 and np.ndim(right) > 0
+                value = np.matmul(value, right) if both_arrays else value * right
+            else:
+                return value
+
+    def _starts_operand(self, token) -> bool:
+        if token is None:
+            return False
+        if token == "|":
+            return self.bars == 0
+        return token in ("(", "√", "∛", "½", "[") or token[0].isalnum() or token[0] in "σΣ"
+
+    def unary(self):
+        if self.peek() == "−":
+            self.take()
+            return -self.unary()
+        return self.power()
+
+    def power(self):
+        value = self.postfix()
+        if self.peek() == "^":
+            self.take()
+            exponent = self.unary() if self.peek() in ("(", "−") else self.postfix()
+            value = np.power(value, exponent)
+        return value
+
+    def postfix(self):
+        value = self.atom()
+        if self.peek() == "[" and re.fullmatch(r"\d+", self.peek(1) or ""):
+            value = value[self.integers("]")]
+        while self.peek() in _SUPERSCRIPTS:
+            value = _superscript(value, _SUPERSCRIPTS[self.take()])
+        return value
+
+    def atom(self):
+        token = self.take()
+        if token == "(":
+            value = self.sum()
+            self.take(")")
+            return value
+        if token == "½":
+            return 0.5
+        if token == "√":
+            return np.sqrt(self.postfix())
+        if token == "∛":
+            return np.cbrt(self.postfix())
+        if token == "|":
+            self.bars += 1
+            value = self.sum()
+            self.take("|")
+            self.bars -= 1
+            return np.abs(value)
+        if token == "[":
+            return self.iverson()
+        if re.fullmatch(r"\d.*", token):
+            return float(token)
+        if token == "Σ":
+            return np.sum(self.postfix())
+        return self.named(token)
+
+    def iverson(self):
+        value = self.comparison()
+        while self.peek() == "∨":
+            self.take()
+            value = value | self.comparison()
+        self.take("]")
+        return value.astype(float)
+
+    def comparison(self):
+        left = self.sum()
+        if self.peek() in ("∨", "]"):
+            return np.asarray(left, dtype=bool)
+        op = self.take()
+        right = self.sum()
+        compare = {
+            "=": np.equal,
+            "<": np.less,
+            ">": np.greater,
+            "≥": np.greater_equal,
+            "≤": np.less_equal,
+            "≠": np.not_equal,
+        }
+        if op not in compare:
+            raise Unreadable(f"unknown comparison {op!r}")
+        return compare[op](left, right)
+
+    def named(self, name: str):
+        squared = name in _FUNCTIONS and self.peek() == "²" and self.peek(1) == "("
+        if squared:  # tanh²(x)
+            self.take()
+        base = name
+        if base in _FUNCTIONS:
+            if self.peek() == "(":
+                args, keywords = self.arguments()
+            else:  # a function written as an operator: exp x, det (A Aᵀ)
+                args, keywords = [self.postfix()], {}
+            value = _FUNCTIONS[base](*args, **keywords)
+            return value**2 if squared else value
+        if name in self.names:
+            return np.asarray(self.names[name], dtype=float)
+        if name in self.legend:
+            return meaning_value(self.legend[name], self.names, self.legend)
+        raise Unreadable(f"{name!r} is neither a user name, a function nor in the legend")
+
+    def arguments(self):
+        self.take("(")
+        args, keywords = [], {}
+        while True:
+            if self.peek(1) == "=" and self.peek() == "axis":
+                self.take()
+                self.take("=")
+                axis = self.integers(")") if self.peek() == "(" else int(self.unary())
+                keywords["axis"] = axis
+            elif self.peek(1) == "=" and self.peek() == "keepdims":
+                self.take()
+                self.take("=")
+                keywords["keepdims"] = self.take() == "True"
+            elif self.peek() == "(" and re.fullmatch(r"\d+|−|\)", self.peek(1) or ""):
+                args.append(self.integers(")"))
+            elif self.peek() == "[" and re.fullmatch(r"\d+|−|\]", self.peek(1) or ""):
+                args.append(self.integers("]"))
+            else:
+                args.append(self.sum())
+            if self.take() == ")":
+                return args, keywords
+
+    def integers(self, close: str) -> tuple:
+        self.take()
+        values = []
+        while self.peek() != close:
+            token = self.take()
+            if token != ",":
+                values.append(-int(self.take()) if token == "−" else int(token))
+        self.take(close)
+        return tuple(values)
+
+
+def _superscript(value, kind):
+    if kind == "T":
+        return np.swapaxes(value, -1, -2)
+    if kind == "inv":
+        return np.linalg.inv(value)
+    if kind == "invT":
+        return np.swapaxes(np.linalg.inv(value), -1, -2)
+    if kind == "pinv":
+        return np.linalg.pinv(value)
+    return np.power(value, kind)
+
+
+def meaning_value(meaning: str, names: dict, legend: dict):
+    """A legend meaning's array: an expression, or one of the meanings in words."""
+    picks = re.fullmatch(r"one-hot rows picking entries \((.*)\)", meaning)
+    if picks:
+        return ("picks", [-1 if p == "none" else int(p) for p in picks.group(1).split(", ")])
+    unit = re.fullmatch(r"the unit vector with 1 at entry (\d+)", meaning)
+    if unit:
+        return ("unit", int(unit.group(1)))
+    if meaning == "the lower triangle of ones (diagonal included)":
+        return ("lower", None)
+    if meaning == "1 where the row-major positions of output and input agree":
+        return ("identity", None)
+    return _Expression(meaning, names, legend).read()
+
+
+def legend_of(formula: str) -> tuple[str, dict[str, str]]:
+    """The formula without its legend, and the legend as symbol → meaning."""
+    formula, _, legend = formula.partition(", where ")
+    entries = re.split(r", (?=[^\W\d_][\w₀-₉]* = )", legend) if legend else []
+    return formula, dict(entry.split(" = ", 1) for entry in entries)
+
+
+def read_back(formula: str, names: dict, J) -> np.ndarray:
+    """The numbers ``formula`` (as printed for the Jacobian ``J``) stands for."""
+    formula, legend = legend_of(formula)
+    _, rhs = formula.split(" = ", 1)
+    sizes = dict(zip(J.indices, J.shape, strict=True))
+    labels, value = _index_sum(rhs, names, legend, sizes)
+    order = []
+    for label in J.indices:  # a composite axis i is printed as its pieces i₀, i₁, …
+        pieces = sorted({lb for lb in labels if re.fullmatch(re.escape(label) + "[₀-₉]", lb)})
+        if not pieces:
+            order.append(label)
+            continue
+        count = max(int(p[-1].translate(_DIGITS)) for p in pieces) + 1
+        every = [label + str(n).translate(_SUBSCRIPT_DIGITS) for n in range(count)]
+        unknown = [p for p in every if p not in sizes]
+        if len(unknown) == 1:
+            known = int(np.prod([sizes[p] for p in every if p in sizes]))
+            sizes[unknown[0]] = sizes[label] // known
+        order += every
+    value = _aligned(value, labels, order, sizes)
+    return value.reshape(J.shape)
+
+
+def _split_top(text: str, separators: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(separator before, piece) pairs of ``text`` cut at top-level ``separators``."""
+    pieces, depth, start, sign = [], 0, 0, "+"
+    n = 0
+    while n < len(text):
+        ch = text[n]
+        depth += (ch in "([") - (ch in ")]")
+        cut = next((s for s in separators if depth == 0 and text.startswith(s, n)), None)
+        if cut is not None and n > start:
+            pieces.append((sign, text[start:n]))
+            sign, start = cut.strip(), n + len(cut)
+            n = start
+            continue
+        n += 1
+    return pieces + [(sign, text[start:])]
+
+
+def _index_sum(text, names, legend, sizes):
+    total_labels, total = [], np.zeros(())
+    for sign, term in _split_top(text.strip(), (" + ", " − ")):
+        labels, value = _index_term(term.strip(), names, legend, sizes)
+        union = total_labels + [lb for lb in labels if lb not in total_labels]
+        total = _aligned(total, total_labels, union, sizes)
+        value = _aligned(value, labels, union, sizes)
+        total, total_labels = (total + value if sign == "+" else total - value), union
+    return total_labels, total
+
+
+def _index_term(text, names, legend, sizes):
+    coefficient = 1.0
+    if text.startswith("−"):
+        coefficient, text = -1.0, text[1:].lstrip()
+    summed: list[str] = []
+    operands, deltas, pending = [], [], []
+    for _, token in _split_top(text, (" ",)):
+        if token.startswith("Σ_"):
+            summed += token[2:].split(",")
+        elif token.startswith("δ["):
+            deltas.append(token[2:-1].split(","))
+        elif re.fullmatch(r"−?\(?\d+(\.\d+)?(/\d+)?\)?", token):
+            top, _, bottom = token.strip("()").replace("−", "-").partition("/")
+            coefficient *= float(top) / (float(bottom) if bottom else 1.0)
+        elif token.startswith("(") and _closes_at_end(token) and "[" in token:
+            labels, value = _index_sum(token[1:-1], names, legend, sizes)
+            operands.append((value, labels))
+        else:
+            pending.append(token)
+    for token in pending:
+        operands.append(_array_factor(token, names, legend, sizes, operands))
+    for labels in deltas:
+        n = next((sizes[lb] for lb in labels if lb in sizes), None)
+        if n is None:
+            raise Unreadable(f"no size known for δ[{','.join(labels)}]")
+        delta = np.zeros((n,) * len(labels))
+        delta[(np.arange(n),) * len(labels)] = 1.0
+        operands.append((delta, labels))
+        sizes.update(dict.fromkeys(labels, n))
+    free = []
+    for _, labels in operands:
+        free += [lb for lb in labels if lb not in summed and lb not in free]
+    letters = {}
+    for _, labels in operands:
+        for lb in labels:
+            letters.setdefault(lb, chr(ord("A") + len(letters)))
+    spec = ",".join("".join(letters[lb] for lb in labels) for _, labels in operands)
+    spec += "->" + "".join(letters[lb] for lb in free)
+    value = np.einsum(spec, *[v for v, _ in operands]) if operands else np.ones(())
+    return free, coefficient * value
+
+
+def _closes_at_end(token: str) -> bool:
+    depth = 0
+    for n, ch in enumerate(token):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0:
+            return n == len(token) - 1
+    return False
+
+
+def _array_factor(token, names, legend, sizes, operands):
+    match = re.fullmatch(r"(.+)\[([^\[\]]*)\]", token)
+    if match and _LABELS.fullmatch(match.group(2)):
+        expression, labels = match.group(1), match.group(2).split(",")
+    else:
+        expression, labels = token, []
+    if expression in legend:
+        value = meaning_value(legend[expression], names, legend)
+        if isinstance(value, tuple):  # a selection or a unit vector, sized by its labels
+            return _selection(value, labels, sizes), labels
+    value = np.asarray(_Expression(expression, names, legend).read(), dtype=float)
+    if value.ndim > len(labels):  # axes kept by keepdims=True have size 1 and no label
+        value = value.reshape([n for n in value.shape if n != 1] or ())
+    if value.ndim != len(labels):
+        raise Unreadable(f"{token!r}: an array of shape {value.shape} with labels {labels}")
+    sizes.update(zip(labels, value.shape, strict=True))
+    return value, labels
+
+
+def _selection(value, labels, sizes):
+    """The array of a legend meaning in words, sized by the labels it carries."""
+    kind, data = value
+    if kind == "unit":
+        vector = np.zeros(sizes[labels[0]])
+        vector[data] = 1.0
+        return vector
+    if kind == "lower":
+        return np.tril(np.ones((sizes[labels[0]], sizes[labels[1]])))
+    if kind == "identity":  # out labels then in labels, as many entries each
+        shape = [sizes[lb] for lb in labels]
+        cut = next(n for n in range(len(shape) + 1) if np.prod(shape[:n]) == np.prod(shape[n:]))
+        return np.eye(int(np.prod(shape[:cut]))).reshape(shape)
+    columns = [sizes[lb] for lb in labels[1:]]  # S[a, in…]: row a picks a flat entry
+    matrix = np.zeros((len(data), int(np.prod(columns))))
+    for row, pick in enumerate(data):
+        if pick >= 0:
+            matrix[row, pick] = 1.0
+    sizes[labels[0]] = len(data)
+    return matrix.reshape([len(data), *columns])
+
+
+def _aligned(value, labels, order, sizes):
+    """``value`` (axes ``labels``) with its axes in ``order``, broadcast along missing ones."""
+    value = np.asarray(value, dtype=float)
+    missing = [lb for lb in order if lb not in labels]
+    value = value.reshape(value.shape + (1,) * len(missing))
+    value = np.transpose(value, [(list(labels) + missing).index(lb) for lb in order])
+    return np.broadcast_to(value, [sizes[lb] for lb in order]).copy()

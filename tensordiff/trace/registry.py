@@ -7,7 +7,8 @@ to ``__array_function__`` and ``__array_ufunc__`` (a ufunc, or a ufunc method
 such as ``np.add.reduce``), plus stand-ins for the two ndarray methods NumPy
 does not route: :func:`cast` for ``astype`` and :func:`operator.getitem` for
 indexing. A callable that is not registered is refused, never run by NumPy on
-a traced value.
+a traced value. A deliberate refusal carries its reason (``refuses``), which the
+error and the coverage table (docs/numpy-coverage.md) show.
 
 >>> qualified_name(np.linalg.norm), qualified_name(np.add.reduce), qualified_name(cast)
 ('linalg.norm', 'add.reduce', 'ndarray.astype')
@@ -22,7 +23,9 @@ from tensordiff.errors import UnsupportedOperationError
 
 __all__ = [
     "implements",
+    "refuses",
     "rule_for",
+    "refusal_reason",
     "is_registered",
     "qualified_name",
     "supported_operations",
@@ -31,6 +34,8 @@ __all__ = [
 
 # NumPy callable -> its rule, called with the call's own arguments
 _RULES: dict[Callable, Callable] = {}
+# NumPy callable -> why it is refused on purpose (the others without a rule: not yet)
+_REASONS: dict[Callable, str] = {}
 
 
 def cast(x, dtype):
@@ -49,18 +54,36 @@ def implements(*functions: Callable):
         for function in functions:  # all checked first: a refusal registers nothing
             if function in _RULES:
                 raise KeyError(f"numpy.{qualified_name(function)} already has a rule")
+            if function in _REASONS:
+                raise KeyError(f"numpy.{qualified_name(function)} is refused on purpose")
         _RULES.update(dict.fromkeys(functions, rule))
         return rule
 
     return register
 
 
+def refuses(reason: str, *functions: Callable) -> None:
+    """Record that ``functions`` are refused on purpose, and why (shown in the error)."""
+    for function in functions:
+        if function in _RULES or function in _REASONS:
+            raise KeyError(f"numpy.{qualified_name(function)} already has a rule or a reason")
+    _REASONS.update(dict.fromkeys(functions, reason))
+
+
 def rule_for(function: Callable) -> Callable:
-    """The rule registered for ``function``; UnsupportedOperationError naming it if none."""
+    """The rule registered for ``function``; UnsupportedOperationError naming it (and the
+    reason it is refused, if it is on purpose) if none."""
     rule = _RULES.get(function)
     if rule is None:
-        raise UnsupportedOperationError.for_function(qualified_name(function))
+        raise UnsupportedOperationError.for_function(
+            qualified_name(function), _REASONS.get(function, "")
+        )
     return rule
+
+
+def refusal_reason(function: Callable) -> str | None:
+    """Why ``function`` is refused on purpose; None if it has a rule or no rule yet."""
+    return _REASONS.get(function)
 
 
 def is_registered(function: Callable) -> bool:

@@ -21,6 +21,7 @@ SQUARE = RNG.uniform(-1.0, 1.0, size=(3, 3)) + 3.0 * np.eye(3)  # well condition
 STACK = RNG.uniform(-1.0, 1.0, size=(2, 3, 3)) + 3.0 * np.eye(3)
 VECTOR = RNG.uniform(0.1, 0.9, size=(5,))
 SORTED = np.sort(VECTOR)
+NONFINITE = np.array([np.inf, -np.inf, np.nan, 0.0])  # added to rows: some entries replaced
 
 NAMESPACES = {"": np, "linalg.": np.linalg}
 
@@ -112,6 +113,37 @@ SAMPLES = {
     "vstack": sample(lambda n: lambda x: n.vstack([x, x[0]]), X),
     "where": sample(lambda n: lambda x: n.where(X > 0.5, x, x * x), X),
     "zeros_like": sample(lambda n: lambda x: x + n.zeros_like(x), X),
+    "select": sample(lambda n: lambda x: n.select([X > 0.6, X < 0.3], [x * x, -x], 2.0), X),
+    "copy": sample(lambda n: lambda x: n.copy(x) * x, X),
+    "real": sample(lambda n: lambda x: n.real(x) * x, X),
+    "imag": sample(lambda n: lambda x: n.imag(x) + x, X),
+    "sinc": sample(lambda n: lambda x: n.sinc(x - 0.5), X),  # 0 is among the entries
+    "nan_to_num": sample(lambda n: lambda x: n.nan_to_num(x + NONFINITE, posinf=5.0), X),
+    "full_like": sample(lambda n: lambda x: x * n.full_like(x, 2.0), X),
+    # ---- piecewise constants: zero derivative ------------------------------------------
+    "all": sample(lambda n: lambda x: x * n.all(x > 0.3, axis=0), X),
+    "any": sample(lambda n: lambda x: x * n.any(x > 0.8, axis=1, keepdims=True), X),
+    "round": sample(lambda n: lambda x: x * n.round(3.0 * x, 1), X),
+    "around": sample(lambda n: lambda x: x * n.around(3.0 * x), X),
+    "fix": sample(lambda n: lambda x: x * n.fix(3.0 * x - 1.0), X, by_differences=True),
+    "isclose": sample(lambda n: lambda x: x * n.isclose(x, 0.5, atol=0.1), X),
+    "allclose": sample(lambda n: lambda x: x * n.allclose(x, x + 1e-12), X),
+    "array_equal": sample(lambda n: lambda x: x * n.array_equal(x, x), X),
+    "array_equiv": sample(lambda n: lambda x: x * n.array_equiv(x, x[0]), X),
+    "isposinf": sample(lambda n: lambda x: x * n.isposinf(1.0 / (x - X[0, 0])), X),
+    "isneginf": sample(lambda n: lambda x: x * n.isneginf(-1.0 / (x - X[0, 0])), X),
+    "iscomplex": sample(lambda n: lambda x: x + n.iscomplex(x), X),
+    "isreal": sample(lambda n: lambda x: x * n.isreal(x), X),
+    "iscomplexobj": sample(lambda n: lambda x: x * n.iscomplexobj(x), X),
+    "isrealobj": sample(lambda n: lambda x: x * n.isrealobj(x), X),
+    "nonzero": sample(lambda n: lambda x: x[n.nonzero(X > 0.5)], X, by_differences=True),
+    "argwhere": sample(lambda n: lambda x: x * len(n.argwhere(X > 0.5)), X),
+    "flatnonzero": sample(lambda n: lambda x: x.ravel()[n.flatnonzero(X > 0.5)], X, True),
+    "count_nonzero": sample(lambda n: lambda x: x * n.count_nonzero(x > 0.5), X),
+    "searchsorted": sample(lambda n: lambda x: x * n.searchsorted(x, 0.42), SORTED),
+    "argpartition": sample(lambda n: lambda x: x[n.argpartition(x, 2)[:2]], VECTOR),
+    "digitize": sample(lambda n: lambda x: x * n.digitize(x, n.array([0.3, 0.6])), X),
+    "empty_like": sample(lambda n: lambda x: x + 0.0 * n.empty_like(x).shape[0], X),
     # ---- linear algebra ----------------------------------------------------------------
     "linalg.cholesky": sample(lambda n: lambda a: n.linalg.cholesky(a @ a.T), SQUARE),
     "linalg.det": sample(lambda n: lambda a: n.linalg.det(a), STACK),
@@ -122,8 +154,10 @@ SAMPLES = {
     "linalg.norm": sample(lambda n: lambda a: n.linalg.norm(a, "nuc"), SQUARE),
     "linalg.pinv": sample(lambda n: lambda x: n.linalg.pinv(x), X),
     "linalg.slogdet": sample(lambda n: lambda a: n.linalg.slogdet(a)[1], SQUARE),
-    "linalg.solve": sample(lambda n: lambda a: n.linalg.solve(a, a[:, 0]), SQUARE),
-    "linalg.svd": sample(lambda n: lambda x: n.linalg.svd(x, compute_uv=False), X),
+    "linalg.solve": sample(lambda n: lambda a: n.linalg.solve(a, a[..., :2] * a[0, 0, 0]), STACK),
+    "linalg.svd": sample(
+        lambda n: lambda x: n.concatenate([n.ravel(m) for m in n.linalg.svd(x, False)]), X
+    ),
     "linalg.svdvals": sample(lambda n: lambda x: n.linalg.svdvals(x), X),
 }
 

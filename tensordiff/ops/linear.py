@@ -250,6 +250,37 @@ def where(condition, x=None, y=None):
     return record("where", value, [condition, x, y], jacobian)
 
 
+@implements(np.select)
+def select(condlist, choicelist, default=0):
+    """The first choice whose condition holds, else ``default``: nested ``where``s, the
+    last condition innermost, so an earlier condition wins (the conditions are constants)."""
+    if len(condlist) != len(choicelist):
+        raise ShapeError(
+            f"numpy.select: {len(condlist)} conditions for {len(choicelist)} choices;"
+            " give one condition per choice"
+        )
+    if not condlist:
+        raise ShapeError("numpy.select: select with an empty condition list is not possible")
+    result = default
+    for condition, choice in reversed(list(zip(condlist, choicelist, strict=True))):
+        result = np.where(condition, choice, result)
+    return result
+
+
+# ---- identities on real arrays ---------------------------------------------------------
+@implements(np.copy, np.real)
+def copy(a, *args, **kwargs):
+    """A traced value is never written in place, so a copy is the value itself; so is the
+    real part of a real array."""
+    return np.positive(a)
+
+
+@implements(np.imag)
+def imag(val):
+    """The imaginary part of a real array: the constant 0."""
+    return np.zeros_like(raw(val))
+
+
 # ---- queries and constants: plain values, no derivative ---------------------------------
 @implements(np.shape)
 def shape(a):

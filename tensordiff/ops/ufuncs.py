@@ -15,9 +15,10 @@ derivative where ``x == y`` (the average of the two one-sided subgradients).
 ``abs`` has derivative +1 at 0, also as in JAX. ``fmax``/``fmin`` split ties as
 ``maximum``/``minimum`` do, and where one argument is NaN the other gets the whole
 derivative. ``x ** 0`` is the constant 1: its derivatives of every order are 0,
-at ``x = 0`` too. ``mod``/``remainder`` (``%``) and ``fmod`` have derivative 1 in
-``x`` and ``-floor(x / y)`` (``-trunc(x / y)`` for ``fmod``) in ``y``, as in JAX;
-at their jumps the right-hand value is taken.
+at ``x = 0`` too (``float_power`` likewise). ``heaviside`` and ``floor_divide`` (``//``)
+are piecewise constant: derivative 0, as in JAX. ``mod``/``remainder`` (``%``) and
+``fmod`` have derivative 1 in ``x`` and ``-floor(x / y)`` (``-trunc(x / y)`` for
+``fmod``) in ``y``, as in JAX; at their jumps the right-hand value is taken.
 """
 
 from collections.abc import Callable
@@ -92,7 +93,11 @@ UFUNCS: dict[np.ufunc, Row] = {
     np.power: row(
         "{g0}^{g1}", (_pow_base, "{g1} {g0}^({1} − 1)"), (_pow_exponent, "log({0}) {g0}^{g1}")
     ),
+    np.float_power: row(
+        "{g0}^{g1}", (_pow_base, "{g1} {g0}^({1} − 1)"), (_pow_exponent, "log({0}) {g0}^{g1}")
+    ),
     np.negative: row("−{g0}", (lambda x, out: -1.0, "−1")),
+    np.conjugate: row("{0}", None),  # the identity on real arrays
     np.positive: row("{0}", None),
     np.reciprocal: row("1 / {g0}", (lambda x, out: -out * out, "−1 / {g0}²")),
     np.square: row("{g0}²", (lambda x, out: 2.0 * x, "2 {g0}")),
@@ -168,6 +173,8 @@ CONSTANT = frozenset(
         np.sign,
         np.floor,
         np.ceil,
+        np.floor_divide,
+        np.heaviside,
         np.rint,
         np.trunc,
         np.isnan,

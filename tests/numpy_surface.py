@@ -21,6 +21,7 @@ SQUARE = RNG.uniform(-1.0, 1.0, size=(3, 3)) + 3.0 * np.eye(3)  # well condition
 STACK = RNG.uniform(-1.0, 1.0, size=(2, 3, 3)) + 3.0 * np.eye(3)
 VECTOR = RNG.uniform(0.1, 0.9, size=(5,))
 SORTED = np.sort(VECTOR)
+NANS = np.where(RNG.uniform(size=(3, 4)) < 0.3, np.nan, 0.0)  # added: some entries NaN
 NONFINITE = np.array([np.inf, -np.inf, np.nan, 0.0])  # added to rows: some entries replaced
 
 NAMESPACES = {"": np, "linalg.": np.linalg}
@@ -120,6 +121,41 @@ SAMPLES = {
     "sinc": sample(lambda n: lambda x: n.sinc(x - 0.5), X),  # 0 is among the entries
     "nan_to_num": sample(lambda n: lambda x: n.nan_to_num(x + NONFINITE, posinf=5.0), X),
     "full_like": sample(lambda n: lambda x: x * n.full_like(x, 2.0), X),
+    "vdot": sample(lambda n: lambda x: n.vdot(x, x[::-1]), X),
+    "matvec": sample(lambda n: lambda x: n.matvec(x, x[0] * x[1]), X),
+    "vecmat": sample(lambda n: lambda x: n.vecmat(x[:, 0], x * x), X),
+    "vecdot": sample(lambda n: lambda x: n.vecdot(x, x[::-1]), X),
+    "matrix_transpose": sample(lambda n: lambda x: n.matrix_transpose(x.reshape(3, 2, 2)), X),
+    "polyval": sample(lambda n: lambda x: n.polyval(x[0], x[1]), X),
+    "convolve": sample(lambda n: lambda x: n.convolve(x[0], x[1, :2] * x[2, :2], "same"), X),
+    "correlate": sample(lambda n: lambda x: n.correlate(x[0, :3], x[1] * x[2], "full"), X),
+    "cumulative_sum": sample(
+        lambda n: lambda x: n.cumulative_sum(x, axis=1, include_initial=True), X
+    ),
+    "cumulative_prod": sample(lambda n: lambda x: n.cumulative_prod(x[0]), X),
+    "ptp": sample(lambda n: lambda x: n.ptp(x, axis=0), X),
+    "average": sample(lambda n: lambda x: n.average(x, axis=1, weights=x[0]), X),
+    "nansum": sample(lambda n: lambda x: n.nansum(x + NANS, axis=0), X),
+    "nanprod": sample(lambda n: lambda x: n.nanprod(x + NANS, axis=1), X),
+    "nanmax": sample(lambda n: lambda x: n.nanmax(x + NANS, axis=0), X),
+    "nanmin": sample(lambda n: lambda x: n.nanmin(x + NANS), X),
+    "nancumsum": sample(lambda n: lambda x: n.nancumsum(x + NANS, axis=1), X),
+    "nancumprod": sample(lambda n: lambda x: n.nancumprod(x + NANS, axis=0), X),
+    "nanmean": sample(lambda n: lambda x: n.nanmean(x + NANS, axis=1), X),
+    "nanvar": sample(lambda n: lambda x: n.nanvar(x + NANS, axis=0), X),
+    "nanstd": sample(lambda n: lambda x: n.nanstd(x + NANS), X),
+    "median": sample(lambda n: lambda x: n.median(x, axis=1), X),
+    "trapezoid": sample(lambda n: lambda x: n.trapezoid(x[1:], x[0], axis=1), X),
+    "cov": sample(lambda n: lambda x: n.cov(x), X),
+    "corrcoef": sample(lambda n: lambda x: n.corrcoef(x[0], x[1]), X),
+    "linspace": sample(lambda n: lambda x: n.linspace(x[0], x[1], 5, axis=1), X),
+    "meshgrid": sample(lambda n: lambda x: n.meshgrid(x[0], x[1, :2] * 2.0)[1], X),
+    "broadcast_arrays": sample(lambda n: lambda x: n.broadcast_arrays(x, x[0])[1], X),
+    "unstack": sample(lambda n: lambda x: n.unstack(x, axis=1)[2], X),
+    "block": sample(lambda n: lambda x: n.block([[x, x[:, :1]], [x[:1], x[:1, :1] * 2.0]]), X),
+    "diagflat": sample(lambda n: lambda x: n.diagflat(x[:2], 1), X),
+    "ediff1d": sample(lambda n: lambda x: n.ediff1d(x, to_begin=x[0, :2]), X),
+    "vander": sample(lambda n: lambda x: n.vander(x[0], 3), X),
     # ---- piecewise constants: zero derivative ------------------------------------------
     "all": sample(lambda n: lambda x: x * n.all(x > 0.3, axis=0), X),
     "any": sample(lambda n: lambda x: x * n.any(x > 0.8, axis=1, keepdims=True), X),
@@ -159,6 +195,19 @@ SAMPLES = {
         lambda n: lambda x: n.concatenate([n.ravel(m) for m in n.linalg.svd(x, False)]), X
     ),
     "linalg.svdvals": sample(lambda n: lambda x: n.linalg.svdvals(x), X),
+    "linalg.matmul": sample(lambda n: lambda x: n.linalg.matmul(x, x.T), X),
+    "linalg.outer": sample(lambda n: lambda x: n.linalg.outer(x[0], x[1]), X),
+    "linalg.tensordot": sample(lambda n: lambda x: n.linalg.tensordot(x, x, axes=1 + 1), X),
+    "linalg.vecdot": sample(lambda n: lambda x: n.linalg.vecdot(x, x[::-1], axis=0), X),
+    "linalg.cross": sample(lambda n: lambda x: n.linalg.cross(x[:, :3], x[:, 1:]), X),
+    "linalg.trace": sample(lambda n: lambda x: n.linalg.trace(x, offset=1), X),
+    "linalg.diagonal": sample(lambda n: lambda x: n.linalg.diagonal(x), X),
+    "linalg.matrix_transpose": sample(lambda n: lambda x: n.linalg.matrix_transpose(x), X),
+    "linalg.matrix_norm": sample(lambda n: lambda x: n.linalg.matrix_norm(x, ord=1), X),
+    "linalg.vector_norm": sample(
+        lambda n: lambda x: n.linalg.vector_norm(x.reshape(3, 2, 2), axis=(0, 2), ord=3), X
+    ),
+    "linalg.multi_dot": sample(lambda n: lambda x: n.linalg.multi_dot([x[0], x.T, x]), X),
 }
 
 # name -> why NumPy never hands a traced value to tensordiff, and, for the functions that

@@ -525,3 +525,79 @@ def matrix_power(a, n):
         if n:
             square = square @ square
     return result
+
+
+# ---- numpy.linalg's array-API names: the same rules under their own signatures -----------
+@implements(np.linalg.matmul)
+def linalg_matmul(x1, x2, /):
+    return np.matmul(x1, x2)
+
+
+@implements(np.linalg.outer)
+def linalg_outer(x1, x2, /):
+    if np.ndim(raw(x1)) != 1 or np.ndim(raw(x2)) != 1:
+        raise ShapeError("numpy.linalg.outer needs two 1-dimensional arrays")
+    return np.outer(x1, x2)
+
+
+@implements(np.linalg.tensordot)
+def linalg_tensordot(x1, x2, /, *, axes=2):
+    return np.tensordot(x1, x2, axes=axes)
+
+
+@implements(np.linalg.vecdot)
+def linalg_vecdot(x1, x2, /, *, axis=-1):
+    return np.sum(x1 * x2, axis=axis)  # real arrays: no conjugate
+
+
+@implements(np.linalg.cross)
+def linalg_cross(x1, x2, /, *, axis=-1):
+    return np.cross(x1, x2, axis=axis)
+
+
+@implements(np.linalg.trace)
+def linalg_trace(x, /, *, offset=0, dtype=None):
+    if dtype is not None:
+        raise UnsupportedOperationError.for_function("linalg.trace", "dtype= on a traced value")
+    return np.trace(x, offset, axis1=-2, axis2=-1)
+
+
+@implements(np.linalg.diagonal)
+def linalg_diagonal(x, /, *, offset=0):
+    return np.diagonal(x, offset, axis1=-2, axis2=-1)
+
+
+@implements(np.linalg.matrix_transpose)
+def linalg_matrix_transpose(x, /):
+    return np.matrix_transpose(x)
+
+
+@implements(np.linalg.matrix_norm)
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    return np.linalg.norm(x, ord, axis=(-2, -1), keepdims=keepdims)
+
+
+@implements(np.linalg.vector_norm)
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    if axis is None:
+        result = np.linalg.norm(np.ravel(x), ord)
+        return np.reshape(result, (1,) * np.ndim(raw(x))) if keepdims else result
+    if isinstance(axis, tuple) and len(axis) > 1:  # several axes: one vector of them all
+        ndim = np.ndim(raw(x))
+        axes = normalize_axes(axis, ndim, "linalg.vector_norm")
+        moved = np.moveaxis(x, axes, range(ndim - len(axes), ndim))
+        flat = np.reshape(moved, np.shape(raw(moved))[: ndim - len(axes)] + (-1,))
+        result = np.linalg.norm(flat, ord, axis=-1)
+        return np.expand_dims(result, axes) if keepdims else result
+    return np.linalg.norm(x, ord, axis=axis, keepdims=keepdims)
+
+
+@implements(np.linalg.multi_dot)
+def multi_dot(arrays, *, out=None):
+    """``A @ B @ C ...`` left to right (a 1-d first or last array is a row, a column)."""
+    if out is not None:
+        raise UnsupportedOperationError.for_function("linalg.multi_dot", "out= on traced values")
+    result = arrays[0]
+    for array in arrays[1:]:
+        result = np.dot(result, array)
+    return result

@@ -7,6 +7,7 @@ whose derivative is zero (comparisons, ``floor``) give plain constants.
 """
 
 import functools
+import sys
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
 from tensordiff.ops.reductions import max_, min_, sum_
-from tensordiff.trace.registry import cast, implements
+from tensordiff.trace.registry import cast, implements, when_missing
 from tensordiff.trace.traced import Traced, as_array, expressions, raw, record
 
 __all__: list[str] = []
@@ -36,7 +37,8 @@ def _differentiable(ufunc, *inputs, **kwargs):
     name = ufunc.__name__
     refuse_out(name, kwargs)
     _refuse_keywords(name, kwargs)
-    derivatives = ufuncs.UFUNCS[ufunc]  # read per call: the table is the single source
+    # read per call: the table is the single source
+    derivatives = ufuncs.UFUNCS.get(ufunc) or _SCIPY_SPECIAL[ufunc]
     values = [raw(x) for x in inputs]
     with np.errstate(divide="ignore", invalid="ignore"):
         value = as_array(ufunc(*values))
@@ -81,6 +83,20 @@ for _ufunc in ufuncs.UFUNCS:
     implements(_ufunc)(functools.partial(_differentiable, _ufunc))
 for _ufunc in ufuncs.CONSTANT:
     implements(_ufunc)(functools.partial(_constant, _ufunc))
+
+_SCIPY_SPECIAL: dict[np.ufunc, ufuncs.Row] = {}
+
+
+@when_missing
+def _register_scipy_special() -> None:
+    """The rows of scipy.special's ufuncs, once the user's code has imported it (importing
+    tensordiff never imports scipy)."""
+    special = sys.modules.get("scipy.special")  # lazy: optional extra
+    if special is None or _SCIPY_SPECIAL:
+        return
+    _SCIPY_SPECIAL.update(ufuncs.scipy_special_rows(special))
+    for ufunc in _SCIPY_SPECIAL:
+        implements(ufunc)(functools.partial(_differentiable, ufunc))
 
 
 @implements(np.add.reduce)

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["UFUNCS", "CONSTANT", "Row", "row"]
+__all__ = ["UFUNCS", "CONSTANT", "Row", "row", "scipy_special_rows"]
 
 
 class Row(NamedTuple):
@@ -187,3 +187,31 @@ CONSTANT = frozenset(
         np.logical_xor,
     }
 )
+
+
+_TWO_OVER_ROOT_PI, _ROOT_TWO_PI = 2.0 / np.sqrt(np.pi), np.sqrt(2.0 * np.pi)
+
+
+def scipy_special_rows(special) -> dict[np.ufunc, Row]:
+    """Rows for the ufuncs of ``scipy.special`` (the module, passed in: scipy is an optional
+    extra). Each derivative is written with ufuncs that have rows, so every order works,
+    except ``gammaln``, whose derivative ``psi`` has none: its second derivative is refused
+    naming ``scipy.special.psi``."""
+    return {
+        special.expit: row("σ({0})", (lambda x, out: out * (1.0 - out), "σ({0}) (1 − σ({0}))")),
+        special.log_expit: row(None, (lambda x, out: special.expit(-x), "σ(−{0})")),
+        special.logit: row(None, (lambda x, out: 1.0 / (x * (1.0 - x)), "1 / ({g0} (1 − {0}))")),
+        special.erf: row(
+            None, (lambda x, out: _TWO_OVER_ROOT_PI * np.exp(-x * x), "2/√π exp(−{g0}²)")
+        ),
+        special.erfc: row(
+            None, (lambda x, out: -_TWO_OVER_ROOT_PI * np.exp(-x * x), "−2/√π exp(−{g0}²)")
+        ),
+        special.ndtr: row("Φ({0})", (lambda x, out: np.exp(-0.5 * x * x) / _ROOT_TWO_PI, "φ({0})")),
+        # φ/Φ as exp(−x²/2 − log Φ): no underflow of Φ far in the left tail
+        special.log_ndtr: row(
+            "log Φ({0})",
+            (lambda x, out: np.exp(-0.5 * x * x - out) / _ROOT_TWO_PI, "φ({0}) / Φ({0})"),
+        ),
+        special.gammaln: row("log Γ({0})", (lambda x, out: special.psi(x), "ψ({0})")),
+    }

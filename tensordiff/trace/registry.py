@@ -15,6 +15,7 @@ error and the coverage table (docs/numpy-coverage.md) show.
 """
 
 import operator
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -28,6 +29,8 @@ __all__ = [
     "refusal_reason",
     "is_registered",
     "qualified_name",
+    "public_name",
+    "when_missing",
     "supported_operations",
     "cast",
 ]
@@ -36,6 +39,9 @@ __all__ = [
 _RULES: dict[Callable, Callable] = {}
 # NumPy callable -> why it is refused on purpose (the others without a rule: not yet)
 _REASONS: dict[Callable, str] = {}
+# Called when a lookup misses, to register rules of optional extras (scipy.special's
+# ufuncs) only once the user's code has imported them.
+_WHEN_MISSING: list[Callable[[], None]] = []
 
 
 def cast(x, dtype):
@@ -70,13 +76,23 @@ def refuses(reason: str, *functions: Callable) -> None:
     _REASONS.update(dict.fromkeys(functions, reason))
 
 
+def when_missing(register: Callable[[], None]) -> Callable[[], None]:
+    """Call ``register`` (idempotent) before a lookup misses: rules of optional extras."""
+    _WHEN_MISSING.append(register)
+    return register
+
+
 def rule_for(function: Callable) -> Callable:
     """The rule registered for ``function``; UnsupportedOperationError naming it (and the
     reason it is refused, if it is on purpose) if none."""
     rule = _RULES.get(function)
     if rule is None:
+        for register in _WHEN_MISSING:
+            register()
+        rule = _RULES.get(function)
+    if rule is None:
         raise UnsupportedOperationError.for_function(
-            qualified_name(function), _REASONS.get(function, "")
+            qualified_name(function), _REASONS.get(function, ""), package=_package(function)
         )
     return rule
 
@@ -103,8 +119,22 @@ def qualified_name(function: Callable) -> str:
     return ".".join([*public, function.__name__])
 
 
+def public_name(function: Callable) -> str:
+    """``numpy.linalg.norm``, ``numpy.add.reduce``, ``scipy.special.expit``."""
+    return f"{_package(function)}.{qualified_name(function)}"
+
+
+def _package(function: Callable) -> str:
+    """``scipy.special`` for one of its ufuncs (which NumPy hands over like its own);
+    else ``numpy``."""
+    special = sys.modules.get("scipy.special")  # only if the user's code imported it
+    ufunc = getattr(function, "__self__", function)
+    if isinstance(ufunc, np.ufunc) and getattr(np, ufunc.__name__, None) is not ufunc:
+        if special is not None and getattr(special, ufunc.__name__, None) is ufunc:
+            return "scipy.special"
+    return "numpy"
+
+
 def supported_operations() -> list[str]:
     """The NumPy functions and ufuncs that work on traced values, by name."""
-    return sorted(
-        f"numpy.{qualified_name(function)}" for function in _RULES if function not in _METHOD_NAMES
-    )
+    return sorted(public_name(function) for function in _RULES if function not in _METHOD_NAMES)

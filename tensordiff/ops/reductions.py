@@ -72,7 +72,8 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     count = math.prod(np.shape(raw(a))[n] for n in axes)
     deviation = a - np.mean(a, axis=axes, keepdims=True)
     squares = np.sum(deviation * deviation, axis=axes, keepdims=keepdims)
-    return squares * (1.0 / (count - ddof) if count > ddof else math.inf)
+    # divided, not scaled by 1/N: the formula then shows the exact count
+    return squares / float(count - ddof) if count > ddof else squares * math.inf
 
 
 @implements(np.std)

@@ -35,9 +35,12 @@ class UnsupportedOperationError(TensorDiffError, TypeError):
     """A NumPy call on a traced value that tensordiff cannot differentiate."""
 
     @classmethod
-    def for_function(cls, name: str, detail: str = "") -> "UnsupportedOperationError":
-        """The error for ``numpy.<name>`` reached with a traced argument."""
-        message = f"tensordiff cannot differentiate numpy.{name}"
+    def for_function(
+        cls, name: str, detail: str = "", package: str = "numpy"
+    ) -> "UnsupportedOperationError":
+        """The error for ``numpy.<name>`` (or ``<package>.<name>``) reached with a traced
+        argument."""
+        message = f"tensordiff cannot differentiate {package}.{name}"
         if detail:
             message += f": {detail}"
         message += (

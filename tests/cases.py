@@ -105,6 +105,9 @@ def cases(jnp=None):
         _case("add-reduce", lambda A: np.add.reduce(A), [(2, 3)], jf=lambda A: A.sum(axis=0)),
         _case("mean", lambda A: n.mean(A), [(2, 3)]),
         _case("mean-axis-keepdims", lambda A: A.mean(axis=0, keepdims=True), [(2, 3)]),
+        _case("var", lambda A: n.var(A), [(3, 4)]),
+        _case("var-axis-ddof", lambda A: n.var(A, axis=0, ddof=1, keepdims=True), [(3, 4)]),
+        _case("std", lambda A: n.std(A, axis=-1), [(3, 4)]),
         # ---- shapes -------------------------------------------------------------------------
         _case("reshape-flatten", lambda A: n.reshape(A, (6,)), [(2, 3)]),
         _case("reshape-split", lambda A: A.reshape(2, 2, 3), [(4, 3)]),
@@ -205,6 +208,7 @@ def cases(jnp=None):
         _case("cumprod-flat", lambda A: n.cumprod(A), [(2, 3)]),
         # ---- arranging entries -----------------------------------------------------------------
         _case("repeat", lambda A: n.repeat(A, 2, axis=1), [(2, 3)]),
+        _case("tile", lambda A: n.tile(A, (2, 1, 3)), [(2, 3)]),
         _case("repeat-flat-counts", lambda x: n.repeat(x, n.array([2, 0, 1])), [(3,)]),
         _case("tril", lambda A: n.tril(A), [(3, 4)]),
         _case("triu-offset-stack", lambda A: n.triu(A, -1), [(2, 3, 4)]),

@@ -344,3 +344,102 @@ def argmax(a, axis=None, out=None, *, keepdims=False):
 def argmin(a, axis=None, out=None, *, keepdims=False):
     refuse("argmin", out=out)
     return np.argmin(raw(a), axis=axis, keepdims=keepdims)
+
+
+# ---- building arrays from traced pieces ---------------------------------------------------
+@implements(np.linspace)
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *, device=None):
+    """``start + (stop − start) · t`` with constant fractions ``t``; the last entry is
+    ``stop`` itself when ``endpoint``, as NumPy makes it."""
+    refuse("linspace", dtype=dtype)
+    fractions = np.linspace(0.0, 1.0, num, endpoint=endpoint)
+    ndim = max(np.ndim(raw(start)), np.ndim(raw(stop)))
+    t = np.reshape(fractions, (-1,) + (1,) * ndim)
+    delta = stop - start
+    result = start + delta * t
+    if endpoint and num > 1:
+        last = np.reshape(np.arange(num) == num - 1, (-1,) + (1,) * ndim)
+        result = np.where(last, stop + 0.0 * result, result)
+    result = np.moveaxis(result, 0, axis)
+    if retstep:
+        return result, delta / (num - 1 if endpoint else num)
+    return result
+
+
+@implements(np.meshgrid)
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Each 1-d input along its own axis, broadcast to the grid (or left sparse)."""
+    count = len(xi)
+    shapes = [[1] * count for _ in xi]
+    for n, shape in enumerate(shapes):
+        shape[n] = -1
+    if indexing == "xy" and count > 1:
+        for shape in shapes:
+            shape[0], shape[1] = shape[1], shape[0]
+    grids = [np.reshape(x, shape) for x, shape in zip(xi, shapes, strict=True)]
+    if sparse:
+        return tuple(grids)
+    return tuple(np.broadcast_arrays(*grids))
+
+
+@implements(np.broadcast_arrays)
+def broadcast_arrays(*args, subok=False):
+    shape = np.broadcast_shapes(*(np.shape(raw(a)) for a in args))
+    return tuple(np.broadcast_to(a, shape) for a in args)
+
+
+@implements(np.unstack)
+def unstack(x, /, *, axis=0):
+    moved = np.moveaxis(x, axis, 0)
+    return tuple(moved[n] for n in range(np.shape(raw(moved))[0]))
+
+
+@implements(np.block)
+def block(arrays):
+    """Nested lists joined as NumPy does: the innermost lists along the last axis, each
+    level out along the axis before; pieces first given ``max(depth, ndim)`` dimensions."""
+    depth, leaves = _nesting(arrays)
+    ndim = max([depth] + [np.ndim(raw(leaf)) for leaf in leaves])
+
+    def join(item, level):
+        if not isinstance(item, list):
+            return np.reshape(item, (1,) * (ndim - np.ndim(raw(item))) + np.shape(raw(item)))
+        return np.concatenate([join(part, level + 1) for part in item], axis=level - depth)
+
+    return join(arrays, 0)
+
+
+def _nesting(arrays) -> tuple[int, list]:
+    """The depth of nested lists in ``arrays`` and their leaves; lists must nest evenly."""
+    if not isinstance(arrays, list):
+        return 0, [arrays]
+    if not arrays:
+        raise ShapeError("numpy.block: lists cannot be empty")
+    found = [_nesting(part) for part in arrays]
+    depths = {depth for depth, _ in found}
+    if len(depths) != 1:
+        raise ShapeError("numpy.block: list depths are mismatched")
+    return depths.pop() + 1, [leaf for _, leaves in found for leaf in leaves]
+
+
+@implements(np.diagflat)
+def diagflat(v, k=0):
+    return np.diag(np.ravel(v), k)
+
+
+@implements(np.ediff1d)
+def ediff1d(ary, to_end=None, to_begin=None):
+    parts = [np.diff(np.ravel(ary))]
+    if to_begin is not None:
+        parts.insert(0, np.ravel(to_begin))
+    if to_end is not None:
+        parts.append(np.ravel(to_end))
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+@implements(np.vander)
+def vander(x, N=None, increasing=False):
+    """Columns ``x^k`` (``x^0`` the constant 1), highest power first unless ``increasing``."""
+    count = np.shape(raw(x))[0] if N is None else N
+    powers = range(count) if increasing else range(count - 1, -1, -1)
+    return np.stack([x**k for k in powers], axis=1) if count else np.zeros((len(x), 0))

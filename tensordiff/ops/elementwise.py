@@ -9,6 +9,7 @@ become Python values (:class:`~tensordiff.trace.traced.DataDependent`): a branch
 """
 
 import functools
+import sys
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
 from tensordiff.ops.reductions import max_, min_, sum_
-from tensordiff.trace.registry import cast, implements
+from tensordiff.trace.registry import cast, implements, when_missing
 from tensordiff.trace.traced import DataDependent, Traced, as_array, expressions, raw, record
 
 __all__: list[str] = []
@@ -39,7 +40,8 @@ def _differentiable(ufunc, *inputs, **kwargs):
     name = ufunc.__name__
     refuse_out(name, kwargs)
     _refuse_keywords(name, kwargs)
-    derivatives = ufuncs.UFUNCS[ufunc]  # read per call: the table is the single source
+    # read per call: the table is the single source
+    derivatives = ufuncs.UFUNCS.get(ufunc) or _SCIPY_SPECIAL[ufunc]
     values = [raw(x) for x in inputs]
     with np.errstate(divide="ignore", invalid="ignore"):
         value = as_array(ufunc(*values))
@@ -51,7 +53,11 @@ def _differentiable(ufunc, *inputs, **kwargs):
     fields = {f"g{n}": grouped(e) for n, e in enumerate(exprs)}
     record_expr = template.format(*exprs, **fields)
     partials = derivatives.partials
-    if ufunc is np.power and type(inputs[1]) is not Traced and np.ndim(values[1]) == 0:
+    if (
+        ufunc in (np.power, np.float_power)
+        and type(inputs[1]) is not Traced
+        and np.ndim(values[1]) == 0
+    ):
         p = float(values[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
         base = "{g0}" if p == 2 else "{g0}^" + number(p - 1)
         partials = ((partials[0][0], f"{number(p)} {base}"), None)
@@ -91,6 +97,20 @@ for _ufunc in ufuncs.UFUNCS:
 for _ufunc in ufuncs.CONSTANT:
     implements(_ufunc)(functools.partial(_constant, _ufunc))
 
+_SCIPY_SPECIAL: dict[np.ufunc, ufuncs.Row] = {}
+
+
+@when_missing
+def _register_scipy_special() -> None:
+    """The rows of scipy.special's ufuncs, once the user's code has imported it (importing
+    tensordiff never imports scipy)."""
+    special = sys.modules.get("scipy.special")  # lazy: optional extra
+    if special is None or _SCIPY_SPECIAL:
+        return
+    _SCIPY_SPECIAL.update(ufuncs.scipy_special_rows(special))
+    for ufunc in _SCIPY_SPECIAL:
+        implements(ufunc)(functools.partial(_differentiable, ufunc))
+
 
 @implements(np.add.reduce)
 def _add_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest):
@@ -123,6 +143,39 @@ def _minimum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest)
     """``np.minimum.reduce`` is ``np.min``: ties share the derivative equally."""
     _refuse_keywords("minimum.reduce", {"dtype": dtype, **rest})
     return min_(array, axis=axis, out=out, keepdims=keepdims)
+
+
+# Below this |π x| the Taylor series of sinc (to x¹⁰) is exact to rounding, and its
+# derivatives of every order are right at 0, where sin(π x)/(π x) is 0/0.
+_SINC_SERIES_BELOW = 0.1
+
+
+@implements(np.sinc)
+def sinc(x):
+    """``sin(π x)/(π x)``, 1 at 0: the quotient away from 0 and its Taylor series near 0,
+    each on inputs that keep the other branch finite (no 0 · ∞ in the chain rule)."""
+    t = np.pi * x
+    near = np.abs(np.pi * raw(x)) < _SINC_SERIES_BELOW  # plain booleans: a constant
+    far = np.where(near, 1.0, t)
+    small = np.where(near, t, 0.0)
+    square = small * small
+    series = 1.0
+    for k in range(5, 0, -1):  # Horner: 1 − t²/3! + t⁴/5! − ... ± t¹⁰/11!
+        series = 1.0 - square * series / ((2 * k) * (2 * k + 1))
+    return np.where(near, series, np.sin(far) / far)
+
+
+@implements(np.nan_to_num)
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """``x`` where finite (derivative 1); the replacements elsewhere (constants, or traced
+    values that carry their own derivative)."""
+    values = raw(x)
+    largest = np.finfo(values.dtype if values.dtype.kind == "f" else np.float64).max
+    high = largest if posinf is None else posinf
+    low = -largest if neginf is None else neginf
+    result = np.where(np.isneginf(values), low, x)
+    result = np.where(np.isposinf(values), high, result)
+    return np.where(np.isnan(values), nan, result)
 
 
 @implements(cast)

@@ -15,6 +15,9 @@ second derivatives work. Conventions follow JAX:
   (the transposed adjugate), computed from an SVD, so a singular matrix is no
   special case. ``slogdet``'s is the cofactor matrix over ``det``: infinite or
   NaN at a singular matrix, as in JAX.
+* Singular vectors (``svd(A)``, thin) follow JAX's rule, which needs distinct singular
+  values (nonzero ones for a non-square matrix); the full ``U`` or ``V`` of a
+  non-square matrix is refused (its completion is arbitrary).
 * Singular values (``svd(A, compute_uv=False)``, ``svdvals``, ``norm(A, 2)``,
   ``norm(A, 'nuc')``) have ``∂s[k]/∂A = u_k v_kᵀ``; at a repeated singular
   value that pair is one choice among many (the derivative of a sum over the
@@ -71,13 +74,6 @@ def _square(name: str, a) -> tuple[int, ...]:
 def _batch(shape) -> str:
     """Letters for the batch axes of a stack of matrices (``...`` in the formulas)."""
     return letters(len(shape) - 2, "ijklmnpqrstabcd")
-
-
-def _only_matrices(name: str, shape) -> None:
-    if len(shape) != 2:
-        raise UnsupportedOperationError.for_function(
-            f"linalg.{name}", f"stacks of matrices (shape {shape}) are not supported yet"
-        )
 
 
 @implements(np.linalg.inv)
@@ -160,26 +156,36 @@ def _cofactors_from_minors(A, n: int):
 
 @implements(np.linalg.solve)
 def solve(a, b):
+    """``x = A⁻¹ b`` for stacks of matrices too. As in NumPy 2, ``b`` is one vector if it
+    has one dimension, else a stack of matrices (``(..., n, k)``); batch axes broadcast."""
     a_shape, b_shape = np.shape(raw(a)), np.shape(raw(b))
     _square("solve", a)
-    _only_matrices("solve", a_shape)
-    if len(b_shape) not in (1, 2) or b_shape[0] != a_shape[0]:
-        raise ShapeError(f"numpy.linalg.solve: shapes {a_shape} and {b_shape} do not fit")
+    vector = len(b_shape) == 1
+    rows = b_shape[-1] if vector else b_shape[-2] if len(b_shape) > 1 else None
+    if rows != a_shape[-1]:
+        raise ShapeError(
+            f"numpy.linalg.solve: A has shape {a_shape} and b has shape {b_shape}; b needs"
+            f" {a_shape[-1]} rows"
+        )
     A = raw(a)
     x = _numpy("solve", np.linalg.solve, A, raw(b))
-    cols = "m" if len(b_shape) == 2 else ""
+    x_shape = np.shape(x)
+    cols = "" if vector else "m"
+    batch = _batch(x_shape + (1,) if vector else x_shape)
+    a_batch = batch[len(batch) - (len(a_shape) - 2) :]
+    b_batch = "" if vector else batch[len(batch) - (len(b_shape) - 2) :]
     a_name, b_name = (grouped(e) for e in expressions([a, b]))
     x_name = f"({a_name}⁻¹ {b_name})"
+    out = batch + "k" + cols
 
     def jacobian(position):
         Ainv = np.linalg.inv(A)
         if position == 0:  # ∂x[k,m]/∂A[i,j] = −A⁻¹[k,i] x[j,m]
-            factors = [("ki", -Ainv, f"−{a_name}⁻¹"), ("j" + cols, x, x_name)]
-            return jacobians.index_term("k" + cols, "ij", factors, b_shape, a_shape)
+            factors = [(a_batch + "ki", -Ainv, f"−{a_name}⁻¹"), (batch + "j" + cols, x, x_name)]
+            return jacobians.index_term(out, a_batch + "ij", factors, x_shape, a_shape)
         # ∂x[k,m]/∂b[j,m] = A⁻¹[k,j]
-        return jacobians.index_term(
-            "k" + cols, "j" + cols, [("kj", Ainv, f"{a_name}⁻¹")], b_shape, b_shape
-        )
+        factors = [(a_batch + "kj", Ainv, f"{a_name}⁻¹")]
+        return jacobians.index_term(out, b_batch + "j" + cols, factors, x_shape, b_shape)
 
     return record("solve", x, [a, b], jacobian, "{g0}⁻¹ {g1}")
 
@@ -335,16 +341,108 @@ def eigvalsh(a, UPLO="L"):
 
 @implements(np.linalg.svd)
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    """The singular values (``compute_uv=False``); the singular vectors are refused."""
-    if compute_uv:
-        raise UnsupportedOperationError.for_function(
-            "linalg.svd",
-            "the derivatives of the singular vectors are not supported; for the singular"
-            " values write np.linalg.svd(A, compute_uv=False)",
-        )
+    """The singular values, or ``U, S, Vh`` (thin; full only for square matrices, where
+    they are the same, as JAX differentiates them)."""
     if hermitian:
         raise UnsupportedOperationError.for_function("linalg.svd", "hermitian=True")
-    return svdvals(a)
+    if not compute_uv:
+        return svdvals(a)
+    shape = np.shape(raw(a))
+    if len(shape) < 2:
+        raise ShapeError(f"numpy.linalg.svd needs matrices (..., m, n), got shape {shape}")
+    if full_matrices and shape[-1] != shape[-2]:
+        raise UnsupportedOperationError.for_function(
+            "linalg.svd",
+            "the full U or V of a non-square matrix is not determined by it (its extra"
+            " columns are any orthonormal completion); write full_matrices=False",
+        )
+    return _svd_with_vectors(a, shape)
+
+
+def _svd_with_vectors(a, shape):
+    """``A = U diag(s) Vh`` with distinct singular values (as JAX):
+    with ``dS = Uᵀ dA V`` and ``F[c,q] = 1/(s_q² − s_c²)`` (0 on the diagonal),
+    ``dU = U (F ⊙ (dS diag s + diag s dSᵀ)) + (I − U Uᵀ) dA V diag(1/s)`` and
+    ``dV = V (F ⊙ (diag s dS + dSᵀ diag s)) + (I − V Vᵀ) dAᵀ U diag(1/s)``
+    (the last terms only for tall, resp. wide, matrices)."""
+    A = raw(a)
+    U, s, Vh = np.linalg.svd(A, full_matrices=False)
+    m, n = shape[-2:]
+    B = _batch(shape)
+    a_name = grouped(expressions([a])[0])
+
+    def values(_):  # ∂s[k]/∂A[i,j] = U[i,k] V[j,k]
+        V = np.swapaxes(Vh, -1, -2)
+        factors = [(B + "ik", U, "U"), (B + "jk", V, "V")]
+        return jacobians.index_term(B + "k", B + "ij", factors, np.shape(s), shape)
+
+    def gaps():
+        same = np.eye(np.shape(s)[-1], dtype=bool)
+        squares = s * s
+        differences = np.expand_dims(squares, -2) - np.expand_dims(squares, -1)  # [c, q]
+        return np.where(same, 0.0, 1.0 / np.where(same, 1.0, differences))
+
+    def left(_):
+        V = np.swapaxes(Vh, -1, -2)
+        F = gaps()
+        terms = [
+            [
+                (B + "pc", U, "U"),
+                (B + "cq", F * np.expand_dims(s, -2), "F diag(s)"),
+                (B + "ic", U, "U"),
+                (B + "jq", V, "V"),
+            ],
+            [
+                (B + "pc", U, "U"),
+                (B + "cq", F * np.expand_dims(s, -1), "diag(s) F"),
+                (B + "iq", U, "U"),
+                (B + "jc", V, "V"),
+            ],
+        ]
+        if m > n:
+            rest = np.eye(m) - U @ np.swapaxes(U, -1, -2)
+            terms.append(
+                [(B + "pi", rest, "(I − U Uᵀ)"), (B + "jq", V / np.expand_dims(s, -2), "V / s")]
+            )
+        return tuple(
+            jacobians.index_term(B + "pq", B + "ij", factors, np.shape(U), shape)
+            for factors in terms
+        )
+
+    def right(_):  # ∂Vh[q,p]/∂A[i,j], Vh = Vᵀ
+        V = np.swapaxes(Vh, -1, -2)
+        F = gaps()
+        terms = [
+            [
+                (B + "pc", V, "V"),
+                (B + "cq", F * np.expand_dims(s, -1), "diag(s) F"),
+                (B + "ic", U, "U"),
+                (B + "jq", V, "V"),
+            ],
+            [
+                (B + "pc", V, "V"),
+                (B + "cq", F * np.expand_dims(s, -2), "F diag(s)"),
+                (B + "iq", U, "U"),
+                (B + "jc", V, "V"),
+            ],
+        ]
+        if n > m:
+            rest = np.eye(n) - V @ Vh
+            terms.append(
+                [(B + "pj", rest, "(I − V Vᵀ)"), (B + "iq", U / np.expand_dims(s, -2), "U / s")]
+            )
+        return tuple(
+            jacobians.index_term(B + "qp", B + "ij", factors, np.shape(Vh), shape)
+            for factors in terms
+        )
+
+    result = type(np.linalg.svd(np.eye(1)))
+    outputs = (
+        record("svd", U, [a], left, f"U({a_name})"),
+        record("svd", s, [a], values, "σ({0})"),
+        record("svd", Vh, [a], right, f"Vᵀ({a_name})"),
+    )
+    return result(*outputs) if result is not tuple else outputs
 
 
 def svdvals(a):
@@ -440,4 +538,80 @@ def matrix_power(a, n):
         n >>= 1
         if n:
             square = square @ square
+    return result
+
+
+# ---- numpy.linalg's array-API names: the same rules under their own signatures -----------
+@implements(np.linalg.matmul)
+def linalg_matmul(x1, x2, /):
+    return np.matmul(x1, x2)
+
+
+@implements(np.linalg.outer)
+def linalg_outer(x1, x2, /):
+    if np.ndim(raw(x1)) != 1 or np.ndim(raw(x2)) != 1:
+        raise ShapeError("numpy.linalg.outer needs two 1-dimensional arrays")
+    return np.outer(x1, x2)
+
+
+@implements(np.linalg.tensordot)
+def linalg_tensordot(x1, x2, /, *, axes=2):
+    return np.tensordot(x1, x2, axes=axes)
+
+
+@implements(np.linalg.vecdot)
+def linalg_vecdot(x1, x2, /, *, axis=-1):
+    return np.sum(x1 * x2, axis=axis)  # real arrays: no conjugate
+
+
+@implements(np.linalg.cross)
+def linalg_cross(x1, x2, /, *, axis=-1):
+    return np.cross(x1, x2, axis=axis)
+
+
+@implements(np.linalg.trace)
+def linalg_trace(x, /, *, offset=0, dtype=None):
+    if dtype is not None:
+        raise UnsupportedOperationError.for_function("linalg.trace", "dtype= on a traced value")
+    return np.trace(x, offset, axis1=-2, axis2=-1)
+
+
+@implements(np.linalg.diagonal)
+def linalg_diagonal(x, /, *, offset=0):
+    return np.diagonal(x, offset, axis1=-2, axis2=-1)
+
+
+@implements(np.linalg.matrix_transpose)
+def linalg_matrix_transpose(x, /):
+    return np.matrix_transpose(x)
+
+
+@implements(np.linalg.matrix_norm)
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    return np.linalg.norm(x, ord, axis=(-2, -1), keepdims=keepdims)
+
+
+@implements(np.linalg.vector_norm)
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    if axis is None:
+        result = np.linalg.norm(np.ravel(x), ord)
+        return np.reshape(result, (1,) * np.ndim(raw(x))) if keepdims else result
+    if isinstance(axis, tuple) and len(axis) > 1:  # several axes: one vector of them all
+        ndim = np.ndim(raw(x))
+        axes = normalize_axes(axis, ndim, "linalg.vector_norm")
+        moved = np.moveaxis(x, axes, range(ndim - len(axes), ndim))
+        flat = np.reshape(moved, np.shape(raw(moved))[: ndim - len(axes)] + (-1,))
+        result = np.linalg.norm(flat, ord, axis=-1)
+        return np.expand_dims(result, axes) if keepdims else result
+    return np.linalg.norm(x, ord, axis=axis, keepdims=keepdims)
+
+
+@implements(np.linalg.multi_dot)
+def multi_dot(arrays, *, out=None):
+    """``A @ B @ C ...`` left to right (a 1-d first or last array is a row, a column)."""
+    if out is not None:
+        raise UnsupportedOperationError.for_function("linalg.multi_dot", "out= on traced values")
+    result = arrays[0]
+    for array in arrays[1:]:
+        result = np.dot(result, array)
     return result

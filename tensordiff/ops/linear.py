@@ -120,6 +120,77 @@ def tensordot(a, b, axes=2):
     return linear("tensordot", ["".join(left), "".join(right)], output, [a, b], value)
 
 
+@implements(np.vdot)
+def vdot(a, b):
+    """``Σ a.flat[i] b.flat[i]`` (real arrays: no conjugate)."""
+    return np.dot(np.ravel(a), np.ravel(b))
+
+
+@implements(np.matvec)
+def matvec(x1, x2, **kwargs):
+    refuse_out("matvec", kwargs)
+    refuse("matvec", **kwargs)
+    return np.matmul(x1, np.expand_dims(x2, -1))[..., 0]
+
+
+@implements(np.vecmat)
+def vecmat(x1, x2, **kwargs):
+    refuse_out("vecmat", kwargs)
+    refuse("vecmat", **kwargs)
+    return np.matmul(np.expand_dims(x1, -2), x2)[..., 0, :]
+
+
+@implements(np.vecdot)
+def vecdot(x1, x2, **kwargs):
+    refuse_out("vecdot", kwargs)
+    refuse("vecdot", **kwargs)
+    return np.sum(x1 * x2, axis=-1)
+
+
+@implements(np.polyval)
+def polyval(p, x):
+    """``p[0] x^(n−1) + ... + p[n−1]`` by Horner's rule."""
+    result = np.zeros_like(raw(x)) if np.ndim(raw(p)) else None
+    for n in range(len(p)):
+        result = p[n] + (result * x if n else 0.0 * x)
+    return result
+
+
+@implements(np.convolve)
+def convolve(a, v, mode="full"):
+    """``out[k] = Σ_i a[i] v[k − i]``: bilinear, an einsum with the constant tensor
+    ``T[k, i, j] = [k == i + j]``; ``'same'`` and ``'valid'`` keep NumPy's middle part."""
+    return _sliding("convolve", a, v, mode)
+
+
+@implements(np.correlate)
+def correlate(a, v, mode="valid"):
+    """``out[k] = Σ_n a[n + k] v[n]``: the convolution with ``v`` reversed (real arrays)."""
+    return _sliding("correlate", a, np.flip(v), mode)
+
+
+def _sliding(name: str, a, v, mode: str):
+    n, m = np.shape(raw(a))[0] if np.ndim(raw(a)) == 1 else -1, np.size(raw(v))
+    if np.ndim(raw(a)) != 1 or np.ndim(raw(v)) != 1 or not n or not m:
+        raise ShapeError(f"numpy.{name} needs two non-empty 1-dimensional arrays")
+    total = n + m - 1
+    positions = np.arange(total)[:, None, None]
+    T = (positions == np.arange(n)[None, :, None] + np.arange(m)[None, None, :]).astype(float)
+    full = np.einsum("kij,i,j->k", T, a, v)
+    if mode == "full":
+        return full
+    if mode == "same":
+        # where NumPy's middle part starts (correlate flips v, and swaps when v is longer)
+        if name == "convolve":
+            start = (min(n, m) - 1) // 2
+        else:
+            start = (m - 1) // 2 if n >= m else n // 2
+        return full[start : start + max(n, m)]
+    if mode == "valid":
+        return full[min(n, m) - 1 : max(n, m)]
+    raise UnsupportedOperationError.for_function(name, f"mode={mode!r}")
+
+
 @implements(np.einsum)
 def einsum(*operands, out=None, optimize=False, **kwargs):
     refuse("einsum", out=out, **kwargs)
@@ -165,6 +236,13 @@ def swapaxes(a, axis1, axis2):
     permutation = list(range(ndim))
     permutation[i], permutation[j] = j, i
     return _permute("swapaxes", a, permutation)
+
+
+@implements(np.matrix_transpose)
+def matrix_transpose(x, /):
+    if np.ndim(raw(x)) < 2:
+        raise ShapeError("numpy.matrix_transpose needs at least 2 dimensions")
+    return np.swapaxes(x, -1, -2)
 
 
 @implements(np.moveaxis)
@@ -270,6 +348,37 @@ def _masks(condition, inputs) -> dict[int, str]:
             return {1: name, 2: defined("g", f"1 − {symbols[0][0]}")}
         test = f"[{name}]"
     return {1: defined("g", test), 2: defined("g", f"1 − {test}")}
+
+
+@implements(np.select)
+def select(condlist, choicelist, default=0):
+    """The first choice whose condition holds, else ``default``: nested ``where``s, the
+    last condition innermost, so an earlier condition wins (the conditions are constants)."""
+    if len(condlist) != len(choicelist):
+        raise ShapeError(
+            f"numpy.select: {len(condlist)} conditions for {len(choicelist)} choices;"
+            " give one condition per choice"
+        )
+    if not condlist:
+        raise ShapeError("numpy.select: select with an empty condition list is not possible")
+    result = default
+    for condition, choice in reversed(list(zip(condlist, choicelist, strict=True))):
+        result = np.where(condition, choice, result)
+    return result
+
+
+# ---- identities on real arrays ---------------------------------------------------------
+@implements(np.copy, np.real)
+def copy(a, *args, **kwargs):
+    """A traced value is never written in place, so a copy is the value itself; so is the
+    real part of a real array."""
+    return np.positive(a)
+
+
+@implements(np.imag)
+def imag(val):
+    """The imaginary part of a real array: the constant 0."""
+    return np.zeros_like(raw(val))
 
 
 # ---- queries and constants: plain values, no derivative ---------------------------------

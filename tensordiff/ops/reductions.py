@@ -1,4 +1,5 @@
-"""Reductions along axes (sum, mean, var, std, max/min, prod, cumsum, cumprod) and clip.
+"""Reductions along axes (sum, mean, var, std, max/min, prod, cumsum, cumprod, their
+nan-ignoring twins, average, ptp, median, trapezoid, cov, corrcoef) and clip.
 
 Ties in max/min follow JAX: the derivative is shared equally among the
 entries that attain the extreme (each gets 1/count). ``std`` is ``√var``: where
@@ -10,6 +11,7 @@ import math
 import numpy as np
 
 from tensordiff.core.templates import defined
+from tensordiff.errors import ShapeError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse
 from tensordiff.ops.linear import linear
@@ -71,7 +73,8 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     count = math.prod(np.shape(raw(a))[n] for n in axes)
     deviation = a - np.mean(a, axis=axes, keepdims=True)
     squares = np.sum(deviation * deviation, axis=axes, keepdims=keepdims)
-    return squares * (1.0 / (count - ddof) if count > ddof else math.inf)
+    # divided, not scaled by 1/N: the formula then shows the exact count
+    return squares / float(count - ddof) if count > ddof else squares * math.inf
 
 
 @implements(np.std)
@@ -215,3 +218,195 @@ def clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kwargs):
     high = a_max if a_max is not None else max
     result = a if low is None else np.maximum(a, low)
     return result if high is None else np.minimum(result, high)
+
+
+def _cumulative(name: str, running, empty: float):
+    """The array-API cumsum/cumprod: ``axis`` may be omitted only for 1-d arrays, and
+    ``include_initial`` prepends the empty sum 0 (product 1)."""
+
+    def rule(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        refuse(name, dtype=dtype, out=out)
+        ndim = np.ndim(raw(x))
+        if axis is None:
+            if ndim != 1:
+                raise ShapeError(f"numpy.{name}: axis is required for arrays of {ndim} dimensions")
+            axis = 0
+        result = running(x, axis=axis)
+        if not include_initial:
+            return result
+        start_shape = list(np.shape(raw(x)))
+        start_shape[normalize_axes(axis, ndim, name)[0]] = 1
+        return np.concatenate([np.full(start_shape, empty), result], axis=axis)
+
+    return rule
+
+
+implements(np.cumulative_sum)(_cumulative("cumulative_sum", np.cumsum, 0.0))
+implements(np.cumulative_prod)(_cumulative("cumulative_prod", np.cumprod, 1.0))
+
+
+@implements(np.ptp)
+def ptp(a, axis=None, out=None, keepdims=False):
+    """``max − min``; ties share each extreme's derivative equally, as for max/min."""
+    refuse("ptp", out=out)
+    return np.max(a, axis=axis, keepdims=keepdims) - np.min(a, axis=axis, keepdims=keepdims)
+
+
+@implements(np.average)
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """``Σ w a / Σ w`` along ``axis`` (the mean without weights); 1-d weights with an
+    axis lie along that axis, as in NumPy."""
+    if weights is None:
+        result = np.mean(a, axis=axis, keepdims=keepdims)
+        count = math.prod(np.shape(raw(a))[n] for n in _axes(a, axis, "average"))
+        total = np.full(np.shape(raw(result)), float(count))
+    else:
+        ndim = np.ndim(raw(a))
+        if np.ndim(raw(weights)) != ndim:
+            if axis is None or np.ndim(raw(weights)) != 1:
+                raise ShapeError(
+                    "numpy.average: weights of a different shape need one axis and 1 dimension"
+                )
+            (along,) = normalize_axes(axis, ndim, "average")
+            weights = np.reshape(weights, [-1 if n == along else 1 for n in range(ndim)])
+        weights = weights + np.zeros(np.shape(raw(a)))  # broadcast to a's shape
+        total = np.sum(weights, axis=axis, keepdims=keepdims)
+        result = np.sum(a * weights, axis=axis, keepdims=keepdims) / total
+    return (result, total) if returned else result
+
+
+# ---- the nan-ignoring reductions: NaN entries are replaced by the neutral value ----------
+def _without_nan(a, neutral: float):
+    """``a`` with its NaN entries replaced by ``neutral`` (a constant: derivative 0 there)."""
+    return np.where(np.isnan(raw(a)), neutral, a)
+
+
+@implements(np.nansum)
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    refuse("nansum", dtype=dtype, out=out, initial=initial, where=where)
+    return np.sum(_without_nan(a, 0.0), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanprod)
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    refuse("nanprod", dtype=dtype, out=out, initial=initial, where=where)
+    return np.prod(_without_nan(a, 1.0), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmax)
+def nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    refuse("nanmax", out=out, initial=initial, where=where)
+    return np.max(_without_nan(a, -np.inf), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmin)
+def nanmin(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    refuse("nanmin", out=out, initial=initial, where=where)
+    return np.min(_without_nan(a, np.inf), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nancumsum)
+def nancumsum(a, axis=None, dtype=None, out=None):
+    refuse("nancumsum", dtype=dtype, out=out)
+    return np.cumsum(_without_nan(a, 0.0), axis=axis)
+
+
+@implements(np.nancumprod)
+def nancumprod(a, axis=None, dtype=None, out=None):
+    refuse("nancumprod", dtype=dtype, out=out)
+    return np.cumprod(_without_nan(a, 1.0), axis=axis)
+
+
+def _count(a, axis, keepdims):
+    """How many entries are not NaN (a constant)."""
+    return np.sum(~np.isnan(raw(a)), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmean)
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    refuse("nanmean", dtype=dtype, out=out, where=where)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(_without_nan(a, 0.0), axis=axis, keepdims=keepdims) / _count(
+            a, axis, keepdims
+        )
+
+
+@implements(np.nanvar)
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, **rest):
+    refuse("nanvar", dtype=dtype, out=out, where=where, **_given(rest))
+    ddof = _ddof(ddof, rest)
+    deviation = _without_nan(a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
+    squares = np.sum(deviation * deviation, axis=axis, keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return squares / np.maximum(_count(a, axis, keepdims) - ddof, 0)
+
+
+@implements(np.nanstd)
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, **rest):
+    refuse("nanstd", dtype=dtype, out=out, where=where, **_given(rest))
+    return np.sqrt(np.nanvar(a, axis=axis, ddof=_ddof(ddof, rest), keepdims=keepdims))
+
+
+# ---- order statistics and statistics of several variables --------------------------------
+@implements(np.median)
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """The middle of the sorted entries (the mean of the two middle ones for an even
+    count): a selection, so ties follow ``sort`` (stable, as in JAX)."""
+    refuse("median", out=out)
+    ndim = np.ndim(raw(a))
+    axes = _axes(a, axis, "median")
+    kept = [n for n in range(ndim) if n not in axes]
+    moved = np.transpose(a, kept + list(axes))
+    shape = np.shape(raw(a))
+    flat = np.reshape(moved, [shape[n] for n in kept] + [-1])
+    ordered = np.sort(flat, axis=-1)
+    count = np.shape(raw(ordered))[-1]
+    middle = ordered[..., (count - 1) // 2 : count // 2 + 1]
+    result = np.mean(middle, axis=-1)
+    return np.expand_dims(result, axes) if keepdims else result
+
+
+@implements(np.trapezoid)
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """``Σ (y[i+1] + y[i])/2 · (x[i+1] − x[i])`` along ``axis``."""
+    ndim = np.ndim(raw(y))
+    (axis,) = normalize_axes(axis, ndim, "trapezoid")
+    if x is None:
+        steps = dx
+    else:
+        steps = np.diff(x, axis=-1 if np.ndim(raw(x)) == 1 else axis)
+        if np.ndim(raw(x)) == 1:
+            steps = np.reshape(steps, [-1 if n == axis else 1 for n in range(ndim)])
+    prefix = (slice(None),) * axis
+    pairs = y[prefix + (slice(1, None),)] + y[prefix + (slice(None, -1),)]
+    return np.sum(pairs * steps, axis=axis) / 2.0
+
+
+@implements(np.cov)
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
+    """``Xc Xcᵀ / (N − ddof)`` with ``Xc`` the variables (rows) less their means."""
+    refuse("cov", fweights=fweights, aweights=aweights, dtype=dtype)
+    variables = np.atleast_2d(m)
+    if not rowvar and np.shape(raw(variables))[0] != 1:
+        variables = np.transpose(variables)
+    if y is not None:
+        other = np.atleast_2d(y)
+        if not rowvar and np.shape(raw(other))[0] != 1:
+            other = np.transpose(other)
+        variables = np.concatenate([variables, other], axis=0)
+    count = np.shape(raw(variables))[1]
+    ddof = (0 if bias else 1) if ddof is None else ddof
+    centred = variables - np.mean(variables, axis=1, keepdims=True)
+    result = (centred @ np.transpose(centred)) * (1.0 / (count - ddof))
+    return np.squeeze(result) if np.shape(raw(result)) == (1, 1) else result
+
+
+@implements(np.corrcoef)
+def corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    """``cov[i,j] / √(cov[i,i] cov[j,j])``."""
+    refuse("corrcoef", dtype=dtype)
+    c = np.cov(x, y, rowvar=rowvar)
+    if np.ndim(raw(c)) == 0:
+        return c / c
+    deviation = np.sqrt(np.diagonal(c))
+    return c / np.outer(deviation, deviation)

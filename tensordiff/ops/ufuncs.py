@@ -15,9 +15,10 @@ derivative where ``x == y`` (the average of the two one-sided subgradients).
 ``abs`` has derivative +1 at 0, also as in JAX. ``fmax``/``fmin`` split ties as
 ``maximum``/``minimum`` do, and where one argument is NaN the other gets the whole
 derivative. ``x ** 0`` is the constant 1: its derivatives of every order are 0,
-at ``x = 0`` too. ``mod``/``remainder`` (``%``) and ``fmod`` have derivative 1 in
-``x`` and ``-floor(x / y)`` (``-trunc(x / y)`` for ``fmod``) in ``y``, as in JAX;
-at their jumps the right-hand value is taken.
+at ``x = 0`` too (``float_power`` likewise). ``heaviside`` and ``floor_divide`` (``//``)
+are piecewise constant: derivative 0, as in JAX. ``mod``/``remainder`` (``%``) and
+``fmod`` have derivative 1 in ``x`` and ``-floor(x / y)`` (``-trunc(x / y)`` for
+``fmod``) in ``y``, as in JAX; at their jumps the right-hand value is taken.
 """
 
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["UFUNCS", "CONSTANT", "CONSTANT_DISPLAY", "Row", "row"]
+__all__ = ["UFUNCS", "CONSTANT", "CONSTANT_DISPLAY", "Row", "row", "scipy_special_rows"]
 
 
 class Row(NamedTuple):
@@ -114,7 +115,11 @@ UFUNCS: dict[np.ufunc, Row] = {
         (_pow_base, "{g1} ⊙ {g0}^({1} − 1)"),  # ⊙: elementwise, where juxtaposition is @
         (_pow_exponent, "log({0}) ⊙ {g0}^{g1}"),
     ),
+    np.float_power: row(
+        "{g0}^{g1}", (_pow_base, "{g1} {g0}^({1} − 1)"), (_pow_exponent, "log({0}) {g0}^{g1}")
+    ),
     np.negative: row("−{g0}", (lambda x, out: -1.0, "−1")),
+    np.conjugate: row("{0}", None),  # the identity on real arrays
     np.positive: row("{0}", None),
     np.reciprocal: row("1 / {g0}", (lambda x, out: -out * out, "−1 / {g0}²")),
     np.square: row("{g0}²", (lambda x, out: 2.0 * x, "2 {g0}")),
@@ -190,6 +195,8 @@ CONSTANT = frozenset(
         np.sign,
         np.floor,
         np.ceil,
+        np.floor_divide,
+        np.heaviside,
         np.rint,
         np.trunc,
         np.isnan,
@@ -213,3 +220,30 @@ CONSTANT_DISPLAY = {
     np.equal: "{0} = {1}",
     np.not_equal: "{0} ≠ {1}",
 }
+
+_TWO_OVER_ROOT_PI, _ROOT_TWO_PI = 2.0 / np.sqrt(np.pi), np.sqrt(2.0 * np.pi)
+
+
+def scipy_special_rows(special) -> dict[np.ufunc, Row]:
+    """Rows for the ufuncs of ``scipy.special`` (the module, passed in: scipy is an optional
+    extra). Each derivative is written with ufuncs that have rows, so every order works,
+    except ``gammaln``, whose derivative ``psi`` has none: its second derivative is refused
+    naming ``scipy.special.psi``."""
+    return {
+        special.expit: row("σ({0})", (lambda x, out: out * (1.0 - out), "σ({0}) (1 − σ({0}))")),
+        special.log_expit: row(None, (lambda x, out: special.expit(-x), "σ(−{0})")),
+        special.logit: row(None, (lambda x, out: 1.0 / (x * (1.0 - x)), "1 / ({g0} (1 − {0}))")),
+        special.erf: row(
+            None, (lambda x, out: _TWO_OVER_ROOT_PI * np.exp(-x * x), "2/√π exp(−{g0}²)")
+        ),
+        special.erfc: row(
+            None, (lambda x, out: -_TWO_OVER_ROOT_PI * np.exp(-x * x), "−2/√π exp(−{g0}²)")
+        ),
+        special.ndtr: row("Φ({0})", (lambda x, out: np.exp(-0.5 * x * x) / _ROOT_TWO_PI, "φ({0})")),
+        # φ/Φ as exp(−x²/2 − log Φ): no underflow of Φ far in the left tail
+        special.log_ndtr: row(
+            "log Φ({0})",
+            (lambda x, out: np.exp(-0.5 * x * x - out) / _ROOT_TWO_PI, "φ({0}) / Φ({0})"),
+        ),
+        special.gammaln: row("log Γ({0})", (lambda x, out: special.psi(x), "ψ({0})")),
+    }

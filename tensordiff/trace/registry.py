@@ -7,13 +7,15 @@ to ``__array_function__`` and ``__array_ufunc__`` (a ufunc, or a ufunc method
 such as ``np.add.reduce``), plus stand-ins for the two ndarray methods NumPy
 does not route: :func:`cast` for ``astype`` and :func:`operator.getitem` for
 indexing. A callable that is not registered is refused, never run by NumPy on
-a traced value.
+a traced value. A deliberate refusal carries its reason (``refuses``), which the
+error and the coverage table (docs/numpy-coverage.md) show.
 
 >>> qualified_name(np.linalg.norm), qualified_name(np.add.reduce), qualified_name(cast)
 ('linalg.norm', 'add.reduce', 'ndarray.astype')
 """
 
 import operator
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -22,15 +24,24 @@ from tensordiff.errors import UnsupportedOperationError
 
 __all__ = [
     "implements",
+    "refuses",
     "rule_for",
+    "refusal_reason",
     "is_registered",
     "qualified_name",
+    "public_name",
+    "when_missing",
     "supported_operations",
     "cast",
 ]
 
 # NumPy callable -> its rule, called with the call's own arguments
 _RULES: dict[Callable, Callable] = {}
+# NumPy callable -> why it is refused on purpose (the others without a rule: not yet)
+_REASONS: dict[Callable, str] = {}
+# Called when a lookup misses, to register rules of optional extras (scipy.special's
+# ufuncs) only once the user's code has imported them.
+_WHEN_MISSING: list[Callable[[], None]] = []
 
 
 def cast(x, dtype):
@@ -49,18 +60,46 @@ def implements(*functions: Callable):
         for function in functions:  # all checked first: a refusal registers nothing
             if function in _RULES:
                 raise KeyError(f"numpy.{qualified_name(function)} already has a rule")
+            if function in _REASONS:
+                raise KeyError(f"numpy.{qualified_name(function)} is refused on purpose")
         _RULES.update(dict.fromkeys(functions, rule))
         return rule
 
     return register
 
 
+def refuses(reason: str, *functions: Callable) -> None:
+    """Record that ``functions`` are refused on purpose, and why (shown in the error)."""
+    for function in functions:
+        if function in _RULES or function in _REASONS:
+            raise KeyError(f"numpy.{qualified_name(function)} already has a rule or a reason")
+    _REASONS.update(dict.fromkeys(functions, reason))
+
+
+def when_missing(register: Callable[[], None]) -> Callable[[], None]:
+    """Call ``register`` (idempotent) before a lookup misses: rules of optional extras."""
+    _WHEN_MISSING.append(register)
+    return register
+
+
 def rule_for(function: Callable) -> Callable:
-    """The rule registered for ``function``; UnsupportedOperationError naming it if none."""
+    """The rule registered for ``function``; UnsupportedOperationError naming it (and the
+    reason it is refused, if it is on purpose) if none."""
     rule = _RULES.get(function)
     if rule is None:
-        raise UnsupportedOperationError.for_function(qualified_name(function))
+        for register in _WHEN_MISSING:
+            register()
+        rule = _RULES.get(function)
+    if rule is None:
+        raise UnsupportedOperationError.for_function(
+            qualified_name(function), _REASONS.get(function, ""), package=_package(function)
+        )
     return rule
+
+
+def refusal_reason(function: Callable) -> str | None:
+    """Why ``function`` is refused on purpose; None if it has a rule or no rule yet."""
+    return _REASONS.get(function)
 
 
 def is_registered(function: Callable) -> bool:
@@ -80,8 +119,22 @@ def qualified_name(function: Callable) -> str:
     return ".".join([*public, function.__name__])
 
 
+def public_name(function: Callable) -> str:
+    """``numpy.linalg.norm``, ``numpy.add.reduce``, ``scipy.special.expit``."""
+    return f"{_package(function)}.{qualified_name(function)}"
+
+
+def _package(function: Callable) -> str:
+    """``scipy.special`` for one of its ufuncs (which NumPy hands over like its own);
+    else ``numpy``."""
+    special = sys.modules.get("scipy.special")  # only if the user's code imported it
+    ufunc = getattr(function, "__self__", function)
+    if isinstance(ufunc, np.ufunc) and getattr(np, ufunc.__name__, None) is not ufunc:
+        if special is not None and getattr(special, ufunc.__name__, None) is ufunc:
+            return "scipy.special"
+    return "numpy"
+
+
 def supported_operations() -> list[str]:
     """The NumPy functions and ufuncs that work on traced values, by name."""
-    return sorted(
-        f"numpy.{qualified_name(function)}" for function in _RULES if function not in _METHOD_NAMES
-    )
+    return sorted(public_name(function) for function in _RULES if function not in _METHOD_NAMES)

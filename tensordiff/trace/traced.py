@@ -147,7 +147,7 @@ class Trace:
             for x in (item if isinstance(item, (list, tuple)) else (item,))
             if type(x) is Traced or isinstance(x, np.ndarray)
         )
-        prefix = f"numpy.{registry.qualified_name(function)}: "
+        prefix = f"{registry.public_name(function)}: "
         return ShapeError(prefix + (f"{operands}: " if operands else "") + str(error))
 
     def _display_name(self, x) -> str:
@@ -770,7 +770,7 @@ def _refuse_complex(function: Callable, args: Sequence) -> None:
             ):
                 what = repr(x) if np.ndim(x) == 0 else f"a complex array of shape {x.shape}"
                 raise UnsupportedDTypeError(
-                    f"numpy.{registry.qualified_name(function)}{_where()}: the complex operand"
+                    f"{registry.public_name(function)}{_where()}: the complex operand"
                     f" {what} meets a traced value; tensordiff differentiates real arrays. Carry"
                     " the real and imaginary parts as separate real arrays"
                 )

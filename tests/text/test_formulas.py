@@ -92,6 +92,16 @@ def is_piece(name: str, label: str) -> bool:
     return re.fullmatch(re.escape(label) + f"[{_SUBSCRIPT_DIGITS}]+", name) is not None
 
 
+def all_pieces(label: str, seen: list[str]) -> list[str]:
+    """Pieces are numbered from the major end: ``k₁`` seen alone (a tile's copies are ``k₀``,
+    constant along the Jacobian) means ``k₀`` and ``k₁``; ``k₀`` alone means a minor ``k₁``."""
+    if not seen:
+        return []
+    last = max(int("".join(str(_SUBSCRIPT_DIGITS.index(d)) for d in p[len(label) :])) for p in seen)
+    count = max(last + 1, 2)
+    return [label + "".join(_SUBSCRIPT_DIGITS[int(d)] for d in str(n)) for n in range(count)]
+
+
 def infer_sizes(J, operands, deltas) -> dict[str, int]:
     sizes = dict(zip(J.indices, J.shape, strict=True))
     for array, labels in operands:
@@ -103,7 +113,7 @@ def infer_sizes(J, operands, deltas) -> dict[str, int]:
             if known:
                 sizes.update(dict.fromkeys(group, known[0]))
         for label, size in zip(J.indices, J.shape, strict=True):
-            pieces = [p for p in mentioned | set(sizes) if is_piece(p, label)]
+            pieces = all_pieces(label, [p for p in mentioned | set(sizes) if is_piece(p, label)])
             unknown = [p for p in pieces if p not in sizes]
             if len(unknown) == 1:
                 sizes[unknown[0]] = size // int(np.prod([sizes[p] for p in pieces if p in sizes]))

@@ -101,7 +101,7 @@ def test_supported_operations_lists_the_rules_sorted():
     assert names == sorted(names)
     assert len(names) == len(set(names))
     assert {"numpy.tanh", "numpy.linalg.inv", "numpy.add.reduce", "numpy.einsum"} <= set(names)
-    assert all(name.startswith("numpy.") for name in names)
+    assert all(name.startswith(("numpy.", "scipy.special.")) for name in names)
 
 
 def test_supported_operations_leaves_out_the_method_stand_ins():
@@ -112,7 +112,32 @@ def test_supported_operations_leaves_out_the_method_stand_ins():
 
 
 def test_supported_operations_follows_the_table(rules):
-    registry.implements(np.busday_count)(lambda *args: None)
-    assert "numpy.busday_count" in registry.supported_operations()
-    del rules[np.busday_count]
-    assert "numpy.busday_count" not in registry.supported_operations()
+    name = f"numpy.{registry.qualified_name(dummy_function)}"
+    registry.implements(dummy_function)(lambda *args: None)
+    assert name in registry.supported_operations()
+    del rules[dummy_function]
+    assert name not in registry.supported_operations()
+
+
+@pytest.fixture
+def reasons(monkeypatch):
+    """The registry's refusal reasons, swapped for a copy the test may change freely."""
+    table = dict(registry._REASONS)
+    monkeypatch.setattr(registry, "_REASONS", table)
+    return table
+
+
+def test_a_deliberate_refusal_gives_its_reason(rules, reasons):
+    registry.refuses("it is only a stand-in", dummy_function)
+    assert registry.refusal_reason(dummy_function) == "it is only a stand-in"
+    with pytest.raises(td.UnsupportedOperationError, match=": it is only a stand-in"):
+        registry.rule_for(dummy_function)
+
+
+def test_a_function_has_a_rule_or_a_reason_never_both(rules, reasons):
+    with pytest.raises(KeyError, match="already has a rule"):
+        registry.refuses("no", np.tanh)
+    registry.refuses("refused", dummy_function)
+    with pytest.raises(KeyError, match="refused on purpose"):
+        registry.implements(dummy_function)(lambda x: x)
+    assert dummy_function not in rules

@@ -1,0 +1,85 @@
+"""scipy.special's ufuncs reach tensordiff through __array_ufunc__ like NumPy's: the
+supported ones are differentiated (checked against JAX, to the second derivative), the
+others are refused under their real name, scipy.special.<name>."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tensordiff as td
+
+special = pytest.importorskip("scipy.special")
+
+X = np.array([[0.12, 0.93, 0.47], [0.81, 0.05, 0.38]])
+
+# name -> (the JAX twin's path, the point); logit needs (0, 1), gammaln positive numbers
+SUPPORTED = {
+    "expit": ("scipy.special.expit", 4.0 * X - 2.0),
+    "log_expit": ("nn.log_sigmoid", 8.0 * X - 4.0),
+    "logit": ("scipy.special.logit", X),
+    "erf": ("scipy.special.erf", 3.0 * X - 1.5),
+    "erfc": ("scipy.special.erfc", 3.0 * X - 1.5),
+    "ndtr": ("scipy.special.ndtr", 4.0 * X - 2.0),
+    "log_ndtr": ("scipy.special.log_ndtr", 12.0 * X - 10.0),  # deep in the left tail too
+    "gammaln": ("scipy.special.gammaln", 3.0 * X + 0.5),
+}
+
+
+def _jax_function(jax, path: str):
+    function = jax
+    for part in path.split("."):
+        function = getattr(function, part)
+    return function
+
+
+@pytest.mark.parametrize("name", sorted(SUPPORTED))
+def test_supported_special_function_agrees_with_jax(name, jax):
+    path, x = SUPPORTED[name]
+    ours, theirs = getattr(special, name), _jax_function(jax, path)
+    np.testing.assert_allclose(
+        np.asarray(td.jacobian(lambda x: ours(x) * x)(x)),
+        jax.jacobian(lambda x: theirs(x) * x)(x),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    if name == "gammaln":
+        return  # its derivative psi has no rule: the second derivative is refused (below)
+    np.testing.assert_allclose(
+        np.asarray(td.hessian(lambda x: np.sum(ours(x)))(x)),
+        jax.hessian(lambda x: jax.numpy.sum(theirs(x)))(x),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+
+
+def test_a_second_derivative_without_a_rule_is_refused_by_its_scipy_name():
+    with pytest.raises(td.UnsupportedOperationError, match=r"scipy\.special\.psi\b"):
+        td.hessian(lambda x: np.sum(special.gammaln(x)))(X + 0.5)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda x: special.i0(x), "i0"),
+        (lambda x: special.xlogy(x, x), "xlogy"),
+        (lambda x: special.xlogy.outer(x[0], x[1]), "xlogy.outer"),
+        (lambda x: special.erfinv(x), "erfinv"),
+    ],
+)
+def test_unsupported_special_function_is_named_by_its_module(call, name):
+    with pytest.raises(td.UnsupportedOperationError, match=rf"scipy\.special\.{name}\b") as e:
+        td.jacobian(call)(X)
+    assert "numpy." + name not in str(e.value)
+
+
+def test_supported_operations_lists_them_by_their_module():
+    td.jacobian(special.expit)(X)  # scipy.special is imported: its rules are known
+    assert "scipy.special.expit" in td.supported_operations()
+
+
+def test_importing_tensordiff_imports_no_scipy():
+    code = "import sys, tensordiff; print('scipy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

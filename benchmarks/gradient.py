@@ -16,9 +16,9 @@ tracemalloc for the NumPy-based rows. A second table times one traced NumPy call
 import argparse
 import statistics
 import time
-import tracemalloc
 
 import numpy as np
+from run import peak_bytes
 
 import tensordiff as td
 
@@ -112,15 +112,6 @@ def cpu_median(fn, repeats: int) -> float:
         fn()
         times.append(time.process_time() - start)
     return statistics.median(times)
-
-
-def peak_bytes(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def per_operation(repeats: int) -> dict:

@@ -17,9 +17,9 @@ ratios to the floor and to the best peer, and the peak memory of the NumPy rows
 import argparse
 import statistics
 import time
-import tracemalloc
 
 import numpy as np
+from run import peak_bytes
 
 import tensordiff as td
 
@@ -39,15 +39,6 @@ def median_seconds(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def peak_bytes(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def candidates(X, W1, W2) -> tuple[dict, set]:

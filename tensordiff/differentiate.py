@@ -20,7 +20,7 @@ import numpy as np
 import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces consult)
 from tensordiff.chain_rule import accumulate, by_vector_jacobian_products
 from tensordiff.core import trees
-from tensordiff.core.dtypes import as_real_array
+from tensordiff.core.dtypes import as_real_array, refuse_out_of_core
 from tensordiff.core.labels import labels_for
 from tensordiff.core.options import integer
 from tensordiff.core.term import Term
@@ -138,6 +138,11 @@ def trace_call(
             result = f(*args, **kwargs)
             if has_aux:
                 result, aux = _pair(result, f)
+            if result is None:  # a missing return, or a NumPy call that gave up (np.bmat)
+                raise ShapeError(
+                    f"{function_name(f)} returned None; a derivative needs an array (or a"
+                    " nested dict/list/tuple of arrays) as its output"
+                )
             found, output_skeleton = _flatten(result, pytrees, "the output of f")
             outputs = [
                 TracedOutput(*_output_of(value, trace), function_name(f) + _path_text(path))
@@ -167,6 +172,7 @@ def _flatten(tree, pytrees: bool, what: str) -> tuple[list, object]:
     if not pytrees:
         _, skeleton = trees.flatten(tree, is_leaf=lambda _: True)
         return [((), tree)], skeleton
+    refuse_out_of_core(tree, what)  # before looking inside: an xarray object is no tree
     found = list(trees.leaves_with_paths(tree, is_leaf=_is_tensor))
     for path, leaf in found:
         if dataclasses.is_dataclass(leaf) and not isinstance(leaf, type):

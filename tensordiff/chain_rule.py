@@ -38,7 +38,7 @@ import math
 
 import numpy as np
 
-from tensordiff.core import context, dense, paths, templates
+from tensordiff.core import context, dense, paths
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, axis_classes, contract_terms
 from tensordiff.trace.graph import Node, toposort
@@ -86,26 +86,22 @@ def by_vector_jacobian_products(mode: str, output_shape, observer=None) -> bool:
 
 def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
     """Reverse accumulation of a scalar output by vector–Jacobian products."""
-    with context.changed(named=False):  # the local Jacobians' factor names go unread
-        return _backpropagate_numbers(order, output_shape, found)
-
-
-def _backpropagate_numbers(order: list[Node], output_shape, found: dict) -> dict:
     wanted = _depends_on(order, found)
     cotangents: dict[Node, np.ndarray] = {order[0]: np.ones(order[0].shape)}
-    for node in order:
-        cotangent = cotangents.pop(node, None)
-        if cotangent is None:
-            continue
-        if node in found:
-            found[node] = (_gradient_term(cotangent, output_shape),)
-        for parent, local_jacobian in node.parents:
-            if parent not in wanted:
+    with context.changed(named=False):  # the local Jacobians' factor names go unread
+        for node in order:
+            cotangent = cotangents.pop(node, None)
+            if cotangent is None:
                 continue
-            for local in _terms_of(local_jacobian()):
-                product = _vector_jacobian_product(cotangent, local, parent.shape)
-                previous = cotangents.get(parent)
-                cotangents[parent] = product if previous is None else previous + product
+            if node in found:
+                found[node] = (_gradient_term(cotangent, output_shape),)
+            for parent, local_jacobian in node.parents:
+                if parent not in wanted:
+                    continue
+                for local in _terms_of(local_jacobian()):
+                    product = _vector_jacobian_product(cotangent, local, parent.shape)
+                    previous = cotangents.get(parent)
+                    cotangents[parent] = product if previous is None else previous + product
     return found
 
 
@@ -140,11 +136,8 @@ def _vector_jacobian_product(cotangent: np.ndarray, local: Term, parent_shape) -
 
 def _gradient_term(gradient: np.ndarray, output_shape) -> Term:
     """The gradient as a term over the output's (size-1) axes and the argument's."""
-    axes, sizes = axis_classes(gradient.shape)
-    classes = tuple(axis[0] for axis in axes if axis)
-    name = templates.leaf("∇", classes)
-    array = gradient.reshape([sizes[c] for c in classes])
-    return Term(((array, classes),), ((),) * len(output_shape) + axes, sizes, (name,))
+    term = Term.dense(gradient, "∇")
+    return Term(term.factors, ((),) * len(output_shape) + term.axes, term.sizes, term.names)
 
 
 def _depends_on(order: list[Node], leaves) -> set[Node]:

@@ -137,10 +137,11 @@ def predict(call: TracedCall, f, argnums: int, args, kwargs, measure: bool = Fal
     if measure:
         memory.check_dense(shape, call.dtype)  # each order writes the result
     optimal, terms = _dry(call, "optimal")  # raises JacobianTooLarge if no order fits
-    sequence, trees = _steps(terms)
-    result = Plan(shape, sequence=sequence, trees=trees, measured=measure)
-    if by_vector_jacobian_products("auto", call.output_shape):
-        result.chosen, result.sequence, result.trees = "reverse", [], []  # backpropagation
+    if by_vector_jacobian_products("auto", call.output_shape):  # a scalar: backpropagation
+        result = Plan(shape, chosen="reverse", measured=measure)
+    else:
+        sequence, trees = _steps(terms)
+        result = Plan(shape, sequence=sequence, trees=trees, measured=measure)
     for order in ORDERS:
         result.costs[order] = optimal if order == "optimal" else _dry(call, order)[0]
         if measure and not result.costs[order]["over_limit"]:

@@ -21,7 +21,17 @@ def to_dask(tensor, chunks="auto"):
     structure on demand. ``chunks`` is anything Dask takes ("auto", an int, a tuple, a
     dict by axis), and a dict may also name labels (``{"i": 100}``).
 
-    Raises JacobianTooLarge at once if a chunk is over the memory limit.
+    Raises JacobianTooLarge at once if a chunk is over the memory limit. Computing a
+    slice costs the chunks it touches, however many chunks there are.
+
+    >>> import tensordiff as td
+    >>> J = td.jacobian(np.tanh)(np.zeros(4))  # δ[i,j] (1 − tanh²(x))[i]
+    >>> lazy = J.to_dask(chunks=2)
+    >>> lazy.chunks
+    ((2, 2), (2, 2))
+    >>> lazy[2:, :2].compute()  # a chunk off the diagonal
+    array([[0., 0.],
+           [0., 0.]])
     """
     dask = optional_extra("dask", "J.to_dask")
     da = optional_extra("dask.array", "J.to_dask")

@@ -393,14 +393,8 @@ def _index_term(text, names, legend, outer_sizes):
     for token in pending:
         factor = _array_factor(token, names, legend, sizes)
         (gathers if isinstance(factor[1], _Positions) else operands).append(factor)
-    for labels in deltas:
-        delta = _Positions(labels)
-        if all(_LABEL.fullmatch(lb) for lb in labels):  # δ[i,a]: a runs as far as i
-            n = next((sizes[lb] for lb in labels if lb in sizes), None)
-            if n is None:
-                raise Unreadable(f"no size known for δ[{','.join(labels)}]")
-            delta.learn_sizes([n] * len(labels), sizes)
-        gathers.append((None, delta))
+    gathers += [(None, _Positions(labels)) for labels in deltas]
+    _learn_sizes(gathers, sizes)
     operands += [positions.read(value, sizes) for value, positions in gathers]
     free = []
     for _, labels in operands:
@@ -414,6 +408,27 @@ def _index_term(text, names, legend, outer_sizes):
     value = np.einsum(spec, *[v for v, _ in operands]) if operands else np.ones(())
     outer_sizes.update((label, sizes[label]) for label in free)
     return free, coefficient * value
+
+
+def _learn_sizes(gathers, sizes) -> None:
+    """The sizes only δs and reshaped factors tell, learned until nothing new is: the
+    labels of a δ[i,a] run as far as each other, and a factor read at the digits of its
+    axes (A[i,j₀,j₁] with A 3×14) gives the one digit size its other indices leave."""
+    while True:
+        known = len(sizes)
+        for value, positions in gathers:
+            plain = all(_LABEL.fullmatch(index) for index in positions.indices)
+            if value is None and plain:
+                n = next((sizes[label] for label in positions.labels if label in sizes), None)
+                if n is not None:
+                    positions.learn_sizes([n] * len(positions.indices), sizes)
+            elif isinstance(value, np.ndarray) and value.ndim < len(positions.indices):
+                try:
+                    positions.learn_sizes(positions.split_axes(value, sizes).shape, sizes)
+                except Unreadable:  # not yet: other sizes may tell the split
+                    pass
+        if len(sizes) == known:
+            return
 
 
 def _closes_at_end(token: str) -> bool:
@@ -503,8 +518,9 @@ class _Positions:
                 sizes.setdefault(text, size)
 
     def split_axes(self, value, sizes):
-        """``value`` with its axes cut into the digits its indices name: a block of a
-        reshaped axis prints one index per digit (``⌊(j+3)/7⌋``, ``((j+3) mod 7)``)."""
+        """``value`` with its axes cut into the digits its indices name: a reshaped axis
+        prints one index per digit (``A[i,j₀,j₁]``; in a block ``⌊(j+3)/7⌋``,
+        ``((j+3) mod 7)``). The one cut its known sizes allow, else Unreadable."""
         if value.ndim == len(self.indices):
             return value
         digits = [_digit_size(text, sizes) for text in self.indices]
@@ -514,7 +530,7 @@ class _Positions:
             shape = [_digit_shape(group, n) for group, n in zip(groups, value.shape, strict=True)]
             if all(part is not None for part in shape):
                 shapes.append([n for part in shape for n in part])
-        if len(shapes) != 1:
+        if len(shapes) != 1 or None in shapes[0]:
             raise Unreadable(
                 f"cannot tell how an array of shape {value.shape} splits into"
                 f" [{','.join(self.indices)}] ({len(shapes)} ways)"
@@ -571,14 +587,14 @@ def _digit_size(text: str, sizes) -> int | None:
     return int(modulus.group(1)) if modulus else None
 
 
-def _digit_shape(digits: list, length: int) -> list[int] | None:
-    """The sizes of the digits of an axis of ``length`` (one digit may be unknown), or
-    None if they cannot make that length."""
+def _digit_shape(digits: list, length: int) -> list | None:
+    """The sizes of the digits of an axis of ``length`` (an unknown one found when it is
+    the only one; None left for several), or None if they cannot make that length."""
     known = math.prod(n for n in digits if n is not None)
     unknown = digits.count(None)
-    if unknown > 1 or length % known or (unknown == 0 and known != length):
+    if length % known or (unknown == 0 and known != length):
         return None
-    return [length // known if n is None else n for n in digits]
+    return [length // known if n is None and unknown == 1 else n for n in digits]
 
 
 def _python_name(label: str) -> str:

@@ -129,6 +129,21 @@ def test_computing_one_chunk_costs_the_chunk_not_the_number_of_chunks():
     assert grown_mib < 4 * chunk_mib + 32, f"{grown_mib:.0f} MiB for one {chunk_mib:.1f} MiB chunk"
 
 
+def test_a_block_of_the_64_terabyte_jacobian_is_a_small_dask_graph():
+    n = 20000
+    rng = np.random.default_rng(4)
+    x, b = rng.normal(size=n), rng.normal(size=n)
+    J = td.jacobian(lambda w: np.tanh(w @ x + b), out="i", wrt="jk")(np.zeros((n, n)))
+    block = J[:300, 100:400, :300].to_xarray(chunks=100)
+    assert block.data.npartitions == 27 and block.dims == ("i", "j", "k")
+    # Σ_k J[i, j, k] = δ[i,j] (1 − tanh²(b))[i] Σ_k x[k], here on the diagonal shifted by 100
+    summed = block.sum("k").values
+    expected = np.zeros((300, 300))
+    rows = np.arange(100, 300)
+    expected[rows, rows - 100] = (1 - np.tanh(b[rows]) ** 2) * x[:300].sum()
+    np.testing.assert_allclose(summed, expected, rtol=1e-12, atol=1e-15)
+
+
 def test_to_xarray_has_the_labels_and_composes(jacobian):
     dense = np.asarray(jacobian)
     first, last = jacobian.indices[0], jacobian.indices[-1]

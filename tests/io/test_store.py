@@ -59,7 +59,7 @@ def test_progress_is_shown_when_asked_and_not_on_a_pipe(tmp_path, capsys):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal (pty)")
-def test_progress_is_shown_on_a_terminal_by_default(tmp_path):
+def test_progress_is_shown_on_a_terminal_unless_turned_off(tmp_path):
     import pty  # POSIX only
 
     code = (
@@ -67,6 +67,7 @@ def test_progress_is_shown_on_a_terminal_by_default(tmp_path):
         "J = td.jacobian(np.tanh)(np.ones(6))\n"
         f"J.to_zarr({str(tmp_path / 'J.zarr')!r}, chunks=2)\n"
         f"J.to_npy({str(tmp_path / 'J.npy')!r}, chunks=2)\n"
+        f"J.to_npy({str(tmp_path / 'quiet.npy')!r}, chunks=2, progress=False)\n"
     )
     controller, terminal = pty.openpty()
     try:
@@ -90,7 +91,7 @@ def test_progress_is_shown_on_a_terminal_by_default(tmp_path):
             os.close(terminal)
     assert done.returncode == 0, shown.decode(errors="replace")
     text = shown.decode()
-    assert "J → zarr: 100%" in text and "J → npy: 100%" in text
+    assert "J → zarr: 100%" in text and text.count("J → npy: 100%") == 1  # not when False
 
 
 def test_npy_reads_back(jacobian, tmp_path):

@@ -8,12 +8,23 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import nonzero_chunks
 
 import tensordiff as td
 
 zarr = pytest.importorskip("zarr")
 xr = pytest.importorskip("xarray")
+
+
+def nonzero_chunks(dense: np.ndarray, chunk) -> int:
+    """How many chunks of a regular grid hold a nonzero entry (counted on the dense array)."""
+    grid = [range(0, size, step) for size, step in zip(dense.shape, chunk, strict=True)]
+    count = 0
+    for corner in np.ndindex(*[len(g) for g in grid]):
+        region = tuple(
+            slice(g[n], g[n] + step) for g, n, step in zip(grid, corner, chunk, strict=True)
+        )
+        count += bool(np.any(dense[region]))
+    return count
 
 
 def test_zarr_reads_back_with_its_labels(jacobian, tmp_path):

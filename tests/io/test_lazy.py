@@ -103,8 +103,11 @@ ONE_CHUNK_OF_MANY = textwrap.dedent(
     lazy = J.to_dask(chunks=100)
     assert lazy.npartitions == 8_000_000
     td.Tensor(np.ones(2), "i").to_dask().compute()  # Dask's lazy imports, before measuring
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # the peak (VmHWM) starts again from the resident memory now
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")  # the peak (VmHWM) starts again from the resident memory now
+    except OSError:
+        pass  # not allowed here: the peak since start only overstates the growth
     before = status_mib("VmRSS")
     chunk = lazy[100:200, 100:200, :100].compute(scheduler="synchronous")
     grown = status_mib("VmHWM") - before

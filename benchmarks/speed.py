@@ -32,6 +32,7 @@ os.environ.setdefault(
 )
 
 import argparse  # noqa: E402
+import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -39,7 +40,7 @@ import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
-from run import peak_bytes  # noqa: E402
+import run  # noqa: E402
 
 import tensordiff as td  # noqa: E402
 
@@ -92,57 +93,14 @@ def mlp_loss(B, D, H, C, rng) -> Case:
 
 
 def layer(m, n, rng) -> Case:
-    W, x, b = rng.normal(size=(m, n)), rng.normal(size=n), rng.normal(size=m)
-
-    def f(W, ns=np, c=np.asarray):
-        return ns.tanh(W @ c(x) + c(b))
-
-    def floor():
-        V = np.tanh(W @ x + b)
-        J = np.zeros((m, m, n))
-        np.einsum("iik->ik", J)[...] = (1 - V * V)[:, None] * x
-        return J
-
-    return Case(
-        "Jacobian, tanh(W x + b)",
-        f"W {m}x{n}",
-        "jacobian",
-        f,
-        (W,),
-        floor,
-        lambda ns, c: lambda W: f(W, ns, c),
-    )
+    _, f, W, floor, twin = run.layer_case(m, n, rng)
+    return Case("Jacobian, tanh(W x + b)", f"W {m}x{n}", "jacobian", f, (W,), floor, twin)
 
 
 def chain(shape_name, widths, rng) -> Case:
-    matrices = [
-        rng.normal(size=(widths[k + 1], widths[k])) / np.sqrt(widths[k])
-        for k in range(len(widths) - 1)
-    ]
-    x0 = rng.normal(size=widths[0])
-
-    def f(x, ns=np, c=np.asarray):
-        for A in matrices[:-1]:
-            x = ns.tanh(c(A) @ x)
-        return c(matrices[-1]) @ x
-
-    def floor():  # A_L D_{L-1} A_{L-1} ... D_1 A_1 in the best bracketing
-        factors, h = [], x0
-        for A in matrices[:-1]:
-            h = np.tanh(A @ h)
-            factors.append((1 - h * h)[:, None] * A)
-        factors.append(matrices[-1])
-        return np.linalg.multi_dot(factors[::-1])
-
-    return Case(
-        f"chain, {shape_name}",
-        "-".join(map(str, widths)),
-        "jacobian",
-        f,
-        (x0,),
-        floor,
-        lambda ns, c: lambda x: f(x, ns, c),
-    )
+    _, f, x, floor, twin = run.chain_case(shape_name, widths, rng)
+    size = "-".join(map(str, widths))
+    return Case(f"chain, {shape_name}", size, "jacobian", f, (x,), floor, twin)
 
 
 def quadratic(n, rng) -> Case:
@@ -349,28 +307,16 @@ def tensordiff_rows(case: Case) -> dict:
     }
 
 
-class TorchAsNumPy:
+class TorchAsNumPy(run.TorchAsNumPy):
     """The NumPy-style calls the cases make, on torch tensors."""
 
     def __init__(self, torch):
-        self.torch = torch
-        self.tanh, self.exp, self.log, self.sqrt, self.sin = (
-            torch.tanh,
-            torch.exp,
-            torch.log,
-            torch.sqrt,
-            torch.sin,
-        )
+        super().__init__(torch)
+        self.sqrt, self.sin = torch.sqrt, torch.sin
         self.logaddexp = lambda a, b: torch.logaddexp(torch.as_tensor(a, dtype=b.dtype), b)
-
-    def sum(self, x, axis=None, keepdims=False):
-        return x.sum() if axis is None else x.sum(dim=axis, keepdim=keepdims)
 
     def mean(self, x, axis=None, keepdims=False):
         return x.mean() if axis is None else x.mean(dim=axis, keepdim=keepdims)
-
-    def max(self, x, axis=None, keepdims=False):
-        return x.amax(dim=axis, keepdim=keepdims)
 
 
 def jax_rows(case: Case, notes: list) -> dict:
@@ -486,7 +432,7 @@ def run_case(case: Case, batches: int) -> dict:
         agree(fn(), expected, name)
         results[name] = cpu_time(fn, batches)
         if name in OURS:
-            results[name]["peak_bytes"] = peak_bytes(fn)
+            results[name]["peak_bytes"] = run.peak_bytes(fn)
     return {
         "case": case.name,
         "size": case.size,
@@ -546,11 +492,10 @@ def report(entries) -> str:
 
 def versions() -> str:
     found = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
-    for module in ("jax", "torch", "autograd"):
+    for package in ("jax", "torch", "autograd", "opt_einsum"):
         try:
-            imported = __import__(module)
-            found.append(f"{module} {getattr(imported, '__version__', '?')}")
-        except ImportError:
+            found.append(f"{package} {importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
             pass
     return f"{platform.processor() or platform.machine()}, " + ", ".join(found)
 

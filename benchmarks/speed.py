@@ -1,6 +1,6 @@
 """Issue 17's suite: every case where tensordiff lost, at two sizes, against all peers.
 
-    python benchmarks/speed.py [--quick] [--json out.json] [--only NAME]
+    python benchmarks/speed.py [--quick] [--json out.json] [--only NAME] [--before TREE]
 
 Cases: the gradient of a softmax-cross-entropy MLP loss; a one-off small Jacobian
 (tanh(W x + b)); chains with narrow ends (hourglass, fan-in, fan-out); small
@@ -19,7 +19,9 @@ Timing: CPU time of this process (``time.process_time``), which a second busy co
 disturbs far less than wall time; every library runs on one thread (OpenBLAS, XLA,
 PyTorch), so CPU time is the work done. A row's time is the median over batches
 of calls, each batch at least 20 ms. Peak memory (tracemalloc) for the NumPy-based
-rows. Ratios are within this one run.
+rows. Ratios are within this one run. ``--before TREE`` times every case with the
+tensordiff of another source tree (a ``git worktree`` of an earlier commit) and with
+this one, alternating case by case, and prints both.
 """
 
 import os
@@ -500,13 +502,67 @@ def versions() -> str:
     return f"{platform.processor() or platform.machine()}, " + ", ".join(found)
 
 
+def compare(before: str, quick: bool, batches: int) -> str:
+    """Each case timed with the tensordiff of the source tree ``before`` and with this
+    one, in fresh processes that alternate case by case (so a change in the machine's
+    load falls on both alike); a table of both, ratios to each run's own floor."""
+    import subprocess
+    import sys
+    import tempfile
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    names = list(dict.fromkeys(case.name for case in cases(quick)))
+    found = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in names:
+            for side, tree in (("before", before), ("after", here)):
+                path = os.path.join(scratch, "out.json")
+                command = [sys.executable, __file__, "--only", name, "--json", path]
+                command += ["--batches", str(batches)] + (["--quick"] if quick else [])
+                print(f"{side}: {name} ...", flush=True)
+                env = {**os.environ, "PYTHONPATH": tree}
+                subprocess.run(command, env=env, check=True, capture_output=True)
+                with open(path) as results:
+                    found[side] += json.load(results)
+    lines = [
+        "| case | size | floor µs | td eager × floor (before → after) | td.jit × floor"
+        " (before → after) | fastest peer × floor | td.jit / fastest peer | td eager / autograd |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for old, new in zip(found["before"], found["after"], strict=True):
+        was, now = old["results"], new["results"]
+        floor_was, floor_now = was["floor"]["seconds"], now["floor"]["seconds"]
+        peers = [p for p in (fastest(now, prefix) for prefix in LIBRARIES.values()) if p]
+        peer, seconds = min(peers, key=lambda p: p[1])
+        changes = [
+            f"{was[name]['seconds'] / floor_was:.2f} → {now[name]['seconds'] / floor_now:.2f}"
+            for name in ("td eager", "td.jit")
+        ]
+        eager = now["td eager"]["seconds"]
+        cells = [
+            new["case"], new["size"], f"{floor_now * 1e6:.1f}", *changes,
+            f"{seconds / floor_now:.2f} ({peer})",
+            f"{now['td.jit']['seconds'] / seconds:.2f}",
+            f"{eager / now['autograd']['seconds']:.2f}" if "autograd" in now else "–",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the smaller size of each case")
     parser.add_argument("--batches", type=int, default=7)
     parser.add_argument("--only", help="run the cases whose name contains this text")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument(
+        "--before", metavar="TREE", help="compare with the tensordiff of another source tree"
+    )
     args = parser.parse_args()
+    if args.before:
+        print(versions())
+        print(compare(args.before, args.quick, args.batches))
+        return
     entries = []
     for case in cases(args.quick):
         if args.only and args.only not in case.name:

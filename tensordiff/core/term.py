@@ -30,7 +30,6 @@ from tensordiff.errors import ShapeError
 
 __all__ = [
     "Term",
-    "ElementwiseProduct",
     "Factor",
     "squeezed",
     "fresh_class",
@@ -86,37 +85,6 @@ def axis_classes(shape: Sequence[int]) -> tuple[tuple[tuple[int, ...], ...], dic
 
 
 Factor = tuple[np.ndarray, tuple[int, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class ElementwiseProduct:
-    """The local Jacobian ``δ · derivative`` of an elementwise operation, kept as numbers:
-    all that backpropagating a gradient needs of it (the rule's :class:`Term` would carry
-    classes and names that nobody reads there). ``derivative`` is None (δ alone), a
-    scalar, or an array broadcastable to the output; the input of ``in_shape`` was
-    broadcast to the output.
-
-    >>> local = ElementwiseProduct(np.array([2.0, 3.0]), (1,))
-    >>> local.vector_product(np.array([1.0, 1.0]))
-    array([5.])
-    """
-
-    derivative: object
-    in_shape: tuple[int, ...]
-
-    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
-        """``Σ cotangent · derivative`` over the output, shaped like the input: summed
-        along the axes the input was broadcast over."""
-        product = cotangent if self.derivative is None else cotangent * self.derivative
-        extra = product.ndim - len(self.in_shape)
-        stretched = tuple(
-            extra + n
-            for n, size in enumerate(self.in_shape)
-            if size == 1 and product.shape[extra + n] != 1
-        )
-        if extra or stretched:
-            product = product.sum(axis=tuple(range(extra)) + stretched)
-        return product.reshape(self.in_shape)
 
 
 def squeezed(array, classes: Sequence[int | None]) -> Factor:

@@ -15,7 +15,7 @@ import numpy as np
 
 from tensordiff.core import context
 from tensordiff.core.templates import flattened, grouped, number
-from tensordiff.core.term import ElementwiseProduct
+from tensordiff.core.vjp import ElementwiseProduct
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out

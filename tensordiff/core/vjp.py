@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tensordiff.core import paths
+
 __all__ = ["ElementwiseProduct", "EinsumProduct"]
 
 
@@ -90,9 +92,10 @@ class EinsumProduct:
         seen = set(out_letters).union(*(letters for letters, _ in self.others))
         kept = "".join(letter for letter in self.wrt if letter in seen)
         equation = ",".join([out_letters, *(letters for letters, _ in self.others)])
-        product = np.einsum(
-            f"{equation}->{kept}", cotangent, *(array for _, array in self.others), optimize=True
-        )
+        arrays = [cotangent, *(array for _, array in self.others)]
+        # planned once per equation and shapes (a gradient's steps repeat every call)
+        plan = paths.compiled(f"{equation}->{kept}", tuple(np.shape(a) for a in arrays))
+        product = plan(*arrays)
         if self.scale is not None:
             product = product * self.scale
         if len(kept) == len(self.wrt):

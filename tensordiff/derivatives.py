@@ -18,7 +18,7 @@ from tensordiff.core.options import integer, is_integer
 from tensordiff.differentiate import LabelSpec, NotScalar, differentiate, function_name
 from tensordiff.errors import OptionError, ShapeError
 from tensordiff.plan import plan
-from tensordiff.tensor import Jacobian, contract
+from tensordiff.tensor import Jacobian, Tensor, contract
 
 __all__ = ["jacobian", "grad", "value_and_jacobian", "value_and_grad", "chain"]
 
@@ -233,11 +233,8 @@ def _differentiator(f, argnums, out, wrt, mode, has_aux, batch=None, batch_out=0
                 f" (shape (B,)), but it returned {_returned(call)}; use td.jacobian(...,"
                 " batch=...) for other outputs"
             )
-        if not has_aux and batch is None and trees.is_leaf_node(call.output_skeleton):
-            for position, derivative in zip(call.positions, table[0], strict=True):
-                if isinstance(derivative, Jacobian):
-                    # J.plan(): the cost report of this very call, made when asked for
-                    derivative._source = functools.partial(_cost_report, f, position, args, kwargs)
+        if batch is None:
+            _attach_cost_reports(f, call, table, args, kwargs, has_aux)
         if batch is not None:
             table = per_sample.per_sample_table(call, table, batch, batch_out, args)
         rows = [row[0] if single else tuple(row) for row in table]
@@ -303,5 +300,45 @@ def chain(outer: Jacobian, inner: Jacobian) -> Jacobian:
     return Jacobian._from_tensor(result, len(outer.out_indices), outer.numerator, inner.denominator)
 
 
+def _attach_cost_reports(f, call, table, args, kwargs, has_aux) -> None:
+    """Give each Jacobian in ``table`` its ``J.plan()``: the cost report of this very call,
+    made when asked for. A leaf of a nested output or argument (or an output with aux)
+    is reported as ``f`` seen as a function of that one array to that one array."""
+    simple = not has_aux and trees.is_leaf_node(call.output_skeleton)
+    for o, row in enumerate(table):
+        for position, jacobians in zip(call.positions, row, strict=True):
+            found = list(trees.leaves(jacobians, is_leaf=_is_tensor))
+            for leaf, derivative in enumerate(found):
+                if not isinstance(derivative, Jacobian):
+                    continue
+                if simple and trees.is_leaf_node(call.input_skeletons[position]):
+                    source = functools.partial(_cost_report, f, position, args, kwargs)
+                else:
+                    where = (o, position, leaf)
+                    source = functools.partial(_leaf_cost_report, f, where, args, kwargs, has_aux)
+                derivative._source = source
+
+
+def _is_tensor(node) -> bool:
+    return isinstance(node, Tensor)
+
+
 def _cost_report(f, position: int, args, kwargs):
     return plan(f, position)(*args, **kwargs)
+
+
+def _leaf_cost_report(f, where, args, kwargs, has_aux):
+    """td.plan of output leaf ``o`` of ``f`` with respect to leaf ``leaf`` of its argument
+    ``position`` (``where``), the other leaves and arguments held at their values."""
+    o, position, leaf = where
+    values, skeleton = trees.flatten(args[position], is_leaf=_is_tensor)
+
+    def one_leaf_to_one_leaf(array):
+        changed = list(args)
+        changed[position] = trees.unflatten(skeleton, values[:leaf] + [array] + values[leaf + 1 :])
+        result = f(*changed, **kwargs)
+        output = result[0] if has_aux else result
+        return list(trees.leaves(output, is_leaf=_is_tensor))[o]
+
+    one_leaf_to_one_leaf.__name__ = function_name(f)
+    return plan(one_leaf_to_one_leaf)(values[leaf])

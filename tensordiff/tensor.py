@@ -358,10 +358,10 @@ class Jacobian(Tensor):
         source = getattr(self, "_source", None)  # unset on Jacobians built by arithmetic
         if source is None:
             raise TensorDiffError(
-                f"{self!r} was not computed by td.jacobian from one call of an array"
-                " function (it was chained, contracted, replayed by td.jit, or is a leaf of a"
-                " nested result or one with aux), so its cost report is not known; call"
-                " td.plan(f, argnums)(*args) on a function of one array instead"
+                f"{self!r} was not computed by one call of td.jacobian (it was chained,"
+                " contracted, replayed by td.jit, or is a per-sample Jacobian of batch=), so"
+                " its cost report is not known; call td.plan(f, argnums)(*args) on a"
+                " function of one array (for batch=: the full Jacobian's) instead"
             )
         return source()
 

@@ -77,16 +77,29 @@ def _broadcast_product(left: str, right: str, output: str) -> Callable:
     When one operand has every letter of the output, in another order, the product is
     made in that operand's order and handed back as a transposed view: reading it in
     its own order is contiguous, where writing the output's order would stride through
-    it (a per-sample Jacobian ``dba,ab->abd`` took twice as long)."""
-    for whole, other, swap in ((left, right, False), (right, left, True)):
-        if len(whole) == len(output) and whole != output:
-            align = _aligner(other, whole)
-            back = [whole.index(ch) for ch in output]
-            if swap:
-                return lambda a, b: np.multiply(align(a), b).transpose(back)
-            return lambda a, b: np.multiply(a, align(b)).transpose(back)
-    align_a, align_b = _aligner(left, output), _aligner(right, output)
-    return lambda a, b: np.multiply(align_a(a), align_b(b))
+    it (a per-sample Jacobian ``dba,ab->abd`` took twice as long). When each operand
+    lacks a letter of the output (an outer product in it), ``np.einsum`` runs it: its
+    loops over the missing letters took two thirds of the time of broadcasting
+    ``np.multiply`` (per-sample gradients ``ac,ad->adc``: 0.22 against 0.34 ms)."""
+    for whole, other, whole_first in ((left, right, True), (right, left, False)):
+        if len(whole) == len(output):
+            return _in_order_of(whole, other, output, whole_first)
+    equation = _ascii(f"{left},{right}->{output}")
+    return lambda a, b: np.einsum(equation, a, b)
+
+
+def _in_order_of(whole: str, other: str, output: str, whole_first: bool) -> Callable:
+    """The product of an operand over every output letter (``whole``) and one over some,
+    made in ``whole``'s order and viewed in the output's."""
+    align = _aligner(other, whole)
+    back = [whole.index(ch) for ch in output]
+
+    def product(a, b):
+        full, part = (a, b) if whole_first else (b, a)
+        result = np.multiply(full, align(part))
+        return result if whole == output else result.transpose(back)
+
+    return product
 
 
 def _aligner(term: str, output: str) -> Callable:

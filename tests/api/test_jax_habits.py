@@ -453,3 +453,19 @@ def test_bad_sample_axes_are_refused_naming_them(rng):
         td.jacobian(f, batch=(0, None), batch_out=None)(X, W)
     with pytest.raises(td.ShapeError, match="mixes the samples"):
         td.jacobian(lambda X: (X @ W).T @ X, batch=0, batch_out=1)(rng.normal(size=(3, 3)))
+
+
+def test_jit_replays_per_sample_gradients_of_shared_parameters(jax, rng):
+    def losses(params, X, y):
+        return np.sum((np.tanh(X @ params["W"]) @ params["v"] - y) ** 2, axis=-1)
+
+    def loss_one(params, x, y):
+        return jax.numpy.sum((jax.numpy.tanh(x @ params["W"]) @ params["v"] - y) ** 2)
+
+    jitted = td.jit(td.grad(losses, batch=(None, 0, 0)))
+    reference = jax.vmap(jax.grad(loss_one), in_axes=(None, 0, 0))
+    for _ in range(3):
+        params = {"W": rng.normal(size=(3, 4)), "v": rng.normal(size=(4, 2))}
+        X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+        assert_trees_close(jitted(params, X, y), reference(params, X, y))
+    assert jitted.cache_info().hits == 2

@@ -59,9 +59,11 @@ def jacobian(
     For a batched argument it is the diagonal (:meth:`Tensor.diagonal`) of the full
     Jacobian, free because the two sample axes are joined by a Kronecker delta; if they
     are not (``f`` mixes samples, e.g. normalises over the batch), ``ShapeError`` says so.
-    For a shared argument it is the full Jacobian itself. (A negative ``batch_out``
-    counts from the end of ``f``'s output, where JAX counts from the end of the
-    Jacobian; for axes ≥ 0 the two agree.)
+    For a shared argument it is the full Jacobian itself. (Where this differs from
+    ``jax.vmap``: an int ``batch`` leaves undifferentiated arguments whole, where
+    ``in_axes=0`` would batch them too; keyword arguments are passed whole, where vmap
+    batches them on axis 0; a negative ``batch_out`` counts from the end of ``f``'s
+    output, where JAX counts from the end of the Jacobian.)
 
     ``mode`` is the order of the chain-rule contractions: ``"reverse"``
     (from the output, as backpropagation), ``"forward"`` (from the argument),

@@ -10,15 +10,15 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from tensordiff import per_sample
 from tensordiff.chain_rule import MODES
 from tensordiff.core import trees
 from tensordiff.core.labels import default_labels
-from tensordiff.core.options import integer
-from tensordiff.core.term import joined
-from tensordiff.differentiate import LabelSpec, NotScalar, differentiate
+from tensordiff.core.options import integer, is_integer
+from tensordiff.differentiate import LabelSpec, NotScalar, differentiate, function_name
 from tensordiff.errors import OptionError, ShapeError
 from tensordiff.plan import plan
-from tensordiff.tensor import Jacobian, contract
+from tensordiff.tensor import Jacobian, Tensor, contract
 
 __all__ = ["jacobian", "grad", "value_and_jacobian", "value_and_grad", "chain"]
 
@@ -30,7 +30,8 @@ def jacobian(
     wrt: LabelSpec | Sequence[LabelSpec] = None,
     mode: str = "auto",
     has_aux: bool = False,
-    batch: int | None = None,
+    batch=None,
+    batch_out=0,
 ) -> Callable:
     """The function computing the full Jacobian of ``f`` as a labelled tensor.
 
@@ -46,14 +47,23 @@ def jacobian(
     ``f`` returns ``(output, aux)`` and the call returns ``(jacobian, aux)``: ``aux``
     is not differentiated, and its traced values come back as plain arrays.
 
-    ``batch=b`` gives per-sample Jacobians: axis ``b`` of the output and of each
-    differentiated argument index the samples, and the result has shape
-    ``(B, *out_rest, *in_rest)``, equal to ``jax.vmap(jax.jacobian(f_one))(X)``. It is
-    the diagonal (:meth:`Tensor.diagonal`) of the full Jacobian, which is free because
-    the two sample axes are joined by a Kronecker delta; if they are not (``f`` mixes
-    samples, e.g. normalises over the batch), ``ShapeError`` says so. Per-sample
-    gradients with respect to shared parameters need no option: ``td.jacobian(losses)(W, X)``
-    of the vector of per-sample losses already has shape ``(B, *W.shape)``.
+    ``batch=`` gives per-sample Jacobians, as ``jax.vmap(jax.jacobian(f_one), in_axes,
+    out_axes)``, where ``f`` is written for the whole batch (``f = vmap(f_one)``).
+    ``batch`` is ``in_axes``: an int is the sample axis of every differentiated argument
+    (the others are passed whole); a tuple has one entry per positional argument, an
+    axis or None (an argument shared by every sample, e.g. the parameters), or a dict /
+    list / tuple of them matching that argument's nesting. ``batch_out`` (default 0) is
+    ``out_axes``: the sample axis of ``f``'s output (a tree of them for a nested output).
+    Each result keeps the output's axes, sample axis included, followed by the
+    argument's axes without its sample axis: ``(B, *out_one, *in_one)`` for the defaults.
+    For a batched argument it is the diagonal (:meth:`Tensor.diagonal`) of the full
+    Jacobian, free because the two sample axes are joined by a Kronecker delta; if they
+    are not (``f`` mixes samples, e.g. normalises over the batch), ``ShapeError`` says so.
+    For a shared argument it is the full Jacobian itself. (Where this differs from
+    ``jax.vmap``: an int ``batch`` leaves undifferentiated arguments whole, where
+    ``in_axes=0`` would batch them too; keyword arguments are passed whole, where vmap
+    batches them on axis 0; a negative ``batch_out`` counts from the end of ``f``'s
+    output, where JAX counts from the end of the Jacobian.)
 
     ``mode`` is the order of the chain-rule contractions: ``"reverse"``
     (from the output, as backpropagation), ``"forward"`` (from the argument),
@@ -76,11 +86,18 @@ def jacobian(
     >>> X = np.arange(6.0).reshape(3, 2)
     >>> jacobian(lambda X: np.tanh(X @ np.ones((2, 4))), batch=0)(X).shape
     (3, 4, 2)
+    >>> layer = lambda X, params: np.tanh(X @ params["W"] + params["b"])
+    >>> params = {"W": np.ones((2, 4)), "b": np.zeros(4)}
+    >>> dX, dparams = jacobian(layer, argnums=(0, 1), batch=(0, None))(X, params)
+    >>> dX.shape, dparams["W"].shape, dparams["b"].shape     # sample, output, argument
+    ((3, 4, 2), (3, 4, 2, 4), (3, 4, 4))
+    >>> jacobian(lambda Xt: Xt ** 2, batch=1, batch_out=1)(X.T).shape   # samples in columns
+    (2, 3, 2)
     >>> Js = jacobian(lambda p: {"y": p["a"] * p["b"]})({"a": np.ones(2), "b": np.ones(2)})
     >>> sorted(Js["y"]), Js["y"]["b"].indices
     (['a', 'b'], ('i', 'k'))
     """
-    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch)
+    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch, batch_out)
 
     @functools.wraps(f)
     def jacobian_of_f(*args, **kwargs):
@@ -97,7 +114,8 @@ def value_and_jacobian(
     out: LabelSpec = None,
     wrt: LabelSpec | Sequence[LabelSpec] = None,
     mode: str = "auto",
-    batch: int | None = None,
+    batch=None,
+    batch_out=0,
 ) -> Callable:
     """Like :func:`jacobian`, returning ``(value, J)``: ``f``'s output from the same traced
     call (``f`` runs once), as plain arrays. With ``has_aux``: ``((value, aux), J)``.
@@ -107,7 +125,7 @@ def value_and_jacobian(
     (array([0., 0.]), array([[1., 0.],
            [0., 1.]]))
     """
-    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch)
+    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch, batch_out)
 
     @functools.wraps(f)
     def value_and_jacobian_of_f(*args, **kwargs):
@@ -123,16 +141,24 @@ def grad(
     wrt=None,
     mode: str = "auto",
     has_aux: bool = False,
+    batch=None,
 ) -> Callable:
     """The gradient of a scalar ``f``: a labelled tensor shaped like the argument (a tree
     of them, shaped like a nested argument). With ``has_aux=True``, ``f`` returns
     ``(loss, aux)`` and the call returns ``(gradient, aux)``.
 
+    Per-sample gradients, as ``jax.vmap(jax.grad(loss_one), in_axes)``: ``f`` returns
+    one loss per sample (shape ``(B,)``) and ``batch`` gives the arguments' sample axes
+    as in :func:`jacobian`; each gradient has shape ``(B, *argument_one.shape)``.
+
     >>> g = grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
     >>> g.indices, np.asarray(g)
     (('i',), array([2., 4.]))
+    >>> losses = lambda W, X: np.sum((X @ W) ** 2, axis=1)      # one loss per row of X
+    >>> grad(losses, batch=(None, 0))(np.ones((3, 2)), np.ones((5, 3))).shape
+    (5, 3, 2)
     """
-    differentiated = _scalar(f, _differentiator(f, argnums, (), wrt, mode, has_aux))
+    differentiated = _scalar(f, _differentiator(f, argnums, (), wrt, mode, has_aux, batch))
 
     @functools.wraps(f)
     def grad_of_f(*args, **kwargs):
@@ -148,15 +174,17 @@ def value_and_grad(
     has_aux: bool = False,
     wrt=None,
     mode: str = "auto",
+    batch=None,
 ) -> Callable:
     """``(f(x), ∇f(x))`` from one traced call of ``f``, as ``jax.value_and_grad``; with
-    ``has_aux``: ``((loss, aux), gradient)``.
+    ``has_aux``: ``((loss, aux), gradient)``. ``batch``: per-sample gradients, as in
+    :func:`grad` (the value is then the vector of losses).
 
     >>> loss, g = value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
     >>> float(loss), np.asarray(g)
     (5.0, array([2., 4.]))
     """
-    differentiated = _scalar(f, _differentiator(f, argnums, (), wrt, mode, has_aux))
+    differentiated = _scalar(f, _differentiator(f, argnums, (), wrt, mode, has_aux, batch))
 
     @functools.wraps(f)
     def value_and_grad_of_f(*args, **kwargs):
@@ -166,9 +194,10 @@ def value_and_grad(
     return value_and_grad_of_f
 
 
-def _differentiator(f, argnums, out, wrt, mode, has_aux, batch=None) -> Callable:
+def _differentiator(f, argnums, out, wrt, mode, has_aux, batch=None, batch_out=0) -> Callable:
     """``(args, kwargs) -> (value, derivative, aux)``: the body every derivative function
-    above shares, its options checked once."""
+    above shares, its options checked once. ``out=()`` asks for a scalar output (one
+    scalar per sample with ``batch``)."""
     if mode not in MODES:
         raise OptionError(f"mode must be one of {MODES}, got {mode!r}")
     single = not isinstance(argnums, (Sequence, np.ndarray))
@@ -184,53 +213,42 @@ def _differentiator(f, argnums, out, wrt, mode, has_aux, batch=None) -> Callable
         )
     else:
         wrt_specs = tuple(wrt)
+    if batch is not None and not (is_integer(batch) or isinstance(batch, tuple)):
+        raise OptionError(
+            f"batch= takes an int or a tuple with one entry per positional argument (as"
+            f" jax.vmap's in_axes), got {batch!r}"
+        )
+    per_sample.check_spec(batch, "batch=")
+    per_sample.check_spec(batch_out, "batch_out=")
+    losses = out == () and batch is not None  # td.grad of one loss per sample
+    traced_out = None if losses else out
 
     def differentiated(args, kwargs):
         call, table = differentiate(
-            f, positions, args, kwargs, out, wrt_specs, mode, pytrees=True, has_aux=has_aux
+            f, positions, args, kwargs, traced_out, wrt_specs, mode, pytrees=True, has_aux=has_aux
         )
-        if not has_aux and trees.is_leaf_node(call.output_skeleton):
-            for position, derivative in zip(call.positions, table[0], strict=True):
-                if isinstance(derivative, Jacobian):
-                    # J.plan(): the cost report of this very call, made when asked for
-                    derivative._source = functools.partial(_cost_report, f, position, args, kwargs)
+        if losses and not (
+            trees.is_leaf_node(call.output_skeleton) and len(call.output_shape) == 1
+        ):
+            raise ShapeError(
+                f"td.grad with batch= needs {function_name(f)} to return one loss per sample"
+                f" (shape (B,)), but it returned {_returned(call)}; use td.jacobian(...,"
+                " batch=...) for other outputs"
+            )
+        if batch is None:
+            _attach_cost_reports(f, call, table, args, kwargs, has_aux)
         if batch is not None:
-            table = [[_per_sample(J, batch) for J in row] for row in table]
+            table = per_sample.per_sample_table(call, table, batch, batch_out, args)
         rows = [row[0] if single else tuple(row) for row in table]
         return call.value, trees.unflatten(call.output_skeleton, rows), call.aux
 
     return differentiated
 
 
-def _per_sample(J, batch: int) -> Jacobian:
-    """The per-sample Jacobians in ``J``: the diagonal of its two sample axes, put first."""
-    if not isinstance(J, Jacobian):
-        raise OptionError(
-            "batch= takes one array argument and one array output; for nested ones,"
-            " take J.diagonal(...) of each leaf's Jacobian"
-        )
-    n_out, n_in = len(J.out_indices), len(J.in_indices)
-    if not (-n_out <= batch < n_out and -n_in <= batch < n_in):
-        raise ShapeError(
-            f"batch={batch} is not an axis of both the output (shape {J.shape[:n_out]}) and"
-            f" the argument (shape {J.shape[n_out:]})"
-        )
-    out_axis, in_axis = batch % n_out, n_out + batch % n_in
-    if J.shape[out_axis] != J.shape[in_axis]:
-        raise ShapeError(
-            f"batch={batch}: the output has {J.shape[out_axis]} samples but the argument"
-            f" {J.shape[in_axis]}"
-        )
-    if not all(joined(term, out_axis, in_axis) for term in J.terms):
-        raise ShapeError(
-            f"batch={batch}: output sample b depends on other samples than b (f mixes the"
-            " samples, e.g. a mean over the batch), so the per-sample Jacobians are not the"
-            " full Jacobian's diagonal; use the full td.jacobian, or J.diagonal(...) if the"
-            " diagonal is what you want"
-        )
-    diagonal = J.diagonal(out_axis, in_axis)  # labels: the rest, then the sample axis
-    first = (diagonal.indices[-1],) + diagonal.indices[:-1]
-    return Jacobian._from_tensor(diagonal.transpose(first), n_out, J.numerator, J.denominator)
+def _returned(call) -> str:
+    if trees.is_leaf_node(call.output_skeleton):
+        return f"shape {call.output_shape}"
+    return f"a {type(call.value).__name__}"
 
 
 def _scalar(f, differentiated) -> Callable:
@@ -284,5 +302,45 @@ def chain(outer: Jacobian, inner: Jacobian) -> Jacobian:
     return Jacobian._from_tensor(result, len(outer.out_indices), outer.numerator, inner.denominator)
 
 
+def _attach_cost_reports(f, call, table, args, kwargs, has_aux) -> None:
+    """Give each Jacobian in ``table`` its ``J.plan()``: the cost report of this very call,
+    made when asked for. A leaf of a nested output or argument (or an output with aux)
+    is reported as ``f`` seen as a function of that one array to that one array."""
+    simple = not has_aux and trees.is_leaf_node(call.output_skeleton)
+    for o, row in enumerate(table):
+        for position, jacobians in zip(call.positions, row, strict=True):
+            found = list(trees.leaves(jacobians, is_leaf=_is_tensor))
+            for leaf, derivative in enumerate(found):
+                if not isinstance(derivative, Jacobian):
+                    continue
+                if simple and trees.is_leaf_node(call.input_skeletons[position]):
+                    source = functools.partial(_cost_report, f, position, args, kwargs)
+                else:
+                    where = (o, position, leaf)
+                    source = functools.partial(_leaf_cost_report, f, where, args, kwargs, has_aux)
+                derivative._source = source
+
+
+def _is_tensor(node) -> bool:
+    return isinstance(node, Tensor)
+
+
 def _cost_report(f, position: int, args, kwargs):
     return plan(f, position)(*args, **kwargs)
+
+
+def _leaf_cost_report(f, where, args, kwargs, has_aux):
+    """td.plan of output leaf ``o`` of ``f`` with respect to leaf ``leaf`` of its argument
+    ``position`` (``where``), the other leaves and arguments held at their values."""
+    o, position, leaf = where
+    values, skeleton = trees.flatten(args[position], is_leaf=_is_tensor)
+
+    def one_leaf_to_one_leaf(array):
+        changed = list(args)
+        changed[position] = trees.unflatten(skeleton, values[:leaf] + [array] + values[leaf + 1 :])
+        result = f(*changed, **kwargs)
+        output = result[0] if has_aux else result
+        return list(trees.leaves(output, is_leaf=_is_tensor))[o]
+
+    one_leaf_to_one_leaf.__name__ = function_name(f)
+    return plan(one_leaf_to_one_leaf)(values[leaf])

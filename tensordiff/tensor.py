@@ -15,7 +15,7 @@ from tensordiff.core import blocks, memory, templates, trees
 from tensordiff.core.dense import write_dense
 from tensordiff.core.dtypes import as_real_array
 from tensordiff.core.labels import default_labels, parse_labels
-from tensordiff.core.sparse import coordinates, entries, structural_nnz
+from tensordiff.core.sparse import coordinates, csr_arrays, entries, structural_nnz
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, contract_terms, diagonal
 from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
@@ -358,10 +358,10 @@ class Jacobian(Tensor):
         source = getattr(self, "_source", None)  # unset on Jacobians built by arithmetic
         if source is None:
             raise TensorDiffError(
-                f"{self!r} was not computed by td.jacobian from one call of an array"
-                " function (it was chained, contracted, replayed by td.jit, or is a leaf of a"
-                " nested result or one with aux), so its cost report is not known; call"
-                " td.plan(f, argnums)(*args) on a function of one array instead"
+                f"{self!r} was not computed by one call of td.jacobian (it was chained,"
+                " contracted, replayed by td.jit, or is a per-sample Jacobian of batch=), so"
+                " its cost report is not known; call td.plan(f, argnums)(*args) on a"
+                " function of one array (for batch=: the full Jacobian's) instead"
             )
         return source()
 
@@ -494,8 +494,14 @@ class Jacobian(Tensor):
             raise ImportError(
                 "J.to_scipy_sparse needs the 'scipy' extra: pip install 'tensordiff[scipy]'"
             ) from error
-        rows, columns, values = coordinates(self.terms, len(self._rows))
         shape = (math.prod(self._shape_of(self._rows)), math.prod(self._shape_of(self._columns)))
+        if format == "csr" and len(self.terms) == 1:
+            arrays = csr_arrays(self.terms[0], len(self._rows), shape[1])
+            if arrays is not None:  # every row alike (δ[i,j] x[k]): no row index is made
+                values, columns, pointers = arrays
+                values = values.astype(self.dtype, copy=False)
+                return scipy.sparse.csr_array((values, columns, pointers), shape=shape)
+        rows, columns, values = coordinates(self.terms, len(self._rows))
         values = values.astype(self.dtype, copy=False)
         if format == "csr" and len(self.terms) == 1 and np.all(rows[1:] >= rows[:-1]):
             # One term with its output classes first lists its rows in order (the usual

@@ -25,7 +25,7 @@ LAYERS = [
     {"plot"},  # pictures of Jacobians, plans and tensor networks (matplotlib, lazily)
     {"tensor"},  # Tensor, Jacobian, contract
     {"differentiate"},  # trace f, run the chain rule, label the result
-    {"plan"},  # the cost of each order
+    {"plan", "per_sample"},  # the cost of each order; per-sample Jacobians (batch=)
     {"derivatives"},  # td.jacobian, td.grad, td.chain
     {"web"},  # an explanation as HTML (vendored KaTeX), the page's app (Starlette, lazily)
     {"hessian", "jit", "explain", "testing"},

@@ -72,9 +72,34 @@ def _ascii(equation: str) -> str:
 
 
 def _broadcast_product(left: str, right: str, output: str) -> Callable:
-    """``a * b`` with both viewed over the output's letters (size 1 where absent)."""
-    align_a, align_b = _aligner(left, output), _aligner(right, output)
-    return lambda a, b: np.multiply(align_a(a), align_b(b))
+    """``a * b`` with both viewed over the output's letters (size 1 where absent).
+
+    When one operand has every letter of the output, in another order, the product is
+    made in that operand's order and handed back as a transposed view: reading it in
+    its own order is contiguous, where writing the output's order would stride through
+    it (a per-sample Jacobian ``dba,ab->abd`` took twice as long). When each operand
+    lacks a letter of the output (an outer product in it), ``np.einsum`` runs it: its
+    loops over the missing letters took two thirds of the time of broadcasting
+    ``np.multiply`` (per-sample gradients ``ac,ad->adc``: 0.22 against 0.34 ms)."""
+    for whole, other, whole_first in ((left, right, True), (right, left, False)):
+        if len(whole) == len(output):
+            return _in_order_of(whole, other, output, whole_first)
+    equation = _ascii(f"{left},{right}->{output}")
+    return lambda a, b: np.einsum(equation, a, b)
+
+
+def _in_order_of(whole: str, other: str, output: str, whole_first: bool) -> Callable:
+    """The product of an operand over every output letter (``whole``) and one over some,
+    made in ``whole``'s order and viewed in the output's."""
+    align = _aligner(other, whole)
+    back = [whole.index(ch) for ch in output]
+
+    def product(a, b):
+        full, part = (a, b) if whole_first else (b, a)
+        result = np.multiply(full, align(part))
+        return result if whole == output else result.transpose(back)
+
+    return product
 
 
 def _aligner(term: str, output: str) -> Callable:
@@ -105,6 +130,8 @@ def _matmul(left: str, right: str, output: str, sizes: dict) -> Callable:
     shape_b = (size(summed), size(free_b))
     if batch:  # a stack of products; without one, plain 2-D GEMM
         shape_a, shape_b = (size(batch), *shape_a), (size(batch), *shape_b)
+    else:
+        shape_a = _stacked(free_a, size, size(summed) * size(free_b)) + shape_a[1:]
     as_a = _as_matrix(left, batch + free_a + summed, shape_a, sizes)
     as_b = _as_matrix(right, batch + summed + free_b, shape_b, sizes)
     natural = batch + free_a + free_b
@@ -113,6 +140,31 @@ def _matmul(left: str, right: str, output: str, sizes: dict) -> Callable:
     if back == sorted(back):
         return lambda a, b: np.matmul(as_a(a), as_b(b)).reshape(full_shape)
     return lambda a, b: np.matmul(as_a(a), as_b(b)).reshape(full_shape).transpose(back)
+
+
+# OpenBLAS runs a GEMM on several threads once M·N·K exceeds 4 · 65536. On cores shared
+# with other processes a threaded GEMM of moderate size waits for its helper threads to
+# be scheduled: 512×64×256 (the per-sample Jacobians of benchmarks/per_sample.py) took
+# 0.2–0.4 ms while a core was free and 12–24 ms on two loaded ones, where a stack of
+# GEMMs each under the threshold (np.matmul runs a stack one GEMM at a time) took 0.5 ms
+# in both. Products up to STACKED_UP_TO (33 MFLOP, a few ms on one core) are therefore
+# run as such a stack; larger ones keep OpenBLAS's threads, where they pay off.
+THREADED_ABOVE = 4 * 65536
+STACKED_UP_TO = 2**24
+
+
+def _stacked(free_a: list[str], size: Callable, columns: int) -> tuple[int, ...]:
+    """The rows of the left operand of a 2-D product (M·N·K for N·K = ``columns``), split
+    as ``(stack, rows)`` over its leading free letters when that keeps each product of
+    the stack single-threaded, else ``(M,)``."""
+    rows = size(free_a)
+    if not THREADED_ABOVE < rows * columns <= STACKED_UP_TO:
+        return (rows,)
+    for split in range(1, len(free_a)):
+        rest = size(free_a[split:])
+        if rest * columns <= THREADED_ABOVE:
+            return (rows,) if rest < 8 else (size(free_a[:split]), rest)
+    return (rows,)
 
 
 def _as_matrix(term: str, order: list[str], shape: tuple, sizes: dict) -> Callable:

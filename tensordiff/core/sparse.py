@@ -20,7 +20,7 @@ import numpy as np
 
 from tensordiff.core.term import Term, align_to
 
-__all__ = ["coordinates", "structural_nnz", "entries"]
+__all__ = ["coordinates", "csr_arrays", "structural_nnz", "entries"]
 
 
 def coordinates(terms: Sequence[Term], n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,6 +34,31 @@ def coordinates(terms: Sequence[Term], n_out: int) -> tuple[np.ndarray, np.ndarr
     if len(parts) == 1:
         return parts[0]
     return tuple(np.concatenate(pieces) for pieces in zip(*parts, strict=True))
+
+
+def csr_arrays(term: Term, n_out: int, n_columns: int):
+    """``(values, columns, row_pointers)`` of one term's CSR matrix when its output axes
+    hold distinct classes (a δ may join one to an input axis): then every row has as
+    many entries as the input's own classes have combinations, listed in row order, so
+    the pointers are a range and no row index is made (``∂(W x)/∂W`` at n = 4000: 16 M
+    entries). None for other terms.
+
+    >>> t = Term(((np.array([1.0, 2.0]), (1,)),), ((0,), (0,), (1,)), {0: 2, 1: 2})
+    >>> [a.tolist() for a in csr_arrays(t, 1, 4)]   # δ[i,j] v[k] as a 2 x 4 matrix
+    [[1.0, 2.0, 1.0, 2.0], [0, 1, 2, 3], [0, 2, 4]]
+    """
+    distinct = _distinct(term)
+    out_classes = [c for axis in term.axes[:n_out] for c in axis]
+    if out_classes != distinct[: len(out_classes)] or len(set(out_classes)) < len(out_classes):
+        return None
+    grid = [term.sizes[c] for c in distinct]
+    keep = list(term.core_classes())
+    values = np.ravel(np.broadcast_to(align_to(term.core(keep), keep, distinct), grid))
+    index = np.int32 if n_columns < 2**31 else np.int64
+    columns = _flat_index(term.axes[n_out:], term.sizes, distinct, grid, index)
+    per_row = math.prod(grid[len(out_classes) :])
+    rows = math.prod(grid[: len(out_classes)])
+    return values, columns, np.arange(rows + 1, dtype=index) * per_row
 
 
 def entries(term: Term) -> int:
@@ -64,13 +89,13 @@ def _term_coordinates(term: Term, n_out: int):
     return rows, columns, np.ravel(values)
 
 
-def _flat_index(axes, sizes, distinct: list[int], grid: list[int]) -> np.ndarray:
+def _flat_index(axes, sizes, distinct: list[int], grid: list[int], dtype=np.int64) -> np.ndarray:
     """For each point of the grid over ``distinct``, the C-order flat index into ``axes``
     (each axis a composite of classes, major to minor)."""
-    index = np.zeros(grid, dtype=np.int64)
+    index = np.zeros(grid, dtype=dtype)
     stride = 1
     for c in reversed([c for axis in axes for c in axis]):
         shape = [sizes[c] if d == c else 1 for d in distinct]
-        index += (np.arange(sizes[c], dtype=np.int64) * stride).reshape(shape)
+        index += (np.arange(sizes[c], dtype=dtype) * stride).reshape(shape)
         stride *= sizes[c]
     return index.ravel()

@@ -24,6 +24,7 @@ __all__ = [
     "unflatten",
     "structure",
     "is_leaf_node",
+    "keys",
 ]
 
 
@@ -46,7 +47,7 @@ def leaves_with_paths(tree, is_leaf: Callable | None = None, prefix: tuple = ())
     if is_leaf is not None and is_leaf(tree):
         yield prefix, tree
     elif isinstance(tree, dict):
-        for key in _keys(tree):
+        for key in keys(tree):
             yield from leaves_with_paths(tree[key], is_leaf, (*prefix, key))
     elif isinstance(tree, (tuple, list)):
         for n, item in enumerate(tree):
@@ -60,7 +61,7 @@ def tree_map(leaf: Callable, tree, is_leaf: Callable | None = None):
     if is_leaf is not None and is_leaf(tree):
         return leaf(tree)
     if isinstance(tree, dict):
-        return {key: tree_map(leaf, tree[key], is_leaf) for key in _keys(tree)}
+        return {key: tree_map(leaf, tree[key], is_leaf) for key in keys(tree)}
     if isinstance(tree, (tuple, list)):
         return rebuild(tree, [tree_map(leaf, item, is_leaf) for item in tree])
     return None if tree is None else leaf(tree)
@@ -108,13 +109,13 @@ def structure(tree) -> tuple:
     (True, False)
     """
     if isinstance(tree, dict):
-        return (dict, tuple((key, structure(tree[key])) for key in _keys(tree)))
+        return (dict, tuple((key, structure(tree[key])) for key in keys(tree)))
     if isinstance(tree, (tuple, list)):
         return (type(tree), tuple(structure(item) for item in tree))
     return (None,) if tree is None else ()
 
 
-def _keys(tree: dict) -> list:
+def keys(tree: dict) -> list:
     """A dict's keys in sorted order (JAX's), or as inserted when they do not sort."""
     try:
         return sorted(tree)

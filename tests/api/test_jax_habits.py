@@ -352,3 +352,120 @@ def test_per_sample_gradients_of_shared_parameters_need_no_option(jax, rng):
     reference = jax.vmap(jax.grad(losses(jax.numpy)), in_axes=(None, 0, 0))(W, X, y)
     assert ours.shape == reference.shape == (8, 4, 3)
     np.testing.assert_allclose(np.asarray(ours), reference, rtol=1e-10, atol=1e-13)
+
+
+# ---- batch= as jax.vmap's in_axes, batch_out= as its out_axes ------------------------
+
+
+def _layer(np_):
+    return lambda X, params: np_.tanh(X @ params["W"] + params["b"]) * X[..., :1]
+
+
+@pytest.mark.parametrize("argnums", [0, 1, (0, 1), (1, 0)])
+def test_shared_parameters_match_vmap_with_in_axes_none(jax, rng, argnums):
+    X = rng.normal(size=(6, 3))
+    params = {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
+    ours = td.jacobian(_layer(np), argnums=argnums, batch=(0, None))(X, params)
+    reference = jax.vmap(jax.jacobian(_layer(jax.numpy), argnums=argnums), in_axes=(0, None))(
+        X, params
+    )
+    assert_trees_close(ours, reference)
+
+
+def test_in_axes_as_a_prefix_of_a_dict_argument(jax, rng):
+    q = {"a": rng.normal(size=(5, 2)), "s": rng.normal(size=(2, 3))}
+
+    def f(np_):
+        return lambda q: np_.exp(q["a"] @ q["s"]) * q["a"][..., :1]
+
+    in_axes = ({"a": 0, "s": None},)
+    ours = td.jacobian(f(np), batch=in_axes)(q)
+    assert_trees_close(ours, jax.vmap(jax.jacobian(f(jax.numpy)), in_axes=in_axes)(q))
+    ours = td.value_and_jacobian(f(np), batch=in_axes)(q)
+    np.testing.assert_allclose(ours[0], f(np)(q), rtol=1e-13)
+
+
+def test_sample_axes_elsewhere_match_vmap_in_axes_and_out_axes(jax, rng):
+    W = rng.normal(size=(3, 4))
+    Xt = rng.normal(size=(3, 7))  # samples in columns
+    ours = td.jacobian(lambda Xt: np.sin(Xt.T @ W).T, batch=1, batch_out=1)(Xt)
+    reference = jax.vmap(jax.jacobian(lambda x: jax.numpy.sin(x @ W)), in_axes=1, out_axes=1)(Xt)
+    assert ours.shape == reference.shape == (4, 7, 3)
+    np.testing.assert_allclose(np.asarray(ours), reference, rtol=1e-10, atol=1e-13)
+    # samples in columns in, samples first out (jax.vmap's default out_axes)
+    ours = td.jacobian(lambda Xt: np.sin(Xt.T @ W), batch=1)(Xt)
+    reference = jax.vmap(jax.jacobian(lambda x: jax.numpy.sin(x @ W)), in_axes=1)(Xt)
+    np.testing.assert_allclose(np.asarray(ours), reference, rtol=1e-10, atol=1e-13)
+
+
+def test_out_axes_per_output_of_a_tuple(jax, rng):
+    X = rng.normal(size=(5, 3))
+
+    def f(np_):
+        return lambda X: {"y": np_.sin(X).T, "n": np_.sum(X**2, axis=-1)}
+
+    ours = td.jacobian(f(np), batch=0, batch_out={"y": 1, "n": 0})(X)
+    reference = jax.vmap(
+        jax.jacobian(lambda x: {"y": jax.numpy.sin(x), "n": jax.numpy.sum(x**2)}),
+        out_axes={"y": 1, "n": 0},
+    )(X)
+    # f's output y is (3, B): its per-sample Jacobian keeps B at axis 1, as vmap puts it
+    assert_trees_close(ours, reference)
+
+
+def test_per_sample_gradients_match_vmap_of_grad(jax, rng):
+    W, X, y = rng.normal(size=(4, 3)), rng.normal(size=(8, 4)), rng.normal(size=(8, 3))
+
+    def losses(W, X, y):
+        return np.sum((np.tanh(X @ W) - y) ** 2, axis=-1)
+
+    def loss_one(W, x, y):
+        return jax.numpy.sum((jax.numpy.tanh(x @ W) - y) ** 2)
+
+    in_axes = (None, 0, 0)
+    g = td.grad(losses, argnums=(0, 1), batch=in_axes)(W, X, y)
+    reference = jax.vmap(jax.grad(loss_one, argnums=(0, 1)), in_axes=in_axes)(W, X, y)
+    assert_trees_close(g, reference)
+    value, g = td.value_and_grad(losses, batch=in_axes)(W, X, y)
+    value_ref, g_ref = jax.vmap(jax.value_and_grad(loss_one), in_axes=in_axes)(W, X, y)
+    np.testing.assert_allclose(value, value_ref, rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(g), g_ref, rtol=1e-10)
+    with pytest.raises(td.ShapeError, match="one loss per sample"):
+        td.grad(lambda X: X**2, batch=0)(X)
+
+
+def test_bad_sample_axes_are_refused_naming_them(rng):
+    X, W = rng.normal(size=(6, 3)), rng.normal(size=(3, 2))
+    f = lambda X, W: X @ W  # noqa: E731
+    with pytest.raises(td.OptionError, match=r"in_axes.*got \[0, None\]"):
+        td.jacobian(f, batch=[0, None])(X, W)
+    with pytest.raises(td.OptionError, match="has 1 entries but f was called with 2"):
+        td.jacobian(f, batch=(0,))(X, W)
+    with pytest.raises(td.OptionError, match="no argument a sample axis"):
+        td.jacobian(f, batch=(None, None))(X, W)
+    with pytest.raises(td.ShapeError, match=r"argument 1 \(axis 0\): 3"):
+        td.jacobian(f, argnums=(0, 1), batch=0)(X, W)  # W has no samples: batch=(0, None)
+    with pytest.raises(td.ShapeError, match=r"argument 0 has shape \(6, 3\), which has no axis 2"):
+        td.jacobian(f, batch=(2, None))(X, W)
+    with pytest.raises(td.OptionError, match="do not match the nesting of argument 0"):
+        td.jacobian(f, batch=({"a": 0}, None))(X, W)
+    with pytest.raises(td.OptionError, match="batch_out=None"):
+        td.jacobian(f, batch=(0, None), batch_out=None)(X, W)
+    with pytest.raises(td.ShapeError, match="mixes the samples"):
+        td.jacobian(lambda X: (X @ W).T @ X, batch=0, batch_out=1)(rng.normal(size=(3, 3)))
+
+
+def test_jit_replays_per_sample_gradients_of_shared_parameters(jax, rng):
+    def losses(params, X, y):
+        return np.sum((np.tanh(X @ params["W"]) @ params["v"] - y) ** 2, axis=-1)
+
+    def loss_one(params, x, y):
+        return jax.numpy.sum((jax.numpy.tanh(x @ params["W"]) @ params["v"] - y) ** 2)
+
+    jitted = td.jit(td.grad(losses, batch=(None, 0, 0)))
+    reference = jax.vmap(jax.grad(loss_one), in_axes=(None, 0, 0))
+    for _ in range(3):
+        params = {"W": rng.normal(size=(3, 4)), "v": rng.normal(size=(4, 2))}
+        X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+        assert_trees_close(jitted(params, X, y), reference(params, X, y))
+    assert jitted.cache_info().hits == 2

@@ -211,3 +211,27 @@ def test_a_jacobian_over_the_memory_limit_is_planned_and_explained_but_not_measu
         assert "x[k]" in td.explain(layer)(W).formula
         with pytest.raises(td.JacobianTooLarge):
             td.plan(layer, measure=True)(W)
+
+
+def test_each_leaf_of_a_nested_result_carries_its_cost_report():
+    params = {"W": rng.normal(size=(5, 4)), "layers": [rng.normal(size=(3, 5))]}
+    x = rng.normal(size=4)
+
+    def f(params, x):
+        hidden = np.tanh(params["layers"][0] @ np.tanh(params["W"] @ x))
+        return {"h": hidden, "s": np.sum(hidden**2)}, {"hidden": hidden}
+
+    J, _ = td.jacobian(f, argnums=(0, 1), has_aux=True)(params, x)
+    # the leaf's report is td.plan of f seen as a function of that array to that array
+    by_hand = td.plan(lambda L: np.tanh(L @ np.tanh(params["W"] @ x)))(params["layers"][0])
+    report = J["h"][0]["layers"][0].plan()
+    assert report.shape == (3, 3, 5)
+    assert report.costs == by_hand.costs and report.chosen == by_hand.chosen
+    by_hand = td.plan(
+        lambda x: np.sum(np.tanh(params["layers"][0] @ np.tanh(params["W"] @ x)) ** 2)
+    )(x)
+    assert J["s"][1].plan().costs == by_hand.costs
+    g = td.grad(lambda p: np.sum(np.tanh(p["W"] @ x)))(params)
+    assert g["W"].plan().shape == (5, 4) and g["layers"][0].plan().costs["optimal"]["flops"] == 0
+    with pytest.raises(td.TensorDiffError, match="per-sample"):
+        td.jacobian(np.tanh, batch=0)(rng.normal(size=(3, 2))).plan()

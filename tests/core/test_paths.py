@@ -39,12 +39,37 @@ def test_every_lowering_matches_einsum(equation_shapes, seed):
     np.testing.assert_allclose(result, np.einsum(equation, *arrays), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "equation, sizes",
+    [
+        ("dcb,ac->dba", dict(d=32, c=64, b=16, a=256)),  # per-sample Jacobians: a stack of 32
+        ("xyk,kz->xyz", dict(x=3, y=2000, k=50, z=20)),  # rows over the threshold: one GEMM
+        ("xyk,kz->zyx", dict(x=40, y=4, k=60, z=300)),  # too few rows per GEMM: one GEMM
+        ("pqrk,zk->rzqp", dict(p=5, q=6, r=30, k=64, z=40)),  # stacked over p·q, transposed
+    ],
+)
+def test_mid_size_products_run_as_stacks_of_single_threaded_gemms(equation, sizes, rng):
+    inputs = equation.split("->")[0].split(",")
+    shapes = [tuple(sizes[ch] for ch in term) for term in inputs]
+    arrays = [rng.normal(size=shape) for shape in shapes]
+    result = LoweredPath(equation, shapes, [(0, 1)])(*arrays)
+    np.testing.assert_allclose(result, np.einsum(equation, *arrays), rtol=1e-12, atol=1e-12)
+
+
+def test_a_product_made_in_an_operands_own_order_matches_einsum(rng):
+    a, b = rng.normal(size=(4, 3, 5)), rng.normal(size=(5, 3))
+    result = LoweredPath("dba,ab->abd", [a.shape, b.shape], [(0, 1)])(a, b)
+    np.testing.assert_allclose(result, np.einsum("dba,ab->abd", a, b), rtol=1e-14)
+    swapped = LoweredPath("ab,dba->abd", [b.shape, a.shape], [(0, 1)])(b, a)
+    np.testing.assert_allclose(swapped, np.einsum("dba,ab->abd", a, b), rtol=1e-14)
+
+
 def test_a_chain_runs_as_matrix_products_and_scalings():
     shapes = [(10, 500), (500,), (500, 20), (20, 500)]
     path, _ = opt_einsum.contract_path("ab,b,bc,cd->ad", *shapes, shapes=True, optimize="dp")
     contraction = LoweredPath("ab,b,bc,cd->ad", shapes, path)
     names = [run.__qualname__.split(".")[0] for _, run in contraction.steps]
-    assert set(names) <= {"_matmul", "_broadcast_product"}, names
+    assert set(names) <= {"_matmul", "_broadcast_product", "_in_order_of"}, names
 
 
 def test_the_planner_keeps_intermediates_under_the_memory_limit():

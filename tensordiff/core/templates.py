@@ -13,10 +13,17 @@ layer's expression; writing them at each step of the chain rule made it
 quadratic (and cubic in reverse order) in the depth, while a deferred step
 costs the number of its parts. Every function here takes either kind; use
 :func:`text` where a ``str`` is needed.
+
+A long *expression* (how a traced value reads: ``h + tanh(W h)``) stands in the
+expressions built from it as a reference ``⟪5⟫`` (see :func:`intermediate`), printed as
+a symbol (``z₁``) that the formula's legend defines. Copying it instead doubled the
+text per layer wherever a value is used twice (a residual ``h + tanh(W h)``), which
+made tracing exponential in the depth.
 """
 
 import functools
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -35,6 +42,8 @@ __all__ = [
     "text",
     "number",
     "defined",
+    "intermediate",
+    "expression_of",
     "meaning_of",
     "flattened",
     "definitions_in",
@@ -42,12 +51,19 @@ __all__ = [
 ]
 
 # A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
-_NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff])")
+_NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff⟪])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 # Products and sums whose parts are longer than this in all are deferred.
 EAGER_CHARACTERS = 1000
 # A symbol defined in the formula's legend: ⦃g|[x > 0]⦄ prints as g (see :func:`defined`).
 _DEFINED = re.compile(r"⦃([^|⦃⦄]*)\|([^⦃⦄]*)⦄")
+# A reference to a long intermediate expression (see :func:`intermediate`).
+_REFERENCE = re.compile(r"⟪(\d+)⟫")
+_SYMBOL_OR_REFERENCE = re.compile(f"{_DEFINED.pattern}|{_REFERENCE.pattern}")
+# Expressions longer than this are referred to by name in the expressions built on them.
+INTERMEDIATE_CHARACTERS = 160
+# The symbol an intermediate prints as (numbered when there are several: z₁, z₂).
+INTERMEDIATE_SYMBOL = "z"
 
 
 def slot(c: int) -> str:
@@ -340,6 +356,57 @@ def defined(symbol: str, meaning: str) -> str:
     return f"⦃{symbol}|{meaning_of(meaning)}⦄"
 
 
+class _Intermediates:
+    """The text of every long intermediate expression, once per distinct text.
+
+    Interned: the same function traced again finds its references again, so the table
+    grows with the distinct long expressions a process meets (each at most a few times
+    :data:`INTERMEDIATE_CHARACTERS` long, since its own parts are references), not with
+    the number of calls. Shared by threads; an entry is never changed or removed, so a
+    formula can be printed whenever its Jacobian is kept.
+    """
+
+    def __init__(self):
+        self._number: dict[str, int] = {}
+        self._texts: list[str] = []
+        self._lock = threading.Lock()
+
+    def reference(self, expression: str) -> str:
+        with self._lock:
+            n = self._number.get(expression)
+            if n is None:
+                n = self._number[expression] = len(self._texts)
+                self._texts.append(expression)
+        return f"⟪{n}⟫"
+
+    def text(self, n: int) -> str:
+        return self._texts[n]
+
+
+_INTERMEDIATES = _Intermediates()
+
+
+def intermediate(expression: str) -> str:
+    """How an expression stands in the expressions built on it: itself if short, else a
+    reference ``⟪n⟫`` to it, printed as a symbol the legend defines (:func:`expression_of`).
+
+    >>> intermediate("h + tanh(W h)")
+    'h + tanh(W h)'
+    >>> long = "h" + " + h" * INTERMEDIATE_CHARACTERS
+    >>> ref = intermediate(long)
+    >>> ref == intermediate(long) != long, expression_of(ref) == long
+    (True, True)
+    """
+    if len(expression) <= INTERMEDIATE_CHARACTERS or _REFERENCE.fullmatch(expression):
+        return expression
+    return _INTERMEDIATES.reference(expression)
+
+
+def expression_of(reference: str) -> str:
+    """The expression a reference ``⟪n⟫`` stands for (which may hold references itself)."""
+    return _INTERMEDIATES.text(int(_REFERENCE.fullmatch(reference).group(1)))
+
+
 def meaning_of(template) -> str:
     """``template`` with each defined symbol written out as its meaning (a meaning may use
     another quantity, as in ``[|x| > 1]``; the legend then needs no second symbol).
@@ -351,21 +418,46 @@ def meaning_of(template) -> str:
 
 
 def definitions_in(template) -> list[tuple[str, str]]:
-    """The (symbol, meaning) pairs of the defined symbols in ``template``, in order.
+    """The (symbol, meaning) pairs of the defined symbols in ``template``, in order; an
+    intermediate is the pair ``("z", "⟪n⟫")``, after the pairs its expression needs.
 
     >>> definitions_in("⦃g|[x > 0]⦄[⟨1⟩] + ⦃g|[y > 0]⦄[⟨1⟩]")
     [('g', '[x > 0]'), ('g', '[y > 0]')]
+    >>> inner = intermediate("h" + " + h" * INTERMEDIATE_CHARACTERS)
+    >>> outer = intermediate(f"{inner} + tanh({inner})" + " " * INTERMEDIATE_CHARACTERS)
+    >>> definitions_in(f"2 {outer}") == [("z", inner), ("z", outer)]
+    True
     """
-    return _DEFINED.findall(text(template))
+    found: dict[tuple[str, str], None] = {}
+    visited: set[str] = set()
+    # Depth-first with a stack of its own: intermediates nest as deep as the function.
+    stack: list[tuple[str, object]] = [("scan", text(template))]
+    while stack:
+        task, value = stack.pop()
+        if task == "list":
+            found.setdefault(value)
+            continue
+        tasks = []
+        for match in _SYMBOL_OR_REFERENCE.finditer(value):
+            if match.group(1) is not None:  # a defined symbol; its meaning may use others
+                tasks += [("scan", match.group(2)), ("list", (match.group(1), match.group(2)))]
+            elif match.group(0) not in visited:
+                visited.add(match.group(0))
+                pair = (INTERMEDIATE_SYMBOL, match.group(0))
+                tasks += [("scan", expression_of(match.group(0))), ("list", pair)]
+        stack.extend(reversed(tasks))
+    return list(found)
 
 
 def replace_defined(template, symbols: Mapping[tuple[str, str], str]) -> str:
-    """``template`` with each defined symbol printed as ``symbols[(symbol, meaning)]``.
+    """``template`` with each defined symbol printed as ``symbols[(symbol, meaning)]``,
+    and each intermediate as ``symbols[("z", "⟪n⟫")]``.
 
     >>> replace_defined("⦃g|[x > 0]⦄[⟨1⟩]", {("g", "[x > 0]"): "g₁"})
     'g₁[⟨1⟩]'
     """
-    return _DEFINED.sub(lambda m: symbols[m.group(1), m.group(2)], text(template))
+    written = _DEFINED.sub(lambda m: symbols[m.group(1), m.group(2)], text(template))
+    return _REFERENCE.sub(lambda m: symbols[INTERMEDIATE_SYMBOL, m.group(0)], written)
 
 
 def flattened(template) -> str:

@@ -24,6 +24,7 @@ __all__ = [
     "index_notation",
     "symbols_of",
     "legend",
+    "used_in",
     "with_legend",
     "factor_table",
     "number",
@@ -173,9 +174,44 @@ def legend(symbols: dict[tuple[str, str], str]) -> str:
     if not symbols:
         return ""
     # only a number's ASCII minus is made −: a meaning may be words ("one-hot rows")
-    meanings = [re.sub(r"(?<!\w)-(?=[\d.])", "−", pair[1]) for pair in symbols]
+    meanings = [re.sub(r"(?<!\w)-(?=[\d.])", "−", _meaning(pair, symbols)) for pair in symbols]
     printed = symbols.values()
     return "where " + ", ".join(f"{p} = {m}" for p, m in zip(printed, meanings, strict=True))
+
+
+def _meaning(pair: tuple[str, str], symbols: dict) -> str:
+    """A legend entry's meaning, with the intermediates (and, in an intermediate's
+    expression, the defined symbols) in it printed as their symbols."""
+    symbol, meaning = pair
+    if symbol == templates.INTERMEDIATE_SYMBOL and meaning.startswith("⟪"):
+        meaning = tidy(templates.expression_of(meaning))
+    return templates.replace_defined(meaning, symbols)
+
+
+def used_in(text: str, symbols: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    """The entries of ``symbols`` that ``text`` prints, with those their meanings print.
+
+    >>> used_in("2 g₂", {("g", "[x > 0]"): "g₁", ("g", "[x ≤ 0]"): "g₂"})
+    {('g', '[x ≤ 0]'): 'g₂'}
+    """
+    words = set(re.findall(r"[^\W\d_]\w*", text))
+    needed = {
+        pair
+        for pair, symbol in symbols.items()
+        if symbol in words or (symbol in text and not symbol.isidentifier())
+    }
+    for pair, _ in reversed(list(symbols.items())):  # a meaning uses only earlier entries
+        if pair in needed:
+            needed.update(templates.definitions_in(_defined_form(pair)))
+    return {pair: symbol for pair, symbol in symbols.items() if pair in needed}
+
+
+def _defined_form(pair: tuple[str, str]) -> str:
+    """The pair as it stands in a template, for :func:`templates.definitions_in`."""
+    symbol, meaning = pair
+    if symbol == templates.INTERMEDIATE_SYMBOL and meaning.startswith("⟪"):
+        return meaning
+    return f"⦃{symbol}|{meaning}⦄"
 
 
 def with_legend(formula: str, symbols: dict[tuple[str, str], str]) -> str:

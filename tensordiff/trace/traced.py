@@ -30,7 +30,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from tensordiff.core import context, trees
 from tensordiff.core.dtypes import refuse_out_of_core
-from tensordiff.core.templates import defined, grouped, number
+from tensordiff.core.templates import defined, grouped, intermediate, number
 from tensordiff.core.term import Term
 from tensordiff.errors import (
     ShapeError,
@@ -815,13 +815,14 @@ def as_array(x):
 
 
 def expressions(inputs: Sequence) -> list[str]:
-    """How each input reads in formulas: a traced value's expression, a constant's name."""
+    """How each input reads in formulas: a traced value's expression (a long one by a
+    reference, :func:`~tensordiff.core.templates.intermediate`), a constant's name."""
     level = level_of(inputs)
     trace = next((x._trace for x in inputs if type(x) is Traced and x._trace.level == level), None)
     out = []
     for x in inputs:
         if type(x) is Traced:
-            out.append(x.node.expr or "·")
+            out.append(intermediate(x.node.expr) or "·")
         elif x is None:
             out.append("")
         elif trace is not None:

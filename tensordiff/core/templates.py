@@ -44,6 +44,10 @@ __all__ = [
     "defined",
     "intermediate",
     "expression_of",
+    "is_reference",
+    "symbol_of",
+    "free_count",
+    "bound_apart",
     "meaning_of",
     "flattened",
     "definitions_in",
@@ -62,8 +66,10 @@ _REFERENCE = re.compile(r"⟪(\d+)⟫")
 _SYMBOL_OR_REFERENCE = re.compile(f"{_DEFINED.pattern}|{_REFERENCE.pattern}")
 # Expressions longer than this are referred to by name in the expressions built on them.
 INTERMEDIATE_CHARACTERS = 160
-# The symbol an intermediate prints as (numbered when there are several: z₁, z₂).
+# The symbol an intermediate prints as (numbered when there are several: z₁, z₂), and
+# that of a part of a formula used more than once (P₁[i,a], defined in the legend).
 INTERMEDIATE_SYMBOL = "z"
+SHARED_SYMBOL = "P"
 
 
 def slot(c: int) -> str:
@@ -240,24 +246,79 @@ class Deferred:
 
 
 def text(template) -> str:
-    """The template written out (a ``str`` is returned as it is)."""
+    """The template written out (a ``str`` is returned as it is). A part of a long
+    deferred template that it uses more than once (the running product of a deep residual
+    chain's Jacobian is used twice per layer) is written once, as a shared template
+    ``⟪n⟫[⟨c⟩,…]`` that the formula's legend defines: copied, the text would double
+    with each use."""
     if isinstance(template, str):
         return template
     if template._text is None:
-        template._text = _write(template)
+        references: dict[Deferred, tuple[str, tuple[int, ...]]] = {}
+        for node in _shared_parts(template):
+            written = node._text if node._text is not None else _write(node, references)
+            node._text = written
+            references[node] = _shared(written)
+        template._text = _write(template, references)
     return template._text
 
 
-def _write(root: Deferred) -> str:
+def _shared_parts(root: "Deferred") -> list["Deferred"]:
+    """The parts of ``root`` used more than once within it whose text is long, each after
+    the parts it contains."""
+    uses: dict[Deferred, int] = {}
+    order: list[Deferred] = []  # every part, each after those it contains
+    expanded: set[Deferred] = set()
+    stack: list = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if ready:
+            order.append(node)
+            continue
+        if node in expanded:
+            continue
+        expanded.add(node)
+        stack.append((node, True))
+        for part in node.parts:
+            if isinstance(part, Deferred):
+                uses[part] = uses.get(part, 0) + 1
+                stack.append((part, False))
+    length: dict[Deferred, int] = {}
+    for node in order:
+        length[node] = sum(
+            length[part] if isinstance(part, Deferred) else len(part) for part in node.parts
+        ) + 3 * len(node.parts)
+    return [
+        node
+        for node in order
+        if uses.get(node, 0) > 1 and length[node] > INTERMEDIATE_CHARACTERS and node is not root
+    ]
+
+
+def _shared(written: str) -> tuple[str, tuple[int, ...]]:
+    """The reference to a shared template of text ``written``, and its free classes (the
+    order its symbol is indexed in)."""
+    free = [c for c in classes_in(bound_apart(written)) if c < _BOUND_CLASSES]
+    renumbered = {c: n for n, c in enumerate(dict.fromkeys([*free, *classes_in(written)]))}
+    canonical = _PLACEHOLDER.sub(lambda m: slot(renumbered[int(m.group(1))]), written)
+    return _INTERMEDIATES.reference(SHARED_SYMBOL, canonical, len(free)), tuple(free)
+
+
+def _write(root: Deferred, references: Mapping) -> str:
     """The text of ``root``, built with a stack of its own: the tree of a deep function's
     name is as deep as the function, beyond Python's recursion limit. A renaming is
-    composed into the mapping handed down and applied to the plain-text parts."""
+    composed into the mapping handed down and applied to the plain-text parts; a part in
+    ``references`` is written as its reference (see :func:`text`)."""
     results: list[str] = []
     stack: list = [(root, {}, False)]
     while stack:
         node, mapping, ready = stack.pop()
         if isinstance(node, str):
             results.append(substitute(node, mapping) if mapping else node)
+        elif node is not root and node in references and _one_to_one(references[node], mapping):
+            reference, free = references[node]
+            indices = ",".join(slot(mapping.get(c, (c,))[0]) for c in free)
+            results.append(f"{reference}[{indices}]" if free else reference)
         elif not mapping and node._text is not None:
             results.append(node._text)
         elif node.kind == "renamed":
@@ -273,10 +334,52 @@ def _write(root: Deferred) -> str:
             else:
                 summed = [d for c in node.summed for d in mapping.get(c, (c,))]
                 written = _product_text(parts, summed, node.negative)
-            if not mapping:
+            if not mapping and node is not root:
                 node._text = written
             results.append(written)
     return results[0]
+
+
+def _one_to_one(reference: tuple, mapping: Mapping) -> bool:
+    """Whether ``mapping`` takes each free class of a shared template to one class (a
+    class split in several has no place among the symbol's indices: it is written out)."""
+    return all(len(mapping.get(c, (c,))) == 1 for c in reference[1])
+
+
+_BOUND = re.compile(r"Σ_((?:⟨\d+⟩,?)+)")
+_BOUND_CLASSES = 10**9  # bound_apart's fresh classes start here
+
+
+def bound_apart(template: str) -> str:
+    """``template`` with each class a Σ inside it sums over renamed to a class of its own
+    within the Σ's scope, so a bound index never prints as a free index or as the index
+    of an enclosing Σ.
+
+    >>> bound_apart("(1 + Σ_⟨3⟩ a[⟨3⟩]) w[⟨3⟩]")
+    '(1 + Σ_⟨1000000000⟩ a[⟨1000000000⟩]) w[⟨3⟩]'
+    """
+    fresh = iter(range(_BOUND_CLASSES, _BOUND_CLASSES + 10**6))
+    match = _BOUND.search(template)
+    while match:
+        end = _scope_end(template, match.start())
+        renamed = {c: next(fresh) for c in re.findall(r"⟨(\d+)⟩", match.group(1))}
+        scope = template[match.start() : end]
+        for c, new in renamed.items():
+            scope = scope.replace(f"⟨{c}⟩", f"⟨{new}⟩")
+        template = template[: match.start()] + scope + template[end:]
+        match = _BOUND.search(template, match.start() + len(match.group(0)))
+    return template
+
+
+def _scope_end(text: str, start: int) -> int:
+    """Where the summand of the Σ at ``start`` ends: the close of its enclosing bracket, or
+    a sum at its own depth."""
+    depth = 0
+    for n in range(start, len(text)):
+        depth += (text[n] in "([") - (text[n] in ")]")
+        if depth < 0 or (depth == 0 and text.startswith((" + ", " − "), n)):
+            return n
+    return len(text)
 
 
 def _composed(outer: Mapping[int, Sequence[int]], inner: Mapping[int, Sequence[int]]) -> dict:
@@ -357,30 +460,34 @@ def defined(symbol: str, meaning: str) -> str:
 
 
 class _Intermediates:
-    """The text of every long intermediate expression, once per distinct text.
+    """The text of every long intermediate: an expression (:func:`intermediate`) or a part
+    of a formula used more than once (a *shared* template, see :func:`text`), once per
+    distinct text.
 
-    Interned: the same function traced again finds its references again, so the table
-    grows with the distinct long expressions a process meets (each at most a few times
+    Interned: the same function traced again finds its references again (a shared
+    template's classes are numbered afresh from 0 before it is looked up), so the table
+    grows with the distinct long intermediates a process meets (each at most a few times
     :data:`INTERMEDIATE_CHARACTERS` long, since its own parts are references), not with
     the number of calls. Shared by threads; an entry is never changed or removed, so a
     formula can be printed whenever its Jacobian is kept.
     """
 
     def __init__(self):
-        self._number: dict[str, int] = {}
-        self._texts: list[str] = []
+        self._number: dict[tuple, int] = {}
+        self._entries: list[tuple[str, str, int]] = []  # (symbol, text, free classes)
         self._lock = threading.Lock()
 
-    def reference(self, expression: str) -> str:
+    def reference(self, symbol: str, text: str, free: int = 0) -> str:
+        key = (symbol, text, free)
         with self._lock:
-            n = self._number.get(expression)
+            n = self._number.get(key)
             if n is None:
-                n = self._number[expression] = len(self._texts)
-                self._texts.append(expression)
+                n = self._number[key] = len(self._entries)
+                self._entries.append(key)
         return f"⟪{n}⟫"
 
-    def text(self, n: int) -> str:
-        return self._texts[n]
+    def entry(self, reference: str) -> tuple[str, str, int]:
+        return self._entries[int(_REFERENCE.fullmatch(reference).group(1))]
 
 
 _INTERMEDIATES = _Intermediates()
@@ -399,12 +506,28 @@ def intermediate(expression: str) -> str:
     """
     if len(expression) <= INTERMEDIATE_CHARACTERS or _REFERENCE.fullmatch(expression):
         return expression
-    return _INTERMEDIATES.reference(expression)
+    return _INTERMEDIATES.reference(INTERMEDIATE_SYMBOL, expression)
 
 
 def expression_of(reference: str) -> str:
-    """The expression a reference ``⟪n⟫`` stands for (which may hold references itself)."""
-    return _INTERMEDIATES.text(int(_REFERENCE.fullmatch(reference).group(1)))
+    """The text a reference ``⟪n⟫`` stands for (which may hold references itself); a
+    shared template's free classes are ``⟨0⟩``, ``⟨1⟩``, … in the order it is indexed."""
+    return _INTERMEDIATES.entry(reference)[1]
+
+
+def is_reference(template: str) -> bool:
+    """Whether ``template`` is one reference ``⟪n⟫`` (see :func:`intermediate`)."""
+    return bool(_REFERENCE.fullmatch(template))
+
+
+def symbol_of(reference: str) -> str:
+    """The symbol a reference prints as: z for an expression, P for a shared template."""
+    return _INTERMEDIATES.entry(reference)[0]
+
+
+def free_count(reference: str) -> int:
+    """How many indices a shared template's symbol carries (0 for an expression)."""
+    return _INTERMEDIATES.entry(reference)[2]
 
 
 def meaning_of(template) -> str:
@@ -419,7 +542,8 @@ def meaning_of(template) -> str:
 
 def definitions_in(template) -> list[tuple[str, str]]:
     """The (symbol, meaning) pairs of the defined symbols in ``template``, in order; an
-    intermediate is the pair ``("z", "⟪n⟫")``, after the pairs its expression needs.
+    intermediate is the pair ``("z", "⟪n⟫")`` (``("P", "⟪n⟫")`` for a shared template), after
+    the pairs its text needs.
 
     >>> definitions_in("⦃g|[x > 0]⦄[⟨1⟩] + ⦃g|[y > 0]⦄[⟨1⟩]")
     [('g', '[x > 0]'), ('g', '[y > 0]')]
@@ -443,7 +567,7 @@ def definitions_in(template) -> list[tuple[str, str]]:
                 tasks += [("scan", match.group(2)), ("list", (match.group(1), match.group(2)))]
             elif match.group(0) not in visited:
                 visited.add(match.group(0))
-                pair = (INTERMEDIATE_SYMBOL, match.group(0))
+                pair = (symbol_of(match.group(0)), match.group(0))
                 tasks += [("scan", expression_of(match.group(0))), ("list", pair)]
         stack.extend(reversed(tasks))
     return list(found)
@@ -451,13 +575,13 @@ def definitions_in(template) -> list[tuple[str, str]]:
 
 def replace_defined(template, symbols: Mapping[tuple[str, str], str]) -> str:
     """``template`` with each defined symbol printed as ``symbols[(symbol, meaning)]``,
-    and each intermediate as ``symbols[("z", "⟪n⟫")]``.
+    and each intermediate as ``symbols[(symbol, "⟪n⟫")]`` (see :func:`definitions_in`).
 
     >>> replace_defined("⦃g|[x > 0]⦄[⟨1⟩]", {("g", "[x > 0]"): "g₁"})
     'g₁[⟨1⟩]'
     """
     written = _DEFINED.sub(lambda m: symbols[m.group(1), m.group(2)], text(template))
-    return _REFERENCE.sub(lambda m: symbols[INTERMEDIATE_SYMBOL, m.group(0)], written)
+    return _REFERENCE.sub(lambda m: symbols[symbol_of(m.group(0)), m.group(0)], written)
 
 
 def flattened(template) -> str:

@@ -553,23 +553,27 @@ def definitions_in(template) -> list[tuple[str, str]]:
     True
     """
     found: dict[tuple[str, str], None] = {}
-    visited: set[str] = set()
-    # Depth-first with a stack of its own: intermediates nest as deep as the function.
+    expanded: set[str] = set()
+    # Depth-first with a stack of its own (intermediates nest as deep as the function);
+    # a reference is listed after everything its text uses.
     stack: list[tuple[str, object]] = [("scan", text(template))]
     while stack:
         task, value = stack.pop()
         if task == "list":
             found.setdefault(value)
-            continue
-        tasks = []
-        for match in _SYMBOL_OR_REFERENCE.finditer(value):
-            if match.group(1) is not None:  # a defined symbol; its meaning may use others
-                tasks += [("scan", match.group(2)), ("list", (match.group(1), match.group(2)))]
-            elif match.group(0) not in visited:
-                visited.add(match.group(0))
-                pair = (symbol_of(match.group(0)), match.group(0))
-                tasks += [("scan", expression_of(match.group(0))), ("list", pair)]
-        stack.extend(reversed(tasks))
+        elif task == "reference":
+            if value not in expanded:
+                expanded.add(value)
+                stack += [("list", (symbol_of(value), value)), ("scan", expression_of(value))]
+        else:
+            tasks = []
+            for match in _SYMBOL_OR_REFERENCE.finditer(value):
+                if match.group(1) is not None:  # a defined symbol; its meaning may use others
+                    pair = (match.group(1), match.group(2))
+                    tasks += [("scan", match.group(2)), ("list", pair)]
+                else:
+                    tasks.append(("reference", match.group(0)))
+            stack.extend(reversed(tasks))
     return list(found)
 
 

@@ -14,8 +14,9 @@ is too large or that no float64 represents exactly is refused; the arrays that
 limit first, and so are the results of every function that builds an array larger
 than its operands (``einsum`` and its intermediates, ``stack``, ``concatenate``,
 ``kron``, ``outer``, ``tile``, ``pad``, ``repeat``, ``broadcast_to``, ``dot``,
-``diag``, ``cov``, ``svd``, … see ``_GROWING``) and of broadcasting arithmetic
-(``a * b``, ``a @ b``), from their operands' shapes, before NumPy allocates them.
+``diag``, ``cov``, ``svd``, … see ``_GROWING``), of every ufunc and ``where``/``clip``
+(their arguments broadcast) and of broadcasting arithmetic (``a * b``, ``a @ b``), from
+their operands' shapes, before NumPy allocates them.
 """
 
 import ast
@@ -216,6 +217,16 @@ _GROWING = {
 _GROWING["linalg.multi_dot"] = _GROWING["multi_dot"]
 
 
+def _broadcast_shape(*args, **kwargs):
+    """The shape the array arguments broadcast to: that of a ufunc's result (``maximum``,
+    ``add``, …, ``where``, ``clip``), which may be far larger than each of them."""
+    return np.broadcast_shapes(*(np.shape(a) for a in args if not isinstance(a, str)))
+
+
+# Calls whose result has the shape their arguments broadcast to (besides the ufuncs).
+_BROADCASTING = ("where", "clip", "isclose", "allclose")
+
+
 def _functions() -> dict[str, Callable]:
     """The whitelist: every NumPy function (by its NumPy names, aliases included) that
     has a rule, and the constant constructors ``eye``, ``ones`` and ``zeros`` (these
@@ -228,6 +239,9 @@ def _functions() -> dict[str, Callable]:
     for name, shape_of in _GROWING.items():
         if name in found:
             found[name] = _allocating(found[name], shape_of)
+    for name, value in found.items():
+        if isinstance(value, np.ufunc) or name in _BROADCASTING:
+            found[name] = _allocating(value, _broadcast_shape)
     found["eye"] = _allocating(np.eye, _eye_shape)
     found["ones"] = _allocating(np.ones, lambda shape, *args, **kwargs: shape)
     found["zeros"] = _allocating(np.zeros, lambda shape, *args, **kwargs: shape)

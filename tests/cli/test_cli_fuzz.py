@@ -146,6 +146,9 @@ JOINING = {
     "linspace": "linspace(0, 1, 2000) * x[0]",
     "meshgrid": "meshgrid(ones(100), ones(100))[0] * x[0]",
     "svd": "linalg.svd(ones((100, 2)))[0] * x[0]",
+    "maximum": "maximum(ones((100, 1)), ones((1, 100))) * x[0]",
+    "where": "where(greater(x[0], 0), ones((100, 1)), ones((1, 100)))",
+    "clip": "clip(ones((100, 1)), ones((1, 100)), 2) * x[0]",
 }
 
 
@@ -164,6 +167,10 @@ def test_a_result_larger_than_its_operands_is_refused_before_it_is_built(name):
     "expression, gradient",
     [
         ("sum(einsum('i,j->ij', x, ones(2)))", lambda x: np.full(3, 2.0)),
+        (
+            "sum(maximum(x, -5.0)) + sum(where(greater(x, 0), x, 2 * x))",
+            lambda x: 1 + (x > 0) + 2 * (x <= 0),
+        ),
         ("sum(stack([x, x]) ** 2) + sum(concatenate([x, 2 * x]))", lambda x: 4 * x + 3),
         ("sum(kron(x, ones(2)))", lambda x: np.full(3, 2.0)),
         ("sum(outer(x, ones(2)) ** 2)", lambda x: 4 * x),

@@ -45,6 +45,7 @@ __all__ = [
     "intermediate",
     "expression_of",
     "is_reference",
+    "readable",
     "symbol_of",
     "free_count",
     "bound_apart",
@@ -513,6 +514,15 @@ def expression_of(reference: str) -> str:
     """The text a reference ``⟪n⟫`` stands for (which may hold references itself); a
     shared template's free classes are ``⟨0⟩``, ``⟨1⟩``, … in the order it is indexed."""
     return _INTERMEDIATES.entry(reference)[1]
+
+
+def readable(expression: str) -> str:
+    """``expression`` for a message, each reference to a long intermediate as ``…``.
+
+    >>> readable(intermediate("h" + " + h" * INTERMEDIATE_CHARACTERS) + " > 0")
+    '… > 0'
+    """
+    return _REFERENCE.sub("…", expression)
 
 
 def is_reference(template: str) -> bool:

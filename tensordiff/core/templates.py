@@ -45,6 +45,8 @@ __all__ = [
     "intermediate",
     "expression_of",
     "is_reference",
+    "exported",
+    "imported",
     "readable",
     "symbol_of",
     "free_count",
@@ -514,6 +516,28 @@ def expression_of(reference: str) -> str:
     """The text a reference ``⟪n⟫`` stands for (which may hold references itself); a
     shared template's free classes are ``⟨0⟩``, ``⟨1⟩``, … in the order it is indexed."""
     return _INTERMEDIATES.entry(reference)[1]
+
+
+def exported(templates) -> tuple[list[str], list[tuple[str, str, str, int]]]:
+    """``templates`` written out, with the intermediates they use (each after those it
+    uses): what another process needs to print them (see :func:`imported`), since a
+    reference only means something in the process that made it."""
+    texts = [text(t) for t in templates]
+    pairs = dict.fromkeys(p for t in texts for p in definitions_in(t))
+    return texts, [(m, *_INTERMEDIATES.entry(m)) for _, m in pairs if is_reference(m)]
+
+
+def imported(texts, entries) -> list[str]:
+    """The templates :func:`exported` gave, in this process: each intermediate entered in
+    this process's table, the references renumbered to match."""
+    moved: dict[str, str] = {}
+
+    def renumbered(template: str) -> str:
+        return _REFERENCE.sub(lambda m: moved[m.group(0)], template)
+
+    for reference, symbol, body, free in entries:
+        moved[reference] = _INTERMEDIATES.reference(symbol, renumbered(body), free)
+    return [renumbered(t) for t in texts]
 
 
 def readable(expression: str) -> str:

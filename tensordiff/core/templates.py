@@ -376,10 +376,14 @@ def bound_apart(template: str) -> str:
 
 def _scope_end(text: str, start: int) -> int:
     """Where the summand of the Σ at ``start`` ends: the close of its enclosing bracket, or
-    a sum at its own depth."""
+    a sum at its own depth (not one inside a defined symbol's meaning, ``⦃g|[a] + ½ [b]⦄``).
+
+    >>> _scope_end("(Σ_⟨1⟩ ⦃g|[a] + ½ [b]⦄[⟨1⟩] w[⟨1⟩]) + v", 1)
+    34
+    """
     depth = 0
     for n in range(start, len(text)):
-        depth += (text[n] in "([") - (text[n] in ")]")
+        depth += (text[n] in "([⦃") - (text[n] in ")]⦄")
         if depth < 0 or (depth == 0 and text.startswith((" + ", " − "), n)):
             return n
     return len(text)

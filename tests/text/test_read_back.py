@@ -179,3 +179,22 @@ def test_the_gradient_of_a_residual_chain_reads_back():
     np.testing.assert_allclose(
         read_back(g.formula, {**weights, "h": p3}, g), np.asarray(g), rtol=1e-9, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("layers", [2, 25])
+def test_a_leaky_relu_residual_chain_reads_back(layers):
+    """Masks (g₁ = [W1 h > 0.1 (W1 h)] + ½ […]) whose meanings hold ' + ' inside a Σ:
+    the Σ's scope runs past them (once it ended inside the meaning, and the bound index
+    printed as another letter, or as j)."""
+    weights = {f"W{k}": rng.normal(size=(3, 3)) / 3 for k in range(1, layers + 1)}
+    body = "".join(
+        f"    h = h + np.maximum(W{k} @ h, 0.1 * (W{k} @ h))\n" for k in range(1, layers + 1)
+    )
+    namespace = {"np": np, **weights}
+    exec(f"def f(h):\n{body}    return h\n", namespace)
+    point = np.array([0.7, 1.3, -2.1])
+    for mode in ("auto", "forward"):
+        J = td.jacobian(namespace["f"], mode=mode)(point)
+        np.testing.assert_allclose(
+            read_back(J.formula, {**weights, "h": point}, J), np.asarray(J), rtol=1e-9, atol=1e-12
+        )

@@ -2,9 +2,11 @@
 
     python benchmarks/depth.py [--depths 50,100,200,500] [--hessian-depths 10,20,40]
 
-Two functions of an 8-vector h, each L layers deep:
+Three functions of an 8-vector h, each L layers deep:
 
 * **tanh chain** — ``h ← tanh(W_k h)`` with a different 8×8 ``W_k`` per layer;
+* **residual chain** — ``h ← h + tanh(W_k h)``: each value is used twice per layer
+  (once copied, its expression text doubled per layer: tracing was exponential);
 * **L-term sum** — ``Σ_k tanh(h (k + 1) / L)``.
 
 Rows, per depth: the NumPy floor (the closed-form Jacobian, written by hand);
@@ -20,7 +22,11 @@ before it, so the time includes planning, which is what grows with depth
 (the chain's shapes repeat, so a warm cache would hide it). One timed run per
 row after one warm-up: the machine is shared, read the per-layer column for
 the trend (flat = linear in depth), not single numbers. Peak memory
-(tracemalloc) of the auto-mode Jacobian is printed per depth.
+(tracemalloc) of the auto-mode Jacobian is printed per depth. A last table gives, per
+row, the time per layer at the deepest depth over that at the shallowest: about 1 when
+the time grows linearly with depth (2 would be quadratic between 50 and 200 layers...).
+The auto-mode Jacobian's ``J.formula`` is written once per depth too (its length, which
+grows linearly: intermediates used twice are named in its legend).
 """
 
 import argparse
@@ -53,6 +59,25 @@ def tanh_chain(depth: int, rng):
     return f, closed_form
 
 
+def residual_chain(depth: int, rng):
+    matrices = [rng.normal(size=(WIDTH, WIDTH)) / (2 * WIDTH) for _ in range(depth)]
+
+    def f(h, xp=np):
+        for W in matrices:
+            h = h + xp.tanh(W @ h)
+        return h
+
+    def closed_form(h):
+        J = np.eye(WIDTH)
+        for W in matrices:
+            t = np.tanh(W @ h)
+            J = J + (1 - t**2)[:, None] * (W @ J)
+            h = h + t
+        return J
+
+    return f, closed_form
+
+
 def tanh_sum(depth: int, rng):
     del rng  # no parameters
 
@@ -69,7 +94,7 @@ def tanh_sum(depth: int, rng):
     return f, closed_form
 
 
-FUNCTIONS = {"tanh chain": tanh_chain, "L-term sum": tanh_sum}
+FUNCTIONS = {"tanh chain": tanh_chain, "residual chain": residual_chain, "L-term sum": tanh_sum}
 
 
 def cold_seconds(run) -> float:
@@ -142,6 +167,7 @@ def main() -> None:
     print("|---|---:|---|---:|---:|---:|")
     plans = [(d, rows) for d in map(int, args.depths.split(","))]
     plans += [(d, None) for d in map(int, args.hessian_depths.split(","))]
+    per_layer: dict[tuple[str, str], dict[int, float]] = {}
     for name, build in FUNCTIONS.items():
         for depth, kind in plans:
             f, closed_form = build(depth, rng)
@@ -153,6 +179,7 @@ def main() -> None:
                 floor = cold_seconds(table["NumPy floor (closed form)"])
             for row, run in table.items():
                 seconds = cold_seconds(run)
+                per_layer.setdefault((name, row), {})[depth] = seconds / depth
                 ratio = f"{seconds / floor:.0f}×" if floor else "—"
                 print(
                     f"| {name} | {depth} | {row} | {seconds * 1e3:.1f}"
@@ -162,6 +189,14 @@ def main() -> None:
             if kind is not None:
                 peak = peak_mib(lambda f=f: td.jacobian(f)(h))
                 print(f"| {name} | {depth} | peak memory, jacobian auto | {peak:.1f} MiB | | |")
+                length = len(td.jacobian(f)(h).formula)
+                print(f"| {name} | {depth} | J.formula, characters | {length} | | |")
+    print("\n| function | row | depths | per-layer time, deepest ÷ shallowest |")
+    print("|---|---|---|---:|")
+    for (name, row), times in per_layer.items():
+        low, high = min(times), max(times)
+        if low != high:
+            print(f"| {name} | {row} | {low} → {high} | {times[high] / times[low]:.2f} |")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,12 @@ refused; arithmetic on constants is folded with Python's exact integers (so
 ``x * 2**64`` multiplies by 2⁶⁴, not by a wrapped 64-bit 0), and a constant that
 is too large or that no float64 represents exactly is refused; the arrays that
 ``ones``, ``zeros`` and ``eye`` would allocate are checked against the memory
-limit first, and so are the results of ``kron``, ``outer``, ``tile``, ``pad``,
-``repeat`` and ``broadcast_to`` and of broadcasting arithmetic (``a * b``,
-``a @ b``), from their operands' shapes, before NumPy allocates them.
+limit first, and so are the results of every function that builds an array larger
+than its operands (``einsum`` and its intermediates, ``stack``, ``concatenate``,
+``kron``, ``outer``, ``tile``, ``pad``, ``repeat``, ``broadcast_to``, ``dot``,
+``diag``, ``cov``, ``svd``, … see ``_GROWING``), of every ufunc and ``where``/``clip``
+(their arguments broadcast) and of broadcasting arithmetic (``a * b``, ``a @ b``), from
+their operands' shapes, before NumPy allocates them.
 """
 
 import ast
@@ -22,6 +25,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import opt_einsum
 
 import tensordiff.ops  # noqa: F401  (registers the rules the whitelist is read from)
 from tensordiff.core import memory
@@ -50,7 +54,11 @@ def _allocating(constructor: Callable, shape_of: Callable) -> Callable:
     """``constructor`` refusing, before it allocates, an array over the memory limit."""
 
     def checked(*args, **kwargs):
-        _check_size(constructor.__name__, shape_of(*args, **kwargs), kwargs.get("dtype"))
+        try:
+            shape = shape_of(*args, **kwargs)
+        except (TypeError, ValueError, IndexError, KeyError):
+            shape = ()  # arguments NumPy will refuse: its own error says why
+        _check_size(constructor.__name__, shape, kwargs.get("dtype"))
         return constructor(*args, **kwargs)
 
     checked.__name__ = constructor.__name__
@@ -104,15 +112,119 @@ def _repeat_shape(a, repeats, axis=None):
     return shape[:axis] + (total,) + shape[axis + 1 :]
 
 
+def _einsum_size(*operands, **kwargs):
+    """The largest array an einsum makes (its result or an intermediate of the order
+    opt_einsum picks), from stand-ins of the operands' shapes that hold no memory."""
+    stand_ins = [
+        np.broadcast_to(np.zeros(()), np.shape(x)) if not isinstance(x, (str, list)) else x
+        for x in operands
+    ]
+    _, info = opt_einsum.contract_path(*stand_ins, shapes=False)
+    result = math.prod(info.size_dict[c] for c in info.output_subscript)
+    return (max(int(info.largest_intermediate), result),)
+
+
+def _joined_size(arrays, *args, **kwargs):
+    """Entries of a result joining ``arrays`` (a list, nested for ``block``): their sum."""
+    stack, total = [arrays], 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        else:
+            total += int(np.size(item))
+    return (total,)
+
+
+def _tensordot_shape(a, b, axes=2):
+    sa, sb = np.shape(a), np.shape(b)
+    if np.ndim(axes) == 0:
+        n = int(axes)
+        return sa[: len(sa) - n] + sb[n:]
+    first, second = (
+        {int(k) % max(len(shape), 1) for k in np.atleast_1d(summed)}
+        for summed, shape in zip(axes, (sa, sb), strict=True)
+    )
+    return tuple(d for k, d in enumerate(sa) if k not in first) + tuple(
+        d for k, d in enumerate(sb) if k not in second
+    )
+
+
+def _dot_shape(a, b, *args, **kwargs):
+    sa, sb = np.shape(a), np.shape(b)
+    if not sa or not sb:
+        return sa or sb
+    return sa[:-1] + (sb[:-2] + sb[-1:] if len(sb) >= 2 else ())
+
+
+def _diag_shape(v, k=0):
+    n = int(np.size(v)) if np.ndim(v) == 1 else 0
+    return (n + abs(int(k)),) * 2
+
+
+def _diagflat_shape(v, k=0):
+    return (int(np.size(v)) + abs(int(k)),) * 2
+
+
+def _covariance_shape(m, y=None, rowvar=True, *args, **kwargs):
+    variables = int(np.shape(m)[0] if rowvar or np.ndim(m) < 2 else np.shape(m)[1])
+    if y is not None:
+        variables += int(np.shape(y)[0] if rowvar or np.ndim(y) < 2 else np.shape(y)[1])
+    return (variables, variables)
+
+
+def _svd_shape(a, full_matrices=True, *args, **kwargs):
+    m, n = np.shape(a)[-2:]
+    return (max(m, n), max(m, n)) if full_matrices else (m, n)
+
+
 # Functions whose result may be far larger than their operands: checked before they run.
 _GROWING = {
     "kron": _kron_shape,
     "outer": lambda a, b, *args, **kwargs: (int(np.size(a)), int(np.size(b))),
+    "linalg.outer": lambda a, b, *args, **kwargs: (int(np.size(a)), int(np.size(b))),
     "tile": _tile_shape,
     "pad": _pad_shape,
     "repeat": _repeat_shape,
     "broadcast_to": lambda array, shape, *args, **kwargs: shape,
+    "einsum": _einsum_size,
+    "tensordot": _tensordot_shape,
+    "linalg.tensordot": _tensordot_shape,
+    "dot": _dot_shape,
+    "inner": lambda a, b: np.shape(a)[:-1] + np.shape(b)[:-1],
+    "multi_dot": lambda arrays, *args, **kwargs: (
+        (np.shape(arrays[0])[:1] if np.ndim(arrays[0]) > 1 else ())
+        + (np.shape(arrays[-1])[-1:] if np.ndim(arrays[-1]) > 1 else ())
+    ),
+    "diag": _diag_shape,
+    "diagflat": _diagflat_shape,
+    "vander": lambda x, N=None, *args, **kwargs: (
+        int(np.size(x)),
+        int(np.size(x) if N is None else N),
+    ),
+    "linspace": lambda start, stop, num=50, *args, **kwargs: (num,),
+    "meshgrid": lambda *xs, **kwargs: (len(xs), *(int(np.size(x)) for x in xs)),
+    "cov": _covariance_shape,
+    "corrcoef": _covariance_shape,
+    "linalg.svd": _svd_shape,
+    **dict.fromkeys(
+        ("stack", "concatenate", "concat", "hstack", "vstack", "dstack", "column_stack"),
+        _joined_size,
+    ),
+    "block": _joined_size,
+    "append": lambda arr, values, *args, **kwargs: _joined_size([arr, values]),
 }
+_GROWING["linalg.multi_dot"] = _GROWING["multi_dot"]
+
+
+def _broadcast_shape(*args, **kwargs):
+    """The shape the array arguments broadcast to: that of a ufunc's result (``maximum``,
+    ``add``, …, ``where``, ``clip``), which may be far larger than each of them."""
+    return np.broadcast_shapes(*(np.shape(a) for a in args if not isinstance(a, str)))
+
+
+# Calls whose result has the shape their arguments broadcast to (besides the ufuncs).
+_BROADCASTING = ("where", "clip", "isclose", "allclose")
 
 
 def _functions() -> dict[str, Callable]:
@@ -127,6 +239,9 @@ def _functions() -> dict[str, Callable]:
     for name, shape_of in _GROWING.items():
         if name in found:
             found[name] = _allocating(found[name], shape_of)
+    for name, value in found.items():
+        if isinstance(value, np.ufunc) or name in _BROADCASTING:
+            found[name] = _allocating(value, _broadcast_shape)
     found["eye"] = _allocating(np.eye, _eye_shape)
     found["ones"] = _allocating(np.ones, lambda shape, *args, **kwargs: shape)
     found["zeros"] = _allocating(np.zeros, lambda shape, *args, **kwargs: shape)

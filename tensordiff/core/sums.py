@@ -44,7 +44,15 @@ def _add_cores(first: Term, second: Term) -> Term:
         cores.append((term.core(keep), [position[c] for c in keep]))
         used.update(position[c] for c in keep)
         renaming = {c: (position[c],) for c in term.out_classes()}
-        parts.append(templates.substitute(term.product_name(keep), renaming))
+        # The classes the product sums over are bound inside its name: none may print as
+        # one of the target's open classes (the second term's ids can be the first's).
+        name = term.product_name(keep)
+        renaming.update(
+            (c, (fresh_class(),))
+            for c in templates.classes_in(name)
+            if c not in position and c in target
+        )
+        parts.append(templates.substitute(name, renaming))
     order = [c for c in target if c in used]
     aligned_first, aligned_second = (align_to(core, classes, order) for core, classes in cores)
     total = aligned_first + aligned_second

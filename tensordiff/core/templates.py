@@ -13,10 +13,17 @@ layer's expression; writing them at each step of the chain rule made it
 quadratic (and cubic in reverse order) in the depth, while a deferred step
 costs the number of its parts. Every function here takes either kind; use
 :func:`text` where a ``str`` is needed.
+
+A long *expression* (how a traced value reads: ``h + tanh(W h)``) stands in the
+expressions built from it as a reference ``⟪5⟫`` (see :func:`intermediate`), printed as
+a symbol (``z₁``) that the formula's legend defines. Copying it instead doubled the
+text per layer wherever a value is used twice (a residual ``h + tanh(W h)``), which
+made tracing exponential in the depth.
 """
 
 import functools
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -35,6 +42,15 @@ __all__ = [
     "text",
     "number",
     "defined",
+    "intermediate",
+    "expression_of",
+    "is_reference",
+    "exported",
+    "imported",
+    "readable",
+    "symbol_of",
+    "free_count",
+    "bound_apart",
     "meaning_of",
     "flattened",
     "definitions_in",
@@ -42,12 +58,21 @@ __all__ = [
 ]
 
 # A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
-_NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff])")
+_NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff⟪])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 # Products and sums whose parts are longer than this in all are deferred.
 EAGER_CHARACTERS = 1000
 # A symbol defined in the formula's legend: ⦃g|[x > 0]⦄ prints as g (see :func:`defined`).
 _DEFINED = re.compile(r"⦃([^|⦃⦄]*)\|([^⦃⦄]*)⦄")
+# A reference to a long intermediate expression (see :func:`intermediate`).
+_REFERENCE = re.compile(r"⟪(\d+)⟫")
+_SYMBOL_OR_REFERENCE = re.compile(f"{_DEFINED.pattern}|{_REFERENCE.pattern}")
+# Expressions longer than this are referred to by name in the expressions built on them.
+INTERMEDIATE_CHARACTERS = 160
+# The symbol an intermediate prints as (numbered when there are several: z₁, z₂), and
+# that of a part of a formula used more than once (P₁[i,a], defined in the legend).
+INTERMEDIATE_SYMBOL = "z"
+SHARED_SYMBOL = "P"
 
 
 def slot(c: int) -> str:
@@ -224,24 +249,79 @@ class Deferred:
 
 
 def text(template) -> str:
-    """The template written out (a ``str`` is returned as it is)."""
+    """The template written out (a ``str`` is returned as it is). A part of a long
+    deferred template that it uses more than once (the running product of a deep residual
+    chain's Jacobian is used twice per layer) is written once, as a shared template
+    ``⟪n⟫[⟨c⟩,…]`` that the formula's legend defines: copied, the text would double
+    with each use."""
     if isinstance(template, str):
         return template
     if template._text is None:
-        template._text = _write(template)
+        references: dict[Deferred, tuple[str, tuple[int, ...]]] = {}
+        for node in _shared_parts(template):
+            written = node._text if node._text is not None else _write(node, references)
+            node._text = written
+            references[node] = _shared(written)
+        template._text = _write(template, references)
     return template._text
 
 
-def _write(root: Deferred) -> str:
+def _shared_parts(root: "Deferred") -> list["Deferred"]:
+    """The parts of ``root`` used more than once within it whose text is long, each after
+    the parts it contains."""
+    uses: dict[Deferred, int] = {}
+    order: list[Deferred] = []  # every part, each after those it contains
+    expanded: set[Deferred] = set()
+    stack: list = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if ready:
+            order.append(node)
+            continue
+        if node in expanded:
+            continue
+        expanded.add(node)
+        stack.append((node, True))
+        for part in node.parts:
+            if isinstance(part, Deferred):
+                uses[part] = uses.get(part, 0) + 1
+                stack.append((part, False))
+    length: dict[Deferred, int] = {}
+    for node in order:
+        length[node] = sum(
+            length[part] if isinstance(part, Deferred) else len(part) for part in node.parts
+        ) + 3 * len(node.parts)
+    return [
+        node
+        for node in order
+        if uses.get(node, 0) > 1 and length[node] > INTERMEDIATE_CHARACTERS and node is not root
+    ]
+
+
+def _shared(written: str) -> tuple[str, tuple[int, ...]]:
+    """The reference to a shared template of text ``written``, and its free classes (the
+    order its symbol is indexed in)."""
+    free = [c for c in classes_in(bound_apart(written)) if c < _BOUND_CLASSES]
+    renumbered = {c: n for n, c in enumerate(dict.fromkeys([*free, *classes_in(written)]))}
+    canonical = _PLACEHOLDER.sub(lambda m: slot(renumbered[int(m.group(1))]), written)
+    return _INTERMEDIATES.reference(SHARED_SYMBOL, canonical, len(free)), tuple(free)
+
+
+def _write(root: Deferred, references: Mapping) -> str:
     """The text of ``root``, built with a stack of its own: the tree of a deep function's
     name is as deep as the function, beyond Python's recursion limit. A renaming is
-    composed into the mapping handed down and applied to the plain-text parts."""
+    composed into the mapping handed down and applied to the plain-text parts; a part in
+    ``references`` is written as its reference (see :func:`text`)."""
     results: list[str] = []
     stack: list = [(root, {}, False)]
     while stack:
         node, mapping, ready = stack.pop()
         if isinstance(node, str):
             results.append(substitute(node, mapping) if mapping else node)
+        elif node is not root and node in references and _one_to_one(references[node], mapping):
+            reference, free = references[node]
+            indices = ",".join(slot(mapping.get(c, (c,))[0]) for c in free)
+            results.append(f"{reference}[{indices}]" if free else reference)
         elif not mapping and node._text is not None:
             results.append(node._text)
         elif node.kind == "renamed":
@@ -257,10 +337,56 @@ def _write(root: Deferred) -> str:
             else:
                 summed = [d for c in node.summed for d in mapping.get(c, (c,))]
                 written = _product_text(parts, summed, node.negative)
-            if not mapping:
+            if not mapping and node is not root:
                 node._text = written
             results.append(written)
     return results[0]
+
+
+def _one_to_one(reference: tuple, mapping: Mapping) -> bool:
+    """Whether ``mapping`` takes each free class of a shared template to one class (a
+    class split in several has no place among the symbol's indices: it is written out)."""
+    return all(len(mapping.get(c, (c,))) == 1 for c in reference[1])
+
+
+_BOUND = re.compile(r"Σ_((?:⟨\d+⟩,?)+)")
+_BOUND_CLASSES = 10**9  # bound_apart's fresh classes start here
+
+
+def bound_apart(template: str) -> str:
+    """``template`` with each class a Σ inside it sums over renamed to a class of its own
+    within the Σ's scope, so a bound index never prints as a free index or as the index
+    of an enclosing Σ.
+
+    >>> bound_apart("(1 + Σ_⟨3⟩ a[⟨3⟩]) w[⟨3⟩]")
+    '(1 + Σ_⟨1000000000⟩ a[⟨1000000000⟩]) w[⟨3⟩]'
+    """
+    fresh = iter(range(_BOUND_CLASSES, _BOUND_CLASSES + 10**6))
+    match = _BOUND.search(template)
+    while match:
+        end = _scope_end(template, match.start())
+        renamed = {c: next(fresh) for c in re.findall(r"⟨(\d+)⟩", match.group(1))}
+        scope = template[match.start() : end]
+        for c, new in renamed.items():
+            scope = scope.replace(f"⟨{c}⟩", f"⟨{new}⟩")
+        template = template[: match.start()] + scope + template[end:]
+        match = _BOUND.search(template, match.start() + len(match.group(0)))
+    return template
+
+
+def _scope_end(text: str, start: int) -> int:
+    """Where the summand of the Σ at ``start`` ends: the close of its enclosing bracket, or
+    a sum at its own depth (not one inside a defined symbol's meaning, ``⦃g|[a] + ½ [b]⦄``).
+
+    >>> _scope_end("(Σ_⟨1⟩ ⦃g|[a] + ½ [b]⦄[⟨1⟩] w[⟨1⟩]) + v", 1)
+    34
+    """
+    depth = 0
+    for n in range(start, len(text)):
+        depth += (text[n] in "([⦃") - (text[n] in ")]⦄")
+        if depth < 0 or (depth == 0 and text.startswith((" + ", " − "), n)):
+            return n
+    return len(text)
 
 
 def _composed(outer: Mapping[int, Sequence[int]], inner: Mapping[int, Sequence[int]]) -> dict:
@@ -340,6 +466,108 @@ def defined(symbol: str, meaning: str) -> str:
     return f"⦃{symbol}|{meaning_of(meaning)}⦄"
 
 
+class _Intermediates:
+    """The text of every long intermediate: an expression (:func:`intermediate`) or a part
+    of a formula used more than once (a *shared* template, see :func:`text`), once per
+    distinct text.
+
+    Interned: the same function traced again finds its references again (a shared
+    template's classes are numbered afresh from 0 before it is looked up), so the table
+    grows with the distinct long intermediates a process meets (each at most a few times
+    :data:`INTERMEDIATE_CHARACTERS` long, since its own parts are references), not with
+    the number of calls. Shared by threads; an entry is never changed or removed, so a
+    formula can be printed whenever its Jacobian is kept.
+    """
+
+    def __init__(self):
+        self._number: dict[tuple, int] = {}
+        self._entries: list[tuple[str, str, int]] = []  # (symbol, text, free classes)
+        self._lock = threading.Lock()
+
+    def reference(self, symbol: str, text: str, free: int = 0) -> str:
+        key = (symbol, text, free)
+        with self._lock:
+            n = self._number.get(key)
+            if n is None:
+                n = self._number[key] = len(self._entries)
+                self._entries.append(key)
+        return f"⟪{n}⟫"
+
+    def entry(self, reference: str) -> tuple[str, str, int]:
+        return self._entries[int(_REFERENCE.fullmatch(reference).group(1))]
+
+
+_INTERMEDIATES = _Intermediates()
+
+
+def intermediate(expression: str) -> str:
+    """How an expression stands in the expressions built on it: itself if short, else a
+    reference ``⟪n⟫`` to it, printed as a symbol the legend defines (:func:`expression_of`).
+
+    >>> intermediate("h + tanh(W h)")
+    'h + tanh(W h)'
+    >>> long = "h" + " + h" * INTERMEDIATE_CHARACTERS
+    >>> ref = intermediate(long)
+    >>> ref == intermediate(long) != long, expression_of(ref) == long
+    (True, True)
+    """
+    if len(expression) <= INTERMEDIATE_CHARACTERS or _REFERENCE.fullmatch(expression):
+        return expression
+    return _INTERMEDIATES.reference(INTERMEDIATE_SYMBOL, expression)
+
+
+def expression_of(reference: str) -> str:
+    """The text a reference ``⟪n⟫`` stands for (which may hold references itself); a
+    shared template's free classes are ``⟨0⟩``, ``⟨1⟩``, … in the order it is indexed."""
+    return _INTERMEDIATES.entry(reference)[1]
+
+
+def exported(templates) -> tuple[list[str], list[tuple[str, str, str, int]]]:
+    """``templates`` written out, with the intermediates they use (each after those it
+    uses): what another process needs to print them (see :func:`imported`), since a
+    reference only means something in the process that made it."""
+    texts = [text(t) for t in templates]
+    pairs = dict.fromkeys(p for t in texts for p in definitions_in(t))
+    return texts, [(m, *_INTERMEDIATES.entry(m)) for _, m in pairs if is_reference(m)]
+
+
+def imported(texts, entries) -> list[str]:
+    """The templates :func:`exported` gave, in this process: each intermediate entered in
+    this process's table, the references renumbered to match."""
+    moved: dict[str, str] = {}
+
+    def renumbered(template: str) -> str:
+        return _REFERENCE.sub(lambda m: moved[m.group(0)], template)
+
+    for reference, symbol, body, free in entries:
+        moved[reference] = _INTERMEDIATES.reference(symbol, renumbered(body), free)
+    return [renumbered(t) for t in texts]
+
+
+def readable(expression: str) -> str:
+    """``expression`` for a message, each reference to a long intermediate as ``…``.
+
+    >>> readable(intermediate("h" + " + h" * INTERMEDIATE_CHARACTERS) + " > 0")
+    '… > 0'
+    """
+    return _REFERENCE.sub("…", expression)
+
+
+def is_reference(template: str) -> bool:
+    """Whether ``template`` is one reference ``⟪n⟫`` (see :func:`intermediate`)."""
+    return bool(_REFERENCE.fullmatch(template))
+
+
+def symbol_of(reference: str) -> str:
+    """The symbol a reference prints as: z for an expression, P for a shared template."""
+    return _INTERMEDIATES.entry(reference)[0]
+
+
+def free_count(reference: str) -> int:
+    """How many indices a shared template's symbol carries (0 for an expression)."""
+    return _INTERMEDIATES.entry(reference)[2]
+
+
 def meaning_of(template) -> str:
     """``template`` with each defined symbol written out as its meaning (a meaning may use
     another quantity, as in ``[|x| > 1]``; the legend then needs no second symbol).
@@ -351,21 +579,51 @@ def meaning_of(template) -> str:
 
 
 def definitions_in(template) -> list[tuple[str, str]]:
-    """The (symbol, meaning) pairs of the defined symbols in ``template``, in order.
+    """The (symbol, meaning) pairs of the defined symbols in ``template``, in order; an
+    intermediate is the pair ``("z", "⟪n⟫")`` (``("P", "⟪n⟫")`` for a shared template), after
+    the pairs its text needs.
 
     >>> definitions_in("⦃g|[x > 0]⦄[⟨1⟩] + ⦃g|[y > 0]⦄[⟨1⟩]")
     [('g', '[x > 0]'), ('g', '[y > 0]')]
+    >>> inner = intermediate("h" + " + h" * INTERMEDIATE_CHARACTERS)
+    >>> outer = intermediate(f"{inner} + tanh({inner})" + " " * INTERMEDIATE_CHARACTERS)
+    >>> definitions_in(f"2 {outer}") == [("z", inner), ("z", outer)]
+    True
     """
-    return _DEFINED.findall(text(template))
+    found: dict[tuple[str, str], None] = {}
+    expanded: set[str] = set()
+    # Depth-first with a stack of its own (intermediates nest as deep as the function);
+    # a reference is listed after everything its text uses.
+    stack: list[tuple[str, object]] = [("scan", text(template))]
+    while stack:
+        task, value = stack.pop()
+        if task == "list":
+            found.setdefault(value)
+        elif task == "reference":
+            if value not in expanded:
+                expanded.add(value)
+                stack += [("list", (symbol_of(value), value)), ("scan", expression_of(value))]
+        else:
+            tasks = []
+            for match in _SYMBOL_OR_REFERENCE.finditer(value):
+                if match.group(1) is not None:  # a defined symbol; its meaning may use others
+                    pair = (match.group(1), match.group(2))
+                    tasks += [("scan", match.group(2)), ("list", pair)]
+                else:
+                    tasks.append(("reference", match.group(0)))
+            stack.extend(reversed(tasks))
+    return list(found)
 
 
 def replace_defined(template, symbols: Mapping[tuple[str, str], str]) -> str:
-    """``template`` with each defined symbol printed as ``symbols[(symbol, meaning)]``.
+    """``template`` with each defined symbol printed as ``symbols[(symbol, meaning)]``,
+    and each intermediate as ``symbols[(symbol, "⟪n⟫")]`` (see :func:`definitions_in`).
 
     >>> replace_defined("⦃g|[x > 0]⦄[⟨1⟩]", {("g", "[x > 0]"): "g₁"})
     'g₁[⟨1⟩]'
     """
-    return _DEFINED.sub(lambda m: symbols[m.group(1), m.group(2)], text(template))
+    written = _DEFINED.sub(lambda m: symbols[m.group(1), m.group(2)], text(template))
+    return _REFERENCE.sub(lambda m: symbols[symbol_of(m.group(0)), m.group(0)], written)
 
 
 def flattened(template) -> str:

@@ -66,10 +66,12 @@ def reserve_classes_up_to(largest: int) -> None:
             _class_ids = itertools.count(largest + 1)
 
 
-def _loaded(factors, axes, sizes, names) -> "Term":
+def _loaded(factors, axes, sizes, names, intermediates=()) -> "Term":
     """A term unpickled here. Its ids come from the counter of the process that made it,
     so this process's counter first moves past them: a fresh class (a block's new axis,
-    a renamed copy) must never be one of the term's own."""
+    a renamed copy) must never be one of the term's own. The intermediates its names use
+    are entered in this process's table (see :func:`templates.exported`)."""
+    names = tuple(templates.imported(names, intermediates))
     ids = [c for axis in axes for c in axis]
     ids += [c for _, classes in factors for c in classes]
     ids += [c for name in names for c in templates.classes_in(name)]
@@ -117,7 +119,8 @@ class Term:
         return sum(array.nbytes for array, _ in self.factors)
 
     def __reduce__(self):
-        return _loaded, (self.factors, self.axes, dict(self.sizes), self.names)
+        names, intermediates = templates.exported(self.names)
+        return _loaded, (self.factors, self.axes, dict(self.sizes), tuple(names), intermediates)
 
     @classmethod
     def dense(cls, array: np.ndarray, name: str = "T") -> "Term":

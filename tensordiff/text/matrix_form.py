@@ -30,8 +30,7 @@ def matrix_form(J, symbols: dict | None = None) -> str | None:
         return None
     vec = "vec " if J.ndim - n_out > 1 and n_out > 0 else ""
     form = notation.tidy(f"∂{vec}{J.numerator}/∂{vec}{J.denominator} = " + " + ".join(forms))
-    used = {pair: printed for pair, printed in symbols.items() if printed in form}
-    return notation.with_legend(form, used)
+    return notation.with_legend(form, notation.used_in(form, symbols))
 
 
 def _term_form(term, J, n_out: int, symbols: dict) -> str | None:

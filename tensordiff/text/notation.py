@@ -24,6 +24,7 @@ __all__ = [
     "index_notation",
     "symbols_of",
     "legend",
+    "used_in",
     "with_legend",
     "factor_table",
     "number",
@@ -129,16 +130,17 @@ def symbols_of(tensors, texts=()) -> dict[tuple[str, str], str]:
             for name in term.factor_names()
         ),
     ]
+    # in order of first appearance, each after the quantities its meaning uses
+    pairs = list(dict.fromkeys(p for text in texts for p in templates.definitions_in(text)))
     by_symbol: dict[str, list[tuple[str, str]]] = {}
-    for text in texts:
-        for pair in templates.definitions_in(text):
-            quantities = by_symbol.setdefault(pair[0], [])
-            if pair not in quantities:
-                quantities.append(pair)
-    # names the reader sees elsewhere (the user's arrays, functions) are not reused
+    for pair in pairs:
+        by_symbol.setdefault(pair[0], []).append(pair)
+    # names the reader sees elsewhere (the user's arrays, functions; in the legend, in the
+    # intermediates' texts) are not reused
+    shown = [*texts, *(templates.expression_of(m) for _, m in pairs if templates.is_reference(m))]
     seen = {
         word
-        for text in texts
+        for text in shown
         for word in re.findall(r"[^\W\d_]\w*", templates.replace_defined(text, _BLANK))
     }
     symbols = {}
@@ -149,7 +151,7 @@ def symbols_of(tensors, texts=()) -> dict[tuple[str, str], str]:
         numbered = (f"{symbol}{subscript(n)}" for n in range(1, len(quantities) + len(seen) + 2))
         free = (name for name in numbered if name not in seen)
         symbols.update(zip(quantities, free, strict=False))  # free never runs out
-    return symbols
+    return {pair: symbols[pair] for pair in pairs}
 
 
 class _Blank(dict):
@@ -172,10 +174,53 @@ def legend(symbols: dict[tuple[str, str], str]) -> str:
     """
     if not symbols:
         return ""
+    entries = (_entry(pair, printed, symbols) for pair, printed in symbols.items())
     # only a number's ASCII minus is made −: a meaning may be words ("one-hot rows")
-    meanings = [re.sub(r"(?<!\w)-(?=[\d.])", "−", pair[1]) for pair in symbols]
-    printed = symbols.values()
-    return "where " + ", ".join(f"{p} = {m}" for p, m in zip(printed, meanings, strict=True))
+    return "where " + ", ".join(re.sub(r"(?<!\w)-(?=[\d.])", "−", e) for e in entries)
+
+
+def _entry(pair: tuple[str, str], printed: str, symbols: dict) -> str:
+    """``printed = meaning``, with the intermediates (and, in an intermediate's text, the
+    defined symbols) in the meaning printed as their symbols; a shared template is
+    defined with indices, ``P₁[i,j] = …``."""
+    _, meaning = pair
+    if not templates.is_reference(meaning):
+        return f"{printed} = {templates.replace_defined(meaning, symbols)}"
+    body = templates.replace_defined(
+        templates.bound_apart(templates.expression_of(meaning)), symbols
+    )
+    free = templates.free_count(meaning)
+    # indices: free ones first (i, j, …), then the summed ones, none a name the body prints
+    taken = set(re.findall(r"[^\W\d_]\w*", templates.render(body, _BLANK)))
+    letters = (ch for ch in "ijkl" + _FRESH if ch not in taken)
+    mapping = {c: next(letters, f"s{c}") for c in templates.classes_in(body)}
+    indices = ",".join(mapping[c] for c in range(free))
+    lhs = f"{printed}[{indices}]" if free else printed
+    return f"{lhs} = {tidy(templates.render(body, mapping))}"
+
+
+def used_in(text: str, symbols: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    """The entries of ``symbols`` that ``text`` prints, with those their meanings print.
+
+    >>> used_in("2 g₂", {("g", "[x > 0]"): "g₁", ("g", "[x ≤ 0]"): "g₂"})
+    {('g', '[x ≤ 0]'): 'g₂'}
+    """
+    words = set(re.findall(r"[^\W\d_]\w*", text))
+    needed = {
+        pair
+        for pair, symbol in symbols.items()
+        if symbol in words or (symbol in text and not symbol.isidentifier())
+    }
+    for pair, _ in reversed(list(symbols.items())):  # a meaning uses only earlier entries
+        if pair in needed:
+            needed.update(templates.definitions_in(_defined_form(pair)))
+    return {pair: symbol for pair, symbol in symbols.items() if pair in needed}
+
+
+def _defined_form(pair: tuple[str, str]) -> str:
+    """The pair as it stands in a template, for :func:`templates.definitions_in`."""
+    symbol, meaning = pair
+    return meaning if templates.is_reference(meaning) else f"⦃{symbol}|{meaning}⦄"
 
 
 def with_legend(formula: str, symbols: dict[tuple[str, str], str]) -> str:
@@ -196,7 +241,6 @@ def factor_table(tensor) -> list[dict]:
     """
     symbols = symbols_of([tensor])
     return [_term_text(term, tensor.indices, symbols)[1] for term in tensor.structured_terms()]
-
 
 
 def network(tensor) -> list[dict]:
@@ -237,11 +281,9 @@ def _labels_of(term: Term, labels) -> dict[int, list[str]]:
 
 def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     label_of = _labels_of(term, labels)
-    factor_names = [_bound_apart(templates.text(name)) for name in term.factor_names()]
+    factor_names = [templates.bound_apart(templates.text(name)) for name in term.factor_names()]
     # a summation letter is none of the free labels, symbols or names the term prints
-    names = re.findall(
-        r"[^\W\d_]\w*", templates.replace_defined(" ".join(factor_names), _BLANK)
-    )
+    names = re.findall(r"[^\W\d_]\w*", templates.replace_defined(" ".join(factor_names), _BLANK))
     taken = {piece for pieces in label_of.values() for piece in pieces}
     taken |= set(symbols.values()) | set(names)
     letters = (ch for ch in _FRESH if ch not in taken)
@@ -268,41 +310,6 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     if summed:
         body = "Σ_" + ",".join(mapping[c] for c in dict.fromkeys(summed)) + " " + body
     return _signed(body, sign, coefficient, numeric), table
-
-
-_BOUND = re.compile(r"Σ_((?:⟨\d+⟩,?)+)")
-
-
-def _bound_apart(template: str) -> str:
-    """``template`` with each class a Σ inside it sums over renamed to a class of its own
-    within the Σ's scope, so a bound index never prints as a free index or as the index
-    of an enclosing Σ.
-
-    >>> _bound_apart("(1 + Σ_⟨3⟩ a[⟨3⟩]) w[⟨3⟩]")
-    '(1 + Σ_⟨1000000000⟩ a[⟨1000000000⟩]) w[⟨3⟩]'
-    """
-    fresh = iter(range(10**9, 10**9 + 10**6))
-    match = _BOUND.search(template)
-    while match:
-        end = _scope_end(template, match.start())
-        renamed = {c: next(fresh) for c in re.findall(r"⟨(\d+)⟩", match.group(1))}
-        scope = template[match.start() : end]
-        for c, new in renamed.items():
-            scope = scope.replace(f"⟨{c}⟩", f"⟨{new}⟩")
-        template = template[: match.start()] + scope + template[end:]
-        match = _BOUND.search(template, match.start() + len(match.group(0)))
-    return template
-
-
-def _scope_end(text: str, start: int) -> int:
-    """Where the summand of the Σ at ``start`` ends: the close of its enclosing bracket, or
-    a sum at its own depth."""
-    depth = 0
-    for n in range(start, len(text)):
-        depth += (text[n] in "([") - (text[n] in ")]")
-        if depth < 0 or (depth == 0 and text.startswith((" + ", " − "), n)):
-            return n
-    return len(text)
 
 
 def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str:

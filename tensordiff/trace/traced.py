@@ -30,7 +30,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from tensordiff.core import context, trees
 from tensordiff.core.dtypes import refuse_out_of_core
-from tensordiff.core.templates import defined, grouped, number
+from tensordiff.core.templates import defined, grouped, intermediate, number, readable
 from tensordiff.core.term import Term
 from tensordiff.errors import (
     ShapeError,
@@ -153,7 +153,7 @@ class Trace:
     def _display_name(self, x) -> str:
         """A traced value's expression or a constant's variable name, kept short."""
         if type(x) is Traced:
-            name = x.node.expr or "a traced value"
+            name = readable(x.node.expr) or "a traced value"
         else:
             known = self._lookup(x)
             name = known[1] if known is not None else "a constant"
@@ -704,7 +704,7 @@ class DataDependent(np.ndarray):
         return DataDependent.of(super().__getitem__(index), self.expr)
 
     def __bool__(self):
-        what = f"`{self.expr}`" if self.expr else "a comparison of traced values"
+        what = f"`{readable(self.expr)}`" if self.expr else "a comparison of traced values"
         self._refuse(
             f"the truth value of {what} (if, while, and/or/not, assert) depends on the traced"
             " values; a branch on it would silently fix one path of the derivative. Compute"
@@ -726,7 +726,7 @@ class DataDependent(np.ndarray):
         self._refuse(self._number_message(".tolist()"))
 
     def _number_message(self, call: str) -> str:
-        what = f"`{self.expr}`" if self.expr else "a value computed from traced values"
+        what = f"`{readable(self.expr)}`" if self.expr else "a value computed from traced values"
         return (
             f"{call} of {what} depends on the traced values: a Python number made from it"
             " (a loop count, a branch) would silently fix one path of the derivative. Keep it"
@@ -815,13 +815,14 @@ def as_array(x):
 
 
 def expressions(inputs: Sequence) -> list[str]:
-    """How each input reads in formulas: a traced value's expression, a constant's name."""
+    """How each input reads in formulas: a traced value's expression (a long one by a
+    reference, :func:`~tensordiff.core.templates.intermediate`), a constant's name."""
     level = level_of(inputs)
     trace = next((x._trace for x in inputs if type(x) is Traced and x._trace.level == level), None)
     out = []
     for x in inputs:
         if type(x) is Traced:
-            out.append(x.node.expr or "·")
+            out.append(intermediate(x.node.expr) or "·")
         elif x is None:
             out.append("")
         elif trace is not None:

@@ -1,6 +1,7 @@
 """Derivatives computed in many threads and asyncio tasks at once equal the serial ones."""
 
 import asyncio
+import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -101,3 +102,68 @@ def test_a_memory_limit_in_one_thread_does_not_refuse_work_in_another(rng):
     for thread in threads:
         thread.join()
     assert errors == ["limited"]
+
+
+def _residual(W, x, layers=12):
+    """A residual chain long enough that its formula names intermediates (z, P₁[i,j])."""
+    h = x
+    for k in range(layers):
+        h = h + np.tanh((W + k) @ h / (k + 3))
+    return h
+
+
+def test_a_pool_mixing_shapes_modes_hessians_and_jit_agrees_with_one_thread(rng):
+    """Every kind of call at once, in random order, with threads switched every few
+    bytecodes: eager Jacobians in each mode, gradients, Hessians, jitted functions shared
+    by all threads (recorded while others replay) and formulas of a residual chain, whose
+    intermediates go into the process-wide table concurrently. Each result, numbers and
+    formula, equals the single-threaded one."""
+    shapes = [(3, 3), (4, 4), (2, 2)]
+    cases = [(rng.normal(size=s), rng.normal(size=s[1])) for s in shapes]
+    jitted_jacobian = td.jit(td.jacobian(lambda W, x: np.tanh(W @ x)))
+    jitted_hessian = td.jit(td.hessian(lambda W, x: np.sum(np.sin(W @ x))))
+
+    def task(kind, mode, W, x):
+        if kind == "jacobian":
+            J = td.jacobian(lambda W: np.tanh(W @ x) * np.sum(W), mode=mode)(W)
+            return np.asarray(J), J.formula
+        if kind == "grad":
+            return np.asarray(td.grad(lambda W: np.sum(np.tanh(W @ x) ** 2))(W)), None
+        if kind == "hessian":
+            return np.asarray(td.hessian(lambda x: np.sum(np.exp(W @ x)))(x)), None
+        if kind == "jit":
+            return np.asarray(jitted_jacobian(W, x)), np.asarray(jitted_hessian(W, x))
+        J = td.jacobian(lambda x: _residual(W, x), mode=mode)(x)
+        return np.asarray(J), J.formula
+
+    tasks = [
+        (kind, mode, n)
+        for kind in ("jacobian", "grad", "hessian", "jit", "residual")
+        for mode in ("auto", "forward", "reverse")
+        for n in range(len(cases))
+    ] * 2
+    rng.shuffle(tasks)
+    expected = {t: task(t[0], t[1], *cases[t[2]]) for t in set(tasks)}
+    jitted_jacobian.clear()
+    jitted_hessian.clear()
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda t: task(t[0], t[1], *cases[t[2]]), tasks))
+    finally:
+        sys.setswitchinterval(previous)
+    for t, (numbers, extra) in zip(tasks, results, strict=True):
+        want_numbers, want_extra = expected[t]
+        np.testing.assert_array_equal(numbers, want_numbers, err_msg=str(t))
+        if isinstance(extra, str):
+            assert extra == want_extra, t
+        elif extra is not None:
+            np.testing.assert_array_equal(extra, want_extra, err_msg=str(t))
+    assert jitted_jacobian.cache_info().entries == len(shapes)
+    assert all(
+        re.search(r"where .*z₁ = .*P₁\[i,j\] = ", expected[t][1])
+        for t in tasks
+        if t[0] == "residual"
+    )

@@ -1,5 +1,7 @@
-"""Depth without limits: a 500-layer elementwise chain and a 200-term sum, in every mode,
-through grad and td.jit, agree with JAX (NumPy's einsum takes at most 32 operands)."""
+"""Depth without limits: a 500-layer elementwise chain, a 200-term sum and a 120-layer
+residual chain (each value used twice per layer), in every mode, through grad and td.jit,
+agree with JAX (NumPy's einsum takes at most 32 operands; a residual layer once doubled
+the text of every expression after it)."""
 
 import numpy as np
 import pytest
@@ -7,7 +9,9 @@ import pytest
 import tensordiff as td
 from tensordiff.core import paths
 
-LAYERS, TERMS = 500, 200
+LAYERS, TERMS, RESIDUAL_LAYERS = 500, 200, 120
+_weights = np.random.default_rng(13)
+RESIDUAL = [_weights.normal(size=(3, 3)) / 3 for _ in range(RESIDUAL_LAYERS)]
 
 
 def chain(xp, x):
@@ -23,7 +27,17 @@ def many_terms(xp, x):
     return total
 
 
-FUNCTIONS = {"500-layer chain": chain, "200-term sum": many_terms}
+def residual(xp, x, weights=RESIDUAL):
+    for W in weights:
+        x = x + xp.tanh(W @ x)
+    return x
+
+
+FUNCTIONS = {
+    "500-layer chain": chain,
+    "200-term sum": many_terms,
+    "120-layer residual chain": residual,
+}
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +107,31 @@ def test_hessian_of_a_30_layer_tanh_chain_agrees_with_jax(jax):
     H = td.hessian(lambda v: loss(np, v))(h)
     want = jax.hessian(lambda v: loss(jax.numpy, v))(h)
     np.testing.assert_allclose(np.asarray(H), want, rtol=1e-9, atol=1e-12)
+
+
+def test_hessian_of_a_residual_chain_agrees_with_jax(jax):
+    """Second derivatives through 16 residual layers (tracing them once took 2^16 steps)."""
+    h = np.array([0.3, -0.7, 1.1])
+
+    def loss(xp, v):
+        return xp.sum(residual(xp, v, RESIDUAL[:16]) ** 2)
+
+    H = td.hessian(lambda v: loss(np, v))(h)
+    want = jax.hessian(lambda v: loss(jax.numpy, v))(h)
+    np.testing.assert_allclose(np.asarray(H), want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["auto", "reverse", "forward"])
+def test_the_formula_of_a_residual_chain_grows_linearly_with_depth(x, mode):
+    """Each layer uses its input twice; the formula names what it uses more than once
+    (z, P₁[i,j], … in its legend) instead of writing it out twice, so doubling the depth
+    about doubles the formula (written out, it would square it)."""
+    lengths = [
+        len(td.jacobian(lambda v, n=n: residual(np, v, RESIDUAL[:n]), mode=mode)(x).formula)
+        for n in (30, 60, 120)
+    ]
+    assert lengths[1] < 2.5 * lengths[0] and lengths[2] < 2.5 * lengths[1], lengths
+    assert lengths[2] < 1000 * RESIDUAL_LAYERS
 
 
 @pytest.mark.parametrize("mode", ["optimal", "reverse", "forward"])

@@ -130,9 +130,48 @@ def test_a_growing_function_is_refused_from_its_operands_shapes(name):
     assert err.startswith(f"tensordiff explain: {GROWING[name]}: "), err
 
 
+# Results larger than each operand: each operand fits in 10 KB, the result does not.
+JOINING = {
+    "einsum": "einsum('i,j->ij', ones(100), ones(100)) * x[0]",
+    "stack": "stack([ones(1000), ones(1000)]) * x[0]",
+    "concatenate": "concatenate([ones(1000), ones(1000)]) * x[0]",
+    "hstack": "hstack([ones(1000), ones(1000)]) * x[0]",
+    "vstack": "vstack([ones(1000), ones(1000)]) * x[0]",
+    "block": "block([ones(1000), ones(1000)]) * x[0]",
+    "append": "append(ones(1000), ones(1000)) * x[0]",
+    "dot": "dot(ones((100, 1)), ones((1, 100))) * x[0]",
+    "tensordot": "tensordot(ones(100), ones(100), 0) * x[0]",
+    "diag": "diag(ones(100)) * x[0]",
+    "cov": "cov(ones((100, 2))) * x[0]",
+    "linspace": "linspace(0, 1, 2000) * x[0]",
+    "meshgrid": "meshgrid(ones(100), ones(100))[0] * x[0]",
+    "svd": "linalg.svd(ones((100, 2)))[0] * x[0]",
+    "maximum": "maximum(ones((100, 1)), ones((1, 100))) * x[0]",
+    "where": "where(greater(x[0], 0), ones((100, 1)), ones((1, 100)))",
+    "clip": "clip(ones((100, 1)), ones((1, 100)), 2) * x[0]",
+}
+
+
+@pytest.mark.parametrize("name", JOINING)
+def test_a_result_larger_than_its_operands_is_refused_before_it_is_built(name):
+    """Checked from the operands' shapes (the einsum's largest intermediate included),
+    naming the call, with the limit set low so that nothing large is ever allocated."""
+    with td.memory_limit(10_000):
+        code, out, err = explain(JOINING[name])
+    call = name.split()[0]
+    assert code == 2 and out == "" and "over the limit" in err, err
+    assert err.startswith(f"tensordiff explain: {call}: "), err
+
+
 @pytest.mark.parametrize(
     "expression, gradient",
     [
+        ("sum(einsum('i,j->ij', x, ones(2)))", lambda x: np.full(3, 2.0)),
+        (
+            "sum(maximum(x, -5.0)) + sum(where(greater(x, 0), x, 2 * x))",
+            lambda x: 1 + (x > 0) + 2 * (x <= 0),
+        ),
+        ("sum(stack([x, x]) ** 2) + sum(concatenate([x, 2 * x]))", lambda x: 4 * x + 3),
         ("sum(kron(x, ones(2)))", lambda x: np.full(3, 2.0)),
         ("sum(outer(x, ones(2)) ** 2)", lambda x: 4 * x),
         ("sum(tile(x, 2)) + sum(pad(x, 1) ** 2)", lambda x: 2 + 2 * x),

@@ -1,10 +1,15 @@
 """Factor-name templates with class placeholders: building, rewriting and rendering them."""
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tensordiff.core import templates
 from tensordiff.core.templates import (
     classes_in,
     grouped,
@@ -170,3 +175,48 @@ def test_a_deferred_name_deeper_than_the_recursion_limit_is_written():
     assert isinstance(name, Deferred)
     written = text(name)
     assert written.startswith("x[⟨1⟩] L") and written.count("L" * 1001) == layers
+
+
+def test_a_part_used_twice_is_written_once_and_defined_after_what_it_uses():
+    """A long part that a deferred template uses twice becomes one reference ⟪n⟫[…] with
+    its open classes as indices; its definition lists the intermediates it uses first."""
+    long = templates.intermediate("h" + " + h" * templates.INTERMEDIATE_CHARACTERS)
+    part = templates.product([f"{long}[⟨1⟩]", "W" * templates.EAGER_CHARACTERS + "[⟨1⟩,⟨2⟩]"], [1])
+    whole = templates.sum_of([part, templates.substitute(part, {2: (3,)})])
+    written = templates.text(whole)
+    reference = re.search(r"⟪\d+⟫", written.replace(long, "")).group(0)
+    assert written == f"({reference}[⟨2⟩] + {reference}[⟨3⟩])"
+    assert templates.free_count(reference) == 1
+    assert templates.definitions_in(written) == [("z", long), ("P", reference)]
+
+
+def test_pickled_names_print_the_same_formula_in_another_process(tmp_path):
+    """A reference means something only in the process that made it: a pickled term takes
+    its intermediates along, and prints the same formula where another table differs."""
+    source = (
+        "import pickle, sys, numpy as np, tensordiff as td\n"
+        "from tensordiff.core import templates\n"
+        "W = np.full((3, 3), 0.1)\n"
+        "def f(h):\n"
+        "    for _ in range(14):\n"
+        "        h = h + np.tanh(W @ h)\n"
+        "    return h\n"
+        "if sys.argv[1] == 'save':\n"
+        "    J = td.jacobian(f)(np.ones(3))\n"
+        "    open(sys.argv[2], 'wb').write(pickle.dumps(J))\n"
+        "    print(J.formula)\n"
+        "else:\n"
+        "    templates.intermediate('x' * 999)  # this process's table differs\n"
+        "    print(pickle.loads(open(sys.argv[2], 'rb').read()).formula)\n"
+    )
+    script, saved = tmp_path / "run.py", tmp_path / "J.pkl"
+    script.write_text(source)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    printed = [
+        subprocess.run(
+            [sys.executable, str(script), step, str(saved)],
+            capture_output=True, text=True, check=True, env=env,
+        ).stdout
+        for step in ("save", "load")
+    ]  # fmt: skip
+    assert "P₁[i,j] = " in printed[0] and printed[0] == printed[1]

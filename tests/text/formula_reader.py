@@ -242,8 +242,10 @@ class _Expression:
             return value**2 if squared else value
         if name in self.names:
             return np.asarray(self.names[name], dtype=float)
-        if name in self.legend:
-            return meaning_value(self.legend[name], self.names, self.legend)
+        if name in self.legend:  # read once: an intermediate z₂ may use z₁ twice
+            if name not in _defined:
+                _defined[name] = meaning_value(self.legend[name], self.names, self.legend)
+            return _defined[name]
         raise Unreadable(f"{name!r} is neither a user name, a function nor in the legend")
 
     def arguments(self):
@@ -314,13 +316,16 @@ def meaning_value(meaning: str, names: dict, legend: dict):
 def legend_of(formula: str) -> tuple[str, dict[str, str]]:
     """The formula without its legend, and the legend as symbol → meaning."""
     formula, _, legend = formula.partition(", where ")
-    entries = re.split(r", (?=[^\W\d_][\w₀-₉]* = )", legend) if legend else []
+    entries = re.split(r", (?=[^\W\d_][\w₀-₉]*(?:\[[^\]]*\])? = )", legend) if legend else []
     return formula, dict(entry.split(" = ", 1) for entry in entries)
 
 
 def read_back(formula: str, names: dict, J) -> np.ndarray:
     """The numbers ``formula`` (as printed for the Jacobian ``J``) stands for."""
     formula, legend = legend_of(formula)
+    _defined.clear()
+    for key in legend:  # in the legend's order, each entry after those it uses: read
+        _read_ahead(key, names, legend)  # this way, a chain of 100 entries nests no deeper
     _, rhs = formula.split(" = ", 1)
     sizes = dict(zip(J.indices, J.shape, strict=True))
     labels, value = _index_sum(rhs, names, legend, sizes)
@@ -450,6 +455,9 @@ def _array_factor(token, names, legend, sizes):
         expression = match.group(1)
     else:
         expression, indices = token, []
+    indexed = next((key for key in legend if key.startswith(expression + "[")), None)
+    if indexed is not None:  # P₁[i,j] = …: a tensor defined by its entries
+        return _defined_tensor(indexed, indices, names, legend, sizes), indices
     if expression in legend:
         value = meaning_value(legend[expression], names, legend)
         if isinstance(value, tuple) and value[0] == "picks" and len(indices) > 2:
@@ -615,6 +623,38 @@ def _evaluate(text: str, scope: dict):
             python.append(_INDEX_PYTHON.get(token, token))
         previous = token
     return eval(" ".join(python), {"__builtins__": {}}, scope)  # integers, labels, + - * // %
+
+
+_defined: dict[str, np.ndarray] = {}  # the legend's tensors in the formula being read
+
+
+def _read_ahead(key: str, names: dict, legend: dict) -> None:
+    """Read the legend entry ``key`` into ``_defined`` if it needs no sizes from its use."""
+    try:
+        if "[" in key:
+            own = key[key.index("[") + 1 : -1].split(",")
+            local: dict = {}
+            found, value = _index_sum(legend[key], names, legend, local)
+            _defined[key] = _aligned(value, found, own, local)
+        else:
+            _defined[key] = meaning_value(legend[key], names, legend)
+    except (Unreadable, KeyError):
+        pass  # read where it is used, which gives its sizes
+
+
+def _defined_tensor(key, labels, names, legend, sizes):
+    """The array of a legend entry ``P₁[i,j] = …`` (its own index letters), used with
+    ``labels``."""
+    own = key[key.index("[") + 1 : -1].split(",")
+    if len(own) != len(labels):
+        raise Unreadable(f"{key} used with labels {labels}")
+    if key not in _defined:  # each entry is read once: later entries use earlier ones twice
+        local = {a: sizes[b] for a, b in zip(own, labels, strict=True) if b in sizes}
+        found, value = _index_sum(legend[key], names, legend, local)
+        _defined[key] = _aligned(value, found, own, local)
+    value = _defined[key]
+    sizes.update(zip(labels, value.shape, strict=True))
+    return value
 
 
 def _selection(value, labels, sizes):

@@ -147,3 +147,54 @@ def test_a_bound_index_is_never_a_free_index_or_a_name(source, argument, point):
     for group in _bound_letters(rhs):
         assert not set(group) & set(J.indices), formula
         assert not set(group) & names, formula
+
+
+def _residual_chain(layers: int):
+    """``h ← h + tanh(Wk h)`` for k = 1 … layers, each Wk a global the formula names."""
+    weights = {f"W{k}": rng.normal(size=(3, 3)) / 3 for k in range(1, layers + 1)}
+    body = "".join(f"    h = h + np.tanh(W{k} @ h)\n" for k in range(1, layers + 1))
+    namespace = {"np": np, **weights}
+    exec(f"def f(h):\n{body}    return h\n", namespace)
+    exec(f"def loss(h):\n{body}    return np.sum(h**2)\n", namespace)
+    return namespace, weights
+
+
+@pytest.mark.parametrize("mode", ["auto", "reverse", "forward"])
+def test_a_deep_residual_chain_reads_back(mode):
+    """Each layer uses its input twice: the formula names long intermediates (z) and the
+    parts it uses more than once (P₁[i,j], defined with their own indices), and the legend
+    defines each before it is used."""
+    functions, weights = _residual_chain(100)
+    J = td.jacobian(functions["f"], mode=mode)(p3)
+    formula = J.formula
+    assert re.search(r"where .*\bz[₀-₉]* = .*\bP[₀-₉]*\[i,j\] = ", formula), formula[:500]
+    np.testing.assert_allclose(
+        read_back(formula, {**weights, "h": p3}, J), np.asarray(J), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_the_gradient_of_a_residual_chain_reads_back():
+    functions, weights = _residual_chain(40)
+    g = td.grad(functions["loss"])(p3)
+    np.testing.assert_allclose(
+        read_back(g.formula, {**weights, "h": p3}, g), np.asarray(g), rtol=1e-9, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("layers", [2, 25])
+def test_a_leaky_relu_residual_chain_reads_back(layers):
+    """Masks (g₁ = [W1 h > 0.1 (W1 h)] + ½ […]) whose meanings hold ' + ' inside a Σ:
+    the Σ's scope runs past them (once it ended inside the meaning, and the bound index
+    printed as another letter, or as j)."""
+    weights = {f"W{k}": rng.normal(size=(3, 3)) / 3 for k in range(1, layers + 1)}
+    body = "".join(
+        f"    h = h + np.maximum(W{k} @ h, 0.1 * (W{k} @ h))\n" for k in range(1, layers + 1)
+    )
+    namespace = {"np": np, **weights}
+    exec(f"def f(h):\n{body}    return h\n", namespace)
+    point = np.array([0.7, 1.3, -2.1])
+    for mode in ("auto", "forward"):
+        J = td.jacobian(namespace["f"], mode=mode)(point)
+        np.testing.assert_allclose(
+            read_back(J.formula, {**weights, "h": point}, J), np.asarray(J), rtol=1e-9, atol=1e-12
+        )

@@ -17,4 +17,5 @@ from tensordiff.ops import (  # noqa: F401
     linear,
     reductions,
     refusals,
+    sampled,
 )

@@ -178,6 +178,36 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return np.where(np.isnan(values), nan, result)
 
 
+@implements(np.modf)
+def modf(x, out=None, **kwargs):
+    """``(x − trunc x, trunc x)``: derivative 1 and 0, as in JAX. The fractional part's value
+    is NumPy's own (``modf(−3.0)`` is ``(−0.0, −3.0)``, which ``x − trunc x`` misses)."""
+    refuse_out("modf", {"out": out})
+    _refuse_keywords("modf", kwargs)
+    fraction = np.modf(raw(x))[0]
+    shape = np.shape(fraction)
+    (e,) = expressions([x])
+
+    def identity(_):
+        return jacobians.elementwise(None, shape, shape)
+
+    return record("modf", fraction, [x], identity, expr=f"frac({e})"), np.trunc(x)
+
+
+@implements(np.divmod)
+def divmod_(x, y, out=None, **kwargs):
+    """``(x // y, x % y)``, each with its own rule."""
+    refuse_out("divmod", {"out": out})
+    _refuse_keywords("divmod", kwargs)
+    return np.floor_divide(x, y), np.remainder(x, y)
+
+
+@implements(np.astype)
+def astype(x, dtype, /, *, copy=True, device=None):
+    """``np.astype(x, dtype)`` is ``x.astype(dtype)``."""
+    return _astype(x, dtype)
+
+
 @implements(cast)
 def _astype(x, dtype):
     """``x.astype(dtype)`` for float dtypes: the identity with a cast."""

@@ -615,3 +615,70 @@ def multi_dot(arrays, *, out=None):
     for array in arrays[1:]:
         result = np.dot(result, array)
     return result
+
+
+# ---- factorisations and solutions whose derivative is that of a formula --------------------
+def _valued(formula, exact):
+    """``formula``'s derivative with NumPy's own numbers ``exact``: ``formula − formula₀ +
+    exact``, where ``formula₀`` is ``formula``'s value as a constant (the difference is
+    exactly 0). The formula is differentiable to every order; ``exact`` is what LAPACK
+    gives, to the last bit."""
+    return formula - raw(formula) + exact
+
+
+def _numbers(x) -> np.ndarray:
+    """The plain numbers of ``x``, whatever the traces around it (for a check that raises,
+    never for a value)."""
+    while type(x) is Traced:
+        x = x.value
+    return np.asarray(x).view(np.ndarray)
+
+
+@implements(np.linalg.qr)
+def qr(a, mode="reduced"):
+    """``A = Q R`` with ``R`` upper triangular, for ``A`` of full rank. The derivative is
+    that of ``R = D cholesky(AᵀA)ᵀ``, ``Q = A R⁻¹`` (``D``: the signs of LAPACK's diagonal
+    of ``R``, constants), the unique factorisation with that sign convention; the
+    numbers are NumPy's."""
+    shape = np.shape(raw(a))
+    if len(shape) < 2:
+        raise ShapeError(f"numpy.linalg.qr needs matrices (..., m, n), got shape {shape}")
+    m, n = shape[-2:]
+    if mode not in ("reduced", "r", "complete") or (mode == "complete" and m > n):
+        raise UnsupportedOperationError.for_function(
+            "linalg.qr",
+            f"mode={mode!r} is not supported on traced values (the extra columns of a complete"
+            " Q are not unique); use mode='reduced' or 'r'",
+        )
+    Q0, R0 = _numpy("qr", np.linalg.qr, raw(a))
+    signs = np.sign(np.diagonal(R0, axis1=-2, axis2=-1))
+    if np.any(_numbers(signs) == 0):
+        raise SingularMatrixError(
+            "numpy.linalg.qr: the matrix does not have full rank, so its Q and R are not"
+            " differentiable (not unique)"
+        )
+    square = a[..., :, :m] if n > m else a  # a wide A: Q and R₁ from its first m columns
+    gram = np.swapaxes(square, -1, -2) @ square
+    R1 = np.swapaxes(np.linalg.cholesky(gram), -1, -2) * signs[..., :, np.newaxis]
+    Q = np.swapaxes(np.linalg.solve(np.swapaxes(R1, -1, -2), np.swapaxes(square, -1, -2)), -1, -2)
+    R = R1 if n <= m else np.concatenate([R1, np.swapaxes(Q, -1, -2) @ a[..., :, m:]], axis=-1)
+    R = _valued(R, R0)
+    return R if mode == "r" else (_valued(Q, Q0), R)
+
+
+@implements(np.linalg.lstsq)
+def lstsq(a, b, rcond=None):
+    """``x = A⁺ b`` (the least-squares solution of least norm), differentiated at constant
+    rank as ``pinv``; the residuals ``Σ (b − A x)²`` (when NumPy gives them), the rank (a
+    constant) and the singular values follow."""
+    shape = np.shape(raw(a))
+    if len(shape) != 2:
+        raise ShapeError(f"numpy.linalg.lstsq needs a matrix a, got shape {shape}")
+    m, n = shape
+    solution, residuals, rank, _ = _numpy("lstsq", np.linalg.lstsq, raw(a), raw(b), rcond=rcond)
+    cutoff = np.finfo(float).eps * max(m, n) if rcond is None or rcond < 0 else rcond
+    x = _valued(np.linalg.pinv(a, rcond=cutoff) @ b, solution)
+    if np.shape(residuals) != (0,):
+        squares = np.sum((b - a @ x) ** 2, axis=0)
+        residuals = _valued(np.reshape(squares, (-1,)), residuals)
+    return x, residuals, rank, np.linalg.svd(a, compute_uv=False)

@@ -24,7 +24,7 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import normalize_axes, refuse, refuse_bools
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import raw, record
+from tensordiff.trace.traced import numbers_of, raw, record
 
 __all__: list[str] = []
 
@@ -364,6 +364,39 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if retstep:
         return result, delta / (num - 1 if endpoint else num)
     return result
+
+
+@implements(np.logspace)
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """``base ** linspace(start, stop)``, as NumPy computes it."""
+    refuse("logspace", dtype=dtype)
+    exponents = np.linspace(start, stop, num, endpoint=endpoint, axis=axis)
+    if np.ndim(raw(base)) != 0:
+        base = np.expand_dims(base, axis)
+    return np.power(base, exponents)
+
+
+@implements(np.geomspace)
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """``sign · 10 ** linspace(log10 |start|, log10 |stop|)`` with the ends ``start`` and
+    ``stop`` themselves, as NumPy makes it; both ends must have one sign (real arrays)."""
+    refuse("geomspace", dtype=dtype)
+    first, last = raw(start), raw(stop)
+    if np.any(numbers_of(first) == 0) or np.any(numbers_of(last) == 0):
+        raise ValueError("numpy.geomspace: geometric sequence cannot include zero")
+    sign = np.sign(first)
+    if np.any(numbers_of(np.sign(last)) != numbers_of(sign)):
+        raise UnsupportedOperationError.for_function(
+            "geomspace", "ends of opposite signs give a complex sequence; give ends of one sign"
+        )
+    ndim = max(np.ndim(first), np.ndim(last))
+    ends_shape = (1,) * ndim
+    values = np.logspace(np.log10(start / sign), np.log10(stop / sign), num, endpoint, 10.0)
+    count = np.reshape(np.arange(num), (-1,) + ends_shape)
+    values = np.where(count == 0, start / sign + 0.0 * values, values)
+    if endpoint and num > 1:
+        values = np.where(count == num - 1, stop / sign + 0.0 * values, values)
+    return np.moveaxis(values * sign, 0, axis)
 
 
 @implements(np.meshgrid)

@@ -36,7 +36,7 @@ from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes
 from tensordiff.trace.registry import implements
 from tensordiff.trace.tape import Tape
-from tensordiff.trace.traced import Traced, expressions, raw, record
+from tensordiff.trace.traced import Traced, expressions, numbers_of, raw, record
 
 __all__ = ["SingularMatrixError"]
 
@@ -626,14 +626,6 @@ def _valued(formula, exact):
     return formula - raw(formula) + exact
 
 
-def _numbers(x) -> np.ndarray:
-    """The plain numbers of ``x``, whatever the traces around it (for a check that raises,
-    never for a value)."""
-    while type(x) is Traced:
-        x = x.value
-    return np.asarray(x).view(np.ndarray)
-
-
 @implements(np.linalg.qr)
 def qr(a, mode="reduced"):
     """``A = Q R`` with ``R`` upper triangular, for ``A`` of full rank. The derivative is
@@ -652,7 +644,7 @@ def qr(a, mode="reduced"):
         )
     Q0, R0 = _numpy("qr", np.linalg.qr, raw(a))
     signs = np.sign(np.diagonal(R0, axis1=-2, axis2=-1))
-    if np.any(_numbers(signs) == 0):
+    if np.any(numbers_of(signs) == 0):
         raise SingularMatrixError(
             "numpy.linalg.qr: the matrix does not have full rank, so its Q and R are not"
             " differentiable (not unique)"
@@ -682,3 +674,43 @@ def lstsq(a, b, rcond=None):
         squares = np.sum((b - a @ x) ** 2, axis=0)
         residuals = _valued(np.reshape(squares, (-1,)), residuals)
     return x, residuals, rank, np.linalg.svd(a, compute_uv=False)
+
+
+@implements(np.linalg.cond)
+def cond(x, p=None):
+    """``σ_max / σ_min`` (``p`` None, 2 or −2 inverts it); other norms ``‖A‖ ‖A⁻¹‖``."""
+    if p in (None, 2, -2):
+        s = np.linalg.svd(x, compute_uv=False)
+        largest, smallest = s[..., 0], s[..., -1]
+        return smallest / largest if p == -2 else largest / smallest
+    _square("cond", x)
+    axes = (-2, -1)
+    return np.linalg.norm(x, p, axis=axes) * np.linalg.norm(np.linalg.inv(x), p, axis=axes)
+
+
+@implements(np.linalg.tensorinv)
+def tensorinv(a, ind=2):
+    """The inverse of ``a`` read as a matrix (its first ``ind`` axes against the rest)."""
+    shape = np.shape(raw(a))
+    if ind <= 0:
+        raise ValueError("numpy.linalg.tensorinv: ind must be a positive integer")
+    rows = int(np.prod(shape[:ind]))
+    inverse = np.linalg.inv(np.reshape(a, (rows, -1)))
+    return np.reshape(inverse, shape[ind:] + shape[:ind])
+
+
+@implements(np.linalg.tensorsolve)
+def tensorsolve(a, b, axes=None):
+    """``x`` with ``tensordot(a, x, x.ndim) == b``: ``solve`` of ``a`` read as a matrix."""
+    ndim = np.ndim(raw(a))
+    if axes is not None:
+        order = [k for k in range(ndim) if k not in normalize_axes(axes, ndim, "tensorsolve")]
+        a = np.transpose(a, order + list(normalize_axes(axes, ndim, "tensorsolve")))
+    shape = np.shape(raw(a))[ndim - (ndim - np.ndim(raw(b))) :]
+    size = int(np.prod(shape))
+    if int(np.prod(np.shape(raw(a)))) != size * size:
+        raise ShapeError(
+            f"numpy.linalg.tensorsolve: a of shape {np.shape(raw(a))} is not square for b of"
+            f" shape {np.shape(raw(b))}"
+        )
+    return np.reshape(np.linalg.solve(np.reshape(a, (size, size)), np.ravel(b)), shape)

@@ -1,5 +1,6 @@
 """Reductions along axes (sum, mean, var, std, max/min, prod, cumsum, cumprod, their
-nan-ignoring twins, average, ptp, median, trapezoid, cov, corrcoef) and clip.
+nan-ignoring twins, average, ptp, median and the quantiles, trapezoid, cov, corrcoef) and
+clip.
 
 Ties in max/min follow JAX: the derivative is shared equally among the
 entries that attain the extreme (each gets 1/count). ``std`` is ``√var``: where
@@ -433,74 +434,22 @@ def _interpolation(method: str, position, last):
     return low.astype(int), high.astype(int), weight
 
 
-@implements(np.quantile)
-def quantile(
-    a,
-    q,
-    axis=None,
-    out=None,
-    overwrite_input=False,
-    method="linear",
-    keepdims=False,
-    *,
-    weights=None,
-    interpolation=None,
-):
-    refuse("quantile", out=out, interpolation=interpolation)
-    return _quantile("quantile", a, q, axis, method, keepdims, weights, ignore_nan=False)
+def _quantile_rule(name: str, per_unit: float, ignore_nan: bool):
+    """The rule of quantile-like ``name``, whose ``q`` is a fraction of ``per_unit``."""
+
+    def rule(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False, *, weights=None, interpolation=None):  # fmt: skip
+        refuse(name, out=out, interpolation=interpolation)
+        fractions = q if per_unit == 1 else np.true_divide(q, per_unit)
+        return _quantile(name, a, fractions, axis, method, keepdims, weights, ignore_nan)
+
+    return rule
 
 
-@implements(np.nanquantile)
-def nanquantile(
-    a,
-    q,
-    axis=None,
-    out=None,
-    overwrite_input=False,
-    method="linear",
-    keepdims=False,
-    *,
-    weights=None,
-    interpolation=None,
-):
-    refuse("nanquantile", out=out, interpolation=interpolation)
-    return _quantile("nanquantile", a, q, axis, method, keepdims, weights, ignore_nan=True)
-
-
-@implements(np.percentile)
-def percentile(
-    a,
-    q,
-    axis=None,
-    out=None,
-    overwrite_input=False,
-    method="linear",
-    keepdims=False,
-    *,
-    weights=None,
-    interpolation=None,
-):
-    refuse("percentile", out=out, interpolation=interpolation)
-    fractions = np.true_divide(q, 100)
-    return _quantile("percentile", a, fractions, axis, method, keepdims, weights, False)
-
-
-@implements(np.nanpercentile)
-def nanpercentile(
-    a,
-    q,
-    axis=None,
-    out=None,
-    overwrite_input=False,
-    method="linear",
-    keepdims=False,
-    *,
-    weights=None,
-    interpolation=None,
-):
-    refuse("nanpercentile", out=out, interpolation=interpolation)
-    fractions = np.true_divide(q, 100)
-    return _quantile("nanpercentile", a, fractions, axis, method, keepdims, weights, True)
+implements(np.quantile)(_quantile_rule("quantile", 1, ignore_nan=False))
+implements(np.nanquantile)(_quantile_rule("nanquantile", 1, ignore_nan=True))
+implements(np.percentile)(_quantile_rule("percentile", 100, ignore_nan=False))
+implements(np.nanpercentile)(_quantile_rule("nanpercentile", 100, ignore_nan=True))
 
 
 @implements(np.nanmedian)

@@ -76,3 +76,11 @@ def gradient(f, *varargs, axis=None, edge_order=1):
         moved = np.tensordot(weights, f, axes=([1], [along]))  # (size, other axes...)
         results.append(np.moveaxis(moved, 0, along))
     return results[0] if len(results) == 1 else tuple(results)
+
+
+@implements(np.unwrap)
+def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    """``p`` plus the multiples of ``period`` NumPy adds at its jumps: constants (they
+    follow the values piecewise), so the derivative is 1; the numbers are NumPy's."""
+    corrected = np.unwrap(raw(p), discont=discont, axis=axis, period=period)
+    return p - raw(p) + corrected

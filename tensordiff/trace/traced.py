@@ -55,6 +55,7 @@ __all__ = [
     "as_array",
     "level_of",
     "expressions",
+    "numbers_of",
     "DataDependent",
 ]
 
@@ -795,6 +796,14 @@ def raw(x):
     if type(x) is Traced and x._trace.level == context.current().serving_level:
         return x.value
     return _plain(x)  # rules work on plain arrays: a Python value of them is not a branch
+
+
+def numbers_of(x) -> np.ndarray:
+    """The plain numbers of ``x`` whatever the traces around it: for a check that raises or
+    a size NumPy itself reads off the values, never for a value a rule computes."""
+    while type(x) is Traced:
+        x = x.value
+    return _plain(np.asarray(x))
 
 
 def _refuse_out_of_core(function, operands) -> None:

@@ -19,4 +19,5 @@ from tensordiff.ops import (  # noqa: F401
     reductions,
     refusals,
     sampled,
+    scipy_special,
 )

@@ -64,6 +64,7 @@ __all__ = [
 @contextlib.contextmanager
 def running(trace: "Trace"):
     """Within the block, ``trace`` is running (its function is being called)."""
+    registry.prepare_extras()
     with context.changed(traces=(*context.current().traces, trace)):
         yield trace
 

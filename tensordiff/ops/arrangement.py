@@ -24,7 +24,7 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import normalize_axes, refuse, refuse_bools
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import numbers_of, raw, record
+from tensordiff.trace.traced import Positions, expressions, numbers_of, raw, record
 
 __all__: list[str] = []
 
@@ -327,23 +327,29 @@ def take_along_axis(arr, indices, axis=-1):
     return record("take_along_axis", value, [arr, indices], jacobian, "{0}[P]")
 
 
+def _positions_of(name: str, a, value, axis):
+    """Integer positions (a constant, no derivative) that read as ``name(a)`` in formulas."""
+    (e,) = expressions([a])
+    return Positions.of(value, f"{name}({e}" + ("" if axis is None else f", axis={axis}") + ")")
+
+
 @implements(np.argsort)
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
-    """Integer positions: a constant, no derivative."""
     extra = {} if stable is None else {"stable": stable}
-    return np.argsort(raw(a), axis=axis, kind=kind, order=order, **extra)
+    value = np.argsort(raw(a), axis=axis, kind=kind, order=order, **extra)
+    return _positions_of("argsort", a, value, None if axis == -1 else axis)
 
 
 @implements(np.argmax)
 def argmax(a, axis=None, out=None, *, keepdims=False):
     refuse("argmax", out=out)
-    return np.argmax(raw(a), axis=axis, keepdims=keepdims)
+    return _positions_of("argmax", a, np.argmax(raw(a), axis=axis, keepdims=keepdims), axis)
 
 
 @implements(np.argmin)
 def argmin(a, axis=None, out=None, *, keepdims=False):
     refuse("argmin", out=out)
-    return np.argmin(raw(a), axis=axis, keepdims=keepdims)
+    return _positions_of("argmin", a, np.argmin(raw(a), axis=axis, keepdims=keepdims), axis)
 
 
 # ---- building arrays from traced pieces ---------------------------------------------------

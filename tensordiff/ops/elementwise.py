@@ -20,7 +20,7 @@ from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
 from tensordiff.ops.reductions import max_, min_, sum_
 from tensordiff.trace.registry import cast, implements, when_missing
-from tensordiff.trace.traced import DataDependent, Traced, as_array, expressions, raw, record
+from tensordiff.trace.traced import Traced, as_array, expressions, named, raw, record
 
 __all__: list[str] = []
 
@@ -84,12 +84,12 @@ def _constant(ufunc, *inputs, **kwargs):
     refuse_out(name, kwargs)
     _refuse_keywords(name, kwargs)
     value = ufunc(*(raw(x) for x in inputs))
-    if type(value) is Traced:
-        return value  # a value of an enclosing trace, which refuses the same conversions
     template = ufuncs.CONSTANT_DISPLAY.get(
         ufunc, f"{name}({{0}}" + ", {1}" * (len(inputs) - 1) + ")"
     )
-    return DataDependent.of(value, template.format(*expressions(inputs)))
+    # a value of an enclosing trace (which refuses the same conversions) keeps its own
+    # name, and one of td.jit's tape gets the name a fresh trace gives
+    return named(value, template.format(*expressions(inputs)))
 
 
 for _ufunc in ufuncs.UFUNCS:

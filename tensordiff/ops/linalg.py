@@ -36,7 +36,15 @@ from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes
 from tensordiff.trace.registry import implements
 from tensordiff.trace.tape import Tape
-from tensordiff.trace.traced import Traced, expressions, numbers_of, raw, record
+from tensordiff.trace.traced import (
+    Traced,
+    expressions,
+    named,
+    numbers_of,
+    raw,
+    record,
+    valued,
+)
 
 __all__ = ["SingularMatrixError"]
 
@@ -618,12 +626,7 @@ def multi_dot(arrays, *, out=None):
 
 
 # ---- factorisations and solutions whose derivative is that of a formula --------------------
-def _valued(formula, exact):
-    """``formula``'s derivative with NumPy's own numbers ``exact``: ``formula − formula₀ +
-    exact``, where ``formula₀`` is ``formula``'s value as a constant (the difference is
-    exactly 0). The formula is differentiable to every order; ``exact`` is what LAPACK
-    gives, to the last bit."""
-    return formula - raw(formula) + exact
+_SIGNS = defined("D", "the signs of the diagonal of R as LAPACK gives it")
 
 
 @implements(np.linalg.qr)
@@ -643,19 +646,23 @@ def qr(a, mode="reduced"):
             " Q are not unique); use mode='reduced' or 'r'",
         )
     Q0, R0 = _numpy("qr", np.linalg.qr, raw(a))
-    signs = np.sign(np.diagonal(R0, axis1=-2, axis2=-1))
-    if np.any(numbers_of(signs) == 0):
+    diagonal = np.diagonal(R0, axis1=-2, axis2=-1)
+    signs = np.sign(diagonal)[..., :, np.newaxis]  # a column
+    magnitudes = np.abs(numbers_of(diagonal))
+    largest = magnitudes.max(axis=-1, keepdims=True, initial=0.0)  # per matrix
+    tolerance = np.finfo(magnitudes.dtype).eps * max(m, n) * largest
+    if np.any(magnitudes <= tolerance):
         raise SingularMatrixError(
             "numpy.linalg.qr: the matrix does not have full rank, so its Q and R are not"
             " differentiable (not unique)"
         )
     square = a[..., :, :m] if n > m else a  # a wide A: Q and R₁ from its first m columns
     gram = np.swapaxes(square, -1, -2) @ square
-    R1 = np.swapaxes(np.linalg.cholesky(gram), -1, -2) * signs[..., :, np.newaxis]
+    R1 = np.swapaxes(np.linalg.cholesky(gram), -1, -2) * named(signs, _SIGNS)
     Q = np.swapaxes(np.linalg.solve(np.swapaxes(R1, -1, -2), np.swapaxes(square, -1, -2)), -1, -2)
     R = R1 if n <= m else np.concatenate([R1, np.swapaxes(Q, -1, -2) @ a[..., :, m:]], axis=-1)
-    R = _valued(R, R0)
-    return R if mode == "r" else (_valued(Q, Q0), R)
+    R = valued(R, R0)
+    return R if mode == "r" else (valued(Q, Q0), R)
 
 
 @implements(np.linalg.lstsq)
@@ -669,10 +676,10 @@ def lstsq(a, b, rcond=None):
     m, n = shape
     solution, residuals, rank, _ = _numpy("lstsq", np.linalg.lstsq, raw(a), raw(b), rcond=rcond)
     cutoff = np.finfo(float).eps * max(m, n) if rcond is None or rcond < 0 else rcond
-    x = _valued(np.linalg.pinv(a, rcond=cutoff) @ b, solution)
+    x = valued(np.linalg.pinv(a, rcond=cutoff) @ b, solution)
     if np.shape(residuals) != (0,):
         squares = np.sum((b - a @ x) ** 2, axis=0)
-        residuals = _valued(np.reshape(squares, (-1,)), residuals)
+        residuals = valued(np.reshape(squares, (-1,)), residuals)
     return x, residuals, rank, np.linalg.svd(a, compute_uv=False)
 
 

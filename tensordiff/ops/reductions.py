@@ -397,7 +397,8 @@ def _quantile(name, a, q, axis, method, keepdims, weights, ignore_nan):
     shape = np.shape(raw(a))
     flat = np.reshape(np.transpose(a, kept + list(axes)), [shape[n] for n in kept] + [-1])
     ordered = np.sort(flat, axis=-1)
-    missing = np.isnan(raw(flat))  # constants: which entries are NaN
+    # constants: which entries are NaN (plain, or recorded on td.jit's tape)
+    missing = raw(np.isnan(raw(flat)))
     if ignore_nan:
         count = np.sum(~missing, axis=-1, keepdims=True)
         undefined = count == 0

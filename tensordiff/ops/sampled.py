@@ -20,7 +20,7 @@ import numpy as np
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops.arguments import normalize_axes
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import raw
+from tensordiff.trace.traced import raw, valued
 
 __all__: list[str] = []
 
@@ -82,5 +82,4 @@ def gradient(f, *varargs, axis=None, edge_order=1):
 def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
     """``p`` plus the multiples of ``period`` NumPy adds at its jumps: constants (they
     follow the values piecewise), so the derivative is 1; the numbers are NumPy's."""
-    corrected = np.unwrap(raw(p), discont=discont, axis=axis, period=period)
-    return p - raw(p) + corrected
+    return valued(p, np.unwrap(raw(p), discont=discont, axis=axis, period=period))

@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import linecache
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from tensordiff.errors import (
     TraceLeakError,
     UnsupportedDTypeError,
 )
+from tensordiff.ops.scipy_special import numpy_instead
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.densify import dense_value
 from tensordiff.trace.graph import Node
@@ -148,7 +150,7 @@ def trace_call(
                 TracedOutput(*_output_of(value, trace), function_name(f) + _path_text(path))
                 for path, value in found
             ]
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, TraceLeakError) as error:
             _raise_library_error(error)
             raise
         finally:
@@ -244,6 +246,13 @@ def _raise_library_error(error: Exception) -> None:
     a sequence"; JAX refuses a traced value as "not a valid JAX type". Each becomes the
     library's error naming the user's line and what to write instead.
     """
+    scipy_function = _scipy_function(error.__traceback__)
+    if scipy_function and (isinstance(error, TraceLeakError) or "Traced" in str(error)):
+        raise TraceLeakError(
+            f"{scipy_function} received a traced value at `{_user_line(error.__traceback__)}`;"
+            " it converts its argument to a plain array or writes into it, which would drop"
+            f" the derivative. Write {numpy_instead(scipy_function)} instead"
+        ) from None
     if isinstance(error, TensorDiffError):
         return
     cause = error.__cause__ or error.__context__
@@ -261,6 +270,23 @@ def _raise_library_error(error: Exception) -> None:
             f" NumPy code only. Use the NumPy function{instead} inside the differentiated"
             f" function ({type(error).__name__}: {error})"
         ) from None
+
+
+def _scipy_function(tb) -> str:
+    """``scipy.special.logsumexp``: the public scipy function the user's code called, if
+    the error arose inside one (the outermost scipy frame of ``tb``)."""
+    while tb is not None:
+        frame = tb.tb_frame
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("scipy."):
+            public = ".".join(p for p in module.split(".") if not p.startswith("_"))
+            name = frame.f_code.co_name
+            found = getattr(sys.modules.get(public), name, None)
+            if getattr(found, "__code__", None) is frame.f_code:
+                return f"{public}.{name}"
+            return ""
+        tb = tb.tb_next
+    return ""
 
 
 def _raising_library(tb) -> str:
@@ -377,7 +403,6 @@ def _jacobian(terms, output: TracedOutput, out_labels, leaf: Traced, in_labels) 
     dtype = np.result_type(output.dtype, leaf.dtype)
     tensor = Tensor._from_terms(terms, out_labels + in_labels, output.shape + leaf.shape, dtype)
     return Jacobian._from_tensor(tensor, len(out_labels), output.name, leaf.node.expr)
-
 
 
 def function_name(f) -> str:

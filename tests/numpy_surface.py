@@ -156,6 +156,35 @@ SAMPLES = {
     "diagflat": sample(lambda n: lambda x: n.diagflat(x[:2], 1), X),
     "ediff1d": sample(lambda n: lambda x: n.ediff1d(x, to_begin=x[0, :2]), X),
     "vander": sample(lambda n: lambda x: n.vander(x[0], 3), X),
+    "quantile": sample(lambda n: lambda x: n.quantile(x, n.array([0.3, 0.9]), axis=1), X),
+    "percentile": sample(lambda n: lambda x: n.percentile(x, 35.0, axis=0, keepdims=True), X),
+    "nanquantile": sample(lambda n: lambda x: n.nanquantile(x + NANS, 0.4, axis=1), X),
+    "nanpercentile": sample(lambda n: lambda x: n.nanpercentile(x + NANS, 70.0), X),
+    "nanmedian": sample(lambda n: lambda x: n.nanmedian(x + NANS, axis=0), X),
+    "interp": sample(lambda n: lambda x: n.interp(x[1:], n.cumsum(x[0]), x[0] ** 2), X),
+    "gradient": sample(lambda n: lambda x: n.stack(n.gradient(x, 0.5, 2.0)), X),
+    "delete": sample(lambda n: lambda x: n.delete(x, n.array([0, 2]), axis=1), X),
+    "insert": sample(lambda n: lambda x: n.insert(x, 2, x[:, 0] ** 2, axis=1), X),
+    "compress": sample(lambda n: lambda x: n.compress(n.array([True, False, True]), x, 0), X),
+    "extract": sample(lambda n: lambda x: n.extract(X > 0.5, x), X, by_differences=True),
+    "resize": sample(lambda n: lambda x: n.resize(x, (5, 3)), X),
+    "choose": sample(lambda n: lambda x: n.choose(n.array([0, 1, 0, 1]), [x[0], x[1], x[2]]), X),
+    "partition": sample(lambda n: lambda x: n.sort(n.partition(x, 1, axis=1)[:, :2], axis=1), X),
+    "modf": sample(lambda n: lambda x: n.modf(3.0 * x)[0] * n.modf(3.0 * x)[1], X),
+    "divmod": sample(lambda n: lambda x: n.divmod(x, x[::-1] * 0.3)[1], X),
+    "ldexp": sample(lambda n: lambda x: n.ldexp(x, n.array([1, -2, 3, 0])), X),
+    "astype": sample(lambda n: lambda x: n.astype(x * x, n.float32) * 1.0, X),
+    "logspace": sample(lambda n: lambda x: n.logspace(x[0], x[1], 3, base=2.0, axis=1), X),
+    "geomspace": sample(lambda n: lambda x: n.geomspace(-x[0], -5.0 * x[1], 3, axis=1), X),
+    "unwrap": sample(lambda n: lambda x: n.unwrap(n.cumsum(3.0 * x, axis=1), axis=1), X),
+    "polyadd": sample(lambda n: lambda x: n.polyadd(x[0], x[1, :2] ** 2), X),
+    "polysub": sample(lambda n: lambda x: n.polysub(x[0, :2], x[1] ** 2), X),
+    "polymul": sample(lambda n: lambda x: n.polymul(x[0], x[1, :2] ** 2), X),
+    "polyder": sample(lambda n: lambda x: n.polyder(x[0] ** 2, 2), X),
+    "polyint": sample(lambda n: lambda x: n.polyint(x[0] ** 2, 2, k=x[1, :2]), X),
+    "polydiv": sample(lambda n: lambda x: n.polydiv(x[0], x[1, :2])[0], X),
+    "polyfit": sample(lambda n: lambda x: n.polyfit(x[0], x[1:].T ** 2, 2, w=x[2]), X),
+    "poly": sample(lambda n: lambda x: n.poly(x[0]), X),
     # ---- piecewise constants: zero derivative ------------------------------------------
     "all": sample(lambda n: lambda x: x * n.all(x > 0.3, axis=0), X),
     "any": sample(lambda n: lambda x: x * n.any(x > 0.8, axis=1, keepdims=True), X),
@@ -179,6 +208,16 @@ SAMPLES = {
     "searchsorted": sample(lambda n: lambda x: x * n.searchsorted(x, 0.42), SORTED),
     "argpartition": sample(lambda n: lambda x: x[n.argpartition(x, 2)[:2]], VECTOR),
     "digitize": sample(lambda n: lambda x: x * n.digitize(x, n.array([0.3, 0.6])), X),
+    "nanargmax": sample(lambda n: lambda x: x * n.nanargmax(x + NANS, axis=0), X),
+    "nanargmin": sample(lambda n: lambda x: x * n.nanargmin(x + NANS), X),
+    "lexsort": sample(lambda n: lambda x: x[:, n.lexsort((x[0], x[1]))], X),
+    "isin": sample(lambda n: lambda x: x * n.isin(x, x[0]), X),
+    "diag_indices_from": sample(lambda n: lambda x: x[:, :3][n.diag_indices_from(x[:, :3])], X),
+    "tril_indices_from": sample(lambda n: lambda x: x[n.tril_indices_from(x, 1)], X),
+    "triu_indices_from": sample(lambda n: lambda x: x[n.triu_indices_from(x)], X),
+    "einsum_path": sample(
+        lambda n: lambda x: x * len(n.einsum_path("ij,jk", x, x.T)[0]), X, by_differences=True
+    ),  # JAX's path is written differently
     "empty_like": sample(lambda n: lambda x: x + 0.0 * n.empty_like(x).shape[0], X),
     # ---- linear algebra ----------------------------------------------------------------
     "linalg.cholesky": sample(lambda n: lambda a: n.linalg.cholesky(a @ a.T), SQUARE),
@@ -195,6 +234,15 @@ SAMPLES = {
         lambda n: lambda x: n.concatenate([n.ravel(m) for m in n.linalg.svd(x, False)]), X
     ),
     "linalg.svdvals": sample(lambda n: lambda x: n.linalg.svdvals(x), X),
+    "linalg.qr": sample(lambda n: lambda a: n.concatenate(n.linalg.qr(a[:, :3])), X.T),
+    "linalg.lstsq": sample(lambda n: lambda a: n.linalg.lstsq(a, a[:, 0] ** 2, rcond=None)[0], X.T),
+    "linalg.cond": sample(lambda n: lambda a: n.linalg.cond(a, "fro") + n.linalg.cond(a), SQUARE),
+    "linalg.tensorinv": sample(
+        lambda n: lambda a: n.linalg.tensorinv(n.kron(a, a).reshape(9, 3, 3), ind=1), SQUARE
+    ),
+    "linalg.tensorsolve": sample(
+        lambda n: lambda a: n.linalg.tensorsolve(n.kron(a, a).reshape(3, 3, 3, 3), a), SQUARE
+    ),
     "linalg.matmul": sample(lambda n: lambda x: n.linalg.matmul(x, x.T), X),
     "linalg.outer": sample(lambda n: lambda x: n.linalg.outer(x[0], x[1]), X),
     "linalg.tensordot": sample(lambda n: lambda x: n.linalg.tensordot(x, x, axes=1 + 1), X),

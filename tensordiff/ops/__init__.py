@@ -15,6 +15,9 @@ from tensordiff.ops import (  # noqa: F401
     indexing,
     linalg,
     linear,
+    polynomials,
     reductions,
     refusals,
+    sampled,
+    scipy_special,
 )

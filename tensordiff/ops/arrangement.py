@@ -24,7 +24,7 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import normalize_axes, refuse, refuse_bools
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import raw, record
+from tensordiff.trace.traced import Positions, expressions, numbers_of, raw, record
 
 __all__: list[str] = []
 
@@ -327,23 +327,29 @@ def take_along_axis(arr, indices, axis=-1):
     return record("take_along_axis", value, [arr, indices], jacobian, "{0}[P]")
 
 
+def _positions_of(name: str, a, value, axis):
+    """Integer positions (a constant, no derivative) that read as ``name(a)`` in formulas."""
+    (e,) = expressions([a])
+    return Positions.of(value, f"{name}({e}" + ("" if axis is None else f", axis={axis}") + ")")
+
+
 @implements(np.argsort)
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
-    """Integer positions: a constant, no derivative."""
     extra = {} if stable is None else {"stable": stable}
-    return np.argsort(raw(a), axis=axis, kind=kind, order=order, **extra)
+    value = np.argsort(raw(a), axis=axis, kind=kind, order=order, **extra)
+    return _positions_of("argsort", a, value, None if axis == -1 else axis)
 
 
 @implements(np.argmax)
 def argmax(a, axis=None, out=None, *, keepdims=False):
     refuse("argmax", out=out)
-    return np.argmax(raw(a), axis=axis, keepdims=keepdims)
+    return _positions_of("argmax", a, np.argmax(raw(a), axis=axis, keepdims=keepdims), axis)
 
 
 @implements(np.argmin)
 def argmin(a, axis=None, out=None, *, keepdims=False):
     refuse("argmin", out=out)
-    return np.argmin(raw(a), axis=axis, keepdims=keepdims)
+    return _positions_of("argmin", a, np.argmin(raw(a), axis=axis, keepdims=keepdims), axis)
 
 
 # ---- building arrays from traced pieces ---------------------------------------------------
@@ -364,6 +370,39 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if retstep:
         return result, delta / (num - 1 if endpoint else num)
     return result
+
+
+@implements(np.logspace)
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """``base ** linspace(start, stop)``, as NumPy computes it."""
+    refuse("logspace", dtype=dtype)
+    exponents = np.linspace(start, stop, num, endpoint=endpoint, axis=axis)
+    if np.ndim(raw(base)) != 0:
+        base = np.expand_dims(base, axis)
+    return np.power(base, exponents)
+
+
+@implements(np.geomspace)
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """``sign · 10 ** linspace(log10 |start|, log10 |stop|)`` with the ends ``start`` and
+    ``stop`` themselves, as NumPy makes it; both ends must have one sign (real arrays)."""
+    refuse("geomspace", dtype=dtype)
+    first, last = raw(start), raw(stop)
+    if np.any(numbers_of(first) == 0) or np.any(numbers_of(last) == 0):
+        raise ValueError("numpy.geomspace: geometric sequence cannot include zero")
+    sign = np.sign(first)
+    if np.any(numbers_of(np.sign(last)) != numbers_of(sign)):
+        raise UnsupportedOperationError.for_function(
+            "geomspace", "ends of opposite signs give a complex sequence; give ends of one sign"
+        )
+    ndim = max(np.ndim(first), np.ndim(last))
+    ends_shape = (1,) * ndim
+    values = np.logspace(np.log10(start / sign), np.log10(stop / sign), num, endpoint, 10.0)
+    count = np.reshape(np.arange(num), (-1,) + ends_shape)
+    values = np.where(count == 0, start / sign + 0.0 * values, values)
+    if endpoint and num > 1:
+        values = np.where(count == num - 1, stop / sign + 0.0 * values, values)
+    return np.moveaxis(values * sign, 0, axis)
 
 
 @implements(np.meshgrid)
@@ -443,3 +482,83 @@ def vander(x, N=None, increasing=False):
     count = np.shape(raw(x))[0] if N is None else N
     powers = range(count) if increasing else range(count - 1, -1, -1)
     return np.stack([x**k for k in powers], axis=1) if count else np.zeros((len(x), 0))
+
+
+# ---- selections worked out on positions -------------------------------------------------
+# insert, delete, compress, extract, resize and choose only move entries: NumPy's own
+# function applied to the entries' positions says where each one goes, and the result
+# is a take of those positions (every order of derivative, td.jit and the explanations
+# follow from take's rule).
+def _positions(a) -> np.ndarray:
+    """The flat position of each entry of ``a``, in ``a``'s shape."""
+    shape = np.shape(raw(a))
+    return np.arange(int(np.prod(shape))).reshape(shape)
+
+
+def _picked(a, positions: np.ndarray):
+    """``ravel(a)[positions]`` (a constant ``a`` stays a constant)."""
+    return np.take(np.ravel(a), positions)
+
+
+@implements(np.delete)
+def delete(arr, obj, axis=None):
+    _refuse_traced("delete", "obj", obj)
+    return _picked(arr, np.delete(_positions(arr), obj, axis=axis))
+
+
+@implements(np.compress)
+def compress(condition, a, axis=None, out=None):
+    refuse("compress", out=out)
+    _refuse_traced("compress", "condition", condition)
+    return _picked(a, np.compress(condition, _positions(a), axis=axis))
+
+
+@implements(np.extract)
+def extract(condition, arr):
+    _refuse_traced("extract", "condition", condition)
+    return _picked(arr, np.extract(condition, _positions(arr)))
+
+
+@implements(np.resize)
+def resize(a, new_shape):
+    """NumPy's resize repeats the entries in order to fill ``new_shape``."""
+    return _picked(a, np.resize(_positions(a), new_shape))
+
+
+@implements(np.insert)
+def insert(arr, obj, values, axis=None):
+    """Entries of ``arr`` and of ``values`` (broadcast as NumPy broadcasts them) interleaved:
+    NumPy inserts the positions of ``values`` where it would insert the values."""
+    _refuse_traced("insert", "obj", obj)
+    if np.result_type(raw(arr)).kind != "f":
+        raise UnsupportedOperationError.for_function(
+            "insert", "NumPy would cast the traced values to the integers of arr; make arr float"
+        )
+    kept = np.insert(_positions(arr) + 1, obj, 0, axis=axis)  # 0: an inserted entry
+    value_positions = _positions(values) + 1
+    inserted = np.insert(np.zeros(np.shape(raw(arr)), dtype=int), obj, value_positions, axis=axis)
+    from_arr = _picked(arr, np.maximum(kept - 1, 0))
+    from_values = _picked(values, np.maximum(inserted - 1, 0))
+    return np.where(kept > 0, from_arr, from_values)
+
+
+@implements(np.choose)
+def choose(a, choices, out=None, mode="raise"):
+    """``result[i] = choices[a[i]][i]`` with constant integers ``a``: a take along a new
+    first axis of the broadcast choices."""
+    refuse("choose", out=out)
+    _refuse_traced("choose", "a", a)
+    picks = np.choose(a, [np.full(np.shape(raw(c)), n) for n, c in enumerate(choices)], mode=mode)
+    stacked = np.stack(np.broadcast_arrays(*choices, np.zeros(np.shape(picks))))[:-1]
+    return take_along_axis(stacked, picks[np.newaxis], 0)[0]
+
+
+@implements(np.partition)
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    """A permutation along ``axis``, the one ``np.argpartition`` finds (so ties and the
+    order within each side follow it)."""
+    refuse("partition", order=order)
+    if axis is None:
+        return partition(np.ravel(a), kth, axis=0, kind=kind)
+    picks = np.argpartition(raw(a), kth, axis=axis, kind=kind)
+    return take_along_axis(a, picks, axis)

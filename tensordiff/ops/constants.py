@@ -48,6 +48,14 @@ _PIECEWISE_CONSTANT = [
     np.argpartition,
     np.digitize,
     np.empty_like,
+    np.nanargmax,
+    np.nanargmin,
+    np.lexsort,
+    np.isin,
+    np.diag_indices_from,
+    np.tril_indices_from,
+    np.triu_indices_from,
+    np.einsum_path,  # a contraction order: it depends on the shapes only
 ]
 
 

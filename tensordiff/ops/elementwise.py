@@ -21,7 +21,7 @@ from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
 from tensordiff.ops.reductions import max_, min_, sum_
 from tensordiff.trace.registry import cast, implements, when_missing
-from tensordiff.trace.traced import DataDependent, Traced, as_array, expressions, raw, record
+from tensordiff.trace.traced import Traced, as_array, expressions, named, raw, record
 
 __all__: list[str] = []
 
@@ -92,12 +92,12 @@ def _constant(ufunc, *inputs, **kwargs):
     refuse_out(name, kwargs)
     _refuse_keywords(name, kwargs)
     value = ufunc(*(raw(x) for x in inputs))
-    if type(value) is Traced:
-        return value  # a value of an enclosing trace, which refuses the same conversions
     template = ufuncs.CONSTANT_DISPLAY.get(
         ufunc, f"{name}({{0}}" + ", {1}" * (len(inputs) - 1) + ")"
     )
-    return DataDependent.of(value, template.format(*expressions(inputs)))
+    # a value of an enclosing trace (which refuses the same conversions) keeps its own
+    # name, and one of td.jit's tape gets the name a fresh trace gives
+    return named(value, template.format(*expressions(inputs)))
 
 
 for _ufunc in ufuncs.UFUNCS:
@@ -184,6 +184,36 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     result = np.where(np.isneginf(values), low, x)
     result = np.where(np.isposinf(values), high, result)
     return np.where(np.isnan(values), nan, result)
+
+
+@implements(np.modf)
+def modf(x, out=None, **kwargs):
+    """``(x − trunc x, trunc x)``: derivative 1 and 0, as in JAX. The fractional part's value
+    is NumPy's own (``modf(−3.0)`` is ``(−0.0, −3.0)``, which ``x − trunc x`` misses)."""
+    refuse_out("modf", {"out": out})
+    _refuse_keywords("modf", kwargs)
+    fraction = np.modf(raw(x))[0]
+    shape = np.shape(fraction)
+    (e,) = expressions([x])
+
+    def identity(_):
+        return jacobians.elementwise(None, shape, shape)
+
+    return record("modf", fraction, [x], identity, expr=f"frac({e})"), np.trunc(x)
+
+
+@implements(np.divmod)
+def divmod_(x, y, out=None, **kwargs):
+    """``(x // y, x % y)``, each with its own rule."""
+    refuse_out("divmod", {"out": out})
+    _refuse_keywords("divmod", kwargs)
+    return np.floor_divide(x, y), np.remainder(x, y)
+
+
+@implements(np.astype)
+def astype(x, dtype, /, *, copy=True, device=None):
+    """``np.astype(x, dtype)`` is ``x.astype(dtype)``."""
+    return _astype(x, dtype)
 
 
 @implements(cast)

@@ -19,17 +19,23 @@ from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools
 from tensordiff.ops.linear import linear
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import Traced, raw, record, top_trace
+from tensordiff.trace.traced import Traced, positions_name, raw, record, top_trace
 
 __all__: list[str] = []
 
 
-def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray]):
-    """Record ``value``, which takes ``a``'s entries at ``picks[o]`` along each listed axis."""
+def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray], named_by=None):
+    """Record ``value``, which takes ``a``'s entries at ``picks[o]`` along each listed axis
+    (positions computed from traced values are ``named_by`` their expression)."""
     shape, value_shape = np.shape(raw(a)), np.shape(value)
     deltas = [(n, n) for n in range(len(shape)) if n not in picks_by_axis]
     factors = [
-        ((axis,), (axis,), jacobians.one_hot(picks, shape[axis]), jacobians.selector(picks))
+        (
+            (axis,),
+            (axis,),
+            jacobians.one_hot(picks, shape[axis]),
+            jacobians.selector(picks, named_by),
+        )
         for axis, picks in picks_by_axis.items()
     ]
     return record(
@@ -37,14 +43,15 @@ def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray]):
     )
 
 
-def _gather(name: str, a, value, positions: np.ndarray, template: str | None = None):
-    """Record ``value``, whose entries are ``a.flat[positions]`` (-1: a constant)."""
+def _gather(name: str, a, value, positions: np.ndarray, template=None, named_by=None):
+    """Record ``value``, whose entries are ``a.flat[positions]`` (-1: a constant);
+    positions computed from traced values are ``named_by`` their expression."""
     shape = np.shape(raw(a))
     size = int(np.prod(shape))
     memory.check_dense((positions.size, size), np.dtype(np.float64))
     out_axes = list(range(positions.ndim))
     factor = jacobians.one_hot(positions, size).reshape(positions.shape + shape)
-    factors = [(out_axes, list(range(len(shape))), factor, jacobians.selector(positions))]
+    factors = [(out_axes, list(range(len(shape))), factor, jacobians.selector(positions, named_by))]
     return record(
         name,
         value,
@@ -73,7 +80,9 @@ def getitem(x: Traced, index):
         return _basic_index(x, value, entries, template)
     # An index traced at a lower level (td.jit's tape records the arguments) is a
     # constant here; the positions it picks are computed on that level.
-    return _gather("index", x, value, _positions(_flat_positions(x.shape), index), template)
+    named_by = next((n for e in entries if (n := positions_name(e, False)) is not None), None)
+    positions = _positions(_flat_positions(x.shape), index)
+    return _gather("index", x, value, positions, template, named_by)
 
 
 def _positions(positions: np.ndarray, index):
@@ -94,10 +103,11 @@ def _index_text(entry) -> str:
         return "..."
     if isinstance(entry, (np.ndarray, Traced)) and entry.dtype == bool:
         return "mask"
-    if type(entry) is Traced:
-        return entry.node.expr or "idx"
+    named = positions_name(entry)
+    if named is not None:
+        return named
     if (
-        isinstance(entry, np.ndarray)
+        type(entry) is np.ndarray
         and entry.dtype.kind in "iu"
         and entry.size <= _REMEMBERED_INDEX_SIZE
     ):
@@ -175,9 +185,9 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     if axis is not None and np.ndim(indices) == 1:
         (axis,) = normalize_axes(axis, len(shape), "take")
         picks = np.take(np.arange(shape[axis]), indices, mode=mode)
-        return _along_axes("take", a, value, {axis: picks})
+        return _along_axes("take", a, value, {axis: picks}, positions_name(indices, False))
     positions = np.take(_flat_positions(shape), indices, axis=axis, mode=mode)
-    return _gather("take", a, value, positions)
+    return _gather("take", a, value, positions, named_by=positions_name(indices, False))
 
 
 # ---- concatenate / stack -------------------------------------------------------------------

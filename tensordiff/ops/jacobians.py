@@ -222,14 +222,20 @@ def index_term(
     )
 
 
-def selector(picks) -> str:
+def selector(picks, named_by: str | None = None) -> str:
     """The symbol of the 0/1 matrix whose row ``a`` picks entry ``picks[a]`` (a zero row
-    where ``picks[a]`` is −1), defined by its picks in the formula's legend.
+    where ``picks[a]`` is −1), defined by its picks in the formula's legend, or by the
+    expression ``named_by`` of positions computed from traced values (whose numbers a
+    td.jit replay changes).
 
     >>> selector(np.array([2, 0, -1]))
     '⦃S|one-hot rows picking entries (2, 0, none)⦄'
+    >>> selector(np.array([1, 0]), "argsort(x)")
+    '⦃S|one-hot rows picking the entries argsort(x) names⦄'
     """
-    if not isinstance(picks, np.ndarray):  # indices td.jit replays with new values
+    if named_by:
+        return templates.defined("S", f"one-hot rows picking the entries {named_by} names")
+    if named_by is not None or not isinstance(picks, np.ndarray):  # numbers that change
         return templates.defined("S", "one-hot rows picking the entries the indices name")
     entries = ", ".join(str(p) if p >= 0 else "none" for p in np.ravel(picks))
     return templates.defined("S", f"one-hot rows picking entries ({entries})")

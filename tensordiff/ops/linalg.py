@@ -36,7 +36,15 @@ from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes
 from tensordiff.trace.registry import implements
 from tensordiff.trace.tape import Tape
-from tensordiff.trace.traced import Traced, expressions, raw, record
+from tensordiff.trace.traced import (
+    Traced,
+    expressions,
+    named,
+    numbers_of,
+    raw,
+    record,
+    valued,
+)
 
 __all__ = ["SingularMatrixError"]
 
@@ -615,3 +623,101 @@ def multi_dot(arrays, *, out=None):
     for array in arrays[1:]:
         result = np.dot(result, array)
     return result
+
+
+# ---- factorisations and solutions whose derivative is that of a formula --------------------
+_SIGNS = defined("D", "the signs of the diagonal of R as LAPACK gives it")
+
+
+@implements(np.linalg.qr)
+def qr(a, mode="reduced"):
+    """``A = Q R`` with ``R`` upper triangular, for ``A`` of full rank. The derivative is
+    that of ``R = D cholesky(AᵀA)ᵀ``, ``Q = A R⁻¹`` (``D``: the signs of LAPACK's diagonal
+    of ``R``, constants), the unique factorisation with that sign convention; the
+    numbers are NumPy's."""
+    shape = np.shape(raw(a))
+    if len(shape) < 2:
+        raise ShapeError(f"numpy.linalg.qr needs matrices (..., m, n), got shape {shape}")
+    m, n = shape[-2:]
+    if mode not in ("reduced", "r", "complete") or (mode == "complete" and m > n):
+        raise UnsupportedOperationError.for_function(
+            "linalg.qr",
+            f"mode={mode!r} is not supported on traced values (the extra columns of a complete"
+            " Q are not unique); use mode='reduced' or 'r'",
+        )
+    Q0, R0 = _numpy("qr", np.linalg.qr, raw(a))
+    diagonal = np.diagonal(R0, axis1=-2, axis2=-1)
+    signs = np.sign(diagonal)[..., :, np.newaxis]  # a column
+    magnitudes = np.abs(numbers_of(diagonal))
+    largest = magnitudes.max(axis=-1, keepdims=True, initial=0.0)  # per matrix
+    tolerance = np.finfo(magnitudes.dtype).eps * max(m, n) * largest
+    if np.any(magnitudes <= tolerance):
+        raise SingularMatrixError(
+            "numpy.linalg.qr: the matrix does not have full rank, so its Q and R are not"
+            " differentiable (not unique)"
+        )
+    square = a[..., :, :m] if n > m else a  # a wide A: Q and R₁ from its first m columns
+    gram = np.swapaxes(square, -1, -2) @ square
+    R1 = np.swapaxes(np.linalg.cholesky(gram), -1, -2) * named(signs, _SIGNS)
+    Q = np.swapaxes(np.linalg.solve(np.swapaxes(R1, -1, -2), np.swapaxes(square, -1, -2)), -1, -2)
+    R = R1 if n <= m else np.concatenate([R1, np.swapaxes(Q, -1, -2) @ a[..., :, m:]], axis=-1)
+    R = valued(R, R0)
+    return R if mode == "r" else (valued(Q, Q0), R)
+
+
+@implements(np.linalg.lstsq)
+def lstsq(a, b, rcond=None):
+    """``x = A⁺ b`` (the least-squares solution of least norm), differentiated at constant
+    rank as ``pinv``; the residuals ``Σ (b − A x)²`` (when NumPy gives them), the rank (a
+    constant) and the singular values follow."""
+    shape = np.shape(raw(a))
+    if len(shape) != 2:
+        raise ShapeError(f"numpy.linalg.lstsq needs a matrix a, got shape {shape}")
+    m, n = shape
+    solution, residuals, rank, _ = _numpy("lstsq", np.linalg.lstsq, raw(a), raw(b), rcond=rcond)
+    cutoff = np.finfo(float).eps * max(m, n) if rcond is None or rcond < 0 else rcond
+    x = valued(np.linalg.pinv(a, rcond=cutoff) @ b, solution)
+    if np.shape(residuals) != (0,):
+        squares = np.sum((b - a @ x) ** 2, axis=0)
+        residuals = valued(np.reshape(squares, (-1,)), residuals)
+    return x, residuals, rank, np.linalg.svd(a, compute_uv=False)
+
+
+@implements(np.linalg.cond)
+def cond(x, p=None):
+    """``σ_max / σ_min`` (``p`` None, 2 or −2 inverts it); other norms ``‖A‖ ‖A⁻¹‖``."""
+    if p in (None, 2, -2):
+        s = np.linalg.svd(x, compute_uv=False)
+        largest, smallest = s[..., 0], s[..., -1]
+        return smallest / largest if p == -2 else largest / smallest
+    _square("cond", x)
+    axes = (-2, -1)
+    return np.linalg.norm(x, p, axis=axes) * np.linalg.norm(np.linalg.inv(x), p, axis=axes)
+
+
+@implements(np.linalg.tensorinv)
+def tensorinv(a, ind=2):
+    """The inverse of ``a`` read as a matrix (its first ``ind`` axes against the rest)."""
+    shape = np.shape(raw(a))
+    if ind <= 0:
+        raise ValueError("numpy.linalg.tensorinv: ind must be a positive integer")
+    rows = int(np.prod(shape[:ind]))
+    inverse = np.linalg.inv(np.reshape(a, (rows, -1)))
+    return np.reshape(inverse, shape[ind:] + shape[:ind])
+
+
+@implements(np.linalg.tensorsolve)
+def tensorsolve(a, b, axes=None):
+    """``x`` with ``tensordot(a, x, x.ndim) == b``: ``solve`` of ``a`` read as a matrix."""
+    ndim = np.ndim(raw(a))
+    if axes is not None:
+        order = [k for k in range(ndim) if k not in normalize_axes(axes, ndim, "tensorsolve")]
+        a = np.transpose(a, order + list(normalize_axes(axes, ndim, "tensorsolve")))
+    shape = np.shape(raw(a))[ndim - (ndim - np.ndim(raw(b))) :]
+    size = int(np.prod(shape))
+    if int(np.prod(np.shape(raw(a)))) != size * size:
+        raise ShapeError(
+            f"numpy.linalg.tensorsolve: a of shape {np.shape(raw(a))} is not square for b of"
+            f" shape {np.shape(raw(b))}"
+        )
+    return np.reshape(np.linalg.solve(np.reshape(a, (size, size)), np.ravel(b)), shape)

@@ -1,5 +1,6 @@
 """Reductions along axes (sum, mean, var, std, max/min, prod, cumsum, cumprod, their
-nan-ignoring twins, average, ptp, median, trapezoid, cov, corrcoef) and clip.
+nan-ignoring twins, average, ptp, median and the quantiles, trapezoid, cov, corrcoef) and
+clip.
 
 Ties in max/min follow JAX: the derivative is shared equally among the
 entries that attain the extreme (each gets 1/count). ``std`` is ``√var``: where
@@ -11,9 +12,10 @@ import math
 import numpy as np
 
 from tensordiff.core.templates import defined
-from tensordiff.errors import ShapeError
+from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse
+from tensordiff.ops.arrangement import take_along_axis
 from tensordiff.ops.linear import linear
 from tensordiff.trace.registry import implements
 from tensordiff.trace.traced import expressions, raw, record
@@ -364,6 +366,98 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     middle = ordered[..., (count - 1) // 2 : count // 2 + 1]
     result = np.mean(middle, axis=-1)
     return np.expand_dims(result, axes) if keepdims else result
+
+
+# NumPy's quantile methods that interpolate between two order statistics, by how each
+# reads the virtual position p (an integer p picks one entry).
+_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(name, a, q, axis, method, keepdims, weights, ignore_nan):
+    """The ``q``-quantiles of ``a`` along ``axis``: sorted entries (NaN last) read at the
+    virtual position ``p = q (count − 1)``, interpolated as ``(1 − t) lo + t hi`` between
+    the entries on either side; ``t`` and the positions are constants, so the derivative
+    follows ``sort`` (stable at ties, as in JAX). A NaN in a fibre makes its quantile NaN
+    (``nanquantile``: NaN entries are left out, and a fibre of NaN only gives NaN)."""
+    refuse(name, weights=weights)
+    if method not in _QUANTILE_METHODS:
+        raise UnsupportedOperationError.for_function(
+            name, f"method={method!r} is not supported; use one of {list(_QUANTILE_METHODS)}"
+        )
+    if raw(q) is not q:
+        raise UnsupportedOperationError.for_function(
+            name, "q is a traced value; it must be a constant"
+        )
+    quantiles = np.asarray(q, dtype=float)
+    if np.any((quantiles < 0) | (quantiles > 1)):
+        raise ValueError(f"numpy.{name}: quantiles must be in the range [0, 1]")
+    ndim = np.ndim(raw(a))
+    axes = _axes(a, axis, name)
+    kept = [n for n in range(ndim) if n not in axes]
+    shape = np.shape(raw(a))
+    flat = np.reshape(np.transpose(a, kept + list(axes)), [shape[n] for n in kept] + [-1])
+    ordered = np.sort(flat, axis=-1)
+    # constants: which entries are NaN (plain, or recorded on td.jit's tape)
+    missing = raw(np.isnan(raw(flat)))
+    if ignore_nan:
+        count = np.sum(~missing, axis=-1, keepdims=True)
+        undefined = count == 0
+    else:
+        count = np.full(np.shape(missing)[:-1] + (1,), np.shape(missing)[-1])
+        undefined = np.any(missing, axis=-1, keepdims=True) | (count == 0)
+    last = np.maximum(count - 1, 0)
+    results = []
+    for fraction in np.ravel(quantiles):
+        low, high, weight = _interpolation(method, fraction * last, last)
+        lo = take_along_axis(ordered, low, -1)
+        hi = take_along_axis(ordered, high, -1)
+        between = np.where(weight == 0, lo, lo * (1.0 - weight) + hi * weight)
+        results.append(np.where(undefined, np.nan, between)[..., 0])
+    result = np.reshape(np.stack(results), quantiles.shape + np.shape(raw(results[0])))
+    if keepdims:
+        result = np.expand_dims(result, tuple(quantiles.ndim + n for n in axes))
+    return result
+
+
+def _interpolation(method: str, position, last):
+    """(low index, high index, weight of the high entry) at the virtual ``position``."""
+    low = np.floor(position)
+    weight = position - low
+    if method == "lower":
+        weight = np.zeros_like(position)
+    elif method == "higher":
+        low, weight = np.ceil(position), np.zeros_like(position)
+    elif method == "nearest":
+        low, weight = np.around(position), np.zeros_like(position)  # half to even, as NumPy
+    elif method == "midpoint":
+        weight = np.where(weight == 0, 0.0, 0.5)
+    high = np.minimum(low + 1, last)
+    return low.astype(int), high.astype(int), weight
+
+
+def _quantile_rule(name: str, per_unit: float, ignore_nan: bool):
+    """The rule of quantile-like ``name``, whose ``q`` is a fraction of ``per_unit``."""
+
+    def rule(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False, *, weights=None, interpolation=None):  # fmt: skip
+        refuse(name, out=out, interpolation=interpolation)
+        fractions = q if per_unit == 1 else np.true_divide(q, per_unit)
+        return _quantile(name, a, fractions, axis, method, keepdims, weights, ignore_nan)
+
+    return rule
+
+
+implements(np.quantile)(_quantile_rule("quantile", 1, ignore_nan=False))
+implements(np.nanquantile)(_quantile_rule("nanquantile", 1, ignore_nan=True))
+implements(np.percentile)(_quantile_rule("percentile", 100, ignore_nan=False))
+implements(np.nanpercentile)(_quantile_rule("nanpercentile", 100, ignore_nan=True))
+
+
+@implements(np.nanmedian)
+def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """The median of the entries that are not NaN."""
+    refuse("nanmedian", out=out)
+    return _quantile("nanmedian", a, 0.5, axis, "linear", keepdims, None, ignore_nan=True)
 
 
 @implements(np.trapezoid)

@@ -46,7 +46,7 @@ REASONS = {
     ),
     "its value or derivative is complex (general eigenvalues, phases), and tensordiff"
     " differentiates real arrays; for symmetric matrices use eigh/eigvalsh": _present(
-        np, "angle", "real_if_close", "sort_complex"
+        np, "angle", "real_if_close", "sort_complex", "roots"
     )
     + _present(np.linalg, "eig", "eigvals"),
     "its result's size depends on the values (a set of distinct values), so no Jacobian of"
@@ -94,6 +94,9 @@ REASONS = {
     ),
     "its result is an integer of the values (a rank), with no derivative": _present(
         np.linalg, "matrix_rank"
+    ),
+    "it builds index arrays, and indices must be constants; build them outside f": _present(
+        np, "ix_"
     ),
 }
 

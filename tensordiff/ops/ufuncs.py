@@ -19,6 +19,9 @@ at ``x = 0`` too (``float_power`` likewise). ``heaviside`` and ``floor_divide`` 
 are piecewise constant: derivative 0, as in JAX. ``mod``/``remainder`` (``%``) and
 ``fmod`` have derivative 1 in ``x`` and ``-floor(x / y)`` (``-trunc(x / y)`` for
 ``fmod``) in ``y``, as in JAX; at their jumps the right-hand value is taken.
+``copysign(x, y)`` is ``±|x|``: derivative ``±1`` in ``x`` (+1 at ``x = 0``, as ``abs``)
+and 0 in ``y``, whose sign is piecewise constant; ``ldexp(x, n)`` is ``x 2ⁿ`` with
+integer ``n``.
 """
 
 from collections.abc import Callable
@@ -86,6 +89,16 @@ def _sign(x, out):
     return np.where(x >= 0, 1.0, -1.0)
 
 
+def _copysign_first(x, y, out):
+    # ±|x|: abs's derivative (+1 at 0), negated where y's sign bit is set, as in JAX
+    return np.where(np.signbit(y), -1.0, 1.0) * _sign(x, out)
+
+
+def _no_derivative(*args):
+    # the argument is piecewise constant (a sign) or an integer (an exponent)
+    return np.zeros(np.shape(args[-1]))
+
+
 # Indicators as the numbers are: ½ at a tie (as in JAX), defined in the formula's legend.
 _TIES_FIRST = "⦃g|[{0} > {1}] + ½ [{0} = {1}]⦄"
 _TIES_SECOND = "⦃g|[{1} > {0}] + ½ [{0} = {1}]⦄"
@@ -139,6 +152,14 @@ UFUNCS: dict[np.ufunc, Row] = {
         "√({g0}² + {g1}²)",
         (lambda x, y, out: x / out, "{g0} / {y}"),
         (lambda x, y, out: y / out, "{g1} / {y}"),
+    ),
+    np.copysign: row(
+        "copysign({0}, {1})",
+        (_copysign_first, "⦃c|(1 − 2 signbit({1})) ([{0} ≥ 0] − [{0} < 0])⦄"),
+        (_no_derivative, "0"),
+    ),
+    np.ldexp: row(
+        "{g0} 2^{g1}", (lambda x, n, out: np.ldexp(1.0, n), "2^{g1}"), (_no_derivative, "0")
     ),
     np.deg2rad: row("{g0} π/180", (lambda x, out: _DEGREE, "π/180")),
     np.radians: row("{g0} π/180", (lambda x, out: _DEGREE, "π/180")),

@@ -139,6 +139,12 @@ def _convert(text: str) -> str:
                 pieces.append(("{}" if subscripted else "") + _subscript(inside))
                 n = close + 1
                 continue
+        if text[n] == "^" and _root_end(text, n + 1) > n + 1:
+            # an exponent that is a call or a bracket (2^moveaxis(...)) is one group
+            end = _root_end(text, n + 1)
+            pieces.append("^{" + _convert(text[n + 1 : end]) + "}")
+            n = end
+            continue
         if text[n] in _ROOTS:
             end = _root_end(text, n + 1)
             operand = _convert(_unwrapped(text[n + 1 : end]))
@@ -223,8 +229,9 @@ def _labels(inside: str) -> str:
 
 
 def _label(label: str) -> str:
-    """``i`` or a piece of a composite axis ``i₀`` → ``i_{0}``."""
-    letters, digits = re.fullmatch(r"([A-Za-z]+)([₀-₉]*)", label).groups()
+    """``i`` or a piece of a composite axis ``i₀`` → ``i_{0}`` (a fresh summation label of a
+    long formula, ``s12``, → ``s_{12}``)."""
+    letters, digits = re.fullmatch(r"([A-Za-z]+)([₀-₉0-9]*)", label).groups()
     return letters + ("_{" + digits.translate(_DIGITS) + "}" if digits else "")
 
 

@@ -31,6 +31,8 @@ __all__ = [
     "qualified_name",
     "public_name",
     "when_missing",
+    "before_tracing",
+    "prepare_extras",
     "supported_operations",
     "cast",
 ]
@@ -42,6 +44,9 @@ _REASONS: dict[Callable, str] = {}
 # Called when a lookup misses, to register rules of optional extras (scipy.special's
 # ufuncs) only once the user's code has imported them.
 _WHEN_MISSING: list[Callable[[], None]] = []
+# Called as a trace starts, to let optional extras the user's code imported hand traced
+# values to NumPy (scipy.special.softmax converts its argument first).
+_BEFORE_TRACING: list[Callable[[], None]] = []
 
 
 def cast(x, dtype):
@@ -80,6 +85,18 @@ def when_missing(register: Callable[[], None]) -> Callable[[], None]:
     """Call ``register`` (idempotent) before a lookup misses: rules of optional extras."""
     _WHEN_MISSING.append(register)
     return register
+
+
+def before_tracing(prepare: Callable[[], None]) -> Callable[[], None]:
+    """Call ``prepare`` (idempotent, cheap) whenever a trace starts."""
+    _BEFORE_TRACING.append(prepare)
+    return prepare
+
+
+def prepare_extras() -> None:
+    """Run the ``before_tracing`` callbacks."""
+    for prepare in _BEFORE_TRACING:
+        prepare()
 
 
 def rule_for(function: Callable) -> Callable:

@@ -55,7 +55,12 @@ __all__ = [
     "as_array",
     "level_of",
     "expressions",
+    "numbers_of",
     "DataDependent",
+    "Positions",
+    "positions_name",
+    "named",
+    "valued",
 ]
 
 
@@ -63,6 +68,7 @@ __all__ = [
 @contextlib.contextmanager
 def running(trace: "Trace"):
     """Within the block, ``trace`` is running (its function is being called)."""
+    registry.prepare_extras()
     with context.changed(traces=(*context.current().traces, trace)):
         yield trace
 
@@ -162,6 +168,8 @@ class Trace:
     def name_of(self, value) -> str:
         """The display name of a constant: its variable name if known, a comparison as
         the mask ``g = [x > 0]``, else K1, K2, ... (defined in the formula's legend)."""
+        if isinstance(value, Positions) and value.expr:
+            return value.expr  # argmax(x): its numbers change when td.jit replays
         if isinstance(value, (int, float, np.generic)) and np.ndim(value) == 0:
             return number(value)
         if isinstance(value, DataDependent) and value.expr:
@@ -739,6 +747,61 @@ class DataDependent(np.ndarray):
         raise TraceLeakError(f"{where.lstrip()}: {message}" if where else message)
 
 
+class Positions(np.ndarray):
+    """Integer positions found from traced values (``np.argsort(x)``, ``np.argmax(x)``):
+    constants for the derivative, and plain integers for everything else (indices,
+    ``int()``, arithmetic). They carry how they were computed (``argsort(x)``), so that
+    an index by them reads the same in a fresh formula and in a td.jit replay (where the
+    numbers are new); anything derived from them (``p[::-1]``, ``p + 1``) reads as
+    ``idx``, defined in the legend.
+    """
+
+    expr: str = ""
+
+    @classmethod
+    def of(cls, value, expr: str):
+        """``value`` named ``expr``; on td.jit's tape (a traced value there) its node is."""
+        if type(value) is Traced:
+            return named(value, expr)
+        made = np.asarray(value).view(cls)
+        made.expr = expr
+        return made
+
+    def __array_finalize__(self, parent):
+        self.expr = ""  # a derived array is not what its parent's expression says
+
+
+def named(value, expr: str):
+    """``value``, a constant computed from traced values, read as ``expr`` in formulas: in
+    a fresh trace (a DataDependent) and on td.jit's tape (its traced value's node) alike."""
+    if type(value) is Traced:
+        value.node.expr = value.node.expr or expr
+        return value
+    return DataDependent.of(value, expr)
+
+
+def valued(formula, exact):
+    """``formula``'s derivative with the numbers ``exact`` (NumPy's own, to the last bit):
+    ``formula − formula₀ + exact``, with ``formula₀`` its value as a constant (the
+    difference is exactly 0). It reads as ``formula`` does in formulas."""
+    result = formula - raw(formula) + exact
+    if type(result) is Traced and type(formula) is Traced and result._trace is formula._trace:
+        result.node.expr = formula.node.expr
+    return result
+
+
+def positions_name(entry, symbol: bool = True) -> str | None:
+    """How integer positions computed from traced values read in a formula: their
+    expression (``argsort(x)``), else the symbol ``idx`` defined in the legend (``""``
+    with ``symbol=False``); None for constant positions, which read as their numbers."""
+    if type(entry) is Traced or isinstance(entry, Positions):
+        named = entry.node.expr if type(entry) is Traced else entry.expr
+        if named or not symbol:
+            return named
+        return defined("idx", "integer positions computed from the arguments' values")
+    return None
+
+
 def _plain(x):
     """``x`` as a plain ndarray if it is a DataDependent (a view, no copy)."""
     return x.view(np.ndarray) if isinstance(x, DataDependent) else x
@@ -795,6 +858,14 @@ def raw(x):
     if type(x) is Traced and x._trace.level == context.current().serving_level:
         return x.value
     return _plain(x)  # rules work on plain arrays: a Python value of them is not a branch
+
+
+def numbers_of(x) -> np.ndarray:
+    """The plain numbers of ``x`` whatever the traces around it: for a check that raises or
+    a size NumPy itself reads off the values, never for a value a rule computes."""
+    while type(x) is Traced:
+        x = x.value
+    return _plain(np.asarray(x))
 
 
 def _refuse_out_of_core(function, operands) -> None:

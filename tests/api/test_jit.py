@@ -244,8 +244,8 @@ def test_nested_arguments_are_keyed_by_their_structure(rng):
 
 
 def test_errors_are_the_functions_own():
-    jitted = td.jit(td.jacobian(lambda x: np.linalg.qr(x)[0]))
-    with pytest.raises(td.UnsupportedOperationError, match="linalg.qr"):
+    jitted = td.jit(td.jacobian(lambda x: np.linalg.eigvals(x)))
+    with pytest.raises(td.UnsupportedOperationError, match="linalg.eigvals"):
         jitted(np.ones((2, 2)))
 
 

@@ -727,3 +727,96 @@ def cbrt_and_sqrt(np, x):
 @program((3, 4))
 def linspace_between_rows(np, x):
     return np.linspace(x[0], x[1], 5)
+
+
+# ---- order statistics, sampled data, factorisations, polynomials (issue 12's last rules) ----
+@program((3, 7))
+def interquartile_range(np, x):
+    q1, q3 = np.percentile(x, [25, 75], axis=1)
+    return q3 - q1
+
+
+@program((9,))
+def winsorized_mean(np, x):
+    low, high = np.quantile(x, [0.1, 0.9])
+    return np.mean(np.clip(x, low, high))
+
+
+@program((3, 5))
+def nan_robust_median(np, x):
+    nans = np.array([[0.0, np.nan, 0.0, 0.0, 0.0], [0.0] * 5, [np.nan, 0.0, np.nan, 0.0, 0.0]])
+    return np.nanmedian(x + nans, axis=1) + np.nanpercentile(x + nans, 60, axis=1)
+
+
+@program((6,), -2.0, 2.0)
+def lookup_table(np, x):
+    grid = np.array([-2.0, -1.0, 0.0, 0.5, 2.0])
+    values = np.array([0.0, 1.0, 0.5, -1.0, 2.0])
+    return np.interp(x, grid, values, left=0.0, right=2.0)
+
+
+@program((5,))
+def interpolated_curve(np, y):
+    return np.interp(np.linspace(0.0, 4.0, 9), np.arange(5.0), y)
+
+
+@program((4, 6))
+def image_gradient_magnitude(np, img):
+    gy, gx = np.gradient(img)
+    return np.sqrt(gx**2 + gy**2 + 1e-3)
+
+
+@program((8,))
+def finite_difference_velocity(np, x):
+    t = np.array([0.0, 0.1, 0.3, 0.4, 0.7, 0.8, 1.0, 1.5])
+    return np.gradient(x, t)
+
+
+@program((5, 3))
+def least_squares_by_qr(np, A):
+    b = np.array([1.0, -1.0, 2.0, 0.5, 0.0])
+    Q, R = np.linalg.qr(A)
+    return np.linalg.solve(R, Q.T @ b)
+
+
+@program((5, 3))
+def least_squares_by_lstsq(np, A):
+    b = np.array([1.0, -1.0, 2.0, 0.5, 0.0])
+    x, residuals, rank, s = np.linalg.lstsq(A, b, rcond=None)
+    return np.concatenate([x, residuals, s])
+
+
+@program((3, 3))
+def condition_number(np, A):
+    return np.linalg.cond(A + 3.0 * np.eye(3))
+
+
+@program((7,))
+def quadratic_fit(np, y):
+    t = np.linspace(-1.0, 1.0, 7)
+    coefficients = np.polyfit(t, y, 2)
+    return np.polyval(np.polyder(coefficients), 0.3)
+
+
+@program((3, 4))
+def insert_and_delete_columns(np, x):
+    widened = np.insert(x, 2, x[:, 0] * x[:, 1], axis=1)
+    return np.delete(widened, 0, axis=1)
+
+
+@program((3, 4))
+def choose_and_compress(np, x):
+    picked = np.choose(np.array([2, 0, 1, 2]), [x[0], x[1], x[2]])
+    return np.compress(np.array([True, False, True, True]), picked * x[0])
+
+
+@program((6,), -3.0, 3.0)
+def fractional_parts(np, x):
+    fraction, whole = np.modf(x)
+    quotient, remainder = np.divmod(x, 0.7)
+    return fraction * whole + remainder + np.copysign(x, -1.0) + np.ldexp(x, 2)
+
+
+@program((2,), 0.5, 2.0)
+def log_and_geometric_grids(np, ends):
+    return np.concatenate([np.logspace(ends[0], ends[1], 4), np.geomspace(ends[0], ends[1], 3)])

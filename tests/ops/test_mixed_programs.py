@@ -21,6 +21,9 @@ SMOOTH = {
     "sinc": lambda n, v: n.sinc(v),
     "square-method": lambda n, v: (v * v).copy() - v.conj(),
     "max-cos": lambda n, v: n.maximum(v, n.cos(v) + 0.01),
+    "interp": lambda n, v: n.interp(v, n.array([-2.0, -0.4, 0.3, 2.0]), n.array([1.0, 0, 2, 3])),
+    "copysign": lambda n, v: n.copysign(v, -1.0) + n.ldexp(v, 1),
+    "modf": lambda n, v: n.modf(2.0 * v)[0] + n.divmod(v, 0.6)[1],
 }
 
 
@@ -29,8 +32,9 @@ def _step(data, shape):
     kinds = ["smooth", "scale"]
     if len(shape) >= 1:
         kinds += ["reduce", "cumulative", "sort", "flip-roll", "concat", "repeat", "where"]
+        kinds += ["quantile", "gradient", "insert", "delete"]
     if len(shape) == 2:
-        kinds += ["transpose", "matmul", "linalg", "svd", "diagonal", "tile"]
+        kinds += ["transpose", "matmul", "linalg", "svd", "diagonal", "tile", "qr", "lstsq"]
     if len(shape) == 1:
         kinds += ["outer", "vector-norm"]
     if not shape:
@@ -70,6 +74,30 @@ def _step(data, shape):
     if kind == "where":
         mask = RNG.uniform(size=shape) > 0.5
         return (lambda n, v: n.where(mask, v, -0.5 * v * v)), shape
+    if kind == "quantile":
+        q = data.draw(st.sampled_from([0.1, 0.5, 0.75]), label="q")
+        new = tuple(s for k, s in enumerate(shape) if k != axis)
+        return (lambda n, v: n.quantile(v, q, axis=axis)), new
+    if kind == "gradient":
+        return (lambda n, v: n.gradient(v, 0.5, axis=axis)), shape
+    if kind == "insert":
+        new = tuple(s + 1 if k == axis else s for k, s in enumerate(shape))
+        return (lambda n, v: n.insert(v, 1, n.take(n.sin(v), 0, axis=axis), axis=axis)), new
+    if kind == "delete":
+        new = tuple(s - 1 if k == axis else s for k, s in enumerate(shape))
+        return (lambda n, v: n.delete(v, 0, axis=axis) if shape[axis] > 1 else v), (
+            new if shape[axis] > 1 else shape
+        )
+    if kind == "qr":
+
+        def r_factor(n, v):
+            tall = v if shape[0] >= shape[1] else v.T
+            return n.linalg.qr(tall + 2.0 * n.eye(*tall.shape))[1]  # full rank
+
+        return r_factor, (min(shape), min(shape))
+    if kind == "lstsq":
+        rows = shape[0]
+        return (lambda n, v: n.linalg.lstsq(v @ v.T + n.eye(rows), v, rcond=None)[0]), shape
     if kind == "transpose":
         return (lambda n, v: v.T), shape[::-1]
     if kind == "matmul":

@@ -83,3 +83,56 @@ def test_importing_tensordiff_imports_no_scipy():
     code = "import sys, tensordiff; print('scipy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_softmax_works_on_traced_values_as_jax_softmax(axis, jax):
+    def theirs(x):
+        return jax.nn.softmax(x, axis=axis if axis is not None else (0, 1))
+
+    np.testing.assert_allclose(
+        np.asarray(td.jacobian(lambda x: special.softmax(x, axis=axis))(X)),
+        jax.jacobian(theirs)(X),
+        rtol=1e-12,
+        atol=1e-14,
+    )
+    weights = np.arange(1.0, 7.0).reshape(X.shape)
+    np.testing.assert_allclose(
+        np.asarray(td.hessian(lambda x: np.sum(special.softmax(x, axis=axis) * weights))(X)),
+        jax.hessian(lambda x: jax.numpy.sum(theirs(x) * weights))(X),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    replayed = td.jit(td.jacobian(lambda x: special.softmax(x, axis=axis)))
+    replayed(X)
+    np.testing.assert_allclose(
+        np.asarray(replayed(2.0 * X)), jax.jacobian(theirs)(2.0 * X), rtol=1e-12, atol=1e-14
+    )
+
+
+def test_softmax_of_plain_arrays_is_scipy_s_own():
+    td.jacobian(lambda x: special.softmax(x))(X)  # a trace ran: scipy's asarray is wrapped
+    plain = special.softmax([[0.5, 1.0], [2.0, 0.0]], axis=1)  # a list: converted as before
+    assert type(plain) is np.ndarray
+    expected = np.exp([[0.5, 1.0], [2.0, 0.0]])
+    np.testing.assert_allclose(plain, expected / expected.sum(1, keepdims=True), rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "call, name, instead",
+    [
+        (lambda x: special.logsumexp(x, axis=1), "logsumexp", "np.logaddexp.reduce"),
+        (lambda x: special.logsumexp(x, b=X), "logsumexp", "np.logaddexp.reduce"),
+        (lambda x: special.log_softmax(x), "log_softmax", "x - np.logaddexp.reduce"),
+    ],
+)
+def test_special_functions_that_convert_are_named_with_the_numpy_to_write(call, name, instead):
+    with pytest.raises(td.TraceLeakError, match=rf"scipy\.special\.{name}\b") as e:
+        td.jacobian(call)(X)
+    assert instead in str(e.value)
+
+
+def test_what_the_refusal_suggests_for_logsumexp_is_right(jax):
+    suggested = td.jacobian(lambda x: np.logaddexp.reduce(x, axis=1))(X)
+    expected = jax.jacobian(lambda x: jax.scipy.special.logsumexp(x, axis=1))(X)
+    np.testing.assert_allclose(np.asarray(suggested), expected, rtol=1e-12, atol=1e-14)

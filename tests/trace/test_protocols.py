@@ -13,13 +13,13 @@ def jac(f, *args):
 @pytest.mark.parametrize(
     "call, name",
     [
-        (lambda x: np.gradient(x), "numpy.gradient"),
+        (lambda x: np.i0(x), "numpy.i0"),
         (lambda x: np.linalg.eig(x[None]), "numpy.linalg.eig"),
-        (lambda x: np.interp(x, [0.0, 5.0], [1.0, 2.0]), "numpy.interp"),
+        (lambda x: np.roots(x), "numpy.roots"),
         (lambda x: np.multiply.reduce(x), "numpy.multiply.reduce"),
         (lambda x: np.add.accumulate(x), "numpy.add.accumulate"),
-        (lambda x: np.partition(x, 1), "numpy.partition"),
-        (lambda x: np.quantile(x, 0.5), "numpy.quantile"),
+        (lambda x: np.unique(x), "numpy.unique"),
+        (lambda x: np.interp(x, [0.0, 5.0], [1.0, 2.0], period=3.0), "numpy.interp"),
         (lambda x: np.maximum.accumulate(x), "numpy.maximum.accumulate"),
     ],
 )
@@ -30,7 +30,7 @@ def test_unsupported_functions_name_themselves(call, name):
 
 def test_unsupported_is_a_type_error_and_a_tensordiff_error():
     with pytest.raises(TypeError):
-        td.jacobian(np.gradient)(np.ones(3))
+        td.jacobian(np.i0)(np.ones(3))
     assert issubclass(td.UnsupportedOperationError, td.TensorDiffError)
 
 

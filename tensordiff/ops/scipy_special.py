@@ -41,7 +41,9 @@ def _let_softmax_see_traced_values() -> None:
     array_api = sys.modules.get("scipy._lib._array_api")  # only once scipy is imported
     if array_api is None:
         return
-    compat = array_api.np_compat
+    compat = getattr(array_api, "np_compat", None)
+    if compat is None or not callable(getattr(compat, "asarray", None)):
+        return  # another scipy layout: softmax then refuses a traced value, as logsumexp
     if getattr(compat.asarray, "passes_traced_values", False):
         return
     compat.asarray = _passing_traced_values(compat.asarray)

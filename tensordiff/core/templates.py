@@ -44,6 +44,8 @@ __all__ = [
 # A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
 _NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
+# A plain number as a factor: 2, −0.5, 1e−05, 1/3.
+_NUMBER = re.compile(r"[−-]?\d+(?:\.\d*)?(?:e[−+-]?\d+)?(?:/\d+)?")
 # Products and sums whose parts are longer than this in all are deferred.
 EAGER_CHARACTERS = 1000
 # A symbol defined in the formula's legend: ⦃g|[x > 0]⦄ prints as g (see :func:`defined`).
@@ -140,6 +142,9 @@ def product(templates: Iterable, summed: Iterable[int] = ()):
 
 
 def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool) -> str:
+    """The product written as a textbook writes it, numbers first: ``0.1 g[i]``."""
+    numbers = [factor for factor in factors if _NUMBER.fullmatch(factor)]
+    factors = numbers + [factor for factor in factors if not _NUMBER.fullmatch(factor)]
     body = " ".join(factors) or "1"
     if negative:
         body = "−" + body

@@ -91,7 +91,8 @@ def inner(a, b):
 @implements(np.outer)
 def outer(a, b, out=None):
     refuse("outer", out=out)
-    a, b = np.ravel(a), np.ravel(b)
+    # vectors are used as they are: a ravel of a vector would print as reshape(x, (3,))
+    a, b = (v if np.ndim(raw(v)) == 1 else np.ravel(v) for v in (a, b))
     value = np.outer(raw(a), raw(b))
     return linear("outer", ["i", "j"], ["i", "j"], [a, b], value, template="{g0} {g1}ᵀ")
 

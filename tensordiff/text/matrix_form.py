@@ -28,8 +28,10 @@ def matrix_form(J, symbols: dict | None = None) -> str | None:
     forms = [_term_form(term, J, n_out, symbols) for term in terms]
     if not forms or any(form is None for form in forms):
         return None
-    vec = "vec " if J.ndim - n_out > 1 and n_out > 0 else ""
-    form = notation.tidy(f"∂{vec}{J.numerator}/∂{vec}{J.denominator} = " + " + ".join(forms))
+    n_in = J.ndim - n_out
+    top = "vec " if (n_in > 1 and n_out > 0) or n_out > 1 else ""
+    bottom = "vec " if n_in > 1 and n_out > 0 else ""
+    form = notation.tidy(f"∂{top}{J.numerator}/∂{bottom}{J.denominator} = " + " + ".join(forms))
     used = {pair: printed for pair, printed in symbols.items() if printed in form}
     return notation.with_legend(form, used)
 
@@ -134,7 +136,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             return _transposed(factors[0][0])
         left, right = on([j]), on([k])
         if left and right and len(left) + len(right) == len(factors):
-            return f"{_hadamard(left)} {_transposed(_hadamard(right))}"
+            return f"{_operand(_hadamard(left))} {_transposed(_hadamard(right))}"
         return None
     if len(out_labels) == 1 and len(in_labels) == 1:
         (i,), (j,) = out_labels, in_labels
@@ -161,6 +163,16 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             if len(left) != 1 or len(factors) != 1:
                 return None
             return f"{identity} ⊗ {_transposed(left[0])}"
+    if len(out_labels) == 2 and len(in_labels) == 1:  # vec(x uᵀ) = (u ⊗ I) x
+        (i, j), (k,) = out_labels, in_labels
+        if len(factors) != 1 or deltas not in ([(i, k)], [(j, k)]):
+            return None
+        name, labels = factors[0]
+        if deltas == [(i, k)] and labels == [j]:
+            return f"{_group(name)} ⊗ I{notation.subscript(sizes[i])}"
+        if deltas == [(j, k)] and labels == [i]:
+            return f"I{notation.subscript(sizes[j])} ⊗ {_group(name)}"
+        return None
     if len(out_labels) == 2 and len(in_labels) == 2:
         return _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes)
     return None
@@ -183,6 +195,16 @@ def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | No
     if deltas == [(i, k)] and sorted(labels) == sorted([m, j]):
         return (_transposed(name) if labels == [m, j] else _group(name)) + f" ⊗ {eye(i)}"
     return None
+
+
+def _operand(name: str) -> str:
+    """``name`` bracketed if a sum, so that a product with it reads as one:
+    ``(1 − tanh²(W x)) xᵀ``, not ``1 − tanh²(W x) xᵀ``.
+
+    >>> _operand("1 − tanh²(W x)"), _operand("W x"), _operand("(a + b)")
+    ('(1 − tanh²(W x))', 'W x', '(a + b)')
+    """
+    return f"({name})" if notation.has_top_level_sum(name) else name
 
 
 def _transposed(name: str) -> str:

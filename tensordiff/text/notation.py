@@ -29,6 +29,7 @@ __all__ = [
     "number",
     "is_number",
     "tidy",
+    "has_top_level_sum",
 ]
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -329,7 +330,7 @@ def _without_sign(text: str) -> str | None:
     if name.startswith("(") and _closing(name, 0) == len(name) - 1:
         inner = _without_sign(name[1:-1])
         return None if inner is None else f"({inner}){bracket}{labels}"
-    if not name.startswith("−") or _has_top_level_sum(name[1:]):
+    if not name.startswith("−") or has_top_level_sum(name[1:]):
         return None
     return name[1:] + bracket + labels
 
@@ -343,7 +344,8 @@ def _closing(text: str, start: int) -> int | None:
     return None
 
 
-def _has_top_level_sum(text: str) -> bool:
+def has_top_level_sum(text: str) -> bool:
+    """Whether ``text`` is a sum or difference outside any bracket: ``a + f(b − c)``."""
     depth = 0
     for n, ch in enumerate(text):
         depth += (ch in "([") - (ch in ")]")

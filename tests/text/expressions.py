@@ -63,7 +63,7 @@ MATRIX = [
     "np.einsum('ij,ij->i', X, A)", "np.einsum('ij->j', X)", "np.einsum('ij,kj->ik', X, A)",
     "X - np.mean(X, axis=1, keepdims=True)", "np.sum(np.abs(X))", "X[1]", "X[:, 2]",
     "np.diagonal(X)", "X[:2, 1:3]", "np.swapaxes(X, 0, 1)", "np.sum(X @ X.T)",
-    "u @ X @ c",
+    "u @ X @ c", "np.sum(np.tanh(X @ c))", "u @ np.tanh(X @ c)", "np.outer(X @ c, u)",
 ]  # fmt: skip
 SQUARE = [
     "np.linalg.inv(x)", "np.linalg.det(x)", "np.log(np.linalg.det(x))", "x @ x",
@@ -71,6 +71,7 @@ SQUARE = [
     "u @ x @ u", "np.linalg.solve(x, u)", "np.linalg.inv(x) @ u", "x + x.T",
     "np.sum(np.linalg.inv(x))", "np.linalg.slogdet(x)[1]", "np.trace(x.T @ x)",
     "np.linalg.matrix_power(x, 4)", "np.logaddexp.reduce(x, axis=1)",
+    "np.trace(M @ x @ M.T)", "M @ x.T @ M", "np.linalg.inv(x) @ M", "np.outer(x @ u, u)",
 ]  # fmt: skip
 HESSIANS = [
     "np.sum(x ** 3)", "np.sum(np.exp(x))", "x @ M @ x", "np.sum(np.sin(x)) * np.sum(x)",

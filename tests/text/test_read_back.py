@@ -12,9 +12,10 @@ import re
 import numpy as np
 import pytest
 from expressions import CORPUS, HESSIANS, USER, function, p3
-from formula_reader import read_back
+from formula_reader import read_back, read_matrix_form
 
 import tensordiff as td
+from tensordiff.text.matrix_form import matrix_form
 
 # numbers in a formula are printed to 6 significant digits
 _PRINTED = 2e-6
@@ -41,6 +42,37 @@ def test_the_printed_hessian_reads_back(source):
         atol=1e-9,
         err_msg=H.formula,
     )
+
+
+def _vec_matrix(J) -> np.ndarray:
+    """J as its matrix form means it: ∂vec f/∂vec W with columns stacked (order "F"); a
+    gradient in its argument's shape, a vector's as a column."""
+    n_out = len(J.out_indices)
+    in_shape = J.shape[n_out:]
+    if n_out:
+        return np.asarray(J).reshape(-1, int(np.prod(in_shape)), order="F")
+    return np.asarray(J).reshape(in_shape if len(in_shape) > 1 else (-1, 1))
+
+
+@pytest.mark.parametrize(
+    "source, argument, point", CORPUS, ids=[f"{s} @{p.shape}" for s, _, p in CORPUS]
+)
+def test_the_printed_matrix_form_reads_back_to_the_jacobian(source, argument, point):
+    J = td.jacobian(function(source, argument))(point)
+    form = matrix_form(J)
+    if form is None:  # counted in test_most_of_the_corpus_has_a_matrix_form
+        return
+    target = _vec_matrix(J)
+    readings = read_matrix_form(form, {**USER, argument: point}, J)
+    assert any(
+        reading.shape == target.shape and np.allclose(reading, target, rtol=_PRINTED, atol=1e-9)
+        for reading in readings
+    ), (form, [reading.shape for reading in readings], target.shape)
+
+
+def test_most_of_the_corpus_has_a_matrix_form():
+    forms = [matrix_form(td.jacobian(function(s, a))(p)) for s, a, p in CORPUS]
+    assert sum(form is not None for form in forms) >= 115
 
 
 def test_the_corpus_is_large():

@@ -44,6 +44,8 @@ __all__ = [
 # A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
 _NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
+# The transpose of a named matrix (or of its inverse): Aᵀ, X⁻¹ᵀ.
+_TRANSPOSED = re.compile(r"([^\W\d_][\w₀-₉]*(?:⁻¹)?)ᵀ")
 # A plain number as a factor: 2, −0.5, 1e−05, 1/3.
 _NUMBER = re.compile(r"[−-]?\d+(?:\.\d*)?(?:e[−+-]?\d+)?(?:/\d+)?")
 # Products and sums whose parts are longer than this in all are deferred.
@@ -102,11 +104,15 @@ def number(value) -> str:
 
 
 def leaf(name: str, classes: Sequence[int]) -> str:
-    """``name[⟨c1⟩,⟨c2⟩]``, or just ``name`` for a scalar.
+    """``name[⟨c1⟩,⟨c2⟩]``, or just ``name`` for a scalar; the entry of a named matrix's
+    transpose is written as the matrix's own entry, as a textbook does: ``A[j,i]``.
 
-    >>> leaf("x", [3])
-    'x[⟨3⟩]'
+    >>> leaf("x", [3]), leaf("Aᵀ", [1, 2]), leaf("X⁻¹ᵀ", [1, 2])
+    ('x[⟨3⟩]', 'A[⟨2⟩,⟨1⟩]', 'X⁻¹[⟨2⟩,⟨1⟩]')
     """
+    transposed = _TRANSPOSED.fullmatch(name)
+    if transposed and len(classes) == 2:
+        name, classes = transposed.group(1), classes[::-1]
     name = grouped(name)  # a compound name stands as one factor
     if not classes:
         return name

@@ -58,9 +58,13 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         if not classes and templates.classes_in(template):
             return None  # a scalar that sums over its own indices: no plain matrix form
         name = template[: template.rindex("[")] if classes else template
-        if templates.leaf(name, classes) != template:
+        # the indices in the order printed (Aᵀ's entry prints as A[j,i])
+        printed = templates.classes_in(template)
+        if sorted(printed) != sorted(classes) or f"{name}[" + ",".join(
+            templates.slot(c) for c in printed
+        ) + "]" != (template if classes else f"{name}[]"):
             return None  # a sum or a contraction inside one factor: no plain matrix form
-        labels = [label_of[c][0] if c in label_of else f"#{c}" for c in classes]
+        labels = [label_of[c][0] if c in label_of else f"#{c}" for c in printed]
         factors.append((_bare(name), labels))
     factors = _products(factors)
     if factors is None:

@@ -263,7 +263,18 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         positive = _without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
+        scaled = _scaled(text)
+        if scaled is not None:  # (2 (W x − y))[i] is written 2 (W x − y)[i]
+            size, text = scaled
+            coefficient *= number(size)
+            numeric.append(size)
+            array = array / number(size)
         parts.append(text)
+        printed = templates.classes_in(template)
+        if sorted(printed) == sorted(classes) and len(set(classes)) == len(classes) > 1:
+            # the entry of Aᵀ prints as A[j,i]: the table's array is laid out as printed
+            array = np.transpose(array, [list(classes).index(c) for c in printed])
+            classes = printed
         table[text] = (array, [mapping[c] for c in classes])
     body = " ".join(parts)
     if summed:
@@ -318,6 +329,26 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str
     return f"{minus}{size} {body}" if body else f"{minus}{size}"
 
 
+def _scaled(text: str) -> tuple[str, str] | None:
+    """``("2", "tanh(W x)[i]")`` for ``(2 tanh(W x))[i]``: a factor that is a number times
+    one operand, the number taken out to stand in front of the term; None for others.
+
+    >>> _scaled("(2 (W x − y))[i]"), _scaled("(2 X[i,j])"), _scaled("(1 − x)[i]")
+    (('2', '(W x − y)[i]'), ('2', 'X[i,j]'), None)
+    """
+    match = re.fullmatch(r"\((\d+(?:\.\d+)?) (.+)\)((?:\[[^\[\]]*\])?)", text)
+    if match is None or _closing(text, 0) != len(text) - 1 - len(match.group(3)):
+        return None
+    size, rest, labels = match.groups()
+    if rest[0] in "/⊙^" or has_top_level_sum(f"{size} {rest}"):
+        return None  # (1 / 3), (1 − x): not a number times an operand
+    if not labels and _has_top_level_space(rest):
+        return None  # (2 a[i] b[j]): a product of several factors stays one factor
+    if labels and rest.endswith("]"):
+        return None
+    return size, (templates.grouped(rest) if labels else rest) + labels
+
+
 def _without_sign(text: str) -> str | None:
     """``sin(x)[i]`` for ``−sin(x)[i]``, ``(x / y²)[i]`` for ``(−x / y²)[i]``; None if the
     factor has no sign of its own in front (or is a sum, whose sign cannot move out).
@@ -342,6 +373,15 @@ def _closing(text: str, start: int) -> int | None:
         if depth == 0:
             return n
     return None
+
+
+def _has_top_level_space(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and ch == " ":
+            return True
+    return False
 
 
 def has_top_level_sum(text: str) -> bool:

@@ -21,7 +21,7 @@ def test_squared_error_explanation_answers_the_question():
     e = td.explain(E)(W)
     assert e.entity == "order-2 tensor (a matrix), shape (3, 4), labels E / W[i,j]"
     assert "W's shape" in e.layout
-    assert e.formula == "∂E/∂W[i,j] = (2 (W x − y))[i] x[j]"
+    assert e.formula == "∂E/∂W[i,j] = 2 (W x − y)[i] x[j]"
     assert e.matrix == "∂E/∂W = 2 (W x − y) xᵀ"
     names = [item["name"] for item in e.intermediates]
     assert names[0] == "(W x)[k]" and names[-1] == "E"
@@ -105,7 +105,7 @@ def test_cli_explain_prints_the_explanation(capsys):
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "∂f/∂W[i,j] = (2 (W x − y))[i] x[j]" in out
+    assert "∂f/∂W[i,j] = 2 (W x − y)[i] x[j]" in out
     assert "matrix form: ∂f/∂W = 2 (W x − y) xᵀ" in out
 
 

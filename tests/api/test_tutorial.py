@@ -80,6 +80,25 @@ def test_the_readme_formulas_are_what_the_tool_prints():
         assert printed == pasted
 
 
+class _Drift(doctest.DocTestRunner):
+    """A doctest runner that records each example whose output drifted."""
+
+    def __init__(self):
+        super().__init__(optionflags=doctest.ELLIPSIS)
+        self.drifted: list[tuple[doctest.Example, str]] = []
+
+    def report_failure(self, out, test, example, got):
+        self.drifted.append((example, got))
+
+
 def test_python_examples_run():
+    if UPDATE:
+        text = TUTORIAL.read_text(encoding="utf-8")
+        runner = _Drift()
+        runner.run(doctest.DocTestParser().get_doctest(text, {}, "tutorial", str(TUTORIAL), 0))
+        for example, got in runner.drifted:
+            first, *rest = example.source.rstrip("\n").split("\n")
+            prompt = ">>> " + first + "".join("\n... " + line for line in rest) + "\n"
+            _repaste(TUTORIAL, prompt + example.want, prompt + got)
     result = doctest.testfile(str(TUTORIAL), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

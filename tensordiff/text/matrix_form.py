@@ -51,6 +51,8 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         if not classes and notation.is_number(template):
             coefficient *= notation.number(template)
             continue
+        if template.startswith("−") and not notation.has_top_level_sum(template[1:]):
+            coefficient, template = -coefficient, template[1:]  # −X⁻¹[i,k]: the sign in front
         repeated = re.fullmatch(r"\((\d+) (.+)\)", template)  # (2 v[i]): a path taken twice
         if repeated and "[" in repeated.group(2):
             coefficient *= int(repeated.group(1))
@@ -91,8 +93,18 @@ def _products(factors: list) -> list | None:
         label = summed.pop()
         users = [n for n, (_, labels) in enumerate(factors) if label in labels]
         vectors = [n for n in users if len(factors[n][1]) == 1]
-        if len(users) != 2 or not vectors:
+        if len(users) != 2 or any(len(factors[n][1]) != 2 for n in users if n not in vectors):
             return None
+        if any(factors[n][1].count(label) != 1 for n in users):
+            return None  # a diagonal such as Σ_a A[a,a]: no product
+        if not vectors:  # Σ_a P[p,a] Q[a,q] = (P Q)[p,q], each side turned to fit
+            (p_name, p_labels), (q_name, q_labels) = (factors[n] for n in users)
+            left = _transposed(p_name) if p_labels[0] == label else _group(p_name)
+            right = _group(q_name) if q_labels[0] == label else _transposed(q_name)
+            outer = [lb for lb in p_labels if lb != label] + [lb for lb in q_labels if lb != label]
+            factors = [f for n, f in enumerate(factors) if n not in users]
+            factors.append((f"{left} {right}", outer))
+            continue
         vector = vectors[0]
         other = users[1] if users[0] == vector else users[0]
         (u, _), (m, labels) = factors[vector], factors[other]
@@ -191,6 +203,13 @@ def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | No
 
     if sorted(deltas) == sorted([(i, m), (j, k)]) and not factors:
         return f"K{notation.subscript(sizes[k])}{notation.subscript(sizes[m])}"
+    if not deltas and len(factors) == 2:  # vec(A X B) = (Bᵀ ⊗ A) vec X
+        by_labels = {frozenset(labels): (name, labels) for name, labels in factors}
+        if set(by_labels) != {frozenset((i, k)), frozenset((m, j))}:
+            return None
+        (a, a_labels), (b, b_labels) = by_labels[frozenset((i, k))], by_labels[frozenset((m, j))]
+        left = _group(a) if a_labels == [i, k] else _transposed(a)
+        return (_transposed(b) if b_labels == [m, j] else _group(b)) + f" ⊗ {left}"
     if len(factors) != 1 or len(deltas) != 1:
         return None
     name, labels = factors[0]
@@ -212,13 +231,25 @@ def _operand(name: str) -> str:
 
 
 def _transposed(name: str) -> str:
-    """``nameᵀ``, with a transpose of a transpose cancelled.
+    """``nameᵀ``, as a textbook writes it: a transpose of a transpose cancelled, an
+    inverse's written ``X⁻ᵀ``, a product's as the reversed product of transposes.
 
-    >>> _transposed("A"), _transposed("Aᵀ"), _transposed("W x")
-    ('Aᵀ', 'A', '(W x)ᵀ')
+    >>> _transposed("A"), _transposed("Aᵀ"), _transposed("W x"), _transposed("X⁻¹")
+    ('Aᵀ', 'A', 'xᵀ Wᵀ', 'X⁻ᵀ')
     """
+    tokens = name.split(" ")
+    if len(tokens) > 1 and all(_MATRIX_NAME.fullmatch(token) for token in tokens):
+        return " ".join(_transposed(token) for token in reversed(tokens))
     grouped = _group(name)
+    if grouped.endswith("⁻¹"):
+        return grouped[:-2] + "⁻ᵀ"
+    if grouped.endswith("⁻ᵀ"):
+        return grouped[:-2] + "⁻¹"
     return grouped[:-1] if grouped.endswith("ᵀ") else grouped + "ᵀ"
+
+
+# A named matrix or vector, possibly transposed or inverted: A, W2ᵀ, X⁻¹, X⁻ᵀ.
+_MATRIX_NAME = re.compile(r"[^\W\d_][\w₀-₉]*(?:ᵀ|⁻¹|⁻ᵀ)?")
 
 
 def _group(name: str) -> str:

@@ -13,6 +13,7 @@ Juxtaposition of arrays is the matrix product (a number times anything: scaling)
 with vectors as columns.
 """
 
+import itertools
 import re
 
 import numpy as np
@@ -90,8 +91,9 @@ class _Expression:
     """A recursive-descent reader of one array-level expression."""
 
     def __init__(self, text: str, names: dict, legend: dict, shape=(), size=None):
+        # size: in a matrix form, the size of each symbol defined in words (S, e, L, I)
         self.shape = list(shape)  # a matrix form's Jacobian shape: sizes of 𝟙 and I
-        self.size = size  # a matrix form's size of S, e, L, I defined in words
+        self.size = size
         self.tokens = [m.group(0).strip() for m in _TOKEN.finditer(text) if m.group(0).strip()]
         if "".join(self.tokens) != re.sub(r"\s+", "", text):
             raise Unreadable(f"cannot tokenise {text!r}")
@@ -252,7 +254,7 @@ class _Expression:
             return _commutation(*(int(d.translate(_DIGITS)) for d in commutation.groups()))
         if name in self.legend:
             value = meaning_value(self.legend[name], self.names, self.legend)
-            return value if self.size is None else _as_matrix(value, self.size)
+            return _as_matrix(value, self.size[name]) if name in (self.size or {}) else value
         raise Unreadable(f"{name!r} is neither a user name, a function nor in the legend")
 
     def arguments(self):
@@ -303,16 +305,17 @@ def read_matrix_form(form: str, names: dict, J) -> list[np.ndarray]:
     its argument's shape (a column for a vector). A symbol defined in words (``S`` =
     one-hot rows picking entries …, ``e₁``) does not say how many columns it has: it
     is read once for each size of the Jacobian's axes (the numbers decide)."""
-    legend_text = form.partition(", where ")[2]
     form, legend = legend_of(form)
     _, rhs = form.split(" = ", 1)
     columns = {
         name: np.asarray(value, dtype=float)[:, None] if np.ndim(value) == 1 else value
         for name, value in names.items()
     }
+    worded = [name for name, meaning in legend.items() if isinstance(_worded(meaning), tuple)]
     readings = []
-    for size in sorted(set(J.shape)) if re.search(r"\b[SeLI][₀-₉]* = ", legend_text) else [None]:
+    for sizes in itertools.product(sorted(set(J.shape)), repeat=len(worded)):
         try:
+            size = dict(zip(worded, sizes, strict=True)) if worded else None
             reading = _Expression(rhs, columns, legend, J.shape, size).read()
         except Unreadable:
             raise
@@ -320,6 +323,14 @@ def read_matrix_form(form: str, names: dict, J) -> list[np.ndarray]:
             continue
         readings.append(np.asarray(reading, dtype=float))
     return readings
+
+
+def _worded(meaning: str):
+    """The meaning's value if it is one of the meanings in words, else None."""
+    return meaning_value(meaning, {}, {}) if _WORDED.match(meaning) else None
+
+
+_WORDED = re.compile(r"one-hot rows|the unit vector|the lower triangle|1 where the row-major")
 
 
 def _as_matrix(value, size: int):

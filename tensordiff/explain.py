@@ -208,7 +208,9 @@ def _short_names(output: Node | None, leaf: Node, numerator: str, symbols: dict)
     nodes = list(reversed(toposort(output)))
     # z-names are none of the words the expressions print (a user's array may be z1)
     words = {word for node in nodes for word in re.findall(r"\w+", node.expr)}
-    fresh = (name for name in (f"z{n}" for n in itertools.count(1)) if name not in words)
+    # ... nor a letter the user's names use (z₁ would read as the entry z[1] of a z)
+    letter = next((ch for ch in "zhqtr" if ch not in words), "z")
+    fresh = (name for name in (f"{letter}{n}" for n in itertools.count(1)) if name not in words)
     for node in nodes:
         if node in names:
             continue

@@ -152,11 +152,9 @@ def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool)
     numbers = [factor for factor in factors if _NUMBER.fullmatch(factor)]
     factors = numbers + [factor for factor in factors if not _NUMBER.fullmatch(factor)]
     body = " ".join(factors) or "1"
-    if negative:
-        body = "−" + body
     if summed:
         body = "Σ_" + ",".join(slot(c) for c in summed) + " " + body
-    return body
+    return "−" + body if negative else body  # the sign outside the Σ: −Σ_a …
 
 
 def sum_of(templates: Iterable):
@@ -194,7 +192,7 @@ class Deferred:
     >>> name = product([f"{long}[⟨1⟩]", "−x[⟨2⟩]"], summed=[2])
     >>> isinstance(name, Deferred), classes_in(substitute(name, {1: (5, 6)}))
     (True, [2, 5, 6])
-    >>> text(substitute(name, {1: (5, 6)})) == f"Σ_⟨2⟩ −{long}[⟨5⟩,⟨6⟩] x[⟨2⟩]"
+    >>> text(substitute(name, {1: (5, 6)})) == f"−Σ_⟨2⟩ {long}[⟨5⟩,⟨6⟩] x[⟨2⟩]"
     True
     """
 
@@ -216,11 +214,11 @@ class Deferred:
 
     @property
     def negated(self) -> bool:
-        """Whether the text starts with a minus sign on the whole (``−a b``, not ``Σ…``)."""
+        """Whether the text starts with a minus sign on the whole (``−a b``, ``−Σ_a …``)."""
         if self.kind == "renamed":
             inner = self.parts[0]
             return inner.negated if isinstance(inner, Deferred) else bool(_NEGATED.match(inner))
-        return self.kind == "product" and self.negative and not self.summed
+        return self.kind == "product" and self.negative
 
     def without_sign(self) -> "Deferred":
         """The same template without the minus sign that :attr:`negated` reports."""

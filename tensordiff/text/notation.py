@@ -340,6 +340,8 @@ def _scaled(text: str) -> tuple[str, str] | None:
     if match is None or _closing(text, 0) != len(text) - 1 - len(match.group(3)):
         return None
     size, rest, labels = match.groups()
+    if float(size) == 0:
+        return None  # (0 x)[i]: nothing to take out
     if rest[0] in "/⊙^" or has_top_level_sum(f"{size} {rest}"):
         return None  # (1 / 3), (1 − x): not a number times an operand
     if not labels and _has_top_level_space(rest):

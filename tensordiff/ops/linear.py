@@ -16,7 +16,7 @@ from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
 from tensordiff.trace.registry import implements
 from tensordiff.trace.traced import DataDependent, Traced, expressions, raw, record
 
-__all__ = ["linear"]
+__all__ = ["linear", "einsum_record"]
 
 
 def linear(
@@ -60,7 +60,7 @@ def matmul(x1, x2, **kwargs):
     else:
         spec = "...nk,...km->...nm"
     value = np.matmul(raw(x1), raw(x2))
-    return _einsum_record("matmul", spec, [x1, x2], value, "{g0} {g1}")
+    return einsum_record("matmul", spec, [x1, x2], value, "{g0} {g1}")
 
 
 @implements(np.dot)
@@ -196,10 +196,11 @@ def _sliding(name: str, a, v, mode: str):
 def einsum(*operands, out=None, optimize=False, **kwargs):
     refuse("einsum", out=out, **kwargs)
     subscripts, arrays = split_einsum_args(operands)
-    return _einsum_record("einsum", subscripts, arrays, None)
+    return einsum_record("einsum", subscripts, arrays, None)
 
 
-def _einsum_record(op: str, subscripts: str, operands: list, value, template=None):
+def einsum_record(op: str, subscripts: str, operands: list, value, template=None):
+    """Record the einsum ``subscripts`` of ``operands`` as the operation ``op``."""
     values = [raw(x) for x in operands]
     inputs, output = parse_einsum(subscripts, [np.shape(v) for v in values])
     spec = ",".join(inputs) + "->" + output

@@ -52,11 +52,14 @@ LINEAR = [
     "np.tensordot(M, x, axes=1)", "np.inner(M, x)", "np.matmul(x, M.T)",
     "np.exp(x) / np.sum(np.exp(x))", "np.exp(x - np.max(x)) / np.sum(np.exp(x - np.max(x)))",
     "x / np.linalg.norm(x)", "np.log(np.exp(x) / np.sum(np.exp(x)))",
+    "np.cross(x, u)", "np.cross(u, x)", "np.cross(x, np.sin(x))", "np.var(x)", "np.std(x)",
+    "(x - np.mean(x)) / np.std(x)",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
     "X[::-1]", "X[:, ::-1]", "np.flip(X)", "X.ravel()", "X.reshape(4, 3)", "np.sum(X, axis=0)",
-    "np.sum(X, axis=1)", "np.mean(X, axis=0)", "np.max(X, axis=1)", "np.sum(X * A)",
+    "np.sum(X, axis=1)", "np.mean(X, axis=0)", "np.var(X, axis=1)", "np.std(X, axis=0)",
+    "np.max(X, axis=1)", "np.sum(X * A)",
     "np.sum(X ** 2)", "np.trace(X @ A.T)", "np.trace(X.T @ A)", "A.T @ X", "X @ A.T",
     "np.sum(np.tanh(X) * A)", "np.exp(X) / np.sum(np.exp(X), axis=1, keepdims=True)",
     "np.linalg.norm(X)", "np.where(X > 0, X, 0.01 * X)", "np.maximum(X, 0.0)",
@@ -76,7 +79,7 @@ SQUARE = [
 HESSIANS = [
     "np.sum(x ** 3)", "np.sum(np.exp(x))", "x @ M @ x", "np.sum(np.sin(x)) * np.sum(x)",
     "np.log(np.sum(np.exp(x)))", "np.sum(x * u) ** 2", "np.linalg.norm(x)",
-    "np.sum((W @ x) ** 2)", "np.sum(np.tanh(x) ** 2)",
+    "np.sum((W @ x) ** 2)", "np.sum(np.tanh(x) ** 2)", "np.sum(np.cross(x, np.sin(x)))",
 ]  # fmt: skip
 
 CORPUS = (

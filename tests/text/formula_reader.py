@@ -369,6 +369,11 @@ def meaning_value(meaning: str, names: dict, legend: dict):
     unit = re.fullmatch(r"the unit vector with 1 at entry (\d+)", meaning)
     if unit:
         return ("unit", int(unit.group(1)))
+    if meaning.startswith("the Levi-Civita symbol"):  # the sign of each permutation
+        epsilon = np.zeros((3, 3, 3))
+        for i, j, k in itertools.permutations(range(3)):
+            epsilon[i, j, k] = np.linalg.det(np.eye(3)[[i, j, k]])
+        return np.round(epsilon)
     if meaning == "the lower triangle of ones (diagonal included)":
         return ("lower", None)
     if meaning == "1 where the row-major positions of output and input agree":

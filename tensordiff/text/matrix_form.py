@@ -51,8 +51,9 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         if not classes and notation.is_number(template):
             coefficient *= notation.number(template)
             continue
-        if template.startswith("−") and not notation.has_top_level_sum(template[1:]):
-            coefficient, template = -coefficient, template[1:]  # −X⁻¹[i,k]: the sign in front
+        positive = notation.without_sign(template)
+        if positive is not None:  # −X⁻¹[i,k], (−1 / v²)[i]: the sign stands in front
+            coefficient, template = -coefficient, positive
         repeated = re.fullmatch(r"\((\d+) (.+)\)", template)  # (2 v[i]): a path taken twice
         if repeated and "[" in repeated.group(2):
             coefficient *= int(repeated.group(1))
@@ -129,6 +130,12 @@ def _hadamard(factor_names: list[str]) -> str:
     return "(" + " ⊙ ".join(_group(name) for name in factor_names) + ")"
 
 
+def _diagonal(factor_names: list[str]) -> str:
+    """``diag(a ⊙ b)``: the brackets of diag hold the product, no second pair."""
+    product = _hadamard(factor_names)
+    return f"diag({product[1:-1] if len(factor_names) > 1 else product})"
+
+
 def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
     on = lambda labels: [n for n, ls in factors if ls == labels]  # noqa: E731
     if len(on([])) != 0 or any(len(ls) > 2 for _, ls in factors):
@@ -160,7 +167,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             along = on([i])
             if len(along) != len(factors):
                 return None
-            return f"diag({_hadamard(along)})" if along else "I"
+            return _diagonal(along) if along else "I"
         if not deltas and len(factors) == 1:
             name, labels = factors[0]
             return name if labels == [i, j] else _transposed(name) if labels == [j, i] else None
@@ -173,7 +180,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             if len(right) != 1 or len(scales) + 1 != len(factors):
                 return None
             kron = f"{_transposed(right[0])} ⊗ {identity}"
-            return f"diag({_hadamard(scales)}) ({kron})" if scales else kron
+            return f"{_diagonal(scales)} ({kron})" if scales else kron
         if deltas == [(i, k)]:
             left = on([j])
             if len(left) != 1 or len(factors) != 1:

@@ -30,6 +30,7 @@ __all__ = [
     "is_number",
     "tidy",
     "has_top_level_sum",
+    "without_sign",
 ]
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -260,7 +261,7 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
             numeric.append(templates.text(template))
             continue
         text = tidy(templates.render(templates.replace_defined(template, symbols), mapping))
-        positive = _without_sign(text)
+        positive = without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
         scaled = _scaled(text)
@@ -351,17 +352,17 @@ def _scaled(text: str) -> tuple[str, str] | None:
     return size, (templates.grouped(rest) if labels else rest) + labels
 
 
-def _without_sign(text: str) -> str | None:
+def without_sign(text: str) -> str | None:
     """``sin(x)[i]`` for ``−sin(x)[i]``, ``(x / y²)[i]`` for ``(−x / y²)[i]``; None if the
     factor has no sign of its own in front (or is a sum, whose sign cannot move out).
 
-    >>> _without_sign("−sin(x)[i]"), _without_sign("(−a[i] b[i] + c[i])")
+    >>> without_sign("−sin(x)[i]"), without_sign("(−a[i] b[i] + c[i])")
     ('sin(x)[i]', None)
     """
     start = text.rfind("[") if text.endswith("]") else -1
     name, bracket, labels = (text[:start], "[", text[start + 1 :]) if start > 0 else (text, "", "")
     if name.startswith("(") and _closing(name, 0) == len(name) - 1:
-        inner = _without_sign(name[1:-1])
+        inner = without_sign(name[1:-1])
         return None if inner is None else f"({inner}){bracket}{labels}"
     if not name.startswith("−") or has_top_level_sum(name[1:]):
         return None

@@ -270,14 +270,25 @@ class _Expression:
                 self.take()
                 self.take("=")
                 keywords["keepdims"] = self.take() == "True"
-            elif self.peek() == "(" and re.fullmatch(r"\d+|−|\)", self.peek(1) or ""):
+            elif self._integers_ahead("(", ")"):
                 args.append(self.integers(")"))
-            elif self.peek() == "[" and re.fullmatch(r"\d+|−|\]", self.peek(1) or ""):
+            elif self._integers_ahead("[", "]"):
                 args.append(self.integers("]"))
             else:
                 args.append(self.sum())
             if self.take() == ")":
                 return args, keywords
+
+    def _integers_ahead(self, open_: str, close: str) -> bool:
+        """Whether a tuple of integers such as ``(0, −1)`` starts here (not ``(1 / x)``)."""
+        if self.peek() != open_:
+            return False
+        n = 1
+        while self.peek(n) not in (close, None):
+            if not re.fullmatch(r"\d+|−|,", self.peek(n)):
+                return False
+            n += 1
+        return self.peek(n) == close
 
     def integers(self, close: str) -> tuple:
         self.take()

@@ -41,6 +41,7 @@ import numpy as np
 from tensordiff.core import context, dense, paths
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, axis_classes, contract_terms
+from tensordiff.core.vjp import EinsumProduct, ElementwiseProduct
 from tensordiff.trace.graph import Node, toposort
 
 __all__ = ["MODES", "accumulate", "identity", "by_vector_jacobian_products"]
@@ -98,8 +99,15 @@ def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
             for parent, local_jacobian in node.parents:
                 if parent not in wanted:
                     continue
-                for local in _terms_of(local_jacobian()):
-                    product = _vector_jacobian_product(cotangent, local, parent.shape)
+                local = local_jacobian()
+                if type(local) in (ElementwiseProduct, EinsumProduct):
+                    products = (local.vector_product(cotangent),)
+                else:
+                    products = (
+                        _vector_jacobian_product(cotangent, term, parent.shape)
+                        for term in _terms_of(local)
+                    )
+                for product in products:
                     previous = cotangents.get(parent)
                     cotangents[parent] = product if previous is None else previous + product
     return found

@@ -71,7 +71,7 @@ from tensordiff.errors import TensorDiffError
 from tensordiff.tensor import Jacobian, Tensor, slot_names
 from tensordiff.trace.tape import Program, ShapeChanged, Tape
 from tensordiff.trace.traced import Traced, outermost, running
-from tensordiff.trace.variables import parameter_names, visible_names
+from tensordiff.trace.variables import parameter_names, visible_names, visible_values
 
 __all__ = ["jit", "Jitted", "CacheInfo"]
 
@@ -254,7 +254,7 @@ class _Entry:
         lift = functools.partial(_lift, tape)
         traced_args = [lift(value, name) for value, name in zip(args, names, strict=True)]
         traced_kwargs = {name: lift(kwargs[name], name) for name in sorted(kwargs)}
-        visible = _visible_objects(user_function)
+        visible = visible_values(user_function)
         with running(tape):
             result = fn(*traced_args, **traced_kwargs)
         slots, recorded = [], []
@@ -266,7 +266,7 @@ class _Entry:
         return cls(tape.program(slots), fill, visible, arrays), fill(recorded)
 
     def guards_hold(self, user_function) -> bool:
-        visible = _visible_objects(user_function)
+        visible = visible_values(user_function)
         if len(visible) != len(self._visible) or not all(map(operator.is_, visible, self._visible)):
             return False
         return all(_same(array, snapshot) for array, snapshot in self._arrays)
@@ -295,10 +295,6 @@ def _same(array: np.ndarray, snapshot) -> bool:
     )
 
 
-def _visible_objects(user_function) -> tuple:
-    return tuple(value for _, value in visible_names(user_function))
-
-
 def _lift(tape: Tape, value, name: str):
     """An argument with its arrays (also inside dicts, lists and tuples) as tape inputs."""
     return trees.tree_map(
@@ -309,6 +305,8 @@ def _lift(tape: Tape, value, name: str):
 def _arrays(args, kwargs) -> list:
     """The array arguments (and arrays nested in them) in recording order: positional,
     then keywords by name."""
+    if not kwargs and all(type(arg) is np.ndarray for arg in args):
+        return list(args)  # the common call, without walking trees
     ordered = [*args, *(kwargs[name] for name in sorted(kwargs))]
     return [leaf for leaf in trees.leaves(ordered) if type(leaf) is np.ndarray]
 
@@ -324,6 +322,10 @@ def _signature(args, kwargs):
     """A hashable key for the shapes, dtypes and values that decide a recording; None if
     some argument is neither an array nor a plain value, nor a dict / list / tuple of
     them (whose nesting is part of the key)."""
+    if not kwargs and all(type(arg) is np.ndarray for arg in args):
+        # the common call (arrays only) keyed without walking trees; no other call has
+        # a key of this form, so the two forms never meet in one cache
+        return tuple((arg.shape, arg.dtype.str) for arg in args)
     parts = []
     for name, value in [*enumerate(args), *sorted(kwargs.items())]:
         leaf_keys = []

@@ -108,8 +108,8 @@ def block_terms(
     """The terms and the shape of the block ``(selections, layout)`` (see
     :func:`basic_selections`). Terms that vanish in the block are left out."""
     shape = tuple(1 if k is None else len(selections[k]) for k in layout)
-    if 0 in shape:  # nothing to compute: an empty block is zeros of its shape
-        return (Term.dense(np.zeros(shape, dtype=dtype)),), shape
+    if 0 in shape:  # nothing to compute: an empty block is zeros of its shape, "T = 0"
+        return (), shape
     kept = [k for k in layout if k is not None]
     blocks = []
     for term in terms:

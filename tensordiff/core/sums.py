@@ -48,7 +48,9 @@ def _add_cores(first: Term, second: Term) -> Term:
     order = [c for c in target if c in used]
     aligned_first, aligned_second = (align_to(core, classes, order) for core, classes in cores)
     total = aligned_first + aligned_second
-    total = np.broadcast_to(total, [first.sizes[c] for c in order])
+    shape = tuple(first.sizes[c] for c in order)
+    if total.shape != shape:  # a factor of size 1 along a class: the sum spans it
+        total = np.broadcast_to(total, shape)
     sizes = {c: first.sizes[c] for c in target}
     return Term(((total, tuple(order)),), first.axes, sizes, (templates.sum_of(parts),))
 

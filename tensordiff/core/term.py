@@ -18,6 +18,7 @@ never share a class by accident; :func:`contract` unifies classes explicitly.
 
 import itertools
 import math
+import operator
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -336,6 +337,8 @@ def contract_terms(
 
 def align_to(core: np.ndarray, classes: list[int], order: list[int]) -> np.ndarray:
     """``core`` over ``classes`` transposed to ``order`` with size-1 axes for the missing ones."""
+    if len(classes) == len(order) and all(map(operator.eq, classes, order)):
+        return core  # already aligned: the common case of a dense write
     present = [c for c in order if c in classes]
     core = np.transpose(core, [classes.index(c) for c in present]) if present else core
     shape = [core.shape[present.index(c)] if c in classes else 1 for c in order]

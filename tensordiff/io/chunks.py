@@ -1,4 +1,4 @@
-"""Chunk grids over a tensor's shape, and the array-like that computes one chunk.
+"""Chunk grids over a tensor's shape, and the optional extra's imports.
 
 >>> regular_chunks((1000, 1000, 1000), ("i", "j", "k"), np.dtype(float), None)
 (125, 125, 125)
@@ -18,7 +18,7 @@ import numpy as np
 
 from tensordiff.errors import OptionError
 
-__all__ = ["optional_extra", "regular_chunks", "by_axis", "regions", "BlockSource"]
+__all__ = ["optional_extra", "regular_chunks", "by_axis", "regions"]
 
 # Automatic chunks hold about this much: large enough that the per-chunk work (slicing
 # the structure, one write) is small beside the chunk's bytes, small enough that a few
@@ -87,20 +87,3 @@ def regions(shape: Sequence[int], chunk: Sequence[int]) -> Iterator[tuple[slice,
             for start, step, size in zip(corner, chunk, shape, strict=True)
         )
 
-
-class BlockSource:
-    """An array-like over a tensor whose ``[key]`` is the dense block ``J[key]``, computed
-    from the structure: what Dask (``from_array``) and the writers read chunks from.
-
-    It pickles as the tensor's structure, never a dense array.
-    """
-
-    def __init__(self, tensor):
-        self.tensor = tensor
-        self.shape, self.dtype, self.ndim = tensor.shape, tensor.dtype, tensor.ndim
-
-    def __getitem__(self, key) -> np.ndarray:
-        return self.tensor[key].to_numpy()
-
-    def __repr__(self) -> str:
-        return f"BlockSource({self.tensor!r})"

@@ -6,6 +6,7 @@ implicit output (no ``->``) filled in. The interleaved form
 ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` is accepted too.
 """
 
+import functools
 import string
 from collections.abc import Sequence
 
@@ -49,6 +50,13 @@ def parse_einsum(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> tuple[li
     >>> parse_einsum("...i,i->...", [(5, 2, 3), (3,)])
     (['ABi', 'i'], 'AB')
     """
+    # every matmul and einsum of a traced call parses: the same few subscripts and shapes
+    inputs, output = _parsed(subscripts, tuple(tuple(shape) for shape in shapes))
+    return list(inputs), output
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> tuple[tuple[str, ...], str]:
     spec = subscripts.replace(" ", "")
     bad = sorted({ch for ch in spec if not (ch in string.ascii_letters or ch in ".,->")})
     if bad:
@@ -94,7 +102,7 @@ def parse_einsum(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> tuple[li
         counts = {ch: lhs.count(ch) for ch in set(lhs) & set(string.ascii_letters)}
         output = broadcast + "".join(sorted(ch for ch, n in counts.items() if n == 1))
     _check(subscripts, inputs, output, shapes)
-    return inputs, output
+    return tuple(inputs), output
 
 
 def _check(subscripts: str, inputs: list[str], output: str, shapes) -> None:

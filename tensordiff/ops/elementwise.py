@@ -15,6 +15,7 @@ import numpy as np
 
 from tensordiff.core import context
 from tensordiff.core.templates import flattened, grouped, number
+from tensordiff.core.vjp import ElementwiseProduct
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
@@ -66,12 +67,19 @@ def _differentiable(ufunc, *inputs, **kwargs):
 
     def jacobian(position):
         partial = partials[position]
+        state = context.current()
+        # backpropagating numbers, nothing counted: the product alone, no term, no name
+        numbers = not state.named and not state.meters
         if partial is None:
+            if numbers:
+                return ElementwiseProduct(None, arrays[position].shape)
             return jacobians.elementwise(None, value.shape, arrays[position].shape)
         derivative, factor = partial
         with np.errstate(divide="ignore", invalid="ignore"):
             g = derivative(*arrays, value)
-        if not context.current().named:  # backpropagating numbers: the name goes unread
+        if numbers:
+            return ElementwiseProduct(g, arrays[position].shape)
+        if not state.named:  # backpropagating numbers, counted: the name goes unread
             return jacobians.elementwise(g, value.shape, arrays[position].shape)
         name_of_g = flattened(factor.format(*exprs, y=grouped(record_expr), **fields))
         return jacobians.elementwise(g, value.shape, arrays[position].shape, grouped(name_of_g))

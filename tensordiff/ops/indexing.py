@@ -8,6 +8,7 @@ axes at once (integer arrays, boolean masks) falls back to a one-hot matrix
 over the whole array, after a memory check.
 """
 
+import functools
 import operator
 
 import numpy as np
@@ -95,6 +96,28 @@ def _index_text(entry) -> str:
         return "mask"
     if type(entry) is Traced:
         return entry.node.expr or "idx"
+    if (
+        isinstance(entry, np.ndarray)
+        and entry.dtype.kind in "iu"
+        and entry.size <= _REMEMBERED_INDEX_SIZE
+    ):
+        # the same index array (np.arange(B), labels) comes back on every call of f:
+        # printing it is costly, remembering its text by value is not
+        layout = tuple(np.get_printoptions()[k] for k in ("threshold", "edgeitems", "linewidth"))
+        return _array_text(entry.dtype.str, entry.shape, entry.tobytes(), layout)
+    return _text(entry)
+
+
+_REMEMBERED_INDEX_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=256)
+def _array_text(dtype: str, shape: tuple, data: bytes, layout: tuple) -> str:
+    """The text of an integer index array, by value and NumPy's print layout."""
+    return _text(np.frombuffer(data, dtype).reshape(shape))
+
+
+def _text(entry) -> str:
     return str(entry).replace("{", "{{").replace("}", "}}")
 
 

@@ -78,8 +78,6 @@ def multilinear(
     return index_term(output, inputs[wrt], factors, None, wrt_shape, scale, scale_name)
 
 
-# a reshape with no shared pieces, written as a dense array (I[out…, in…])
-_IDENTITY = templates.defined("I", "1 where the row-major positions of output and input agree")
 
 
 def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
@@ -94,7 +92,12 @@ def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
     if pieces is None:
         size = int(np.prod(in_shape))
         identity = np.eye(size).reshape(tuple(out_shape) + tuple(in_shape))
-        return Term.dense(identity, name=_IDENTITY)
+        # The shapes are in the meaning: a block of I (I[i+1,j,k,l]) is read by them.
+        meaning = (
+            f"1 where the row-major positions of output {tuple(out_shape)} and input"
+            f" {tuple(in_shape)} agree"
+        )
+        return Term.dense(identity, name=templates.defined("I", meaning))
     out_axes, in_axes, sizes = pieces
     return Term((), out_axes + in_axes, sizes)
 

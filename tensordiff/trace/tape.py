@@ -212,11 +212,33 @@ class Program:
 
 def _step(function: Callable, args, kwargs: dict) -> Callable[[list], object]:
     """The step as one call on the tape's values, its templates filled."""
+    if not kwargs and all(_is_slot(a) and not a.path or not _has_slots(a) for a in args):
+        return _flat_step(function, list(args))
     fill_args = _filler(list(args))
     if not kwargs:
         return lambda values: function(*fill_args(values))
     fill_kwargs = _filler(kwargs)
     return lambda values: function(*fill_args(values), **fill_kwargs(values))
+
+
+def _flat_step(function: Callable, args: list) -> Callable[[list], object]:
+    """A step whose arguments are whole values of the tape or constants: the most
+    common kind, filled without walking templates (a replay is this per step)."""
+    filled = [(n, a.index) for n, a in enumerate(args) if _is_slot(a)]
+    if len(filled) == len(args) == 1:
+        (_, only), = filled
+        return lambda values: function(values[only])
+    if len(filled) == len(args) == 2:
+        first, second = (index for _, index in filled)
+        return lambda values: function(values[first], values[second])
+
+    def call(values):
+        arguments = args.copy()
+        for position, index in filled:
+            arguments[position] = values[index]
+        return function(*arguments)
+
+    return call
 
 
 def _fetch(values: list, slot: Slot):

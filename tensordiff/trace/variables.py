@@ -5,15 +5,32 @@ closure or a global variable by that variable's name. Anything else is a
 constant K1, K2, ... (see :meth:`tensordiff.trace.graph.Trace.name_of`).
 """
 
+import functools
 import inspect
+import types
 
 import numpy as np
 
-__all__ = ["parameter_names", "visible_arrays", "visible_names"]
+__all__ = ["parameter_names", "visible_arrays", "visible_names", "visible_values"]
 
 
 def parameter_names(f, count: int) -> list[str]:
     """Names of ``f``'s first ``count`` positional parameters (x0, x1, ... if unknown)."""
+    plain = not (hasattr(f, "__wrapped__") or hasattr(f, "__signature__"))
+    if type(f) is types.FunctionType and plain:  # a plain function's names are its code's
+        return list(_code_parameter_names(f.__code__, count))
+    return _parameter_names(f, count)
+
+
+@functools.lru_cache(maxsize=256)
+def _code_parameter_names(code: types.CodeType, count: int) -> tuple[str, ...]:
+    """(inspect.signature costs more than many a traced call; a code object's
+    positional parameters are its first ``co_argcount`` variable names.)"""
+    positional = code.co_varnames[: code.co_argcount]
+    return tuple(positional[n] if n < len(positional) else f"x{n}" for n in range(count))
+
+
+def _parameter_names(f, count: int) -> list[str]:
     try:
         parameters = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError):
@@ -62,6 +79,31 @@ def visible_names(f):
     module_globals = getattr(f, "__globals__", {})
     for name in code.co_names:
         yield name, module_globals.get(name)
+
+
+def visible_values(f) -> tuple:
+    """The values of :func:`visible_names`, in the same order, read without the names:
+    what ``td.jit`` compares on every replayed call, so it is kept lean.
+
+    >>> scale = 2.0
+    >>> f = lambda x, k=3: scale * x
+    >>> visible_values(f) == tuple(value for _, value in visible_names(f))
+    True
+    """
+    code = getattr(f, "__code__", None)
+    if code is None:
+        return ()
+    values = []
+    for cell in f.__closure__ or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            continue
+    values += f.__defaults__ or ()
+    values += (f.__kwdefaults__ or {}).values()
+    module_globals = getattr(f, "__globals__", {})
+    values += map(module_globals.get, code.co_names)
+    return tuple(values)
 
 
 def _is_array(value) -> bool:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from text.formula_reader import read_back
 
 import tensordiff as td
 
@@ -15,6 +16,9 @@ W = RNG.normal(size=(4, 5))
 B = RNG.normal(size=4)
 X = RNG.normal(size=5)
 M = RNG.normal(size=(2, 6))
+T = RNG.normal(size=(3, 4))
+# what the printed formulas call the arrays: the globals and the functions' arguments
+NAMES = {"W": W, "B": B, "X": X, "M": M, "T": T, "x": X, "m": M}
 
 
 def _jacobians():
@@ -30,7 +34,8 @@ def _jacobians():
         "transpose-delta": td.jacobian(lambda m: m.T * 2.0)(M),
         "hessian-W": td.hessian(lambda W: np.sum(np.tanh(W @ X) ** 2))(W),
         "hessian-vector": td.hessian(lambda x: np.tanh(W @ x) * np.sum(x**3))(X),
-        "tensor": td.Tensor(RNG.normal(size=(3, 4)), "ab"),
+        "selections": td.jacobian(lambda x: np.cumsum(x)[[3, 0, 4]] * x[2])(X),
+        "tensor": td.Tensor(T, "ab"),
     }
 
 
@@ -80,6 +85,32 @@ def test_a_block_of_a_block_is_the_slice_of_the_slice(name, data):
     np.testing.assert_allclose(
         np.asarray(inner[second]), np.asarray(J)[first][second], rtol=1e-12, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("name", list(JACOBIANS))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_printed_formula_of_a_block_reads_back_to_its_numbers(name, data):
+    """Shifted and partial diagonals (δ[i+1,j], δ[j,3−i]), strided and reversed reads
+    (x[2k], W[3−i,j]), digits of reshaped axes (⌊(j+3)/7⌋) and fixed indices, parsed with
+    only the user's arrays and the legend (tests/text/formula_reader.py)."""
+    J = JACOBIANS[name]
+    block = J[data.draw(basic_keys(J.shape), label="key")]
+    np.testing.assert_allclose(
+        read_back(block.formula, NAMES, block),
+        np.asarray(block),
+        rtol=2e-6,  # numbers in formulas are printed to 6 significant digits
+        atol=1e-9,
+        err_msg=block.formula,
+    )
+
+
+def test_an_empty_block_is_zero_and_says_so():
+    J = td.jacobian(lambda W: np.tanh(W @ X + B))(W)
+    empty = J[2:2, 1:]
+    assert empty.shape == (0, 3, 5) and empty.terms == ()
+    assert empty.formula == "T[i,j,k] = 0"
+    assert np.asarray(empty).shape == (0, 3, 5)
 
 
 def test_labels_follow_numpy_an_int_drops_its_axis():

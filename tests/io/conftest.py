@@ -20,15 +20,3 @@ def jacobian(request):
         "reshape": lambda: td.jacobian(lambda w: np.sin(w.reshape(3, 14)))(W),
         "elementwise": lambda: td.jacobian(np.exp)(RNG.normal(size=(4, 5))),
     }[request.param]()
-
-
-def nonzero_chunks(dense: np.ndarray, chunk) -> int:
-    """How many chunks of a regular grid hold a nonzero entry (counted on the dense array)."""
-    grid = [range(0, size, step) for size, step in zip(dense.shape, chunk, strict=True)]
-    count = 0
-    for corner in np.ndindex(*[len(g) for g in grid]):
-        region = tuple(
-            slice(g[n], g[n] + step) for g, n, step in zip(grid, corner, chunk, strict=True)
-        )
-        count += bool(np.any(dense[region]))
-    return count

@@ -1,16 +1,30 @@
 """J.to_zarr and J.to_npy: what is read back equals the dense array, with labels; all-zero
 chunks are not stored; memory stays at a few chunks."""
 
+import os
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import nonzero_chunks
 
 import tensordiff as td
 
 zarr = pytest.importorskip("zarr")
 xr = pytest.importorskip("xarray")
+
+
+def nonzero_chunks(dense: np.ndarray, chunk) -> int:
+    """How many chunks of a regular grid hold a nonzero entry (counted on the dense array)."""
+    grid = [range(0, size, step) for size, step in zip(dense.shape, chunk, strict=True)]
+    count = 0
+    for corner in np.ndindex(*[len(g) for g in grid]):
+        region = tuple(
+            slice(g[n], g[n] + step) for g, n, step in zip(grid, corner, chunk, strict=True)
+        )
+        count += bool(np.any(dense[region]))
+    return count
 
 
 def test_zarr_reads_back_with_its_labels(jacobian, tmp_path):
@@ -53,6 +67,42 @@ def test_progress_is_shown_when_asked_and_not_on_a_pipe(tmp_path, capsys):
     J.to_zarr(tmp_path / "b.zarr", chunks=2)  # stderr here is not a terminal
     J.to_npy(tmp_path / "b.npy", chunks=2)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal (pty)")
+def test_progress_is_shown_on_a_terminal_unless_turned_off(tmp_path):
+    import pty  # POSIX only
+
+    code = (
+        "import numpy as np, tensordiff as td\n"
+        "J = td.jacobian(np.tanh)(np.ones(6))\n"
+        f"J.to_zarr({str(tmp_path / 'J.zarr')!r}, chunks=2)\n"
+        f"J.to_npy({str(tmp_path / 'J.npy')!r}, chunks=2)\n"
+        f"J.to_npy({str(tmp_path / 'quiet.npy')!r}, chunks=2, progress=False)\n"
+    )
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], stderr=terminal, stdout=subprocess.PIPE, timeout=120
+        )
+        os.close(terminal)
+        terminal = None
+        shown = b""
+        while True:
+            try:
+                piece = os.read(controller, 4096)
+            except OSError:  # the terminal's other end is closed: all is read
+                break
+            if not piece:
+                break
+            shown += piece
+    finally:
+        os.close(controller)
+        if terminal is not None:
+            os.close(terminal)
+    assert done.returncode == 0, shown.decode(errors="replace")
+    text = shown.decode()
+    assert "J → zarr: 100%" in text and text.count("J → npy: 100%") == 1  # not when False
 
 
 def test_npy_reads_back(jacobian, tmp_path):

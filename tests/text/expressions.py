@@ -67,6 +67,7 @@ MATRIX = [
     "X - np.mean(X, axis=1, keepdims=True)", "np.sum(np.abs(X))", "X[1]", "X[:, 2]",
     "np.diagonal(X)", "X[:2, 1:3]", "np.swapaxes(X, 0, 1)", "np.sum(X @ X.T)",
     "u @ X @ c", "np.sum(np.tanh(X @ c))", "u @ np.tanh(X @ c)", "np.outer(X @ c, u)",
+    "np.sin(X.ravel())", "np.sin(X.reshape(2, 6))", "np.cos(X.reshape(6, 2)).T",
 ]  # fmt: skip
 SQUARE = [
     "np.linalg.inv(x)", "np.linalg.det(x)", "np.log(np.linalg.det(x))", "x @ x",

@@ -11,9 +11,16 @@ Juxtaposition of arrays is the matrix product (a number times anything: scaling)
 ``⊙`` is the elementwise product, ``⊗`` the Kronecker product.
 :func:`read_matrix_form` reads a matrix form (``∂vec f/∂vec W = xᵀ ⊗ I₃``) the same way,
 with vectors as columns.
+
+Indices may be integer expressions of the labels, as a block ``J[a:b, …]`` prints
+them: ``x[2k+1]``, ``W[a,i+1]``, ``δ[i+1,j]``, ``δ[j,5−i]``, ``(⌊(j+3)/7⌋)``,
+``((k+2) mod 2)``. A factor is read at those positions (an index outside its axis
+makes the formula unreadable, never wraps around), and a δ is 1 where all its
+indices agree.
 """
 
 import itertools
+import math
 import re
 
 import numpy as np
@@ -27,6 +34,10 @@ _TOKEN = re.compile(
     r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁺√∛(),\[\]|=<>≥≤≠∨½]))"
 )
 _LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
+_LABEL = re.compile(r"[a-z][₀-₉]?")
+# one token of an index expression: ``mod``, a label, an integer or an operator
+_INDEX_TOKEN = re.compile(r"\s*(mod|[a-z][₀-₉]?|\d+|[+−()⌊⌋/])")
+_INDEX_PYTHON = {"mod": "%", "−": "-", "⌊": "(", "⌋": ")", "/": "//"}
 
 
 def _diag(a):
@@ -63,6 +74,7 @@ _FUNCTIONS = {
     "det": np.linalg.det,
     "tr": np.trace,
     "mean": np.mean,
+    "cumsum": np.cumsum,
     "cof": lambda a: np.linalg.det(a) * np.linalg.inv(a).T,  # the cofactor matrix
 }
 
@@ -174,6 +186,10 @@ class _Expression:
         value = self.atom()
         if self.peek() == "[" and re.fullmatch(r"\d+", self.peek(1) or ""):
             value = value[self.integers("]")]
+        elif self.peek() == "[" and self.peek(1) == "[":  # a list of entries: x[[3, 0, 4]]
+            self.take()
+            value = value[list(self.integers("]"))]
+            self.take("]")
         while self.peek() in _SUPERSCRIPTS:
             value = _superscript(value, _SUPERSCRIPTS[self.take()])
         return value
@@ -387,8 +403,13 @@ def meaning_value(meaning: str, names: dict, legend: dict):
         return np.round(epsilon)
     if meaning == "the lower triangle of ones (diagonal included)":
         return ("lower", None)
-    if meaning == "1 where the row-major positions of output and input agree":
-        return ("identity", None)
+    identity = re.fullmatch(
+        r"1 where the row-major positions of output \(([\d, ]*)\) and input \(([\d, ]*)\) agree",
+        meaning,
+    )
+    if identity:
+        out_shape, in_shape = ([int(n) for n in re.findall(r"\d+", g)] for g in identity.groups())
+        return np.eye(math.prod(in_shape)).reshape(out_shape + in_shape)
     return _Expression(meaning, names, legend).read()
 
 
@@ -450,7 +471,8 @@ def _index_sum(text, names, legend, sizes):
     return total_labels, total
 
 
-def _index_term(text, names, legend, sizes):
+def _index_term(text, names, legend, outer_sizes):
+    sizes = dict(outer_sizes)  # a summed letter's size holds in its own term only
     coefficient = 1.0
     if text.startswith("−"):
         coefficient, text = -1.0, text[1:].lstrip()
@@ -469,16 +491,13 @@ def _index_term(text, names, legend, sizes):
             operands.append((value, labels))
         else:
             pending.append(token)
+    gathers = []  # factors read at index expressions: once every label has its size
     for token in pending:
-        operands.append(_array_factor(token, names, legend, sizes, operands))
-    for labels in deltas:
-        n = next((sizes[lb] for lb in labels if lb in sizes), None)
-        if n is None:
-            raise Unreadable(f"no size known for δ[{','.join(labels)}]")
-        delta = np.zeros((n,) * len(labels))
-        delta[(np.arange(n),) * len(labels)] = 1.0
-        operands.append((delta, labels))
-        sizes.update(dict.fromkeys(labels, n))
+        factor = _array_factor(token, names, legend, sizes)
+        (gathers if isinstance(factor[1], _Positions) else operands).append(factor)
+    gathers += [(None, _Positions(labels)) for labels in deltas]
+    _learn_sizes(gathers, sizes)
+    operands += [positions.read(value, sizes) for value, positions in gathers]
     free = []
     for _, labels in operands:
         free += [lb for lb in labels if lb not in summed and lb not in free]
@@ -489,7 +508,29 @@ def _index_term(text, names, legend, sizes):
     spec = ",".join("".join(letters[lb] for lb in labels) for _, labels in operands)
     spec += "->" + "".join(letters[lb] for lb in free)
     value = np.einsum(spec, *[v for v, _ in operands]) if operands else np.ones(())
+    outer_sizes.update((label, sizes[label]) for label in free)
     return free, coefficient * value
+
+
+def _learn_sizes(gathers, sizes) -> None:
+    """The sizes only δs and reshaped factors tell, learned until nothing new is: the
+    labels of a δ[i,a] run as far as each other, and a factor read at the digits of its
+    axes (A[i,j₀,j₁] with A 3×14) gives the one digit size its other indices leave."""
+    while True:
+        known = len(sizes)
+        for value, positions in gathers:
+            plain = all(_LABEL.fullmatch(index) for index in positions.indices)
+            if value is None and plain:
+                n = next((sizes[label] for label in positions.labels if label in sizes), None)
+                if n is not None:
+                    positions.learn_sizes([n] * len(positions.indices), sizes)
+            elif isinstance(value, np.ndarray) and value.ndim < len(positions.indices):
+                try:
+                    positions.learn_sizes(positions.split_axes(value, sizes).shape, sizes)
+                except Unreadable:  # not yet: other sizes may tell the split
+                    pass
+        if len(sizes) == known:
+            return
 
 
 def _closes_at_end(token: str) -> bool:
@@ -501,38 +542,186 @@ def _closes_at_end(token: str) -> bool:
     return False
 
 
-def _array_factor(token, names, legend, sizes, operands):
+def _array_factor(token, names, legend, sizes):
+    """``(array, labels)`` of one factor, or ``(array, _Positions)`` when it is read at
+    index expressions or on part of its axes (once every label's size is known)."""
     match = re.fullmatch(r"(.+)\[([^\[\]]*)\]", token)
-    if match and _LABELS.fullmatch(match.group(2)):
-        expression, labels = match.group(1), match.group(2).split(",")
+    indices = match.group(2).split(",") if match else []
+    plain = bool(match) and _LABELS.fullmatch(match.group(2)) is not None
+    if match and all(map(_is_index, indices)):
+        expression = match.group(1)
     else:
-        expression, labels = token, []
+        expression, indices = token, []
     if expression in legend:
         value = meaning_value(legend[expression], names, legend)
-        if isinstance(value, tuple):  # a selection or a unit vector, sized by its labels
-            return _selection(value, labels, sizes), labels
+        if isinstance(value, tuple) and value[0] == "picks" and len(indices) > 2:
+            return _selection(value, indices, sizes), indices  # rows picking flat entries
+        if isinstance(value, tuple):  # S, L, eₙ: each entry from the meaning, at any index
+            if value[0] == "picks":
+                # S[a,b] is 0 past its largest pick: a sum over b needs no more than that
+                extents = (len(value[1]), max(value[1]) + 1)
+                for index, extent in zip(indices, extents, strict=True):
+                    if _LABEL.fullmatch(index):
+                        sizes.setdefault(index, extent)
+            return value, _Positions(indices)
     value = np.asarray(_Expression(expression, names, legend).read(), dtype=float)
-    if value.ndim > len(labels):  # axes kept by keepdims=True have size 1 and no label
+    if value.ndim > len(indices):  # axes kept by keepdims=True have size 1 and no label
         value = value.reshape([n for n in value.shape if n != 1] or ())
-    if value.ndim != len(labels):
-        raise Unreadable(f"{token!r}: an array of shape {value.shape} with labels {labels}")
-    sizes.update(zip(labels, value.shape, strict=True))
-    return value, labels
+    if value.ndim > len(indices):
+        raise Unreadable(f"{token!r}: an array of shape {value.shape} with labels {indices}")
+    # A block's label may run over part of the factor's axis (i in 0…2 of x[i] with x of
+    # 6), and a reshaped axis is read at one index per digit (A[i,j₀,j₁] with A 3×14).
+    if not plain or value.ndim < len(indices) or any(
+        sizes.get(label, length) != length
+        for label, length in zip(indices, value.shape, strict=True)
+    ):
+        return _read_at(value, indices, sizes)
+    sizes.update(zip(indices, value.shape, strict=True))
+    return value, indices
+
+
+def _read_at(value, indices, sizes):
+    positions = _Positions(indices)
+    if value.ndim == len(indices):
+        positions.learn_sizes(value.shape, sizes)
+    return value, positions
+
+
+def _index_tokens(text: str) -> list[str]:
+    tokens = _INDEX_TOKEN.findall(text)
+    if "".join(tokens) != re.sub(r"\s+", "", text):
+        raise Unreadable(f"{text!r} is not an index expression")
+    return tokens
+
+
+def _is_index(text: str) -> bool:
+    try:
+        return bool(_index_tokens(text))
+    except Unreadable:
+        return False
+
+
+class _Positions:
+    """The indices of a factor or a δ as integer expressions of labels (``2k+1``,
+    ``⌊(j+3)/7⌋``): the positions they name over the grid of their labels."""
+
+    def __init__(self, indices: list[str]):
+        self.indices = indices
+        self.labels = []  # every label the indices use, in order of appearance
+        for text in indices:
+            for token in _index_tokens(text):
+                if _LABEL.fullmatch(token) and token not in self.labels:
+                    self.labels.append(token)
+
+    def learn_sizes(self, shape, sizes) -> None:
+        """An index that is a bare label has the size of its axis (unless known)."""
+        for text, size in zip(self.indices, shape, strict=True):
+            if _LABEL.fullmatch(text):
+                sizes.setdefault(text, size)
+
+    def split_axes(self, value, sizes):
+        """``value`` with its axes cut into the digits its indices name: a reshaped axis
+        prints one index per digit (``A[i,j₀,j₁]``; in a block ``⌊(j+3)/7⌋``,
+        ``((j+3) mod 7)``). The one cut its known sizes allow, else Unreadable."""
+        if value.ndim == len(self.indices):
+            return value
+        digits = [_digit_size(text, sizes) for text in self.indices]
+        shapes = []
+        for cuts in itertools.combinations(range(1, len(digits)), value.ndim - 1):
+            groups = [digits[a:b] for a, b in zip((0, *cuts), (*cuts, len(digits)), strict=True)]
+            shape = [_digit_shape(group, n) for group, n in zip(groups, value.shape, strict=True)]
+            if all(part is not None for part in shape):
+                shapes.append([n for part in shape for n in part])
+        if len(shapes) != 1 or None in shapes[0]:
+            raise Unreadable(
+                f"cannot tell how an array of shape {value.shape} splits into"
+                f" [{','.join(self.indices)}] ({len(shapes)} ways)"
+            )
+        return value.reshape(shapes[0])
+
+    def read(self, value, sizes):
+        """``(array, labels)``: ``value`` at these positions, or for a δ (``value`` None)
+        1 where all the positions agree."""
+        if isinstance(value, np.ndarray):
+            value = self.split_axes(value, sizes)
+        unknown = [label for label in self.labels if label not in sizes]
+        if unknown:
+            raise Unreadable(f"no size known for {unknown} in [{','.join(self.indices)}]")
+        grids = np.indices([sizes[label] for label in self.labels], sparse=True)
+        scope = {_python_name(label): grid for label, grid in zip(self.labels, grids, strict=True)}
+        grid_shape = [sizes[label] for label in self.labels]
+        positions = [
+            np.broadcast_to(_evaluate(text, scope), grid_shape) for text in self.indices
+        ]
+        if value is None:
+            agree = np.all([p == positions[0] for p in positions], axis=0)
+            return agree.astype(float), self.labels
+        if isinstance(value, tuple):
+            return _entries_in_words(value, positions).astype(float), self.labels
+        for text, at, size in zip(self.indices, positions, value.shape, strict=True):
+            if at.size and (at.min() < 0 or at.max() >= size):
+                reach = f"{at.min()}…{at.max()}"
+                raise Unreadable(f"index {text} reaches {reach}, outside 0…{size - 1}")
+        return value[tuple(positions)], self.labels
+
+
+def _entries_in_words(value, positions):
+    """A legend meaning in words (see :func:`meaning_value`) at integer positions: the
+    meaning defines every entry, so no size is needed."""
+    kind, data = value
+    if kind == "unit" and len(positions) == 1:
+        return positions[0] == data
+    if kind == "lower" and len(positions) == 2:
+        return positions[1] <= positions[0]
+    if kind == "picks" and len(positions) == 2:
+        rows, columns = positions
+        if rows.size and (rows.min() < 0 or rows.max() >= len(data)):
+            raise Unreadable(f"rows {rows.min()}…{rows.max()} of {len(data)} one-hot rows")
+        return np.asarray(data)[rows] == columns
+    raise Unreadable(f"cannot read {kind} at {len(positions)} index expressions")
+
+
+def _digit_size(text: str, sizes) -> int | None:
+    """How many values an index runs over, when the text says: a known label, ``… mod n``."""
+    if _LABEL.fullmatch(text):
+        return sizes.get(text)
+    modulus = re.fullmatch(r"\(*.* mod (\d+)\)*", text)
+    return int(modulus.group(1)) if modulus else None
+
+
+def _digit_shape(digits: list, length: int) -> list | None:
+    """The sizes of the digits of an axis of ``length`` (an unknown one found when it is
+    the only one; None left for several), or None if they cannot make that length."""
+    known = math.prod(n for n in digits if n is not None)
+    unknown = digits.count(None)
+    if length % known or (unknown == 0 and known != length):
+        return None
+    return [length // known if n is None and unknown == 1 else n for n in digits]
+
+
+def _python_name(label: str) -> str:
+    return "_" + label.translate(_DIGITS)
+
+
+def _evaluate(text: str, scope: dict):
+    """An index expression as integer arrays over its labels' grids (juxtaposition:
+    product; ``/`` only inside ``⌊…⌋``: floor division)."""
+    python, previous = [], None
+    for token in _index_tokens(text):
+        implicit = previous is not None and (previous.isdigit() or previous == ")")
+        if implicit and (_LABEL.fullmatch(token) or token in "(⌊"):
+            python.append("*")
+        if _LABEL.fullmatch(token):
+            python.append(_python_name(token))
+        else:
+            python.append(_INDEX_PYTHON.get(token, token))
+        previous = token
+    return eval(" ".join(python), {"__builtins__": {}}, scope)  # integers, labels, + - * // %
 
 
 def _selection(value, labels, sizes):
-    """The array of a legend meaning in words, sized by the labels it carries."""
-    kind, data = value
-    if kind == "unit":
-        vector = np.zeros(sizes[labels[0]])
-        vector[data] = 1.0
-        return vector
-    if kind == "lower":
-        return np.tril(np.ones((sizes[labels[0]], sizes[labels[1]])))
-    if kind == "identity":  # out labels then in labels, as many entries each
-        shape = [sizes[lb] for lb in labels]
-        cut = next(n for n in range(len(shape) + 1) if np.prod(shape[:n]) == np.prod(shape[n:]))
-        return np.eye(int(np.prod(shape[:cut]))).reshape(shape)
+    """The array of one-hot rows picking flat entries of several axes, sized by the labels."""
+    _, data = value
     columns = [sizes[lb] for lb in labels[1:]]  # S[a, in…]: row a picks a flat entry
     matrix = np.zeros((len(data), int(np.prod(columns))))
     for row, pick in enumerate(data):

@@ -1,0 +1,107 @@
+"""Local Jacobians kept as numbers: all that backpropagating a gradient reads of them.
+
+While a scalar's gradient is backpropagated (:mod:`tensordiff.chain_rule`), each local
+Jacobian is only ever multiplied by a cotangent. A rule whose Jacobian has a simple
+shape hands over one of these instead of a :class:`~tensordiff.core.term.Term`, so no
+classes, deltas or names are built for it: ``vector_product(cotangent)`` is the
+cotangent pulled back to the operand, shaped like the operand.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tensordiff.core import paths
+
+__all__ = ["ElementwiseProduct", "EinsumProduct"]
+
+
+@dataclass(frozen=True, slots=True)
+class ElementwiseProduct:
+    """``∂y/∂x = δ · derivative`` of an elementwise operation: ``derivative`` is None (δ
+    alone), a scalar, or an array broadcastable to the output, and ``x`` (of
+    ``in_shape``) was broadcast to the output.
+
+    >>> local = ElementwiseProduct(np.array([2.0, 3.0]), (1,))
+    >>> local.vector_product(np.array([1.0, 1.0]))
+    array([5.])
+    """
+
+    derivative: object
+    in_shape: tuple[int, ...]
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        """``cotangent · derivative``, summed along the axes ``x`` was broadcast over."""
+        product = cotangent if self.derivative is None else cotangent * self.derivative
+        extra = product.ndim - len(self.in_shape)
+        stretched = tuple(
+            extra + n
+            for n, size in enumerate(self.in_shape)
+            if size == 1 and product.shape[extra + n] != 1
+        )
+        if extra or stretched:
+            product = product.sum(axis=tuple(range(extra)) + stretched)
+        return product.reshape(self.in_shape)
+
+
+@dataclass(frozen=True, slots=True)
+class EinsumProduct:
+    """``∂y/∂x`` for ``y = scale · einsum(inputs -> output, ...)`` with respect to the
+    operand over ``wrt`` letters: the product of the ``others`` (letters, array).
+    ``output`` may hold None for a size-1 axis no operand has.
+
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> local = EinsumProduct("j", [("ij", A)], ["i"], 2.0, (2,))  # y = 2 A x, x over j
+    >>> local.vector_product(np.array([1.0, 0.0]))  # 2 Aᵀ [1, 0]
+    array([2., 4.])
+    """
+
+    wrt: str
+    others: list
+    output: list
+    scale: object
+    in_shape: tuple[int, ...]
+
+    @staticmethod
+    def of(inputs, output, values, wrt: int, scale) -> "EinsumProduct | None":
+        """The product for operand ``wrt``, or None when the pull-back is not one plain
+        einsum: a letter repeated on the operand (a diagonal) or sized differently in
+        two places (broadcasting), which the term's deltas express."""
+        letters = inputs[wrt]
+        if len(set(letters)) != len(letters):
+            return None
+        sizes: dict[str, int] = {}
+        for subscripts, value in zip(inputs, values, strict=True):
+            for letter, size in zip(subscripts, np.shape(value), strict=True):
+                if sizes.setdefault(letter, size) != size:
+                    return None
+        others = [(inputs[k], values[k]) for k in range(len(inputs)) if k != wrt]
+        return EinsumProduct(letters, others, list(output), scale, np.shape(values[wrt]))
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        """``Σ cotangent[output] · others`` over the operand's letters; a letter of the
+        operand found nowhere else (summed by the operation) is broadcast back."""
+        out_letters = "".join(letter for letter in self.output if letter is not None)
+        cotangent = cotangent.reshape(
+            [
+                size
+                for letter, size in zip(self.output, cotangent.shape, strict=True)
+                if letter is not None
+            ]
+        )
+        seen = set(out_letters).union(*(letters for letters, _ in self.others))
+        kept = "".join(letter for letter in self.wrt if letter in seen)
+        equation = ",".join([out_letters, *(letters for letters, _ in self.others)])
+        arrays = [cotangent, *(array for _, array in self.others)]
+        # planned once per equation and shapes (a gradient's steps repeat every call)
+        plan = paths.compiled(f"{equation}->{kept}", tuple(np.shape(a) for a in arrays))
+        product = plan(*arrays)
+        if self.scale is not None:
+            product = product * self.scale
+        if len(kept) == len(self.wrt):
+            return product
+        shape = [
+            size if letter in seen else 1
+            for letter, size in zip(self.wrt, self.in_shape, strict=True)
+        ]
+        return np.array(np.broadcast_to(product.reshape(shape), self.in_shape))

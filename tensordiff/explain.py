@@ -6,7 +6,9 @@ reverse pass performed (recorded as it ran), and the final Jacobian's terms.
 """
 
 import functools
+import itertools
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -70,7 +72,10 @@ class Explanation:
         lines += [f"  {self.layout}"] if self.layout else []
         lines += ["", "Trace (each intermediate, with its local Jacobian):"]
         for item in self.intermediates:
-            lines.append(f"  {item['name']} = {item['expression']}   shape {tuple(item['shape'])}")
+            again = "   (computed again)" if item["again"] else ""
+            lines.append(
+                f"  {item['name']} = {item['expression']}   shape {tuple(item['shape'])}{again}"
+            )
             lines += [f"      {local}" for local in item["local_jacobians"]]
         lines += ["", "Chain rule as performed (reverse order: from the output back):"]
         for n, step in enumerate(self.steps, 1):
@@ -83,12 +88,7 @@ class Explanation:
         if self.matrix:
             lines.append(f"  matrix form: {self.matrix}")
         cost = self.cost
-        lines += [
-            "",
-            "Cost:",
-            f"  the structured result stores {cost['stored_bytes']} bytes; dense it is"
-            f" {cost['dense_bytes']} bytes",
-        ]
+        lines += ["", "Cost:", f"  {cost['storage']}"]
         lines += ["  " + line for line in cost["table"].splitlines()]
         return "\n".join(lines)
 
@@ -201,21 +201,26 @@ def _defined_texts(output: Node | None, labels: dict) -> list[str]:
 
 def _short_names(output: Node | None, leaf: Node, numerator: str, symbols: dict) -> dict:
     """How each node is called in the explanation: its expression (with defined symbols
-    printed as such), or z1, z2, ... if long."""
+    printed as such), or z1, z2, ... if long or if another intermediate prints the same."""
     names = {leaf: leaf.expr}
     if output is None:
         return names
-    count = 0
-    for node in reversed(toposort(output)):
+    nodes = list(reversed(toposort(output)))
+    # z-names are none of the words the expressions print (a user's array may be z1)
+    words = {word for node in nodes for word in re.findall(r"\w+", node.expr)}
+    # ... nor a letter the user's names use (z₁ would read as the entry z[1] of a z)
+    letter = next((ch for ch in "zhqtr" if ch not in words), "z")
+    fresh = (name for name in (f"{letter}{n}" for n in itertools.count(1)) if name not in words)
+    for node in nodes:
         if node in names:
             continue
+        name = templates.replace_defined(node.expr, symbols)
         if node is output:
-            names[node] = numerator
-        elif len(node.expr) > _SHORT_EXPRESSION:
-            count += 1
-            names[node] = f"z{count}"
-        else:
-            names[node] = templates.replace_defined(node.expr, symbols)
+            name = numerator
+        # the same expression computed twice is two intermediates: each gets its own name
+        elif len(node.expr) > _SHORT_EXPRESSION or name in names.values():
+            name = next(fresh)
+        names[node] = name
     return names
 
 
@@ -223,9 +228,11 @@ def _intermediates(output, leaf, labels, short, symbols) -> list[dict]:
     if output is None:
         return []
     items = []
+    expressions = set()
     for node in reversed(toposort(output)):
         if node is leaf or node.op == "input":
             continue
+        expression = templates.replace_defined(node.expr, symbols)
         # an input used twice (x ⊙ x) has one local Jacobian: the sum of both uses
         by_parent: dict[Node, list] = {}
         for parent, builder in node.parents:
@@ -245,12 +252,15 @@ def _intermediates(output, leaf, labels, short, symbols) -> list[dict]:
         items.append(
             {
                 "name": notation.signature(short[node], labels[node]),
-                "expression": templates.replace_defined(node.expr, symbols),
+                "expression": expression,
+                # the same expression as an earlier intermediate: a second computation
+                "again": expression in expressions,
                 "shape": list(node.shape),
                 "op": node.op,
                 "local_jacobians": local_jacobians,
             }
         )
+        expressions.add(expression)
     return items
 
 
@@ -372,6 +382,7 @@ def _cost(J: Jacobian, orders: Plan) -> dict:
     return {
         "stored_bytes": J.stored_nbytes,
         "dense_bytes": J.dense_nbytes,
+        "storage": _storage(J.stored_nbytes, J.dense_nbytes, len(J.structured_terms())),
         "orders": {
             order: {key: cost[key] for key in ("flops", "largest_intermediate")}
             for order, cost in orders.costs.items()
@@ -380,3 +391,20 @@ def _cost(J: Jacobian, orders: Plan) -> dict:
         "sequence": orders.sequence,
         "table": orders.table(timings=False),
     }
+
+
+def _storage(stored: int, dense: int, n_terms: int) -> str:
+    """The structured result's size beside the dense array's, saying plainly which is larger.
+
+    >>> _storage(32, 288, 1)
+    'the structured result stores 32 bytes; dense it is 288 bytes'
+    >>> _storage(136, 96, 3).split(": ")[1]
+    'its 3 terms are kept apart, so here the dense array is the smaller form'
+    """
+    if stored <= dense:
+        return f"the structured result stores {stored:,} bytes; dense it is {dense:,} bytes"
+    why = f"its {n_terms} terms are kept apart, so " if n_terms > 1 else ""
+    return (
+        f"the structured result stores {stored:,} bytes, more than the dense array"
+        f" ({dense:,} bytes): {why}here the dense array is the smaller form"
+    )

@@ -60,6 +60,10 @@ __all__ = [
 # A negated factor: a minus sign directly on a name or a bracket (not "− 1", not "−1").
 _NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff⟪])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
+# The transpose of a named matrix (or of its inverse): Aᵀ, X⁻¹ᵀ.
+_TRANSPOSED = re.compile(r"([^\W\d_][\w₀-₉]*(?:⁻¹)?)ᵀ")
+# A plain number as a factor: 2, −0.5, 1e−05, 1/3.
+_NUMBER = re.compile(r"[−-]?\d+(?:\.\d*)?(?:e[−+-]?\d+)?(?:/\d+)?")
 # Products and sums whose parts are longer than this in all are deferred.
 EAGER_CHARACTERS = 1000
 # A symbol defined in the formula's legend: ⦃g|[x > 0]⦄ prints as g (see :func:`defined`).
@@ -125,11 +129,15 @@ def number(value) -> str:
 
 
 def leaf(name: str, classes: Sequence[int]) -> str:
-    """``name[⟨c1⟩,⟨c2⟩]``, or just ``name`` for a scalar.
+    """``name[⟨c1⟩,⟨c2⟩]``, or just ``name`` for a scalar; the entry of a named matrix's
+    transpose is written as the matrix's own entry, as a textbook does: ``A[j,i]``.
 
-    >>> leaf("x", [3])
-    'x[⟨3⟩]'
+    >>> leaf("x", [3]), leaf("Aᵀ", [1, 2]), leaf("X⁻¹ᵀ", [1, 2])
+    ('x[⟨3⟩]', 'A[⟨2⟩,⟨1⟩]', 'X⁻¹[⟨2⟩,⟨1⟩]')
     """
+    transposed = _TRANSPOSED.fullmatch(name)
+    if transposed and len(classes) == 2:
+        name, classes = transposed.group(1), classes[::-1]
     name = grouped(name)  # a compound name stands as one factor
     if not classes:
         return name
@@ -165,12 +173,13 @@ def product(templates: Iterable, summed: Iterable[int] = ()):
 
 
 def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool) -> str:
+    """The product written as a textbook writes it, numbers first: ``0.1 g[i]``."""
+    numbers = [factor for factor in factors if _NUMBER.fullmatch(factor)]
+    factors = numbers + [factor for factor in factors if not _NUMBER.fullmatch(factor)]
     body = " ".join(factors) or "1"
-    if negative:
-        body = "−" + body
     if summed:
         body = "Σ_" + ",".join(slot(c) for c in summed) + " " + body
-    return body
+    return "−" + body if negative else body  # the sign outside the Σ: −Σ_a …
 
 
 def sum_of(templates: Iterable):
@@ -208,7 +217,7 @@ class Deferred:
     >>> name = product([f"{long}[⟨1⟩]", "−x[⟨2⟩]"], summed=[2])
     >>> isinstance(name, Deferred), classes_in(substitute(name, {1: (5, 6)}))
     (True, [2, 5, 6])
-    >>> text(substitute(name, {1: (5, 6)})) == f"Σ_⟨2⟩ −{long}[⟨5⟩,⟨6⟩] x[⟨2⟩]"
+    >>> text(substitute(name, {1: (5, 6)})) == f"−Σ_⟨2⟩ {long}[⟨5⟩,⟨6⟩] x[⟨2⟩]"
     True
     """
 
@@ -230,11 +239,11 @@ class Deferred:
 
     @property
     def negated(self) -> bool:
-        """Whether the text starts with a minus sign on the whole (``−a b``, not ``Σ…``)."""
+        """Whether the text starts with a minus sign on the whole (``−a b``, ``−Σ_a …``)."""
         if self.kind == "renamed":
             inner = self.parts[0]
             return inner.negated if isinstance(inner, Deferred) else bool(_NEGATED.match(inner))
-        return self.kind == "product" and self.negative and not self.summed
+        return self.kind == "product" and self.negative
 
     def without_sign(self) -> "Deferred":
         """The same template without the minus sign that :attr:`negated` reports."""

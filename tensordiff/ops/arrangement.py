@@ -23,8 +23,16 @@ from tensordiff.core import templates
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import normalize_axes, refuse, refuse_bools
+from tensordiff.ops.linear import einsum_record
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import Positions, expressions, numbers_of, raw, record
+from tensordiff.trace.traced import (
+    Positions,
+    define_constant,
+    expressions,
+    numbers_of,
+    raw,
+    record,
+)
 
 __all__: list[str] = []
 
@@ -275,15 +283,31 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """The cross product of 3-vectors, component by component (``c = a × b``)."""
     if axis is not None:
         axisa = axisb = axisc = axis
-    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    # only real moves are recorded: moveaxis(z, …) in a formula for nothing reads badly
+    a = a if axisa in (-1, _ndim(a) - 1) else np.moveaxis(a, axisa, -1)
+    b = b if axisb in (-1, _ndim(b) - 1) else np.moveaxis(b, axisb, -1)
     if np.shape(a)[-1] != 3 or np.shape(b)[-1] != 3:
         raise UnsupportedOperationError.for_function(
             "cross", "vectors of 2 components are deprecated by NumPy; only 3-vectors"
         )
-    x0, x1, x2 = (a[..., n] for n in range(3))
-    y0, y1, y2 = (b[..., n] for n in range(3))
-    c = np.stack([x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, x0 * y1 - x1 * y0], axis=-1)
-    return np.moveaxis(c, -1, axisc)
+    # (a × b)[i] = Σ_j,k ε[i,j,k] a[j] b[k]: the textbook form, and its derivative's
+    define_constant(_LEVI_CIVITA, "ε", _LEVI_CIVITA_MEANING)
+    value = np.cross(raw(a), raw(b))  # the einsum's ellipsis broadcasts a against b
+    c = einsum_record("cross", "ijk,...j,...k->...i", [_LEVI_CIVITA, a, b], value, "{g1} × {g2}")
+    return c if axisc in (-1, np.ndim(value) - 1) else np.moveaxis(c, -1, axisc)
+
+
+def _levi_civita() -> np.ndarray:
+    epsilon = np.zeros((3, 3, 3))
+    for i, j, k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+        epsilon[i, j, k], epsilon[i, k, j] = 1.0, -1.0
+    return epsilon
+
+
+_LEVI_CIVITA = _levi_civita()
+_LEVI_CIVITA_MEANING = (
+    "the Levi-Civita symbol: ε[0,1,2] = 1, and a swap of two indices flips its sign"
+)
 
 
 # ---- sorting ------------------------------------------------------------------------------------

@@ -50,7 +50,9 @@ def _differentiable(ufunc, *inputs, **kwargs):
     exprs = expressions(inputs)
     template = derivatives.display or f"{name}({{0}}" + ", {1}" * (len(inputs) - 1) + ")"
     if ufunc is np.multiply and any(np.ndim(v) == 0 for v in values):
-        template = "{g0} {g1}"  # scaling reads as juxtaposition: 2 x
+        # scaling reads as juxtaposition, the number first: 2 x (also for x * 2)
+        number_last = np.ndim(values[1]) == 0 and type(inputs[1]) is not Traced
+        template = "{g1} {g0}" if number_last and np.ndim(values[0]) > 0 else "{g0} {g1}"
     fields = {f"g{n}": grouped(e) for n, e in enumerate(exprs)}
     record_expr = template.format(*exprs, **fields)
     partials = derivatives.partials

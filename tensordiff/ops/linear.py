@@ -18,7 +18,7 @@ from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
 from tensordiff.trace.registry import implements
 from tensordiff.trace.traced import DataDependent, Traced, expressions, raw, record
 
-__all__ = ["linear"]
+__all__ = ["linear", "einsum_record"]
 
 
 def linear(
@@ -67,7 +67,7 @@ def matmul(x1, x2, **kwargs):
     else:
         spec = "...nk,...km->...nm"
     value = np.matmul(raw(x1), raw(x2))
-    return _einsum_record("matmul", spec, [x1, x2], value, "{g0} {g1}")
+    return einsum_record("matmul", spec, [x1, x2], value, "{g0} {g1}")
 
 
 @implements(np.dot)
@@ -98,7 +98,8 @@ def inner(a, b):
 @implements(np.outer)
 def outer(a, b, out=None):
     refuse("outer", out=out)
-    a, b = np.ravel(a), np.ravel(b)
+    # vectors are used as they are: a ravel of a vector would print as reshape(x, (3,))
+    a, b = (v if np.ndim(raw(v)) == 1 else np.ravel(v) for v in (a, b))
     value = np.outer(raw(a), raw(b))
     return linear("outer", ["i", "j"], ["i", "j"], [a, b], value, template="{g0} {g1}ᵀ")
 
@@ -202,10 +203,11 @@ def _sliding(name: str, a, v, mode: str):
 def einsum(*operands, out=None, optimize=False, **kwargs):
     refuse("einsum", out=out, **kwargs)
     subscripts, arrays = split_einsum_args(operands)
-    return _einsum_record("einsum", subscripts, arrays, None)
+    return einsum_record("einsum", subscripts, arrays, None)
 
 
-def _einsum_record(op: str, subscripts: str, operands: list, value, template=None):
+def einsum_record(op: str, subscripts: str, operands: list, value, template=None):
+    """Record the einsum ``subscripts`` of ``operands`` as the operation ``op``."""
     values = [raw(x) for x in operands]
     inputs, output = parse_einsum(subscripts, [np.shape(v) for v in values])
     spec = ",".join(inputs) + "->" + output

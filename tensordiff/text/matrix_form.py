@@ -28,8 +28,10 @@ def matrix_form(J, symbols: dict | None = None) -> str | None:
     forms = [_term_form(term, J, n_out, symbols) for term in terms]
     if not forms or any(form is None for form in forms):
         return None
-    vec = "vec " if J.ndim - n_out > 1 and n_out > 0 else ""
-    form = notation.tidy(f"∂{vec}{J.numerator}/∂{vec}{J.denominator} = " + " + ".join(forms))
+    n_in = J.ndim - n_out
+    top = "vec " if (n_in > 1 and n_out > 0) or n_out > 1 else ""
+    bottom = "vec " if n_in > 1 and n_out > 0 else ""
+    form = notation.tidy(f"∂{top}{J.numerator}/∂{bottom}{J.denominator} = " + " + ".join(forms))
     return notation.with_legend(form, notation.used_in(form, symbols))
 
 
@@ -48,6 +50,9 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         if not classes and notation.is_number(template):
             coefficient *= notation.number(template)
             continue
+        positive = notation.without_sign(template)
+        if positive is not None:  # −X⁻¹[i,k], (−1 / v²)[i]: the sign stands in front
+            coefficient, template = -coefficient, positive
         repeated = re.fullmatch(r"\((\d+) (.+)\)", template)  # (2 v[i]): a path taken twice
         if repeated and "[" in repeated.group(2):
             coefficient *= int(repeated.group(1))
@@ -55,9 +60,13 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         if not classes and templates.classes_in(template):
             return None  # a scalar that sums over its own indices: no plain matrix form
         name = template[: template.rindex("[")] if classes else template
-        if templates.leaf(name, classes) != template:
+        # the indices in the order printed (Aᵀ's entry prints as A[j,i])
+        printed = templates.classes_in(template)
+        if sorted(printed) != sorted(classes) or f"{name}[" + ",".join(
+            templates.slot(c) for c in printed
+        ) + "]" != (template if classes else f"{name}[]"):
             return None  # a sum or a contraction inside one factor: no plain matrix form
-        labels = [label_of[c][0] if c in label_of else f"#{c}" for c in classes]
+        labels = [label_of[c][0] if c in label_of else f"#{c}" for c in printed]
         factors.append((_bare(name), labels))
     factors = _products(factors)
     if factors is None:
@@ -84,8 +93,18 @@ def _products(factors: list) -> list | None:
         label = summed.pop()
         users = [n for n, (_, labels) in enumerate(factors) if label in labels]
         vectors = [n for n in users if len(factors[n][1]) == 1]
-        if len(users) != 2 or not vectors:
+        if len(users) != 2 or any(len(factors[n][1]) != 2 for n in users if n not in vectors):
             return None
+        if any(factors[n][1].count(label) != 1 for n in users):
+            return None  # a diagonal such as Σ_a A[a,a]: no product
+        if not vectors:  # Σ_a P[p,a] Q[a,q] = (P Q)[p,q], each side turned to fit
+            (p_name, p_labels), (q_name, q_labels) = (factors[n] for n in users)
+            left = _transposed(p_name) if p_labels[0] == label else _group(p_name)
+            right = _group(q_name) if q_labels[0] == label else _transposed(q_name)
+            outer = [lb for lb in p_labels if lb != label] + [lb for lb in q_labels if lb != label]
+            factors = [f for n, f in enumerate(factors) if n not in users]
+            factors.append((f"{left} {right}", outer))
+            continue
         vector = vectors[0]
         other = users[1] if users[0] == vector else users[0]
         (u, _), (m, labels) = factors[vector], factors[other]
@@ -108,6 +127,12 @@ def _hadamard(factor_names: list[str]) -> str:
     if len(factor_names) == 1:
         return factor_names[0]
     return "(" + " ⊙ ".join(_group(name) for name in factor_names) + ")"
+
+
+def _diagonal(factor_names: list[str]) -> str:
+    """``diag(a ⊙ b)``: the brackets of diag hold the product, no second pair."""
+    product = _hadamard(factor_names)
+    return f"diag({product[1:-1] if len(factor_names) > 1 else product})"
 
 
 def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
@@ -133,7 +158,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             return _transposed(factors[0][0])
         left, right = on([j]), on([k])
         if left and right and len(left) + len(right) == len(factors):
-            return f"{_hadamard(left)} {_transposed(_hadamard(right))}"
+            return f"{_operand(_hadamard(left))} {_transposed(_hadamard(right))}"
         return None
     if len(out_labels) == 1 and len(in_labels) == 1:
         (i,), (j,) = out_labels, in_labels
@@ -141,7 +166,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             along = on([i])
             if len(along) != len(factors):
                 return None
-            return f"diag({_hadamard(along)})" if along else "I"
+            return _diagonal(along) if along else "I"
         if not deltas and len(factors) == 1:
             name, labels = factors[0]
             return name if labels == [i, j] else _transposed(name) if labels == [j, i] else None
@@ -154,12 +179,22 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             if len(right) != 1 or len(scales) + 1 != len(factors):
                 return None
             kron = f"{_transposed(right[0])} ⊗ {identity}"
-            return f"diag({_hadamard(scales)}) ({kron})" if scales else kron
+            return f"{_diagonal(scales)} ({kron})" if scales else kron
         if deltas == [(i, k)]:
             left = on([j])
             if len(left) != 1 or len(factors) != 1:
                 return None
             return f"{identity} ⊗ {_transposed(left[0])}"
+    if len(out_labels) == 2 and len(in_labels) == 1:  # vec(x uᵀ) = (u ⊗ I) x
+        (i, j), (k,) = out_labels, in_labels
+        if len(factors) != 1 or deltas not in ([(i, k)], [(j, k)]):
+            return None
+        name, labels = factors[0]
+        if deltas == [(i, k)] and labels == [j]:
+            return f"{_group(name)} ⊗ I{notation.subscript(sizes[i])}"
+        if deltas == [(j, k)] and labels == [i]:
+            return f"I{notation.subscript(sizes[j])} ⊗ {_group(name)}"
+        return None
     if len(out_labels) == 2 and len(in_labels) == 2:
         return _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes)
     return None
@@ -174,6 +209,13 @@ def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | No
 
     if sorted(deltas) == sorted([(i, m), (j, k)]) and not factors:
         return f"K{notation.subscript(sizes[k])}{notation.subscript(sizes[m])}"
+    if not deltas and len(factors) == 2:  # vec(A X B) = (Bᵀ ⊗ A) vec X
+        by_labels = {frozenset(labels): (name, labels) for name, labels in factors}
+        if set(by_labels) != {frozenset((i, k)), frozenset((m, j))}:
+            return None
+        (a, a_labels), (b, b_labels) = by_labels[frozenset((i, k))], by_labels[frozenset((m, j))]
+        left = _group(a) if a_labels == [i, k] else _transposed(a)
+        return (_transposed(b) if b_labels == [m, j] else _group(b)) + f" ⊗ {left}"
     if len(factors) != 1 or len(deltas) != 1:
         return None
     name, labels = factors[0]
@@ -184,14 +226,36 @@ def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | No
     return None
 
 
-def _transposed(name: str) -> str:
-    """``nameᵀ``, with a transpose of a transpose cancelled.
+def _operand(name: str) -> str:
+    """``name`` bracketed if a sum, so that a product with it reads as one:
+    ``(1 − tanh²(W x)) xᵀ``, not ``1 − tanh²(W x) xᵀ``.
 
-    >>> _transposed("A"), _transposed("Aᵀ"), _transposed("W x")
-    ('Aᵀ', 'A', '(W x)ᵀ')
+    >>> _operand("1 − tanh²(W x)"), _operand("W x"), _operand("(a + b)")
+    ('(1 − tanh²(W x))', 'W x', '(a + b)')
     """
+    return f"({name})" if notation.has_top_level_sum(name) else name
+
+
+def _transposed(name: str) -> str:
+    """``nameᵀ``, as a textbook writes it: a transpose of a transpose cancelled, an
+    inverse's written ``X⁻ᵀ``, a product's as the reversed product of transposes.
+
+    >>> _transposed("A"), _transposed("Aᵀ"), _transposed("W x"), _transposed("X⁻¹")
+    ('Aᵀ', 'A', 'xᵀ Wᵀ', 'X⁻ᵀ')
+    """
+    tokens = name.split(" ")
+    if len(tokens) > 1 and all(_MATRIX_NAME.fullmatch(token) for token in tokens):
+        return " ".join(_transposed(token) for token in reversed(tokens))
     grouped = _group(name)
+    if grouped.endswith("⁻¹"):
+        return grouped[:-2] + "⁻ᵀ"
+    if grouped.endswith("⁻ᵀ"):
+        return grouped[:-2] + "⁻¹"
     return grouped[:-1] if grouped.endswith("ᵀ") else grouped + "ᵀ"
+
+
+# A named matrix or vector, possibly transposed or inverted: A, W2ᵀ, X⁻¹, X⁻ᵀ.
+_MATRIX_NAME = re.compile(r"[^\W\d_][\w₀-₉]*(?:ᵀ|⁻¹|⁻ᵀ)?")
 
 
 def _group(name: str) -> str:

@@ -30,6 +30,8 @@ __all__ = [
     "number",
     "is_number",
     "tidy",
+    "has_top_level_sum",
+    "without_sign",
 ]
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -301,10 +303,21 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
             numeric.append(templates.text(template))
             continue
         text = tidy(templates.render(templates.replace_defined(template, symbols), mapping))
-        positive = _without_sign(text)
+        positive = without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
+        scaled = _scaled(text)
+        if scaled is not None:  # (2 (W x − y))[i] is written 2 (W x − y)[i]
+            size, text = scaled
+            coefficient *= number(size)
+            numeric.append(size)
+            array = array / number(size)
         parts.append(text)
+        printed = templates.classes_in(template)
+        if sorted(printed) == sorted(classes) and len(set(classes)) == len(classes) > 1:
+            # the entry of Aᵀ prints as A[j,i]: the table's array is laid out as printed
+            array = np.transpose(array, [list(classes).index(c) for c in printed])
+            classes = printed
         table[text] = (array, [mapping[c] for c in classes])
     body = " ".join(parts)
     if summed:
@@ -324,19 +337,41 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str
     return f"{minus}{size} {body}" if body else f"{minus}{size}"
 
 
-def _without_sign(text: str) -> str | None:
+def _scaled(text: str) -> tuple[str, str] | None:
+    """``("2", "tanh(W x)[i]")`` for ``(2 tanh(W x))[i]``: a factor that is a number times
+    one operand, the number taken out to stand in front of the term; None for others.
+
+    >>> _scaled("(2 (W x − y))[i]"), _scaled("(2 X[i,j])"), _scaled("(1 − x)[i]")
+    (('2', '(W x − y)[i]'), ('2', 'X[i,j]'), None)
+    """
+    match = re.fullmatch(r"\((\d+(?:\.\d+)?) (.+)\)((?:\[[^\[\]]*\])?)", text)
+    if match is None or _closing(text, 0) != len(text) - 1 - len(match.group(3)):
+        return None
+    size, rest, labels = match.groups()
+    if float(size) == 0:
+        return None  # (0 x)[i]: nothing to take out
+    if rest[0] in "/⊙^" or has_top_level_sum(f"{size} {rest}"):
+        return None  # (1 / 3), (1 − x): not a number times an operand
+    if not labels and _has_top_level_space(rest):
+        return None  # (2 a[i] b[j]): a product of several factors stays one factor
+    if labels and rest.endswith("]"):
+        return None
+    return size, (templates.grouped(rest) if labels else rest) + labels
+
+
+def without_sign(text: str) -> str | None:
     """``sin(x)[i]`` for ``−sin(x)[i]``, ``(x / y²)[i]`` for ``(−x / y²)[i]``; None if the
     factor has no sign of its own in front (or is a sum, whose sign cannot move out).
 
-    >>> _without_sign("−sin(x)[i]"), _without_sign("(−a[i] b[i] + c[i])")
+    >>> without_sign("−sin(x)[i]"), without_sign("(−a[i] b[i] + c[i])")
     ('sin(x)[i]', None)
     """
     start = text.rfind("[") if text.endswith("]") else -1
     name, bracket, labels = (text[:start], "[", text[start + 1 :]) if start > 0 else (text, "", "")
     if name.startswith("(") and _closing(name, 0) == len(name) - 1:
-        inner = _without_sign(name[1:-1])
+        inner = without_sign(name[1:-1])
         return None if inner is None else f"({inner}){bracket}{labels}"
-    if not name.startswith("−") or _has_top_level_sum(name[1:]):
+    if not name.startswith("−") or has_top_level_sum(name[1:]):
         return None
     return name[1:] + bracket + labels
 
@@ -350,7 +385,17 @@ def _closing(text: str, start: int) -> int | None:
     return None
 
 
-def _has_top_level_sum(text: str) -> bool:
+def _has_top_level_space(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and ch == " ":
+            return True
+    return False
+
+
+def has_top_level_sum(text: str) -> bool:
+    """Whether ``text`` is a sum or difference outside any bracket: ``a + f(b − c)``."""
     depth = 0
     for n, ch in enumerate(text):
         depth += (ch in "([") - (ch in ")]")

@@ -210,6 +210,12 @@ class Trace:
                     return view
         return None
 
+    def define(self, value, symbol: str, meaning: str) -> None:
+        """Call the constant ``value`` ``symbol``, defined in the legend as ``meaning``
+        (a rule's own constant, such as the Levi-Civita symbol ε of a cross product)."""
+        if self._lookup(value) is None:
+            self._remember(value, defined(symbol, meaning))
+
     def _lookup(self, value):
         """The entry of ``value``, or of a named array that ``value`` *is*.
 
@@ -841,6 +847,12 @@ def _refuse_complex(function: Callable, args: Sequence) -> None:
 
 def _is_known(x) -> bool:
     return isinstance(x, (Traced, np.ndarray, np.generic, int, float, bool, list, tuple))
+
+
+def define_constant(value, symbol: str, meaning: str) -> None:
+    """Give a rule's constant its symbol in every running trace (see :meth:`Trace.define`)."""
+    for trace in context.current().traces:
+        trace.define(value, symbol, meaning)
 
 
 def level_of(inputs: Sequence) -> int:

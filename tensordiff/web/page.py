@@ -167,8 +167,7 @@ def _cost(e) -> str:
         )
     return (
         '<section id="cost"><h2>Cost of each contraction order</h2>\n'
-        f"<p>The structured result stores {cost['stored_bytes']:,} bytes;"
-        f" dense it is {cost['dense_bytes']:,} bytes. FLOPs count a multiply-add as 2.</p>"
+        f"<p>{html.escape(cost['storage'].capitalize())}. FLOPs count a multiply-add as 2.</p>"
         "<table><tr><th>order</th><th>FLOPs</th><th>largest intermediate</th><th></th></tr>"
         f"{''.join(rows)}</table></section>"
     )

@@ -1,7 +1,6 @@
 """td.explain and `tensordiff explain`: what it shows is read off the computation."""
 
 import json
-import re
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ def test_squared_error_explanation_answers_the_question():
     e = td.explain(E)(W)
     assert e.entity == "order-2 tensor (a matrix), shape (3, 4), labels E / W[i,j]"
     assert "W's shape" in e.layout
-    assert e.formula == "∂E/∂W[i,j] = (2 (W x − y))[i] x[j]"
+    assert e.formula == "∂E/∂W[i,j] = 2 (W x − y)[i] x[j]"
     assert e.matrix == "∂E/∂W = 2 (W x − y) xᵀ"
     names = [item["name"] for item in e.intermediates]
     assert names[0] == "(W x)[k]" and names[-1] == "E"
@@ -106,7 +105,7 @@ def test_cli_explain_prints_the_explanation(capsys):
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "∂f/∂W[i,j] = (2 (W x − y))[i] x[j]" in out
+    assert "∂f/∂W[i,j] = 2 (W x − y)[i] x[j]" in out
     assert "matrix form: ∂f/∂W = 2 (W x − y) xᵀ" in out
 
 
@@ -244,43 +243,6 @@ def test_hessians_print_the_argument_twice():
     assert to_latex(H.formula).startswith(
         r"\frac{\partial^{2}f}{\partial W_{ij}\,\partial W_{kl}} = "
     )
-
-
-def loss(v):
-    return np.sum(np.sin(v) * v) + np.sum(v * v)
-
-
-@pytest.mark.parametrize(
-    "f, arg, name",
-    [
-        (loss, x, "loss"),
-        (lambda W: np.tanh(W @ x), W, "f"),
-        (lambda W: np.tanh(W @ x) * (W @ x), W, "f"),
-        (lambda A: A @ A, A, "f"),
-    ],
-)
-def test_chain_steps_are_consistent(f, arg, name):
-    e = td.explain(f)(arg)
-    out = ",".join(e.jacobian.out_indices)
-    target = f"∂{name}[{out}]/" if out else f"∂{name}/"
-    reached = set()
-    for step in e.steps:
-        # the function's own name and the output index on every left-hand side
-        assert step["contraction"].startswith(target), step["contraction"]
-        # a parent's first contribution is "=", the later ones "+="
-        lhs, assign = re.match(r"(.*?) (\+?=) ", step["contraction"]).groups()
-        assert assign == ("+=" if lhs in reached else "="), step["contraction"]
-        reached.add(lhs)
-        # an eliminated δ is gone from the line that follows
-        for note in step["deltas"]:
-            assert note.split(" eliminated")[0] not in step["result"], (note, step["result"])
-    if name != "f":
-        assert "∂f" not in str(e)
-    names = [item["name"] for item in e.intermediates]
-    assert len(names) == len(set(names))
-    for item in e.intermediates:
-        lhs = [local.split(" = ")[0] for local in item["local_jacobians"]]
-        assert len(lhs) == len(set(lhs)), item["local_jacobians"]
 
 
 def test_an_input_used_twice_has_one_local_jacobian_the_sum_of_both():

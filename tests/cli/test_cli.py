@@ -13,8 +13,8 @@ def test_demo_prints_the_entities_formulas_and_chain(capsys):
     text = capsys.readouterr().out
     assert "order-3 tensor, shape (3, 3, 4), labels V[i] / W[j,k]" in text
     assert "∂V[i]/∂W[j,k] = δ[i,j] x[k]" in text
-    assert "∂E/∂V[i] = (2 (V − y))[i]" in text
-    assert "= (2 (V − y))[j] x[k]" in text
+    assert "∂E/∂V[i] = 2 (V − y)[i]" in text
+    assert "= 2 (V − y)[j] x[k]" in text
     assert "shape (3, 4), labels E / W[j,k]" in text
     assert "contraction over V's label i" in text
 

@@ -8,7 +8,9 @@ factor table, no internal arrays) is used, so a formula that names the wrong
 array, a wrong transpose or an undefined symbol cannot evaluate to the numbers.
 
 Juxtaposition of arrays is the matrix product (a number times anything: scaling);
-``⊙`` is the elementwise product.
+``⊙`` is the elementwise product, ``⊗`` the Kronecker product.
+:func:`read_matrix_form` reads a matrix form (``∂vec f/∂vec W = xᵀ ⊗ I₃``) the same way,
+with vectors as columns.
 
 Indices may be integer expressions of the labels, as a block ``J[a:b, …]`` prints
 them: ``x[2k+1]``, ``W[a,i+1]``, ``δ[i+1,j]``, ``δ[j,5−i]``, ``(⌊(j+3)/7⌋)``,
@@ -29,13 +31,19 @@ _SUPERSCRIPTS = {"ᵀ": "T", "²": 2, "³": 3, "⁻¹": "inv", "⁻ᵀ": "invT",
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
     r"|(?P<name>[A-Za-zα-ωΑ-Ω][A-Za-z0-9_₀-₉]*)"
-    r"|(?P<op>⁻¹|⁻ᵀ|[−+⊙/^ᵀ²³⁺√∛(),\[\]|=<>≥≤≠∨½]))"
+    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁺√∛(),\[\]|=<>≥≤≠∨½]))"
 )
 _LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
 _LABEL = re.compile(r"[a-z][₀-₉]?")
 # one token of an index expression: ``mod``, a label, an integer or an operator
 _INDEX_TOKEN = re.compile(r"\s*(mod|[a-z][₀-₉]?|\d+|[+−()⌊⌋/])")
 _INDEX_PYTHON = {"mod": "%", "−": "-", "⌊": "(", "⌋": ")", "/": "//"}
+
+
+def _diag(a):
+    """``diag`` of a vector, also written as a column (a matrix form's vectors)."""
+    a = np.asarray(a)
+    return np.diag(a.ravel()) if a.ndim == 2 and 1 in a.shape else np.diag(a)
 
 
 def _sigmoid(z):
@@ -62,7 +70,7 @@ _FUNCTIONS = {
     "transpose": np.transpose,
     "swapaxes": np.swapaxes,
     "moveaxis": np.moveaxis,
-    "diag": np.diag,
+    "diag": _diag,
     "det": np.linalg.det,
     "tr": np.trace,
     "mean": np.mean,
@@ -94,7 +102,10 @@ class Unreadable(ValueError):
 class _Expression:
     """A recursive-descent reader of one array-level expression."""
 
-    def __init__(self, text: str, names: dict, legend: dict):
+    def __init__(self, text: str, names: dict, legend: dict, shape=(), size=None):
+        # size: in a matrix form, the size of each symbol defined in words (S, e, L, I)
+        self.shape = list(shape)  # a matrix form's Jacobian shape: sizes of 𝟙 and I
+        self.size = size
         self.tokens = [m.group(0).strip() for m in _TOKEN.finditer(text) if m.group(0).strip()]
         if "".join(self.tokens) != re.sub(r"\s+", "", text):
             raise Unreadable(f"cannot tokenise {text!r}")
@@ -121,11 +132,18 @@ class _Expression:
         return token
 
     def sum(self):
-        value = self.product()
+        value = self.kronecker()
         while self.peek() in ("+", "−"):
             op = self.take()
-            right = self.product()
+            right = self.kronecker()
             value = value + right if op == "+" else value - right
+        return value
+
+    def kronecker(self):
+        value = self.product()
+        while self.peek() == "⊗":
+            self.take()
+            value = np.kron(value, self.product())
         return value
 
     def product(self):
@@ -148,7 +166,7 @@ class _Expression:
             return False
         if token == "|":
             return self.bars == 0
-        return token in ("(", "√", "∛", "½", "[") or token[0].isalnum() or token[0] in "σΣ"
+        return token in ("(", "√", "∛", "½", "[", "𝟙") or token[0].isalnum() or token[0] in "σΣ"
 
     def unary(self):
         if self.peek() == "−":
@@ -184,6 +202,8 @@ class _Expression:
             return value
         if token == "½":
             return 0.5
+        if token == "𝟙":  # a column of ones, as long as the Jacobian's next axis
+            return np.ones((self.shape.pop(0), 1))
         if token == "√":
             return np.sqrt(self.postfix())
         if token == "∛":
@@ -242,10 +262,17 @@ class _Expression:
             return value**2 if squared else value
         if name in self.names:
             return np.asarray(self.names[name], dtype=float)
+        identity = re.fullmatch(r"I([₀-₉]*)", name)
+        if identity and self.shape:  # I₃, or I as large as the Jacobian
+            return np.eye(int(identity.group(1).translate(_DIGITS) or self.shape[0]))
+        commutation = re.fullmatch(r"K([₀-₉])([₀-₉])", name)
+        if commutation and self.shape:
+            return _commutation(*(int(d.translate(_DIGITS)) for d in commutation.groups()))
         if name in self.legend:  # read once: an intermediate z₂ may use z₁ twice
             if name not in _defined:
                 _defined[name] = meaning_value(self.legend[name], self.names, self.legend)
-            return _defined[name]
+            value = _defined[name]
+            return _as_matrix(value, self.size[name]) if name in (self.size or {}) else value
         raise Unreadable(f"{name!r} is neither a user name, a function nor in the legend")
 
     def arguments(self):
@@ -261,14 +288,25 @@ class _Expression:
                 self.take()
                 self.take("=")
                 keywords["keepdims"] = self.take() == "True"
-            elif self.peek() == "(" and re.fullmatch(r"\d+|−|\)", self.peek(1) or ""):
+            elif self._integers_ahead("(", ")"):
                 args.append(self.integers(")"))
-            elif self.peek() == "[" and re.fullmatch(r"\d+|−|\]", self.peek(1) or ""):
+            elif self._integers_ahead("[", "]"):
                 args.append(self.integers("]"))
             else:
                 args.append(self.sum())
             if self.take() == ")":
                 return args, keywords
+
+    def _integers_ahead(self, open_: str, close: str) -> bool:
+        """Whether a tuple of integers such as ``(0, −1)`` starts here (not ``(1 / x)``)."""
+        if self.peek() != open_:
+            return False
+        n = 1
+        while self.peek(n) not in (close, None):
+            if not re.fullmatch(r"\d+|−|,", self.peek(n)):
+                return False
+            n += 1
+        return self.peek(n) == close
 
     def integers(self, close: str) -> tuple:
         self.take()
@@ -279,6 +317,65 @@ class _Expression:
                 values.append(-int(self.take()) if token == "−" else int(token))
         self.take(close)
         return tuple(values)
+
+
+def _commutation(m: int, n: int) -> np.ndarray:
+    """K with K vec X = vec Xᵀ for an m×n matrix X (columns stacked)."""
+    K = np.zeros((m * n, m * n))
+    for i in range(m):
+        for j in range(n):
+            K[j + n * i, i + m * j] = 1.0
+    return K
+
+
+def read_matrix_form(form: str, names: dict, J) -> list[np.ndarray]:
+    """The matrices a printed matrix form can stand for, read with vectors as columns:
+    ``∂vec f/∂vec W`` is J with output and input each column-stacked, a gradient has
+    its argument's shape (a column for a vector). A symbol defined in words (``S`` =
+    one-hot rows picking entries …, ``e₁``) does not say how many columns it has: it
+    is read once for each size of the Jacobian's axes (the numbers decide)."""
+    form, legend = legend_of(form)
+    _, rhs = form.split(" = ", 1)
+    columns = {
+        name: np.asarray(value, dtype=float)[:, None] if np.ndim(value) == 1 else value
+        for name, value in names.items()
+    }
+    worded = [name for name, meaning in legend.items() if isinstance(_worded(meaning), tuple)]
+    readings = []
+    for sizes in itertools.product(sorted(set(J.shape)), repeat=len(worded)):
+        try:
+            size = dict(zip(worded, sizes, strict=True)) if worded else None
+            reading = _Expression(rhs, columns, legend, J.shape, size).read()
+        except Unreadable:
+            raise
+        except (IndexError, ValueError):  # a size the symbol cannot have
+            continue
+        readings.append(np.asarray(reading, dtype=float))
+    return readings
+
+
+def _worded(meaning: str):
+    """The meaning's value if it is one of the meanings in words, else None."""
+    return meaning_value(meaning, {}, {}) if _WORDED.match(meaning) else None
+
+
+_WORDED = re.compile(r"one-hot rows|the unit vector|the lower triangle|1 where the row-major")
+
+
+def _as_matrix(value, size: int):
+    """A legend meaning in words as the matrix a matrix form means by it."""
+    if not isinstance(value, tuple):
+        return value
+    kind, detail = value
+    if kind == "picks":  # rows of the identity, a zero row for "none"
+        picks = np.zeros((len(detail), size))
+        for row, column in enumerate(detail):
+            if column >= 0:
+                picks[row, column] = 1.0
+        return picks
+    if kind == "unit":
+        return np.eye(size)[:, [detail]]
+    return np.tril(np.ones((size, size))) if kind == "lower" else np.eye(size)
 
 
 def _superscript(value, kind):
@@ -301,6 +398,11 @@ def meaning_value(meaning: str, names: dict, legend: dict):
     unit = re.fullmatch(r"the unit vector with 1 at entry (\d+)", meaning)
     if unit:
         return ("unit", int(unit.group(1)))
+    if meaning.startswith("the Levi-Civita symbol"):  # the sign of each permutation
+        epsilon = np.zeros((3, 3, 3))
+        for i, j, k in itertools.permutations(range(3)):
+            epsilon[i, j, k] = np.linalg.det(np.eye(3)[[i, j, k]])
+        return np.round(epsilon)
     if meaning == "the lower triangle of ones (diagonal included)":
         return ("lower", None)
     identity = re.fullmatch(

@@ -138,7 +138,7 @@ def test_printed_formula_evaluates_to_the_jacobian(case, rng):
             "∂f[i]/∂W[j,k] = δ[i,j] K1[k], where K1 = a constant array, none of the arguments",
         ),
         (lambda x: np.tanh(x), "∂f[i]/∂x[j] = δ[i,j] (1 − tanh²(x))[i]"),
-        (lambda x: np.sum(x * x), "∂f/∂x[i] = (2 x[i])"),
+        (lambda x: np.sum(x * x), "∂f/∂x[i] = 2 x[i]"),
         (lambda x: x.T, "∂f[i,j]/∂x[k,l] = δ[i,l] δ[j,k]"),
         (lambda x: np.mean(x, axis=0), "∂f[i]/∂x[j,k] = (1/3) δ[i,k]"),
         (lambda x: np.cos(x), "∂f[i]/∂x[j] = −δ[i,j] sin(x)[i]"),

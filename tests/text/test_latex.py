@@ -2,26 +2,34 @@
 
 The corpus is the explanation (``Explanation.latex()``, and every formula the
 page and the HTML export typeset from it) of every case of the operations
-table, the ``tensordiff explain --help`` examples, views of named arrays and
-Hessians. Each is rendered by KaTeX itself (``node`` running KaTeX's own
-JavaScript) in strict mode, so an undefined command, a double subscript or a
-character outside LaTeX fails the test. KaTeX is the copy the
-page vendors (``tensordiff/web/static/katex``), or ``$KATEX_PATH`` (a package
-directory, e.g. ``…/node_modules/katex``) to try another version; without node
-the rendering test is skipped and says so. The textual checks below run everywhere.
+table and of the read-back corpus (with its Hessians), the ``tensordiff explain
+--help`` examples run as printed, views of named arrays and Hessians. Each is
+rendered by KaTeX itself (``node`` running KaTeX's own JavaScript) in strict mode,
+so an undefined command, a double subscript or a character outside LaTeX fails the
+test. KaTeX is the copy the page vendors (``tensordiff/web/static/katex``), or
+``$KATEX_PATH`` (a package directory, e.g. ``…/node_modules/katex``) to try another
+version; without node the rendering test is skipped and says so. The textual checks
+below run everywhere.
 """
 
+import contextlib
+import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
 from cases import cases
+from expressions import CORPUS as READ_BACK
+from expressions import HESSIANS, function, p3
 
 import tensordiff as td
+from tensordiff.cli import main
+from tensordiff.cli.main import EXPLAIN_EXAMPLES
 from tensordiff.text.latex import to_latex
 from tensordiff.web.katex import KATEX_DIR
 from tensordiff.web.page import latex_strings
@@ -82,7 +90,36 @@ def explanations() -> list[tuple[str, str]]:
         ("hessian", to_latex(td.hessian(loss)(W).formula)),
         ("hessian-vector", to_latex(td.hessian(lambda y: np.sum(np.exp(A @ y)))(y).formula)),
     ]
+    return corpus + _help_examples() + _read_back_corpus()
+
+
+def _help_examples() -> list[tuple[str, str]]:
+    """The LaTeX of each example ``tensordiff explain --help`` prints, run as printed."""
+    corpus = []
+    for line in EXPLAIN_EXAMPLES.splitlines():
+        if not line.strip().startswith("tensordiff explain "):
+            continue
+        argv = shlex.split(line)[1:]
+        if "-o" in argv:  # the html example writes a file: its formulas are the same
+            continue
+        argv = [arg for arg in argv if arg not in ("--format", "latex")]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main([*argv, "--format", "latex"]) == 0
+        corpus.append((f"help: {line.strip()}", out.getvalue().strip()))
     return corpus
+
+
+def _read_back_corpus() -> list[tuple[str, str]]:
+    """Every explanation of the read-back corpus, and its Hessians."""
+    corpus = [
+        (f"{source} @{point.shape}", td.explain(function(source, argument))(point).latex())
+        for source, argument, point in READ_BACK
+    ]
+    return corpus + [
+        (f"hessian {source}", to_latex(td.hessian(function(source, "x"))(p3).formula))
+        for source in HESSIANS
+    ]
 
 
 CORPUS = explanations()

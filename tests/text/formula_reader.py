@@ -336,6 +336,7 @@ def read_matrix_form(form: str, names: dict, J) -> list[np.ndarray]:
     is read once for each size of the Jacobian's axes (the numbers decide)."""
     form, legend = legend_of(form)
     _, rhs = form.split(" = ", 1)
+    _defined.clear()  # the legend's values are this form's own
     columns = {
         name: np.asarray(value, dtype=float)[:, None] if np.ndim(value) == 1 else value
         for name, value in names.items()

@@ -26,12 +26,13 @@ this one, alternating case by case, and prints both.
 
 import os
 
-# One thread per library, set before any of them is imported (see the docstring).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault(
-    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-)
+if __name__ == "__main__":  # (imported by the tests, it leaves the process alone)
+    # One thread per library, set before any of them is imported (see the docstring).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault(
+        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
 
 import argparse  # noqa: E402
 import importlib.metadata  # noqa: E402

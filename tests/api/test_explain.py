@@ -146,7 +146,7 @@ def test_cli_explain_reads_values_from_npy(tmp_path, capsys):
         (["sum(W @ x", "--shape", "W=3"], "syntax error", None),
         (["W @ x", "--shape", "W=3,4"], "no shape for 'x'", "      ^"),
         (["W @ x", "--wrt", "z", "--shape", "W=3,4", "--shape", "x=4"], "not a variable", None),
-        (["gradient(W)", "--shape", "W=3"], "unknown function 'gradient'", "  ^^^^^^^^"),
+        (["frobnicate(W)", "--shape", "W=3"], "unknown function 'frobnicate'", "  ^^^^^^^^^^"),
         (["W @ x", "--shape", "W=3,4", "--shape", "x=5"], "matmul", None),
     ],
 )

@@ -67,6 +67,11 @@ class Case:
 
 
 # ---- the cases ------------------------------------------------------------------------------
+def one_argument(name: str, size: str, kind: str, f, argument, floor) -> Case:
+    """A case of ``f(x, ns=np, c=np.asarray)``: its twin is ``f`` with another namespace."""
+    return Case(name, size, kind, f, (argument,), floor, lambda ns, c: lambda x: f(x, ns, c))
+
+
 def mlp_loss(B, D, H, C, rng) -> Case:
     X = rng.normal(size=(B, D))
     labels = rng.integers(0, C, size=B)
@@ -112,15 +117,7 @@ def quadratic(n, rng) -> Case:
     def f(x, ns=np, c=np.asarray):
         return x @ c(A) @ x
 
-    return Case(
-        "Hessian, xᵀAx",
-        f"n {n}",
-        "hessian",
-        f,
-        (x,),
-        lambda: A + A.T,
-        lambda ns, c: lambda x: f(x, ns, c),
-    )
+    return one_argument("Hessian, xᵀAx", f"n {n}", "hessian", f, x, lambda: A + A.T)
 
 
 def logistic(d, rng) -> Case:
@@ -136,15 +133,7 @@ def logistic(d, rng) -> Case:
         s = 1.0 / (1.0 + np.exp(-X @ w))
         return (X.T * (s * (1.0 - s))) @ X
 
-    return Case(
-        "Hessian, logistic regression",
-        f"X 1000x{d}",
-        "hessian",
-        f,
-        (w,),
-        floor,
-        lambda ns, c: lambda w: f(w, ns, c),
-    )
+    return one_argument("Hessian, logistic regression", f"X 1000x{d}", "hessian", f, w, floor)
 
 
 def mlp_mse_hessian(B, D, H, C, rng) -> Case:
@@ -168,14 +157,8 @@ def mlp_mse_hessian(B, D, H, C, rng) -> Case:
         )
         return (2.0 / B) * out
 
-    return Case(
-        "Hessian, MLP squared error (w.r.t. W1)",
-        f"B{B} {D}-{H}-{C}",
-        "hessian",
-        f,
-        (W1,),
-        floor,
-        lambda ns, c: lambda W1: f(W1, ns, c),
+    return one_argument(
+        "Hessian, MLP squared error (w.r.t. W1)", f"B{B} {D}-{H}-{C}", "hessian", f, W1, floor
     )
 
 
@@ -198,14 +181,8 @@ def attention(n, d, rng) -> Case:
         np.einsum("iaib->iab", J)[...] = block / np.sqrt(d)
         return J
 
-    return Case(
-        "Jacobian, attention softmax(Q Kᵀ/√d) V",
-        f"n {n}, d {d}",
-        "jacobian",
-        f,
-        (Q,),
-        floor,
-        lambda ns, c: lambda Q: f(Q, ns, c),
+    return one_argument(
+        "Jacobian, attention softmax(Q Kᵀ/√d) V", f"n {n}, d {d}", "jacobian", f, Q, floor
     )
 
 
@@ -227,15 +204,7 @@ def layer_norm(B, D, rng) -> Case:
         np.einsum("bibj->bij", J)[...] = block
         return J
 
-    return Case(
-        "Jacobian, layer norm",
-        f"{B}x{D}",
-        "jacobian",
-        f,
-        (x,),
-        floor,
-        lambda ns, c: lambda x: f(x, ns, c),
-    )
+    return one_argument("Jacobian, layer norm", f"{B}x{D}", "jacobian", f, x, floor)
 
 
 def tiny(rng) -> Case:
@@ -247,15 +216,7 @@ def tiny(rng) -> Case:
     def floor():
         return np.diag(np.cos(x) * x + np.sin(x))
 
-    return Case(
-        "replay overhead: sin(x) x",
-        "x of 3",
-        "jacobian",
-        f,
-        (x,),
-        floor,
-        lambda ns, c: lambda x: f(x, ns, c),
-    )
+    return one_argument("replay overhead: sin(x) x", "x of 3", "jacobian", f, x, floor)
 
 
 def cases(quick: bool):

@@ -302,10 +302,16 @@ def _lift(tape: Tape, value, name: str):
     )
 
 
+def _arrays_only(args, kwargs) -> bool:
+    """Whether a call passes plain arrays only, positionally: the common call, which
+    :func:`_signature` and :func:`_arrays` serve without walking trees."""
+    return not kwargs and all(type(arg) is np.ndarray for arg in args)
+
+
 def _arrays(args, kwargs) -> list:
     """The array arguments (and arrays nested in them) in recording order: positional,
     then keywords by name."""
-    if not kwargs and all(type(arg) is np.ndarray for arg in args):
+    if _arrays_only(args, kwargs):
         return list(args)  # the common call, without walking trees
     ordered = [*args, *(kwargs[name] for name in sorted(kwargs))]
     return [leaf for leaf in trees.leaves(ordered) if type(leaf) is np.ndarray]
@@ -322,7 +328,7 @@ def _signature(args, kwargs):
     """A hashable key for the shapes, dtypes and values that decide a recording; None if
     some argument is neither an array nor a plain value, nor a dict / list / tuple of
     them (whose nesting is part of the key)."""
-    if not kwargs and all(type(arg) is np.ndarray for arg in args):
+    if _arrays_only(args, kwargs):
         # the common call (arrays only) keyed without walking trees; no other call has
         # a key of this form, so the two forms never meet in one cache
         return tuple((arg.shape, arg.dtype.str) for arg in args)

@@ -15,7 +15,7 @@ import numpy as np
 
 from tensordiff.core import context
 from tensordiff.core.templates import flattened, grouped, number
-from tensordiff.core.vjp import ElementwiseProduct
+from tensordiff.core.vjp import ElementwiseProduct, numbers_wanted
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
@@ -67,9 +67,7 @@ def _differentiable(ufunc, *inputs, **kwargs):
 
     def jacobian(position):
         partial = partials[position]
-        state = context.current()
-        # backpropagating numbers, nothing counted: the product alone, no term, no name
-        numbers = not state.named and not state.meters
+        numbers = numbers_wanted()  # the product alone: no term, no name
         if partial is None:
             if numbers:
                 return ElementwiseProduct(None, arrays[position].shape)
@@ -79,7 +77,7 @@ def _differentiable(ufunc, *inputs, **kwargs):
             g = derivative(*arrays, value)
         if numbers:
             return ElementwiseProduct(g, arrays[position].shape)
-        if not state.named:  # backpropagating numbers, counted: the name goes unread
+        if not context.current().named:  # backpropagating numbers, counted: no name read
             return jacobians.elementwise(g, value.shape, arrays[position].shape)
         name_of_g = flattened(factor.format(*exprs, y=grouped(record_expr), **fields))
         return jacobians.elementwise(g, value.shape, arrays[position].shape, grouped(name_of_g))

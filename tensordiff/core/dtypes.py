@@ -12,6 +12,9 @@ __all__ = ["as_real_array", "refuse_out_of_core"]
 
 # Top-level packages of array types that np.asarray would load or compute in full.
 _OUT_OF_CORE = ("dask", "xarray", "zarr")
+# Types that are never lazy, checked first: every NumPy call of a traced function passes
+# its operands here, and the general test (a failed attribute lookup) costs ~1 µs each.
+_IN_MEMORY = frozenset({np.ndarray, float, int, bool, np.float64, np.float32, type(None)})
 
 
 def refuse_out_of_core(value, what: str) -> None:
@@ -26,6 +29,8 @@ def refuse_out_of_core(value, what: str) -> None:
     tensordiff.errors.UnsupportedOperationError: argument 0 is a tensordiff Lazy (a lazy ...
     """
     kind = type(value)
+    if kind in _IN_MEMORY:
+        return
     if kind.__module__.partition(".")[0] in _OUT_OF_CORE or hasattr(value, "__dask_graph__"):
         raise UnsupportedOperationError(
             f"{what} is a {kind.__module__.partition('.')[0]} {kind.__name__} (a lazy or"

@@ -39,8 +39,9 @@ _UFUNC_DEFAULTS = {
 def _differentiable(ufunc, *inputs, **kwargs):
     """``ufunc(*inputs)`` recorded with ``∂y/∂inputs[n] = δ · g_n`` from its row."""
     name = ufunc.__name__
-    refuse_out(name, kwargs)
-    _refuse_keywords(name, kwargs)
+    if kwargs:
+        refuse_out(name, kwargs)
+        _refuse_keywords(name, kwargs)
     # read per call: the table is the single source
     derivatives = ufuncs.UFUNCS.get(ufunc) or _SCIPY_SPECIAL[ufunc]
     values = [raw(x) for x in inputs]
@@ -49,18 +50,15 @@ def _differentiable(ufunc, *inputs, **kwargs):
     arrays = [as_array(v) for v in values]
     exprs = expressions(inputs)
     template = derivatives.display or f"{name}({{0}}" + ", {1}" * (len(inputs) - 1) + ")"
-    if ufunc is np.multiply and any(np.ndim(v) == 0 for v in values):
+    scalar = [array.ndim == 0 for array in arrays]  # (a traced value's .ndim is its value's)
+    if ufunc is np.multiply and any(scalar):
         # scaling reads as juxtaposition, the number first: 2 x (also for x * 2)
-        number_last = np.ndim(values[1]) == 0 and type(inputs[1]) is not Traced
-        template = "{g1} {g0}" if number_last and np.ndim(values[0]) > 0 else "{g0} {g1}"
+        number_last = scalar[1] and type(inputs[1]) is not Traced
+        template = "{g1} {g0}" if number_last and not scalar[0] else "{g0} {g1}"
     fields = {f"g{n}": grouped(e) for n, e in enumerate(exprs)}
     record_expr = template.format(*exprs, **fields)
     partials = derivatives.partials
-    if (
-        ufunc in (np.power, np.float_power)
-        and type(inputs[1]) is not Traced
-        and np.ndim(values[1]) == 0
-    ):
+    if ufunc in (np.power, np.float_power) and type(inputs[1]) is not Traced and scalar[1]:
         p = float(values[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
         base = "{g0}" if p == 2 else "{g0}^" + number(p - 1)
         partials = ((partials[0][0], f"{number(p)} {base}"), None)

@@ -891,7 +891,8 @@ def _refuse_out_of_core(function, operands) -> None:
 def as_array(x):
     """``np.asarray(x)``, except that traced values of enclosing traces stay as they are
     (and a Dask, xarray or Zarr array is refused, not loaded)."""
-    if type(x) is Traced:
+    kind = type(x)
+    if kind is Traced or kind is np.ndarray:
         return x
     refuse_out_of_core(x, "a constant in the differentiated function")
     return np.asarray(x)

@@ -41,7 +41,7 @@ import numpy as np
 from tensordiff.core import context, dense, paths
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, axis_classes, contract_terms
-from tensordiff.core.vjp import EinsumProduct, ElementwiseProduct
+from tensordiff.core.vjp import PRODUCTS
 from tensordiff.trace.graph import Node, toposort
 
 __all__ = ["MODES", "accumulate", "identity", "by_vector_jacobian_products"]
@@ -100,7 +100,7 @@ def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
                 if parent not in wanted:
                     continue
                 local = local_jacobian()
-                if type(local) in (ElementwiseProduct, EinsumProduct):
+                if type(local) in PRODUCTS:
                     products = (local.vector_product(cotangent),)
                 else:
                     products = (

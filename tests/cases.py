@@ -122,6 +122,8 @@ def cases(jnp=None):
         _case("max", lambda A: n.max(A), [(2, 3)]),
         _case("max-axis", lambda A: n.max(A, axis=1), [(2, 3, 4)]),
         _case("amin-keepdims", lambda A: n.amin(A, axis=0, keepdims=True), [(3, 2)]),
+        # every entry ties with its copy: the derivative is shared between the two
+        _case("max-tied", lambda A: n.max(n.stack([A, A]), axis=(0, 2), keepdims=True), [(2, 3)]),
         _case("prod", lambda A: n.prod(A, axis=-1), [(2, 3)]),
         _case("prod-all", lambda A: n.prod(A), [(2, 2)]),
         _case("cumsum-axis", lambda A: n.cumsum(A, axis=1), [(2, 3)]),
@@ -133,6 +135,9 @@ def cases(jnp=None):
         _case("index-slices", lambda A: A[:, 1:, ::-2], [(2, 3, 4)]),
         _case("index-newaxis-ellipsis", lambda A: A[None, ..., 2], [(2, 3, 4)]),
         _case("index-int-array", lambda A: A[n.array([2, 0, 2])], [(3, 4)]),
+        _case(
+            "index-repeated-pairs", lambda A: A[n.array([0, 0, 1]), n.array([2, 2, 0])], [(2, 3)]
+        ),
         _case("index-mixed", lambda A: A[:, n.array([2, 0]), 1:3], [(2, 3, 4)]),
         _case("index-mask", lambda A: A[MASK], [(3, 4)]),
         _case("iterate-rows", lambda A: sum(row * k for k, row in enumerate(A)), [(3, 4)]),

@@ -13,7 +13,7 @@ import numpy as np
 
 from tensordiff.core import context, paths
 
-__all__ = ["ElementwiseProduct", "EinsumProduct", "numbers_wanted"]
+__all__ = ["ElementwiseProduct", "EinsumProduct", "ScatterProduct", "PRODUCTS", "numbers_wanted"]
 
 
 def numbers_wanted() -> bool:
@@ -113,3 +113,33 @@ class EinsumProduct:
             for letter, size in zip(self.wrt, self.in_shape, strict=True)
         ]
         return np.array(np.broadcast_to(product.reshape(shape), self.in_shape))
+
+
+@dataclass(frozen=True, slots=True)
+class ScatterProduct:
+    """``∂y/∂x`` of a gather ``y = x.flat[positions]`` (a position of -1 picks a constant):
+    the cotangent is added back at the positions it was read from, repeats summed.
+
+    >>> local = ScatterProduct(np.array([2, 0, 2, -1]), (3,))
+    >>> local.vector_product(np.array([1.0, 2.0, 3.0, 4.0]))
+    array([2., 0., 4.])
+    """
+
+    positions: np.ndarray
+    in_shape: tuple[int, ...]
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        """``Σ_o cotangent[o] [positions[o] = i]``, shaped like ``x``: what the dense
+        one-hot selection matrix would give, without building it."""
+        positions = self.positions.reshape(-1)
+        weights = cotangent.reshape(-1)
+        if positions.size and positions.min() < 0:
+            picked = positions >= 0
+            positions, weights = positions[picked], weights[picked]
+        size = int(np.prod(self.in_shape))
+        summed = np.bincount(positions, weights=weights, minlength=size)
+        return summed.astype(cotangent.dtype, copy=False).reshape(self.in_shape)
+
+
+# What a rule may hand over instead of a term while numbers are wanted.
+PRODUCTS = (ElementwiseProduct, EinsumProduct, ScatterProduct)

@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from tensordiff.core import memory
+from tensordiff.core.vjp import ScatterProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools
@@ -48,17 +49,17 @@ def _gather(name: str, a, value, positions: np.ndarray, template=None, named_by=
     positions computed from traced values are ``named_by`` their expression."""
     shape = np.shape(raw(a))
     size = int(np.prod(shape))
-    memory.check_dense((positions.size, size), np.dtype(np.float64))
-    out_axes = list(range(positions.ndim))
-    factor = jacobians.one_hot(positions, size).reshape(positions.shape + shape)
-    factors = [(out_axes, list(range(len(shape))), factor, jacobians.selector(positions, named_by))]
-    return record(
-        name,
-        value,
-        [a],
-        lambda _: jacobians.selection(positions.shape, shape, (), factors),
-        template,
-    )
+
+    def jacobian(_):
+        if numbers_wanted():  # a gradient: the cotangent is scattered back, no one-hot built
+            return ScatterProduct(np.asarray(positions), shape)
+        memory.check_dense((positions.size, size), np.dtype(np.float64))
+        factor = jacobians.one_hot(positions, size).reshape(positions.shape + shape)
+        selector = jacobians.selector(positions, named_by)
+        factors = [(list(range(positions.ndim)), list(range(len(shape))), factor, selector)]
+        return jacobians.selection(positions.shape, shape, (), factors)
+
+    return record(name, value, [a], jacobian, template)
 
 
 def _flat_positions(shape) -> np.ndarray:

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from tensordiff.core.templates import defined
+from tensordiff.core.vjp import EinsumProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse
@@ -114,14 +115,16 @@ def _extreme(name: str, reduce, a, axis, out, keepdims, initial, where):
     # the weights are 1 at the extreme, shared equally among tied entries
     extreme = f"[{e} = {name}({e}{along})]"
     weights = defined("w", f"{extreme} / sum({extreme}{along})")
-    return record(
-        name,
-        value,
-        [a],
-        lambda _: jacobians.selection(
-            value_shape, shape, pairs, [((), every_axis, share, weights)]
-        ),
-    )
+
+    def jacobian(_):
+        if numbers_wanted():  # y = Σ_reduced share · x: a gradient needs one einsum
+            subscripts = letters(len(shape))
+            output = [subscripts[n] if n not in axes else None for n in range(len(shape))]
+            output = [letter for n, letter in enumerate(output) if keepdims or n not in axes]
+            return EinsumProduct(subscripts, [(subscripts, share)], output, None, shape)
+        return jacobians.selection(value_shape, shape, pairs, [((), every_axis, share, weights)])
+
+    return record(name, value, [a], jacobian)
 
 
 # cumsum's Jacobian along its axis: ∂y[o]/∂x[i] = [i ≤ o]

@@ -25,6 +25,9 @@ SUPPORTED = {
     "log_ndtr": ("scipy.special.log_ndtr", 12.0 * X - 10.0),  # deep in the left tail too
     "gammaln": ("scipy.special.gammaln", 3.0 * X + 0.5),
 }
+# two-argument ones, at (x, y) = (X, Y): x log y and the entropies
+Y = X[::-1, ::-1] + 0.2
+BINARY = ["xlogy", "xlog1py", "rel_entr", "kl_div"]
 
 
 def _jax_function(jax, path: str):
@@ -54,6 +57,40 @@ def test_supported_special_function_agrees_with_jax(name, jax):
     )
 
 
+@pytest.mark.parametrize("name", BINARY)
+def test_x_log_y_and_the_divergences_agree_with_jax_in_both_arguments(name, jax):
+    ours, theirs = getattr(special, name), getattr(jax.scipy.special, name)
+    for argnum in (0, 1):
+        np.testing.assert_allclose(
+            np.asarray(td.hessian(lambda x, y: np.sum(ours(x, y)), argnums=argnum)(X, Y)),
+            jax.hessian(lambda x, y: jax.numpy.sum(theirs(x, y)), argnums=argnum)(X, Y),
+            rtol=1e-10,
+            atol=1e-12,
+        )
+        np.testing.assert_allclose(
+            np.asarray(td.jacobian(lambda x, y: ours(x, y) * x, argnums=argnum)(X, Y)),
+            jax.jacobian(lambda x, y: theirs(x, y) * x, argnums=argnum)(X, Y),
+            rtol=1e-10,
+            atol=1e-12,
+        )
+
+
+def test_entr_agrees_with_jax(jax):
+    np.testing.assert_allclose(
+        np.asarray(td.hessian(lambda x: np.sum(special.entr(x) * x))(X)),
+        jax.hessian(lambda x: jax.numpy.sum(jax.scipy.special.entr(x) * x))(X),
+        rtol=1e-10,
+    )
+
+
+def test_xlogy_at_x_zero_is_zero_with_derivative_log_y_in_x_and_zero_in_y():
+    x, y = np.array([0.0, 0.5]), np.array([2.0, 3.0])
+    dx = np.asarray(td.jacobian(special.xlogy, argnums=0)(x, y))
+    dy = np.asarray(td.jacobian(special.xlogy, argnums=1)(x, y))
+    np.testing.assert_allclose(np.diag(dx), np.log(y))
+    np.testing.assert_allclose(np.diag(dy), [0.0, 0.5 / 3.0])
+
+
 def test_a_second_derivative_without_a_rule_is_refused_by_its_scipy_name():
     with pytest.raises(td.UnsupportedOperationError, match=r"scipy\.special\.psi\b"):
         td.hessian(lambda x: np.sum(special.gammaln(x)))(X + 0.5)
@@ -63,7 +100,7 @@ def test_a_second_derivative_without_a_rule_is_refused_by_its_scipy_name():
     "call, name",
     [
         (lambda x: special.i0(x), "i0"),
-        (lambda x: special.xlogy(x, x), "xlogy"),
+        (lambda x: special.i1(x), "i1"),
         (lambda x: special.xlogy.outer(x[0], x[1]), "xlogy.outer"),
         (lambda x: special.erfinv(x), "erfinv"),
     ],

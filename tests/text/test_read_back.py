@@ -148,7 +148,6 @@ def test_a_leaky_relu_residual_chain_reads_back(layers):
         )
 
 
-
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
 def test_a_term_summing_over_more_indices_than_letters_names_each_by_a_letter(mode):
     """X³¹ sums over up to 30 indices in one term, more than there are plain letters: the next

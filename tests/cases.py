@@ -207,6 +207,12 @@ def cases(jnp=None):
         _case(
             "maximum-reduce", lambda A: np.maximum.reduce(A), [(3, 4)], jf=lambda A: A.max(axis=0)
         ),
+        _case(
+            "bincount-weights",
+            lambda w: np.bincount(np.array([0, 3, 3, 1, 0]), weights=w, minlength=5),
+            [(5,)],
+            jf=lambda w: n.bincount(n.array([0, 3, 3, 1, 0]), weights=w, length=5),
+        ),
         _case("i0", lambda x: n.i0(x), [(5,)], low=-4.0, high=4.0),
         _case("maximum-accumulate", lambda x: n.maximum.accumulate(x), [(5,)]),
         _case("minimum-accumulate", lambda A: n.minimum.accumulate(A, axis=1), [(3, 4)]),

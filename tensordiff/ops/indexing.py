@@ -290,6 +290,19 @@ def pad(array, pad_width, mode="constant", **kwargs):
     return _along_axes("pad", array, value, picks)
 
 
+@implements(np.bincount)
+def bincount(x, /, weights=None, minlength=0):
+    """``Σᵢ [x[i] = k] weights[i]`` for each bin ``k``: linear in the weights, as a matrix of
+    ones where an entry falls in a bin (the bins are integers, which have no derivative)."""
+    if type(x) is Traced or weights is None:
+        raise UnsupportedOperationError.for_function(
+            "bincount", "its bins are integers, which have no derivative; only weights="
+        )
+    bins = np.asarray(x)
+    size = np.bincount(bins, minlength=minlength).size
+    return (np.arange(size)[:, None] == bins).astype(float) @ weights
+
+
 # ---- diagonals -------------------------------------------------------------------------------
 @implements(np.diagonal)
 def diagonal(a, offset=0, axis1=0, axis2=1):

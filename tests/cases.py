@@ -151,6 +151,10 @@ def cases(jnp=None):
         _case("roll", lambda A: n.roll(A, 2, axis=1), [(2, 4)]),
         _case("roll-flat", lambda A: n.roll(A, 3), [(2, 4)]),
         _case("pad", lambda A: n.pad(A, ((1, 0), (2, 1))), [(2, 3)]),
+        _case("pad-edge", lambda x: n.pad(x, (2, 3), mode="edge"), [(4,)]),
+        _case("pad-reflect", lambda A: n.pad(A, ((1, 2), (2, 1)), mode="reflect"), [(3, 4)]),
+        _case("pad-symmetric", lambda A: n.pad(A, ((1, 2), (3, 1)), mode="symmetric"), [(3, 4)]),
+        _case("pad-wrap", lambda A: n.pad(A, 2, mode="wrap"), [(3, 4)]),
         _case("where", lambda A, B: n.where(MASK, A, B), [(3, 4), (4,)]),
         _case("trace", lambda A: n.trace(A), [(3, 3)]),
         _case("trace-offset", lambda A: n.trace(A, offset=1), [(3, 4)]),
@@ -208,7 +212,23 @@ def cases(jnp=None):
         _case(
             "maximum-reduce", lambda A: np.maximum.reduce(A), [(3, 4)], jf=lambda A: A.max(axis=0)
         ),
+        _case(
+            "bincount-weights",
+            lambda w: np.bincount(np.array([0, 3, 3, 1, 0]), weights=w, minlength=5),
+            [(5,)],
+            jf=lambda w: n.bincount(n.array([0, 3, 3, 1, 0]), weights=w, length=5),
+        ),
+        _case("i0", lambda x: n.i0(x), [(5,)], low=-4.0, high=4.0),
+        _case("maximum-accumulate", lambda x: n.maximum.accumulate(x), [(5,)]),
+        _case("minimum-accumulate", lambda A: n.minimum.accumulate(A, axis=1), [(3, 4)]),
+        _case("logaddexp-accumulate", lambda A: n.logaddexp.accumulate(A), [(3, 4)]),
+        _case("add-accumulate", lambda A: n.add.accumulate(A, axis=1), [(3, 4)]),
+        _case("multiply-accumulate", lambda x: n.multiply.accumulate(x), [(5,)]),
         # ---- statistics and cumulative products ------------------------------------------------
+        _case("sum-where", lambda A: n.sum(A**2, axis=1, where=MASK), [(3, 4)]),
+        _case("sum-where-initial", lambda A: n.sum(A, where=MASK[0], initial=2.0), [(3, 4)]),
+        _case("sum-same-dtype", lambda A: n.sum(A, axis=0, dtype=n.float64), [(3, 4)]),
+        _case("mean-where", lambda A: n.mean(A, axis=0, where=MASK), [(3, 4)]),
         _case("cumprod", lambda A: n.cumprod(A, axis=0), [(3, 4)]),
         _case("cumprod-flat", lambda A: n.cumprod(A), [(2, 3)]),
         # ---- arranging entries -----------------------------------------------------------------

@@ -41,6 +41,17 @@ SAMPLES = {
     "logaddexp.reduce": sample(lambda n: lambda x: n.logaddexp.reduce(x, axis=0), X),
     "maximum.reduce": sample(lambda n: lambda x: n.maximum.reduce(x, axis=1), X),
     "minimum.reduce": sample(lambda n: lambda x: n.minimum.reduce(x), X),
+    "add.accumulate": sample(lambda n: lambda x: n.add.accumulate(x, axis=1), X),
+    "multiply.accumulate": sample(lambda n: lambda x: n.multiply.accumulate(x), X),
+    "maximum.accumulate": sample(lambda n: lambda x: n.maximum.accumulate(x, axis=1), X),
+    "minimum.accumulate": sample(lambda n: lambda x: n.minimum.accumulate(x), X),
+    "logaddexp.accumulate": sample(lambda n: lambda x: n.logaddexp.accumulate(x, axis=1), X),
+    "bincount": sample(
+        lambda n: lambda x: n.bincount(np.array([0, 3, 3, 1, 0, 3]), weights=x.ravel()[:6]),
+        X,
+        by_differences=True,  # JAX's bincount needs its length= to be traced
+    ),
+    "i0": sample(lambda n: lambda x: n.i0(6.0 * x - 3.0), X),
     "amax": sample(lambda n: lambda x: n.amax(x, axis=0), X),
     "amin": sample(lambda n: lambda x: n.amin(x, axis=1, keepdims=True), X),
     "max": sample(lambda n: lambda x: n.max(x, axis=0), X),

@@ -19,7 +19,7 @@ from tensordiff.core.vjp import ElementwiseProduct, numbers_wanted
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
-from tensordiff.ops.reductions import max_, min_, sum_
+from tensordiff.ops.reductions import cumprod, cumsum, max_, min_, over_prefixes, sum_
 from tensordiff.trace.registry import cast, implements, when_missing
 from tensordiff.trace.traced import Traced, as_array, expressions, named, raw, record
 
@@ -149,6 +149,31 @@ def _minimum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest)
     """``np.minimum.reduce`` is ``np.min``: ties share the derivative equally."""
     _refuse_keywords("minimum.reduce", {"dtype": dtype, **rest})
     return min_(array, axis=axis, out=out, keepdims=keepdims)
+
+
+def _accumulate(name: str, running):
+    """The rule of ``ufunc.accumulate`` (along ``axis``, 0 by default) as ``running``."""
+
+    def rule(array, axis=0, dtype=None, out=None, **rest):
+        refuse_out(name, {"out": out})
+        _refuse_keywords(name, {"dtype": dtype, **rest})
+        return running(array, axis)
+
+    return rule
+
+
+implements(np.add.accumulate)(_accumulate("add.accumulate", cumsum))
+implements(np.multiply.accumulate)(_accumulate("multiply.accumulate", cumprod))
+# running extremes: ties share the derivative equally, as for max/min
+for _ufunc, _reduce, _identity in (
+    (np.maximum, np.max, -np.inf),
+    (np.minimum, np.min, np.inf),
+    (np.logaddexp, np.logaddexp.reduce, -np.inf),
+):
+    _name = f"{_ufunc.__name__}.accumulate"
+    implements(_ufunc.accumulate)(
+        _accumulate(_name, functools.partial(over_prefixes, _name, _reduce, _identity))
+    )
 
 
 # Below this |π x| the Taylor series of sinc (to x¹⁰) is exact to rounding, and its

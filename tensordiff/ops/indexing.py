@@ -257,27 +257,51 @@ def roll(a, shift, axis=None):
     return _along_axes("roll", a, np.roll(raw(a), shift, axis=axis), picks)
 
 
+# np.pad's modes whose new entries are copies of entries (reflect_type='odd' is not)
+_COPYING_MODES = ("edge", "wrap", "reflect", "symmetric")
+
+
 @implements(np.pad)
 def pad(array, pad_width, mode="constant", **kwargs):
-    if mode != "constant" or set(kwargs) - {"constant_values"}:
+    """Constant padding, or copies of the array's own entries (edge, wrap, reflect,
+    symmetric): along each axis, the positions np.pad gives ``arange(n)`` (-1: a constant)."""
+    if mode in _COPYING_MODES and kwargs in ({}, {"reflect_type": "even"}):
+        marks = {"mode": mode}
+    elif mode == "constant" and not set(kwargs) - {"constant_values"}:
+        marks = {"mode": mode, "constant_values": -1}
+        if any(
+            type(v) is Traced
+            for v in np.ravel(np.asarray(kwargs.get("constant_values", 0), dtype=object))
+        ):
+            raise UnsupportedOperationError.for_function("pad", "traced constant_values")
+    else:
         raise UnsupportedOperationError.for_function(
-            "pad", f"mode={mode!r} with {sorted(kwargs)}; only mode='constant' is supported"
+            "pad",
+            f"mode={mode!r} with {sorted(kwargs)}; the modes supported are 'constant' and"
+            f" those that copy entries ({', '.join(map(repr, _COPYING_MODES))})",
         )
-    if any(
-        type(v) is Traced
-        for v in np.ravel(np.asarray(kwargs.get("constant_values", 0), dtype=object))
-    ):
-        raise UnsupportedOperationError.for_function("pad", "traced constant_values")
-    value = np.pad(raw(array), pad_width, mode="constant", **kwargs)
+    value = np.pad(raw(array), pad_width, mode=mode, **kwargs)
     shape = np.shape(raw(array))
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2))
-    picks = {}
-    for k, (before, _) in enumerate(widths):
-        if value.shape[k] != shape[k]:
-            positions = np.arange(value.shape[k]) - before
-            positions[(positions < 0) | (positions >= shape[k])] = -1
-            picks[k] = positions
+    picks = {
+        k: np.pad(np.arange(shape[k]), widths[k], **marks)
+        for k in range(len(shape))
+        if value.shape[k] != shape[k]
+    }
     return _along_axes("pad", array, value, picks)
+
+
+@implements(np.bincount)
+def bincount(x, /, weights=None, minlength=0):
+    """``Σᵢ [x[i] = k] weights[i]`` for each bin ``k``: linear in the weights, as a matrix of
+    ones where an entry falls in a bin (the bins are integers, which have no derivative)."""
+    if type(x) is Traced or weights is None:
+        raise UnsupportedOperationError.for_function(
+            "bincount", "its bins are integers, which have no derivative; only weights="
+        )
+    bins = np.asarray(x)
+    size = np.bincount(bins, minlength=minlength).size
+    return (np.arange(size)[:, None] == bins).astype(float) @ weights
 
 
 # ---- diagonals -------------------------------------------------------------------------------

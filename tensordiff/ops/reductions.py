@@ -43,15 +43,31 @@ def _kept(shape, axes, keepdims) -> list[tuple[int, int]]:
 
 @implements(np.sum)
 def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    refuse("sum", dtype=dtype, out=out, initial=initial, where=where)
-    return _linear_reduction("sum", a, axis, keepdims, np.sum(raw(a), axis=axis, keepdims=keepdims))
+    """The sum; ``where=`` counts only the entries it marks (``initial`` is added)."""
+    refuse("sum", dtype=_other_dtype(a, dtype), out=out)
+    if where is not None:
+        return sum_(np.where(where, a, 0.0), axis, keepdims=keepdims, initial=initial)
+    value = np.sum(raw(a), axis=axis, keepdims=keepdims)
+    total = _linear_reduction("sum", a, axis, keepdims, value)
+    return total if initial is None else total + initial
 
 
 @implements(np.mean)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
-    refuse("mean", dtype=dtype, out=out, where=where)
+    """The mean; ``where=`` averages only the entries it marks."""
+    refuse("mean", dtype=_other_dtype(a, dtype), out=out)
+    if where is not None:
+        counted = np.broadcast_to(np.asarray(where, dtype=float), np.shape(raw(a)))
+        total = np.sum(a, axis=axis, keepdims=keepdims, where=where)
+        return total / np.sum(counted, axis=axis, keepdims=keepdims)
     value = np.mean(raw(a), axis=axis, keepdims=keepdims)
     return _linear_reduction("mean", a, axis, keepdims, value, scale_by_count=True)
+
+
+def _other_dtype(a, dtype):
+    """``dtype`` if it would change the values' dtype (refused), None if it keeps it
+    (``np.sum(x, dtype=np.float64)`` on float64 values, as scipy writes)."""
+    return None if dtype is None or np.dtype(dtype) == raw(a).dtype else dtype
 
 
 def _linear_reduction(name, a, axis, keepdims, value, scale_by_count=False):
@@ -207,12 +223,19 @@ def cumprod(a, axis=None, dtype=None, out=None):
     refuse("cumprod", dtype=dtype, out=out)
     if axis is None:
         return cumprod(np.ravel(a), axis=0)
-    (axis,) = normalize_axes(axis, np.ndim(raw(a)), "cumprod")
+    return over_prefixes("cumprod", np.prod, 1.0, a, axis)
+
+
+def over_prefixes(name: str, reduce, identity: float, a, axis):
+    """``reduce`` of each prefix of ``a`` along ``axis`` (a running product, maximum, …):
+    the prefixes are rows of an (n, n) lower triangle, the rest filled with ``reduce``'s
+    identity, so each output is one reduction with that reduction's own derivative."""
+    (axis,) = normalize_axes(axis, np.ndim(raw(a)), name)
     moved = np.moveaxis(a, axis, -1)
     size = np.shape(raw(a))[axis]
     lower = np.tril(np.ones((size, size), dtype=bool))  # [o, i]: entry i is in prefix o
-    prefixes = np.where(lower, np.expand_dims(moved, -2), 1.0)
-    return np.moveaxis(np.prod(prefixes, axis=-1), -1, axis)
+    prefixes = np.where(lower, np.expand_dims(moved, -2), identity)
+    return np.moveaxis(reduce(prefixes, axis=-1), -1, axis)
 
 
 @implements(np.clip)

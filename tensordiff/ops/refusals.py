@@ -36,7 +36,6 @@ REASONS = {
         "lcm",
         "packbits",
         "unpackbits",
-        "bincount",
         "ravel_multi_index",
         "unravel_index",
     ),

@@ -1,20 +1,36 @@
-"""``scipy.special`` functions that are not ufuncs: ``softmax`` works on traced values;
-the others that convert their argument are named, with what to write instead.
+"""``scipy.special``'s ``logsumexp``, ``log_softmax`` and ``softmax`` on traced values; the
+other scipy functions that convert their argument are named, with what to write instead.
 
-``scipy.special.softmax`` starts with its array-API ``asarray``, which calls
-``np.asarray`` before NumPy's protocols can see a traced value, and then uses only
-``max``, ``exp`` and ``sum``. Once the user's code has imported scipy.special, the
-first trace wraps that ``asarray`` so that a traced value passes through it
-unchanged (every other value goes to scipy's own); the rest of ``softmax`` is NumPy
-calls on the traced value, each a rule or a refusal. Functions such as
-``logsumexp`` write into arrays in place after converting them, which cannot be
-recorded: a traced value reaching them raises ``td.TraceLeakError`` naming
-``scipy.special.<name>`` and the NumPy expression to write instead
-(:func:`numpy_instead`). Importing tensordiff never imports scipy.
+The three live in ``scipy.special._logsumexp`` and are written for the array API: each
+asks ``array_namespace`` for its arguments' namespace, and updates arrays through
+``xpx.at`` (``array_api_extra``), whose contract is that the caller uses the returned
+array. Once the user's code has imported scipy.special, the first trace replaces three
+names of that module, each of which hands every plain value to scipy's own:
+
+- ``array_namespace``: for a traced value, NumPy's namespace whose ``asarray`` returns the
+  traced value as it is, so the rest runs as NumPy calls, each a rule or a refusal;
+- ``xpx``: ``at(x, mask).set(v)`` on a traced value is ``np.where(mask, v, x)``;
+- ``_logsumexp``: ``m + log Σ b exp(a − m)`` with ``m`` the maximum. The identity holds for
+  any ``m``, so every derivative is exact; scipy's own, which takes the maximal entries
+  out of the sum, would give a wrong second derivative where the maximum is tied.
+
+The module's functions look these names up when called, so the user's
+``from scipy.special import logsumexp`` made before the first trace works too. With
+another scipy layout nothing is replaced and a traced value reaching these functions
+raises ``td.TraceLeakError`` naming ``scipy.special.<name>`` and the NumPy expression to
+write instead (:func:`numpy_instead`), as for every scipy function that converts its
+argument. Importing tensordiff never imports scipy.
+
+>>> import numpy as np, tensordiff as td
+>>> from scipy.special import logsumexp
+>>> np.asarray(td.grad(logsumexp)(np.log([1.0, 3.0])))
+array([0.25, 0.75])
 """
 
-import functools
 import sys
+import types
+
+import numpy as np
 
 from tensordiff.trace.registry import before_tracing
 from tensordiff.trace.traced import Traced
@@ -29,6 +45,8 @@ _INSTEAD = {
     "scipy.special.log_softmax": "x - np.logaddexp.reduce(x, axis=axis, keepdims=True)",
     "scipy.special.softmax": "np.exp(x - np.logaddexp.reduce(x, axis=axis, keepdims=True))",
 }
+_MODULE = "scipy.special._logsumexp"
+_REPLACED = ("array_namespace", "xpx", "_logsumexp")
 
 
 def numpy_instead(public_name: str) -> str:
@@ -37,28 +55,96 @@ def numpy_instead(public_name: str) -> str:
 
 
 @before_tracing
-def _let_softmax_see_traced_values() -> None:
-    array_api = sys.modules.get("scipy._lib._array_api")  # only once scipy is imported
-    if array_api is None:
+def _let_logsumexp_see_traced_values() -> None:
+    module = sys.modules.get(_MODULE)  # only once scipy.special is imported
+    if module is None or getattr(module, "_sees_traced_values", False):
         return
-    compat = getattr(array_api, "np_compat", None)
-    if compat is None or not callable(getattr(compat, "asarray", None)):
-        return  # another scipy layout: softmax then refuses a traced value, as logsumexp
-    if getattr(compat.asarray, "passes_traced_values", False):
-        return
-    compat.asarray = _passing_traced_values(compat.asarray)
+    if not all(hasattr(module, name) for name in _REPLACED):
+        return  # another scipy layout: its functions refuse a traced value
+    plain_namespace = module.array_namespace(np.zeros(1))
+    module.array_namespace = _namespace_seeing(module.array_namespace, plain_namespace)
+    module.xpx = _WithFunctionalAt(module.xpx)
+    module._logsumexp = _exact_for_traced(module._logsumexp)
+    module._sees_traced_values = True
 
 
-def _passing_traced_values(asarray):
-    """scipy's ``asarray``, except that a traced value (with no dtype asked) is returned
-    as it is."""
+def _traced(*values) -> bool:
+    return any(type(v) is Traced for v in values)
 
-    @functools.wraps(asarray)
-    def passing(obj, /, *args, **kwargs):
-        if type(obj) is Traced and not args and kwargs.get("dtype") is None:
-            if all(kwargs.get(k) is None for k in ("device", "copy")):
-                return obj
-        return asarray(obj, *args, **kwargs)
 
-    passing.passes_traced_values = True
-    return passing
+def _namespace_seeing(array_namespace, plain_namespace):
+    """scipy's ``array_namespace``, except that traced arguments get :class:`_Traced`."""
+    traced_namespace = _Traced(plain_namespace)
+
+    def namespace(*arrays):
+        return traced_namespace if _traced(*arrays) else array_namespace(*arrays)
+
+    return namespace
+
+
+class _Traced(types.ModuleType):
+    """NumPy's array-API namespace, whose ``asarray`` keeps a traced value as it is (it
+    cannot be copied into, so it needs no copy). Its own name, so that scipy does not
+    take it for NumPy and convert with ``np.asarray``."""
+
+    def __init__(self, plain):
+        super().__init__("tensordiff.traced_namespace")
+        self._plain = plain
+
+    def __getattr__(self, name):
+        return getattr(self._plain, name)
+
+    def asarray(self, obj, /, dtype=None, copy=None, **kwargs):
+        if type(obj) is Traced and (dtype is None or np.dtype(dtype) == obj.dtype):
+            return obj
+        return self._plain.asarray(obj, dtype=dtype, copy=copy, **kwargs)
+
+
+class _WithFunctionalAt(types.ModuleType):
+    """``array_api_extra`` whose ``at(x, mask).set(v)`` is ``np.where(mask, v, x)`` when
+    ``x`` or ``v`` is traced."""
+
+    def __init__(self, xpx):
+        super().__init__(xpx.__name__)
+        self._xpx = xpx
+
+    def __getattr__(self, name):
+        return getattr(self._xpx, name)
+
+    def at(self, x, index=None, /):
+        return _At(self._xpx, x, index)
+
+
+class _At:
+    def __init__(self, xpx, x, index):
+        self._xpx, self._x, self._index = xpx, x, index
+
+    def __getitem__(self, index):
+        return _At(self._xpx, self._x, index)
+
+    def set(self, value, /, copy=None, xp=None):
+        if not _traced(self._x, value):
+            return self._xpx.at(self._x, self._index).set(value, copy=copy, xp=xp)
+        mask = np.zeros(np.shape(self._x), dtype=bool)
+        mask[self._index] = True  # plain positions: a boolean mask or an index
+        return np.where(mask, value, self._x)
+
+
+def _exact_for_traced(logsumexp):
+    """scipy's ``_logsumexp(a, b, axis=, return_sign=, xp=)`` (kept dimensions), or for
+    traced ``a`` or ``b`` the identity ``m + log |Σ b exp(a − m)|`` with its sign."""
+
+    def exact(a, b, *, axis, return_sign, xp):
+        if not _traced(a, b):
+            return logsumexp(a, b, axis=axis, return_sign=return_sign, xp=xp)
+        if b is not None:  # a zero weight drops its entry, even an infinite one
+            a = np.where(b == 0, -np.inf, a)
+        top = np.max(a, axis=axis, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)  # all −inf: log 0, not −inf − (−inf)
+        terms = np.exp(a - top) if b is None else b * np.exp(a - top)
+        total = np.sum(terms, axis=axis, keepdims=True)
+        sign = np.sign(total)
+        out = np.log(np.abs(total)) + top
+        return (out if return_sign else np.where(sign < 0, np.nan, out)), sign
+
+    return exact

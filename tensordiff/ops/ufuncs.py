@@ -21,13 +21,15 @@ are piecewise constant: derivative 0, as in JAX. ``mod``/``remainder`` (``%``) a
 ``fmod``) in ``y``, as in JAX; at their jumps the right-hand value is taken.
 ``copysign(x, y)`` is ``±|x|``: derivative ``±1`` in ``x`` (+1 at ``x = 0``, as ``abs``)
 and 0 in ``y``, whose sign is piecewise constant; ``ldexp(x, n)`` is ``x 2ⁿ`` with
-integer ``n``.
+integer ``n``. ``i0``'s derivative I₁ is summed from its series (NumPy has no ``i1``).
 """
 
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+
+from tensordiff.trace.traced import numbers_of
 
 __all__ = ["UFUNCS", "CONSTANT", "CONSTANT_DISPLAY", "Row", "row", "scipy_special_rows"]
 
@@ -97,6 +99,20 @@ def _copysign_first(x, y, out):
 def _no_derivative(*args):
     # the argument is piecewise constant (a sign) or an integer (an exponent)
     return np.zeros(np.shape(args[-1]))
+
+
+def _bessel_i1(x):
+    """I₁ = I₀′ as its power series Σₖ (x/2)^(2k+1) / (k! (k+1)!), written with ufuncs (so
+    its own derivative, I₀ − I₁/x, is traced). The terms are positive, so the sum is exact
+    to rounding; from k = |x| on each is under a quarter of the one before, so |x| + 40
+    terms leave a rest below 4⁻⁴⁰ of the sum."""
+    half = x / 2.0
+    square = half * half
+    term = total = half
+    for k in range(1, int(np.max(np.abs(numbers_of(x)), initial=0.0)) + 40):
+        term = term * square / float(k * (k + 1))
+        total = total + term
+    return total
 
 
 # Indicators as the numbers are: ½ at a tie (as in JAX), defined in the formula's legend.
@@ -201,6 +217,8 @@ UFUNCS: dict[np.ufunc, Row] = {
         (lambda y, x, out: x / (x * x + y * y), "{g1} / ({g0}² + {g1}²)"),
         (lambda y, x, out: -y / (x * x + y * y), "-{g0} / ({g0}² + {g1}²)"),
     ),
+    # ---- Bessel (np.i0 is a function, not a ufunc, but elementwise all the same) -----------
+    np.i0: row("I₀({0})", (lambda x, out: _bessel_i1(x), "I₁({0})")),
 }
 
 # Piecewise constant or boolean: their derivative is zero, so their results are
@@ -267,4 +285,27 @@ def scipy_special_rows(special) -> dict[np.ufunc, Row]:
             (lambda x, out: np.exp(-0.5 * x * x - out) / _ROOT_TWO_PI, "φ({0}) / Φ({0})"),
         ),
         special.gammaln: row("log Γ({0})", (lambda x, out: special.psi(x), "ψ({0})")),
+        # x log y and its relatives (entropies, divergences): 0 where x = 0, and so is the
+        # derivative in y there
+        special.xlogy: row(
+            "{g0} log {g1}",
+            (lambda x, y, out: np.log(y), "log {g1}"),
+            (lambda x, y, out: np.where(x == 0, 0.0, x / y), "{g0} / {g1}"),
+        ),
+        special.xlog1py: row(
+            "{g0} log(1 + {1})",
+            (lambda x, y, out: np.log1p(y), "log(1 + {1})"),
+            (lambda x, y, out: np.where(x == 0, 0.0, x / (1.0 + y)), "{g0} / (1 + {1})"),
+        ),
+        special.entr: row("−{g0} log {g0}", (lambda x, out: -np.log(x) - 1.0, "−log {g0} − 1")),
+        special.rel_entr: row(
+            "{g0} log({0} / {1})",
+            (lambda x, y, out: np.log(x / y) + 1.0, "log({0} / {1}) + 1"),
+            (lambda x, y, out: -x / y, "−{g0} / {g1}"),
+        ),
+        special.kl_div: row(
+            "{g0} log({0} / {1}) − {0} + {1}",
+            (lambda x, y, out: np.log(x / y), "log({0} / {1})"),
+            (lambda x, y, out: 1.0 - x / y, "1 − {g0} / {g1}"),
+        ),
     }

@@ -8,7 +8,9 @@ arrays behind the printed factors, so the printed formula can be evaluated on
 its own and compared with the tensor (the tests do exactly that).
 """
 
+import itertools
 import re
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -45,6 +47,21 @@ def subscript(number: int) -> str:
     'I₁₂'
     """
     return str(number).translate(_SUBSCRIPTS)
+
+
+def _fresh_letters(taken, first: str = "") -> Iterator[str]:
+    """Index letters none of ``taken``: ``first``, then a, b, …, then a₁, b₁, …, a₂, …
+    (a term or a definition may sum over more indices than there are letters).
+
+    >>> letters = _fresh_letters(set(_FRESH) - {"n"})
+    >>> next(letters), next(letters), next(letters)
+    ('n', 'a₁', 'b₁')
+    """
+    for n in itertools.count():
+        for ch in (first if n == 0 else "") + _FRESH:
+            name = ch + (subscript(n) if n else "")
+            if name not in taken:
+                yield name
 
 
 def signature(name: str, labels) -> str:
@@ -194,8 +211,8 @@ def _entry(pair: tuple[str, str], printed: str, symbols: dict) -> str:
     free = templates.free_count(meaning)
     # indices: free ones first (i, j, …), then the summed ones, none a name the body prints
     taken = set(re.findall(r"[^\W\d_]\w*", templates.render(body, _BLANK)))
-    letters = (ch for ch in "ijkl" + _FRESH if ch not in taken)
-    mapping = {c: next(letters, f"s{c}") for c in templates.classes_in(body)}
+    letters = _fresh_letters(taken, first="ijkl")
+    mapping = {c: next(letters) for c in templates.classes_in(body)}
     indices = ",".join(mapping[c] for c in range(free))
     lhs = f"{printed}[{indices}]" if free else printed
     return f"{lhs} = {tidy(templates.render(body, mapping))}"
@@ -288,11 +305,11 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     names = re.findall(r"[^\W\d_]\w*", templates.replace_defined(" ".join(factor_names), _BLANK))
     taken = {piece for pieces in label_of.values() for piece in pieces}
     taken |= set(symbols.values()) | set(names)
-    letters = (ch for ch in _FRESH if ch not in taken)
+    letters = _fresh_letters(taken)
     mapping = {c: pieces[0] for c, pieces in label_of.items()}
     inner = [c for t in factor_names for c in templates.classes_in(t) if c not in mapping]
     for c in dict.fromkeys(inner):
-        mapping[c] = next(letters, f"s{c}")
+        mapping[c] = next(letters)
     summed = [c for _, classes in term.factors for c in classes if c not in label_of]
     parts = [f"δ[{','.join(p)}]" for p in label_of.values() if len(p) > 1]
     coefficient, sign, numeric = 1.0, 1, []

@@ -74,3 +74,15 @@ def test_forward_order_gives_the_same_tensor_as_reverse(case, rng):
 def test_unknown_mode_lists_the_valid_ones():
     with pytest.raises(td.OptionError, match="forward"):
         td.jacobian(np.sin, mode="sideways")
+
+
+def test_i0_to_the_second_derivative(jax):
+    """np.i0's derivative I₁ (a series: NumPy has no i1) agrees with JAX up to |x| = 200;
+    at 0 the second derivative is I₀''(0) = ½ (I₀ = 1 + x²/4 + …), where JAX gives 0."""
+    x = np.array([0.0, 0.3, -1.5, 4.0, -9.0, 30.0, -60.0, 200.0])
+    theirs = jax.jacobian(jax.numpy.i0)(x)
+    np.testing.assert_allclose(np.asarray(td.jacobian(np.i0)(x)), theirs, rtol=1e-13)
+    ours = np.diag(np.asarray(td.hessian(lambda v: np.sum(np.i0(v)))(x)))
+    theirs = np.diag(jax.hessian(lambda v: jax.numpy.sum(jax.numpy.i0(v)))(x))
+    assert ours[0] == 0.5
+    np.testing.assert_allclose(ours[1:], theirs[1:], rtol=1e-13)

@@ -146,3 +146,23 @@ def test_a_leaky_relu_residual_chain_reads_back(layers):
         np.testing.assert_allclose(
             read_back(J.formula, {**weights, "h": point}, J), np.asarray(J), rtol=1e-9, atol=1e-12
         )
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_a_term_summing_over_more_indices_than_letters_names_each_by_a_letter(mode):
+    """X³¹ sums over up to 30 indices in one term, more than there are plain letters: the next
+    ones are a₁, b₁, … (they were printed as s1000000021), each summed once."""
+    X = np.array([[0.6, 0.1], [0.2, 0.5]])
+
+    def power(X):
+        Y = X
+        for _ in range(30):
+            Y = Y @ X
+        return Y
+
+    formula = td.jacobian(power, mode=mode)(X).formula
+    assert not re.search(r"\bs\d", formula), formula
+    longest = max(formula.split(" = ", 1)[1].split(" + "), key=lambda t: t.count("Σ"))
+    summed = re.findall(r"Σ_(\w+)", longest)
+    assert len(summed) > 21 and len(set(summed)) == len(summed), longest  # 21 plain letters
+    assert all(re.fullmatch(r"[a-z][₀-₉]?", label) for label in summed), summed

@@ -36,7 +36,7 @@ from tensordiff.ops.scipy_special import numpy_instead
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.densify import dense_value
 from tensordiff.trace.graph import Node
-from tensordiff.trace.traced import Trace, Traced, next_level, running
+from tensordiff.trace.traced import Trace, Traced, TracedConversion, next_level, running
 from tensordiff.trace.variables import parameter_names, visible_arrays
 
 __all__ = [
@@ -253,11 +253,13 @@ def _raise_library_error(error: Exception) -> None:
             " it converts its argument to a plain array or writes into it, which would drop"
             f" the derivative. Write {numpy_instead(scipy_function)} instead"
         ) from None
-    if isinstance(error, TensorDiffError):
-        return
-    cause = error.__cause__ or error.__context__
+    cause = error
     while cause is not None and not isinstance(cause, TensorDiffError):
         cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, TracedConversion):  # its work, telling NumPy's converters, is done
+        raise TraceLeakError(str(cause)) from None
+    if cause is error:
+        return
     if cause is not None:
         raise cause from None
     library = _raising_library(error.__traceback__)

@@ -272,15 +272,19 @@ SAMPLES = {
 # name -> why NumPy never hands a traced value to tensordiff, and, for the functions that
 # take an array, the error a traced value meets (None: they take no array at all)
 _CONVERTS = "converts its argument to a plain ndarray, which would drop the derivative"
+_BUILDS = (
+    "converts without asking tensordiff, which replaces it at the first trace: a traced"
+    " value, or a list holding traced values, becomes a traced array (a np.stack of the entries)"
+)
 _SIZES = "builds a constant from sizes and numbers; nothing to differentiate"
 _FILES = "reads files or buffers; nothing to differentiate"
 _SETTINGS = "settings, dtypes and information about NumPy; nothing to differentiate"
 NOT_ROUTED = {
-    "array": _CONVERTS,
-    "asarray": _CONVERTS,
-    "asanyarray": _CONVERTS,
-    "ascontiguousarray": _CONVERTS,
-    "asfortranarray": _CONVERTS,
+    "array": _BUILDS,
+    "asarray": _BUILDS,
+    "asanyarray": _BUILDS,
+    "ascontiguousarray": _BUILDS,
+    "asfortranarray": _BUILDS,
     "asarray_chkfinite": _CONVERTS,
     "asmatrix": _CONVERTS,
     "bmat": _CONVERTS,
@@ -347,6 +351,7 @@ NOT_ROUTED = {
     "row_stack": "a deprecated alias that calls numpy.vstack, which is supported",
 }
 CONVERTING = sorted(name for name, reason in NOT_ROUTED.items() if reason == _CONVERTS)
+BUILDING = sorted(name for name, reason in NOT_ROUTED.items() if reason == _BUILDS)
 
 
 def public_callables() -> dict[str, object]:

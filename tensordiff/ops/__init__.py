@@ -10,6 +10,7 @@ computes the value on plain arrays and records a builder of its local Jacobian
 
 from tensordiff.ops import (  # noqa: F401
     arrangement,
+    array_building,
     constants,
     elementwise,
     indexing,

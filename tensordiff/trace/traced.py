@@ -61,6 +61,7 @@ __all__ = [
     "positions_name",
     "named",
     "valued",
+    "TracedConversion",
 ]
 
 
@@ -306,6 +307,15 @@ def _top_of(inputs: Sequence) -> "Trace | None":
     return top
 
 
+class TracedConversion(TraceLeakError):
+    """NumPy asked a live traced value for its numbers (``Traced.__array__``).
+
+    Raised inside NumPy's own conversion, so that a caller that can build the array from
+    traced values instead (:mod:`tensordiff.ops.array_building`) knows to; any other
+    caller sees the TraceLeakError it is.
+    """
+
+
 class Traced(NDArrayOperatorsMixin):
     """A value inside a traced function. Users never construct it."""
 
@@ -335,11 +345,32 @@ class Traced(NDArrayOperatorsMixin):
 
     # ---- conversions to plain numbers, each naming the call and what to write -----------
     def __array__(self, dtype=None, copy=None):
+        called = re.search(r"\bnp\.(u?int\d*|float\d*|double|single|half|bool_?)\(", _where())
+        if called and called.group(1).startswith(("int", "uint", "bool")):
+            instead = (
+                f"np.{called.group(1)}(t) makes an integer of a traced value, whose derivative"
+                " would be lost. Use np.floor(t) or np.trunc(t) (derivative 0), or compute"
+                " integers outside f"
+            )
+        elif called:
+            instead = (
+                f"np.{called.group(1)}(t) makes a NumPy scalar, which holds no derivative."
+                " A traced value is already a float array: use t (t.astype(np.float32) to"
+                " change the precision, t.reshape(()) for a 0-d value)"
+            )
+        else:
+            instead = (
+                "np.array/np.asarray of a traced value work (through names looked up on the"
+                " numpy module); this conversion did not go through them: a name bound before"
+                " tensordiff's first trace (`from numpy import asarray`: write np.asarray), a"
+                " NumPy function converting a list holding traced values (np.exp([a, b]):"
+                " write np.exp(np.array([a, b]))), or a NumPy array's method or slice"
+                " assignment (a.dot(t), buf[:2] = t: write np.dot(a, t), np.concatenate)"
+            )
         self._leak(
-            "np.asarray() (or np.array of a list holding it, or a NumPy array's method or"
-            " slice assignment such as a.dot(t) or buf[:2] = t) was called on a traced value;"
-            " this would silently drop its derivative. Use NumPy functions and operators"
-            " (np.dot(a, t), a @ t, np.stack, np.concatenate), or compute constants outside f"
+            f"a traced value was converted to a plain ndarray, which would silently"
+            f" drop its derivative; {instead}",
+            TracedConversion,
         )
 
     def __bool__(self):
@@ -399,13 +430,13 @@ class Traced(NDArrayOperatorsMixin):
 
     __dlpack_device__ = __dlpack__
 
-    def _leak(self, message: str):
-        """Raise TraceLeakError: the user's line, then ``message``; or, after the call, the
-        leak."""
+    def _leak(self, message: str, error: type = TraceLeakError):
+        """Raise ``error`` (a TraceLeakError): the user's line, then ``message``; or, after
+        the call, the leak."""
         if self._trace.closed:
             raise TraceLeakError(_leaked_message())
         where = _where()
-        raise TraceLeakError(f"{where.lstrip()}: {message}" if where else message)
+        raise error(f"{where.lstrip()}: {message}" if where else message)
 
     # ---- array attributes -----------------------------------------------------
     @property

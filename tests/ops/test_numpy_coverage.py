@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numpy_surface import (
+    BUILDING,
     CONVERTING,
     NOT_ROUTED,
     SAMPLES,
@@ -123,6 +124,12 @@ def test_ufunc_method_is_refused_naming_it(name):
 def test_converting_functions_refuse_a_traced_value(name):
     with pytest.raises(td.TensorDiffError):
         td.jacobian(lambda x: CALLABLES[name](x))(X)
+
+
+@pytest.mark.parametrize("name", BUILDING)
+def test_building_functions_pass_a_traced_value_through(name):
+    J = td.jacobian(lambda x: getattr(np, name)(x))(X)  # the numpy attribute, looked up now
+    np.testing.assert_array_equal(np.asarray(J).reshape(X.size, X.size), np.eye(X.size))
 
 
 def test_python_object_queries_answer_as_for_an_ndarray():

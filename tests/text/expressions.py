@@ -54,6 +54,8 @@ LINEAR = [
     "x / np.linalg.norm(x)", "np.log(np.exp(x) / np.sum(np.exp(x)))",
     "np.cross(x, u)", "np.cross(u, x)", "np.cross(x, np.sin(x))", "np.var(x)", "np.std(x)",
     "(x - np.mean(x)) / np.std(x)",
+    "np.array([x[1], x[0]])", "np.array([[x[0], 0], [0, x[1]]])", "np.asarray(x) * u",
+    "np.array([x, u]) * 2", "np.r_[x, 0, u]",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",

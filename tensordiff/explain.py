@@ -27,7 +27,7 @@ from tensordiff.web.page import notebook, standalone
 
 __all__ = ["explain", "Explanation"]
 
-# Intermediates whose expression is longer than this get a short name z1, z2, ...
+# Intermediates whose expression is longer than this get a short name h₁, h₂, ...
 _SHORT_EXPRESSION = 16
 
 
@@ -141,13 +141,14 @@ def explain(
         numerator, denominator = J.numerator, J.denominator
         leaf = call.leaves[0]
         out_labels = J.out_indices
-        labels = _node_labels(call.output, leaf, out_labels, J.in_indices)
+        letter = _name_letter(call.output)
+        labels = _node_labels(call.output, leaf, out_labels, J.in_indices, letter)
         # one symbol per defined quantity across the whole explanation, one legend
         symbols = notation.symbols_of(
             [J, *(Tensor._from_terms(step[4], (), (), np.float64) for step in performed)],
             _defined_texts(call.output, labels),
         )
-        short = _short_names(call.output, leaf, numerator, symbols)
+        short = _short_names(call.output, leaf, numerator, symbols, letter)
         short["f"], short["output"] = numerator, call.output
         orders = predict(call, f, argnums, args, kwargs)
         lhs = J.formula.partition(" = ")[0]
@@ -169,13 +170,23 @@ def explain(
     return explain_f
 
 
-def _node_labels(output: Node | None, leaf: Node, out_labels, wrt_labels) -> dict:
-    """Labels for every node's axes: the output's and argument's as chosen, fresh ones else."""
+def _name_letter(output: Node | None) -> str:
+    """The letter of the intermediates' short names (h₁, h₂, …): none of the user's names
+    (h₁ beside an array h would read as its entry h[1]) nor the legend's z."""
+    words = set()
+    for node in toposort(output) if output is not None else ():
+        words.update(re.findall(r"\w+", node.expr))
+    return next((ch for ch in "hqtruvw" if ch not in words), "h")
+
+
+def _node_labels(output: Node | None, leaf: Node, out_labels, wrt_labels, letter: str) -> dict:
+    """Labels for every node's axes: the output's and argument's as chosen, fresh ones else;
+    none the letter of short names, nor z, the symbol of long intermediates in the legend."""
     labels = {leaf: tuple(wrt_labels)}
     if output is None:
         return labels
     labels[output] = tuple(out_labels)
-    taken = set(out_labels) | set(wrt_labels)
+    taken = set(out_labels) | set(wrt_labels) | {letter, templates.INTERMEDIATE_SYMBOL}
     for node in reversed(toposort(output)):
         if node not in labels:
             fresh = default_labels(len(node.shape), avoid=taken)
@@ -199,24 +210,38 @@ def _defined_texts(output: Node | None, labels: dict) -> list[str]:
     return texts
 
 
-def _short_names(output: Node | None, leaf: Node, numerator: str, symbols: dict) -> dict:
+def _short_names(
+    output: Node | None, leaf: Node, numerator: str, symbols: dict, letter: str
+) -> dict:
     """How each node is called in the explanation: its expression (with defined symbols
-    printed as such), or z1, z2, ... if long or if another intermediate prints the same."""
+    printed as such); the legend's symbol (z₁) of an expression the formulas refer to by
+    one; else h₁, h₂, ... if long or if another intermediate prints the same."""
     names = {leaf: leaf.expr}
     if output is None:
         return names
     nodes = list(reversed(toposort(output)))
-    # z-names are none of the words the expressions print (a user's array may be z1)
+    # fresh names are none of the words the expressions print, nor the legend's symbols
     words = {word for node in nodes for word in re.findall(r"\w+", node.expr)}
-    # ... nor a letter the user's names use (z₁ would read as the entry z[1] of a z)
-    letter = next((ch for ch in "zhqtr" if ch not in words), "z")
-    fresh = (name for name in (f"{letter}{n}" for n in itertools.count(1)) if name not in words)
+    words |= set(symbols.values())
+    numbered = (f"{letter}{notation.subscript(n)}" for n in itertools.count(1))
+    fresh = (name for name in numbered if name not in words)
     for node in nodes:
         if node in names:
             continue
         name = templates.replace_defined(node.expr, symbols)
+        reference = templates.intermediate(node.expr)
+        referred = (
+            templates.is_reference(reference)
+            and (
+                templates.symbol_of(reference),
+                reference,
+            )
+            in symbols
+        )
         if node is output:
             name = numerator
+        elif referred:  # the legend defines it: the same symbol here
+            name = symbols[templates.symbol_of(reference), reference]
         # the same expression computed twice is two intermediates: each gets its own name
         elif len(node.expr) > _SHORT_EXPRESSION or name in names.values():
             name = next(fresh)
@@ -233,6 +258,9 @@ def _intermediates(output, leaf, labels, short, symbols) -> list[dict]:
         if node is leaf or node.op == "input":
             continue
         expression = templates.replace_defined(node.expr, symbols)
+        defining = templates.definitions_in(node.expr)
+        if len(defining) == 1 and symbols.get(defining[0]) == expression:  # s = softmax(z)
+            expression += " = " + templates.replace_defined(defining[0][1], symbols)
         # an input used twice (x ⊙ x) has one local Jacobian: the sum of both uses
         by_parent: dict[Node, list] = {}
         for parent, builder in node.parents:

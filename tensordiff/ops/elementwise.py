@@ -17,11 +17,19 @@ from tensordiff.core import context
 from tensordiff.core.templates import flattened, grouped, number
 from tensordiff.core.vjp import ElementwiseProduct, numbers_wanted
 from tensordiff.errors import UnsupportedOperationError
-from tensordiff.ops import jacobians, ufuncs
+from tensordiff.ops import composites, jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
 from tensordiff.ops.reductions import cumprod, cumsum, max_, min_, over_prefixes, sum_
 from tensordiff.trace.registry import cast, implements, when_missing
-from tensordiff.trace.traced import Traced, as_array, expressions, named, raw, record
+from tensordiff.trace.traced import (
+    Traced,
+    as_array,
+    expressions,
+    keep_call,
+    named,
+    raw,
+    record,
+)
 
 __all__: list[str] = []
 
@@ -42,6 +50,9 @@ def _differentiable(ufunc, *inputs, **kwargs):
     if kwargs:
         refuse_out(name, kwargs)
         _refuse_keywords(name, kwargs)
+    composite = composites.recognised(ufunc, inputs)
+    if composite is not None:
+        return composite
     # read per call: the table is the single source
     derivatives = ufuncs.UFUNCS.get(ufunc) or _SCIPY_SPECIAL[ufunc]
     values = [raw(x) for x in inputs]
@@ -80,7 +91,7 @@ def _differentiable(ufunc, *inputs, **kwargs):
         name_of_g = flattened(factor.format(*exprs, y=grouped(record_expr), **fields))
         return jacobians.elementwise(g, value.shape, arrays[position].shape, grouped(name_of_g))
 
-    return record(name, value, inputs, jacobian, expr=record_expr)
+    return keep_call(record(name, value, inputs, jacobian, expr=record_expr), inputs)
 
 
 def _constant(ufunc, *inputs, **kwargs):

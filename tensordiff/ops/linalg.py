@@ -39,6 +39,7 @@ from tensordiff.trace.tape import Tape
 from tensordiff.trace.traced import (
     Traced,
     expressions,
+    keep_call,
     named,
     numbers_of,
     raw,
@@ -111,14 +112,22 @@ def det(a):
         factors = [(B + "ij", _cofactors(A), f"cof({a_name})")]
         return jacobians.index_term(B, B + "ij", factors, np.shape(value), shape)
 
-    return record("det", value, [a], jacobian, "det {g0}")
+    return keep_call(record("det", value, [a], jacobian, "det {g0}"), [a])
 
 
 @implements(np.linalg.slogdet)
 def slogdet(a):
+    sign, logabsdet = np.linalg.slogdet(raw(a))
+    traced_log = log_det(a, logabsdet, "log|det {g0}|")
+    result = type(np.linalg.slogdet(np.eye(1)))  # NumPy's named tuple (or tuple on 1.26)
+    return result(sign, traced_log) if result is not tuple else (sign, traced_log)
+
+
+def log_det(a, value, template: str):
+    """``value``, the logarithm of ``det a`` (or of its absolute value), recorded with the
+    derivative ``A⁻ᵀ`` (``slogdet``, and ``np.log(np.linalg.det(A))`` as a composite)."""
     shape = _square("slogdet", a)
     A = raw(a)
-    sign, logabsdet = np.linalg.slogdet(A)
     B = _batch(shape)
     inverse = grouped(expressions([a])[0]) + "⁻¹"
 
@@ -126,12 +135,10 @@ def slogdet(a):
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = _cofactors(A) / np.expand_dims(np.linalg.det(A), (-1, -2))
         return jacobians.index_term(
-            B, B + "ij", [(B + "ij", factor, inverse + "ᵀ")], np.shape(logabsdet), shape
+            B, B + "ij", [(B + "ij", factor, inverse + "ᵀ")], np.shape(value), shape
         )
 
-    result = type(np.linalg.slogdet(np.eye(1)))  # NumPy's named tuple (or tuple on 1.26)
-    traced_log = record("slogdet", logabsdet, [a], jacobian, "log|det {g0}|")
-    return result(sign, traced_log) if result is not tuple else (sign, traced_log)
+    return record("slogdet", value, [a], jacobian, template)
 
 
 def _cofactors(A):

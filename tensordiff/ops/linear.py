@@ -11,11 +11,11 @@ import numpy as np
 from tensordiff.core.templates import defined, definitions_in
 from tensordiff.core.vjp import EinsumProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
-from tensordiff.ops import jacobians
+from tensordiff.ops import composites, jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools, refuse_out
 from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import DataDependent, Traced, expressions, raw, record
+from tensordiff.trace.traced import DataDependent, Traced, expressions, keep_call, raw, record
 
 __all__ = ["linear", "einsum_record"]
 
@@ -64,8 +64,12 @@ def matmul(x1, x2, **kwargs):
         spec = "...nk,k->...n"
     else:
         spec = "...nk,...km->...nm"
+    quadratic = composites.quadratic_form(x1, x2)
+    if quadratic is not None:
+        return quadratic
     value = np.matmul(raw(x1), raw(x2))
-    return einsum_record("matmul", spec, [x1, x2], value, "{g0} {g1}")
+    product = einsum_record("matmul", spec, [x1, x2], value, "{g0} {g1}")
+    return keep_call(product, [x1, x2])
 
 
 @implements(np.dot)
@@ -77,8 +81,12 @@ def dot(a, b, out=None):
     left = letters(na - 1, "yz") + "z"
     right = "z" if nb == 1 else letters(nb - 2, left + "y") + "zy"
     output = left[:-1] + right.replace("z", "")
+    quadratic = composites.quadratic_form(a, b) if na == nb == 1 else None
+    if quadratic is not None:
+        return quadratic
     value = np.dot(raw(a), raw(b))
-    return linear("dot", [left, right], list(output), [a, b], value, template="{g0} · {g1}")
+    product = linear("dot", [left, right], list(output), [a, b], value, template="{g0} · {g1}")
+    return keep_call(product, [a, b])
 
 
 @implements(np.inner)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from tensordiff.core.templates import defined
+from tensordiff.core.templates import defined, number
 from tensordiff.core.vjp import EinsumProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
@@ -19,7 +19,7 @@ from tensordiff.ops.arguments import letters, normalize_axes, refuse
 from tensordiff.ops.arrangement import take_along_axis
 from tensordiff.ops.linear import linear
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import expressions, raw, record
+from tensordiff.trace.traced import Traced, expressions, keep_call, raw, record
 
 __all__: list[str] = []
 
@@ -79,7 +79,8 @@ def _linear_reduction(name, a, axis, keepdims, value, scale_by_count=False):
     scale = (1.0 / count if count else math.nan) if scale_by_count else None
     where = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
     template = f"{name}({{0}}{where})"
-    return linear(name, [names], output, [a], value, scale, template, f"1/{count}")
+    result = linear(name, [names], output, [a], value, scale, template, f"1/{count}")
+    return keep_call(result, [a], axes=axes, keepdims=bool(keepdims))
 
 
 @implements(np.var)
@@ -90,10 +91,26 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     ddof = _ddof(ddof, rest)
     axes = _axes(a, axis, "var")
     count = math.prod(np.shape(raw(a))[n] for n in axes)
-    deviation = a - np.mean(a, axis=axes, keepdims=True)
+    # the mean as a user writes it: mean(x) over every axis, else along its axis, kept
+    along = {} if len(axes) == np.ndim(raw(a)) else {"axis": _axis_option(axes)}
+    deviation = a - np.mean(a, **along, keepdims=bool(along))
     squares = np.sum(deviation * deviation, axis=axes, keepdims=keepdims)
     # divided, not scaled by 1/N: the formula then shows the exact count
-    return squares / float(count - ddof) if count > ddof else squares * math.inf
+    result = squares / float(count - ddof) if count > ddof else squares * math.inf
+    if type(result) is Traced and raw(result) is not result:  # reads var(x), not its sum
+        (e,) = expressions([a])
+        options = f", axis={along['axis']}" if along else ""
+        options += (", keepdims=True" if keepdims else "") + (
+            f", ddof={number(ddof)}" if ddof else ""
+        )
+        result.node.expr = f"var({e}{options})"
+        result.node.op = "var"  # one value of its own, as composites read it
+    return keep_call(result, [a], axes=axes, keepdims=bool(keepdims), ddof=ddof)
+
+
+def _axis_option(axes: tuple[int, ...]):
+    """``axis=`` as a user writes it: ``1`` for one axis, ``(0, 2)`` for several."""
+    return axes[0] if len(axes) == 1 else axes
 
 
 @implements(np.std)
@@ -140,7 +157,18 @@ def _extreme(name: str, reduce, a, axis, out, keepdims, initial, where):
             return EinsumProduct(subscripts, [(subscripts, share)], output, None, shape)
         return jacobians.selection(value_shape, shape, pairs, [((), every_axis, share, weights)])
 
-    return record(name, value, [a], jacobian)
+    result = record(
+        name,
+        value,
+        [a],
+        jacobian,
+        # its axis and keepdims, as sum's: max(X) alone would read as the largest entry
+        f"{name}({{0}}"
+        + ("" if axis is None else f", axis={axis}")
+        + (", keepdims=True" if keepdims else "")
+        + ")",
+    )
+    return keep_call(result, [a], axes=axes, keepdims=bool(keepdims))
 
 
 # cumsum's Jacobian along its axis: ∂y[o]/∂x[i] = [i ≤ o]

@@ -156,10 +156,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             return factors[0][0]
         if len(factors) == 1 and factors[0][1] == [k, j]:
             return _transposed(factors[0][0])
-        left, right = on([j]), on([k])
-        if left and right and len(left) + len(right) == len(factors):
-            return f"{_operand(_hadamard(left))} {_transposed(_hadamard(right))}"
-        return None
+        return _outer(on([j]), on([k]), len(factors))
     if len(out_labels) == 1 and len(in_labels) == 1:
         (i,), (j,) = out_labels, in_labels
         if deltas == [(i, j)]:
@@ -167,10 +164,10 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             if len(along) != len(factors):
                 return None
             return _diagonal(along) if along else "I"
-        if not deltas and len(factors) == 1:
+        if not deltas and len(factors) == 1 and len(factors[0][1]) == 2:
             name, labels = factors[0]
             return name if labels == [i, j] else _transposed(name) if labels == [j, i] else None
-        return None
+        return None if deltas else _outer(on([i]), on([j]), len(factors))
     if len(out_labels) == 1 and len(in_labels) == 2:
         (i,), (j, k) = out_labels, in_labels
         identity = f"I{notation.subscript(sizes[i])}"
@@ -198,6 +195,14 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
     if len(out_labels) == 2 and len(in_labels) == 2:
         return _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes)
     return None
+
+
+def _outer(left: list[str], right: list[str], count: int) -> str | None:
+    """``u vᵀ`` for the entries ``u[i] v[j]`` (``𝟙 vᵀ`` for ``v[j]``), if the factors are
+    those on i and on j."""
+    if not right or len(left) + len(right) != count:
+        return None
+    return f"{_operand(_hadamard(left)) if left else '𝟙'} {_transposed(_hadamard(right))}"
 
 
 def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | None:

@@ -224,7 +224,7 @@ def used_in(text: str, symbols: dict[tuple[str, str], str]) -> dict[tuple[str, s
     >>> used_in("2 g₂", {("g", "[x > 0]"): "g₁", ("g", "[x ≤ 0]"): "g₂"})
     {('g', '[x ≤ 0]'): 'g₂'}
     """
-    words = set(re.findall(r"[^\W\d_]\w*", text))
+    words = set(re.findall(r"[^\W\d_]\w*", text.replace("ᵀ", " ")))  # wᵀ uses w
     needed = {
         pair
         for pair, symbol in symbols.items()
@@ -345,6 +345,8 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
 def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str:
     """``body`` with its coefficient in front: ``−body``, ``2 body``, ``(1/3) body``, ``2``."""
     minus = "−" if sign * coefficient < 0 else ""
+    if minus and _difference(body) is not None:  # −(a − b) is written (b − a)
+        minus, body = "", "({1} − {0})".format(*_difference(body))
     if abs(coefficient) == 1.0:
         return minus + (body or "1")
     if len(numeric) == 1 and "/" in numeric[0]:
@@ -352,6 +354,24 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str
         return f"{minus}({size}) {body}" if body else f"{minus}{size}"
     size = templates.number(abs(coefficient))
     return f"{minus}{size} {body}" if body else f"{minus}{size}"
+
+
+def _difference(body: str) -> tuple[str, str] | None:
+    """``("a", "b")`` for the bracketed difference ``(a − b)``, else None.
+
+    >>> _difference("(y[i] − Σ_a y[a] s[i])"), _difference("(a − b + c)"), _difference("(a) (b)")
+    (('y[i]', 'Σ_a y[a] s[i]'), None, None)
+    """
+    if not body.startswith("(") or _closing(body, 0) != len(body) - 1:
+        return None
+    inner, depth, cuts = body[1:-1], 0, []
+    for n, ch in enumerate(inner):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and inner.startswith((" + ", " − "), n):
+            cuts.append(n)
+    if len(cuts) != 1 or not inner.startswith(" − ", cuts[0]) or inner.startswith("−"):
+        return None
+    return inner[: cuts[0]], inner[cuts[0] + 3 :]
 
 
 def _scaled(text: str) -> tuple[str, str] | None:

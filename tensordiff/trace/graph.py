@@ -21,6 +21,10 @@ class Node:
     shape: tuple[int, ...]
     parents: tuple[tuple["Node", Callable[[], Term]], ...] = field(default=())
     expr: str = ""  # the value as an expression of the function's variables, for explanations
+    # The call that made it, ``(inputs, options)``: its traced and constant inputs and the
+    # options that matter (a sum's axes). Kept by the rules whose results a composite is
+    # recognised from (see :mod:`tensordiff.ops.composites`); empty for the others.
+    call: tuple = ()
 
 
 def toposort(root: Node) -> list[Node]:

@@ -62,6 +62,7 @@ __all__ = [
     "named",
     "valued",
     "TracedConversion",
+    "keep_call",
 ]
 
 
@@ -979,6 +980,14 @@ def record(
         else:
             expr = template.format(*exprs, **{f"g{n}": grouped(e) for n, e in enumerate(exprs)})
     return Traced(value, Node(op, value.shape, parents, expr), trace)
+
+
+def keep_call(result, inputs: Sequence, **options):
+    """``result`` (a value a rule just recorded) with the call that made it remembered on its
+    node (see :attr:`~tensordiff.trace.graph.Node.call`): composites are recognised from it."""
+    if type(result) is Traced:
+        result.node.call = (tuple(inputs), options)
+    return result
 
 
 def _bind(builder: Callable[[int], Term], position: int) -> Callable[[], Term]:

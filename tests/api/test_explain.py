@@ -1,6 +1,7 @@
 """td.explain and `tensordiff explain`: what it shows is read off the computation."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -252,3 +253,26 @@ def test_an_input_used_twice_has_one_local_jacobian_the_sum_of_both():
     np.testing.assert_allclose(
         np.asarray(e.jacobian), np.einsum("ik,jl,ij->ijkl", *[np.eye(3)] * 2, 2 * A)
     )
+
+
+def test_an_intermediate_is_called_as_the_legend_calls_it():
+    """The trace names a long intermediate by the symbol the legend defines it as (z₁, not a
+    second name z1), other long ones h₁, h₂ (subscripts, as the legend's), and no index is
+    the legend's z."""
+    weights = [rng.normal(size=(3, 3)) / 3 for _ in range(4)]
+
+    def f(v):
+        for M in weights:
+            v = v + np.tanh(M @ v)
+        return np.sum(v**2)
+
+    e = td.explain(f)(y)
+    entries = re.split(r", (?=\w+(?:\[[^\]]*\])? = )", e.formula.split(", where ")[1])
+    legend = dict(entry.split(" = ", 1) for entry in entries)
+    named = {item["expression"]: item["name"] for item in e.intermediates}
+    intermediates = [symbol for symbol in legend if symbol[0] == "z"]
+    assert intermediates and all(named[legend[z]].startswith(f"{z}[") for z in intermediates)
+    short = [item["name"].split("[")[0] for item in e.intermediates if item["name"][0] == "h"]
+    assert short and all(re.fullmatch(r"h[₀-₉]+", name) for name in short)
+    labels = {label for item in e.intermediates for label in re.findall(r"\[(\w)\]", item["name"])}
+    assert "z" not in labels and "h" not in labels

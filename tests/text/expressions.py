@@ -27,7 +27,9 @@ ELEMENTWISE = [
     "np.log1p(x)", "np.expm1(x)", "np.arctan(x)", "np.reciprocal(x)", "-x", "x * x",
     "x / d", "d / x", "x * d", "x - d", "d - x", "np.hypot(x, d)", "np.logaddexp(x, d)",
     "x ** d", "d ** x", "np.exp(np.sin(x))", "np.tanh(W.T @ np.tanh(W @ x))",
-    "1 / (1 + np.exp(-x))", "np.log(np.sum(np.exp(x)))", "np.sqrt(x * x + 1)",
+    "1 / (1 + np.exp(-x))", "np.reciprocal(np.exp(-1 * x) + 1)", "1 / (1 + np.exp(x))",
+    "2 / (1 + np.exp(-x))", "np.sum((1 / (1 + np.exp(-x)) - d) ** 2)",
+    "np.log(np.sum(np.exp(x)))", "np.sqrt(x * x + 1)",
     "np.abs(x) * x", "np.log2(x)", "np.log10(x)", "np.cbrt(x)",
 ]  # fmt: skip
 MASKS = [
@@ -51,9 +53,15 @@ LINEAR = [
     "np.trace(np.outer(x, x))", "np.diag(np.outer(x, u))",
     "np.tensordot(M, x, axes=1)", "np.inner(M, x)", "np.matmul(x, M.T)",
     "np.exp(x) / np.sum(np.exp(x))", "np.exp(x - np.max(x)) / np.sum(np.exp(x - np.max(x)))",
+    "np.exp(x - np.max(x)) / np.sum(np.exp(x - np.min(x)))", "np.exp(x) / np.sum(np.exp(2 * x))",
+    "-np.sum(d * np.log(np.exp(x) / np.sum(np.exp(x))))", "x - np.log(np.sum(np.exp(x)))",
+    "np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))",
+    "np.min(x) + np.log(np.sum(np.exp(x - np.max(x))))",
+    "-np.sum(d * (x - np.max(x) - np.log(np.sum(np.exp(x - np.max(x))))))",
     "x / np.linalg.norm(x)", "np.log(np.exp(x) / np.sum(np.exp(x)))",
     "np.cross(x, u)", "np.cross(u, x)", "np.cross(x, np.sin(x))", "np.var(x)", "np.std(x)",
-    "(x - np.mean(x)) / np.std(x)",
+    "(x - np.mean(x)) / np.std(x)", "(x - np.mean(x)) / np.sqrt(np.var(x) + 1e-5)",
+    "np.var(x, ddof=1)",
     "np.array([x[1], x[0]])", "np.array([[x[0], 0], [0, x[1]]])", "np.asarray(x) * u",
     "np.array([x, u]) * 2", "np.r_[x, 0, u]",
 ]  # fmt: skip
@@ -61,6 +69,12 @@ MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
     "X[::-1]", "X[:, ::-1]", "np.flip(X)", "X.ravel()", "X.reshape(4, 3)", "np.sum(X, axis=0)",
     "np.sum(X, axis=1)", "np.mean(X, axis=0)", "np.var(X, axis=1)", "np.std(X, axis=0)",
+    "np.var(X, axis=(0, 1), keepdims=True)", "np.var(X)",
+    "(X - np.mean(X, axis=1, keepdims=True)) / np.std(X, axis=1, keepdims=True)",
+    "(X - np.mean(X, axis=1, keepdims=True)) / np.sqrt("
+    "np.mean((X - np.mean(X, axis=1, keepdims=True)) ** 2, axis=1, keepdims=True) + 1e-5)",
+    "(X - np.mean(X, axis=0)) / np.std(X, axis=0, ddof=1)",
+    "(X - np.mean(X, axis=1, keepdims=True)) / np.std(X, axis=0, keepdims=True)",
     "np.max(X, axis=1)", "np.sum(X * A)",
     "np.sum(X ** 2)", "np.trace(X @ A.T)", "np.trace(X.T @ A)", "A.T @ X", "X @ A.T",
     "np.sum(np.tanh(X) * A)", "np.exp(X) / np.sum(np.exp(X), axis=1, keepdims=True)",
@@ -70,6 +84,14 @@ MATRIX = [
     "np.diagonal(X)", "X[:2, 1:3]", "np.swapaxes(X, 0, 1)", "np.sum(X @ X.T)",
     "u @ X @ c", "np.sum(np.tanh(X @ c))", "u @ np.tanh(X @ c)", "np.outer(X @ c, u)",
     "np.sin(X.ravel())", "np.sin(X.reshape(2, 6))", "np.cos(X.reshape(6, 2)).T",
+    "np.exp(X) / np.sum(np.exp(X), axis=0)", "np.exp(X) / np.sum(np.exp(X))",
+    "np.log(np.sum(np.exp(X), axis=1))", "np.log(np.sum(np.exp(X), axis=0, keepdims=True))",
+    "np.exp(X - np.max(X, axis=1, keepdims=True))"
+    " / np.sum(np.exp(X - np.max(X, axis=1, keepdims=True)), axis=1, keepdims=True)",
+    "np.exp(X - np.max(X, axis=0, keepdims=True))"
+    " / np.sum(np.exp(X - np.max(X, axis=0, keepdims=True)), axis=1, keepdims=True)",
+    "np.exp(X - np.max(X, axis=1, keepdims=True))"
+    " / np.sum(np.exp(X - np.max(X, axis=0, keepdims=True)), axis=1, keepdims=True)",
 ]  # fmt: skip
 SQUARE = [
     "np.linalg.inv(x)", "np.linalg.det(x)", "np.log(np.linalg.det(x))", "x @ x",
@@ -78,10 +100,14 @@ SQUARE = [
     "np.sum(np.linalg.inv(x))", "np.linalg.slogdet(x)[1]", "np.trace(x.T @ x)",
     "np.linalg.matrix_power(x, 4)", "np.logaddexp.reduce(x, axis=1)",
     "np.trace(M @ x @ M.T)", "M @ x.T @ M", "np.linalg.inv(x) @ M", "np.outer(x @ u, u)",
+    "np.exp(x) / np.sum(np.exp(x), axis=1)", "np.exp(x) / np.sum(np.exp(x), axis=0)",
 ]  # fmt: skip
 HESSIANS = [
     "np.sum(x ** 3)", "np.sum(np.exp(x))", "x @ M @ x", "np.sum(np.sin(x)) * np.sum(x)",
     "np.log(np.sum(np.exp(x)))", "np.sum(x * u) ** 2", "np.linalg.norm(x)",
+    "np.sum(u * np.exp(x) / np.sum(np.exp(x)))", "np.sum(u / (1 + np.exp(-x)))",
+    "np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))",
+    "np.sum(u * (x - np.log(np.sum(np.exp(x)))))",
     "np.sum((W @ x) ** 2)", "np.sum(np.tanh(x) ** 2)", "np.sum(np.cross(x, np.sin(x)))",
 ]  # fmt: skip
 

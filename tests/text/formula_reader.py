@@ -29,7 +29,7 @@ _DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUPERSCRIPTS = {"ᵀ": "T", "²": 2, "³": 3, "⁻¹": "inv", "⁻ᵀ": "invT", "⁺": "pinv"}
 _TOKEN = re.compile(
-    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
+    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:e[-−+]?\d+)?)"
     r"|(?P<name>[A-Za-zα-ωΑ-Ω][A-Za-z0-9_₀-₉]*)"
     r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁺√∛(),\[\]|=<>≥≤≠∨½]))"
 )
@@ -50,6 +50,12 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _softmax(z, axis=None):
+    """The softmax along ``axis`` (every axis if None), computed here from its definition."""
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
 _FUNCTIONS = {
     "exp": np.exp,
     "log": np.log,
@@ -63,6 +69,7 @@ _FUNCTIONS = {
     "sign": np.sign,
     "abs": np.abs,
     "σ": _sigmoid,
+    "softmax": _softmax,
     "isnan": np.isnan,
     "flip": np.flip,
     "ravel": np.ravel,
@@ -92,7 +99,13 @@ def _extreme(reduce, elementwise):
     return extreme
 
 
-_FUNCTIONS.update(sum=_sum, max=_extreme(np.max, np.maximum), min=_extreme(np.min, np.minimum))
+def _var(a, axis=None, keepdims=False, ddof=0):
+    return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+_FUNCTIONS.update(
+    sum=_sum, var=_var, max=_extreme(np.max, np.maximum), min=_extreme(np.min, np.minimum)
+)
 
 
 class Unreadable(ValueError):
@@ -186,6 +199,8 @@ class _Expression:
         value = self.atom()
         if self.peek() == "[" and re.fullmatch(r"\d+", self.peek(1) or ""):
             value = value[self.integers("]")]
+            if np.size(value) == 1:  # an entry (of a vector read as a column): a number
+                value = np.reshape(value, ())
         elif self.peek() == "[" and self.peek(1) == "[":  # a list of entries: x[[3, 0, 4]]
             self.take()
             value = value[list(self.integers("]"))]
@@ -217,7 +232,7 @@ class _Expression:
         if token == "[":
             return self.iverson()
         if re.fullmatch(r"\d.*", token):
-            return float(token)
+            return float(token.replace("−", "-"))
         if token == "Σ":
             return np.sum(self.postfix())
         return self.named(token)
@@ -253,7 +268,7 @@ class _Expression:
         if squared:  # tanh²(x)
             self.take()
         base = name
-        if base in _FUNCTIONS:
+        if base in _FUNCTIONS and not (name in self.legend and self.peek() != "("):
             if self.peek() == "(":
                 args, keywords = self.arguments()
             else:  # a function written as an operator: exp x, det (A Aᵀ)
@@ -284,6 +299,10 @@ class _Expression:
                 self.take("=")
                 axis = self.integers(")") if self.peek() == "(" else int(self.unary())
                 keywords["axis"] = axis
+            elif self.peek(1) == "=" and self.peek() == "ddof":
+                self.take()
+                self.take("=")
+                keywords["ddof"] = float(self.unary())
             elif self.peek(1) == "=" and self.peek() == "keepdims":
                 self.take()
                 self.take("=")
@@ -580,9 +599,13 @@ def _array_factor(token, names, legend, sizes):
         raise Unreadable(f"{token!r}: an array of shape {value.shape} with labels {indices}")
     # A block's label may run over part of the factor's axis (i in 0…2 of x[i] with x of
     # 6), and a reshaped axis is read at one index per digit (A[i,j₀,j₁] with A 3×14).
-    if not plain or value.ndim < len(indices) or any(
-        sizes.get(label, length) != length
-        for label, length in zip(indices, value.shape, strict=True)
+    if (
+        not plain
+        or value.ndim < len(indices)
+        or any(
+            sizes.get(label, length) != length
+            for label, length in zip(indices, value.shape, strict=True)
+        )
     ):
         return _read_at(value, indices, sizes)
     sizes.update(zip(indices, value.shape, strict=True))
@@ -659,9 +682,7 @@ class _Positions:
         grids = np.indices([sizes[label] for label in self.labels], sparse=True)
         scope = {_python_name(label): grid for label, grid in zip(self.labels, grids, strict=True)}
         grid_shape = [sizes[label] for label in self.labels]
-        positions = [
-            np.broadcast_to(_evaluate(text, scope), grid_shape) for text in self.indices
-        ]
+        positions = [np.broadcast_to(_evaluate(text, scope), grid_shape) for text in self.indices]
         if value is None:
             agree = np.all([p == positions[0] for p in positions], axis=0)
             return agree.astype(float), self.labels

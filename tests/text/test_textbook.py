@@ -34,7 +34,10 @@ def _vec(J) -> np.ndarray:
             lambda: -np.kron(np.linalg.inv(X).T, np.linalg.inv(X)),
         ),
         (lambda X: np.trace(X.T @ X), X, "∂f/∂X = 2 X", lambda: 2 * X),
+        (lambda v: v @ A @ v, x[:3], "∂f/∂v = (A + Aᵀ) v", lambda: (A + A.T) @ x[:3]),
+        (lambda v: np.dot(v, A.T @ v), x[:3], "∂f/∂v = (Aᵀ + A) v", lambda: (A + A.T) @ x[:3]),
         (lambda X: np.linalg.slogdet(X)[1], X, "∂f/∂X = X⁻ᵀ", lambda: np.linalg.inv(X).T),
+        (lambda X: np.log(np.linalg.det(X)), X, "∂f/∂X = X⁻ᵀ", lambda: np.linalg.inv(X).T),
         (lambda v: np.outer(v, u), x, "∂vec f/∂v = u ⊗ I₄", lambda: np.kron(u[:, None], np.eye(4))),
         (
             lambda W: np.sum(np.tanh(W @ x)),
@@ -62,3 +65,306 @@ def test_cookbook_matrix_forms(f, arg, form, closed):
 def test_numbers_stand_in_front_and_transposes_are_entries(f, arg, formula):
     printed = td.jacobian(f)(arg).formula.partition(", where ")[0]
     assert printed == formula
+
+
+def _softmax(v, axis=None):
+    e = np.exp(v - np.max(v, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _stabilised_softmax():
+    def f(z):  # as a course writes it
+        e = np.exp(z - np.max(z))
+        return e / np.sum(e)
+
+    return f
+
+
+_SOFTMAX_ENTRIES = "∂f[i]/∂z[j] = δ[i,j] s[i] − s[i] s[j], where s = softmax(z)"
+_SOFTMAX_MATRIX = "∂f/∂z = diag(s) − s sᵀ, where s = softmax(z)"
+
+
+@pytest.mark.parametrize(
+    "softmax",
+    [
+        lambda z: np.exp(z) / np.sum(np.exp(z)),
+        _stabilised_softmax(),  # the shift z − max z cancels: s is softmax(z), no path through max
+        lambda z: np.exp(z - np.min(z)) / np.sum(np.exp(z - np.min(z))),
+        lambda z: (lambda e: e / np.sum(e))(np.exp(z - z[0])),
+    ],
+    ids=["plain", "stabilised", "shifted by the minimum", "shifted by an entry"],
+)
+def test_softmax_reads_diag_s_minus_s_s_transposed(softmax):
+    e = td.explain(softmax)(x)
+    assert (e.formula, e.matrix) == (_SOFTMAX_ENTRIES, _SOFTMAX_MATRIX)
+    assert "f[i] = s = softmax(z)" in str(e)  # the trace names the composite once
+    s = _softmax(x)
+    np.testing.assert_allclose(np.asarray(e.jacobian), np.diag(s) - np.outer(s, s), atol=1e-15)
+    assert r"\operatorname{diag}(s) - s s^{\top}" in e.latex()
+
+
+def test_softmax_along_an_axis_keeps_the_other_axis_apart():
+    def f(Z):
+        shifted = np.exp(Z - np.max(Z, axis=1, keepdims=True))
+        again = np.exp(Z - np.max(Z, axis=1, keepdims=True))  # computed twice, as often
+        return shifted / np.sum(again, axis=1, keepdims=True)
+
+    J = td.jacobian(f)(W)
+    assert J.formula == (
+        "∂f[i,j]/∂Z[k,l] = δ[i,k] δ[j,l] s[i,j] − δ[i,k] s[i,j] s[i,l],"
+        " where s = softmax(Z, axis=1)"
+    )
+    s = _softmax(W, axis=1)
+    closed = np.einsum("ik,jl,ij->ijkl", np.eye(3), np.eye(4), s) - np.einsum(
+        "ik,ij,il->ijkl", np.eye(3), s, s
+    )
+    np.testing.assert_allclose(np.asarray(J), closed, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "np.exp(z) / np.sum(np.exp(z), axis=1)",  # row i divided by the sum of column i
+        "np.exp(z) / np.sum(np.exp(2 * z))",
+        "np.exp(z) / np.sum(np.exp(z.T), axis=0)",
+        "np.exp(z - np.max(z)) / np.sum(np.exp(z - np.min(z)))",  # two different shifts
+        "np.exp(z) / np.sum(np.exp(z)[::-1], axis=0)",
+    ],
+)
+def test_what_is_not_a_softmax_is_not_called_one(source):
+    f = eval(f"lambda z: {source}", {"np": np})
+    J = td.jacobian(f)(X)
+    assert "softmax" not in J.formula
+    reference = td.jacobian(f, mode="forward")(X)
+    np.testing.assert_allclose(np.asarray(J), np.asarray(reference), atol=1e-14)
+
+
+def test_a_shift_along_another_axis_is_not_cancelled():
+    """softmax(Z − max(Z, axis=0)) along axis 1 is no softmax of Z: the shift stays."""
+
+    def f(Z):
+        shifted = np.exp(Z - np.max(Z, axis=0, keepdims=True))
+        again = np.exp(Z - np.max(Z, axis=0, keepdims=True))  # computed twice, as often
+        return shifted / np.sum(again, axis=1, keepdims=True)
+
+    formula = td.jacobian(f)(W).formula
+    assert "s = softmax(Z − max(Z, axis=0, keepdims=True), axis=1)" in formula
+    assert " w[k,l]" in formula  # the path through the maximum is kept
+
+
+@pytest.mark.parametrize(
+    "sigmoid",
+    [
+        lambda z: 1 / (1 + np.exp(-z)),
+        lambda z: 1.0 / (np.exp(-z) + 1.0),
+        lambda z: np.reciprocal(1 + np.exp(-1 * z)),
+    ],
+)
+def test_a_hand_written_sigmoid_reads_sigma_one_minus_sigma(sigmoid):
+    e = td.explain(sigmoid)(x)
+    assert e.formula == "∂f[i]/∂z[j] = δ[i,j] σ[i] (1 − σ)[i], where σ = 1 / (1 + exp(−z))"
+    assert e.matrix == "∂f/∂z = diag(σ ⊙ (1 − σ)), where σ = 1 / (1 + exp(−z))"
+    sigma = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(np.asarray(e.jacobian), np.diag(sigma * (1 - sigma)), rtol=1e-15)
+    assert r"\sigma_{i}\,(1 - \sigma)_{i}" in e.latex()
+
+
+@pytest.mark.parametrize(
+    "source", ["2 / (1 + np.exp(-z))", "1 / (1 + np.exp(z))", "1 / (2 + np.exp(-z))"]
+)
+def test_what_is_not_a_sigmoid_is_not_called_one(source):
+    f = eval(f"lambda z: {source}", {"np": np})
+    J = td.jacobian(f)(x)
+    assert "σ" not in J.formula
+    reference = td.jacobian(f, mode="forward")(x)
+    np.testing.assert_allclose(np.asarray(J), np.asarray(reference), rtol=1e-14)
+
+
+def test_a_sigmoid_inside_a_loss_keeps_its_symbol():
+    g = td.grad(lambda z: np.sum((1 / (1 + np.exp(-z)) - 1.0) ** 2))(x)
+    assert g.formula == "∂f/∂z[i] = 2 (σ − 1)[i] σ[i] (1 − σ)[i], where σ = 1 / (1 + exp(−z))"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "np.sum(u * (lambda e: e / np.sum(e))(np.exp(z - np.max(z))))",
+        "np.sum(u * np.exp(z) / np.sum(np.exp(z), axis=0, keepdims=True))",
+        "np.sum(u / (1 + np.exp(-z)))",
+        "np.log(np.linalg.det(z[:, :2] @ z[:, :2].T + 2 * np.eye(2)))",
+        "np.sum(u[0] * (z[0] - np.max(z[0]) - np.log(np.sum(np.exp(z[0] - np.max(z[0]))))))",
+        "np.sum(u[:, 0] * np.logaddexp.reduce(z, axis=1))",
+        "np.sum(u * (z - np.mean(z, axis=1, keepdims=True))"
+        " / np.sqrt(np.var(z, axis=1, keepdims=True) + 1e-5))",
+        "np.sum(u * (z - np.mean(z, axis=0)) / np.std(z, axis=0, ddof=1))",
+    ],
+)
+def test_composites_differentiate_twice_as_jax_does(jax, source):
+    """The composite's rule is written in traceable operations: its Hessian is right."""
+    jnp = jax.numpy
+    point = rng.normal(size=(2, 3))
+    weights = rng.normal(size=(2, 3))
+    ours = td.hessian(eval(f"lambda z: {source}", {"np": np, "u": weights}))(point)
+    theirs = jax.hessian(eval(f"lambda z: {source}", {"np": jnp, "u": weights}))(point)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-10, atol=1e-12)
+
+
+def test_a_quadratic_form_reads_a_plus_a_transposed_x():
+    J = td.jacobian(lambda v: v @ (A @ v))(x[:3])
+    assert J.formula == "∂f/∂v[i] = ((A + Aᵀ) v)[i]"
+    H = td.hessian(lambda v: v @ A @ v)(x[:3])
+    assert H.formula == "∂²f/∂v[i]∂v[j] = (A[j,i] + A[i,j])"
+    np.testing.assert_allclose(np.asarray(H), A + A.T, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "source, point",
+    [
+        ("v @ A @ x[:3]", x[:3]),  # another vector on the right
+        ("x[:3] @ A @ v", x[:3]),
+        ("v[:3] @ W @ v", x),  # W is 3×4: no quadratic form
+        ("v @ np.outer(v, v) @ v", x[:3]),  # a matrix that depends on v
+        ("v[::-1] @ A @ v", x[:3]),
+    ],
+)
+def test_what_is_not_a_quadratic_form_is_not_called_one(source, point):
+    f = eval(f"lambda v: {source}", {"np": np, "A": A, "W": W, "x": x})
+    J = td.jacobian(f)(point)
+    assert "+ Aᵀ" not in J.formula and "+ Wᵀ" not in J.formula
+    reference = td.jacobian(f, mode="forward")(point)
+    np.testing.assert_allclose(np.asarray(J), np.asarray(reference), rtol=1e-13)
+
+
+def test_the_log_of_a_determinant_reads_the_inverse_transposed():
+    J = td.jacobian(lambda X: np.log(np.linalg.det(X)))(X)
+    assert J.formula == "∂f/∂X[i,j] = X⁻¹[j,i]"
+    flipped = X[::-1]  # a negative determinant: log gives NaN, as NumPy does; X⁻ᵀ stays
+    assert np.linalg.det(flipped) < 0
+    with np.errstate(invalid="ignore"):
+        value, g = td.value_and_grad(lambda X: np.log(np.linalg.det(X)))(flipped)
+    assert np.isnan(value)
+    np.testing.assert_allclose(np.asarray(g), np.linalg.inv(flipped).T, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "source", ["np.log(np.abs(np.linalg.det(X)))", "np.log(2 * np.linalg.det(X))"]
+)
+def test_a_logarithm_of_something_else_is_no_log_determinant(source):
+    f = eval(f"lambda X: {source}", {"np": np})
+    J = td.jacobian(f)(X)
+    assert "⁻¹" not in J.formula
+    np.testing.assert_allclose(np.asarray(J), np.linalg.inv(X).T, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "log_sum_exp",
+    [
+        lambda z: np.log(np.sum(np.exp(z))),
+        lambda z: np.max(z) + np.log(np.sum(np.exp(z - np.max(z)))),  # the paths through max cancel
+    ],
+    ids=["plain", "stabilised"],
+)
+def test_the_gradient_of_log_sum_exp_is_the_softmax(log_sum_exp):
+    e = td.explain(log_sum_exp)(x)
+    assert e.formula == "∂f/∂z[i] = s[i], where s = softmax(z)"
+    np.testing.assert_allclose(np.asarray(e.jacobian), _softmax(x), rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "log_softmax",
+    [
+        lambda z: z - np.log(np.sum(np.exp(z))),
+        lambda z: np.log(np.exp(z) / np.sum(np.exp(z))),
+        lambda z: z - np.max(z) - np.log(np.sum(np.exp(z - np.max(z)))),
+    ],
+    ids=["z − log Σ exp z", "log(softmax)", "stabilised"],
+)
+def test_log_softmax_reads_identity_minus_ones_s_transposed(log_softmax):
+    e = td.explain(log_softmax)(x)
+    assert e.formula == "∂f[i]/∂z[j] = δ[i,j] − s[j], where s = softmax(z)"
+    assert e.matrix == "∂f/∂z = I − 𝟙 sᵀ, where s = softmax(z)"
+    closed = np.eye(4) - np.outer(np.ones(4), _softmax(x))
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed, atol=1e-15)
+
+
+def test_softmax_cross_entropy_reads_s_minus_y():
+    """(Σ_a y[a]) s − y: the textbook s − y for a one-hot (or any probability) y."""
+    y = np.array([0.0, 1.0, 0.0, 0.0])
+
+    def loss(z):
+        return -np.sum(y * np.log(np.exp(z) / np.sum(np.exp(z))))
+
+    g = td.grad(loss)(x)
+    assert g.formula == "∂loss/∂z[i] = (Σ_a y[a] s[i] − y[i]), where s = softmax(z)"
+    np.testing.assert_allclose(np.asarray(g), _softmax(x) - y, atol=1e-15)
+
+
+def test_a_shift_that_differs_is_not_cancelled():
+    f = lambda z: np.min(z) + np.log(np.sum(np.exp(z - np.max(z))))  # noqa: E731
+    formula = td.jacobian(f)(x).formula
+    assert "softmax(z − max(z))" in formula and "w₁" in formula  # both extremes' paths kept
+
+
+def test_attention_names_its_softmax():
+    keys, values = rng.normal(size=(3, 4)), rng.normal(size=(3, 2))
+
+    def attention(Q):
+        scores = Q @ keys.T / 2.0
+        e = np.exp(scores - np.max(scores, axis=1, keepdims=True))
+        return e / np.sum(e, axis=1, keepdims=True) @ values
+
+    J = td.jacobian(attention)(W[:2])
+    assert J.formula == (
+        "∂attention[i,j]/∂Q[k,l] = Σ_a δ[i,k] (values[a,j] s[i,a] − Σ_b values[b,j] s[i,b]"
+        " s[i,a]) (1 / 2) keys[a,l], where s = softmax((Q keysᵀ) / 2, axis=1)"
+    )  # 693 characters before the softmax was named
+
+
+def test_a_variance_reads_var_not_its_expansion():
+    J = td.jacobian(lambda z: np.sqrt(np.var(z, ddof=1)))(x)
+    assert "√var(z, ddof=1)" in J.formula and "⊙" not in J.formula
+
+
+_LAYER_NORM = (
+    "∂f[i]/∂z[j] = δ[i,j] (1 / σ) + (−1/4 (1 / σ) − 1/4 (1 / σ) y[i] y[j]),"
+    " where σ = {sigma}, y = (z − mean(z)) / {sigma}"
+)
+
+
+@pytest.mark.parametrize(
+    "normalise, sigma",
+    [
+        (lambda z: (z - np.mean(z)) / np.std(z), "√var(z)"),  # 628 characters before
+        (lambda z: (z - np.mean(z)) / np.sqrt(np.var(z) + 1e-5), "√(var(z) + 1e-05)"),  # 656
+        (
+            lambda z: (z - np.mean(z)) / np.sqrt(np.mean((z - np.mean(z)) ** 2) + 1e-5),
+            "√(mean((z − mean(z))^2) + 1e-05)",
+        ),
+    ],
+)
+def test_a_layer_norm_reads_with_sigma_and_y_named(normalise, sigma):
+    """(δ[i,j] − 1/n − y[i] y[j]/n) / σ with y the normalised vector, σ its denominator."""
+    J = td.jacobian(normalise)(x)
+    assert J.formula == _LAYER_NORM.format(sigma=sigma)
+    eps = 0.0 if sigma == "√var(z)" else 1e-5
+    s = np.sqrt(np.var(x) + eps)
+    y = (x - np.mean(x)) / s
+    closed = (np.eye(4) - 1 / 4 - np.outer(y, y) / 4) / s
+    np.testing.assert_allclose(np.asarray(J), closed, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "(z - np.mean(z, axis=1, keepdims=True)) / np.std(z, axis=0, keepdims=True)",
+        "(z - np.mean(z, axis=1)) / np.std(z, axis=1)",  # a row's mean from the wrong axis
+        "(z - np.mean(z)) / np.std(2 * z)",
+        "(z - np.mean(z[::-1], axis=0)) / np.std(z, axis=0)",
+    ],
+)
+def test_what_is_no_layer_norm_is_not_called_one(source):
+    f = eval(f"lambda z: {source}", {"np": np})
+    J = td.jacobian(f)(A)
+    assert "y[" not in J.formula
+    reference = td.jacobian(f, mode="forward")(A)
+    np.testing.assert_allclose(np.asarray(J), np.asarray(reference), rtol=1e-12, atol=1e-14)

@@ -13,14 +13,14 @@ def jac(f, *args):
 @pytest.mark.parametrize(
     "call, name",
     [
-        (lambda x: np.i0(x), "numpy.i0"),
+        (lambda x: np.histogram(x)[0], "numpy.histogram"),
         (lambda x: np.linalg.eig(x[None]), "numpy.linalg.eig"),
         (lambda x: np.roots(x), "numpy.roots"),
         (lambda x: np.multiply.reduce(x), "numpy.multiply.reduce"),
-        (lambda x: np.add.accumulate(x), "numpy.add.accumulate"),
+        (lambda x: np.subtract.accumulate(x), "numpy.subtract.accumulate"),
         (lambda x: np.unique(x), "numpy.unique"),
         (lambda x: np.interp(x, [0.0, 5.0], [1.0, 2.0], period=3.0), "numpy.interp"),
-        (lambda x: np.maximum.accumulate(x), "numpy.maximum.accumulate"),
+        (lambda x: np.maximum.reduceat(x, [0, 2]), "numpy.maximum.reduceat"),
     ],
 )
 def test_unsupported_functions_name_themselves(call, name):
@@ -30,7 +30,7 @@ def test_unsupported_functions_name_themselves(call, name):
 
 def test_unsupported_is_a_type_error_and_a_tensordiff_error():
     with pytest.raises(TypeError):
-        td.jacobian(np.i0)(np.ones(3))
+        td.jacobian(np.spacing)(np.ones(3))
     assert issubclass(td.UnsupportedOperationError, td.TensorDiffError)
 
 
@@ -67,7 +67,7 @@ def test_out_and_where_keywords_are_refused():
     with pytest.raises(td.UnsupportedOperationError, match="where"):
         td.jacobian(lambda x: np.exp(x, where=np.array([True, False, True])))(np.ones(3))
     with pytest.raises(td.UnsupportedOperationError, match="initial"):
-        td.jacobian(lambda x: np.sum(x, initial=1.0))(np.ones(3))
+        td.jacobian(lambda x: np.prod(x, initial=2.0))(np.ones(3))
 
 
 def test_conversions_to_plain_numbers_inside_a_trace_are_refused():

@@ -1,0 +1,448 @@
+"""Composite functions recognised in the primitives a user writes them with.
+
+``np.exp(z) / np.sum(np.exp(z))`` is the softmax, ``1 / (1 + np.exp(-z))`` the logistic
+sigmoid, ``x @ A @ x`` a quadratic form, ``np.log(np.linalg.det(X))`` the log-determinant.
+Differentiated primitive by primitive their Jacobians are right but read as a tangle
+(``δ[i,j] (1 / sum(exp(z))) exp(z)[i] − (exp(z) / sum(exp(z))²)[i] exp(z)[j]``); a textbook
+writes ``diag(s) − s sᵀ``, ``σ (1 − σ)``, ``(A + Aᵀ) x`` and ``X⁻ᵀ``. The rule of the outer
+operation (the division, the logarithm, the product) asks :func:`recognised` (or
+:func:`quadratic_form`) whether its inputs form one of these; if so the result is recorded
+as one node of the composite, whose parent is the composite's argument and whose local
+Jacobian is the textbook one.
+
+Recognition reads the recorded calls (:attr:`~tensordiff.trace.graph.Node.call`, kept by
+:func:`~tensordiff.trace.traced.keep_call`): which operation made each input, from which
+values, along which axes. It never reads a spelling
+of the user's code or the numbers, so it holds for any way of writing the same operations
+and never for a different function. It is exact, not approximate: the composite's value
+is the one the user's operations computed, and its Jacobian equals the product of theirs
+(the chain rule through the inner values is the composite's derivative), so other uses of
+the inner values (``np.exp(z)`` kept for later) keep their own paths. A softmax of
+``z − c`` with ``c`` constant along the softmax's axes (the stabiliser ``z − max(z)``) is
+recorded as the softmax of ``z``: ``softmax(z − c) = softmax(z)`` for every ``z`` and
+``c``, so the path through ``c`` has derivative zero and is left out; likewise
+``c + log Σ exp(z − c) = log Σ exp z`` and ``(z − c) − log Σ exp(z − c) = log softmax(z)``.
+"""
+
+import numpy as np
+
+from tensordiff.core.templates import defined, grouped, number
+from tensordiff.ops import jacobians, linalg
+from tensordiff.ops.arguments import letters
+from tensordiff.trace.traced import Traced, expressions, keep_call, raw, record
+
+__all__ = ["recognised", "quadratic_form"]
+
+
+def recognised(ufunc, inputs) -> Traced | None:
+    """The composite ``ufunc(*inputs)`` completes, recorded as one node, or None."""
+    if ufunc is np.true_divide:
+        for recognise in (_softmax, _sigmoid, _standardised):
+            composite = recognise(*inputs)
+            if composite is not None:
+                return composite
+    if ufunc is np.reciprocal:
+        return _sigmoid(1.0, inputs[0])
+    if ufunc is np.add:
+        return _shifted_log_sum_exp(*inputs)
+    if ufunc is np.subtract:
+        return _log_softmax_difference(*inputs)
+    if ufunc is np.log:
+        for recognise in (_log_det, _log_softmax, _log_sum_exp):
+            composite = recognise(inputs[0])
+            if composite is not None:
+                return composite
+    return None
+
+
+# ---- reading the recorded calls ------------------------------------------------------
+def _made_by(x, op: str):
+    """``(inputs, options)`` of the call ``op`` that made the traced value ``x`` at the level
+    being served, or None (a constant, another operation, a value of another trace)."""
+    if type(x) is not Traced or raw(x) is x or x.node.op != op or not x.node.call:
+        return None
+    return x.node.call
+
+
+def _is_one(x) -> bool:
+    """Whether ``x`` is a constant of ones (not a traced value of any level)."""
+    if isinstance(x, Traced):
+        return False
+    value = np.asarray(x)
+    return value.dtype.kind in "biuf" and bool(np.all(value == 1))
+
+
+def _same(x, y) -> bool:
+    """Whether two inputs are the same value by construction: one recorded node, or the
+    same operation with the same options on the same inputs (``np.max(z)`` computed
+    twice), or equal constants."""
+    if type(x) is not Traced or type(y) is not Traced:
+        if type(x) is Traced or type(y) is Traced:
+            return False
+        return x is y or (np.shape(x) == np.shape(y) and bool(np.all(np.equal(x, y))))
+    if x.node is y.node:
+        return True
+    if raw(x) is x or raw(y) is y or not x.node.call or not y.node.call:
+        return False  # another trace's values, or calls no rule remembered
+    (x_inputs, x_options), (y_inputs, y_options) = x.node.call, y.node.call
+    return (
+        x.node.op == y.node.op
+        and x_options == y_options
+        and len(x_inputs) == len(y_inputs)
+        and all(_same(a, b) for a, b in zip(x_inputs, y_inputs, strict=True))
+    )
+
+
+def _negated(x):
+    """The traced ``z`` that ``x = −z`` (``−z`` or ``−1 * z``) negates, or None."""
+    call = _made_by(x, "negative")
+    if call is not None:
+        return call[0][0]
+    call = _made_by(x, "multiply")
+    for scale, z in (call[0], call[0][::-1]) if call is not None else ():
+        if type(scale) is not Traced and np.ndim(scale) == 0 and scale == -1:
+            return z
+    return None
+
+
+# ---- softmax -------------------------------------------------------------------------
+def _softmax(numerator, denominator) -> Traced | None:
+    """``e / sum(e, axes)`` with ``e = exp(u)`` is ``softmax(u)`` along ``axes``, if the sum
+    broadcasts back along the axes it summed (kept as size 1, or the leading ones)."""
+    exp_call = _made_by(numerator, "exp")
+    sum_call = _made_by(denominator, "sum")
+    if exp_call is None or sum_call is None:
+        return None
+    if not _same(sum_call[0][0], numerator):  # the same exp(u), or exp(u) computed again
+        return None
+    axes, keepdims = sum_call[1]["axes"], sum_call[1]["keepdims"]
+    shape = np.shape(raw(numerator))
+    if not keepdims and axes != tuple(range(len(axes))):
+        return None  # e / sum(e, axis=1) of a matrix divides row i by the sum of column i
+    (u,) = exp_call[0]
+    z = _unshifted(u, axes)
+    value = raw(numerator) / raw(denominator)  # the user's own numbers
+    if np.shape(value) != shape:
+        return None
+    name = _softmax_symbol(z, axes)  # also how the value reads
+
+    def jacobian(_):  # ∂s[i]/∂z[j] = δ[i,j] s[i] − s[i] s[j] along the axes, δ across
+        out = letters(len(shape))
+        wrt = _along(out, axes)
+        diagonal = jacobians.index_term(out, out, [(out, value, name)], shape, shape)
+        outer = jacobians.index_term(
+            out, wrt, [(out, value, name), (wrt, value, name)], shape, shape, -1.0
+        )
+        return (diagonal, outer)
+
+    return keep_call(record("softmax", value, [z], jacobian, expr=name), [z], axes=axes)
+
+
+def _softmax_symbol(z, axes) -> str:
+    """The symbol ``s`` defined as ``softmax(z)`` along ``axes``."""
+    (z_name,) = expressions([z])
+    return defined("s", f"softmax({z_name}{_axis_text(np.ndim(raw(z)), axes)})")
+
+
+def _axis_text(ndim: int, axes) -> str:
+    """``, axis=1`` (``, axis=(0, 2)``) as a reduction along ``axes`` prints it; nothing
+    along every axis."""
+    return "" if len(axes) == ndim else f", axis={axes[0] if len(axes) == 1 else axes}"
+
+
+def _log_softmax(softmax) -> Traced | None:
+    """``log(s)`` for ``s = softmax(z)``."""
+    call = _made_by(softmax, "softmax")
+    if call is None:
+        return None
+    (z,), options = call
+    with np.errstate(divide="ignore"):
+        value = np.log(raw(softmax))  # the user's own numbers
+    return _log_softmax_record(z, options["axes"], raw(softmax), value)
+
+
+def _log_softmax_difference(u, total) -> Traced | None:
+    """``u − log(sum(exp(u), axes))`` is ``log(softmax(u))``; with ``u = z − c`` and ``c``
+    constant along the axes (the stable way to write it), ``log(softmax(z))``."""
+    call = _made_by(total, "logsumexp")
+    if call is None or not _same(call[0][0], u):
+        return None
+    axes, keepdims = call[1]["axes"], call[1]["keepdims"]
+    value = raw(u) - raw(total)  # the user's own numbers
+    if (not keepdims and axes != tuple(range(len(axes)))) or np.shape(value) != np.shape(raw(u)):
+        return None  # the sum does not broadcast back along the axes it summed
+    return _log_softmax_record(_unshifted(u, axes), axes, np.exp(value), value)
+
+
+def _log_softmax_record(z, axes, s, value) -> Traced:
+    """``value = log(softmax(z))`` along ``axes`` (``s`` the softmax's numbers), recorded with
+    ``∂log s[i]/∂z[j] = δ[i,j] − s[j]`` along the axes, δ across the others."""
+    shape = np.shape(value)
+    name = _softmax_symbol(z, axes)
+
+    def jacobian(_):
+        out = letters(len(shape))
+        wrt = _along(out, axes)
+        ones = jacobians.index_term(out, out, [], shape, shape)
+        minus_s = jacobians.index_term(out, wrt, [(wrt, s, name)], shape, shape, -1.0)
+        return (ones, minus_s)
+
+    return record("log_softmax", value, [z], jacobian, expr=f"log({name})")
+
+
+def _log_sum_exp(total) -> Traced | None:
+    """``log(sum(exp(u), axes))``: its derivative is ``s = softmax(u)`` along the axes."""
+    sum_call = _made_by(total, "sum")
+    exp_call = _made_by(sum_call[0][0], "exp") if sum_call is not None else None
+    if exp_call is None:
+        return None
+    (u,) = exp_call[0]
+    with np.errstate(divide="ignore"):
+        value = np.log(raw(total))  # the user's own numbers
+    (total_name,) = expressions([total])
+    return _log_sum_exp_record(u, sum_call[1], value, f"log({total_name})")
+
+
+def _shifted_log_sum_exp(a, b) -> Traced | None:
+    """``c + log(sum(exp(z − c), axes))``, the stable way to write it, is ``log(sum(exp(z),
+    axes))`` when ``c`` is constant along the axes: the two paths through ``c`` cancel."""
+    for c, total in ((a, b), (b, a)):
+        call = _made_by(total, "logsumexp")
+        if call is None:
+            continue
+        (u,), options = call
+        z = _unshifted(u, options["axes"])
+        value = raw(a) + raw(b)  # the user's own numbers
+        if z is u or not _same(c, _made_by(u, "subtract")[0][1]):
+            continue
+        if np.shape(value) != np.shape(raw(total)):
+            continue  # c broadcast beyond the sum's own shape
+        (z_name,) = expressions([z])
+        where = _sum_options(np.ndim(raw(z)), options)
+        return _log_sum_exp_record(z, options, value, f"log(sum(exp({z_name}){where}))")
+    return None
+
+
+def _sum_options(ndim: int, options: dict) -> str:
+    """``, axis=1, keepdims=True`` as a sum along ``options["axes"]`` prints them."""
+    return _axis_text(ndim, options["axes"]) + (", keepdims=True" if options["keepdims"] else "")
+
+
+def _log_sum_exp_record(u, options: dict, value, expr: str) -> Traced:
+    """``value = log(sum(exp(u)))`` along ``options["axes"]`` (kept if ``"keepdims"``),
+    recorded with the derivative ``s = softmax(u)``."""
+    axes, keepdims = options["axes"], options["keepdims"]
+    u_value = raw(u)  # taken now: raw() depends on the call being served
+    shape, out_shape = np.shape(u_value), np.shape(value)
+    kept = tuple(1 if n in axes else size for n, size in enumerate(shape))
+    name = _softmax_symbol(u, axes)
+
+    def jacobian(_):  # s = exp(u − log Σ exp u), the softmax, from the value (no overflow)
+        s = np.exp(u_value - np.reshape(value, kept))
+        wrt = letters(len(shape))
+        out = [
+            None if n in axes else wrt[n] for n in range(len(shape)) if keepdims or n not in axes
+        ]
+        return jacobians.index_term(out, wrt, [(wrt, s, name)], out_shape, shape)
+
+    return keep_call(record("logsumexp", value, [u], jacobian, expr=expr), [u], **options)
+
+
+def _along(out: str, axes) -> str:
+    """The letters of ``out`` with a fresh letter on each of ``axes``: ``s[i]`` against
+    ``s[j]`` along the axes of a softmax, the same letter (a δ) across the others."""
+    fresh = letters(len(out), out)
+    return "".join(fresh[n] if n in axes else out[n] for n in range(len(out)))
+
+
+def _unshifted(u, axes):
+    """``z`` if ``u = z − c`` with ``c`` constant along ``axes`` (so that the softmax of ``u``
+    along them is that of ``z``), else ``u``."""
+    call = _made_by(u, "subtract")
+    if call is None:
+        return u
+    z, c = call[0]
+    u_shape, c_shape = np.shape(raw(u)), np.shape(raw(c))
+    if type(z) is not Traced or raw(z) is z or np.shape(raw(z)) != u_shape:
+        return u
+    offset = len(u_shape) - len(c_shape)
+    constant_along = all(n < offset or c_shape[n - offset] == 1 for n in axes)
+    return z if constant_along else u
+
+
+# ---- sigmoid -------------------------------------------------------------------------
+def _sigmoid(numerator, denominator) -> Traced | None:
+    """``1 / (1 + exp(−z))`` is ``σ(z)``."""
+    add_call = _made_by(denominator, "add")
+    if add_call is None or not _is_one(numerator):
+        return None
+    a, b = add_call[0]
+    exp_term = b if _is_one(a) else a if _is_one(b) else None
+    exp_call = _made_by(exp_term, "exp")
+    if exp_call is None:
+        return None
+    z = _negated(exp_call[0][0])
+    value = raw(numerator) / raw(denominator)  # the user's own numbers
+    if z is None or np.shape(value) != np.shape(raw(z)):
+        return None
+    (z_name,) = expressions([z])
+    sigma = defined("σ", f"1 / (1 + exp(−{grouped(z_name)}))")
+
+    def jacobian(_):  # σ'(z) = σ (1 − σ)
+        shape = np.shape(value)
+        out = letters(len(shape))
+        factors = [(out, value, sigma), (out, 1.0 - value, f"(1 − {sigma})")]
+        return jacobians.index_term(out, out, factors, shape, shape)
+
+    return record("sigmoid", value, [z], jacobian, expr=sigma)
+
+
+# ---- quadratic form ------------------------------------------------------------------
+def quadratic_form(left, right) -> Traced | None:
+    """``x @ A @ x`` (either way round: ``(x A) x`` or ``x (A x)``, or with ``np.dot``) for a
+    vector ``x`` and a constant square ``A`` is ``xᵀ A x``, whose gradient is ``(A + Aᵀ) x``."""
+    found = _vector_and_matrix(left, right)
+    if found is None:
+        return None
+    x, matrix = found
+    vector = raw(x)
+    x_name, a_name = expressions([x, matrix])
+    name = f"({a_name} + {_transposed(a_name)}) {grouped(x_name)}"
+
+    def jacobian(_):  # ∂(xᵀ A x)/∂x = (A + Aᵀ) x
+        gradient = np.matmul(matrix, vector) + np.matmul(np.transpose(matrix), vector)
+        return jacobians.index_term("", "i", [("i", gradient, name)], (), np.shape(vector))
+
+    value = np.matmul(raw(left), raw(right))  # the user's own numbers
+    expr = " ".join(grouped(e) for e in expressions([left, right]))  # (x A) x, as written
+    return record("matmul", value, [x], jacobian, expr=expr)
+
+
+def _vector_and_matrix(left, right):
+    """``(x, A)`` if ``left @ right`` is ``x @ A @ x`` as :func:`quadratic_form` needs."""
+    for product, x, x_first in ((left, right, True), (right, left, False)):
+        call = _made_by(product, "matmul") or _made_by(product, "dot")
+        if call is None or type(x) is not Traced or raw(x) is x:
+            continue
+        (a, b), _ = call
+        x_inner, matrix = (a, b) if x_first else (b, a)
+        if not _same(x_inner, x) or (type(matrix) is Traced and raw(matrix) is not matrix):
+            continue  # another vector, or a matrix that is itself differentiated
+        n = np.shape(raw(x))
+        if len(n) == 1 and np.shape(raw(matrix)) == n * 2:
+            return x, matrix
+    return None
+
+
+def _transposed(name: str) -> str:
+    """``Aᵀ`` for ``A``, ``A`` for ``Aᵀ``, ``(A B)ᵀ`` for ``A B``."""
+    if name.endswith("ᵀ") and grouped(name[:-1]) == name[:-1]:
+        return name[:-1]
+    return grouped(name) + "ᵀ"
+
+
+# ---- log-determinant -----------------------------------------------------------------
+def _log_det(determinant) -> Traced | None:
+    """``log(det X)`` is ``log|det X|`` where it is defined (NaN elsewhere, as NumPy
+    computes it), whose gradient is ``X⁻ᵀ``: the cofactors over the determinant."""
+    call = _made_by(determinant, "det")
+    if call is None:
+        return None
+    (matrix,), _ = call
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.log(raw(determinant))  # the user's own numbers
+    return linalg.log_det(matrix, value, "log(det {g0})")
+
+
+# ---- standardisation (layer norm) ----------------------------------------------------
+def _standardised(numerator, denominator) -> Traced | None:
+    """``(x − μ) / σ`` with ``μ = mean(x)`` and ``σ = √(var(x) + ε)`` (or ``std(x)``) along
+    the same axes: ``∂y[i]/∂x[j] = (δ[i,j] − 1/n − y[i] y[j] / (n − ddof)) / σ`` along them."""
+    centred = _centred(numerator)
+    spread = _spread(denominator)
+    if centred is None or spread is None:
+        return None
+    (x, axes), (x_again, spread_axes, ddof) = centred, spread
+    value = raw(numerator) / raw(denominator)  # the user's own numbers
+    if not _same(x, x_again) or axes != spread_axes or np.shape(value) != np.shape(raw(x)):
+        return None
+    shape = np.shape(value)
+    count = int(np.prod([shape[n] for n in axes]))
+    centred_name, sigma_name = expressions([numerator, denominator])
+    sigma = defined("σ", sigma_name)
+    y = defined("y", f"{grouped(centred_name)} / {sigma}")
+    kept = tuple(1 if n in axes else size for n, size in enumerate(shape))
+    inverse = np.reshape(1.0 / raw(denominator), kept)
+
+    def jacobian(_):
+        out = letters(len(shape))
+        wrt = _along(out, axes)
+        scale = (out, inverse, f"1 / {sigma}")
+        return (
+            jacobians.index_term(out, out, [scale], shape, shape),
+            jacobians.index_term(out, wrt, [scale], shape, shape, -1.0 / count, f"−1/{count}"),
+            jacobians.index_term(
+                out,
+                wrt,
+                [scale, (out, value, y), (wrt, value, y)],
+                shape,
+                shape,
+                -1.0 / (count - ddof),
+                f"−1/{number(count - ddof)}",
+            ),
+        )
+
+    return record("standardise", value, [x], jacobian, expr=y)
+
+
+def _broadcasts_back(options: dict) -> bool:
+    """Whether a reduction's result broadcasts back along the axes it reduced."""
+    axes = options["axes"]
+    return options["keepdims"] or axes == tuple(range(len(axes)))
+
+
+def _centred(x_minus_mean):
+    """``(x, axes)`` for ``x − mean(x, axes)`` (the mean broadcast back along them), or None."""
+    call = _made_by(x_minus_mean, "subtract")
+    mean_call = _made_by(call[0][1], "mean") if call is not None else None
+    if mean_call is None or not _broadcasts_back(mean_call[1]):
+        return None
+    x = call[0][0]
+    return (x, mean_call[1]["axes"]) if _same(mean_call[0][0], x) else None
+
+
+def _spread(denominator):
+    """``(x, axes, ddof)`` for ``√(var(x, axes) + ε)``, ``√var(x, axes)`` (``std``) or a variance
+    written ``mean((x − mean(x))**2)``, broadcast back along the axes; or None."""
+    call = _made_by(denominator, "sqrt")
+    if call is None:
+        return None
+    (variance,) = call[0]
+    plus = _made_by(variance, "add")
+    if plus is not None:  # var + ε, either way round, ε a constant number
+        a, b = plus[0]
+        constant = lambda v: type(v) is not Traced and np.ndim(v) == 0  # noqa: E731
+        variance = a if constant(b) else b if constant(a) else None
+    var_call = _made_by(variance, "var")
+    if var_call is not None:
+        (x,), options = var_call
+        return (x, options["axes"], options["ddof"]) if _broadcasts_back(options) else None
+    mean_call = _made_by(variance, "mean")  # mean((x − mean(x))²)
+    if mean_call is None or not _broadcasts_back(mean_call[1]):
+        return None
+    (square,) = mean_call[0]
+    power = _made_by(square, "power") or _made_by(square, "square")
+    product = _made_by(square, "multiply")
+    if power is not None and (len(power[0]) == 1 or _is_two(power[0][1])):
+        centred = _centred(power[0][0])
+    elif product is not None and _same(*product[0]):
+        centred = _centred(product[0][0])
+    else:
+        return None
+    if centred is None or centred[1] != mean_call[1]["axes"]:
+        return None
+    return (centred[0], centred[1], 0)
+
+
+def _is_two(x) -> bool:
+    return type(x) is not Traced and np.ndim(x) == 0 and x == 2

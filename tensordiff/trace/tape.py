@@ -23,6 +23,7 @@ which stops the recording, so a data-dependent branch is never replayed.
 [array([2., 2.])]
 """
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
@@ -85,7 +86,7 @@ class Slot(NamedTuple):
 class Tape(Trace):
     """A trace level whose NumPy calls are recorded as steps instead of differentiated."""
 
-    __slots__ = ("steps", "_slots", "_seen", "_shapes")
+    __slots__ = ("steps", "_slots", "_seen", "_shapes", "_kept")
 
     def __init__(self, level: int):
         super().__init__(level)
@@ -93,6 +94,7 @@ class Tape(Trace):
         self._slots: dict[Node, Slot] = {}
         self._seen: dict[tuple, Slot] = {}  # a step's key -> its slot, to record it once
         self._shapes: dict[int, tuple] = {}  # a step's index -> the shape it gave
+        self._kept: list = []  # arguments replaced by folded ones, kept for their ids
 
     def input(self, value, name: str) -> Traced:
         """The traced stand-in for an argument; its slot is the argument's position."""
@@ -109,6 +111,10 @@ class Tape(Trace):
             return function(*self._values(args), **self._values(kwargs))
         if kwargs.get("out") is not None:
             raise TraceLeakError(f"numpy.{name} with out= writes in place; it cannot be replayed")
+        key = _step_key((function, self._template(args), self._template(kwargs)))
+        if function is np.einsum and args and isinstance(args[0], str):
+            self._kept.append(args)  # the key counts constants by id: keep them alive
+            args = _constants_folded(args, self)
         function = _replayable(function, args)
         step = (function, self._template(args), self._template(kwargs))
         result = function(*self._values(args), **self._values(kwargs))
@@ -119,7 +125,6 @@ class Tape(Trace):
             # Replays as the value itself: a new traced value (code may tell values
             # apart by identity) on the same slot, and no step.
             return self._traced(result, self._slots[first.node], name)
-        key = _step_key(step)
         if key in self._seen:  # computed before: the same slot
             return self._wrap(result, self._seen[key], name)
         self.steps.append(step)
@@ -226,7 +231,7 @@ def _flat_step(function: Callable, args: list) -> Callable[[list], object]:
     common kind, filled without walking templates (a replay is this per step)."""
     filled = [(n, a.index) for n, a in enumerate(args) if _is_slot(a)]
     if len(filled) == len(args) == 1:
-        (_, only), = filled
+        ((_, only),) = filled
         return lambda values: function(values[only])
     if len(filled) == len(args) == 2:
         first, second = (index for _, index in filled)
@@ -277,6 +282,44 @@ def _leaves(tree):
 
 def _is_slot(x) -> bool:
     return type(x) is Slot
+
+
+def _constants_folded(args: Sequence, tape: Tape) -> tuple:
+    """An einsum's arguments with its constant operands contracted once, now.
+
+    A recorded einsum often multiplies the replayed values by constants: a gather's
+    one-hot selection (32 × 32 × 10 entries to pick 32 labels), a scale. Every letter
+    that no replayed operand and not the output carries is summed inside the constants'
+    own product, so that product is computed at recording time and the replay contracts
+    only what changes (``abc,bd,->bd`` becomes ``b,bd->bd``). Folding is skipped where
+    the constants' product would be larger than the constants themselves.
+    """
+    equation, *operands = args
+    equation = equation.replace(" ", "")
+    if "->" not in equation or "." in equation:
+        return tuple(args)
+    inputs, output = equation.split("->")
+    terms = inputs.split(",")
+    replayed = [type(x) is Traced and x._trace is tape for x in operands]
+    if len(terms) != len(operands) or all(replayed) or not any(replayed):
+        return tuple(args)
+    constant_terms = [t for t, r in zip(terms, replayed, strict=True) if not r]
+    constants = [np.asarray(x) for x, r in zip(operands, replayed, strict=True) if not r]
+    wanted = set(output).union(*(t for t, r in zip(terms, replayed, strict=True) if r))
+    sizes = {
+        c: n
+        for t, x in zip(constant_terms, constants, strict=True)
+        for c, n in zip(t, x.shape, strict=True)
+    }
+    kept = "".join(dict.fromkeys(c for t in constant_terms for c in t if c in wanted))
+    if len(constants) == 1 and kept == constant_terms[0]:
+        return tuple(args)  # nothing to sum or multiply out
+    if math.prod(sizes[c] for c in kept) > sum(x.size for x in constants):
+        return tuple(args)
+    folded = np.einsum(",".join(constant_terms) + "->" + kept, *constants, optimize=True)
+    rest = [(t, x) for t, x, r in zip(terms, operands, replayed, strict=True) if r]
+    new_inputs = ",".join([kept, *(t for t, _ in rest)])
+    return (f"{new_inputs}->{output}", folded, *(x for _, x in rest))
 
 
 def _replayable(function: Callable, args: Sequence) -> Callable:

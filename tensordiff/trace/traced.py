@@ -132,7 +132,7 @@ class Trace:
         # The state change and the error translation are spelled out, not `with` blocks:
         # this runs once per NumPy call of a traced function, where generator-based
         # context managers were a tenth of the tracing time.
-        token = context.set_fields(serving_level=self.level)
+        token = context.serve(self.level)
         try:
             return rule(*args, **kwargs)
         except TensorDiffError:
@@ -933,18 +933,18 @@ def as_array(x):
 def expressions(inputs: Sequence) -> list[str]:
     """How each input reads in formulas: a traced value's expression (a long one by a
     reference, :func:`~tensordiff.core.templates.intermediate`), a constant's name."""
-    level = level_of(inputs)
-    trace = next((x._trace for x in inputs if type(x) is Traced and x._trace.level == level), None)
     out = []
     for x in inputs:
         if type(x) is Traced:
             out.append(intermediate(x.node.expr) or "·")
         elif x is None:
             out.append("")
-        elif trace is not None:
-            out.append(trace.name_of(x))
-        else:
-            out.append("K")
+        else:  # a constant, named by the trace of the highest level (found only for them)
+            level = level_of(inputs)
+            trace = next(
+                (y._trace for y in inputs if type(y) is Traced and y._trace.level == level), None
+            )
+            out.append("K" if trace is None else trace.name_of(x))
     return out
 
 
@@ -963,16 +963,9 @@ def record(
     explanations; by default ``op(input, ...)``; a rule that has written the
     expression already passes it as ``expr``.
     """
-    level = level_of(inputs)
-    positions = [n for n, x in enumerate(inputs) if type(x) is Traced and x._trace.level == level]
-    trace = inputs[positions[0]]._trace
-    if any(inputs[n]._trace is not trace for n in positions):
-        raise UnsupportedOperationError(
-            "values from two different derivative calls at the same nesting level meet in one"
-            " operation; a traced value escaped from the call that made it"
-        )
+    trace, positions = _recording_trace(inputs)
     value = as_array(value)
-    parents = tuple((inputs[n].node, _bind(builder, n)) for n in positions)
+    parents = tuple([(inputs[n].node, _bind(builder, n)) for n in positions])
     if expr is None:
         exprs = expressions(inputs)
         if template is None:
@@ -980,6 +973,33 @@ def record(
         else:
             expr = template.format(*exprs, **{f"g{n}": grouped(e) for n, e in enumerate(exprs)})
     return Traced(value, Node(op, value.shape, parents, expr), trace)
+
+
+def _recording_trace(inputs: Sequence) -> tuple[Trace, list[int]]:
+    """The trace of the highest level among ``inputs`` and the positions of its values.
+
+    One pass, as this runs for every recorded value. A rule passes the traced values
+    themselves: a list among the inputs holding a value of a higher level is a rule's
+    mistake (TypeError), as its derivative would have no parent to flow to.
+    """
+    trace, positions, lists = None, [], False
+    for n, x in enumerate(inputs):
+        lists = lists or isinstance(x, (list, tuple))
+        if type(x) is Traced:
+            mine = _open(x._trace)
+            if trace is None or mine.level > trace.level:
+                trace, positions = mine, [n]
+            elif mine.level == trace.level:
+                if mine is not trace:
+                    raise UnsupportedOperationError(
+                        "values from two different derivative calls at the same nesting level"
+                        " meet in one operation; a traced value escaped from the call that"
+                        " made it"
+                    )
+                positions.append(n)
+    if trace is None or lists and level_of(inputs) > trace.level:
+        raise TypeError("record() needs the traced values themselves among its inputs")
+    return trace, positions
 
 
 def keep_call(result, inputs: Sequence, **options):

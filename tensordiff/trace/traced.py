@@ -532,6 +532,11 @@ class Traced(NDArrayOperatorsMixin):
         ``new`` must have this value's shape (it is cast to its dtype, as NumPy casts
         what it writes)."""
         self.check_current()
+        if self._memory is not None and self._memory.argument:
+            self._leak(
+                "a write into an argument of a td.jit function (or a view of one): the"
+                " caller's array would change, which a replay cannot do (run uncached)"
+            )
         if type(new) is not Traced or new._trace is not self._trace:
             if top_trace((self, new)) is not self._trace:
                 raise UnsupportedOperationError(

@@ -22,17 +22,20 @@ import numpy as np
 
 from tensordiff.trace import registry
 
-__all__ = ["Memory", "gives_new_memory", "share", "written"]
+__all__ = ["Memory", "gives_new_memory", "share", "written", "of_argument"]
 
 
 class Memory:
     """The live traced values that may view one array's memory."""
 
-    __slots__ = ("members",)
+    # argument: it is the memory of a caller's array (td.jit's tape), which a write into a
+    # traced value cannot change
+    __slots__ = ("members", "argument")
 
-    def __init__(self):
+    def __init__(self, argument: bool = False):
         # by id: a traced value is unhashable (its == is elementwise, as an array's)
         self.members: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self.argument = argument
 
 
 def _present(module, *names: str) -> list:
@@ -88,6 +91,7 @@ def share(values) -> None:
     :class:`Memory`: a write into one of them makes the others stale."""
     memories = {id(v._memory): v._memory for v in values if v._memory is not None}
     memory = max(memories.values(), key=lambda m: len(m.members), default=None) or Memory()
+    memory.argument = any(m.argument for m in memories.values())
     for value in values:
         other = value._memory
         if other is not None and other is not memory:
@@ -109,3 +113,9 @@ def written(targets: list, where: str) -> None:
             if all(member is not t for t in targets):
                 member._stale = where or " (a write into memory it shares)"
                 member._memory = None
+
+
+def of_argument(value) -> None:
+    """Mark ``value`` as holding a caller's array (td.jit's tape replays no write into it)."""
+    value._memory = Memory(argument=True)
+    value._memory.members[id(value)] = value

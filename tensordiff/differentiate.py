@@ -134,7 +134,10 @@ def trace_call(
             value = _argument(leaf, f"argument {position}{place}")
             node = Node("input", value.shape, expr=names[position] + place)
             inputs[position].append(Traced(value, node, trace))
-        args[position] = trees.unflatten(skeletons[position], inputs[position])
+        # f gets traced values of its own: a write into an argument (x += 1) rebinds the
+        # one f holds, and the input kept here stays the variable differentiated by
+        given = [Traced(leaf.value, leaf.node, trace) for leaf in inputs[position]]
+        args[position] = trees.unflatten(skeletons[position], given)
     with running(trace):
         try:
             result = f(*args, **kwargs)
@@ -434,6 +437,7 @@ def _output_of(result, trace: Trace):
     if isinstance(result, Tensor):
         result = dense_value(result)  # f returned a derivative: differentiate through it
     if type(result) is Traced and result._trace is trace:
+        result.check_current("the value f returned")
         return result.shape, result.node, result.dtype
     if type(result) is Traced:
         if result._trace.level > trace.level:

@@ -424,6 +424,7 @@ def _factor(array, tape: Tape, slots: list, recorded: list) -> Callable:
         return lambda values: array
     if array._trace is not tape:
         raise _NotReplayable("the result holds a value traced by another call")
+    array.check_current("the value f returned")
     slots.append(tape.slot_of(array))
     recorded.append(array.value)
     return operator.itemgetter(len(slots) - 1)

@@ -35,8 +35,35 @@ def sample(build, point, by_differences=False):
     return {"build": build, "point": point, "by_differences": by_differences}
 
 
+def _writing(write):
+    """A sample of a NumPy function that writes into its first argument: ``write(n, y, x)``
+    into ``y = sin(x)`` (a traced array), checked by finite differences of the NumPy
+    program itself (JAX's arrays are immutable)."""
+
+    def build(n):
+        def f(x):
+            y = n.sin(x)
+            write(n, y, x)
+            return y * x
+
+        return f
+
+    return sample(build, X, by_differences=True)
+
+
 # name -> sample call of a supported function (ufuncs get one made from their arity)
 SAMPLES = {
+    "multiply.reduce": sample(lambda n: lambda x: n.multiply.reduce(x, axis=1), X),
+    "add.at": _writing(lambda n, y, x: n.add.at(y, ([0, 0, 2], [1, 1, 3]), x[1, :3])),
+    "subtract.at": _writing(lambda n, y, x: n.subtract.at(y, [1, 1], x[0])),
+    "copyto": _writing(lambda n, y, x: n.copyto(y, x**2, where=X > 0.5)),
+    "fill_diagonal": _writing(lambda n, y, x: n.fill_diagonal(y, x[2, :2])),
+    "put": _writing(lambda n, y, x: n.put(y, [0, 7, 0], x[1, :2])),
+    "place": _writing(lambda n, y, x: n.place(y, X > 0.5, x[0])),
+    "putmask": _writing(lambda n, y, x: n.putmask(y, X < 0.5, x[::-1])),
+    "put_along_axis": _writing(
+        lambda n, y, x: n.put_along_axis(y, np.array([[1], [0], [3]]), x[:, :1] ** 3, axis=1)
+    ),
     "add.reduce": sample(lambda n: lambda x: n.add.reduce(x, axis=1), X),
     "logaddexp.reduce": sample(lambda n: lambda x: n.logaddexp.reduce(x, axis=0), X),
     "maximum.reduce": sample(lambda n: lambda x: n.maximum.reduce(x, axis=1), X),

@@ -21,4 +21,5 @@ from tensordiff.ops import (  # noqa: F401
     refusals,
     sampled,
     scipy_special,
+    writes,
 )

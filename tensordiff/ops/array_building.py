@@ -29,8 +29,9 @@ level at a time, so td.jit replays it, its Hessians nest and its formula is a st
 its entries. NumPy decides everything else: the function is first called with each
 traced value replaced by zeros of its shape and dtype, which gives NumPy's own shape
 (``ndmin``, the 1-d minimum of ``ascontiguousarray``), dtype, and errors (ragged lists,
-``copy=False``). A traced value is never written, so it is returned itself where NumPy
-would copy it. A dtype other than a real float drops the derivative and is refused.
+``copy=False``). A traced value by itself comes back as NumPy's would: copied by
+``np.array``, the same object from ``np.asarray``. A dtype other than a real float
+drops the derivative and is refused.
 
 >>> import tensordiff as td
 >>> f = lambda x: np.array([[x[0], 0.0], [1.0, x[0] * x[1]]])
@@ -47,6 +48,7 @@ import numpy as np
 from tensordiff.errors import UnsupportedDTypeError
 from tensordiff.trace.registry import before_tracing
 from tensordiff.trace.traced import Traced, TracedConversion
+from tensordiff.trace.views import share
 
 __all__: list[str] = []
 
@@ -163,11 +165,28 @@ def _built(convert, obj, args: tuple, kwargs: dict):
             " np.floor/np.trunc for integer values (derivative 0)"
         )
     value = _stacked(obj)
+    if value is obj:
+        value = _as_numpy_gives(convert, obj, kwargs)
     if np.shape(value) != template.shape:
         value = np.reshape(value, template.shape)
     if value.dtype != template.dtype:
         value = value.astype(template.dtype)
     return value
+
+
+def _as_numpy_gives(convert, traced, kwargs: dict):
+    """``traced`` as ``convert`` gives an array back: a copy from ``np.array`` (unless
+    ``copy=`` says otherwise), the array itself from ``np.asarray`` and ``np.asanyarray``,
+    and from ``np.ascontiguousarray`` / ``np.asfortranarray``, whose choice depends on a
+    memory layout a traced value does not have, a value that may view it (a write into
+    one makes the other stale)."""
+    if convert.__name__ == "array":
+        return np.copy(traced) if kwargs.get("copy", True) is True else traced
+    if convert.__name__ in ("asarray", "asanyarray"):
+        return traced if kwargs.get("copy") is not True else np.copy(traced)
+    view = np.positive(traced)
+    share([traced, view])
+    return view
 
 
 def _zeros_for_traced(obj):

@@ -19,7 +19,7 @@ from tensordiff.core.vjp import ElementwiseProduct, numbers_wanted
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import composites, jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
-from tensordiff.ops.reductions import cumprod, cumsum, max_, min_, over_prefixes, sum_
+from tensordiff.ops.reductions import cumprod, cumsum, max_, min_, over_prefixes, prod, sum_
 from tensordiff.trace.registry import cast, implements, when_missing
 from tensordiff.trace.traced import (
     Traced,
@@ -130,10 +130,20 @@ def _register_scipy_special() -> None:
 
 
 @implements(np.add.reduce)
-def _add_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest):
+def _add_reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=None,
+                **rest):  # fmt: skip
     refuse_out("add.reduce", {"out": out})
     _refuse_keywords("add.reduce", {"dtype": dtype, **rest})
-    return sum_(array, axis=axis, keepdims=keepdims)
+    return sum_(array, axis=axis, keepdims=keepdims, initial=initial, where=where)
+
+
+@implements(np.multiply.reduce)
+def _multiply_reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=None,
+                     where=None, **rest):  # fmt: skip
+    """``np.multiply.reduce`` is ``np.prod`` (along axis 0 by default)."""
+    refuse_out("multiply.reduce", {"out": out})
+    _refuse_keywords("multiply.reduce", {"dtype": dtype, **rest})
+    return prod(array, axis=axis, keepdims=keepdims, initial=initial, where=where)
 
 
 @implements(np.logaddexp.reduce)
@@ -149,17 +159,19 @@ def _logaddexp_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **res
 
 
 @implements(np.maximum.reduce)
-def _maximum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest):
+def _maximum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=None,
+                    where=None, **rest):  # fmt: skip
     """``np.maximum.reduce`` is ``np.max``: ties share the derivative equally."""
     _refuse_keywords("maximum.reduce", {"dtype": dtype, **rest})
-    return max_(array, axis=axis, out=out, keepdims=keepdims)
+    return max_(array, axis=axis, out=out, keepdims=keepdims, initial=initial, where=where)
 
 
 @implements(np.minimum.reduce)
-def _minimum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **rest):
+def _minimum_reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=None,
+                    where=None, **rest):  # fmt: skip
     """``np.minimum.reduce`` is ``np.min``: ties share the derivative equally."""
     _refuse_keywords("minimum.reduce", {"dtype": dtype, **rest})
-    return min_(array, axis=axis, out=out, keepdims=keepdims)
+    return min_(array, axis=axis, out=out, keepdims=keepdims, initial=initial, where=where)
 
 
 def _accumulate(name: str, running):

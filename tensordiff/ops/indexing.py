@@ -14,15 +14,23 @@ import operator
 import numpy as np
 
 from tensordiff.core import memory
+from tensordiff.core.templates import grouped
 from tensordiff.core.vjp import ScatterProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools
 from tensordiff.ops.linear import linear
-from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import Traced, positions_name, raw, record, top_trace
+from tensordiff.trace.registry import assign, implements
+from tensordiff.trace.traced import (
+    Traced,
+    expressions,
+    positions_name,
+    raw,
+    record,
+    top_trace,
+)
 
-__all__: list[str] = []
+__all__ = ["overwritten"]
 
 
 def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray], named_by=None):
@@ -175,6 +183,54 @@ def _basic_index(x, value, entries, template: str):
         lambda _: jacobians.selection(value_shape, shape, deltas, factors),
         template,
     )
+
+
+# ---- x[index] = value ------------------------------------------------------------------
+@implements(assign)
+def assign_(x, index, value):
+    """``x`` with ``x[index] = value``, as a new value (:meth:`Traced.write` puts it in
+    place): each entry is ``x``'s own or the value's entry written last at its position,
+    a gather from the two. NumPy's own assignment of the value's entry numbers decides
+    which (broadcasting, repeated positions, errors), so the semantics are NumPy's."""
+    entries = index if isinstance(index, tuple) else (index,)
+    if any(type(e) is Traced and e._trace is x._trace for e in entries):
+        raise UnsupportedOperationError.for_function(
+            "ndarray.__setitem__", "the index is a traced value; indices must be constants"
+        )
+    value = np.asarray(value)  # a list holding traced values is built as NumPy would
+    result = overwritten(x, value, lambda positions, ids: _assigned(positions, index, ids))
+    if type(result) is Traced and result._trace is x._trace:
+        e_x, e_value = expressions([x, value])
+        written = ", ".join(_index_text(e) for e in entries)
+        result.node.expr = f"{grouped(e_x)} with [{written}] = {e_value}"
+    return result
+
+
+def overwritten(x, value, write):
+    """``x`` after NumPy's ``write(array, values)`` (an assignment, ``np.put``,
+    ``np.fill_diagonal``, ...) with ``value``, as a new value. The write is made by NumPy
+    itself on the positions of ``x``'s entries with the value's entries numbered after
+    them, which says where each entry of the result comes from (broadcasting, repeats, the
+    last of repeated positions, errors: NumPy's); the result gathers them."""
+    shape = np.shape(raw(x))
+    size = int(np.prod(shape))
+    value = np.asarray(value)
+    if type(value) is not Traced and value.dtype.kind != "f":
+        value = value.astype(raw(x).dtype)  # a Python number or integers: x's dtype
+    ids = size + np.arange(value.size).reshape(value.shape)
+    sources = write(np.arange(size).reshape(shape), ids)
+    both = np.concatenate([np.ravel(x), np.ravel(value)])
+    return np.reshape(both[sources], shape)
+
+
+def _assigned(positions: np.ndarray, index, ids):
+    """``positions`` with ``positions[index] = ids``; an index holding values of td.jit's
+    tape is applied (and recorded) by the tape."""
+    tape = top_trace((index,))
+    if tape is not None:
+        return tape.apply(assign, (positions, index, ids), {})
+    positions[index] = ids
+    return positions
 
 
 # ---- take ------------------------------------------------------------------------

@@ -385,8 +385,9 @@ def select(condlist, choicelist, default=0):
 # ---- identities on real arrays ---------------------------------------------------------
 @implements(np.copy, np.real)
 def copy(a, *args, **kwargs):
-    """A traced value is never written in place, so a copy is the value itself; so is the
-    real part of a real array."""
+    """A new value equal to ``a``; so is the real part of a real array (NumPy's is a view,
+    which :mod:`tensordiff.trace.views` takes it for: a write into either makes the other
+    stale)."""
     return np.positive(a)
 
 

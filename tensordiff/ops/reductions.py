@@ -131,8 +131,8 @@ def _ddof(ddof, rest: dict):
     return ddof if correction is None else correction
 
 
-def _extreme(name: str, reduce, a, axis, out, keepdims, initial, where):
-    refuse(name, out=out, initial=initial, where=where)
+def _extreme(name: str, reduce, a, axis, out, keepdims):
+    refuse(name, out=out)
     x = raw(a)
     axes = _axes(a, axis, name)
     value = reduce(x, axis=axes, keepdims=bool(keepdims))
@@ -177,17 +177,47 @@ _LOWER = defined("L", "the lower triangle of ones (diagonal included)")
 
 @implements(*{np.max, np.amax})  # one object in NumPy 2, two in 1.26
 def max_(a, axis=None, out=None, keepdims=False, initial=None, where=None):
-    return _extreme("max", np.max, a, axis, out, keepdims, initial, where)
+    return _with_initial(_extreme, "max", np.max, np.maximum, -np.inf, a, axis, out, keepdims,
+                         initial, where)  # fmt: skip
 
 
 @implements(*{np.min, np.amin})
 def min_(a, axis=None, out=None, keepdims=False, initial=None, where=None):
-    return _extreme("min", np.min, a, axis, out, keepdims, initial, where)
+    return _with_initial(_extreme, "min", np.min, np.minimum, np.inf, a, axis, out, keepdims,
+                         initial, where)  # fmt: skip
+
+
+def _with_initial(reduction, name, reduce, combine, neutral, a, axis, out, keepdims, initial,
+                  where):  # fmt: skip
+    """``name(a, initial=c, where=m)`` as NumPy defines it: the entries ``where`` leaves out
+    replaced by ``neutral`` (they then get no derivative), and ``c`` taken as one more entry:
+    ``combine(name(a), c)`` (for max, ``np.maximum``: half the derivative each at a tie with
+    ``c``, as ``np.maximum`` and JAX's ``initial=``). NumPy asks for ``initial`` with
+    ``where`` for max/min, which have no identity (prod's is 1)."""
+    if initial is None and where is None:
+        return reduction(name, reduce, a, axis, out, keepdims)
+    refuse(name, out=out)
+    if where is not None:
+        if initial is None and neutral != 1.0:
+            raise ValueError(
+                f"reduction operation '{name}' does not have an identity, so to use a where"
+                " mask one has to specify 'initial'"
+            )
+        a = np.where(where, a, neutral)
+    result = reduction(name, reduce, a, axis, None, keepdims)
+    return result if initial is None else combine(result, initial)
 
 
 @implements(np.prod)
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    refuse("prod", dtype=dtype, out=out, initial=initial, where=where)
+    """The product; ``initial`` multiplies it, and ``where=`` leaves entries out (as 1)."""
+    refuse("prod", dtype=_other_dtype(a, dtype))
+    return _with_initial(_product, "prod", np.prod, np.multiply, 1.0, a, axis, out, keepdims,
+                         initial, where)  # fmt: skip
+
+
+def _product(name, reduce, a, axis, out, keepdims):
+    refuse("prod", out=out)
     x = raw(a)
     axes = _axes(a, axis, "prod")
     value = np.prod(x, axis=axes, keepdims=bool(keepdims))

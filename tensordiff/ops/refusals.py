@@ -65,10 +65,6 @@ REASONS = {
     "it counts values into bins: piecewise constant, with jumps at the bin edges": _present(
         np, "histogram", "histogram2d", "histogramdd", "histogram_bin_edges"
     ),
-    "it writes into its argument in place, which cannot be recorded; build the result with"
-    " np.where, indexing or np.concatenate": _present(
-        np, "copyto", "put", "putmask", "place", "fill_diagonal", "put_along_axis"
-    ),
     "it calls a Python function per slice or piece; write the function with whole-array"
     " NumPy operations (broadcasting, np.where)": _present(
         np, "apply_along_axis", "apply_over_axes", "piecewise"

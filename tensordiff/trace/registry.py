@@ -4,11 +4,12 @@ The trace mechanism consults this table and knows no rule itself; the rules in
 :mod:`tensordiff.ops` register here (``@implements(np.tanh)``), as autograd's
 ``defvjp`` fills a table its tracer reads. Keys are the callables NumPy hands
 to ``__array_function__`` and ``__array_ufunc__`` (a ufunc, or a ufunc method
-such as ``np.add.reduce``), plus stand-ins for the two ndarray methods NumPy
-does not route: :func:`cast` for ``astype`` and :func:`operator.getitem` for
-indexing. A callable that is not registered is refused, never run by NumPy on
-a traced value. A deliberate refusal carries its reason (``refuses``), which the
-error and the coverage table (docs/numpy-coverage.md) show.
+such as ``np.add.reduce``), plus stand-ins for the three ndarray methods NumPy
+does not route: :func:`cast` for ``astype``, :func:`operator.getitem` for
+indexing and :func:`assign` for item assignment. A callable that is not
+registered is refused, never run by NumPy on a traced value. A deliberate refusal
+carries its reason (``refuses``), which the error and the coverage table
+(docs/numpy-coverage.md) show.
 
 >>> qualified_name(np.linalg.norm), qualified_name(np.add.reduce), qualified_name(cast)
 ('linalg.norm', 'add.reduce', 'ndarray.astype')
@@ -35,6 +36,7 @@ __all__ = [
     "prepare_extras",
     "supported_operations",
     "cast",
+    "assign",
 ]
 
 # NumPy callable -> its rule, called with the call's own arguments
@@ -55,7 +57,19 @@ def cast(x, dtype):
     return np.asarray(x).astype(dtype)
 
 
-_METHOD_NAMES = {cast: "ndarray.astype", operator.getitem: "ndarray.__getitem__"}
+def assign(x, index, value):
+    """``x`` with ``x[index] = value`` written into a copy: the stand-in for
+    ``ndarray.__setitem__``, whose rule gives the written array as a new value."""
+    written = np.array(x, copy=True)
+    written[index] = value
+    return written
+
+
+_METHOD_NAMES = {
+    cast: "ndarray.astype",
+    operator.getitem: "ndarray.__getitem__",
+    assign: "ndarray.__setitem__",
+}
 
 
 def implements(*functions: Callable):

@@ -32,6 +32,7 @@ import numpy as np
 
 from tensordiff.core import paths, trees
 from tensordiff.errors import TraceLeakError
+from tensordiff.trace import views
 from tensordiff.trace.graph import Node
 from tensordiff.trace.registry import qualified_name
 from tensordiff.trace.traced import Trace, Traced
@@ -99,7 +100,9 @@ class Tape(Trace):
     def input(self, value, name: str) -> Traced:
         """The traced stand-in for an argument; its slot is the argument's position."""
         self.steps.append(None)
-        return self._traced(value, Slot(len(self.steps) - 1), "input", expr=name)
+        traced = self._traced(value, Slot(len(self.steps) - 1), "input", expr=name)
+        views.of_argument(traced)  # a write into it would have to change the caller's array
+        return traced
 
     def slot_of(self, x: Traced) -> Slot:
         return self._slots[x.node]

@@ -40,7 +40,7 @@ from tensordiff.errors import (
     UnsupportedDTypeError,
     UnsupportedOperationError,
 )
-from tensordiff.trace import registry
+from tensordiff.trace import registry, views
 from tensordiff.trace.graph import Node
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "valued",
     "TracedConversion",
     "keep_call",
+    "apply",
 ]
 
 
@@ -276,9 +277,48 @@ def top_trace(args: Sequence, kwargs: dict | None = None) -> "Trace | None":
     """
     top = _top_of((*args, *(kwargs or {}).values()))
     if top is None:
-        traced = [_open(x._trace) for x in trees.leaves((args, kwargs)) if type(x) is Traced]
+        found = [x for x in trees.leaves((args, kwargs)) if type(x) is Traced]
+        for x in found:
+            x.check_current()
+        traced = [_open(x._trace) for x in found]
         top = max(traced, key=lambda trace: trace.level, default=None)
     return top
+
+
+def apply(function: Callable, args: Sequence, kwargs: dict):
+    """``function(*args, **kwargs)`` applied by the top trace among the arguments.
+
+    Its traced results may view the memory of its traced arguments unless NumPy gives
+    new memory (:mod:`tensordiff.trace.views`), so that a later write into one leaves the
+    others stale. ``out=`` traced arrays are written, as NumPy writes into them.
+    """
+    out = kwargs.get("out")
+    if out is not None and all(type(x) is Traced for x in _items(out)):
+        result = apply(function, args, {k: v for k, v in kwargs.items() if k != "out"})
+        for target, value in zip(_items(out), _items(result), strict=True):
+            target.write(value)
+        return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+    trace = top_trace(args, kwargs)
+    result = trace.apply(function, args, kwargs)
+    if not views.gives_new_memory(function, args, kwargs):
+        views.share(_traced_by(trace, (*args, result)))
+        if function is operator.getitem and type(result) is Traced and result is not args[0]:
+            result._base = (args[0], args[1])
+    return result
+
+
+def _items(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _traced_by(trace: Trace, inputs: Sequence) -> list:
+    """The values of ``trace`` among ``inputs``, one list level deep."""
+    return [
+        item
+        for x in inputs
+        for item in (x if isinstance(x, (list, tuple)) else (x,))
+        if type(item) is Traced and item._trace is trace
+    ]
 
 
 def _open(trace: Trace) -> Trace:
@@ -303,6 +343,8 @@ def _top_of(inputs: Sequence) -> "Trace | None":
         for item in x if isinstance(x, (list, tuple)) else (x,):
             if type(item) is Traced:
                 trace = _open(item._trace)
+                if item._stale is not None:
+                    item.check_current()
                 if top is None or trace.level > top.level:
                     top = trace
     return top
@@ -320,13 +362,20 @@ class TracedConversion(TraceLeakError):
 class Traced(NDArrayOperatorsMixin):
     """A value inside a traced function. Users never construct it."""
 
-    # _trace, not trace: ``trace`` is an ndarray method
-    __slots__ = ("value", "node", "_trace")
+    # _trace, not trace: ``trace`` is an ndarray method. _memory: the traced values that
+    # may view the same memory (:mod:`tensordiff.trace.views`); _stale: where a write
+    # into that memory left this value behind.
+    # _base: for a view made by basic indexing, (the array indexed, the index), so that a
+    # write into the view is written into that array too, as NumPy's is.
+    __slots__ = ("value", "node", "_trace", "_memory", "_stale", "_base", "__weakref__")
 
     def __init__(self, value: np.ndarray, node: Node, trace: Trace):
         self.value = value
         self.node = node
         self._trace = trace
+        self._memory = None
+        self._stale = None
+        self._base = None
 
     # ---- array protocols ----------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -335,14 +384,14 @@ class Traced(NDArrayOperatorsMixin):
         if not all(_is_known(x) for x in inputs):
             _refuse_out_of_core(function, inputs)
             return NotImplemented  # let other array types (pint, ...) try
-        return top_trace(inputs, kwargs).apply(function, inputs, kwargs)
+        return apply(function, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(t, (Traced, np.ndarray)) for t in types):
             _refuse_out_of_core(func, args)
             return NotImplemented
         _refuse_complex(func, args)
-        return top_trace(args, kwargs).apply(func, args, kwargs)
+        return apply(func, args, kwargs)
 
     # ---- conversions to plain numbers, each naming the call and what to write -----------
     def __array__(self, dtype=None, copy=None):
@@ -466,17 +515,76 @@ class Traced(NDArrayOperatorsMixin):
         return self.shape[0]
 
     def __getitem__(self, index):
-        return top_trace((self, index)).apply(operator.getitem, (self, index), {})
+        return apply(operator.getitem, (self, index), {})
 
     def __iter__(self):
         return (self[n] for n in range(len(self)))
 
     def __setitem__(self, index, value):
-        raise UnsupportedOperationError(
-            f"item assignment on a traced value (x[...] = v){_where()} is not supported: it"
-            " mutates in place. Build the result with array operations instead"
-            " (np.where(mask, v, x), np.concatenate of slices)"
-        )
+        self.write(apply(registry.assign, (self, index, value), {}))
+
+    # ---- writing in place -----------------------------------------------------------
+    def write(self, new) -> None:
+        """Make this value ``new`` in place, as NumPy writes into an array: every name
+        bound to this object sees the new value, and every other traced value that
+        viewed its memory (``x[1:]``, ``x.T``) is stale from now on (using it raises).
+
+        ``new`` must have this value's shape (it is cast to its dtype, as NumPy casts
+        what it writes)."""
+        self.check_current()
+        if self._memory is not None and self._memory.argument:
+            self._leak(
+                "a write into an argument of a td.jit function (or a view of one): the"
+                " caller's array would change, which a replay cannot do (run uncached)"
+            )
+        if type(new) is not Traced or new._trace is not self._trace:
+            if top_trace((self, new)) is not self._trace:
+                raise UnsupportedOperationError(
+                    f"a write{_where()} puts a value traced by an inner derivative call into a"
+                    " traced value of an outer one, which cannot hold its derivative; compute"
+                    " the value inside the inner function, or return it from there"
+                )
+            # a constant here (a comparison's result, a value of an enclosing trace): the
+            # whole array assigned, as x[...] = new
+            new = apply(registry.assign, (self, Ellipsis, new), {})
+        if new.shape != self.shape:
+            raise ShapeError(
+                f"a write{_where()}: the value written has shape {new.shape}, but the array"
+                f" written into has shape {self.shape}, and a write cannot change it"
+            )
+        if new.dtype != self.dtype:
+            new = new.astype(self.dtype)
+        self.value, self.node = new.value, new.node
+        # a view made by indexing writes into the array it indexes (and so on up)
+        written, view = [self], self
+        while view._base is not None and view._base[0]._stale is None:
+            owner, index = view._base
+            changed = apply(registry.assign, (owner, index, view), {})
+            owner.value, owner.node = changed.value, changed.node
+            written.append(owner)
+            view = owner
+        views.written(written, _where())
+
+    def check_current(self, what: str = "a traced value used") -> None:
+        """UnsupportedOperationError if a write into memory this value views came after
+        it was made (NumPy would show the write through it; tensordiff does not)."""
+        if self._stale is not None:
+            raise UnsupportedOperationError(
+                f"{what}{_where()} views the memory of an array that was written"
+                f" in place afterwards{self._stale}. NumPy would show the write through"
+                " the view too; tensordiff records a write into the array written only. Read"
+                " the view again after the write, or take a copy before it (y = x[...].copy())"
+            )
+
+    def _in_place(self, result) -> "Traced":
+        """``x op= y``: the result written into ``x`` (the same object, as NumPy's)."""
+        if np.shape(result) != self.shape:
+            raise ShapeError(
+                f"an in-place operation{_where()}: the result has shape {np.shape(result)},"
+                f" which does not fit the array written into, of shape {self.shape}"
+            )
+        self.write(result)
+        return self
 
     # ---- array methods (not protocols: NumPy does not route them) ------------
     # Each method calls its NumPy function, which comes back through
@@ -491,7 +599,8 @@ class Traced(NDArrayOperatorsMixin):
         return np.reshape(self, shape, order=order, **kwargs)
 
     def flatten(self, order="C"):
-        return np.ravel(self, order=order)  # a traced value is never written: no copy needed
+        # taken for a view (a write into either makes the other stale), where NumPy copies
+        return np.ravel(self, order=order)
 
     def transpose(self, *axes):
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
@@ -508,7 +617,22 @@ class Traced(NDArrayOperatorsMixin):
         return np.dot(self, b) if out is None else np.dot(self, b, out=out)
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
-        return top_trace((self,)).apply(registry.cast, (self, dtype), {})
+        if not copy and np.dtype(dtype) == self.dtype:
+            return self  # NumPy's own array, so that a write into it is seen here too
+        return apply(registry.cast, (self, dtype), {})
+
+    # methods that write in place: the result written into this value
+    def sort(self, axis=-1, kind=None, order=None):
+        self.write(np.sort(self, axis=axis, kind=kind, order=order))
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        self.write(np.partition(self, kth, axis=axis, kind=kind, order=order))
+
+    def fill(self, value):
+        self[...] = value
+
+    def put(self, indices, values, mode="raise"):
+        np.put(self, indices, values, mode=mode)
 
     def __copy__(self):
         return np.copy(self)
@@ -558,47 +682,48 @@ class Traced(NDArrayOperatorsMixin):
             " instead (x[mask], np.concatenate of slices)"
         )
 
-    # ---- in-place operators rebind the name instead of mutating --------------
-    # ``t += 1`` would otherwise call np.add(t, 1, out=(t,)), which cannot be
-    # recorded; other references to the old value do not see the change.
+    # ---- in-place operators write into the value, as NumPy's do ---------------------
+    # ``t += 1`` would otherwise call np.add(t, 1, out=(t,)); here the sum is computed and
+    # written into ``t`` itself, so another name for ``t`` sees it (and a view of it is
+    # stale), as in NumPy.
     def __iadd__(self, other):
-        return self + other
+        return self._in_place(self + other)
 
     def __isub__(self, other):
-        return self - other
+        return self._in_place(self - other)
 
     def __imul__(self, other):
-        return self * other
+        return self._in_place(self * other)
 
     def __itruediv__(self, other):
-        return self / other
+        return self._in_place(self / other)
 
     def __ipow__(self, other):
-        return self**other
+        return self._in_place(self**other)
 
     def __imatmul__(self, other):
-        return self @ other
+        return self._in_place(self @ other)
 
     def __ifloordiv__(self, other):
-        return self // other
+        return self._in_place(self // other)
 
     def __imod__(self, other):
-        return self % other
+        return self._in_place(self % other)
 
     def __iand__(self, other):
-        return self & other
+        return self._in_place(self & other)
 
     def __ior__(self, other):
-        return self | other
+        return self._in_place(self | other)
 
     def __ixor__(self, other):
-        return self ^ other
+        return self._in_place(self ^ other)
 
     def __ilshift__(self, other):
-        return self << other
+        return self._in_place(self << other)
 
     def __irshift__(self, other):
-        return self >> other
+        return self._in_place(self >> other)
 
     def __repr__(self) -> str:
         return f"Traced({self.node.op}, shape={self.shape}, dtype={self.dtype})"
@@ -645,11 +770,7 @@ _REFUSED = {
     "tofile": (TraceLeakError, "writes its numbers out; save the result after the call"),
     "dump": (TraceLeakError, "pickles it; save the result after the call"),
     "dumps": (TraceLeakError, "pickles it; save the result after the call"),
-    "fill": (UnsupportedOperationError, "writes in place; use np.zeros_like(x) + value"),
     "resize": (UnsupportedOperationError, "resizes in place; use x.reshape(shape)"),
-    "sort": (UnsupportedOperationError, "sorts in place; use y = np.sort(x)"),
-    "partition": (UnsupportedOperationError, "partitions in place; use np.partition(x, kth)"),
-    "put": (UnsupportedOperationError, "writes in place; use np.where(mask, values, x)"),
     "byteswap": (UnsupportedOperationError, "reinterprets its bytes; use the values as they are"),
     "getfield": (UnsupportedOperationError, "reinterprets its bytes; use x.astype(dtype)"),
     "setfield": (UnsupportedOperationError, "writes its bytes in place; build a new array"),
@@ -1006,7 +1127,12 @@ def keep_call(result, inputs: Sequence, **options):
     """``result`` (a value a rule just recorded) with the call that made it remembered on its
     node (see :attr:`~tensordiff.trace.graph.Node.call`): composites are recognised from it."""
     if type(result) is Traced:
-        result.node.call = (tuple(inputs), options)
+        # each traced input as it is now: a later write into it rebinds the user's object,
+        # not the value this call was made from
+        frozen = tuple(
+            Traced(x.value, x.node, x._trace) if type(x) is Traced else x for x in inputs
+        )
+        result.node.call = (frozen, options)
     return result
 
 

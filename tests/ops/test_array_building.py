@@ -123,11 +123,12 @@ def test_td_jit_replays_a_built_array_on_new_values(name):
     assert jitted.cache_info().hits == 1
 
 
-def test_a_traced_value_passes_through_asarray_itself():
+def test_a_traced_value_passes_through_asarray_itself_and_array_copies_it():
     seen = []
 
     def f(x):
-        seen.append(np.asarray(x) is x and np.asanyarray(x) is x and np.array(x) is x)
+        # as NumPy's: a write into np.array(x) must not change x, one into np.asarray(x) must
+        seen.append(np.asarray(x) is x and np.asanyarray(x) is x and np.array(x) is not x)
         return x
 
     np.testing.assert_array_equal(np.asarray(td.jacobian(f)(X)), np.eye(3))

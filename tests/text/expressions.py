@@ -63,7 +63,8 @@ LINEAR = [
     "(x - np.mean(x)) / np.std(x)", "(x - np.mean(x)) / np.sqrt(np.var(x) + 1e-5)",
     "np.var(x, ddof=1)",
     "np.array([x[1], x[0]])", "np.array([[x[0], 0], [0, x[1]]])", "np.asarray(x) * u",
-    "np.array([x, u]) * 2", "np.r_[x, 0, u]",
+    "np.array([x, u]) * 2", "np.r_[x, 0, u]", "np.sin(x[np.array([[0, 1], [1, 2]])])",
+    "x[np.array([[0, 1], [1, 2]])] * x[0]",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -109,6 +110,12 @@ HESSIANS = [
     "np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))",
     "np.sum(u * (x - np.log(np.sum(np.exp(x)))))",
     "np.sum((W @ x) ** 2)", "np.sum(np.tanh(x) ** 2)", "np.sum(np.cross(x, np.sin(x)))",
+]  # fmt: skip
+
+MATRIX_HESSIANS = [
+    "np.log(np.linalg.det(x))", "np.linalg.slogdet(x)[1]", "np.sum(x ** 3)",
+    "np.trace(x @ x)", "np.trace(M @ x @ x)", "np.sum(np.linalg.inv(x))",
+    "np.trace(np.linalg.inv(x))", "np.linalg.norm(x)", "np.linalg.det(x)",
 ]  # fmt: skip
 
 CORPUS = (

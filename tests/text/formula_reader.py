@@ -201,9 +201,9 @@ class _Expression:
             value = value[self.integers("]")]
             if np.size(value) == 1:  # an entry (of a vector read as a column): a number
                 value = np.reshape(value, ())
-        elif self.peek() == "[" and self.peek(1) == "[":  # a list of entries: x[[3, 0, 4]]
+        elif self.peek() == "[" and self.peek(1) == "[":  # entries: x[[3, 0, 4]], x[[[0, 1]]]
             self.take()
-            value = value[list(self.integers("]"))]
+            value = value[np.array(self.nested_integers())]
             self.take("]")
         while self.peek() in _SUPERSCRIPTS:
             value = _superscript(value, _SUPERSCRIPTS[self.take()])
@@ -326,6 +326,18 @@ class _Expression:
                 return False
             n += 1
         return self.peek(n) == close
+
+    def nested_integers(self) -> list:
+        """``[[0, 1], [1, 2]]``: an integer index array as Python writes it."""
+        if self.peek(1) != "[":
+            return list(self.integers("]"))
+        self.take("[")
+        rows = [self.nested_integers()]
+        while self.peek() == ",":
+            self.take(",")
+            rows.append(self.nested_integers())
+        self.take("]")
+        return rows
 
     def integers(self, close: str) -> tuple:
         self.take()
@@ -782,15 +794,23 @@ def _defined_tensor(key, labels, names, legend, sizes):
 
 
 def _selection(value, labels, sizes):
-    """The array of one-hot rows picking flat entries of several axes, sized by the labels."""
+    """The array of one-hot rows picking flat entries of several axes, sized by the labels:
+    ``S[a, in…]`` (row a picks a flat entry), or ``S[i, j, in…]`` whose rows are the entries
+    of the leading axes (sized already, their sizes multiplying to the number of picks)."""
     _, data = value
-    columns = [sizes[lb] for lb in labels[1:]]  # S[a, in…]: row a picks a flat entry
+    rows = 1
+    while all(lb in sizes for lb in labels[:rows]) and np.prod(
+        [sizes[lb] for lb in labels[:rows]]
+    ) < len(data):
+        rows += 1
+    columns = [sizes[lb] for lb in labels[rows:]]
     matrix = np.zeros((len(data), int(np.prod(columns))))
     for row, pick in enumerate(data):
         if pick >= 0:
             matrix[row, pick] = 1.0
-    sizes[labels[0]] = len(data)
-    return matrix.reshape([len(data), *columns])
+    if rows == 1:
+        sizes[labels[0]] = len(data)
+    return matrix.reshape([*(sizes[lb] for lb in labels[:rows]), *columns])
 
 
 def _aligned(value, labels, order, sizes):

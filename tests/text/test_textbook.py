@@ -247,6 +247,31 @@ def test_the_log_of_a_determinant_reads_the_inverse_transposed():
 
 
 @pytest.mark.parametrize(
+    "log_det", [lambda X: np.log(np.linalg.det(X)), lambda X: np.linalg.slogdet(X)[1]]
+)
+def test_the_hessian_of_log_det_reads_minus_inverse_times_inverse(jax, log_det):
+    """∂²log det X/∂X[i,j]∂X[k,l] = −X⁻¹[j,k] X⁻¹[l,i] (the Matrix Cookbook's
+    −(X⁻ᵀ ⊗ X⁻¹) up to the order of vec); once printed with cofactors of minors and an
+    undefined K1 and S."""
+    H = td.hessian(log_det)(X)
+    assert H.formula == "∂²f/∂X[i,j]∂X[k,l] = −X⁻¹[j,k] X⁻¹[l,i]"
+    theirs = jax.hessian(lambda X: jax.numpy.linalg.slogdet(X)[1])(X)
+    np.testing.assert_allclose(np.asarray(H), np.asarray(theirs), rtol=1e-10, atol=1e-12)
+
+
+def test_the_third_derivative_of_log_det_names_only_inverses(jax):
+    """A rule's factor reshaped to its own shape prints as itself (it printed as
+    ``−reshape(−X⁻¹, (3, 3))[j,k]``)."""
+    T = td.jacobian(td.hessian(lambda X: np.log(np.linalg.det(X))))(X)
+    assert T.formula == (
+        "∂f[i,j,k,l]/∂X[m,n] = (X⁻¹[j,k] X⁻¹[l,m] X⁻¹[n,i] + X⁻¹[l,i] X⁻¹[j,m] X⁻¹[n,k])"
+    )
+    theirs = jax.jacfwd(jax.hessian(lambda X: jax.numpy.linalg.slogdet(X)[1]))(X)
+    np.testing.assert_allclose(np.asarray(T), np.asarray(theirs), rtol=1e-10, atol=1e-12)
+    assert "reshape" not in td.hessian(lambda X: np.sum(np.linalg.inv(X)))(X).formula
+
+
+@pytest.mark.parametrize(
     "source", ["np.log(np.abs(np.linalg.det(X)))", "np.log(2 * np.linalg.det(X))"]
 )
 def test_a_logarithm_of_something_else_is_no_log_determinant(source):

@@ -41,6 +41,8 @@ __all__ = [
     "render",
     "text",
     "number",
+    "number_value",
+    "superscript",
     "defined",
     "intermediate",
     "expression_of",
@@ -118,14 +120,44 @@ def _one_bracket(expr: str) -> bool:
 
 def number(value) -> str:
     """A real constant as formulas write it: short when the short form reads back as the
-    same float64, else with every digit that needs (a formula never shows a rounded number).
+    same float64, else with every digit that needs (a formula never shows a rounded number);
+    a power of ten as a textbook writes it, ``10⁻⁵`` or ``2.5·10⁻¹²``, never ``1e-05``.
 
-    >>> number(0.5), number(2.0), number(1e-12), number(1 / 3), number(2**64)
-    ('0.5', '2', '1e-12', '0.3333333333333333', '1.8446744073709552e+19')
+    >>> number(0.5), number(2.0), number(1e-5), number(1 / 3), number(2**64)
+    ('0.5', '2', '10⁻⁵', '0.3333333333333333', '1.8446744073709552·10¹⁹')
+    >>> number(-2.5e-12), number(1e20), number_value("−2.5·10⁻¹²")
+    ('-2.5·10⁻¹²', '10²⁰', -2.5e-12)
     """
     value = float(value)
     short = f"{value:g}"
-    return short if float(short) == value else repr(value)
+    text = short if float(short) == value else repr(value)
+    mantissa, e, exponent = text.partition("e")
+    if not e:
+        return text
+    scale = "10" + superscript(int(exponent))
+    if mantissa in ("1", "-1"):
+        return mantissa[:-1] + scale
+    return f"{mantissa}·{scale}"
+
+
+_SUPERSCRIPT_DIGITS = str.maketrans("-−0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUPERSCRIPT_VALUES = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+_POWER_OF_TEN = re.compile(r"(?:([−-]?\d+(?:\.\d+)?)·|([−-]?))10([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+
+
+def superscript(n: int) -> str:
+    """An integer as a superscript: ``superscript(-12) == '⁻¹²'``."""
+    return str(n).translate(_SUPERSCRIPT_DIGITS)
+
+
+def number_value(text: str) -> float:
+    """The value of a number as :func:`number` writes it (``2.5·10⁻¹²``, ``−0.5``)."""
+    scaled = _POWER_OF_TEN.fullmatch(text)
+    if scaled is None:
+        return float(text.replace("−", "-"))
+    mantissa, sign, exponent = scaled.groups()
+    base = mantissa.replace("−", "-") if mantissa else sign.replace("−", "-") + "1"
+    return float(f"{base}e{exponent.translate(_SUPERSCRIPT_VALUES)}")
 
 
 def leaf(name: str, classes: Sequence[int]) -> str:

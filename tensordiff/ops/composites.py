@@ -24,6 +24,8 @@ recorded as the softmax of ``z``: ``softmax(z − c) = softmax(z)`` for every ``
 ``c + log Σ exp(z − c) = log Σ exp z`` and ``(z − c) − log Σ exp(z − c) = log softmax(z)``.
 """
 
+import re
+
 import numpy as np
 
 from tensordiff.core.templates import defined, grouped, number
@@ -368,9 +370,11 @@ def _standardised(numerator, denominator) -> Traced | None:
         return None
     shape = np.shape(value)
     count = int(np.prod([shape[n] for n in axes]))
-    centred_name, sigma_name = expressions([numerator, denominator])
-    sigma = defined("σ", sigma_name)
-    y = defined("y", f"{grouped(centred_name)} / {sigma}")
+    x_name, mean_name, sigma_name = expressions(
+        [x, _made_by(numerator, "subtract")[0][1], denominator]
+    )
+    mu, sigma = defined("μ", mean_name), defined("σ", sigma_name)
+    y = defined(_standardised_symbol(x_name), f"({x_name} − {mu}) / {sigma}")
     kept = tuple(1 if n in axes else size for n, size in enumerate(shape))
     inverse = np.reshape(1.0 / raw(denominator), kept)
 
@@ -393,6 +397,12 @@ def _standardised(numerator, denominator) -> Traced | None:
         )
 
     return record("standardise", value, [x], jacobian, expr=y)
+
+
+def _standardised_symbol(x_name: str) -> str:
+    """``x̂`` for the standardised ``x`` (a user's one-letter name with a hat), ``ĥ`` for
+    that of a longer expression (never a hat on a name it does not standardise)."""
+    return (x_name if re.fullmatch(r"[A-Za-z]", x_name) else "h") + "\u0302"
 
 
 def _broadcasts_back(options: dict) -> bool:

@@ -455,17 +455,17 @@ def tidy(text: str) -> str:
 
 
 def is_number(text: str) -> bool:
-    """Whether a factor name is a plain number: ``2``, ``−1``, ``1/6``."""
+    """Whether a factor name is a plain number: ``2``, ``−1``, ``1/6``, ``10⁻⁵``."""
     try:
-        float(text.replace("−", "-"))
+        templates.number_value(text)
     except ValueError:
         return "/" in text and all(is_number(part) for part in text.split("/", 1))
     return True
 
 
 def number(text: str) -> float:
-    """The value of a numeric factor name such as ``−1``, ``0.5`` or ``1/6``."""
+    """The value of a numeric factor name such as ``−1``, ``0.5``, ``1/6`` or ``10⁻⁵``."""
     if "/" in text:
         top, bottom = text.split("/", 1)
         return number(top) / number(bottom)
-    return float(text.replace("−", "-"))
+    return templates.number_value(text)

@@ -31,6 +31,7 @@ ELEMENTWISE = [
     "2 / (1 + np.exp(-x))", "np.sum((1 / (1 + np.exp(-x)) - d) ** 2)",
     "np.log(np.sum(np.exp(x)))", "np.sqrt(x * x + 1)",
     "np.abs(x) * x", "np.log2(x)", "np.log10(x)", "np.cbrt(x)",
+    "x * 2.5e-12", "x * -3e-8", "x * 1e20", "np.sqrt(x + 1e-5)", "x ** -2", "x ** 2.5",
 ]  # fmt: skip
 MASKS = [
     "np.where(x > 1, x, 0.1 * x)", "np.where(x > 1, x * x, -x)", "x * (x > 1)",

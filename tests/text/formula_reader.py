@@ -28,9 +28,13 @@ import numpy as np
 _DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUPERSCRIPTS = {"ᵀ": "T", "²": 2, "³": 3, "⁻¹": "inv", "⁻ᵀ": "invT", "⁺": "pinv"}
+# a number as formulas print it: 2, 0.5, 1e-12, 10⁻⁵, 2.5·10⁻¹²
+_NUMBER = r"(?:\d+(?:\.\d+)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d+)?(?:e[-−+]?\d+)?"
+_POWER_OF_TEN = re.compile(r"(-?)(?:(\d+(?:\.\d+)?)·)?10(⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 _TOKEN = re.compile(
-    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:e[-−+]?\d+)?)"
-    r"|(?P<name>[A-Za-zα-ωΑ-Ω][A-Za-z0-9_₀-₉]*)"
+    rf"\s*(?:(?P<number>{_NUMBER})"
+    r"|(?P<name>[A-Za-zα-ωΑ-Ω]\u0302?[A-Za-z0-9_₀-₉]*)"
     r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁺√∛(),\[\]|=<>≥≤≠∨½]))"
 )
 _LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
@@ -38,6 +42,16 @@ _LABEL = re.compile(r"[a-z][₀-₉]?")
 # one token of an index expression: ``mod``, a label, an integer or an operator
 _INDEX_TOKEN = re.compile(r"\s*(mod|[a-z][₀-₉]?|\d+|[+−()⌊⌋/])")
 _INDEX_PYTHON = {"mod": "%", "−": "-", "⌊": "(", "⌋": ")", "/": "//"}
+
+
+def read_number(text: str) -> float:
+    """The value of a printed number, its sign written ``−`` or ``-``."""
+    text = text.replace("−", "-")
+    power = _POWER_OF_TEN.fullmatch(text)
+    if power is None:
+        return float(text)
+    sign, mantissa, exponent = power.groups()
+    return float(f"{sign}{mantissa or '1'}e{exponent.translate(_FROM_SUPERSCRIPT)}")
 
 
 def _diag(a):
@@ -232,7 +246,7 @@ class _Expression:
         if token == "[":
             return self.iverson()
         if re.fullmatch(r"\d.*", token):
-            return float(token.replace("−", "-"))
+            return read_number(token)
         if token == "Σ":
             return np.sum(self.postfix())
         return self.named(token)
@@ -450,7 +464,7 @@ def meaning_value(meaning: str, names: dict, legend: dict):
 def legend_of(formula: str) -> tuple[str, dict[str, str]]:
     """The formula without its legend, and the legend as symbol → meaning."""
     formula, _, legend = formula.partition(", where ")
-    entries = re.split(r", (?=[^\W\d_][\w₀-₉]*(?:\[[^\]]*\])? = )", legend) if legend else []
+    entries = re.split(r", (?=[^\W\d_]\u0302?[\w₀-₉]*(?:\[[^\]]*\])? = )", legend) if legend else []
     return formula, dict(entry.split(" = ", 1) for entry in entries)
 
 
@@ -520,9 +534,9 @@ def _index_term(text, names, legend, outer_sizes):
             summed += token[2:].split(",")
         elif token.startswith("δ["):
             deltas.append(token[2:-1].split(","))
-        elif re.fullmatch(r"−?\(?\d+(\.\d+)?(/\d+)?\)?", token):
-            top, _, bottom = token.strip("()").replace("−", "-").partition("/")
-            coefficient *= float(top) / (float(bottom) if bottom else 1.0)
+        elif re.fullmatch(rf"−?\(?(?:{_NUMBER})(/\d+)?\)?", token):
+            top, _, bottom = token.strip("()").partition("/")
+            coefficient *= read_number(top) / (float(bottom) if bottom else 1.0)
         elif token.startswith("(") and _closes_at_end(token) and "[" in token:
             labels, value = _index_sum(token[1:-1], names, legend, sizes)
             operands.append((value, labels))

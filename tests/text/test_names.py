@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pytest
+from formula_reader import read_number
 from test_formulas import evaluate_term, signed_terms
 
 import tensordiff as td
@@ -165,4 +166,4 @@ def test_a_constant_is_printed_so_that_it_reads_back_exactly(constant):
     """The printed factor is the float used: parsing it back gives the same float64."""
     formula = td.jacobian(lambda x: x * constant)(np.ones(2)).formula
     printed = formula.split("= ")[1].split(" δ")[0]
-    assert float(printed) == constant, formula
+    assert read_number(printed) == constant, formula

@@ -351,8 +351,8 @@ def test_a_variance_reads_var_not_its_expansion():
 
 
 _LAYER_NORM = (
-    "∂f[i]/∂z[j] = δ[i,j] (1 / σ) + (−1/4 (1 / σ) − 1/4 (1 / σ) y[i] y[j]),"
-    " where σ = {sigma}, y = (z − mean(z)) / {sigma}"
+    "∂f[i]/∂z[j] = δ[i,j] (1 / σ) + (−1/4 (1 / σ) − 1/4 (1 / σ) {z}[i] {z}[j]),"
+    " where {z} = (z − mean(z)) / {sigma}, σ = {sigma}"
 )
 
 
@@ -360,22 +360,29 @@ _LAYER_NORM = (
     "normalise, sigma",
     [
         (lambda z: (z - np.mean(z)) / np.std(z), "√var(z)"),  # 628 characters before
-        (lambda z: (z - np.mean(z)) / np.sqrt(np.var(z) + 1e-5), "√(var(z) + 1e-05)"),  # 656
+        (lambda z: (z - np.mean(z)) / np.sqrt(np.var(z) + 1e-5), "√(var(z) + 10⁻⁵)"),  # 656
         (
             lambda z: (z - np.mean(z)) / np.sqrt(np.mean((z - np.mean(z)) ** 2) + 1e-5),
-            "√(mean((z − mean(z))^2) + 1e-05)",
+            "√(mean((z − mean(z))^2) + 10⁻⁵)",
         ),
     ],
 )
-def test_a_layer_norm_reads_with_sigma_and_y_named(normalise, sigma):
-    """(δ[i,j] − 1/n − y[i] y[j]/n) / σ with y the normalised vector, σ its denominator."""
-    J = td.jacobian(normalise)(x)
-    assert J.formula == _LAYER_NORM.format(sigma=sigma)
+def test_a_layer_norm_reads_with_sigma_and_z_hat_named(normalise, sigma):
+    """(δ[i,j] − 1/n − ẑ[i] ẑ[j]/n) / σ with ẑ the standardised z (it printed as y, which
+    read as the output) and σ its denominator; ε as 10⁻⁵, not 1e-05."""
+    e = td.explain(normalise)(x)
+    assert e.formula == _LAYER_NORM.format(sigma=sigma, z="z\u0302")  # z, combining hat
     eps = 0.0 if sigma == "√var(z)" else 1e-5
     s = np.sqrt(np.var(x) + eps)
     y = (x - np.mean(x)) / s
     closed = (np.eye(4) - 1 / 4 - np.outer(y, y) / 4) / s
-    np.testing.assert_allclose(np.asarray(J), closed, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed, rtol=1e-12, atol=1e-14)
+    assert r"\hat{z}_{i}" in e.latex() and "1e-05" not in e.latex()
+
+
+def test_a_layer_norm_of_an_expression_is_not_named_after_an_argument():
+    J = td.jacobian(lambda v: (A @ v - np.mean(A @ v)) / np.std(A @ v))(x[:3])
+    assert "h\u0302 = (A v − mean(A v)) / √var(A v)" in J.formula and "v\u0302" not in J.formula
 
 
 @pytest.mark.parametrize(

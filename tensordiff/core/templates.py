@@ -65,7 +65,10 @@ _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 # The transpose of a named matrix (or of its inverse): Aᵀ, X⁻¹ᵀ.
 _TRANSPOSED = re.compile(r"([^\W\d_][\w₀-₉]*(?:⁻¹)?)ᵀ")
 # A plain number as a factor: 2, −0.5, 1e−05, 1/3.
-_NUMBER = re.compile(r"[−-]?\d+(?:\.\d*)?(?:e[−+-]?\d+)?(?:/\d+)?")
+# a number as :func:`number` writes it (2, −0.5, 10⁻⁵, 2.5·10⁻¹²), or a fraction (1/6)
+_NUMBER = re.compile(
+    r"[−-]?(?:(?:\d+(?:\.\d*)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d*)?(?:e[−+-]?\d+)?)(?:/\d+)?"
+)
 # Products and sums whose parts are longer than this in all are deferred.
 EAGER_CHARACTERS = 1000
 # A symbol defined in the formula's legend: ⦃g|[x > 0]⦄ prints as g (see :func:`defined`).
@@ -205,7 +208,11 @@ def product(templates: Iterable, summed: Iterable[int] = ()):
 
 
 def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool) -> str:
-    """The product written as a textbook writes it, numbers first: ``0.1 g[i]``."""
+    """The product written as a textbook writes it, numbers first: ``0.1 g[i]``.
+
+    >>> _product_text(["x[⟨1⟩]", "10⁻⁵"], [], False), _product_text(["y", "2.5·10⁻³"], [], True)
+    ('10⁻⁵ x[⟨1⟩]', '−2.5·10⁻³ y')
+    """
     numbers = [factor for factor in factors if _NUMBER.fullmatch(factor)]
     factors = numbers + [factor for factor in factors if not _NUMBER.fullmatch(factor)]
     body = " ".join(factors) or "1"

@@ -215,9 +215,15 @@ def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool)
     """
     numbers = [factor for factor in factors if _NUMBER.fullmatch(factor)]
     factors = numbers + [factor for factor in factors if not _NUMBER.fullmatch(factor)]
-    body = " ".join(factors) or "1"
     if summed:
-        body = "Σ_" + ",".join(slot(c) for c in summed) + " " + body
+        bound = set(summed)
+        inside = [factor for factor in factors if bound & set(_classes_in(factor))]
+        outside = [factor for factor in factors if factor not in inside]
+        # the factors the Σ does not run over stand in front of it: s[i] Σ_a y[a], not
+        # Σ_a y[a] s[i], which reads as if s[i] were summed too
+        sigma = "Σ_" + ",".join(slot(c) for c in summed)
+        factors = [*outside, f"{sigma} {' '.join(inside)}"] if inside else [sigma, *factors]
+    body = " ".join(factors) or "1"
     return "−" + body if negative else body  # the sign outside the Σ: −Σ_a …
 
 
@@ -256,7 +262,7 @@ class Deferred:
     >>> name = product([f"{long}[⟨1⟩]", "−x[⟨2⟩]"], summed=[2])
     >>> isinstance(name, Deferred), classes_in(substitute(name, {1: (5, 6)}))
     (True, [2, 5, 6])
-    >>> text(substitute(name, {1: (5, 6)})) == f"−Σ_⟨2⟩ {long}[⟨5⟩,⟨6⟩] x[⟨2⟩]"
+    >>> text(substitute(name, {1: (5, 6)})) == f"−{long}[⟨5⟩,⟨6⟩] Σ_⟨2⟩ x[⟨2⟩]"
     True
     """
 

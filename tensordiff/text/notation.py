@@ -312,6 +312,7 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         mapping[c] = next(letters)
     summed = [c for _, classes in term.factors for c in classes if c not in label_of]
     parts = [f"δ[{','.join(p)}]" for p in label_of.values() if len(p) > 1]
+    under_sum = [False] * len(parts)  # whether each part has a summed index
     coefficient, sign, numeric = 1.0, 1, []
     table = {}
     for (array, classes), template in zip(term.factors, factor_names, strict=True):
@@ -330,15 +331,21 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
             numeric.append(size)
             array = array / number(size)
         parts.append(text)
+        under_sum.append(any(c in summed for c in classes))
         printed = templates.classes_in(template)
         if sorted(printed) == sorted(classes) and len(set(classes)) == len(classes) > 1:
             # the entry of Aᵀ prints as A[j,i]: the table's array is laid out as printed
             array = np.transpose(array, [list(classes).index(c) for c in printed])
             classes = printed
         table[text] = (array, [mapping[c] for c in classes])
-    body = " ".join(parts)
     if summed:
-        body = "Σ_" + ",".join(mapping[c] for c in dict.fromkeys(summed)) + " " + body
+        inside = [part for part, bound in zip(parts, under_sum, strict=True) if bound]
+        outside = [part for part, bound in zip(parts, under_sum, strict=True) if not bound]
+        total = "Σ_" + ",".join(mapping[c] for c in dict.fromkeys(summed)) + " " + " ".join(inside)
+        # the parts the Σ does not run over stand in front of it: s[i] Σ_a y[a], not
+        # Σ_a y[a] s[i], which reads as if s[i] were summed too
+        parts = [*outside, total] if inside else [total + " ".join(outside)]
+    body = " ".join(parts)
     return _signed(body, sign, coefficient, numeric), table
 
 

@@ -313,15 +313,21 @@ def test_log_softmax_reads_identity_minus_ones_s_transposed(log_softmax):
 
 
 def test_softmax_cross_entropy_reads_s_minus_y():
-    """(Σ_a y[a]) s − y: the textbook s − y for a one-hot (or any probability) y."""
+    """s Σ_a y[a] − y: the textbook s − y for a one-hot (or any probability) y, whose sum
+    the formula does not assume is 1; s stands in front of the Σ that does not run over
+    it (Σ_a y[a] s[i] read as if s were summed too)."""
     y = np.array([0.0, 1.0, 0.0, 0.0])
 
     def loss(z):
         return -np.sum(y * np.log(np.exp(z) / np.sum(np.exp(z))))
 
     g = td.grad(loss)(x)
-    assert g.formula == "∂loss/∂z[i] = (Σ_a y[a] s[i] − y[i]), where s = softmax(z)"
+    assert g.formula == "∂loss/∂z[i] = (s[i] Σ_a y[a] − y[i]), where s = softmax(z)"
     np.testing.assert_allclose(np.asarray(g), _softmax(x) - y, atol=1e-15)
+    y = np.array([0.5, 2.0, 0.0, 1.0])  # weights that do not sum to 1: s Σy − y, not s − y
+    g = td.grad(loss)(x)
+    assert g.formula == "∂loss/∂z[i] = (s[i] Σ_a y[a] − y[i]), where s = softmax(z)"
+    np.testing.assert_allclose(np.asarray(g), 3.5 * _softmax(x) - y, atol=1e-14)
 
 
 def test_a_shift_that_differs_is_not_cancelled():
@@ -340,8 +346,8 @@ def test_attention_names_its_softmax():
 
     J = td.jacobian(attention)(W[:2])
     assert J.formula == (
-        "∂attention[i,j]/∂Q[k,l] = Σ_a δ[i,k] (values[a,j] s[i,a] − Σ_b values[b,j] s[i,b]"
-        " s[i,a]) (1 / 2) keys[a,l], where s = softmax((Q keysᵀ) / 2, axis=1)"
+        "∂attention[i,j]/∂Q[k,l] = δ[i,k] (1 / 2) Σ_a (values[a,j] s[i,a] − s[i,a] Σ_b"
+        " values[b,j] s[i,b]) keys[a,l], where s = softmax((Q keysᵀ) / 2, axis=1)"
     )  # 693 characters before the softmax was named
 
 

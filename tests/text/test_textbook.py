@@ -296,6 +296,23 @@ def test_the_gradient_of_log_sum_exp_is_the_softmax(log_sum_exp):
 
 
 @pytest.mark.parametrize(
+    "source, formula",
+    [
+        ("np.log(np.sum(np.exp(z)))", "δ[i,j] s[i] − s[i] s[j]"),
+        ("np.max(z) + np.log(np.sum(np.exp(z - np.max(z))))", "δ[i,j] s[i] − s[i] s[j]"),
+        ("np.sum(z - np.log(np.sum(np.exp(z))))", "−4 δ[i,j] s[i] + 4 s[i] s[j]"),
+    ],
+)
+def test_the_hessian_of_log_sum_exp_is_the_softmax_jacobian(jax, source, formula):
+    """diag(s) − s sᵀ, with s named: it printed exp(x − reshape(log(sum(exp(x))), (1,)))
+    and exp(log(s))."""
+    H = td.hessian(eval(f"lambda z: {source}", {"np": np}))(x)
+    assert H.formula == f"∂²f/∂z[i]∂z[j] = {formula}, where s = softmax(z)"
+    theirs = jax.hessian(eval(f"lambda z: {source}", {"np": jax.numpy}))(x)
+    np.testing.assert_allclose(np.asarray(H), np.asarray(theirs), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
     "log_softmax",
     [
         lambda z: z - np.log(np.sum(np.exp(z))),

@@ -11,6 +11,7 @@ its own and compared with the tensor (the tests do exactly that).
 import itertools
 import re
 from collections.abc import Iterator
+from fractions import Fraction
 
 import numpy as np
 
@@ -31,6 +32,8 @@ __all__ = [
     "factor_table",
     "number",
     "is_number",
+    "coefficient_text",
+    "scaled",
     "tidy",
     "has_top_level_sum",
     "without_sign",
@@ -324,9 +327,9 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         positive = without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
-        scaled = _scaled(text)
-        if scaled is not None:  # (2 (W x − y))[i] is written 2 (W x − y)[i]
-            size, text = scaled
+        taken_out = scaled(text)
+        if taken_out is not None:  # (2 (W x − y))[i] is written 2 (W x − y)[i]
+            size, text = taken_out
             coefficient *= number(size)
             numeric.append(size)
             array = array / number(size)
@@ -356,11 +359,31 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str
         minus, body = "", "({1} − {0})".format(*_difference(body))
     if abs(coefficient) == 1.0:
         return minus + (body or "1")
-    if len(numeric) == 1 and "/" in numeric[0]:
-        size = numeric[0].lstrip("−-")  # keep a fraction such as 1/3 exact
-        return f"{minus}({size}) {body}" if body else f"{minus}{size}"
-    size = templates.number(abs(coefficient))
+    size = coefficient_text(numeric, abs(coefficient))
+    if body and "/" in size:
+        size = f"({size})"
     return f"{minus}{size} {body}" if body else f"{minus}{size}"
+
+
+def coefficient_text(numeric: list[str], coefficient: float) -> str:
+    """The number ``coefficient``, the product of the printed numbers ``numeric``, as a
+    fraction when they are integers and fractions (``1/3`` times ``2`` is ``2/3``, not
+    ``0.6666666666666666``), else as :func:`templates.number` writes it.
+
+    >>> coefficient_text(["1/3", "2"], 2 / 3), coefficient_text(["3", "1/4"], 0.75)
+    ('2/3', '3/4')
+    >>> coefficient_text(["0.5", "2"], 1.0), coefficient_text(["0.1"], 0.1)
+    ('1', '0.1')
+    """
+    exact = Fraction(1)
+    for text in numeric:
+        plain = text.replace("−", "-")
+        if not re.fullmatch(r"-?\d+(/\d+)?", plain):
+            return templates.number(coefficient)
+        exact *= Fraction(plain)
+    if float(abs(exact)) != coefficient:
+        return templates.number(coefficient)  # numbers not all in the list
+    return str(abs(exact))
 
 
 def _difference(body: str) -> tuple[str, str] | None:
@@ -381,11 +404,11 @@ def _difference(body: str) -> tuple[str, str] | None:
     return inner[: cuts[0]], inner[cuts[0] + 3 :]
 
 
-def _scaled(text: str) -> tuple[str, str] | None:
+def scaled(text: str) -> tuple[str, str] | None:
     """``("2", "tanh(W x)[i]")`` for ``(2 tanh(W x))[i]``: a factor that is a number times
     one operand, the number taken out to stand in front of the term; None for others.
 
-    >>> _scaled("(2 (W x − y))[i]"), _scaled("(2 X[i,j])"), _scaled("(1 − x)[i]")
+    >>> scaled("(2 (W x − y))[i]"), scaled("(2 X[i,j])"), scaled("(1 − x)[i]")
     (('2', '(W x − y)[i]'), ('2', 'X[i,j]'), None)
     """
     match = re.fullmatch(r"\((\d+(?:\.\d+)?) (.+)\)((?:\[[^\[\]]*\])?)", text)

@@ -65,7 +65,8 @@ LINEAR = [
     "np.var(x, ddof=1)",
     "np.array([x[1], x[0]])", "np.array([[x[0], 0], [0, x[1]]])", "np.asarray(x) * u",
     "np.array([x, u]) * 2", "np.r_[x, 0, u]", "np.sin(x[np.array([[0, 1], [1, 2]])])",
-    "x[np.array([[0, 1], [1, 2]])] * x[0]",
+    "x[np.array([[0, 1], [1, 2]])] * x[0]", "np.mean((W @ x - 1.0) ** 2)",
+    "np.mean(np.sin(x)) * 3",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",

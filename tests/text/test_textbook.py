@@ -67,6 +67,17 @@ def test_numbers_stand_in_front_and_transposes_are_entries(f, arg, formula):
     assert printed == formula
 
 
+def test_a_mean_squared_error_reads_an_exact_fraction():
+    """(2/3) (W x − y) xᵀ: the mean's 1/n and the square's 2 multiplied exactly (it printed
+    0.6666666666666666, and the matrix form 0.3333333333333333 2 (W x − y) xᵀ)."""
+    y = rng.normal(size=3)
+    e = td.explain(lambda W: np.mean((W @ x - y) ** 2))(W)
+    assert e.formula == "∂f/∂W[i,j] = (2/3) (W x − y)[i] x[j]"
+    assert e.matrix == "∂f/∂W = (2/3) (W x − y) xᵀ"
+    np.testing.assert_allclose(np.asarray(e.jacobian), np.outer(W @ x - y, x) * 2 / 3, rtol=1e-14)
+    assert r"&= (2/3)\,(W x - y)\,x^{\top}" in e.latex()
+
+
 def _softmax(v, axis=None):
     e = np.exp(v - np.max(v, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)

@@ -104,6 +104,7 @@ SQUARE = [
     "np.linalg.matrix_power(x, 4)", "np.logaddexp.reduce(x, axis=1)",
     "np.trace(M @ x @ M.T)", "M @ x.T @ M", "np.linalg.inv(x) @ M", "np.outer(x @ u, u)",
     "np.exp(x) / np.sum(np.exp(x), axis=1)", "np.exp(x) / np.sum(np.exp(x), axis=0)",
+    "np.linalg.inv(x + np.eye(3))", "np.log(np.linalg.det(x @ x.T + np.eye(3)))",
 ]  # fmt: skip
 HESSIANS = [
     "np.sum(x ** 3)", "np.sum(np.exp(x))", "x @ M @ x", "np.sum(np.sin(x)) * np.sum(x)",

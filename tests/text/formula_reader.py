@@ -292,7 +292,7 @@ class _Expression:
         if name in self.names:
             return np.asarray(self.names[name], dtype=float)
         identity = re.fullmatch(r"I([₀-₉]*)", name)
-        if identity and self.shape:  # I₃, or I as large as the Jacobian
+        if identity and (self.shape or identity.group(1)):  # I₃, or I as large as the Jacobian
             return np.eye(int(identity.group(1).translate(_DIGITS) or self.shape[0]))
         commutation = re.fullmatch(r"K([₀-₉])([₀-₉])", name)
         if commutation and self.shape:

@@ -41,6 +41,8 @@ __all__ = [
     "render",
     "text",
     "number",
+    "number_value",
+    "superscript",
     "defined",
     "intermediate",
     "expression_of",
@@ -63,7 +65,10 @@ _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 # The transpose of a named matrix (or of its inverse): Aᵀ, X⁻¹ᵀ.
 _TRANSPOSED = re.compile(r"([^\W\d_][\w₀-₉]*(?:⁻¹)?)ᵀ")
 # A plain number as a factor: 2, −0.5, 1e−05, 1/3.
-_NUMBER = re.compile(r"[−-]?\d+(?:\.\d*)?(?:e[−+-]?\d+)?(?:/\d+)?")
+# a number as :func:`number` writes it (2, −0.5, 10⁻⁵, 2.5·10⁻¹²), or a fraction (1/6)
+_NUMBER = re.compile(
+    r"[−-]?(?:(?:\d+(?:\.\d*)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d*)?(?:e[−+-]?\d+)?)(?:/\d+)?"
+)
 # Products and sums whose parts are longer than this in all are deferred.
 EAGER_CHARACTERS = 1000
 # A symbol defined in the formula's legend: ⦃g|[x > 0]⦄ prints as g (see :func:`defined`).
@@ -118,14 +123,44 @@ def _one_bracket(expr: str) -> bool:
 
 def number(value) -> str:
     """A real constant as formulas write it: short when the short form reads back as the
-    same float64, else with every digit that needs (a formula never shows a rounded number).
+    same float64, else with every digit that needs (a formula never shows a rounded number);
+    a power of ten as a textbook writes it, ``10⁻⁵`` or ``2.5·10⁻¹²``, never ``1e-05``.
 
-    >>> number(0.5), number(2.0), number(1e-12), number(1 / 3), number(2**64)
-    ('0.5', '2', '1e-12', '0.3333333333333333', '1.8446744073709552e+19')
+    >>> number(0.5), number(2.0), number(1e-5), number(1 / 3), number(2**64)
+    ('0.5', '2', '10⁻⁵', '0.3333333333333333', '1.8446744073709552·10¹⁹')
+    >>> number(-2.5e-12), number(1e20), number_value("−2.5·10⁻¹²")
+    ('-2.5·10⁻¹²', '10²⁰', -2.5e-12)
     """
     value = float(value)
     short = f"{value:g}"
-    return short if float(short) == value else repr(value)
+    text = short if float(short) == value else repr(value)
+    mantissa, e, exponent = text.partition("e")
+    if not e:
+        return text
+    scale = "10" + superscript(int(exponent))
+    if mantissa in ("1", "-1"):
+        return mantissa[:-1] + scale
+    return f"{mantissa}·{scale}"
+
+
+_SUPERSCRIPT_DIGITS = str.maketrans("-−0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUPERSCRIPT_VALUES = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+_POWER_OF_TEN = re.compile(r"(?:([−-]?\d+(?:\.\d+)?)·|([−-]?))10([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+
+
+def superscript(n: int) -> str:
+    """An integer as a superscript: ``superscript(-12) == '⁻¹²'``."""
+    return str(n).translate(_SUPERSCRIPT_DIGITS)
+
+
+def number_value(text: str) -> float:
+    """The value of a number as :func:`number` writes it (``2.5·10⁻¹²``, ``−0.5``)."""
+    scaled = _POWER_OF_TEN.fullmatch(text)
+    if scaled is None:
+        return float(text.replace("−", "-"))
+    mantissa, sign, exponent = scaled.groups()
+    base = mantissa.replace("−", "-") if mantissa else sign.replace("−", "-") + "1"
+    return float(f"{base}e{exponent.translate(_SUPERSCRIPT_VALUES)}")
 
 
 def leaf(name: str, classes: Sequence[int]) -> str:
@@ -173,12 +208,22 @@ def product(templates: Iterable, summed: Iterable[int] = ()):
 
 
 def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool) -> str:
-    """The product written as a textbook writes it, numbers first: ``0.1 g[i]``."""
+    """The product written as a textbook writes it, numbers first: ``0.1 g[i]``.
+
+    >>> _product_text(["x[⟨1⟩]", "10⁻⁵"], [], False), _product_text(["y", "2.5·10⁻³"], [], True)
+    ('10⁻⁵ x[⟨1⟩]', '−2.5·10⁻³ y')
+    """
     numbers = [factor for factor in factors if _NUMBER.fullmatch(factor)]
     factors = numbers + [factor for factor in factors if not _NUMBER.fullmatch(factor)]
-    body = " ".join(factors) or "1"
     if summed:
-        body = "Σ_" + ",".join(slot(c) for c in summed) + " " + body
+        bound = set(summed)
+        inside = [factor for factor in factors if bound & set(_classes_in(factor))]
+        outside = [factor for factor in factors if factor not in inside]
+        # the factors the Σ does not run over stand in front of it: s[i] Σ_a y[a], not
+        # Σ_a y[a] s[i], which reads as if s[i] were summed too
+        sigma = "Σ_" + ",".join(slot(c) for c in summed)
+        factors = [*outside, f"{sigma} {' '.join(inside)}"] if inside else [sigma, *factors]
+    body = " ".join(factors) or "1"
     return "−" + body if negative else body  # the sign outside the Σ: −Σ_a …
 
 
@@ -217,7 +262,7 @@ class Deferred:
     >>> name = product([f"{long}[⟨1⟩]", "−x[⟨2⟩]"], summed=[2])
     >>> isinstance(name, Deferred), classes_in(substitute(name, {1: (5, 6)}))
     (True, [2, 5, 6])
-    >>> text(substitute(name, {1: (5, 6)})) == f"−Σ_⟨2⟩ {long}[⟨5⟩,⟨6⟩] x[⟨2⟩]"
+    >>> text(substitute(name, {1: (5, 6)})) == f"−{long}[⟨5⟩,⟨6⟩] Σ_⟨2⟩ x[⟨2⟩]"
     True
     """
 

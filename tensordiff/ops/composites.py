@@ -24,6 +24,8 @@ recorded as the softmax of ``z``: ``softmax(z − c) = softmax(z)`` for every ``
 ``c + log Σ exp(z − c) = log Σ exp z`` and ``(z − c) − log Σ exp(z − c) = log softmax(z)``.
 """
 
+import re
+
 import numpy as np
 
 from tensordiff.core.templates import defined, grouped, number
@@ -171,20 +173,22 @@ def _log_softmax_difference(u, total) -> Traced | None:
     value = raw(u) - raw(total)  # the user's own numbers
     if (not keepdims and axes != tuple(range(len(axes)))) or np.shape(value) != np.shape(raw(u)):
         return None  # the sum does not broadcast back along the axes it summed
-    return _log_softmax_record(_unshifted(u, axes), axes, np.exp(value), value)
+    return _log_softmax_record(_unshifted(u, axes), axes, None, value)
 
 
 def _log_softmax_record(z, axes, s, value) -> Traced:
-    """``value = log(softmax(z))`` along ``axes`` (``s`` the softmax's numbers), recorded with
-    ``∂log s[i]/∂z[j] = δ[i,j] − s[j]`` along the axes, δ across the others."""
+    """``value = log(softmax(z))`` along ``axes`` (``s`` the softmax, or None to compute it),
+    recorded with ``∂log s[i]/∂z[j] = δ[i,j] − s[j]`` along the axes, δ across the others."""
     shape = np.shape(value)
     name = _softmax_symbol(z, axes)
+    z_value = raw(z)  # taken now: raw() depends on the call being served
 
     def jacobian(_):
         out = letters(len(shape))
         wrt = _along(out, axes)
         ones = jacobians.index_term(out, out, [], shape, shape)
-        minus_s = jacobians.index_term(out, wrt, [(wrt, s, name)], shape, shape, -1.0)
+        softmax = _softmax_of(z_value, axes) if s is None else s
+        minus_s = jacobians.index_term(out, wrt, [(wrt, softmax, name)], shape, shape, -1.0)
         return (ones, minus_s)
 
     return record("log_softmax", value, [z], jacobian, expr=f"log({name})")
@@ -234,11 +238,10 @@ def _log_sum_exp_record(u, options: dict, value, expr: str) -> Traced:
     axes, keepdims = options["axes"], options["keepdims"]
     u_value = raw(u)  # taken now: raw() depends on the call being served
     shape, out_shape = np.shape(u_value), np.shape(value)
-    kept = tuple(1 if n in axes else size for n, size in enumerate(shape))
     name = _softmax_symbol(u, axes)
 
-    def jacobian(_):  # s = exp(u − log Σ exp u), the softmax, from the value (no overflow)
-        s = np.exp(u_value - np.reshape(value, kept))
+    def jacobian(_):
+        s = _softmax_of(u_value, axes)
         wrt = letters(len(shape))
         out = [
             None if n in axes else wrt[n] for n in range(len(shape)) if keepdims or n not in axes
@@ -246,6 +249,14 @@ def _log_sum_exp_record(u, options: dict, value, expr: str) -> Traced:
         return jacobians.index_term(out, wrt, [(wrt, s, name)], out_shape, shape)
 
     return keep_call(record("logsumexp", value, [u], jacobian, expr=expr), [u], **options)
+
+
+def _softmax_of(u, axes):
+    """``softmax(u)`` along ``axes``, computed stably (no overflow); when ``u`` is
+    differentiated again it is recorded as the composite, so a second derivative reads
+    ``δ[i,j] s[i] − s[i] s[j]`` rather than ``exp(x − reshape(log(sum(exp(x))), (1,)))``."""
+    shifted = np.exp(u - np.max(u, axis=axes, keepdims=True))
+    return shifted / np.sum(shifted, axis=axes, keepdims=True)
 
 
 def _along(out: str, axes) -> str:
@@ -368,9 +379,11 @@ def _standardised(numerator, denominator) -> Traced | None:
         return None
     shape = np.shape(value)
     count = int(np.prod([shape[n] for n in axes]))
-    centred_name, sigma_name = expressions([numerator, denominator])
-    sigma = defined("σ", sigma_name)
-    y = defined("y", f"{grouped(centred_name)} / {sigma}")
+    x_name, mean_name, sigma_name = expressions(
+        [x, _made_by(numerator, "subtract")[0][1], denominator]
+    )
+    mu, sigma = defined("μ", mean_name), defined("σ", sigma_name)
+    y = defined(_standardised_symbol(x_name), f"({x_name} − {mu}) / {sigma}")
     kept = tuple(1 if n in axes else size for n, size in enumerate(shape))
     inverse = np.reshape(1.0 / raw(denominator), kept)
 
@@ -393,6 +406,12 @@ def _standardised(numerator, denominator) -> Traced | None:
         )
 
     return record("standardise", value, [x], jacobian, expr=y)
+
+
+def _standardised_symbol(x_name: str) -> str:
+    """``x̂`` for the standardised ``x`` (a user's one-letter name with a hat), ``ĥ`` for
+    that of a longer expression (never a hat on a name it does not standardise)."""
+    return (x_name if re.fullmatch(r"[A-Za-z]", x_name) else "h") + "\u0302"
 
 
 def _broadcasts_back(options: dict) -> bool:

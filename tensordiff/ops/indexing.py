@@ -132,8 +132,11 @@ _REMEMBERED_INDEX_SIZE = 4096
 
 @functools.lru_cache(maxsize=256)
 def _array_text(dtype: str, shape: tuple, data: bytes, layout: tuple) -> str:
-    """The text of an integer index array, by value and NumPy's print layout."""
-    return _text(np.frombuffer(data, dtype).reshape(shape))
+    """The text of an integer index array, by value and NumPy's print layout: on one line
+    and with commas, as Python writes it (``[[0, 1], [1, 2]]``): NumPy's ``[[0 1]\n [1 2]]``
+    broke the formula's line and read ``1`` as a unit factor to fold."""
+    entry = np.frombuffer(data, dtype).reshape(shape)
+    return _text(" ".join(np.array2string(entry, separator=", ").split()))
 
 
 def _text(entry) -> str:

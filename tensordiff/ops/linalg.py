@@ -52,6 +52,10 @@ __all__ = ["SingularMatrixError"]
 # A matrix at most this size has its cofactors written as determinants of minors when
 # they must be differentiated again (n² minors of size (n−1)²: fine for small n).
 _MINORS_UP_TO = 8
+# A matrix whose condition number is below this has its cofactors written as det(A) A⁻ᵀ
+# when they are differentiated again (relative error about cond · 2⁻⁵² ≈ 2e-10 at most);
+# one closer to singular keeps the minors, exact at a singular matrix.
+_INVERTIBLE_BELOW = 1e6
 
 
 class SingularMatrixError(TensorDiffError, np.linalg.LinAlgError):
@@ -132,8 +136,13 @@ def log_det(a, value, template: str):
     inverse = grouped(expressions([a])[0]) + "⁻¹"
 
     def jacobian(_):  # ∂log|det A|/∂A[i,j] = cof(A)[i,j] / det A = A⁻¹[j,i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = _cofactors(A) / np.expand_dims(np.linalg.det(A), (-1, -2))
+        if _differentiated_again(A) and _invertible(A):
+            # A⁻ᵀ through inv's own rule: the second derivative reads as the textbook
+            # −A⁻¹[j,k] A⁻¹[l,i], not as the cofactors' minors over the determinant
+            factor = np.swapaxes(np.linalg.inv(A), -1, -2)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = _cofactors(A) / _per_matrix(np.linalg.det(A))
         return jacobians.index_term(
             B, B + "ij", [(B + "ij", factor, inverse + "ᵀ")], np.shape(value), shape
         )
@@ -141,21 +150,35 @@ def log_det(a, value, template: str):
     return record("slogdet", value, [a], jacobian, template)
 
 
+def _invertible(A) -> bool:
+    """Whether every matrix of the stack ``A`` is far enough from singular to be inverted
+    without losing the cofactors to rounding (its numbers, at any level)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return bool(np.all(np.linalg.cond(numbers_of(A)) < _INVERTIBLE_BELOW))
+
+
+def _per_matrix(scalars):
+    """One number per matrix of a stack, shaped to broadcast against the stack's matrices
+    (a single matrix's number as it is: a traced one prints without a reshape)."""
+    return scalars if np.ndim(scalars) == 0 else np.expand_dims(scalars, (-1, -2))
+
+
 def _cofactors(A):
     """The cofactor matrix ``cof(A)[i,j] = (−1)^(i+j) det(A without row i and column j)``.
 
     From an SVD ``A = U diag(s) Vᵀ``: ``cof(A) = det U det V · U diag(Π_(j≠k) s_j) Vᵀ``,
     which needs no inverse, so it holds at singular matrices too. When ``A`` is to be
-    differentiated again the same matrix is written with traceable rules: the
-    determinants of the minors (small matrices), or ``det(A) A⁻ᵀ``.
+    differentiated again the same matrix is written with traceable rules: ``det(A) A⁻ᵀ``
+    (whose derivatives print as the textbook's), or at a small singular matrix the
+    determinants of the minors.
     """
     n = np.shape(A)[-1]
     if n == 1:
         return np.ones(np.shape(A))
     if _differentiated_again(A):
-        if n <= _MINORS_UP_TO:
-            return _cofactors_from_minors(A, n)
-        return np.expand_dims(np.linalg.det(A), (-1, -2)) * np.swapaxes(np.linalg.inv(A), -1, -2)
+        if n <= _MINORS_UP_TO and not _invertible(A):
+            return _cofactors_from_minors(A, n)  # no inverse to write them with
+        return _per_matrix(np.linalg.det(A)) * np.swapaxes(np.linalg.inv(A), -1, -2)
     U, s, Vh = np.linalg.svd(A)
     others = np.prod(np.where(np.eye(n, dtype=bool), 1.0, np.expand_dims(s, -2)), axis=-1)
     orientation = np.linalg.det(U) * np.linalg.det(Vh)

@@ -276,8 +276,10 @@ def moveaxis(a, source, destination):
 # ---- reshapes and broadcasting --------------------------------------------------------
 def _reshaped(name: str, a, value):
     in_shape = np.shape(raw(a))
-    # the expression says the shape it makes: reshape(x, (3, 1)), never a bare reshape(x)
-    template = f"reshape({{0}}, {tuple(value.shape)})"
+    # the expression says the shape it makes: reshape(x, (3, 1)), never a bare reshape(x);
+    # a reshape to the same shape is the value itself (a rule's factor squeezed of nothing)
+    same = in_shape == value.shape
+    template = "{0}" if same else f"reshape({{0}}, {tuple(value.shape)})"
     return record(name, value, [a], lambda _: jacobians.reshape(in_shape, value.shape), template)
 
 

@@ -29,8 +29,6 @@ _SYMBOLS = {
     "×": r"\times",
     "ᵀ": r"^{\top}",
     "⁺": "^{+}",
-    "²": "^{2}",
-    "³": "^{3}",
     "≥": r"\geq",
     "≤": r"\leq",
     "≠": r"\neq",
@@ -51,7 +49,10 @@ _SYMBOLS = {
 }
 _ROOTS = {"√": r"\sqrt", "∛": r"\sqrt[3]"}
 _STACKED_POWER = re.compile(r"(\^\{[^{}]*\})\^")
-_POWERS = {"⁻¹": "^{-1}", "⁻ᵀ": "^{-\\top}", "⁻²": "^{-2}", "⁻½": "^{-1/2}", "½": r"\tfrac{1}{2}"}
+_POWERS = {"⁻ᵀ": "^{-\\top}", "⁻½": "^{-1/2}", "½": r"\tfrac{1}{2}"}
+_SUPERSCRIPT_VALUES = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+# an exponent written after ^ (x^−3, x^0.5): one group, so that all of it is raised
+_EXPONENT = re.compile(r"\^([−-]?\d+(?:\.\d+)?)")
 _GREEK = dict(
     zip(
         "αβγεζηθκλμνξπρστυφχψωΓΘΛΞΠΣΦΨΩ",
@@ -63,10 +64,11 @@ _GREEK = dict(
 _DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _TOKEN = re.compile(
     r"(?P<sum>Σ_(?P<summed>[\w₀-₉,]+))"
+    r"|(?P<hat>[A-Za-z]\u0302)"  # x̂, a standardised x
     r"|(?P<name>[A-Za-z][A-Za-z0-9_]*)"
     r"|(?P<digits>[₀-₉]+)"
     r"|(?P<quoted>'[^']*')"
-    r"|(?P<power>⁻¹|⁻ᵀ|⁻²|⁻½|½)"
+    r"|(?P<power>⁻ᵀ|⁻½|½|⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"
     r"|(?P<other>.)",
     re.S,
 )
@@ -139,6 +141,11 @@ def _convert(text: str) -> str:
                 pieces.append(("{}" if subscripted else "") + _subscript(inside))
                 n = close + 1
                 continue
+        exponent = _EXPONENT.match(text, n)
+        if exponent:
+            pieces.append("^{" + exponent.group(1).replace("−", "-") + "}")
+            n = exponent.end()
+            continue
         if text[n] == "^" and _root_end(text, n + 1) > n + 1:
             # an exponent that is a call or a bracket (2^moveaxis(...)) is one group
             end = _root_end(text, n + 1)
@@ -189,14 +196,16 @@ def _token(match: re.Match, text: str, end: int) -> str:
     token = match.group(kind)
     if kind == "sum":
         return r"\sum_{" + _labels(match.group("summed")) + "}"
+    if kind == "hat":
+        return r"\hat{" + token[0] + "}"
     if kind == "name":
         return _name(token, text[end : end + 1] == "(")
     if kind == "digits":
         return "_{" + token.translate(_DIGITS) + "}"
     if kind == "quoted":
         return r"\text{" + token.replace("_", r"\_") + "}"
-    if kind == "power":
-        return _POWERS[token]
+    if kind == "power":  # 10⁻⁵, X⁻¹, tanh²: a run of superscripts is one exponent
+        return _POWERS.get(token) or "^{" + token.translate(_SUPERSCRIPT_VALUES) + "}"
     if token in _GREEK:
         return "\\" + _GREEK[token]
     if token == "√":

@@ -44,11 +44,12 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         for c in axis:
             label_of.setdefault(c, []).append(label)
     deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
-    coefficient, factors = 1.0, []
+    coefficient, factors, numeric = 1.0, [], []
     for (_, classes), template in zip(term.factors, term.factor_names(), strict=True):
         template = templates.replace_defined(templates.text(template), symbols)
         if not classes and notation.is_number(template):
             coefficient *= notation.number(template)
+            numeric.append(template)
             continue
         positive = notation.without_sign(template)
         if positive is not None:  # −X⁻¹[i,k], (−1 / v²)[i]: the sign stands in front
@@ -56,6 +57,7 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         repeated = re.fullmatch(r"\((\d+) (.+)\)", template)  # (2 v[i]): a path taken twice
         if repeated and "[" in repeated.group(2):
             coefficient *= int(repeated.group(1))
+            numeric.append(repeated.group(1))
             template = repeated.group(2)
         if not classes and templates.classes_in(template):
             return None  # a scalar that sums over its own indices: no plain matrix form
@@ -67,6 +69,11 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         ) + "]" != (template if classes else f"{name}[]"):
             return None  # a sum or a contraction inside one factor: no plain matrix form
         labels = [label_of[c][0] if c in label_of else f"#{c}" for c in printed]
+        taken_out = notation.scaled(name)  # (2 (W x − y)): the 2 joins the coefficient
+        if taken_out is not None:
+            size, name = taken_out
+            coefficient *= notation.number(size)
+            numeric.append(size)
         factors.append((_bare(name), labels))
     factors = _products(factors)
     if factors is None:
@@ -80,7 +87,11 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         form = " ".join(scalars) + " " + _group(form)
     if coefficient == -1:
         return "−" + form
-    return form if coefficient == 1 else f"{templates.number(coefficient)} {form}"
+    if coefficient == 1:
+        return form
+    size = notation.coefficient_text(numeric, abs(coefficient))
+    minus = "−" if coefficient < 0 else ""
+    return f"{minus}({size}) {form}" if "/" in size else f"{minus}{size} {form}"
 
 
 def _products(factors: list) -> list | None:

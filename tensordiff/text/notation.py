@@ -11,6 +11,7 @@ its own and compared with the tensor (the tests do exactly that).
 import itertools
 import re
 from collections.abc import Iterator
+from fractions import Fraction
 
 import numpy as np
 
@@ -31,6 +32,8 @@ __all__ = [
     "factor_table",
     "number",
     "is_number",
+    "coefficient_text",
+    "scaled",
     "tidy",
     "has_top_level_sum",
     "without_sign",
@@ -312,6 +315,7 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         mapping[c] = next(letters)
     summed = [c for _, classes in term.factors for c in classes if c not in label_of]
     parts = [f"δ[{','.join(p)}]" for p in label_of.values() if len(p) > 1]
+    under_sum = [False] * len(parts)  # whether each part has a summed index
     coefficient, sign, numeric = 1.0, 1, []
     table = {}
     for (array, classes), template in zip(term.factors, factor_names, strict=True):
@@ -323,22 +327,28 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         positive = without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
-        scaled = _scaled(text)
-        if scaled is not None:  # (2 (W x − y))[i] is written 2 (W x − y)[i]
-            size, text = scaled
+        taken_out = scaled(text)
+        if taken_out is not None:  # (2 (W x − y))[i] is written 2 (W x − y)[i]
+            size, text = taken_out
             coefficient *= number(size)
             numeric.append(size)
             array = array / number(size)
         parts.append(text)
+        under_sum.append(any(c in summed for c in classes))
         printed = templates.classes_in(template)
         if sorted(printed) == sorted(classes) and len(set(classes)) == len(classes) > 1:
             # the entry of Aᵀ prints as A[j,i]: the table's array is laid out as printed
             array = np.transpose(array, [list(classes).index(c) for c in printed])
             classes = printed
         table[text] = (array, [mapping[c] for c in classes])
-    body = " ".join(parts)
     if summed:
-        body = "Σ_" + ",".join(mapping[c] for c in dict.fromkeys(summed)) + " " + body
+        inside = [part for part, bound in zip(parts, under_sum, strict=True) if bound]
+        outside = [part for part, bound in zip(parts, under_sum, strict=True) if not bound]
+        total = "Σ_" + ",".join(mapping[c] for c in dict.fromkeys(summed)) + " " + " ".join(inside)
+        # the parts the Σ does not run over stand in front of it: s[i] Σ_a y[a], not
+        # Σ_a y[a] s[i], which reads as if s[i] were summed too
+        parts = [*outside, total] if inside else [total + " ".join(outside)]
+    body = " ".join(parts)
     return _signed(body, sign, coefficient, numeric), table
 
 
@@ -349,11 +359,31 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str
         minus, body = "", "({1} − {0})".format(*_difference(body))
     if abs(coefficient) == 1.0:
         return minus + (body or "1")
-    if len(numeric) == 1 and "/" in numeric[0]:
-        size = numeric[0].lstrip("−-")  # keep a fraction such as 1/3 exact
-        return f"{minus}({size}) {body}" if body else f"{minus}{size}"
-    size = templates.number(abs(coefficient))
+    size = coefficient_text(numeric, abs(coefficient))
+    if body and "/" in size:
+        size = f"({size})"
     return f"{minus}{size} {body}" if body else f"{minus}{size}"
+
+
+def coefficient_text(numeric: list[str], coefficient: float) -> str:
+    """The number ``coefficient``, the product of the printed numbers ``numeric``, as a
+    fraction when they are integers and fractions (``1/3`` times ``2`` is ``2/3``, not
+    ``0.6666666666666666``), else as :func:`templates.number` writes it.
+
+    >>> coefficient_text(["1/3", "2"], 2 / 3), coefficient_text(["3", "1/4"], 0.75)
+    ('2/3', '3/4')
+    >>> coefficient_text(["0.5", "2"], 1.0), coefficient_text(["0.1"], 0.1)
+    ('1', '0.1')
+    """
+    exact = Fraction(1)
+    for text in numeric:
+        plain = text.replace("−", "-")
+        if not re.fullmatch(r"-?\d+(/\d+)?", plain):
+            return templates.number(coefficient)
+        exact *= Fraction(plain)
+    if float(abs(exact)) != coefficient:
+        return templates.number(coefficient)  # numbers not all in the list
+    return str(abs(exact))
 
 
 def _difference(body: str) -> tuple[str, str] | None:
@@ -374,11 +404,11 @@ def _difference(body: str) -> tuple[str, str] | None:
     return inner[: cuts[0]], inner[cuts[0] + 3 :]
 
 
-def _scaled(text: str) -> tuple[str, str] | None:
+def scaled(text: str) -> tuple[str, str] | None:
     """``("2", "tanh(W x)[i]")`` for ``(2 tanh(W x))[i]``: a factor that is a number times
     one operand, the number taken out to stand in front of the term; None for others.
 
-    >>> _scaled("(2 (W x − y))[i]"), _scaled("(2 X[i,j])"), _scaled("(1 − x)[i]")
+    >>> scaled("(2 (W x − y))[i]"), scaled("(2 X[i,j])"), scaled("(1 − x)[i]")
     (('2', '(W x − y)[i]'), ('2', 'X[i,j]'), None)
     """
     match = re.fullmatch(r"\((\d+(?:\.\d+)?) (.+)\)((?:\[[^\[\]]*\])?)", text)
@@ -455,17 +485,17 @@ def tidy(text: str) -> str:
 
 
 def is_number(text: str) -> bool:
-    """Whether a factor name is a plain number: ``2``, ``−1``, ``1/6``."""
+    """Whether a factor name is a plain number: ``2``, ``−1``, ``1/6``, ``10⁻⁵``."""
     try:
-        float(text.replace("−", "-"))
+        templates.number_value(text)
     except ValueError:
         return "/" in text and all(is_number(part) for part in text.split("/", 1))
     return True
 
 
 def number(text: str) -> float:
-    """The value of a numeric factor name such as ``−1``, ``0.5`` or ``1/6``."""
+    """The value of a numeric factor name such as ``−1``, ``0.5``, ``1/6`` or ``10⁻⁵``."""
     if "/" in text:
         top, bottom = text.split("/", 1)
         return number(top) / number(bottom)
-    return float(text.replace("−", "-"))
+    return templates.number_value(text)

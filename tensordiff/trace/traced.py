@@ -181,7 +181,8 @@ class Trace:
         if known is None:
             if np.ndim(value) == 0:
                 return number(np.asarray(value))
-            known = self._remember(value, self._view_name(value) or self._fresh_name())
+            name = self._view_name(value) or _identity_name(value) or self._fresh_name()
+            known = self._remember(value, name)
         return known[1]
 
     def _fresh_name(self) -> str:
@@ -263,6 +264,15 @@ def _view_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:
     if named.ndim == 2:
         return f"{name}ᵀ"
     return f"transpose({name}, {order})"
+
+
+def _identity_name(value) -> str | None:
+    """``I₃`` for a constant that is the 3×3 identity (``np.eye(3)``, made inside the
+    function, has no name of the user's), else None."""
+    shape = np.shape(value)
+    if len(shape) != 2 or shape[0] != shape[1] or not np.array_equal(value, np.eye(shape[0])):
+        return None
+    return "I" + str(shape[0]).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def _address(array: np.ndarray) -> int:

@@ -176,7 +176,7 @@ def test_backprop_through_a_two_layer_mlp_reads_as_matrix_products():
         return np.sum((W2 @ np.tanh(W1 @ x3) - y2) ** 2)
 
     e = td.explain(loss)(W1)
-    assert e.matrix == "∂loss/∂W1 = ((1 − tanh²(W1 x3)) ⊙ (W2ᵀ (2 (W2 tanh(W1 x3) − y2)))) x3ᵀ"
+    assert e.matrix == "∂loss/∂W1 = 2 ((1 − tanh²(W1 x3)) ⊙ (W2ᵀ (W2 tanh(W1 x3) − y2))) x3ᵀ"
     h = np.tanh(W1 @ x3)
     expected = np.outer((1 - h**2) * (W2.T @ (2 * (W2 @ h - y2))), x3)
     np.testing.assert_allclose(np.asarray(e.jacobian), expected)

@@ -31,6 +31,7 @@ ELEMENTWISE = [
     "2 / (1 + np.exp(-x))", "np.sum((1 / (1 + np.exp(-x)) - d) ** 2)",
     "np.log(np.sum(np.exp(x)))", "np.sqrt(x * x + 1)",
     "np.abs(x) * x", "np.log2(x)", "np.log10(x)", "np.cbrt(x)",
+    "x * 2.5e-12", "x * -3e-8", "x * 1e20", "np.sqrt(x + 1e-5)", "x ** -2", "x ** 2.5",
 ]  # fmt: skip
 MASKS = [
     "np.where(x > 1, x, 0.1 * x)", "np.where(x > 1, x * x, -x)", "x * (x > 1)",
@@ -63,7 +64,9 @@ LINEAR = [
     "(x - np.mean(x)) / np.std(x)", "(x - np.mean(x)) / np.sqrt(np.var(x) + 1e-5)",
     "np.var(x, ddof=1)",
     "np.array([x[1], x[0]])", "np.array([[x[0], 0], [0, x[1]]])", "np.asarray(x) * u",
-    "np.array([x, u]) * 2", "np.r_[x, 0, u]",
+    "np.array([x, u]) * 2", "np.r_[x, 0, u]", "np.sin(x[np.array([[0, 1], [1, 2]])])",
+    "x[np.array([[0, 1], [1, 2]])] * x[0]", "np.mean((W @ x - 1.0) ** 2)",
+    "np.mean(np.sin(x)) * 3",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -101,6 +104,7 @@ SQUARE = [
     "np.linalg.matrix_power(x, 4)", "np.logaddexp.reduce(x, axis=1)",
     "np.trace(M @ x @ M.T)", "M @ x.T @ M", "np.linalg.inv(x) @ M", "np.outer(x @ u, u)",
     "np.exp(x) / np.sum(np.exp(x), axis=1)", "np.exp(x) / np.sum(np.exp(x), axis=0)",
+    "np.linalg.inv(x + np.eye(3))", "np.log(np.linalg.det(x @ x.T + np.eye(3)))",
 ]  # fmt: skip
 HESSIANS = [
     "np.sum(x ** 3)", "np.sum(np.exp(x))", "x @ M @ x", "np.sum(np.sin(x)) * np.sum(x)",
@@ -109,6 +113,12 @@ HESSIANS = [
     "np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))",
     "np.sum(u * (x - np.log(np.sum(np.exp(x)))))",
     "np.sum((W @ x) ** 2)", "np.sum(np.tanh(x) ** 2)", "np.sum(np.cross(x, np.sin(x)))",
+]  # fmt: skip
+
+MATRIX_HESSIANS = [
+    "np.log(np.linalg.det(x))", "np.linalg.slogdet(x)[1]", "np.sum(x ** 3)",
+    "np.trace(x @ x)", "np.trace(M @ x @ x)", "np.sum(np.linalg.inv(x))",
+    "np.trace(np.linalg.inv(x))", "np.linalg.norm(x)", "np.linalg.det(x)",
 ]  # fmt: skip
 
 CORPUS = (

@@ -28,9 +28,13 @@ import numpy as np
 _DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUPERSCRIPTS = {"ᵀ": "T", "²": 2, "³": 3, "⁻¹": "inv", "⁻ᵀ": "invT", "⁺": "pinv"}
+# a number as formulas print it: 2, 0.5, 1e-12, 10⁻⁵, 2.5·10⁻¹²
+_NUMBER = r"(?:\d+(?:\.\d+)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d+)?(?:e[-−+]?\d+)?"
+_POWER_OF_TEN = re.compile(r"(-?)(?:(\d+(?:\.\d+)?)·)?10(⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 _TOKEN = re.compile(
-    r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:e[-−+]?\d+)?)"
-    r"|(?P<name>[A-Za-zα-ωΑ-Ω][A-Za-z0-9_₀-₉]*)"
+    rf"\s*(?:(?P<number>{_NUMBER})"
+    r"|(?P<name>[A-Za-zα-ωΑ-Ω]\u0302?[A-Za-z0-9_₀-₉]*)"
     r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁺√∛(),\[\]|=<>≥≤≠∨½]))"
 )
 _LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
@@ -38,6 +42,16 @@ _LABEL = re.compile(r"[a-z][₀-₉]?")
 # one token of an index expression: ``mod``, a label, an integer or an operator
 _INDEX_TOKEN = re.compile(r"\s*(mod|[a-z][₀-₉]?|\d+|[+−()⌊⌋/])")
 _INDEX_PYTHON = {"mod": "%", "−": "-", "⌊": "(", "⌋": ")", "/": "//"}
+
+
+def read_number(text: str) -> float:
+    """The value of a printed number, its sign written ``−`` or ``-``."""
+    text = text.replace("−", "-")
+    power = _POWER_OF_TEN.fullmatch(text)
+    if power is None:
+        return float(text)
+    sign, mantissa, exponent = power.groups()
+    return float(f"{sign}{mantissa or '1'}e{exponent.translate(_FROM_SUPERSCRIPT)}")
 
 
 def _diag(a):
@@ -201,9 +215,9 @@ class _Expression:
             value = value[self.integers("]")]
             if np.size(value) == 1:  # an entry (of a vector read as a column): a number
                 value = np.reshape(value, ())
-        elif self.peek() == "[" and self.peek(1) == "[":  # a list of entries: x[[3, 0, 4]]
+        elif self.peek() == "[" and self.peek(1) == "[":  # entries: x[[3, 0, 4]], x[[[0, 1]]]
             self.take()
-            value = value[list(self.integers("]"))]
+            value = value[np.array(self.nested_integers())]
             self.take("]")
         while self.peek() in _SUPERSCRIPTS:
             value = _superscript(value, _SUPERSCRIPTS[self.take()])
@@ -232,7 +246,7 @@ class _Expression:
         if token == "[":
             return self.iverson()
         if re.fullmatch(r"\d.*", token):
-            return float(token.replace("−", "-"))
+            return read_number(token)
         if token == "Σ":
             return np.sum(self.postfix())
         return self.named(token)
@@ -278,7 +292,7 @@ class _Expression:
         if name in self.names:
             return np.asarray(self.names[name], dtype=float)
         identity = re.fullmatch(r"I([₀-₉]*)", name)
-        if identity and self.shape:  # I₃, or I as large as the Jacobian
+        if identity and (self.shape or identity.group(1)):  # I₃, or I as large as the Jacobian
             return np.eye(int(identity.group(1).translate(_DIGITS) or self.shape[0]))
         commutation = re.fullmatch(r"K([₀-₉])([₀-₉])", name)
         if commutation and self.shape:
@@ -326,6 +340,18 @@ class _Expression:
                 return False
             n += 1
         return self.peek(n) == close
+
+    def nested_integers(self) -> list:
+        """``[[0, 1], [1, 2]]``: an integer index array as Python writes it."""
+        if self.peek(1) != "[":
+            return list(self.integers("]"))
+        self.take("[")
+        rows = [self.nested_integers()]
+        while self.peek() == ",":
+            self.take(",")
+            rows.append(self.nested_integers())
+        self.take("]")
+        return rows
 
     def integers(self, close: str) -> tuple:
         self.take()
@@ -438,7 +464,7 @@ def meaning_value(meaning: str, names: dict, legend: dict):
 def legend_of(formula: str) -> tuple[str, dict[str, str]]:
     """The formula without its legend, and the legend as symbol → meaning."""
     formula, _, legend = formula.partition(", where ")
-    entries = re.split(r", (?=[^\W\d_][\w₀-₉]*(?:\[[^\]]*\])? = )", legend) if legend else []
+    entries = re.split(r", (?=[^\W\d_]\u0302?[\w₀-₉]*(?:\[[^\]]*\])? = )", legend) if legend else []
     return formula, dict(entry.split(" = ", 1) for entry in entries)
 
 
@@ -508,9 +534,9 @@ def _index_term(text, names, legend, outer_sizes):
             summed += token[2:].split(",")
         elif token.startswith("δ["):
             deltas.append(token[2:-1].split(","))
-        elif re.fullmatch(r"−?\(?\d+(\.\d+)?(/\d+)?\)?", token):
-            top, _, bottom = token.strip("()").replace("−", "-").partition("/")
-            coefficient *= float(top) / (float(bottom) if bottom else 1.0)
+        elif re.fullmatch(rf"−?\(?(?:{_NUMBER})(/\d+)?\)?", token):
+            top, _, bottom = token.strip("()").partition("/")
+            coefficient *= read_number(top) / (float(bottom) if bottom else 1.0)
         elif token.startswith("(") and _closes_at_end(token) and "[" in token:
             labels, value = _index_sum(token[1:-1], names, legend, sizes)
             operands.append((value, labels))
@@ -782,15 +808,23 @@ def _defined_tensor(key, labels, names, legend, sizes):
 
 
 def _selection(value, labels, sizes):
-    """The array of one-hot rows picking flat entries of several axes, sized by the labels."""
+    """The array of one-hot rows picking flat entries of several axes, sized by the labels:
+    ``S[a, in…]`` (row a picks a flat entry), or ``S[i, j, in…]`` whose rows are the entries
+    of the leading axes (sized already, their sizes multiplying to the number of picks)."""
     _, data = value
-    columns = [sizes[lb] for lb in labels[1:]]  # S[a, in…]: row a picks a flat entry
+    rows = 1
+    while all(lb in sizes for lb in labels[:rows]) and np.prod(
+        [sizes[lb] for lb in labels[:rows]]
+    ) < len(data):
+        rows += 1
+    columns = [sizes[lb] for lb in labels[rows:]]
     matrix = np.zeros((len(data), int(np.prod(columns))))
     for row, pick in enumerate(data):
         if pick >= 0:
             matrix[row, pick] = 1.0
-    sizes[labels[0]] = len(data)
-    return matrix.reshape([len(data), *columns])
+    if rows == 1:
+        sizes[labels[0]] = len(data)
+    return matrix.reshape([*(sizes[lb] for lb in labels[:rows]), *columns])
 
 
 def _aligned(value, labels, order, sizes):

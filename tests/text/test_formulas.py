@@ -57,7 +57,12 @@ def evaluate_term(text: str, table: dict, J) -> np.ndarray:
     if text.startswith("−"):
         coefficient, text = -1.0, text[1:].lstrip()
     operands, deltas = [], []  # operands: (array, labels)
-    for token in split_top(text, " "):
+    tokens = []
+    for token in split_top(text, " "):  # (Σ_a y[a]) s[i]: a bracketed Σ of a product
+        inner = token[1:-1]
+        bracketed_product = token.startswith("(Σ_") and len(signed_terms(inner)) == 1
+        tokens += split_top(inner, " ") if bracketed_product else [token]
+    for token in tokens:
         if not token or token.startswith("Σ_"):
             continue  # summed letters are simply absent from the output
         if token.startswith("δ["):

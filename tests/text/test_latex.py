@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from cases import cases
 from expressions import CORPUS as READ_BACK
-from expressions import HESSIANS, function, p3
+from expressions import HESSIANS, MATRIX_HESSIANS, S3, function, p3
 
 import tensordiff as td
 from tensordiff.cli import main
@@ -116,9 +116,10 @@ def _read_back_corpus() -> list[tuple[str, str]]:
         (f"{source} @{point.shape}", td.explain(function(source, argument))(point).latex())
         for source, argument, point in READ_BACK
     ]
+    hessians = [(source, p3) for source in HESSIANS] + [(s, S3) for s in MATRIX_HESSIANS]
     return corpus + [
-        (f"hessian {source}", to_latex(td.hessian(function(source, "x"))(p3).formula))
-        for source in HESSIANS
+        (f"hessian {source}", to_latex(td.hessian(function(source, "x"))(point).formula))
+        for source, point in hessians
     ]
 
 
@@ -173,7 +174,26 @@ def test_names_and_functions_are_upright_and_rows_aligned(name, tex):
         ("∂f/∂x[i] = max(x, 0)[i]", r"\max(x, 0)_{i}"),
         ("∂f/∂x[i] = sum(x, axis=1)[i]", r"\operatorname{sum}(x, \mathrm{axis}=1)_{i}"),
         ("∂f/∂x[i] = K1[i] √x[i]", r"K_{1}{}_{i}\,\sqrt{x_{i}}"),
+        ("∂f[i]/∂x[j] = 2.5·10⁻¹² δ[i,j]", r"2.5\cdot 10^{-12}\,\delta_{ij}"),
+        ("∂f[i]/∂x[j] = −2 δ[i,j] x^−3[i]", r"x^{-3}_{i}"),  # x^-3_{i} raised only the −
+        ("∂f/∂x[i] = x^2.5[i]", r"x^{2.5}_{i}"),
+        ("∂f/∂x[i] = x̂[i]", r"\hat{x}_{i}"),
     ],
 )
 def test_latex_of_textbook_pieces(text, tex):
     assert tex in to_latex(text)
+
+
+@pytest.mark.parametrize(
+    "constant, printed",
+    [(1e-5, "10⁻⁵"), (2.5e-12, "2.5·10⁻¹²"), (-3e-8, "−3·10⁻⁸"), (1e20, "10²⁰"), (0.25, "0.25")],
+)
+def test_numbers_are_written_as_a_textbook_writes_them(constant, printed):
+    """One typography for every number, in a coefficient as in an expression: 10⁻⁵, not
+    1e-05 beside −; in LaTeX 10^{-5}."""
+    scaled = td.explain(lambda x: x * constant)(p3)
+    assert scaled.formula == f"∂f[i]/∂x[j] = {printed} δ[i,j]"
+    shifted = td.explain(lambda x: np.sqrt(x + abs(constant)))(p3)
+    assert f"√(x + {printed.lstrip('−')})" in shifted.formula
+    for e in (scaled, shifted):
+        assert not re.search(r"\de[-−+]", e.formula + e.latex()), e.formula

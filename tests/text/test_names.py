@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pytest
+from formula_reader import read_number
 from test_formulas import evaluate_term, signed_terms
 
 import tensordiff as td
@@ -165,4 +166,14 @@ def test_a_constant_is_printed_so_that_it_reads_back_exactly(constant):
     """The printed factor is the float used: parsing it back gives the same float64."""
     formula = td.jacobian(lambda x: x * constant)(np.ones(2)).formula
     printed = formula.split("= ")[1].split(" δ")[0]
-    assert float(printed) == constant, formula
+    assert read_number(printed) == constant, formula
+
+
+def test_an_identity_made_in_the_function_reads_as_the_identity():
+    """np.eye(3) inside f has no name of the user's: it prints I₃, not K1 ("a constant
+    array, none of the arguments"), a symbol no reader could evaluate."""
+    J = td.jacobian(lambda X: np.linalg.inv(X + np.eye(3)))(np.diag([1.0, 2.0, 3.0]))
+    assert J.formula == "∂f[i,j]/∂X[k,l] = −((X + I₃)⁻¹)[i,k] ((X + I₃)⁻¹)[l,j]"
+    inverse = np.diag([1 / 2, 1 / 3, 1 / 4])
+    np.testing.assert_allclose(np.asarray(J), -np.einsum("ik,lj->ijkl", inverse, inverse))
+    assert "K1" in td.jacobian(lambda x: np.eye(3)[0] * x)(np.ones(3)).formula  # no identity

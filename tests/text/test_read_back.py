@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pytest
-from expressions import CORPUS, HESSIANS, USER, function, p3
+from expressions import CORPUS, HESSIANS, MATRIX_HESSIANS, S3, USER, function, p3
 from formula_reader import read_back, read_matrix_form
 
 import tensordiff as td
@@ -33,11 +33,14 @@ def test_the_printed_formula_reads_back_to_the_jacobian(source, argument, point)
     )
 
 
-@pytest.mark.parametrize("source", HESSIANS)
-def test_the_printed_hessian_reads_back(source):
-    H = td.hessian(function(source, "x"))(p3)
+_HESSIANS = [(source, p3) for source in HESSIANS] + [(source, S3) for source in MATRIX_HESSIANS]
+
+
+@pytest.mark.parametrize("source, point", _HESSIANS, ids=[s for s, _ in _HESSIANS])
+def test_the_printed_hessian_reads_back(source, point):
+    H = td.hessian(function(source, "x"))(point)
     np.testing.assert_allclose(
-        read_back(H.formula, {**USER, "x": p3}, H),
+        read_back(H.formula, {**USER, "x": point}, H),
         np.asarray(H),
         rtol=_PRINTED,
         atol=1e-9,
@@ -77,7 +80,7 @@ def test_most_of_the_corpus_has_a_matrix_form():
 
 
 def test_the_corpus_is_large():
-    assert len(CORPUS) + len(HESSIANS) >= 150
+    assert len(CORPUS) + len(HESSIANS) + len(MATRIX_HESSIANS) >= 150
 
 
 def _bound_letters(formula: str) -> list[list[str]]:

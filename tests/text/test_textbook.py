@@ -67,6 +67,17 @@ def test_numbers_stand_in_front_and_transposes_are_entries(f, arg, formula):
     assert printed == formula
 
 
+def test_a_mean_squared_error_reads_an_exact_fraction():
+    """(2/3) (W x − y) xᵀ: the mean's 1/n and the square's 2 multiplied exactly (it printed
+    0.6666666666666666, and the matrix form 0.3333333333333333 2 (W x − y) xᵀ)."""
+    y = rng.normal(size=3)
+    e = td.explain(lambda W: np.mean((W @ x - y) ** 2))(W)
+    assert e.formula == "∂f/∂W[i,j] = (2/3) (W x − y)[i] x[j]"
+    assert e.matrix == "∂f/∂W = (2/3) (W x − y) xᵀ"
+    np.testing.assert_allclose(np.asarray(e.jacobian), np.outer(W @ x - y, x) * 2 / 3, rtol=1e-14)
+    assert r"&= (2/3)\,(W x - y)\,x^{\top}" in e.latex()
+
+
 def _softmax(v, axis=None):
     e = np.exp(v - np.max(v, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
@@ -247,6 +258,31 @@ def test_the_log_of_a_determinant_reads_the_inverse_transposed():
 
 
 @pytest.mark.parametrize(
+    "log_det", [lambda X: np.log(np.linalg.det(X)), lambda X: np.linalg.slogdet(X)[1]]
+)
+def test_the_hessian_of_log_det_reads_minus_inverse_times_inverse(jax, log_det):
+    """∂²log det X/∂X[i,j]∂X[k,l] = −X⁻¹[j,k] X⁻¹[l,i] (the Matrix Cookbook's
+    −(X⁻ᵀ ⊗ X⁻¹) up to the order of vec); once printed with cofactors of minors and an
+    undefined K1 and S."""
+    H = td.hessian(log_det)(X)
+    assert H.formula == "∂²f/∂X[i,j]∂X[k,l] = −X⁻¹[j,k] X⁻¹[l,i]"
+    theirs = jax.hessian(lambda X: jax.numpy.linalg.slogdet(X)[1])(X)
+    np.testing.assert_allclose(np.asarray(H), np.asarray(theirs), rtol=1e-10, atol=1e-12)
+
+
+def test_the_third_derivative_of_log_det_names_only_inverses(jax):
+    """A rule's factor reshaped to its own shape prints as itself (it printed as
+    ``−reshape(−X⁻¹, (3, 3))[j,k]``)."""
+    T = td.jacobian(td.hessian(lambda X: np.log(np.linalg.det(X))))(X)
+    assert T.formula == (
+        "∂f[i,j,k,l]/∂X[m,n] = (X⁻¹[j,k] X⁻¹[l,m] X⁻¹[n,i] + X⁻¹[l,i] X⁻¹[j,m] X⁻¹[n,k])"
+    )
+    theirs = jax.jacfwd(jax.hessian(lambda X: jax.numpy.linalg.slogdet(X)[1]))(X)
+    np.testing.assert_allclose(np.asarray(T), np.asarray(theirs), rtol=1e-10, atol=1e-12)
+    assert "reshape" not in td.hessian(lambda X: np.sum(np.linalg.inv(X)))(X).formula
+
+
+@pytest.mark.parametrize(
     "source", ["np.log(np.abs(np.linalg.det(X)))", "np.log(2 * np.linalg.det(X))"]
 )
 def test_a_logarithm_of_something_else_is_no_log_determinant(source):
@@ -271,6 +307,23 @@ def test_the_gradient_of_log_sum_exp_is_the_softmax(log_sum_exp):
 
 
 @pytest.mark.parametrize(
+    "source, formula",
+    [
+        ("np.log(np.sum(np.exp(z)))", "δ[i,j] s[i] − s[i] s[j]"),
+        ("np.max(z) + np.log(np.sum(np.exp(z - np.max(z))))", "δ[i,j] s[i] − s[i] s[j]"),
+        ("np.sum(z - np.log(np.sum(np.exp(z))))", "−4 δ[i,j] s[i] + 4 s[i] s[j]"),
+    ],
+)
+def test_the_hessian_of_log_sum_exp_is_the_softmax_jacobian(jax, source, formula):
+    """diag(s) − s sᵀ, with s named: it printed exp(x − reshape(log(sum(exp(x))), (1,)))
+    and exp(log(s))."""
+    H = td.hessian(eval(f"lambda z: {source}", {"np": np}))(x)
+    assert H.formula == f"∂²f/∂z[i]∂z[j] = {formula}, where s = softmax(z)"
+    theirs = jax.hessian(eval(f"lambda z: {source}", {"np": jax.numpy}))(x)
+    np.testing.assert_allclose(np.asarray(H), np.asarray(theirs), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
     "log_softmax",
     [
         lambda z: z - np.log(np.sum(np.exp(z))),
@@ -288,15 +341,21 @@ def test_log_softmax_reads_identity_minus_ones_s_transposed(log_softmax):
 
 
 def test_softmax_cross_entropy_reads_s_minus_y():
-    """(Σ_a y[a]) s − y: the textbook s − y for a one-hot (or any probability) y."""
+    """s Σ_a y[a] − y: the textbook s − y for a one-hot (or any probability) y, whose sum
+    the formula does not assume is 1; s stands in front of the Σ that does not run over
+    it (Σ_a y[a] s[i] read as if s were summed too)."""
     y = np.array([0.0, 1.0, 0.0, 0.0])
 
     def loss(z):
         return -np.sum(y * np.log(np.exp(z) / np.sum(np.exp(z))))
 
     g = td.grad(loss)(x)
-    assert g.formula == "∂loss/∂z[i] = (Σ_a y[a] s[i] − y[i]), where s = softmax(z)"
+    assert g.formula == "∂loss/∂z[i] = (s[i] Σ_a y[a] − y[i]), where s = softmax(z)"
     np.testing.assert_allclose(np.asarray(g), _softmax(x) - y, atol=1e-15)
+    y = np.array([0.5, 2.0, 0.0, 1.0])  # weights that do not sum to 1: s Σy − y, not s − y
+    g = td.grad(loss)(x)
+    assert g.formula == "∂loss/∂z[i] = (s[i] Σ_a y[a] − y[i]), where s = softmax(z)"
+    np.testing.assert_allclose(np.asarray(g), 3.5 * _softmax(x) - y, atol=1e-14)
 
 
 def test_a_shift_that_differs_is_not_cancelled():
@@ -315,8 +374,8 @@ def test_attention_names_its_softmax():
 
     J = td.jacobian(attention)(W[:2])
     assert J.formula == (
-        "∂attention[i,j]/∂Q[k,l] = Σ_a δ[i,k] (values[a,j] s[i,a] − Σ_b values[b,j] s[i,b]"
-        " s[i,a]) (1 / 2) keys[a,l], where s = softmax((Q keysᵀ) / 2, axis=1)"
+        "∂attention[i,j]/∂Q[k,l] = δ[i,k] (1 / 2) Σ_a (values[a,j] s[i,a] − s[i,a] Σ_b"
+        " values[b,j] s[i,b]) keys[a,l], where s = softmax((Q keysᵀ) / 2, axis=1)"
     )  # 693 characters before the softmax was named
 
 
@@ -326,8 +385,8 @@ def test_a_variance_reads_var_not_its_expansion():
 
 
 _LAYER_NORM = (
-    "∂f[i]/∂z[j] = δ[i,j] (1 / σ) + (−1/4 (1 / σ) − 1/4 (1 / σ) y[i] y[j]),"
-    " where σ = {sigma}, y = (z − mean(z)) / {sigma}"
+    "∂f[i]/∂z[j] = δ[i,j] (1 / σ) + (−1/4 (1 / σ) − 1/4 (1 / σ) {z}[i] {z}[j]),"
+    " where {z} = (z − mean(z)) / {sigma}, σ = {sigma}"
 )
 
 
@@ -335,22 +394,29 @@ _LAYER_NORM = (
     "normalise, sigma",
     [
         (lambda z: (z - np.mean(z)) / np.std(z), "√var(z)"),  # 628 characters before
-        (lambda z: (z - np.mean(z)) / np.sqrt(np.var(z) + 1e-5), "√(var(z) + 1e-05)"),  # 656
+        (lambda z: (z - np.mean(z)) / np.sqrt(np.var(z) + 1e-5), "√(var(z) + 10⁻⁵)"),  # 656
         (
             lambda z: (z - np.mean(z)) / np.sqrt(np.mean((z - np.mean(z)) ** 2) + 1e-5),
-            "√(mean((z − mean(z))^2) + 1e-05)",
+            "√(mean((z − mean(z))^2) + 10⁻⁵)",
         ),
     ],
 )
-def test_a_layer_norm_reads_with_sigma_and_y_named(normalise, sigma):
-    """(δ[i,j] − 1/n − y[i] y[j]/n) / σ with y the normalised vector, σ its denominator."""
-    J = td.jacobian(normalise)(x)
-    assert J.formula == _LAYER_NORM.format(sigma=sigma)
+def test_a_layer_norm_reads_with_sigma_and_z_hat_named(normalise, sigma):
+    """(δ[i,j] − 1/n − ẑ[i] ẑ[j]/n) / σ with ẑ the standardised z (it printed as y, which
+    read as the output) and σ its denominator; ε as 10⁻⁵, not 1e-05."""
+    e = td.explain(normalise)(x)
+    assert e.formula == _LAYER_NORM.format(sigma=sigma, z="z\u0302")  # z, combining hat
     eps = 0.0 if sigma == "√var(z)" else 1e-5
     s = np.sqrt(np.var(x) + eps)
     y = (x - np.mean(x)) / s
     closed = (np.eye(4) - 1 / 4 - np.outer(y, y) / 4) / s
-    np.testing.assert_allclose(np.asarray(J), closed, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed, rtol=1e-12, atol=1e-14)
+    assert r"\hat{z}_{i}" in e.latex() and "1e-05" not in e.latex()
+
+
+def test_a_layer_norm_of_an_expression_is_not_named_after_an_argument():
+    J = td.jacobian(lambda v: (A @ v - np.mean(A @ v)) / np.std(A @ v))(x[:3])
+    assert "h\u0302 = (A v − mean(A v)) / √var(A v)" in J.formula and "v\u0302" not in J.formula
 
 
 @pytest.mark.parametrize(

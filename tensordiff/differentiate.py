@@ -10,6 +10,7 @@ order; :func:`differentiate` puts labels on the results. ``td.jacobian``,
 import copy
 import dataclasses
 import functools
+import inspect
 import linecache
 import re
 import sys
@@ -279,7 +280,8 @@ def _raise_library_error(error: Exception) -> None:
 
 def _scipy_function(tb) -> str:
     """``scipy.special.logsumexp``: the public scipy function the user's code called, if
-    the error arose inside one (the outermost scipy frame of ``tb``)."""
+    the error arose inside one: the outermost scipy frame that is a public function's own
+    (scipy's decorators, such as ``cho_factor``'s batching wrapper, run first)."""
     while tb is not None:
         frame = tb.tb_frame
         module = frame.f_globals.get("__name__", "")
@@ -287,9 +289,8 @@ def _scipy_function(tb) -> str:
             public = ".".join(p for p in module.split(".") if not p.startswith("_"))
             name = frame.f_code.co_name
             found = getattr(sys.modules.get(public), name, None)
-            if getattr(found, "__code__", None) is frame.f_code:
+            if callable(found) and getattr(inspect.unwrap(found), "__code__", None) is frame.f_code:
                 return f"{public}.{name}"
-            return ""
         tb = tb.tb_next
     return ""
 

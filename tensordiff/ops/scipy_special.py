@@ -44,6 +44,27 @@ _INSTEAD = {
     " keepdims=True))",
     "scipy.special.log_softmax": "x - np.logaddexp.reduce(x, axis=axis, keepdims=True)",
     "scipy.special.softmax": "np.exp(x - np.logaddexp.reduce(x, axis=axis, keepdims=True))",
+    # scipy.linalg's functions convert their arguments; NumPy's twins have rules
+    "scipy.linalg.solve": "np.linalg.solve(a, b)",
+    "scipy.linalg.inv": "np.linalg.inv(a)",
+    "scipy.linalg.det": "np.linalg.det(a)",
+    "scipy.linalg.cholesky": "np.linalg.cholesky(a) (lower; scipy's default is its"
+    " transpose, np.linalg.cholesky(a).T)",
+    "scipy.linalg.cho_factor": "np.linalg.cholesky(a) for the factor, and np.linalg.solve(a,"
+    " b) for cho_solve(cho_factor(a), b)",
+    "scipy.linalg.cho_solve": "np.linalg.solve(a, b) with the matrix that was factored",
+    "scipy.linalg.solve_triangular": "np.linalg.solve(np.triu(a), b) (np.tril(a) for lower=True)",
+    "scipy.linalg.eigh": "np.linalg.eigh(a)",
+    "scipy.linalg.eigvalsh": "np.linalg.eigvalsh(a)",
+    "scipy.linalg.svd": "np.linalg.svd(a)",
+    "scipy.linalg.svdvals": "np.linalg.svd(a, compute_uv=False)",
+    "scipy.linalg.norm": "np.linalg.norm(a, ord, axis)",
+    "scipy.linalg.pinv": "np.linalg.pinv(a)",
+    "scipy.linalg.lstsq": "np.linalg.lstsq(a, b)",
+    "scipy.linalg.expm": "the series I + X + X @ X / 2 + … (scaling and squaring: sum it"
+    " for X / 2**s, then square the sum s times)",
+    "scipy.spatial.distance.cdist": "np.sqrt(np.sum((XA[:, None, :] - XB[None, :, :]) ** 2,"
+    " axis=-1)) (the Euclidean metric)",
 }
 _MODULE = "scipy.special._logsumexp"
 _REPLACED = ("array_namespace", "xpx", "_logsumexp")

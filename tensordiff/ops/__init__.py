@@ -20,6 +20,7 @@ from tensordiff.ops import (  # noqa: F401
     reductions,
     refusals,
     sampled,
+    scipy_linalg,
     scipy_special,
     writes,
 )

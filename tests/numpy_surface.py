@@ -262,6 +262,9 @@ SAMPLES = {
     "linalg.det": sample(lambda n: lambda a: n.linalg.det(a), STACK),
     "linalg.eigh": sample(lambda n: lambda a: n.linalg.eigh(a + a.T)[1], SQUARE),
     "linalg.eigvalsh": sample(lambda n: lambda a: n.linalg.eigvalsh(a + a.T), SQUARE),
+    # (JAX's eig is complex: checked by differences of NumPy's, on a real spectrum)
+    "linalg.eig": sample(lambda n: lambda a: n.linalg.eig(a @ a.T)[0], SQUARE, True),
+    "linalg.eigvals": sample(lambda n: lambda a: n.linalg.eigvals(a + a.T), SQUARE, True),
     "linalg.inv": sample(lambda n: lambda a: n.linalg.inv(a), STACK),
     "linalg.matrix_power": sample(lambda n: lambda a: n.linalg.matrix_power(a, 3), SQUARE),
     "linalg.norm": sample(lambda n: lambda a: n.linalg.norm(a, "nuc"), SQUARE),

@@ -1,5 +1,5 @@
-"""Linear algebra: inv, det, slogdet, solve, norm, kron, cholesky, eigh, eigvalsh, svd
-(singular values), pinv, matrix_power.
+"""Linear algebra: inv, det, slogdet, solve, norm, kron, cholesky, eigh, eigvalsh, eig and
+eigvals (real spectra), svd (singular values), pinv, matrix_power.
 
 Each local Jacobian is written in index notation with
 :func:`tensordiff.ops.jacobians.index_term` and built from traced values, so
@@ -11,6 +11,10 @@ second derivatives work. Conventions follow JAX:
   non-symmetric direction differ; along symmetric ones they agree.
 * Eigenvector derivatives need distinct eigenvalues; with a repeated
   eigenvalue their entries are infinite or NaN, as in JAX.
+* ``eig`` and ``eigvals`` of a general real matrix are differentiated where its spectrum
+  is real (NumPy then returns real arrays): ``∂λ[k]/∂A[i,j] = V⁻¹[k,i] V[j,k]``, and the
+  unit eigenvectors' derivative keeps their norm; a complex spectrum is refused (eagerly,
+  and by a ``td.jit`` replay, whose step checks the dtype it recorded).
 * ``det`` is differentiable everywhere: its derivative is the cofactor matrix
   (the transposed adjugate), computed from an SVD, so a singular matrix is no
   special case. ``slogdet``'s is the cofactor matrix over ``det``: infinite or
@@ -375,6 +379,61 @@ def eigh(a, UPLO="L"):
 @implements(np.linalg.eigvalsh)
 def eigvalsh(a, UPLO="L"):
     return np.linalg.eigh(a, UPLO=UPLO)[0]
+
+
+@implements(np.linalg.eig)
+def eig(a, name="eig"):
+    """Eigenvalues and unit eigenvectors of real matrices whose spectra are real (NumPy
+    returns real arrays then: symmetric matrices, triangular ones, …); a complex spectrum
+    is refused, as tensordiff differentiates real arrays."""
+    shape = _square(name, a)
+    w, V = np.linalg.eig(raw(a))
+    if w.dtype.kind == "c":
+        raise UnsupportedOperationError.for_function(
+            f"linalg.{name}",
+            "this matrix has complex eigenvalues, and tensordiff differentiates real arrays"
+            " (a symmetric matrix: use eigh)",
+        )
+    n, B = shape[-1], _batch(shape)
+    (e,) = expressions([a])
+    vectors_name = defined("V", f"eigvecs({e})")
+    inverse_name = defined("V⁻¹", f"eigvecs({e})⁻¹")
+
+    def eigenvalues(_):  # ∂w[k]/∂A[i,j] = V⁻¹[k,i] V[j,k]
+        factors = [(B + "ki", np.linalg.inv(V), inverse_name), (B + "jk", V, vectors_name)]
+        return jacobians.index_term(B + "k", B + "ij", factors, np.shape(w), shape)
+
+    def eigenvectors(_):
+        # ∂V[a,k]/∂A[i,j] = Σ_m R[a,m,k] V⁻¹[m,i] V[j,k]: the eigenvector's change along the
+        # others, R[a,m,k] = (V[a,m] − V[a,k] (VᵀV)[k,m]) F[m,k], F[m,k] = 1/(w[k] − w[m])
+        # off the diagonal and 0 on it, with its component along itself taken out (unit norm)
+        same = np.eye(n, dtype=bool)
+        gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)  # [m,k] = w[k] − w[m]
+        F = np.where(same, 0.0, 1.0 / np.where(same, 1.0, gaps))
+        overlaps = np.matmul(np.swapaxes(V, -1, -2), V)  # (VᵀV)[k,m]
+        along = np.expand_dims(V, -1) * np.expand_dims(overlaps, -3)  # V[a,k] (VᵀV)[k,m]
+        R = (np.expand_dims(V, -1) - np.swapaxes(along, -1, -2)) * np.expand_dims(F, -3)
+        name = defined(
+            "R", f"(V[a,m] − V[a,k] (VᵀV)[k,m]) / (λ[k] − λ[m]), 0 at m = k, V = {vectors_name}"
+        )
+        factors = [
+            (B + "amk", R, name),
+            (B + "mi", np.linalg.inv(V), inverse_name),
+            (B + "jk", V, vectors_name),
+        ]
+        return jacobians.index_term(B + "ak", B + "ij", factors, np.shape(V), shape)
+
+    result = type(np.linalg.eig(np.eye(1)))
+    values = record("eig", w, [a], eigenvalues, "eigvals({0})")
+    vectors = record("eig", V, [a], eigenvectors, "eigvecs({0})")
+    return result(values, vectors) if result is not tuple else (values, vectors)
+
+
+@implements(np.linalg.eigvals)
+def eigvals(a):
+    """``eig``'s eigenvalues (NumPy's eigvals gives the same numbers, by the same LAPACK
+    reduction)."""
+    return eig(a, "eigvals")[0]
 
 
 @implements(np.linalg.svd)

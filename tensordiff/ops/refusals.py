@@ -43,11 +43,8 @@ REASONS = {
     " the pieces are not smooth functions of the value": _present(
         np, "frexp", "spacing", "nextafter"
     ),
-    "its value or derivative is complex (general eigenvalues, phases), and tensordiff"
-    " differentiates real arrays; for symmetric matrices use eigh/eigvalsh": _present(
-        np, "angle", "real_if_close", "sort_complex", "roots"
-    )
-    + _present(np.linalg, "eig", "eigvals"),
+    "its value or derivative is complex (phases, complex roots), and tensordiff"
+    " differentiates real arrays": _present(np, "angle", "real_if_close", "sort_complex", "roots"),
     "its result's size depends on the values (a set of distinct values), so no Jacobian of"
     " fixed shape exists": _present(
         np,

@@ -132,7 +132,9 @@ class Tape(Trace):
             return self._wrap(result, self._seen[key], name)
         self.steps.append(step)
         self._seen[key] = Slot(len(self.steps) - 1)
-        if not isinstance(result, (tuple, list)):
+        if function in _DTYPE_FOLLOWS_VALUES:
+            self._shapes[len(self.steps) - 1] = _Layout.of(result)
+        elif not isinstance(result, (tuple, list)):
             self._shapes[len(self.steps) - 1] = np.shape(result)
         return self._wrap(result, Slot(len(self.steps) - 1), name)
 
@@ -183,7 +185,22 @@ class Tape(Trace):
 
 
 class ShapeChanged(Exception):
-    """A replayed step gave another shape than when recorded: it depends on the values."""
+    """A replayed step gave another shape (or dtype) than when recorded: it depends on the
+    values."""
+
+
+# Functions whose result's dtype follows the values: np.linalg.eig is real for a real
+# spectrum and complex otherwise. Their steps check shapes and dtypes item by item.
+_DTYPE_FOLLOWS_VALUES = frozenset({np.linalg.eig, np.linalg.eigvals})
+
+
+class _Layout(tuple):
+    """The shapes and dtypes of a step's result, item by item for a tuple of arrays."""
+
+    @classmethod
+    def of(cls, result) -> "_Layout":
+        items = result if isinstance(result, (tuple, list)) else (result,)
+        return cls((np.shape(item), np.result_type(item)) for item in items)
 
 
 class Program:
@@ -191,7 +208,8 @@ class Program:
 
     Every step's shape is checked against the recording: a shape that depends on
     the values (a boolean mask, ``np.nonzero``) raises ShapeChanged rather than
-    feeding later steps planned for another shape.
+    feeding later steps planned for another shape; so does a dtype that depends on them
+    (``np.linalg.eig`` of a matrix whose spectrum is complex).
     """
 
     def __init__(self, n_inputs: int, n_values: int, steps: list, outputs: tuple[Slot, ...]):
@@ -211,9 +229,12 @@ class Program:
         for index, step, shape in self.steps:
             value = step(values)
             if shape is not None and getattr(value, "shape", ()) != shape:
-                raise ShapeChanged(
-                    f"a step recorded with shape {shape} gave {getattr(value, 'shape', ())}"
-                )
+                if type(shape) is not _Layout or _Layout.of(value) != shape:
+                    raise ShapeChanged(
+                        f"a step recorded with {shape} gave {getattr(value, 'shape', ())}"
+                        if type(shape) is not _Layout
+                        else f"a step recorded as {shape} gave {_Layout.of(value)}"
+                    )
             values[index] = value
         return [_fetch(values, slot) for slot in self.outputs]
 

@@ -14,7 +14,7 @@ def jac(f, *args):
     "call, name",
     [
         (lambda x: np.histogram(x)[0], "numpy.histogram"),
-        (lambda x: np.linalg.eig(x[None]), "numpy.linalg.eig"),
+        (lambda x: np.linalg.matrix_rank(x[None]), "numpy.linalg.matrix_rank"),
         (lambda x: np.roots(x), "numpy.roots"),
         (lambda x: np.add.reduceat(x, [0, 1]), "numpy.add.reduceat"),
         (lambda x: np.subtract.accumulate(x), "numpy.subtract.accumulate"),

@@ -89,7 +89,9 @@ def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
     """Reverse accumulation of a scalar output by vector–Jacobian products."""
     wanted = _depends_on(order, found)
     cotangents: dict[Node, np.ndarray] = {order[0]: np.ones(order[0].shape)}
-    with context.changed(named=False):  # the local Jacobians' factor names go unread
+    # the local Jacobians' factor names go unread; derivatives that are infinite or NaN
+    # (log at 0) are numbers to pass on here, not warnings, for every step at once
+    with context.changed(named=False), np.errstate(divide="ignore", invalid="ignore"):
         for node in order:
             cotangent = cotangents.pop(node, None)
             if cotangent is None:

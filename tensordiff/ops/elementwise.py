@@ -82,12 +82,13 @@ def _differentiable(ufunc, *inputs, **kwargs):
                 return ElementwiseProduct(None, arrays[position].shape)
             return jacobians.elementwise(None, value.shape, arrays[position].shape)
         derivative, factor = partial
+        if not context.current().named:  # backpropagating numbers: warnings silenced there
+            g = derivative(*arrays, value)
+            if numbers:
+                return ElementwiseProduct(g, arrays[position].shape)
+            return jacobians.elementwise(g, value.shape, arrays[position].shape)  # counted
         with np.errstate(divide="ignore", invalid="ignore"):
             g = derivative(*arrays, value)
-        if numbers:
-            return ElementwiseProduct(g, arrays[position].shape)
-        if not context.current().named:  # backpropagating numbers, counted: no name read
-            return jacobians.elementwise(g, value.shape, arrays[position].shape)
         name_of_g = flattened(factor.format(*exprs, y=grouped(record_expr), **fields))
         return jacobians.elementwise(g, value.shape, arrays[position].shape, grouped(name_of_g))
 

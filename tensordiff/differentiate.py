@@ -33,6 +33,7 @@ from tensordiff.errors import (
     TraceLeakError,
     UnsupportedDTypeError,
 )
+from tensordiff.ops.scipy_linalg import routing_note
 from tensordiff.ops.scipy_special import numpy_instead
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.densify import dense_value
@@ -255,7 +256,8 @@ def _raise_library_error(error: Exception) -> None:
         raise TraceLeakError(
             f"{scipy_function} received a traced value at `{_user_line(error.__traceback__)}`;"
             " it converts its argument to a plain array or writes into it, which would drop"
-            f" the derivative. Write {numpy_instead(scipy_function)} instead"
+            f" the derivative{routing_note(scipy_function)}. Write"
+            f" {numpy_instead(scipy_function)} instead"
         ) from None
     cause = error
     while cause is not None and not isinstance(cause, TensorDiffError):

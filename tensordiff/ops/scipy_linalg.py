@@ -36,7 +36,7 @@ import numpy as np
 from tensordiff.trace.registry import before_tracing
 from tensordiff.trace.traced import numbers_of, top_trace
 
-__all__: list[str] = []
+__all__ = ["routing_note"]
 
 _LINALG = "scipy.linalg"
 _DISTANCE = "scipy.spatial.distance"
@@ -231,6 +231,20 @@ _TWINS = {
 
 
 _SCIPY: dict = {}  # name -> scipy's own function, once routed
+
+
+def routing_note(public_name: str) -> str:
+    """Why a call of ``public_name``, a function this module routes, reached scipy's own
+    (for the refusal scipy's conversion meets); empty for any other function."""
+    module, _, name = public_name.rpartition(".")
+    if name not in {twin.__name__ for twin in _TWINS.get(module, ())}:
+        return ""
+    return (
+        f" (tensordiff computes {name} on traced values when it is looked up on its module,"
+        f" `{module}.{name}(...)`, with the options its NumPy twin models; a name imported"
+        f" before the first trace, `from {module} import {name}`, or another option reaches"
+        " scipy's own)"
+    )
 
 
 @before_tracing

@@ -4,6 +4,8 @@ reads one triangle where LAPACK does — and to JAX's jax.scipy where JAX means 
 What is not routed is refused by scipy's name, with NumPy to write instead, and that
 suggestion is right."""
 
+import inspect
+
 import numpy as np
 import pytest
 from differences import central_differences
@@ -97,6 +99,13 @@ def test_an_option_scipy_alone_handles_is_refused_by_scipys_name():
         td.jacobian(lambda a: linalg.eigh(a, np.eye(3))[0])(A)
     with pytest.raises(td.TraceLeakError, match=r"scipy\.spatial\.distance\.cdist"):
         td.jacobian(lambda a: distance.cdist(a, POINTS, "hamming"))(A)
+
+
+def test_a_name_bound_to_scipys_own_function_is_refused_saying_how_to_call_it():
+    scipys_cdist = inspect.unwrap(distance.cdist)  # as `from ... import cdist` before a trace
+    with pytest.raises(td.TraceLeakError, match=r"looked up on its module") as error:
+        td.jacobian(lambda a: scipys_cdist(a, POINTS))(A)
+    assert "scipy.spatial.distance.cdist(...)" in str(error.value)
 
 
 def _expm_series(a, squarings=6, terms=18):

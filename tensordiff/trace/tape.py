@@ -114,12 +114,16 @@ class Tape(Trace):
             return function(*self._values(args), **self._values(kwargs))
         if kwargs.get("out") is not None:
             raise TraceLeakError(f"numpy.{name} with out= writes in place; it cannot be replayed")
-        key = _step_key((function, self._template(args), self._template(kwargs)))
-        if function is np.einsum and args and isinstance(args[0], str):
-            self._kept.append(args)  # the key counts constants by id: keep them alive
-            args = _constants_folded(args, self)
-        function = _replayable(function, args)
         step = (function, self._template(args), self._template(kwargs))
+        key = _step_key(step)  # of the call as made: a folded constant is a new array
+        if function is np.einsum and args and isinstance(args[0], str):
+            folded = _constants_folded(args, self)
+            if folded != tuple(args):
+                self._kept.append(args)  # the key counts constants by id: keep them alive
+                args = folded
+                step = (function, self._template(args), step[2])
+        function = _replayable(function, args)
+        step = (function, *step[1:])
         result = function(*self._values(args), **self._values(kwargs))
         if result is None:  # np.copyto, np.put, ufunc.at, ...: it wrote into an argument
             raise TraceLeakError(f"numpy.{name} writes into an argument; it cannot be replayed")

@@ -8,6 +8,7 @@ has imported them, the first trace replaces these names of ``scipy.linalg`` (and
 ``cdist`` of ``scipy.spatial.distance``) by wrappers: a call holding a traced value runs
 its NumPy twin below — every step a rule, so its derivatives of every order, its
 formula and ``td.jit`` come with it — and every other call is scipy's own, unchanged.
+``expm`` has no such twin: it is recorded as scipy's own call, with a rule of its own.
 
 Each twin computes what scipy computes, option by option, including which triangle of
 the matrix it reads (``solve(assume_a="pos")``, ``cholesky``, ``cho_factor``,
@@ -33,8 +34,11 @@ import sys
 
 import numpy as np
 
-from tensordiff.trace.registry import before_tracing
-from tensordiff.trace.traced import numbers_of, top_trace
+from tensordiff.core.templates import defined, grouped
+from tensordiff.ops import jacobians
+from tensordiff.ops.arguments import letters
+from tensordiff.trace.registry import before_tracing, implements
+from tensordiff.trace.traced import Traced, apply, expressions, numbers_of, raw, record, top_trace
 
 __all__ = ["routing_note"]
 
@@ -187,6 +191,59 @@ def pinv(a, *, atol=None, rtol=None, return_rank=False, check_finite=True):
     return np.linalg.pinv(a)
 
 
+def expm(A):
+    """scipy's own numbers, recorded with :func:`_exponential`'s rule (scipy's expm has no
+    NumPy twin: its Padé approximant would be recorded term by term)."""
+    if np.ndim(A) < 2 or np.shape(A)[-1] != np.shape(A)[-2]:
+        return NotImplemented
+    return apply(_SCIPY["expm"], (A,), {})
+
+
+def _exponential(a):
+    """The rule of ``scipy.linalg.expm``: its Fréchet derivative, itself a matrix exponential
+    (Van Loan 1978), so derivatives of every order come from this rule again.
+
+    ∂exp(A)[i,j]/∂A[k,l] = ∫₀¹ exp(sA)[i,k] exp((1 − s)A)[l,j] ds: as an (n², n²) matrix,
+    rows (i,j) and columns (k,l), it is the upper-right block of the exponential of
+    [[I ⊗ Aᵀ, I], [0, A ⊗ I]] — a (2n², 2n²) matrix, so its cost grows as n⁶: this rule is
+    for the small matrices of a course or a model's rotation, not for n in the hundreds.
+    """
+    A = raw(a)
+    value = expm(A) if type(A) is Traced else _SCIPY["expm"](A)
+    shape = np.shape(A)
+    n, batch = shape[-1], letters(len(shape) - 2, skip="ijkl")
+    (e,) = expressions([a])
+    name = defined(
+        "L",
+        f"∂expm({e})/∂{grouped(e)}: L[p,q,r,t] = ∫₀¹ expm(s {grouped(e)})[p,r]"
+        f" expm((1 − s) {grouped(e)})[t,q] ds",
+    )
+
+    def jacobian(_):
+        identity = np.eye(n)
+        # (I ⊗ Aᵀ)[(i,j),(k,l)] = δ[i,k] A[l,j] and (A ⊗ I)[(i,j),(k,l)] = A[i,k] δ[j,l]
+        left = np.einsum(f"ik,{batch}lj->{batch}ijkl", identity, A)
+        right = np.einsum(f"{batch}ik,jl->{batch}ijkl", A, identity)
+        square = (*shape[:-2], n * n, n * n)
+        zero = np.zeros(square)
+        block = np.concatenate(
+            [
+                np.concatenate(
+                    [np.reshape(left, square), np.broadcast_to(np.eye(n * n), square)], -1
+                ),
+                np.concatenate([zero, np.reshape(right, square)], -1),
+            ],
+            -2,
+        )
+        exponential = expm(block) if type(block) is Traced else _SCIPY["expm"](block)
+        derivative = np.reshape(exponential[..., : n * n, n * n :], (*shape, n, n))
+        return jacobians.index_term(
+            batch + "ij", batch + "kl", [(batch + "ijkl", derivative, name)], shape, shape
+        )
+
+    return record("expm", value, [a], jacobian, "expm({0})")
+
+
 def cdist(XA, XB, metric="euclidean", *, out=None, **kwargs):  # noqa: N803 (scipy's names)
     """The metrics of the Minkowski family (``euclidean``, ``sqeuclidean``, ``cityblock``,
     ``chebyshev``, ``minkowski`` with ``p``) and ``cosine``, between rows."""
@@ -225,12 +282,15 @@ _TWINS = {
         svdvals,
         norm,
         pinv,
+        expm,
     ),
     _DISTANCE: (cdist,),
 }
 
 
 _SCIPY: dict = {}  # name -> scipy's own function, once routed
+# scipy's functions that are recorded as they are (their numbers scipy's), with these rules
+_OWN_RULES = {"expm": _exponential}
 
 
 def routing_note(public_name: str) -> str:
@@ -259,6 +319,8 @@ def _route_traced_values() -> None:
             if callable(function):
                 _SCIPY[twin.__name__] = function
                 setattr(module, twin.__name__, _routing(function, twin))
+                if twin.__name__ in _OWN_RULES:  # recorded as scipy's call, by our rule
+                    implements(function)(_OWN_RULES[twin.__name__])
         module._routes_traced_values = True
 
 

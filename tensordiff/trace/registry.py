@@ -156,8 +156,10 @@ def public_name(function: Callable) -> str:
 
 
 def _package(function: Callable) -> str:
-    """``scipy.special`` for one of its ufuncs (which NumPy hands over like its own);
-    else ``numpy``."""
+    """``scipy.special`` for one of its ufuncs (which NumPy hands over like its own),
+    ``scipy`` for a scipy function recorded as it is (``linalg.expm``); else ``numpy``."""
+    if (getattr(function, "__module__", None) or "").startswith("scipy."):
+        return "scipy"
     special = sys.modules.get("scipy.special")  # only if the user's code imported it
     ufunc = getattr(function, "__self__", function)
     if isinstance(ufunc, np.ufunc) and getattr(np, ufunc.__name__, None) is not ufunc:

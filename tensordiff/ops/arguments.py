@@ -31,7 +31,8 @@ def refuse_out(name: str, kwargs: dict) -> None:
         raise UnsupportedOperationError.for_function(
             name,
             "writing into out= cannot be recorded (`a += t` with `a` a NumPy array does this);"
-            " write `a = a + t` instead",
+            " write `a = a + t` instead, or make `a` from a traced value (np.zeros_like(x),"
+            " not np.zeros(n)): it can be written into",
         )
 
 

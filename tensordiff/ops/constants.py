@@ -1,5 +1,6 @@
 """Functions whose result is a piecewise-constant function of the values: tests,
-comparisons, rounding, counts and integer positions.
+comparisons, rounding, counts and integer positions; and arrays shaped like a traced one
+(``np.zeros_like(x)``), whose values do not depend on it at all.
 
 Their derivative is zero wherever it exists (at the jumps too, by the convention JAX
 follows for ``round`` and ``sign``), so they run on the plain values and give plain
@@ -20,7 +21,7 @@ import numpy as np
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops.arguments import refuse
 from tensordiff.trace.registry import implements, qualified_name
-from tensordiff.trace.traced import Traced, raw
+from tensordiff.trace.traced import Traced, expressions, raw, writable_constant
 
 __all__: list[str] = []
 
@@ -47,7 +48,6 @@ _PIECEWISE_CONSTANT = [
     np.searchsorted,
     np.argpartition,
     np.digitize,
-    np.empty_like,
     np.nanargmax,
     np.nanargmin,
     np.lexsort,
@@ -75,12 +75,45 @@ for _function in _PIECEWISE_CONSTANT:
     implements(_function)(functools.partial(_constant, _function))
 
 
+# ---- arrays shaped like a traced one ------------------------------------------------------
+def _shaped_like(a, value, expr: str):
+    """NumPy's ``value`` made from ``a``'s shape; a traced constant when ``a`` is traced and
+    ``value`` holds floats. An accumulator or a buffer filled in later
+    (``acc = np.zeros_like(x); acc += x ** 2``, ``out[i] = …``) must record those writes,
+    as jax.numpy's does; an integer or boolean array (a mask, counts) stays plain."""
+    if type(a) is not Traced or not np.issubdtype(value.dtype, np.inexact):
+        return value
+    return writable_constant(value, a, expr)
+
+
+@implements(np.zeros_like)
+def zeros_like(a, dtype=None, order="K", subok=True, shape=None, device=None):
+    return _shaped_like(a, np.zeros_like(raw(a), dtype=dtype, order=order, shape=shape), "0")
+
+
+@implements(np.ones_like)
+def ones_like(a, dtype=None, order="K", subok=True, shape=None, device=None):
+    return _shaped_like(a, np.ones_like(raw(a), dtype=dtype, order=order, shape=shape), "1")
+
+
+@implements(np.empty_like)
+def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, device=None):
+    """Zeros, not NumPy's arbitrary entries: an entry read before it is written is then the
+    same at every call (and in ``td.jit``'s replay)."""
+    return np.zeros_like(prototype, dtype=dtype, order=order, shape=shape)
+
+
 @implements(np.full_like)
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, device=None):
-    """``a`` gives only the shape; the fill value must be a constant."""
+    """``a`` gives the shape (and the dtype); a traced fill value is broadcast into it."""
     if type(fill_value) is Traced:
-        raise UnsupportedOperationError.for_function(
-            "full_like",
-            "the fill value is a traced value; write np.zeros_like(a) + value instead",
-        )
-    return np.full_like(raw(a), fill_value, dtype=dtype, order=order, shape=shape)
+        zeros = np.zeros_like(a, dtype=dtype, order=order, shape=shape)
+        if not np.issubdtype(zeros.dtype, np.inexact):
+            raise UnsupportedOperationError.for_function(
+                "full_like",
+                f"a {zeros.dtype} array cannot hold the traced fill value's derivative;"
+                " give a float dtype",
+            )
+        return zeros + fill_value
+    value = np.full_like(raw(a), fill_value, dtype=dtype, order=order, shape=shape)
+    return _shaped_like(a, value, expressions([a, fill_value])[1])

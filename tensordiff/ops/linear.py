@@ -415,16 +415,6 @@ def size(a, axis=None):
     return np.size(raw(a), axis)
 
 
-@implements(np.zeros_like)
-def zeros_like(a, dtype=None, order="K", subok=True, shape=None, device=None):
-    return np.zeros_like(raw(a), dtype=dtype, order=order, shape=shape)
-
-
-@implements(np.ones_like)
-def ones_like(a, dtype=None, order="K", subok=True, shape=None, device=None):
-    return np.ones_like(raw(a), dtype=dtype, order=order, shape=shape)
-
-
 @implements(np.result_type)
 def result_type(*arrays_and_dtypes):
     return np.result_type(*(raw(x) for x in arrays_and_dtypes))

@@ -61,7 +61,9 @@ def _written_by(function, a, value, instead: str, *before, **options) -> None:
     target.write(overwritten(target, value, write))
 
 
-_FROM_A_COPY = "write into a copy of it made from the traced values (y = x.copy())"
+_FROM_A_COPY = (
+    "write into an array made from the traced values (y = x.copy(), or y = np.zeros_like(x))"
+)
 
 
 @implements(np.fill_diagonal)

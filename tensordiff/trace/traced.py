@@ -64,6 +64,7 @@ __all__ = [
     "TracedConversion",
     "keep_call",
     "apply",
+    "writable_constant",
 ]
 
 
@@ -425,7 +426,8 @@ class Traced(NDArrayOperatorsMixin):
                 " tensordiff's first trace (`from numpy import asarray`: write np.asarray), a"
                 " NumPy function converting a list holding traced values (np.exp([a, b]):"
                 " write np.exp(np.array([a, b]))), or a NumPy array's method or slice"
-                " assignment (a.dot(t), buf[:2] = t: write np.dot(a, t), np.concatenate)"
+                " assignment (a.dot(t), buf[:2] = t: write np.dot(a, t), np.concatenate, or"
+                " make buf with np.zeros_like(x) of a traced x)"
             )
         self._leak(
             f"a traced value was converted to a plain ndarray, which would silently"
@@ -446,8 +448,9 @@ class Traced(NDArrayOperatorsMixin):
         self._leak(
             "a traced value was turned into a Python number (float(t), a math-module function"
             " such as math.exp(t), or an assignment buf[i] = t into a NumPy array); this would"
-            f" drop its derivative. Use the NumPy function ({instead}), and build arrays with"
-            " np.stack/np.concatenate/np.where instead of assigning into a buffer"
+            f" drop its derivative. Use the NumPy function ({instead}); build arrays with"
+            " np.stack/np.concatenate/np.where, or assign into a buffer made from a traced"
+            " value (buf = np.zeros_like(x), not np.zeros(n))"
         )
 
     def __int__(self):
@@ -1131,6 +1134,15 @@ def _recording_trace(inputs: Sequence) -> tuple[Trace, list[int]]:
     if trace is None or lists and level_of(inputs) > trace.level:
         raise TypeError("record() needs the traced values themselves among its inputs")
     return trace, positions
+
+
+def writable_constant(value, like: Traced, expr: str) -> Traced:
+    """``value``, a constant made from ``like``'s shape (``np.zeros_like(x)``), as a traced
+    value of ``like``'s trace with no parents: its derivative is zero, and a later write of
+    traced values into it (``acc += t``, ``out[i] = t``) is recorded, where a NumPy array
+    could not hold the written values' derivatives."""
+    value = as_array(value)
+    return Traced(value, Node("constant", value.shape, (), expr), _open(like._trace))
 
 
 def keep_call(result, inputs: Sequence, **options):

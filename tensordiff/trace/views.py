@@ -54,7 +54,8 @@ _NEW_MEMORY = frozenset(
         " delete where select sort partition take take_along_axis compress extract repeat"
         " tile pad roll diff ediff1d gradient convolve correlate trace linspace logspace"
         " geomspace interp polyval polyfit tril triu diagflat vander sinc nan_to_num bincount"
-        " i0 fill_diagonal put copyto place putmask put_along_axis matvec vecmat vecdot".split(),
+        " i0 fill_diagonal put copyto place putmask put_along_axis matvec vecmat vecdot"
+        " zeros_like ones_like empty_like full_like".split(),
     )
     + [
         function

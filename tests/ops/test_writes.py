@@ -6,19 +6,9 @@ of the NumPy program itself, and closed forms."""
 
 import numpy as np
 import pytest
+from differences import central_differences
 
 import tensordiff as td
-
-
-def _differences(f, x, h=1e-6):
-    """Central differences of the NumPy program ``f`` (which may write in place)."""
-    y = np.asarray(f(x.copy()))
-    J = np.empty(y.shape + x.shape)
-    for index in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[index] = h
-        J[(...,) + index] = (np.asarray(f(x + step)) - np.asarray(f(x - step))) / (2 * h)
-    return J
 
 
 def _jacobian(f, x):
@@ -35,7 +25,7 @@ def test_an_in_place_add_is_seen_through_another_name():
 
     x = np.array([0.5, 1.0, 2.0])
     np.testing.assert_allclose(_jacobian(f, x), np.diag(4 * x + 1))  # d((2x + 1) x)/dx
-    np.testing.assert_allclose(_jacobian(f, x), _differences(f, x), atol=1e-7)
+    np.testing.assert_allclose(_jacobian(f, x), central_differences(f, x), atol=1e-7)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +63,7 @@ def test_a_copy_is_not_a_view():
         return x + y + z
 
     x = np.array([1.0, 2.0, 3.0])
-    np.testing.assert_allclose(_jacobian(f, x), _differences(f, x), atol=1e-7)
+    np.testing.assert_allclose(_jacobian(f, x), central_differences(f, x), atol=1e-7)
 
 
 def test_asarray_is_the_array_itself():
@@ -84,7 +74,7 @@ def test_asarray_is_the_array_itself():
         return y * x
 
     x = np.array([1.0, 2.0, 3.0])
-    np.testing.assert_allclose(_jacobian(f, x), _differences(f, x), atol=1e-7)
+    np.testing.assert_allclose(_jacobian(f, x), central_differences(f, x), atol=1e-7)
 
 
 # ---- item assignment, against JAX's x.at[...].set ---------------------------------------
@@ -127,7 +117,7 @@ def test_repeated_positions_keep_the_last_write_as_numpy():
         return y
 
     x = np.array([1.0, 2.0, 3.0])
-    np.testing.assert_allclose(td.jacobian(f)(x).__array__(), _differences(f, x), atol=1e-7)
+    np.testing.assert_allclose(td.jacobian(f)(x).__array__(), central_differences(f, x), atol=1e-7)
 
 
 def test_row_normalisation_in_a_loop_matches_jax(rng, jax):
@@ -151,10 +141,10 @@ def test_writing_into_the_argument_differentiates_by_the_argument():
         return x * 3
 
     x = np.array([0.0, 1.0, 2.0])
-    np.testing.assert_allclose(_jacobian(f, x), _differences(f, x), atol=1e-6)
+    np.testing.assert_allclose(_jacobian(f, x), central_differences(f, x), atol=1e-6)
 
 
-def test_a_recursion_written_in_place_matches_differences():
+def test_a_recursion_written_in_place_matchescentral_differences():
     A = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]])
 
     def gauss_seidel(b):
@@ -165,7 +155,9 @@ def test_a_recursion_written_in_place_matches_differences():
         return x
 
     b = np.array([1.0, -2.0, 0.5])
-    np.testing.assert_allclose(_jacobian(gauss_seidel, b), _differences(gauss_seidel, b), atol=1e-7)
+    np.testing.assert_allclose(
+        _jacobian(gauss_seidel, b), central_differences(gauss_seidel, b), atol=1e-7
+    )
 
 
 def test_jit_replays_writes_at_positions_from_the_values():
@@ -177,7 +169,7 @@ def test_jit_replays_writes_at_positions_from_the_values():
 
     jitted = td.jit(td.jacobian(f))
     for x in (np.array([1.0, 2.0, 1.0]), np.array([2.0, 1.0, 3.0])):
-        np.testing.assert_allclose(np.asarray(jitted(x)), _differences(f, x), atol=1e-7)
+        np.testing.assert_allclose(np.asarray(jitted(x)), central_differences(f, x), atol=1e-7)
 
 
 # ---- in-place methods and NumPy's writing functions ------------------------------------
@@ -221,14 +213,14 @@ def test_sort_in_place_matches_jax_sort(jax):
         "method put",
     ],  # fmt: skip
 )
-def test_numpy_writing_functions_match_differences(write):
+def test_numpy_writing_functions_matchcentral_differences(write):
     def f(x):
         y = np.sin(x)
         write(y, x)
         return y * x
 
     x = np.array([[0.3, -1.0, 0.5], [1.5, 0.2, -0.4], [0.9, -0.6, 1.1]])
-    np.testing.assert_allclose(_jacobian(f, x), _differences(f, x), atol=1e-7)
+    np.testing.assert_allclose(_jacobian(f, x), central_differences(f, x), atol=1e-7)
 
 
 def test_scatter_add_matches_jax(jax):
@@ -268,3 +260,67 @@ def test_an_in_place_operation_cannot_change_the_shape():
 
     with pytest.raises(td.ShapeError, match="in-place"):
         td.jacobian(f)(np.ones(3))
+
+
+# ---- arrays shaped like a traced one: accumulators and buffers (as jax.numpy's) ----------
+def _accumulated(np, x):
+    total = np.zeros_like(x)
+    for k in range(1, 4):
+        total += x**k / k
+    return total
+
+
+def test_an_accumulator_from_zeros_like_matches_jax(jax):
+    x = np.array([0.3, -1.2, 2.0])
+    expected = jax.jacobian(lambda x: _accumulated(jax.numpy, x))(x)
+    np.testing.assert_allclose(_jacobian(lambda x: _accumulated(np, x), x), expected)
+    H = td.hessian(lambda x: np.sum(_accumulated(np, x)))(x)
+    np.testing.assert_allclose(np.asarray(H), np.diag(1 + 2 * x))  # d²Σ(x + x²/2 + x³/3)
+    replay = td.jit(td.jacobian(lambda x: _accumulated(np, x)))
+    replay(x)
+    np.testing.assert_allclose(
+        np.asarray(replay(2 * x)), jax.jacobian(lambda x: _accumulated(jax.numpy, x))(2 * x)
+    )
+
+
+@pytest.mark.parametrize(
+    "make", [np.zeros_like, np.empty_like, np.ones_like, lambda x: np.full_like(x, 2.5)]
+)
+def test_a_buffer_shaped_like_the_argument_is_filled_by_writes(make):
+    def f(x):
+        out = make(x)
+        out[0] = x[0] ** 2
+        out[1:] = x[1:] * x[0]
+        return out
+
+    x = np.array([0.3, -1.2, 2.0])
+    np.testing.assert_allclose(_jacobian(f, x), central_differences(f, x), atol=1e-7)
+    np.testing.assert_array_equal(x, [0.3, -1.2, 2.0])  # the argument is not written
+
+
+def test_shaped_like_constants_have_no_derivative_but_numpys_values():
+    x = np.array([0.3, -1.2])
+    for make in (np.zeros_like, np.ones_like, lambda x: np.full_like(x, 2.5)):
+        value, J = td.value_and_jacobian(make)(x)
+        np.testing.assert_array_equal(np.asarray(value), make(x))
+        np.testing.assert_array_equal(np.asarray(J), np.zeros((2, 2)))
+
+
+def test_full_like_with_a_traced_fill_value_matches_jax(jax):
+    x = np.array([0.3, -1.2, 2.0])
+    expected = jax.jacobian(lambda x: jax.numpy.full_like(x, x[0] * x[1]) * x)(x)
+    np.testing.assert_allclose(_jacobian(lambda x: np.full_like(x, x[0] * x[1]) * x, x), expected)
+
+
+def test_integer_and_boolean_arrays_shaped_like_a_traced_one_stay_numpy_arrays():
+    def f(x):
+        mask = np.zeros_like(x, dtype=bool)
+        mask[1:] = True  # a plain mask: NumPy writes it, and x[mask] indexes with it
+        counts = np.ones_like(x, dtype=np.int64)
+        assert type(mask) is np.ndarray and type(counts) is np.ndarray
+        return x[mask] * counts[mask]
+
+    x = np.array([0.3, -1.2, 2.0])
+    np.testing.assert_allclose(_jacobian(f, x), np.eye(3)[1:])
+    with pytest.raises(td.UnsupportedOperationError, match=r"full_like.*int64.*float dtype"):
+        td.jacobian(lambda x: np.full_like(x, x[0], dtype=np.int64))(x)

@@ -316,6 +316,25 @@ def roll(a, shift, axis=None):
     return _along_axes("roll", a, np.roll(raw(a), shift, axis=axis), picks)
 
 
+@implements(np.fft.fftshift)
+def fftshift(x, axes=None):
+    """The zero frequency moved to the centre: a roll by half of each axis (rounded down)."""
+    return _rolled_by_halves(x, axes, 1, "fft.fftshift")
+
+
+@implements(np.fft.ifftshift)
+def ifftshift(x, axes=None):
+    """fftshift undone: a roll back by half of each axis."""
+    return _rolled_by_halves(x, axes, -1, "fft.ifftshift")
+
+
+def _rolled_by_halves(x, axes, direction: int, name: str):
+    shape = np.shape(raw(x))
+    every = range(len(shape))
+    axes = normalize_axes(every if axes is None else axes, len(shape), name, repeats=True)
+    return np.roll(x, [direction * (shape[k] // 2) for k in axes], axis=axes)
+
+
 # np.pad's modes whose new entries are copies of entries (reflect_type='odd' is not)
 _COPYING_MODES = ("edge", "wrap", "reflect", "symmetric")
 

@@ -45,6 +45,17 @@ REASONS = {
     ),
     "its value or derivative is complex (phases, complex roots), and tensordiff"
     " differentiates real arrays": _present(np, "angle", "real_if_close", "sort_complex", "roots"),
+    "its result is complex (a Fourier transform), and tensordiff differentiates real arrays;"
+    " for a real signal x of length N, write the transform's real and imaginary parts as"
+    " matrix products: k = np.arange(N); re = np.cos(2 * np.pi * np.outer(k, k) / N) @ x,"
+    " im = -np.sin(2 * np.pi * np.outer(k, k) / N) @ x": _present(
+        np.fft, "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "rfft2", "rfftn", "ihfft"
+    ),
+    "it reads its argument as a complex (Hermitian) spectrum, and tensordiff differentiates"
+    " real arrays; write the inverse transform as real matrix products (np.cos and np.sin of"
+    " 2π k n / N times the real and imaginary parts)": _present(
+        np.fft, "irfft", "irfft2", "irfftn", "hfft"
+    ),
     "its result's size depends on the values (a set of distinct values), so no Jacobian of"
     " fixed shape exists": _present(
         np,

@@ -18,6 +18,7 @@ from numpy_surface import (
     NOT_ROUTED,
     SAMPLES,
     UFUNC_METHODS,
+    VECTOR,
     X,
     binary_ufuncs,
     coverage_markdown,
@@ -146,3 +147,19 @@ def test_the_coverage_page_is_current():
     assert PAGE.read_text() == coverage_markdown(), (
         "regenerate: PYTHONPATH=$PWD python tests/numpy_surface.py > docs/numpy-coverage.md"
     )
+
+
+def test_the_real_fourier_transform_a_refusal_suggests_is_numpys_and_jaxs(jax):
+    """np.fft is refused (complex results); the matrix products its reason spells out give
+    NumPy's numbers, and the power spectrum written with them JAX's derivative."""
+    with pytest.raises(td.UnsupportedOperationError, match=r"numpy\.fft\.rfft.*np\.cos"):
+        td.jacobian(lambda x: np.abs(np.fft.rfft(x)))(VECTOR)
+    k = np.arange(len(VECTOR))
+    angles = 2 * np.pi * np.outer(k, k) / len(VECTOR)
+
+    def power(x):
+        return (np.cos(angles) @ x) ** 2 + (-np.sin(angles) @ x) ** 2
+
+    np.testing.assert_allclose(power(VECTOR), np.abs(np.fft.fft(VECTOR)) ** 2, rtol=1e-12)
+    theirs = jax.jacobian(lambda x: jax.numpy.abs(jax.numpy.fft.fft(x)) ** 2)(VECTOR)
+    np.testing.assert_allclose(np.asarray(td.jacobian(power)(VECTOR)), theirs, atol=1e-12)

@@ -35,6 +35,7 @@ import sys
 import numpy as np
 
 from tensordiff.core.templates import defined, grouped
+from tensordiff.errors import ShapeError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters
 from tensordiff.trace.registry import before_tracing, implements
@@ -194,8 +195,9 @@ def pinv(a, *, atol=None, rtol=None, return_rank=False, check_finite=True):
 def expm(A):
     """scipy's own numbers, recorded with :func:`_exponential`'s rule (scipy's expm has no
     NumPy twin: its Padé approximant would be recorded term by term)."""
-    if np.ndim(A) < 2 or np.shape(A)[-1] != np.shape(A)[-2]:
-        return NotImplemented
+    shape = np.shape(A)
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise ShapeError(f"scipy.linalg.expm needs square matrices (..., n, n), got {shape}")
     return apply(_SCIPY["expm"], (A,), {})
 
 

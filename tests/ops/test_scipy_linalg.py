@@ -5,6 +5,7 @@ What is not routed is refused by scipy's name, with NumPy to write instead, and 
 suggestion is right."""
 
 import inspect
+import re
 
 import numpy as np
 import pytest
@@ -146,6 +147,14 @@ def test_expm_formula_names_the_matrix_exponential_and_defines_its_derivative():
     formula = td.jacobian(lambda a: linalg.expm(a))(A).formula
     assert "L[i,j,k,l]" in formula and "where L = ∂expm(a)/∂a" in formula
     assert "exp(a)" not in formula  # the elementwise exponential is another function
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (3,)])
+def test_expm_of_a_matrix_that_is_not_square_is_a_shape_error_naming_it(shape):
+    with pytest.raises(
+        td.ShapeError, match=r"scipy\.linalg\.expm needs square .*" + re.escape(str(shape))
+    ):
+        td.jacobian(linalg.expm)(np.ones(shape))
 
 
 def _expm_series(a, squarings=6, terms=18):

@@ -20,7 +20,7 @@ import numpy as np
 
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops.arguments import refuse
-from tensordiff.trace.registry import implements, qualified_name
+from tensordiff.trace.registry import created_like, implements, qualified_name
 from tensordiff.trace.traced import Traced, expressions, raw, writable_constant
 
 __all__: list[str] = []
@@ -77,13 +77,22 @@ for _function in _PIECEWISE_CONSTANT:
 
 # ---- arrays shaped like a traced one ------------------------------------------------------
 def _shaped_like(a, value, expr: str):
-    """NumPy's ``value`` made from ``a``'s shape; a traced constant when ``a`` is traced and
-    ``value`` holds floats. An accumulator or a buffer filled in later
+    """NumPy's ``value`` made from ``a``'s shape; when ``a`` is traced, a traced constant
+    if it holds floats: an accumulator or a buffer filled in later
     (``acc = np.zeros_like(x); acc += x ** 2``, ``out[i] = …``) must record those writes,
-    as jax.numpy's does; an integer or boolean array (a mask, counts) stays plain."""
-    if type(a) is not Traced or not np.issubdtype(value.dtype, np.inexact):
+    as jax.numpy's does."""
+    return writable_constant(value, a, expr) if type(a) is Traced else value
+
+
+@implements(created_like)
+def _made_like(like, function, *args, **kwargs):
+    """``np.zeros(3, like=t)``, ``np.eye(2, like=t)``: NumPy's array, shaped like ``like``'s
+    arrays are (a traced constant when it holds floats)."""
+    value = function(*args, **kwargs)
+    if not isinstance(value, np.ndarray):
         return value
-    return writable_constant(value, a, expr)
+    shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    return _shaped_like(like, value, f"{function.__name__}({shown})")
 
 
 @implements(np.zeros_like)

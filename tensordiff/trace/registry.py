@@ -37,6 +37,7 @@ __all__ = [
     "supported_operations",
     "cast",
     "assign",
+    "created_like",
 ]
 
 # NumPy callable -> its rule, called with the call's own arguments
@@ -65,10 +66,18 @@ def assign(x, index, value):
     return written
 
 
+def created_like(like, function, *args, **kwargs):
+    """``function(*args, **kwargs)``, an array built from constants: the stand-in for a call
+    given ``like=`` a traced value (``np.zeros(3, like=t)``), which NumPy hands over without
+    ``like``. The rule makes it a constant of ``like``'s trace."""
+    return function(*args, **kwargs)
+
+
 _METHOD_NAMES = {
     cast: "ndarray.astype",
     operator.getitem: "ndarray.__getitem__",
     assign: "ndarray.__setitem__",
+    created_like: "an array creation with like=",
 }
 
 

@@ -402,6 +402,8 @@ class Traced(NDArrayOperatorsMixin):
             _refuse_out_of_core(func, args)
             return NotImplemented
         _refuse_complex(func, args)
+        if top_trace(args, kwargs) is None:  # np.zeros(3, like=t): NumPy passes no t on
+            return apply(registry.created_like, (self, func, *args), kwargs)
         return apply(func, args, kwargs)
 
     # ---- conversions to plain numbers, each naming the call and what to write -----------
@@ -1136,12 +1138,15 @@ def _recording_trace(inputs: Sequence) -> tuple[Trace, list[int]]:
     return trace, positions
 
 
-def writable_constant(value, like: Traced, expr: str) -> Traced:
-    """``value``, a constant made from ``like``'s shape (``np.zeros_like(x)``), as a traced
-    value of ``like``'s trace with no parents: its derivative is zero, and a later write of
-    traced values into it (``acc += t``, ``out[i] = t``) is recorded, where a NumPy array
-    could not hold the written values' derivatives."""
+def writable_constant(value, like: Traced, expr: str):
+    """``value``, a constant made like ``like`` (``np.zeros_like(x)``, ``np.zeros(3,
+    like=x)``), as a traced value of ``like``'s trace with no parents when it holds floats:
+    its derivative is zero, and a later write of traced values into it (``acc += t``,
+    ``out[i] = t``) is recorded, where a NumPy array could not hold the written values'
+    derivatives. An integer or boolean array (a mask, counts) stays as it is."""
     value = as_array(value)
+    if not np.issubdtype(value.dtype, np.inexact):
+        return value
     return Traced(value, Node("constant", value.shape, (), expr), _open(like._trace))
 
 

@@ -65,7 +65,7 @@ _NEW_MEMORY = frozenset(
         and name not in ("matrix_transpose", "diagonal")  # views, as np.matrix_transpose
         and not isinstance(function, type)
     ]
-    + [registry.cast, registry.assign]
+    + [registry.cast, registry.assign, registry.created_like]
 )
 
 

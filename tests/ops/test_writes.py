@@ -324,3 +324,23 @@ def test_integer_and_boolean_arrays_shaped_like_a_traced_one_stay_numpy_arrays()
     np.testing.assert_allclose(_jacobian(f, x), np.eye(3)[1:])
     with pytest.raises(td.UnsupportedOperationError, match=r"full_like.*int64.*float dtype"):
         td.jacobian(lambda x: np.full_like(x, x[0], dtype=np.int64))(x)
+
+
+def test_an_array_created_like_a_traced_one_is_a_buffer_writes_are_recorded_into(jax):
+    def ours(x):
+        buf = np.zeros(4, like=x)  # NumPy hands the call over without like=
+        buf[1:] = x[:3] ** 2
+        return buf + np.eye(4, like=x) @ x + np.full(4, 0.5, like=x) * x
+
+    def theirs(x):
+        jnp = jax.numpy
+        return jnp.zeros(4).at[1:].set(x[:3] ** 2) + jnp.eye(4) @ x + jnp.full(4, 0.5) * x
+
+    x = np.array([0.3, -1.2, 2.0, 0.7])
+    np.testing.assert_allclose(_jacobian(ours, x), jax.jacobian(theirs)(x))
+    replay = td.jit(td.jacobian(ours))
+    replay(x)
+    np.testing.assert_allclose(np.asarray(replay(2 * x)), jax.jacobian(theirs)(2 * x))
+    assert replay.cache_info().hits == 1
+    positions = td.jacobian(lambda x: x[np.arange(4, like=x)])(x)  # integers stay plain
+    np.testing.assert_array_equal(np.asarray(positions), np.eye(4))

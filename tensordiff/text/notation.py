@@ -37,6 +37,9 @@ __all__ = [
     "tidy",
     "has_top_level_sum",
     "without_sign",
+    "reciprocal",
+    "reciprocal_scale",
+    "factored",
 ]
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -123,16 +126,184 @@ def index_notation(tensor, symbols: dict | None = None) -> str:
     if not terms:
         return "0"
     symbols = symbols_of([tensor]) if symbols is None else symbols
-    text = ""
-    for n, term in enumerate(terms):
-        part = _term_text(term, tensor.indices, symbols)[0]
-        if n == 0:
-            text = part
-        elif part.startswith("−"):
-            text += " − " + part[1:].lstrip()
-        else:
-            text += " + " + part
+    parts = [_term_text(term, tensor.indices, symbols)[0] for term in terms]
+    return factored(parts) or _joined(parts)
+
+
+def _joined(parts: list[str]) -> str:
+    """Signed terms as one sum: ``a − b + c``."""
+    text = parts[0]
+    for part in parts[1:]:
+        text += " − " + part[1:].lstrip() if part.startswith("−") else " + " + part
     return text
+
+
+def factored(parts: list[str]) -> str | None:
+    """The sum of the signed terms ``parts`` with the factors every one of them has taken
+    out (a bracketed sum inside a term multiplied out first), or None if they share none.
+    Equal printed factors are equal quantities, so this holds whatever the terms are; a
+    term with a Σ is left alone (its factors are not all of one product).
+
+    >>> factored(["δ[i,j] / σ", "(−1/4 (1 / σ) − 1/4 (1 / σ) x̂[i] x̂[j])"])
+    '(δ[i,j] − 1/4 − (1/4) x̂[i] x̂[j]) / σ'
+    >>> factored(["δ[i,j] s[i]", "−s[i] s[j]"]), factored(["a[i]", "b[i]"])
+    ('s[i] (δ[i,j] − s[j])', None)
+    """
+    if len(parts) < 2:
+        return None  # one term prints as its factors are: each is one array of the term
+    # a bracketed sum is multiplied out only when the terms share no factor as they stand
+    return _factored(parts, expand=False) or _factored(parts, expand=True)
+
+
+def _factored(parts: list[str], expand: bool) -> str | None:
+    monomials = []
+    for part in parts:
+        expanded = _expanded(part, expand)
+        if expanded is None:
+            return None
+        monomials += expanded
+    monomials = _like_terms_added(monomials)
+    if len(monomials) < 2:
+        return None
+    common = {kind: list(monomials[0][kind]) for kind in ("factors", "divisors")}
+    for monomial in monomials[1:]:
+        for kind, shared in common.items():
+            rest = list(monomial[kind])
+            common[kind] = [f for f in shared if f in rest and not rest.remove(f)]
+    # a number (and a sign) every product has stands in front too: 4 s[i] (s[j] − δ[i,j])
+    sizes = {_exact(m["numeric"]) for m in monomials}
+    size = sizes.pop() if len(sizes) == 1 else 1
+    sign = -1 if all(m["sign"] < 0 for m in monomials) else 1
+    inner = []
+    for monomial in monomials:
+        for kind, shared in common.items():
+            for factor in shared:
+                monomial[kind].remove(factor)
+        if size != 1:
+            monomial["numeric"] = []
+        monomial["sign"] *= sign
+        numeric = monomial["numeric"]
+        coefficient = float(np.prod([number(n) for n in numeric]))
+        body = " ".join(monomial["factors"])
+        inner.append(_signed(body, monomial["sign"], coefficient, numeric, monomial["divisors"]))
+    if not common["factors"] and not common["divisors"]:
+        return None  # a number alone is not worth a bracket: 2 + 2 δ[i,j] x[i]
+    # a positive product first: 4 s[i] (s[j] − δ[i,j]), not (−δ[i,j] + s[j])
+    inner.sort(key=lambda text: text.startswith("−"))
+    numeric = [str(size) if isinstance(size, Fraction) else templates.number(size)]
+    body = " ".join([*common["factors"], f"({_joined(inner)})"])
+    return _signed(body, sign, float(size), numeric, common["divisors"])
+
+
+def _like_terms_added(monomials: list[dict]) -> list[dict]:
+    """The products with the same factors and divisors added into one (``a b + b a`` is
+    ``2 a b``); those whose numbers cancel are left out."""
+    added: dict[tuple, dict] = {}
+    for monomial in monomials:
+        key = (tuple(sorted(monomial["factors"])), tuple(sorted(monomial["divisors"])))
+        if key in added:
+            added[key]["terms"].append(monomial)
+        else:
+            added[key] = {**monomial, "terms": [monomial]}
+    result = []
+    for monomial in added.values():
+        terms = monomial.pop("terms")
+        if len(terms) == 1:
+            result.append(monomial)
+            continue
+        total = sum(m["sign"] * _exact(m["numeric"]) for m in terms)
+        if total:
+            numeric = [str(abs(total))] if isinstance(total, Fraction) else [templates.number(abs(total))]
+            result.append({**monomial, "sign": 1 if total > 0 else -1, "numeric": numeric})
+    return result
+
+
+def _exact(numeric: list[str]):
+    """The product of printed numbers, a Fraction when they are integers and fractions."""
+    exact = Fraction(1)
+    for text in numeric:
+        plain = text.replace("−", "-")
+        if not re.fullmatch(r"-?\d+(/\d+)?", plain):
+            return float(np.prod([number(n) for n in numeric]))
+        exact *= Fraction(plain)
+    return exact
+
+
+def _expanded(term: str, expand: bool) -> list[dict] | None:
+    """The products a signed term is a sum of (its one bracketed sum multiplied out if
+    ``expand``), each as its sign, numbers, factors and divisors; None for a term with a Σ."""
+    sign = -1 if term.startswith("−") else 1
+    tokens = _top_level_tokens(term[1:] if sign < 0 else term)
+    sums = [n for n, token in enumerate(tokens) if _is_bracketed_sum(token)]
+    if len(sums) != 1 or not expand:
+        return _monomial(sign, tokens)
+    others = tokens[: sums[0]] + tokens[sums[0] + 1 :]
+    products = []
+    for summand in _summands(tokens[sums[0]][1:-1]):
+        inner_sign = -1 if summand.startswith("−") else 1
+        inner = _top_level_tokens(summand[1:] if inner_sign < 0 else summand)
+        monomial = _monomial(sign * inner_sign, others + inner)
+        if monomial is None:
+            return None
+        products += monomial
+    return products
+
+
+def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
+    """One product of ``tokens`` (``/`` before a divisor), or None if it holds a Σ."""
+    monomial = {"sign": sign, "numeric": [], "factors": [], "divisors": []}
+    divide = False
+    for token in tokens:
+        if token.startswith("Σ_"):
+            return None
+        if token == "/":
+            divide = True
+            continue
+        plain = token[1:-1] if re.fullmatch(r"\(−?[\d./]+\)", token) else token
+        divisor = token if divide else reciprocal(token)
+        if plain.startswith("−") and is_number(plain[1:]):
+            monomial["sign"], plain = -monomial["sign"], plain[1:]
+        if is_number(plain):
+            monomial["numeric"].append(f"1/{plain}" if divide else plain)
+        elif divisor is not None and is_number(divisor):
+            monomial["numeric"].append(f"1/{divisor}")
+        elif divisor is not None:
+            monomial["divisors"].append(divisor)
+        else:
+            monomial["factors"].append(token)
+        divide = False
+    return [monomial]
+
+
+def _top_level_tokens(text: str) -> list[str]:
+    """``text`` cut at the spaces outside brackets."""
+    tokens, depth, start = [], 0, 0
+    for n, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and ch == " ":
+            tokens.append(text[start:n])
+            start = n + 1
+    return [token for token in [*tokens, text[start:]] if token]
+
+
+def _summands(text: str) -> list[str]:
+    """The signed summands of a sum outside brackets: ``a − b + c`` → ``a``, ``−b``, ``c``."""
+    pieces, depth, start, sign = [], 0, 0, ""
+    for n, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and text.startswith((" + ", " − "), n):
+            pieces.append(sign + text[start:n])
+            sign, start = ("−" if text[n + 1] == "−" else ""), n + 3
+    return [*pieces, sign + text[start:]]
+
+
+def _is_bracketed_sum(token: str) -> bool:
+    """Whether ``token`` is one bracket around a sum, ``(a − b)`` (not ``(a − b)[i]``)."""
+    return (
+        token.startswith("(")
+        and _closing(token, 0) == len(token) - 1
+        and has_top_level_sum(token[1:-1])
+    )
 
 
 def symbols_of(tensors, texts=()) -> dict[tuple[str, str], str]:
@@ -316,8 +487,8 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     summed = [c for _, classes in term.factors for c in classes if c not in label_of]
     parts = [f"δ[{','.join(p)}]" for p in label_of.values() if len(p) > 1]
     under_sum = [False] * len(parts)  # whether each part has a summed index
-    coefficient, sign, numeric = 1.0, 1, []
-    table = {}
+    coefficient, sign, numeric, divisors = 1.0, 1, [], []
+    table, labelled = {}, []
     for (array, classes), template in zip(term.factors, factor_names, strict=True):
         if not classes and is_number(templates.text(template)):
             coefficient *= number(templates.text(template))
@@ -333,14 +504,32 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
             coefficient *= number(size)
             numeric.append(size)
             array = array / number(size)
-        parts.append(text)
-        under_sum.append(any(c in summed for c in classes))
         printed = templates.classes_in(template)
         if sorted(printed) == sorted(classes) and len(set(classes)) == len(classes) > 1:
             # the entry of Aᵀ prints as A[j,i]: the table's array is laid out as printed
             array = np.transpose(array, [list(classes).index(c) for c in printed])
             classes = printed
-        table[text] = (array, [mapping[c] for c in classes])
+        labelled.append((text, array, [mapping[c] for c in classes], classes))
+    # 2 (1 / (2 √s)) is written / √s: a number inside a reciprocal cancels against the
+    # term's own numbers (not when that makes a fraction: 1 / (2 √x) stays as it is)
+    for text, array, factor_labels, classes in labelled:
+        folded = reciprocal_scale(text)
+        if folded is not None and (folded[1] is None or _cancels(coefficient, folded[0])):
+            size, text = folded
+            coefficient /= number(size)
+            numeric.append(f"1/{size}")
+            array = array * number(size)
+            if text is None:
+                continue  # (1 / 3): a number only
+        divisor = reciprocal(text)
+        bound = any(c in summed for c in classes)
+        if divisor is not None and not bound:  # (1 / σ) is written / σ, after the rest
+            divisors.append(divisor)
+            text = divisor  # its table entry holds the reciprocal: what the term multiplies by
+        else:
+            parts.append(text)
+            under_sum.append(bound)
+        table[text] = (array, factor_labels)
     if summed:
         inside = [part for part, bound in zip(parts, under_sum, strict=True) if bound]
         outside = [part for part, bound in zip(parts, under_sum, strict=True) if not bound]
@@ -349,11 +538,22 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         # Σ_a y[a] s[i], which reads as if s[i] were summed too
         parts = [*outside, total] if inside else [total + " ".join(outside)]
     body = " ".join(parts)
-    return _signed(body, sign, coefficient, numeric), table
+    return _signed(body, sign, coefficient, numeric, divisors), table
 
 
-def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str:
-    """``body`` with its coefficient in front: ``−body``, ``2 body``, ``(1/3) body``, ``2``."""
+def _cancels(coefficient: float, size: str) -> bool:
+    """Whether dividing ``coefficient`` by the integer ``size`` makes no fraction it had
+    not: ``2 / 2`` and ``4 / 2`` do, ``1 / 2`` and ``(1/3) / 2`` do not."""
+    exact = Fraction(coefficient).limit_denominator(10**6)
+    return (exact / int(size)).denominator <= exact.denominator
+
+
+def _signed(body: str, sign: int, coefficient: float, numeric: list[str], divisors=()) -> str:
+    """``body`` with its coefficient in front: ``−body``, ``2 body``, ``(1/3) body``, ``2``;
+    then ``/ d`` for each of ``divisors`` (``2 / √s``, ``δ[i,j] / x[i]``)."""
+    if divisors:
+        head = _signed(body, sign, coefficient, numeric)
+        return head + "".join(f" / {divisor}" for divisor in divisors)
     minus = "−" if sign * coefficient < 0 else ""
     if minus and _difference(body) is not None:  # −(a − b) is written (b − a)
         minus, body = "", "({1} − {0})".format(*_difference(body))
@@ -424,6 +624,48 @@ def scaled(text: str) -> tuple[str, str] | None:
     if labels and rest.endswith("]"):
         return None
     return size, (templates.grouped(rest) if labels else rest) + labels
+
+
+_RECIPROCAL = re.compile(r"\(1 / (.+)\)((?:\[[^\[\]]*\])?)")
+
+
+def reciprocal(text: str) -> str | None:
+    """``x[i]`` for the factor ``(1 / x)[i]``, ``(1 + x)[i]`` for ``(1 / (1 + x))[i]``: what
+    the term is divided by (written ``/ x[i]``); None for any other factor.
+
+    >>> reciprocal("(1 / σ)"), reciprocal("(1 / (1 + x))[i]"), reciprocal("(1 / x) (1 / y)")
+    ('σ', '(1 + x)[i]', None)
+    """
+    match = _RECIPROCAL.fullmatch(text)
+    if match is None or _closing(text, 0) != len(text) - 1 - len(match.group(2)):
+        return None
+    divisor, labels = match.groups()
+    if has_top_level_sum(divisor) or (labels and divisor.endswith("]")):
+        return None  # (1 / a + b) is no quotient; (1 / x[j])[i] would read x[j][i]
+    if labels and _has_top_level_space(divisor):
+        divisor = f"({divisor})"  # (1 / x y)[i]: the whole product is indexed
+    return divisor + labels
+
+
+def reciprocal_scale(text: str) -> tuple[str, str | None] | None:
+    """``("2", "(1 / √s)")`` for ``(1 / (2 √s))``: an integer inside a reciprocal taken out
+    (to cancel against the term's own numbers), with what is left (None for ``(1 / 3)``).
+
+    >>> reciprocal_scale("(1 / (2 √s))"), reciprocal_scale("(1 / 3)"), reciprocal_scale("(1 / x)")
+    (('2', '(1 / √s)'), ('3', None), None)
+    """
+    divisor = reciprocal(text)
+    if divisor is None:
+        return None
+    if re.fullmatch(r"\d+", divisor):
+        return (divisor, None) if int(divisor) else None
+    match = re.fullmatch(r"\((\d+) (.+)\)((?:\[[^\[\]]*\])?)", divisor)
+    if match is None or _closing(divisor, 0) != len(divisor) - 1 - len(match.group(3)):
+        return None
+    size, rest, labels = match.groups()
+    if int(size) == 0 or rest[0] in "/⊙^" or has_top_level_sum(rest) or _has_top_level_space(rest):
+        return None  # (1 / (2 a b)) keeps its product together
+    return size, f"(1 / {rest}){labels}"
 
 
 def without_sign(text: str) -> str | None:

@@ -27,7 +27,8 @@ import numpy as np
 
 _DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUPERSCRIPTS = {"ᵀ": "T", "²": 2, "³": 3, "⁻¹": "inv", "⁻ᵀ": "invT", "⁺": "pinv"}
+_SUPERSCRIPTS = {"ᵀ": "T", "⁻¹": "inv", "⁻ᵀ": "invT", "⁺": "pinv"}
+_SUPERSCRIPTS.update((power, n) for n, power in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹") if n > 1)
 # a number as formulas print it: 2, 0.5, 1e-12, 10⁻⁵, 2.5·10⁻¹²
 _NUMBER = r"(?:\d+(?:\.\d+)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d+)?(?:e[-−+]?\d+)?"
 _POWER_OF_TEN = re.compile(r"(-?)(?:(\d+(?:\.\d+)?)·)?10(⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
@@ -35,7 +36,7 @@ _FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789
 _TOKEN = re.compile(
     rf"\s*(?:(?P<number>{_NUMBER})"
     r"|(?P<name>[A-Za-zα-ωΑ-Ω]\u0302?[A-Za-z0-9_₀-₉]*)"
-    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁺√∛(),\[\]|=<>≥≤≠∨½]))"
+    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁴⁵⁶⁷⁸⁹⁺√∛(),\[\]|=<>≥≤≠∨½]))"
 )
 _LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
 _LABEL = re.compile(r"[a-z][₀-₉]?")
@@ -529,8 +530,15 @@ def _index_term(text, names, legend, outer_sizes):
         coefficient, text = -1.0, text[1:].lstrip()
     summed: list[str] = []
     operands, deltas, pending = [], [], []
+    divide = False  # the token after " / " divides the term
     for _, token in _split_top(text, (" ",)):
-        if token.startswith("Σ_"):
+        if token == "/":
+            divide = True
+            continue
+        if divide:
+            pending.append(("/", token))
+            divide = False
+        elif token.startswith("Σ_"):
             summed += token[2:].split(",")
         elif token.startswith("δ["):
             deltas.append(token[2:-1].split(","))
@@ -544,7 +552,11 @@ def _index_term(text, names, legend, outer_sizes):
             pending.append(token)
     gathers = []  # factors read at index expressions: once every label has its size
     for token in pending:
-        factor = _array_factor(token, names, legend, sizes)
+        if isinstance(token, tuple):  # a divisor: its reciprocal multiplies the term
+            value, labels = _array_factor(token[1], names, legend, sizes)
+            factor = (1.0 / np.asarray(value, dtype=float), labels)
+        else:
+            factor = _array_factor(token, names, legend, sizes)
         (gathers if isinstance(factor[1], _Positions) else operands).append(factor)
     gathers += [(None, _Positions(labels)) for labels in deltas]
     _learn_sizes(gathers, sizes)

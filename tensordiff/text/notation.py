@@ -8,8 +8,11 @@ arrays behind the printed factors, so the printed formula can be evaluated on
 its own and compared with the tensor (the tests do exactly that).
 """
 
+import functools
 import itertools
+import operator
 import re
+from collections import Counter
 from collections.abc import Iterator
 from fractions import Fraction
 
@@ -165,61 +168,60 @@ def _factored(parts: list[str], expand: bool) -> str | None:
     monomials = _like_terms_added(monomials)
     if len(monomials) < 2:
         return None
-    common = {kind: list(monomials[0][kind]) for kind in ("factors", "divisors")}
-    for monomial in monomials[1:]:
-        for kind, shared in common.items():
-            rest = list(monomial[kind])
-            common[kind] = [f for f in shared if f in rest and not rest.remove(f)]
+    common = {
+        kind: functools.reduce(operator.and_, (Counter(m[kind]) for m in monomials))
+        for kind in ("factors", "divisors")
+    }
+    if not any(common.values()):
+        return None  # a number alone is not worth a bracket: 2 + 2 δ[i,j] x[i]
     # a number (and a sign) every product has stands in front too: 4 s[i] (s[j] − δ[i,j])
     sizes = {_exact(m["numeric"]) for m in monomials}
     size = sizes.pop() if len(sizes) == 1 else 1
     sign = -1 if all(m["sign"] < 0 for m in monomials) else 1
     inner = []
     for monomial in monomials:
-        for kind, shared in common.items():
-            for factor in shared:
-                monomial[kind].remove(factor)
-        if size != 1:
-            monomial["numeric"] = []
-        monomial["sign"] *= sign
-        numeric = monomial["numeric"]
-        coefficient = float(np.prod([number(n) for n in numeric]))
-        body = " ".join(monomial["factors"])
-        inner.append(_signed(body, monomial["sign"], coefficient, numeric, monomial["divisors"]))
-    if not common["factors"] and not common["divisors"]:
-        return None  # a number alone is not worth a bracket: 2 + 2 δ[i,j] x[i]
+        rest = {kind: list((Counter(monomial[kind]) - common[kind]).elements()) for kind in common}
+        numeric = [] if size != 1 else monomial["numeric"]
+        inner.append(
+            _signed(
+                " ".join(rest["factors"]),
+                monomial["sign"] * sign,
+                float(_exact(numeric)),
+                numeric,
+                rest["divisors"],
+            )
+        )
     # a positive product first: 4 s[i] (s[j] − δ[i,j]), not (−δ[i,j] + s[j])
     inner.sort(key=lambda text: text.startswith("−"))
-    numeric = [str(size) if isinstance(size, Fraction) else templates.number(size)]
-    body = " ".join([*common["factors"], f"({_joined(inner)})"])
-    return _signed(body, sign, float(size), numeric, common["divisors"])
+    body = " ".join([*common["factors"].elements(), f"({_joined(inner)})"])
+    return _signed(body, sign, float(size), [_exact_text(size)], common["divisors"].elements())
 
 
 def _like_terms_added(monomials: list[dict]) -> list[dict]:
     """The products with the same factors and divisors added into one (``a b + b a`` is
     ``2 a b``); those whose numbers cancel are left out."""
-    added: dict[tuple, dict] = {}
+    added: dict[tuple, list[dict]] = {}
     for monomial in monomials:
         key = (tuple(sorted(monomial["factors"])), tuple(sorted(monomial["divisors"])))
-        if key in added:
-            added[key]["terms"].append(monomial)
-        else:
-            added[key] = {**monomial, "terms": [monomial]}
+        added.setdefault(key, []).append(monomial)
     result = []
-    for monomial in added.values():
-        terms = monomial.pop("terms")
-        if len(terms) == 1:
-            result.append(monomial)
-            continue
-        total = sum(m["sign"] * _exact(m["numeric"]) for m in terms)
-        if total:
-            numeric = [str(abs(total))] if isinstance(total, Fraction) else [templates.number(abs(total))]
-            result.append({**monomial, "sign": 1 if total > 0 else -1, "numeric": numeric})
+    for like in added.values():
+        total = sum(m["sign"] * _exact(m["numeric"]) for m in like)
+        if len(like) == 1:
+            result.append(like[0])
+        elif total:
+            sign = 1 if total > 0 else -1
+            result.append({**like[0], "sign": sign, "numeric": [_exact_text(abs(total))]})
     return result
 
 
-def _exact(numeric: list[str]):
-    """The product of printed numbers, a Fraction when they are integers and fractions."""
+def _exact(numeric: list[str]) -> Fraction | float:
+    """The product of printed numbers: a Fraction when they are integers and fractions
+    (``1/3`` times ``2`` is ``2/3``), else a float.
+
+    >>> _exact(["1/3", "2"]), _exact(["0.5", "2"])
+    (Fraction(2, 3), 1.0)
+    """
     exact = Fraction(1)
     for text in numeric:
         plain = text.replace("−", "-")
@@ -227,6 +229,11 @@ def _exact(numeric: list[str]):
             return float(np.prod([number(n) for n in numeric]))
         exact *= Fraction(plain)
     return exact
+
+
+def _exact_text(value: Fraction | float) -> str:
+    """A number :func:`_exact` gave, as the formulas print it: ``2/3``, ``0.1``."""
+    return str(value) if isinstance(value, Fraction) else templates.number(value)
 
 
 def _expanded(term: str, expand: bool) -> list[dict] | None:
@@ -575,14 +582,9 @@ def coefficient_text(numeric: list[str], coefficient: float) -> str:
     >>> coefficient_text(["0.5", "2"], 1.0), coefficient_text(["0.1"], 0.1)
     ('1', '0.1')
     """
-    exact = Fraction(1)
-    for text in numeric:
-        plain = text.replace("−", "-")
-        if not re.fullmatch(r"-?\d+(/\d+)?", plain):
-            return templates.number(coefficient)
-        exact *= Fraction(plain)
-    if float(abs(exact)) != coefficient:
-        return templates.number(coefficient)  # numbers not all in the list
+    exact = _exact(numeric)
+    if not isinstance(exact, Fraction) or float(abs(exact)) != coefficient:
+        return templates.number(coefficient)  # not all integers and fractions, or not all
     return str(abs(exact))
 
 

@@ -122,8 +122,7 @@ def test_softmax_along_an_axis_keeps_the_other_axis_apart():
 
     J = td.jacobian(f)(W)
     assert J.formula == (
-        "∂f[i,j]/∂Z[k,l] = δ[i,k] s[i,j] (δ[j,l] − s[i,l]),"
-        " where s = softmax(Z, axis=1)"
+        "∂f[i,j]/∂Z[k,l] = δ[i,k] s[i,j] (δ[j,l] − s[i,l]), where s = softmax(Z, axis=1)"
     )
     s = _softmax(W, axis=1)
     closed = np.einsum("ik,jl,ij->ijkl", np.eye(3), np.eye(4), s) - np.einsum(

@@ -96,10 +96,18 @@ def grouped(expr: str) -> str:
 
     >>> grouped("W x"), grouped("tanh(W x)"), grouped("(a + b)"), grouped("x")
     ('(W x)', 'tanh(W x)', '(a + b)', 'x')
+    >>> grouped("(X + I₃)⁻¹"), grouped("(a + b)²"), grouped("(a) (b)²")
+    ('(X + I₃)⁻¹', '(a + b)²', '((a) (b)²)')
     """
-    if " " not in expr or _one_bracket(expr) or _DEFINED.fullmatch(expr):
+    if " " not in expr or _DEFINED.fullmatch(expr):
+        return expr
+    # a bracket raised to a power or inverted, (X + I₃)⁻¹, is one operand too
+    if _one_bracket(expr) or _one_bracket(expr.rstrip(_POWER_MARKS)):
         return expr
     return f"({expr})"
+
+
+_POWER_MARKS = "ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
 
 
 def _one_bracket(expr: str) -> bool:

@@ -43,6 +43,11 @@ __all__ = [
     "reciprocal",
     "reciprocal_scale",
     "factored",
+    "summands",
+    "top_level_tokens",
+    "is_bracketed_sum",
+    "difference",
+    "cancels",
 ]
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -130,6 +135,8 @@ def index_notation(tensor, symbols: dict | None = None) -> str:
         return "0"
     symbols = symbols_of([tensor]) if symbols is None else symbols
     parts = [_term_text(term, tensor.indices, symbols)[0] for term in terms]
+    if len(parts) == 1 and is_bracketed_sum(parts[0]):
+        return parts[0][1:-1]  # s[i] Σ_a y[a] − y[i]: a whole side needs no bracket
     return factored(parts) or _joined(parts)
 
 
@@ -240,15 +247,15 @@ def _expanded(term: str, expand: bool) -> list[dict] | None:
     """The products a signed term is a sum of (its one bracketed sum multiplied out if
     ``expand``), each as its sign, numbers, factors and divisors; None for a term with a Σ."""
     sign = -1 if term.startswith("−") else 1
-    tokens = _top_level_tokens(term[1:] if sign < 0 else term)
-    sums = [n for n, token in enumerate(tokens) if _is_bracketed_sum(token)]
+    tokens = top_level_tokens(term[1:] if sign < 0 else term)
+    sums = [n for n, token in enumerate(tokens) if is_bracketed_sum(token)]
     if len(sums) != 1 or not expand:
         return _monomial(sign, tokens)
     others = tokens[: sums[0]] + tokens[sums[0] + 1 :]
     products = []
-    for summand in _summands(tokens[sums[0]][1:-1]):
+    for summand in summands(tokens[sums[0]][1:-1]):
         inner_sign = -1 if summand.startswith("−") else 1
-        inner = _top_level_tokens(summand[1:] if inner_sign < 0 else summand)
+        inner = top_level_tokens(summand[1:] if inner_sign < 0 else summand)
         monomial = _monomial(sign * inner_sign, others + inner)
         if monomial is None:
             return None
@@ -282,7 +289,7 @@ def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
     return [monomial]
 
 
-def _top_level_tokens(text: str) -> list[str]:
+def top_level_tokens(text: str) -> list[str]:
     """``text`` cut at the spaces outside brackets."""
     tokens, depth, start = [], 0, 0
     for n, ch in enumerate(text):
@@ -293,7 +300,7 @@ def _top_level_tokens(text: str) -> list[str]:
     return [token for token in [*tokens, text[start:]] if token]
 
 
-def _summands(text: str) -> list[str]:
+def summands(text: str) -> list[str]:
     """The signed summands of a sum outside brackets: ``a − b + c`` → ``a``, ``−b``, ``c``."""
     pieces, depth, start, sign = [], 0, 0, ""
     for n, ch in enumerate(text):
@@ -304,7 +311,7 @@ def _summands(text: str) -> list[str]:
     return [*pieces, sign + text[start:]]
 
 
-def _is_bracketed_sum(token: str) -> bool:
+def is_bracketed_sum(token: str) -> bool:
     """Whether ``token`` is one bracket around a sum, ``(a − b)`` (not ``(a − b)[i]``)."""
     return (
         token.startswith("(")
@@ -521,7 +528,7 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     # term's own numbers (not when that makes a fraction: 1 / (2 √x) stays as it is)
     for text, array, factor_labels, classes in labelled:
         folded = reciprocal_scale(text)
-        if folded is not None and (folded[1] is None or _cancels(coefficient, folded[0])):
+        if folded is not None and (folded[1] is None or cancels(coefficient, folded[0])):
             size, text = folded
             coefficient /= number(size)
             numeric.append(f"1/{size}")
@@ -531,8 +538,20 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         divisor = reciprocal(text)
         bound = any(c in summed for c in classes)
         if divisor is not None and not bound:  # (1 / σ) is written / σ, after the rest
-            divisors.append(divisor)
             text = divisor  # its table entry holds the reciprocal: what the term multiplies by
+            # E / E: a factor and a divisor that print the same cancel
+            same = [part for part in parts if _unbracketed(part) == _unbracketed(divisor)]
+            if same and same[0] not in divisors and not under_sum[parts.index(same[0])]:
+                under_sum.pop(parts.index(same[0]))
+                parts.remove(same[0])
+                del table[same[0]]
+                continue
+            divisors.append(divisor)
+        elif any(_unbracketed(d) == _unbracketed(text) for d in divisors) and not bound:
+            divisor = next(d for d in divisors if _unbracketed(d) == _unbracketed(text))
+            divisors.remove(divisor)
+            del table[divisor]
+            continue
         else:
             parts.append(text)
             under_sum.append(bound)
@@ -548,7 +567,13 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     return _signed(body, sign, coefficient, numeric, divisors), table
 
 
-def _cancels(coefficient: float, size: str) -> bool:
+def _unbracketed(text: str) -> str:
+    """``text`` without one bracket around all of it: ``(√s)`` and ``√s`` are one factor."""
+    whole = text.startswith("(") and _closing(text, 0) == len(text) - 1
+    return text[1:-1] if whole else text
+
+
+def cancels(coefficient: float, size: str) -> bool:
     """Whether dividing ``coefficient`` by the integer ``size`` makes no fraction it had
     not: ``2 / 2`` and ``4 / 2`` do, ``1 / 2`` and ``(1/3) / 2`` do not."""
     exact = Fraction(coefficient).limit_denominator(10**6)
@@ -562,8 +587,8 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str], diviso
         head = _signed(body, sign, coefficient, numeric)
         return head + "".join(f" / {divisor}" for divisor in divisors)
     minus = "−" if sign * coefficient < 0 else ""
-    if minus and _difference(body) is not None:  # −(a − b) is written (b − a)
-        minus, body = "", "({1} − {0})".format(*_difference(body))
+    if minus and difference(body) is not None:  # −(a − b) is written (b − a)
+        minus, body = "", "({1} − {0})".format(*difference(body))
     if abs(coefficient) == 1.0:
         return minus + (body or "1")
     size = coefficient_text(numeric, abs(coefficient))
@@ -588,10 +613,10 @@ def coefficient_text(numeric: list[str], coefficient: float) -> str:
     return str(abs(exact))
 
 
-def _difference(body: str) -> tuple[str, str] | None:
+def difference(body: str) -> tuple[str, str] | None:
     """``("a", "b")`` for the bracketed difference ``(a − b)``, else None.
 
-    >>> _difference("(y[i] − Σ_a y[a] s[i])"), _difference("(a − b + c)"), _difference("(a) (b)")
+    >>> difference("(y[i] − Σ_a y[a] s[i])"), difference("(a − b + c)"), difference("(a) (b)")
     (('y[i]', 'Σ_a y[a] s[i]'), None, None)
     """
     if not body.startswith("(") or _closing(body, 0) != len(body) - 1:
@@ -637,6 +662,8 @@ def reciprocal(text: str) -> str | None:
 
     >>> reciprocal("(1 / σ)"), reciprocal("(1 / (1 + x))[i]"), reciprocal("(1 / x) (1 / y)")
     ('σ', '(1 + x)[i]', None)
+    >>> reciprocal("(1 / (√sum(x ⊙ x)))"), reciprocal("(1 / (√(a) b))")
+    ('√sum(x ⊙ x)', '(√(a) b)')
     """
     match = _RECIPROCAL.fullmatch(text)
     if match is None or _closing(text, 0) != len(text) - 1 - len(match.group(2)):
@@ -646,6 +673,9 @@ def reciprocal(text: str) -> str | None:
         return None  # (1 / a + b) is no quotient; (1 / x[j])[i] would read x[j][i]
     if labels and _has_top_level_space(divisor):
         divisor = f"({divisor})"  # (1 / x y)[i]: the whole product is indexed
+    root = re.fullmatch(r"\(([√∛]\w*)(\(.*\))\)", divisor)
+    if not labels and root and _closing(root.group(2), 0) == len(root.group(2)) - 1:
+        divisor = divisor[1:-1]  # / √sum(x ⊙ x): nothing follows that the root could take
     return divisor + labels
 
 
@@ -681,7 +711,7 @@ def without_sign(text: str) -> str | None:
     name, bracket, labels = (text[:start], "[", text[start + 1 :]) if start > 0 else (text, "", "")
     if name.startswith("(") and _closing(name, 0) == len(name) - 1:
         inner = without_sign(name[1:-1])
-        return None if inner is None else f"({inner}){bracket}{labels}"
+        return None if inner is None else f"{templates.grouped(inner)}{bracket}{labels}"
     if not name.startswith("−") or has_top_level_sum(name[1:]):
         return None
     return name[1:] + bracket + labels

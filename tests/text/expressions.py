@@ -67,6 +67,11 @@ LINEAR = [
     "np.array([x, u]) * 2", "np.r_[x, 0, u]", "np.sin(x[np.array([[0, 1], [1, 2]])])",
     "x[np.array([[0, 1], [1, 2]])] * x[0]", "np.mean((W @ x - 1.0) ** 2)",
     "np.mean(np.sin(x)) * 3",
+    # issue 11's last cases: a layer norm whose mean is computed twice, cross-entropy
+    # written with log-sum-exp, a norm's 2 (1 / (2 √…)) folded, squares and cubes
+    "(x - x.mean()) / np.sqrt(((x - np.mean(x)) ** 2).mean() + 1e-5)",
+    "-np.sum(d * (x - np.log(np.sum(np.exp(x)))))", "np.sum(x ** 2) / 2 * np.linalg.norm(x)",
+    "x / np.linalg.norm(x)", "x ** 3 - np.sum(x) ** 2", "np.sqrt(x) * np.sqrt(np.sum(x))",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -105,6 +110,7 @@ SQUARE = [
     "np.trace(M @ x @ M.T)", "M @ x.T @ M", "np.linalg.inv(x) @ M", "np.outer(x @ u, u)",
     "np.exp(x) / np.sum(np.exp(x), axis=1)", "np.exp(x) / np.sum(np.exp(x), axis=0)",
     "np.linalg.inv(x + np.eye(3))", "np.log(np.linalg.det(x @ x.T + np.eye(3)))",
+    "np.linalg.inv(x + np.eye(3)).T @ u", "np.linalg.norm(x) * x",
 ]  # fmt: skip
 HESSIANS = [
     "np.sum(x ** 3)", "np.sum(np.exp(x))", "x @ M @ x", "np.sum(np.sin(x)) * np.sum(x)",
@@ -113,6 +119,7 @@ HESSIANS = [
     "np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))",
     "np.sum(u * (x - np.log(np.sum(np.exp(x)))))",
     "np.sum((W @ x) ** 2)", "np.sum(np.tanh(x) ** 2)", "np.sum(np.cross(x, np.sin(x)))",
+    "-np.sum(u * (x - np.log(np.sum(np.exp(x)))))", "np.sum((x - np.mean(x)) ** 4)",
 ]  # fmt: skip
 
 MATRIX_HESSIANS = [

@@ -134,7 +134,9 @@ class _Expression:
         # size: in a matrix form, the size of each symbol defined in words (S, e, L, I)
         self.shape = list(shape)  # a matrix form's Jacobian shape: sizes of 𝟙 and I
         self.size = size
-        self.tokens = [m.group(0).strip() for m in _TOKEN.finditer(text) if m.group(0).strip()]
+        found = [m for m in _TOKEN.finditer(text) if m.group(0).strip()]
+        self.tokens = [m.group(0).strip() for m in found]
+        self.text, self.ends = text, [m.end() for m in found]  # to read a Σ_a … in index form
         if "".join(self.tokens) != re.sub(r"\s+", "", text):
             raise Unreadable(f"cannot tokenise {text!r}")
         self.at = 0
@@ -250,7 +252,23 @@ class _Expression:
             return read_number(token)
         if token == "Σ":
             return np.sum(self.postfix())
+        if token.startswith("Σ_"):  # (Σ_a y[a]) in a matrix form: index notation to the ")"
+            return self.index_sum()
         return self.named(token)
+
+    def index_sum(self):
+        """The scalar ``Σ_a …`` that runs to the bracket closing around it, read as index
+        notation (its letters are bound: nothing is left free)."""
+        start, depth = (self.ends[self.at - 2] if self.at > 1 else 0), 0
+        while self.peek() is not None and not (depth == 0 and self.peek() == ")"):
+            depth += (self.peek() in "([") - (self.peek() in ")]")
+            self.take()
+        labels, value = _index_sum(
+            self.text[start : self.ends[self.at - 1]], self.names, self.legend, {}
+        )
+        if labels:
+            raise Unreadable(f"Σ leaves {labels} free in a matrix form")
+        return value
 
     def iverson(self):
         value = self.comparison()

@@ -46,6 +46,8 @@ def evaluate(J) -> np.ndarray:
     term_texts = signed_terms(rhs)
     tables = factor_table(J)
     assert len(tables) == len(J.terms), (rhs, len(J.terms))
+    if len(tables) == 1 and f"({rhs})" in tables[0]:
+        term_texts = [f"({rhs})"]  # one term that is one sum prints without its bracket
     if len(term_texts) != len(tables):  # factors common to the terms taken out: s[i] (δ − …)
         table = {text: entry for table in tables for text, entry in table.items()}
         return evaluate_sum(rhs, table, J)

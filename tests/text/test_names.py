@@ -173,7 +173,10 @@ def test_an_identity_made_in_the_function_reads_as_the_identity():
     """np.eye(3) inside f has no name of the user's: it prints I₃, not K1 ("a constant
     array, none of the arguments"), a symbol no reader could evaluate."""
     J = td.jacobian(lambda X: np.linalg.inv(X + np.eye(3)))(np.diag([1.0, 2.0, 3.0]))
-    assert J.formula == "∂f[i,j]/∂X[k,l] = −((X + I₃)⁻¹)[i,k] ((X + I₃)⁻¹)[l,j]"
+    assert J.formula == "∂f[i,j]/∂X[k,l] = −(X + I₃)⁻¹[i,k] (X + I₃)⁻¹[l,j]"
+    assert td.explain(lambda X: np.linalg.inv(X + np.eye(3)))(np.eye(3)).matrix == (
+        "∂vec f/∂vec X = −(X + I₃)⁻ᵀ ⊗ (X + I₃)⁻¹"  # it printed −((X + I₃)⁻¹)ᵀ ⊗ ((X + I₃)⁻¹)
+    )
     inverse = np.diag([1 / 2, 1 / 3, 1 / 4])
     np.testing.assert_allclose(np.asarray(J), -np.einsum("ik,lj->ijkl", inverse, inverse))
     assert "K1" in td.jacobian(lambda x: np.eye(3)[0] * x)(np.ones(3)).formula  # no identity

@@ -58,7 +58,7 @@ def test_cookbook_matrix_forms(f, arg, form, closed):
     [
         (lambda X: np.trace(X.T @ X), X, "∂f/∂X[i,j] = 2 X[i,j]"),
         (lambda v: A.T @ v, x[:3], "∂f[i]/∂v[j] = A[j,i]"),
-        (lambda v: np.sum(np.where(v > 0, v, 0.1 * v)), x, "∂f/∂v[i] = (g₁[i] + 0.1 g₂[i])"),
+        (lambda v: np.sum(np.where(v > 0, v, 0.1 * v)), x, "∂f/∂v[i] = g₁[i] + 0.1 g₂[i]"),
         (lambda W: np.sum((W @ x - 1.0) ** 2), W, "∂f/∂W[i,j] = 2 (W x − 1)[i] x[j]"),
     ],
 )
@@ -226,7 +226,7 @@ def test_a_quadratic_form_reads_a_plus_a_transposed_x():
     J = td.jacobian(lambda v: v @ (A @ v))(x[:3])
     assert J.formula == "∂f/∂v[i] = ((A + Aᵀ) v)[i]"
     H = td.hessian(lambda v: v @ A @ v)(x[:3])
-    assert H.formula == "∂²f/∂v[i]∂v[j] = (A[j,i] + A[i,j])"
+    assert H.formula == "∂²f/∂v[i]∂v[j] = A[j,i] + A[i,j]"
     np.testing.assert_allclose(np.asarray(H), A + A.T, rtol=1e-15)
 
 
@@ -273,7 +273,7 @@ def test_the_third_derivative_of_log_det_names_only_inverses(jax):
     ``−reshape(−X⁻¹, (3, 3))[j,k]``)."""
     T = td.jacobian(td.hessian(lambda X: np.log(np.linalg.det(X))))(X)
     assert T.formula == (
-        "∂f[i,j,k,l]/∂X[m,n] = (X⁻¹[j,k] X⁻¹[l,m] X⁻¹[n,i] + X⁻¹[l,i] X⁻¹[j,m] X⁻¹[n,k])"
+        "∂f[i,j,k,l]/∂X[m,n] = X⁻¹[j,k] X⁻¹[l,m] X⁻¹[n,i] + X⁻¹[l,i] X⁻¹[j,m] X⁻¹[n,k]"
     )
     theirs = jax.jacfwd(jax.hessian(lambda X: jax.numpy.linalg.slogdet(X)[1]))(X)
     np.testing.assert_allclose(np.asarray(T), np.asarray(theirs), rtol=1e-10, atol=1e-12)
@@ -348,12 +348,49 @@ def test_softmax_cross_entropy_reads_s_minus_y():
         return -np.sum(y * np.log(np.exp(z) / np.sum(np.exp(z))))
 
     g = td.grad(loss)(x)
-    assert g.formula == "∂loss/∂z[i] = (s[i] Σ_a y[a] − y[i]), where s = softmax(z)"
+    assert g.formula == "∂loss/∂z[i] = s[i] Σ_a y[a] − y[i], where s = softmax(z)"
     np.testing.assert_allclose(np.asarray(g), _softmax(x) - y, atol=1e-15)
     y = np.array([0.5, 2.0, 0.0, 1.0])  # weights that do not sum to 1: s Σy − y, not s − y
     g = td.grad(loss)(x)
-    assert g.formula == "∂loss/∂z[i] = (s[i] Σ_a y[a] − y[i]), where s = softmax(z)"
+    assert g.formula == "∂loss/∂z[i] = s[i] Σ_a y[a] − y[i], where s = softmax(z)"
     np.testing.assert_allclose(np.asarray(g), 3.5 * _softmax(x) - y, atol=1e-14)
+
+
+def test_cross_entropy_through_log_sum_exp_reads_without_brackets_and_has_a_matrix_form():
+    """The whole side is one sum: no bracket around it (it printed (s[i] Σ_a y[a] − y[i]));
+    and its matrix form is (Σ_a y[a]) s − y (it had none)."""
+    y = np.array([0.5, 2.0, 0.0, 1.0])
+    e = td.explain(lambda z: -np.sum(y * (z - np.log(np.sum(np.exp(z))))))(x)
+    assert e.formula == "∂f/∂z[i] = s[i] Σ_a y[a] − y[i], where s = softmax(z)"
+    assert e.matrix == "∂f/∂z = (Σ_a y[a]) s − y, where s = softmax(z)"
+    np.testing.assert_allclose(np.asarray(e.jacobian), 3.5 * _softmax(x) - y, atol=1e-14)
+    assert r"(\sum_{a} y_{a})\,s - y" in e.latex()
+
+
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (
+            lambda X: np.linalg.norm(X),
+            "∂f/∂X[i,j] = X[i,j] / √sum(X ⊙ X)",  # it printed 2 (1 / (2 √sum(X ⊙ X))) X[i,j]
+            "∂f/∂X = X / √sum(X ⊙ X)",
+            lambda: X / np.linalg.norm(X),
+        ),
+        (lambda X: np.linalg.norm(X) ** 2, "∂f/∂X[i,j] = 2 X[i,j]", "∂f/∂X = 2 X", lambda: 2 * X),
+        (lambda X: np.sum(X**2) / 2, "∂f/∂X[i,j] = X[i,j]", "∂f/∂X = X", lambda: X),  # 2 (1 / 2) X
+    ],
+)
+def test_numbers_inside_a_reciprocal_cancel_against_the_terms_own(f, formula, matrix, closed):
+    e = td.explain(f)(X)
+    assert (e.formula, e.matrix) == (formula, matrix)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(), rtol=1e-13)
+
+
+def test_a_number_inside_a_reciprocal_stays_when_it_would_make_a_fraction():
+    """δ[i,j] / (2 √x)[i], not (1/2) δ[i,j] / √x[i]: a 2 is moved only to cancel."""
+    J = td.jacobian(lambda x: np.sqrt(x))(x**2)
+    assert J.formula == "∂f[i]/∂x[j] = δ[i,j] / (2 √x)[i]"
+    np.testing.assert_allclose(np.asarray(J), np.diag(0.5 / np.abs(x)), rtol=1e-14)
 
 
 def test_a_shift_that_differs_is_not_cancelled():

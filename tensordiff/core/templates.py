@@ -46,7 +46,7 @@ __all__ = [
     "defined",
     "intermediate",
     "expression_of",
-    "named",
+    "quantity",
     "is_reference",
     "exported",
     "imported",
@@ -579,14 +579,14 @@ def intermediate(expression: str) -> str:
     return _INTERMEDIATES.reference(INTERMEDIATE_SYMBOL, expression)
 
 
-def named(symbol: str, meaning: str) -> str:
+def quantity(symbol: str, meaning: str) -> str:
     """A quantity printed as ``symbol`` and defined in the formula's legend, whose meaning
     may print other defined quantities: ``σ = √(mean((x − μ)²) + 10⁻⁵)`` with μ its own
     entry, listed before it (:func:`defined` writes a symbol's meaning out in full). A
     reference ``⟪n⟫`` as a long intermediate is, under its own symbol.
 
-    >>> mu = named("μ", "mean(x)")
-    >>> sigma = named("σ", f"√(mean((x − {mu})²) + 10⁻⁵)")
+    >>> mu = quantity("μ", "mean(x)")
+    >>> sigma = quantity("σ", f"√(mean((x − {mu})²) + 10⁻⁵)")
     >>> [symbol for symbol, _ in definitions_in(f"2 {sigma}")]
     ['μ', 'σ']
     >>> replace_defined(expression_of(sigma), {("μ", mu): "μ"})

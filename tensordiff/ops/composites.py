@@ -28,7 +28,7 @@ import re
 
 import numpy as np
 
-from tensordiff.core.templates import defined, grouped, named, number
+from tensordiff.core.templates import defined, grouped, number, quantity
 from tensordiff.ops import jacobians, linalg
 from tensordiff.ops.arguments import letters
 from tensordiff.trace.traced import Traced, expressions, keep_call, raw, record
@@ -384,9 +384,9 @@ def _standardised(numerator, denominator) -> Traced | None:
     )
     # each named once in the legend, the later ones in terms of the earlier:
     # μ = mean(x), σ = √(mean((x − μ)²) + 10⁻⁵), x̂ = (x − μ) / σ
-    mu = named("μ", mean_name)
-    sigma = named("σ", _in_terms_of(sigma_name, mean_name, mu))
-    y = named(_standardised_symbol(x_name), f"({x_name} − {mu}) / {sigma}")
+    mu = quantity("μ", mean_name)
+    sigma = quantity("σ", _in_terms_of(sigma_name, mean_name, mu))
+    y = quantity(_standardised_symbol(x_name), f"({x_name} − {mu}) / {sigma}")
     kept = tuple(1 if n in axes else size for n, size in enumerate(shape))
     inverse = np.reshape(1.0 / raw(denominator), kept)
 

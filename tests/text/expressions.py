@@ -20,6 +20,7 @@ x3 = np.array([0.5, -1.25, 0.0])
 p3 = np.array([0.7, 1.3, 2.1])
 X = rng.normal(size=(3, 4))
 S3 = rng.normal(size=(3, 3)) + 3.0 * np.eye(3)
+SINGULAR = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])  # rank 2
 
 ELEMENTWISE = [
     "np.exp(x)", "np.log(x)", "np.sqrt(x)", "np.tanh(x)", "np.sin(x)", "np.cos(x)",
@@ -122,6 +123,8 @@ HESSIANS = [
     "-np.sum(u * (x - np.log(np.sum(np.exp(x)))))", "np.sum((x - np.mean(x)) ** 4)",
 ]  # fmt: skip
 
+# at a singular matrix the determinant's cofactors are minors' determinants (no inverse)
+SINGULAR_HESSIANS = ["np.linalg.det(x)", "np.linalg.det(x) * np.sum(x)", "np.linalg.det(2 * x)"]
 MATRIX_HESSIANS = [
     "np.log(np.linalg.det(x))", "np.linalg.slogdet(x)[1]", "np.sum(x ** 3)",
     "np.trace(x @ x)", "np.trace(M @ x @ x)", "np.sum(np.linalg.inv(x))",

@@ -55,6 +55,17 @@ def read_number(text: str) -> float:
     return float(f"{sign}{mantissa or '1'}e{exponent.translate(_FROM_SUPERSCRIPT)}")
 
 
+def _cofactors(a):
+    """The cofactor matrices of a stack, from the minors' determinants (no inverse: they
+    hold at singular matrices too)."""
+    n = a.shape[-1]
+    if n == 1:
+        return np.ones_like(a)
+    keep = np.array([[r for r in range(n) if r != i] for i in range(n)])
+    minors = a[..., keep[:, None, :, None], keep[None, :, None, :]]
+    return (-1.0) ** np.add.outer(np.arange(n), np.arange(n)) * np.linalg.det(minors)
+
+
 def _diag(a):
     """``diag`` of a vector, also written as a column (a matrix form's vectors)."""
     a = np.asarray(a)
@@ -97,7 +108,7 @@ _FUNCTIONS = {
     "tr": np.trace,
     "mean": np.mean,
     "cumsum": np.cumsum,
-    "cof": lambda a: np.linalg.det(a) * np.linalg.inv(a).T,  # the cofactor matrix
+    "cof": lambda a: _cofactors(np.asarray(a, dtype=float)),
 }
 
 
@@ -308,7 +319,9 @@ class _Expression:
                 args, keywords = [self.postfix()], {}
             value = _FUNCTIONS[base](*args, **keywords)
             return value**2 if squared else value
-        if name in self.names:
+        # a symbol the legend defines means what the legend says (the user may have an
+        # array of that name the function never reads, as the corpus's M)
+        if name in self.names and name not in self.legend:
             return np.asarray(self.names[name], dtype=float)
         identity = re.fullmatch(r"I([₀-₉]*)", name)
         if identity and (self.shape or identity.group(1)):  # I₃, or I as large as the Jacobian
@@ -320,7 +333,9 @@ class _Expression:
             if name not in _defined:
                 _defined[name] = meaning_value(self.legend[name], self.names, self.legend)
             value = _defined[name]
-            return _as_matrix(value, self.size[name]) if name in (self.size or {}) else value
+            if name in (self.size or {}):
+                return _as_matrix(value, self.size[name])
+            return _Signs() if isinstance(value, tuple) and value[0] == "signs" else value
         raise Unreadable(f"{name!r} is neither a user name, a function nor in the legend")
 
     def arguments(self):
@@ -424,7 +439,20 @@ def _worded(meaning: str):
     return meaning_value(meaning, {}, {}) if _WORDED.match(meaning) else None
 
 
-_WORDED = re.compile(r"one-hot rows|the unit vector|the lower triangle|1 where the row-major")
+_WORDED = re.compile(
+    r"one-hot rows|the unit vector|the lower triangle|1 where the row-major|the signs of the"
+)
+
+
+class _Signs:
+    """The signs of the cofactors, (−1)^(i+j), as an operand of ⊙: as large as the other."""
+
+    def __mul__(self, other):
+        other = np.asarray(other, dtype=float)
+        rows, columns = other.shape[-2:]
+        return (-1.0) ** np.add.outer(np.arange(rows), np.arange(columns)) * other
+
+    __rmul__ = __mul__
 
 
 def _as_matrix(value, size: int):
@@ -440,6 +468,8 @@ def _as_matrix(value, size: int):
         return picks
     if kind == "unit":
         return np.eye(size)[:, [detail]]
+    if kind == "signs":
+        return (-1.0) ** np.add.outer(np.arange(size), np.arange(size))
     return np.tril(np.ones((size, size))) if kind == "lower" else np.eye(size)
 
 
@@ -468,6 +498,14 @@ def meaning_value(meaning: str, names: dict, legend: dict):
         for i, j, k in itertools.permutations(range(3)):
             epsilon[i, j, k] = np.linalg.det(np.eye(3)[[i, j, k]])
         return np.round(epsilon)
+    minors = re.fullmatch(r"the minors of (.+): the one at \[i,j\] is .+", meaning)
+    if minors:  # the stack of (n−1)×(n−1) matrices, M[i,j,a,b]
+        matrix = np.asarray(_Expression(minors.group(1), names, legend).read(), dtype=float)
+        n = matrix.shape[-1]
+        keep = np.array([[r for r in range(n) if r != i] for i in range(n)])
+        return matrix[..., keep[:, None, :, None], keep[None, :, None, :]]
+    if meaning == "the signs of the cofactors, (−1)^(i+j) in row i, column j":
+        return ("signs", None)
     if meaning == "the lower triangle of ones (diagonal included)":
         return ("lower", None)
     identity = re.fullmatch(
@@ -757,6 +795,8 @@ def _entries_in_words(value, positions):
     kind, data = value
     if kind == "unit" and len(positions) == 1:
         return positions[0] == data
+    if kind == "signs" and len(positions) == 2:
+        return (-1.0) ** (positions[0] + positions[1])
     if kind == "lower" and len(positions) == 2:
         return positions[1] <= positions[0]
     if kind == "picks" and len(positions) == 2:

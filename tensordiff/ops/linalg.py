@@ -211,7 +211,7 @@ def _cofactors_from_minors(A, n: int):
 
 
 _SIGNS_MEANING = "the signs of the cofactors, (−1)^(i+j) in row i, column j"
-_MINORS_MEANING = "the minors of {0}: the one at [i,j] is {0} without row i and column j"
+_MINORS_MEANING = "the minors of {0}: the one in row i, column j is {0} without row i and column j"
 
 
 @implements(np.linalg.solve)

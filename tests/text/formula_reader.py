@@ -498,7 +498,7 @@ def meaning_value(meaning: str, names: dict, legend: dict):
         for i, j, k in itertools.permutations(range(3)):
             epsilon[i, j, k] = np.linalg.det(np.eye(3)[[i, j, k]])
         return np.round(epsilon)
-    minors = re.fullmatch(r"the minors of (.+): the one at \[i,j\] is .+", meaning)
+    minors = re.fullmatch(r"the minors of (.+): the one in row i, column j is .+", meaning)
     if minors:  # the stack of (n−1)×(n−1) matrices, M[i,j,a,b]
         matrix = np.asarray(_Expression(minors.group(1), names, legend).read(), dtype=float)
         n = matrix.shape[-1]

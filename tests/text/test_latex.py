@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from cases import cases
 from expressions import CORPUS as READ_BACK
-from expressions import HESSIANS, MATRIX_HESSIANS, S3, function, p3
+from expressions import HESSIANS, MATRIX_HESSIANS, S3, SINGULAR, SINGULAR_HESSIANS, function, p3
 
 import tensordiff as td
 from tensordiff.cli import main
@@ -117,6 +117,7 @@ def _read_back_corpus() -> list[tuple[str, str]]:
         for source, argument, point in READ_BACK
     ]
     hessians = [(source, p3) for source in HESSIANS] + [(s, S3) for s in MATRIX_HESSIANS]
+    hessians += [(source, SINGULAR) for source in SINGULAR_HESSIANS]
     return corpus + [
         (f"hessian {source}", to_latex(td.hessian(function(source, "x"))(point).formula))
         for source, point in hessians

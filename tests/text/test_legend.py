@@ -154,5 +154,7 @@ def test_the_determinants_hessian_at_a_singular_matrix_defines_its_minors_and_si
     formula, _, legend = H.formula.partition(", where ")
     assert formula == "∂²f/∂X[i,j]∂X[k,l] = sgn[i,j] Σ_a,b cof(M)[i,j,a,b] S[i,j,a,b,k,l]"
     assert "sgn = the signs of the cofactors, (−1)^(i+j) in row i, column j" in legend
-    assert "M = the minors of X: the one at [i,j] is X without row i and column j" in legend
+    assert (
+        "M = the minors of X: the one in row i, column j is X without row i and column j" in legend
+    )
     assert "K1" not in H.formula and "..." not in H.formula

@@ -147,7 +147,8 @@ def test_every_explanation_renders_in_katex():
 
 def prose(tex: str) -> str:
     """What KaTeX sets in italic letters: no commands, upright text or subscripts."""
-    tex = re.sub(r"\\(mathrm|operatorname|text|begin|end)\{[^{}]*\}", "", tex)
+    tex = re.sub(r"\\text\{[^{}]*\}", " ", tex)  # words between two letters part them
+    tex = re.sub(r"\\(mathrm|operatorname|begin|end)\{[^{}]*\}", "", tex)
     tex = re.sub(r"_\{[^{}]*\}", "", tex)
     return re.sub(r"\\[A-Za-z]+", "", tex)
 

@@ -223,7 +223,7 @@ def _token(match: re.Match, text: str, end: int) -> str:
     if kind == "hat":
         return r"\hat{" + token[0] + "}"
     if kind == "name":
-        return _name(token, text[end : end + 1] == "(")
+        return _name(token, text[end : end + 1] == "(", text[end : end + 1] in ("[", "/", ""))
     if kind == "digits":
         return "_{" + token.translate(_DIGITS) + "}"
     if kind == "quoted":
@@ -237,10 +237,15 @@ def _token(match: re.Match, text: str, end: int) -> str:
     return _SYMBOLS.get(token, token)
 
 
-def _name(word: str, called: bool) -> str:
-    """``tanh`` → ``\\tanh``, ``diag`` → ``\\operatorname{diag}``, ``loss`` → ``\\mathrm{loss}``."""
+def _name(word: str, called: bool, indexed: bool = False) -> str:
+    """``tanh`` → ``\\tanh``, ``diag`` → ``\\operatorname{diag}``, ``loss`` → ``\\mathrm{loss}``;
+    a function's own name that is also an operator's is a name: ``∂ln[i]`` → ``\\mathrm{ln}_{i}``.
+
+    >>> print(_name("ln", False, indexed=True), _name("ln", True), _name("log", False))
+    \\mathrm{ln} \\ln \\log
+    """
     letters, digits = re.fullmatch(r"(.*?)(\d*)", word).groups()
-    if word in _BUILTIN:
+    if word in _BUILTIN and not indexed:
         return "\\" + word
     if word in _OPERATORS or (called and len(word) > 1):
         return r"\operatorname{" + word.replace("_", r"\_") + "}"

@@ -174,6 +174,8 @@ def test_names_and_functions_are_upright_and_rows_aligned(name, tex):
         ("∂loss/∂W[i,j] = 1", r"\frac{\partial \mathrm{loss}}{\partial W_{ij}}"),
         ("∂²f/∂W[i,j]∂W[k,l] = 1", r"\frac{\partial^{2}f}{\partial W_{ij}\,\partial W_{kl}}"),
         ("∂f/∂x[i] = max(x, 0)[i]", r"\max(x, 0)_{i}"),
+        # a function the user named ln is no logarithm operator (it printed \ln_{i})
+        ("∂ln[i]/∂x[j] = 1", r"\frac{\partial \mathrm{ln}_{i}}{\partial x_{j}}"),
         ("∂f/∂x[i] = sum(x, axis=1)[i]", r"\operatorname{sum}(x, \mathrm{axis}=1)_{i}"),
         ("∂f/∂x[i] = K1[i] √x[i]", r"K_{1}{}_{i}\,\sqrt{x_{i}}"),
         ("∂f[i]/∂x[j] = 2.5·10⁻¹² δ[i,j]", r"2.5\cdot 10^{-12}\,\delta_{ij}"),

@@ -73,6 +73,8 @@ LINEAR = [
     "(x - x.mean()) / np.sqrt(((x - np.mean(x)) ** 2).mean() + 1e-5)",
     "-np.sum(d * (x - np.log(np.sum(np.exp(x)))))", "np.sum(x ** 2) / 2 * np.linalg.norm(x)",
     "x / np.linalg.norm(x)", "x ** 3 - np.sum(x) ** 2", "np.sqrt(x) * np.sqrt(np.sum(x))",
+    # rows, columns and ranges of the user's arrays print as the slice (they printed K1)
+    "x * W[1]", "x * A[:, 1]", "x @ A[:, 1:]", "x * c[1:]", "x * c[::-1][:3]", "A[1:, ::2] @ x[:2]",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",

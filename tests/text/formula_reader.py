@@ -36,7 +36,7 @@ _FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789
 _TOKEN = re.compile(
     rf"\s*(?:(?P<number>{_NUMBER})"
     r"|(?P<name>[A-Za-zα-ωΑ-Ω]\u0302?[A-Za-z0-9_₀-₉]*)"
-    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁴⁵⁶⁷⁸⁹⁺√∛(),\[\]|=<>≥≤≠∨½]))"
+    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁴⁵⁶⁷⁸⁹⁺√∛(),:\[\]|=<>≥≤≠∨½]))"
 )
 _LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
 _LABEL = re.compile(r"[a-z][₀-₉]?")
@@ -225,7 +225,9 @@ class _Expression:
 
     def postfix(self):
         value = self.atom()
-        if self.peek() == "[" and re.fullmatch(r"\d+", self.peek(1) or ""):
+        if self.peek() == "[" and self._slice_ahead():  # W[:,1], y[1::2]: a basic slice
+            value = value[self.slices()]
+        elif self.peek() == "[" and re.fullmatch(r"\d+", self.peek(1) or ""):
             value = value[self.integers("]")]
             if np.size(value) == 1:  # an entry (of a vector read as a column): a number
                 value = np.reshape(value, ())
@@ -386,6 +388,33 @@ class _Expression:
             rows.append(self.nested_integers())
         self.take("]")
         return rows
+
+    def _slice_ahead(self) -> bool:
+        """Whether a bracket of integers and colons, with one colon at least, follows."""
+        n, found = 1, False
+        while self.peek(n) not in ("]", None):
+            if not re.fullmatch(r"\d+|[:,−]", self.peek(n)):
+                return False
+            found = found or self.peek(n) == ":"
+            n += 1
+        return found
+
+    def slices(self) -> tuple:
+        """``[1:,::−2]`` as a tuple of slices and integers."""
+        self.take("[")
+        index, parts = [], [[]]
+        while True:
+            token = self.take()
+            if token in (",", "]"):
+                pieces = [int("".join(p).replace("−", "-")) if p else None for p in parts]
+                index.append(slice(*pieces) if len(parts) > 1 else pieces[0])
+                parts = [[]]
+                if token == "]":
+                    return tuple(index)
+            elif token == ":":
+                parts.append([])
+            else:
+                parts[-1].append(token)
 
     def integers(self, close: str) -> tuple:
         self.take()

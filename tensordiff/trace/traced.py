@@ -213,11 +213,14 @@ class Trace:
                 if view is not None:
                     return view
         # a row, a column, a strided range: a basic slice starting inside a named array
-        for entries in self._by_address.values():
+        # (a user's: a symbol the legend defines, K1, is no name to slice)
+        address = _address(value)
+        for start, entries in self._by_address.items():
             for _, (named, name) in entries:
-                view = _slice_name(named, name, value)
-                if view is not None:
-                    return view
+                if start <= address < start + named.nbytes and not name.startswith("⦃"):
+                    view = _slice_name(named, name, value)
+                    if view is not None:
+                        return view
         return None
 
     def define(self, value, symbol: str, meaning: str) -> None:

@@ -112,9 +112,11 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         form = _operand(form) + "".join(f" / {divisor}" for divisor in divisors)
     if coefficient == 1:
         return form
-    if coefficient == -1:
-        swapped = notation.difference(f"({form})")  # −(y − s) is written s − y
-        return "{1} − {0}".format(*swapped) if swapped else "−" + _operand(form)
+    if coefficient == -1:  # −(y − s) is written s − y, −(y − s) xᵀ as (s − y) xᵀ
+        swapped = notation.difference(f"({form})")
+        if swapped:
+            return "{1} − {0}".format(*swapped)
+        return notation.negated_difference(form) or "−" + _operand(form)
     size = notation.coefficient_text(numeric, abs(coefficient))
     minus = "−" if coefficient < 0 else ""
     size = f"({size})" if "/" in size else size

@@ -47,6 +47,7 @@ __all__ = [
     "top_level_tokens",
     "is_bracketed_sum",
     "difference",
+    "negated_difference",
     "cancels",
 ]
 
@@ -587,8 +588,9 @@ def _signed(body: str, sign: int, coefficient: float, numeric: list[str], diviso
         head = _signed(body, sign, coefficient, numeric)
         return head + "".join(f" / {divisor}" for divisor in divisors)
     minus = "−" if sign * coefficient < 0 else ""
-    if minus and difference(body) is not None:  # −(a − b) is written (b − a)
-        minus, body = "", "({1} − {0})".format(*difference(body))
+    swapped = negated_difference(body) if minus else None
+    if swapped is not None:  # −(a − b) x[j] is written (b − a) x[j]
+        minus, body = "", swapped
     if abs(coefficient) == 1.0:
         return minus + (body or "1")
     size = coefficient_text(numeric, abs(coefficient))
@@ -611,6 +613,20 @@ def coefficient_text(numeric: list[str], coefficient: float) -> str:
     if not isinstance(exact, Fraction) or float(abs(exact)) != coefficient:
         return templates.number(coefficient)  # not all integers and fractions, or not all
     return str(abs(exact))
+
+
+def negated_difference(body: str) -> str | None:
+    """``body`` times −1 written without the sign, when it starts with a bracketed
+    difference: ``(b − a) x[j]`` for ``(a − b) x[j]``; else None.
+
+    >>> negated_difference("(y[i] − s[i]) x[j]"), negated_difference("x[j] (a − b)")
+    ('(s[i] − y[i]) x[j]', None)
+    """
+    tokens = top_level_tokens(body)
+    pair = difference(tokens[0]) if tokens else None
+    if pair is None:
+        return None
+    return " ".join(["({1} − {0})".format(*pair), *tokens[1:]])
 
 
 def difference(body: str) -> tuple[str, str] | None:

@@ -276,15 +276,12 @@ def _view_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:
 
 
 def _slice_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:
-    """``W[1]``, ``W[:,2]``, ``y[1::2]`` if ``value`` is that basic slice of ``named``: the
-    slice is checked by taking it, so a name is given only to the very same memory read
-    the same way (None for anything else, a value with a unit axis included)."""
-    if (
-        named.dtype != value.dtype
-        or not named.flags.c_contiguous
-        or not 0 < value.ndim <= named.ndim
-        or 1 in value.shape
-    ):
+    """``W[1]``, ``W[:,2]``, ``y[1::2]``, ``y[:1]`` if ``value`` is that basic slice of
+    ``named``: the slice is checked by taking it, so a name is given only to the very same
+    memory read the same way (None for anything else)."""
+    if named.dtype != value.dtype or not named.flags.c_contiguous:
+        return None
+    if not 0 < value.ndim <= named.ndim:
         return None
     offset, size = _address(value) - _address(named), named.itemsize
     if offset < 0 or offset % size or offset // size >= named.size:
@@ -292,10 +289,15 @@ def _slice_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:
     start = np.unravel_index(offset // size, named.shape)
     parts, axis = [], 0
     for n, stride in enumerate(named.strides):
-        step = value.strides[axis] // stride if axis < value.ndim else 0
-        if step and value.strides[axis] % stride == 0:
+        if axis < value.ndim and value.shape[axis] == 1:
+            step = 1  # a unit axis (y[:1]) reads alike whatever its stride: a range of one
+        elif axis < value.ndim and value.strides[axis] % stride == 0:
+            step = value.strides[axis] // stride
+        else:
+            step = 0
+        if step:
             end = start[n] + step * value.shape[axis]
-            if not (0 <= end - step < named.shape[n]):
+            if not 0 <= end - step < named.shape[n]:
                 return None
             parts.append(_slice_text(int(start[n]), int(step), int(end), named.shape[n]))
             axis += 1
@@ -303,12 +305,12 @@ def _slice_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:
             parts.append(int(start[n]))
     if axis != value.ndim:
         return None
-    index = tuple(p if isinstance(p, int) else slice(*p[0]) for p in parts)
-    taken = named[index]
+    taken = named[tuple(p if isinstance(p, int) else slice(*p[0]) for p in parts)]
+    strides = zip(taken.strides, value.strides, value.shape, strict=False)
     if (
         taken.shape != value.shape
-        or taken.strides != value.strides
-        or (_address(taken) != _address(value))
+        or any(a != b and length > 1 for a, b, length in strides)
+        or _address(taken) != _address(value)
     ):
         return None
     written = [str(p) if isinstance(p, int) else p[1] for p in parts]

@@ -393,6 +393,16 @@ def test_a_number_inside_a_reciprocal_stays_when_it_would_make_a_fraction():
     np.testing.assert_allclose(np.asarray(J), np.diag(0.5 / np.abs(x)), rtol=1e-14)
 
 
+def test_a_negated_difference_in_front_of_a_term_is_turned_round():
+    """Softmax cross-entropy of a layer: (s[i] Σ_a y[a] − y[i]) x[j], not
+    −(y[i] − s[i] Σ_a y[a]) x[j]; in matrix form ((Σ_a y[a]) s − y) xᵀ."""
+    y = np.array([0.2, 0.5, 0.3])
+    e = td.explain(lambda W: -np.sum(y * np.log(np.exp(W @ x) / np.sum(np.exp(W @ x)))))(W)
+    assert e.formula == "∂f/∂W[i,j] = (s[i] Σ_a y[a] − y[i]) x[j], where s = softmax(W x)"
+    assert e.matrix == "∂f/∂W = ((Σ_a y[a]) s − y) xᵀ, where s = softmax(W x)"
+    np.testing.assert_allclose(np.asarray(e.jacobian), np.outer(_softmax(W @ x) - y, x), atol=1e-14)
+
+
 def test_a_shift_that_differs_is_not_cancelled():
     f = lambda z: np.min(z) + np.log(np.sum(np.exp(z - np.max(z))))  # noqa: E731
     formula = td.jacobian(f)(x).formula

@@ -46,6 +46,7 @@ __all__ = [
     "defined",
     "intermediate",
     "expression_of",
+    "quantity",
     "is_reference",
     "exported",
     "imported",
@@ -95,10 +96,18 @@ def grouped(expr: str) -> str:
 
     >>> grouped("W x"), grouped("tanh(W x)"), grouped("(a + b)"), grouped("x")
     ('(W x)', 'tanh(W x)', '(a + b)', 'x')
+    >>> grouped("(X + I₃)⁻¹"), grouped("(a + b)²"), grouped("(a) (b)²")
+    ('(X + I₃)⁻¹', '(a + b)²', '((a) (b)²)')
     """
-    if " " not in expr or _one_bracket(expr) or _DEFINED.fullmatch(expr):
+    if " " not in expr or _DEFINED.fullmatch(expr):
+        return expr
+    # a bracket raised to a power or inverted, (X + I₃)⁻¹, is one operand too
+    if _one_bracket(expr) or _one_bracket(expr.rstrip(_POWER_MARKS)):
         return expr
     return f"({expr})"
+
+
+_POWER_MARKS = "ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
 
 
 def _one_bracket(expr: str) -> bool:
@@ -568,6 +577,22 @@ def intermediate(expression: str) -> str:
     if len(expression) <= INTERMEDIATE_CHARACTERS or _REFERENCE.fullmatch(expression):
         return expression
     return _INTERMEDIATES.reference(INTERMEDIATE_SYMBOL, expression)
+
+
+def quantity(symbol: str, meaning: str) -> str:
+    """A quantity printed as ``symbol`` and defined in the formula's legend, whose meaning
+    may print other defined quantities: ``σ = √(mean((x − μ)²) + 10⁻⁵)`` with μ its own
+    entry, listed before it (:func:`defined` writes a symbol's meaning out in full). A
+    reference ``⟪n⟫`` as a long intermediate is, under its own symbol.
+
+    >>> mu = quantity("μ", "mean(x)")
+    >>> sigma = quantity("σ", f"√(mean((x − {mu})²) + 10⁻⁵)")
+    >>> [symbol for symbol, _ in definitions_in(f"2 {sigma}")]
+    ['μ', 'σ']
+    >>> replace_defined(expression_of(sigma), {("μ", mu): "μ"})
+    '√(mean((x − μ)²) + 10⁻⁵)'
+    """
+    return _INTERMEDIATES.reference(symbol, meaning)
 
 
 def expression_of(reference: str) -> str:

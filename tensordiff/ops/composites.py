@@ -28,7 +28,7 @@ import re
 
 import numpy as np
 
-from tensordiff.core.templates import defined, grouped, number
+from tensordiff.core.templates import defined, grouped, number, quantity
 from tensordiff.ops import jacobians, linalg
 from tensordiff.ops.arguments import letters
 from tensordiff.trace.traced import Traced, expressions, keep_call, raw, record
@@ -382,8 +382,11 @@ def _standardised(numerator, denominator) -> Traced | None:
     x_name, mean_name, sigma_name = expressions(
         [x, _made_by(numerator, "subtract")[0][1], denominator]
     )
-    mu, sigma = defined("μ", mean_name), defined("σ", sigma_name)
-    y = defined(_standardised_symbol(x_name), f"({x_name} − {mu}) / {sigma}")
+    # each named once in the legend, the later ones in terms of the earlier:
+    # μ = mean(x), σ = √(mean((x − μ)²) + 10⁻⁵), x̂ = (x − μ) / σ
+    mu = quantity("μ", mean_name)
+    sigma = quantity("σ", _in_terms_of(sigma_name, mean_name, mu))
+    y = quantity(_standardised_symbol(x_name), f"({x_name} − {mu}) / {sigma}")
     kept = tuple(1 if n in axes else size for n, size in enumerate(shape))
     inverse = np.reshape(1.0 / raw(denominator), kept)
 
@@ -406,6 +409,19 @@ def _standardised(numerator, denominator) -> Traced | None:
         )
 
     return record("standardise", value, [x], jacobian, expr=y)
+
+
+def _in_terms_of(expression: str, part: str, symbol: str) -> str:
+    """``expression`` with each whole occurrence of the expression ``part`` written as
+    ``symbol``, the quantity it is named (an expression's text is how its value was
+    computed, so the same text is the same value).
+
+    >>> _in_terms_of("√(mean((x − mean(x))²) + 1)", "mean(x)", "μ")
+    '√(mean((x − μ)²) + 1)'
+    >>> _in_terms_of("mean(x) + tmean(x) + mean(x)[0]", "mean(x)", "μ")
+    'μ + tmean(x) + mean(x)[0]'
+    """
+    return re.sub(rf"(?<![\w.]){re.escape(part)}(?![\w(\[])", symbol, expression)
 
 
 def _standardised_symbol(x_name: str) -> str:

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from tensordiff.core import context
-from tensordiff.core.templates import flattened, grouped, number
+from tensordiff.core.templates import flattened, grouped, number, superscript
 from tensordiff.core.vjp import ElementwiseProduct, numbers_wanted
 from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import composites, jacobians, ufuncs
@@ -71,8 +71,8 @@ def _differentiable(ufunc, *inputs, **kwargs):
     partials = derivatives.partials
     if ufunc in (np.power, np.float_power) and type(inputs[1]) is not Traced and scalar[1]:
         p = float(values[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
-        base = "{g0}" if p == 2 else "{g0}^" + number(p - 1)
-        partials = ((partials[0][0], f"{number(p)} {base}"), None)
+        record_expr = _power("{g0}", p).format(**fields)
+        partials = ((partials[0][0], f"{number(p)} {_power('{g0}', p - 1)}"), None)
 
     def jacobian(position):
         partial = partials[position]
@@ -93,6 +93,21 @@ def _differentiable(ufunc, *inputs, **kwargs):
         return jacobians.elementwise(g, value.shape, arrays[position].shape, grouped(name_of_g))
 
     return keep_call(record(name, value, inputs, jacobian, expr=record_expr), inputs)
+
+
+def _power(base: str, p: float) -> str:
+    """``base`` to the constant power ``p`` as the formulas write powers (``x²``, as
+    ``tanh²`` and ``x⁻ᵀ`` are): a superscript for 2 to 9, ``x^0.5`` and ``x^−2`` otherwise
+    (a superscript ⁻¹ reads as a matrix inverse).
+
+    >>> _power("x", 2.0), _power("x", 1.0), _power("x", 0.5), _power("x", -2.0)
+    ('x²', 'x', 'x^0.5', 'x^−2')
+    """
+    if p == 1:
+        return base
+    if p.is_integer() and 2 <= p <= 9:
+        return base + superscript(int(p))
+    return f"{base}^{number(p)}".replace("^-", "^−")
 
 
 def _constant(ufunc, *inputs, **kwargs):

@@ -34,7 +34,7 @@ second derivatives work. Conventions follow JAX:
 
 import numpy as np
 
-from tensordiff.core.templates import defined, grouped
+from tensordiff.core.templates import defined, grouped, quantity
 from tensordiff.errors import ShapeError, TensorDiffError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes
@@ -42,6 +42,7 @@ from tensordiff.trace.registry import implements
 from tensordiff.trace.tape import Tape
 from tensordiff.trace.traced import (
     Traced,
+    define_constant,
     expressions,
     keep_call,
     named,
@@ -191,9 +192,26 @@ def _cofactors(A):
 
 def _cofactors_from_minors(A, n: int):
     keep = np.array([[r for r in range(n) if r != i] for i in range(n)])  # (n, n − 1)
-    minors = A[..., keep[:, None, :, None], keep[None, :, None, :]]  # (..., n, n, n−1, n−1)
+    picked = A[..., keep[:, None, :, None], keep[None, :, None, :]]  # (..., n, n, n−1, n−1)
+    # the same values under a name a student can read: the indexing printed as
+    # x[..., [[[[1], [2]]], …]], which nobody can
+    # (recorded here, outside any rule: the value at its own trace's level is its .value)
+    (a_name,) = expressions([A])
+    shape = numbers_of(picked).shape
+    minors = record(
+        "minors",
+        picked.value,
+        [picked],
+        lambda _: jacobians.elementwise(None, shape, shape),
+        expr=quantity("M", _MINORS_MEANING.format(grouped(a_name))),
+    )
     signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    define_constant(signs, "sgn", _SIGNS_MEANING)  # a symbol no legend defined was K1
     return signs * np.linalg.det(minors)
+
+
+_SIGNS_MEANING = "the signs of the cofactors, (−1)^(i+j) in row i, column j"
+_MINORS_MEANING = "the minors of {0}: the one in row i, column j is {0} without row i and column j"
 
 
 @implements(np.linalg.solve)

@@ -8,6 +8,7 @@ names of several letters are ``\\mathrm{…}`` and single letters with digits ar
 subscripted (``K1`` → ``K_{1}``, ``I₃`` → ``I_{3}``).
 """
 
+import itertools
 import re
 
 __all__ = ["to_latex"]
@@ -87,7 +88,7 @@ def to_latex(text: str, align: bool = False) -> str:
     """
     text, _, legend = text.partition(", where ")
     if legend:
-        definitions = ", ".join(_definition(d) for d in _split_top(legend, ", "))
+        definitions = ", ".join(_definition(d) for d in _LEGEND_ENTRY.split(legend))
         return to_latex(text, align) + r",\quad\text{where }" + definitions
     sides = [_side(side) for side in _split_top(text, " = ")]
     if align and len(sides) > 1:
@@ -95,16 +96,39 @@ def to_latex(text: str, align: bool = False) -> str:
     return " = ".join(sides)
 
 
+# where one entry of a legend ends: a comma before the next "symbol = " (a meaning may
+# hold commas of its own: "a constant array, none of the arguments")
+_LEGEND_ENTRY = re.compile(r", (?=[^\W\d_]\u0302?[\w₀-₉]*(?:\[[^\]]*\])? = )")
+
+
 def _definition(text: str) -> str:
-    r"""One entry of a legend: ``g = [x > 0]``; a meaning in words is set as text.
+    r"""One entry of a legend: ``g = [x > 0]``; the words of a meaning are set as text, its
+    mathematics as mathematics (words set as names lost their spaces: theunitvector…).
 
     >>> print(_definition("g = [x > 0]"), _definition("K1 = a constant array"), sep="; ")
     g = [x > 0]; K_{1} = \text{a constant array}
+    >>> print(_definition("e₀ = the unit vector with 1 at entry 0"))
+    e_{0} = \text{the unit vector with }1\text{ at entry }0
+    >>> print(_definition("M = the minors of X: the one at row i is X without row i"))
+    M = \text{the minors of }X:\text{ the one at row }i\text{ is }X\text{ without row }i
     """
     symbol, _, meaning = text.partition(" = ")
-    if re.fullmatch(r"[a-z][a-z ,]*", meaning):
-        return f"{_convert(symbol)} = \\text{{{meaning}}}"
-    return f"{_convert(symbol)} = {_convert(meaning)}"
+    tokens = meaning.split(" ")
+    runs = [(word, list(run)) for word, run in itertools.groupby(tokens, _is_word)]
+    pieces = []
+    for n, (word, run) in enumerate(runs):
+        if word:  # the spaces around a run of words are part of its text
+            before, after = " " if n > 0 else "", " " if n < len(runs) - 1 else ""
+            pieces.append(f"\\text{{{before}{' '.join(run)}{after}}}")
+        else:
+            pieces.append(_convert(" ".join(run)))
+    return f"{_convert(symbol)} = " + "".join(pieces)
+
+
+def _is_word(token: str) -> bool:
+    """Whether a token of a legend's meaning is a word (``the``, ``one-hot``, ``entries,``)
+    rather than mathematics (``X``, ``(1,``, ``max(x)]``)."""
+    return re.fullmatch(r"(?:[a-z][a-z-]+|a)[,:;]?", token) is not None
 
 
 def _side(side: str) -> str:
@@ -199,7 +223,7 @@ def _token(match: re.Match, text: str, end: int) -> str:
     if kind == "hat":
         return r"\hat{" + token[0] + "}"
     if kind == "name":
-        return _name(token, text[end : end + 1] == "(")
+        return _name(token, text[end : end + 1] == "(", text[end : end + 1] in ("[", "/", ""))
     if kind == "digits":
         return "_{" + token.translate(_DIGITS) + "}"
     if kind == "quoted":
@@ -213,10 +237,15 @@ def _token(match: re.Match, text: str, end: int) -> str:
     return _SYMBOLS.get(token, token)
 
 
-def _name(word: str, called: bool) -> str:
-    """``tanh`` → ``\\tanh``, ``diag`` → ``\\operatorname{diag}``, ``loss`` → ``\\mathrm{loss}``."""
+def _name(word: str, called: bool, indexed: bool = False) -> str:
+    """``tanh`` → ``\\tanh``, ``diag`` → ``\\operatorname{diag}``, ``loss`` → ``\\mathrm{loss}``;
+    a function's own name that is also an operator's is a name: ``∂ln[i]`` → ``\\mathrm{ln}_{i}``.
+
+    >>> print(_name("ln", False, indexed=True), _name("ln", True), _name("log", False))
+    \\mathrm{ln} \\ln \\log
+    """
     letters, digits = re.fullmatch(r"(.*?)(\d*)", word).groups()
-    if word in _BUILTIN:
+    if word in _BUILTIN and not indexed:
         return "\\" + word
     if word in _OPERATORS or (called and len(word) > 1):
         return r"\operatorname{" + word.replace("_", r"\_") + "}"

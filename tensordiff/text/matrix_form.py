@@ -59,6 +59,9 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
             coefficient *= int(repeated.group(1))
             numeric.append(repeated.group(1))
             template = repeated.group(2)
+        entries = _sum_of_entries(template, classes)
+        if entries is not None:  # (y[i] − s[i] Σ_a y[a]) is the array y − (Σ_a y[a]) s
+            template = entries
         if not classes and templates.classes_in(template):
             return None  # a scalar that sums over its own indices: no plain matrix form
         name = template[: template.rindex("[")] if classes else template
@@ -78,20 +81,46 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
     factors = _products(factors)
     if factors is None:
         return None
-    scalars = [_group(name) for name, labels in factors if not labels]
+    scalars, divisors = [], []
+    for name, labels in factors:
+        if labels:
+            continue
+        folded = notation.reciprocal_scale(_group(name))
+        if folded is not None and (folded[1] is None or notation.cancels(coefficient, folded[0])):
+            coefficient /= int(folded[0])  # 2 (1 / (2 √s)) X is X / √s
+            numeric.append(f"1/{folded[0]}")
+            name = folded[1]
+            if name is None:
+                continue
+        divisor = notation.reciprocal(_group(name))
+        if divisor is not None:
+            divisors.append(divisor)
+        else:
+            scalars.append(_group(name))
+    for divisor in list(divisors):  # E / E: a scalar and a divisor that print the same cancel
+        same = [s for s in scalars if _bare(s) == _bare(divisor)]
+        if same:
+            scalars.remove(same[0])
+            divisors.remove(divisor)
     factors = [(name, labels) for name, labels in factors if labels]
     form = _shape_form(deltas, factors, out_labels, in_labels, J.sizes)
     if form is None:
         return None
     if scalars:
         form = " ".join(scalars) + " " + _group(form)
-    if coefficient == -1:
-        return "−" + form
+    if divisors:  # X / √s: a scalar divisor after the array it divides
+        form = _operand(form) + "".join(f" / {divisor}" for divisor in divisors)
     if coefficient == 1:
         return form
+    if coefficient == -1:  # −(y − s) is written s − y, −(y − s) xᵀ as (s − y) xᵀ
+        swapped = notation.difference(f"({form})")
+        if swapped:
+            return "{1} − {0}".format(*swapped)
+        return notation.negated_difference(form) or "−" + _operand(form)
     size = notation.coefficient_text(numeric, abs(coefficient))
     minus = "−" if coefficient < 0 else ""
-    return f"{minus}({size}) {form}" if "/" in size else f"{minus}{size} {form}"
+    size = f"({size})" if "/" in size else size
+    return f"{minus}{size} {_operand(form)}"
 
 
 def _products(factors: list) -> list | None:
@@ -127,6 +156,46 @@ def _products(factors: list) -> list | None:
             rest = [lb for lb in labels if lb != label]
         factors = [f for n, f in enumerate(factors) if n not in (vector, other)]
         factors.append((product, rest))
+
+
+def _sum_of_entries(template: str, classes) -> str | None:
+    """``(y − (Σ_a y[a]) s)[⟨c⟩]`` for the factor ``(y[⟨c⟩] − s[⟨c⟩] Σ_⟨d⟩ y[⟨d⟩])``: a sum whose
+    every product is entries over the factor's own indices (in its order), numbers, and
+    full sums (scalars, written with their own letters); None for any other factor.
+
+    >>> _sum_of_entries("(y[⟨4⟩] − s[⟨4⟩] Σ_⟨9⟩ y[⟨9⟩])", (4,))
+    '(y − (Σ_a y[a]) s)[⟨4⟩]'
+    >>> _sum_of_entries("(A[⟨1⟩,⟨2⟩] + A[⟨2⟩,⟨1⟩])", (1, 2)) is None
+    True
+    """
+    if not classes or not notation.is_bracketed_sum(template):
+        return None
+    own = [templates.slot(c) for c in classes]
+    products = []
+    for summand in notation.summands(template[1:-1]):
+        sign, summand = ("−", summand[1:]) if summand.startswith("−") else ("", summand)
+        tokens = notation.top_level_tokens(summand)
+        start = next((n for n, token in enumerate(tokens) if token.startswith("Σ_")), len(tokens))
+        scalars = []
+        if start < len(tokens):
+            bound = templates.classes_in(tokens[start])
+            total = " ".join(tokens[start:])
+            if set(templates.classes_in(total)) != set(bound):
+                return None  # the Σ's product uses an entry index too
+            letters = dict(zip(bound, "abcdefgh", strict=False))
+            scalars.append(f"({templates.render(total, letters)})")
+        numbers, names = [], []
+        for token in tokens[:start]:
+            match = re.fullmatch(r"(.+)\[([^\[\]]*)\]", token)
+            if notation.is_number(token):
+                numbers.append(token)
+            elif match and match.group(2).split(",") == own and "⟨" not in match.group(1):
+                names.append(match.group(1))
+            else:
+                return None
+        entries = _hadamard(names)[1:-1] if len(names) > 1 else (names or ["𝟙"])[0]
+        products.append(sign + " ".join([*numbers, *scalars, entries]))
+    return notation.tidy(f"({' + '.join(products)})") + f"[{','.join(own)}]"
 
 
 def _bare(name: str) -> str:
@@ -258,6 +327,8 @@ def _transposed(name: str) -> str:
 
     >>> _transposed("A"), _transposed("Aᵀ"), _transposed("W x"), _transposed("X⁻¹")
     ('Aᵀ', 'A', 'xᵀ Wᵀ', 'X⁻ᵀ')
+    >>> _transposed("(X + I₃)⁻¹")
+    '(X + I₃)⁻ᵀ'
     """
     tokens = name.split(" ")
     if len(tokens) > 1 and all(_MATRIX_NAME.fullmatch(token) for token in tokens):

@@ -8,8 +8,11 @@ arrays behind the printed factors, so the printed formula can be evaluated on
 its own and compared with the tensor (the tests do exactly that).
 """
 
+import functools
 import itertools
+import operator
 import re
+from collections import Counter
 from collections.abc import Iterator
 from fractions import Fraction
 
@@ -37,6 +40,15 @@ __all__ = [
     "tidy",
     "has_top_level_sum",
     "without_sign",
+    "reciprocal",
+    "reciprocal_scale",
+    "factored",
+    "summands",
+    "top_level_tokens",
+    "is_bracketed_sum",
+    "difference",
+    "negated_difference",
+    "cancels",
 ]
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -123,16 +135,190 @@ def index_notation(tensor, symbols: dict | None = None) -> str:
     if not terms:
         return "0"
     symbols = symbols_of([tensor]) if symbols is None else symbols
-    text = ""
-    for n, term in enumerate(terms):
-        part = _term_text(term, tensor.indices, symbols)[0]
-        if n == 0:
-            text = part
-        elif part.startswith("−"):
-            text += " − " + part[1:].lstrip()
-        else:
-            text += " + " + part
+    parts = [_term_text(term, tensor.indices, symbols)[0] for term in terms]
+    if len(parts) == 1 and is_bracketed_sum(parts[0]):
+        return parts[0][1:-1]  # s[i] Σ_a y[a] − y[i]: a whole side needs no bracket
+    return factored(parts) or _joined(parts)
+
+
+def _joined(parts: list[str]) -> str:
+    """Signed terms as one sum: ``a − b + c``."""
+    text = parts[0]
+    for part in parts[1:]:
+        text += " − " + part[1:].lstrip() if part.startswith("−") else " + " + part
     return text
+
+
+def factored(parts: list[str]) -> str | None:
+    """The sum of the signed terms ``parts`` with the factors every one of them has taken
+    out (a bracketed sum inside a term multiplied out first), or None if they share none.
+    Equal printed factors are equal quantities, so this holds whatever the terms are; a
+    term with a Σ is left alone (its factors are not all of one product).
+
+    >>> factored(["δ[i,j] / σ", "(−1/4 (1 / σ) − 1/4 (1 / σ) x̂[i] x̂[j])"])
+    '(δ[i,j] − 1/4 − (1/4) x̂[i] x̂[j]) / σ'
+    >>> factored(["δ[i,j] s[i]", "−s[i] s[j]"]), factored(["a[i]", "b[i]"])
+    ('s[i] (δ[i,j] − s[j])', None)
+    """
+    if len(parts) < 2:
+        return None  # one term prints as its factors are: each is one array of the term
+    # a bracketed sum is multiplied out only when the terms share no factor as they stand
+    return _factored(parts, expand=False) or _factored(parts, expand=True)
+
+
+def _factored(parts: list[str], expand: bool) -> str | None:
+    monomials = []
+    for part in parts:
+        expanded = _expanded(part, expand)
+        if expanded is None:
+            return None
+        monomials += expanded
+    monomials = _like_terms_added(monomials)
+    if len(monomials) < 2:
+        return None
+    common = {
+        kind: functools.reduce(operator.and_, (Counter(m[kind]) for m in monomials))
+        for kind in ("factors", "divisors")
+    }
+    if not any(common.values()):
+        return None  # a number alone is not worth a bracket: 2 + 2 δ[i,j] x[i]
+    # a number (and a sign) every product has stands in front too: 4 s[i] (s[j] − δ[i,j])
+    sizes = {_exact(m["numeric"]) for m in monomials}
+    size = sizes.pop() if len(sizes) == 1 else 1
+    sign = -1 if all(m["sign"] < 0 for m in monomials) else 1
+    inner = []
+    for monomial in monomials:
+        rest = {kind: list((Counter(monomial[kind]) - common[kind]).elements()) for kind in common}
+        numeric = [] if size != 1 else monomial["numeric"]
+        inner.append(
+            _signed(
+                " ".join(rest["factors"]),
+                monomial["sign"] * sign,
+                float(_exact(numeric)),
+                numeric,
+                rest["divisors"],
+            )
+        )
+    # a positive product first: 4 s[i] (s[j] − δ[i,j]), not (−δ[i,j] + s[j])
+    inner.sort(key=lambda text: text.startswith("−"))
+    body = " ".join([*common["factors"].elements(), f"({_joined(inner)})"])
+    return _signed(body, sign, float(size), [_exact_text(size)], common["divisors"].elements())
+
+
+def _like_terms_added(monomials: list[dict]) -> list[dict]:
+    """The products with the same factors and divisors added into one (``a b + b a`` is
+    ``2 a b``); those whose numbers cancel are left out."""
+    added: dict[tuple, list[dict]] = {}
+    for monomial in monomials:
+        key = (tuple(sorted(monomial["factors"])), tuple(sorted(monomial["divisors"])))
+        added.setdefault(key, []).append(monomial)
+    result = []
+    for like in added.values():
+        total = sum(m["sign"] * _exact(m["numeric"]) for m in like)
+        if len(like) == 1:
+            result.append(like[0])
+        elif total:
+            sign = 1 if total > 0 else -1
+            result.append({**like[0], "sign": sign, "numeric": [_exact_text(abs(total))]})
+    return result
+
+
+def _exact(numeric: list[str]) -> Fraction | float:
+    """The product of printed numbers: a Fraction when they are integers and fractions
+    (``1/3`` times ``2`` is ``2/3``), else a float.
+
+    >>> _exact(["1/3", "2"]), _exact(["0.5", "2"])
+    (Fraction(2, 3), 1.0)
+    """
+    exact = Fraction(1)
+    for text in numeric:
+        plain = text.replace("−", "-")
+        if not re.fullmatch(r"-?\d+(/\d+)?", plain):
+            return float(np.prod([number(n) for n in numeric]))
+        exact *= Fraction(plain)
+    return exact
+
+
+def _exact_text(value: Fraction | float) -> str:
+    """A number :func:`_exact` gave, as the formulas print it: ``2/3``, ``0.1``."""
+    return str(value) if isinstance(value, Fraction) else templates.number(value)
+
+
+def _expanded(term: str, expand: bool) -> list[dict] | None:
+    """The products a signed term is a sum of (its one bracketed sum multiplied out if
+    ``expand``), each as its sign, numbers, factors and divisors; None for a term with a Σ."""
+    sign = -1 if term.startswith("−") else 1
+    tokens = top_level_tokens(term[1:] if sign < 0 else term)
+    sums = [n for n, token in enumerate(tokens) if is_bracketed_sum(token)]
+    if len(sums) != 1 or not expand:
+        return _monomial(sign, tokens)
+    others = tokens[: sums[0]] + tokens[sums[0] + 1 :]
+    products = []
+    for summand in summands(tokens[sums[0]][1:-1]):
+        inner_sign = -1 if summand.startswith("−") else 1
+        inner = top_level_tokens(summand[1:] if inner_sign < 0 else summand)
+        monomial = _monomial(sign * inner_sign, others + inner)
+        if monomial is None:
+            return None
+        products += monomial
+    return products
+
+
+def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
+    """One product of ``tokens`` (``/`` before a divisor), or None if it holds a Σ."""
+    monomial = {"sign": sign, "numeric": [], "factors": [], "divisors": []}
+    divide = False
+    for token in tokens:
+        if token.startswith("Σ_"):
+            return None
+        if token == "/":
+            divide = True
+            continue
+        plain = token[1:-1] if re.fullmatch(r"\(−?[\d./]+\)", token) else token
+        divisor = token if divide else reciprocal(token)
+        if plain.startswith("−") and is_number(plain[1:]):
+            monomial["sign"], plain = -monomial["sign"], plain[1:]
+        if is_number(plain):
+            monomial["numeric"].append(f"1/{plain}" if divide else plain)
+        elif divisor is not None and is_number(divisor):
+            monomial["numeric"].append(f"1/{divisor}")
+        elif divisor is not None:
+            monomial["divisors"].append(divisor)
+        else:
+            monomial["factors"].append(token)
+        divide = False
+    return [monomial]
+
+
+def top_level_tokens(text: str) -> list[str]:
+    """``text`` cut at the spaces outside brackets."""
+    tokens, depth, start = [], 0, 0
+    for n, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and ch == " ":
+            tokens.append(text[start:n])
+            start = n + 1
+    return [token for token in [*tokens, text[start:]] if token]
+
+
+def summands(text: str) -> list[str]:
+    """The signed summands of a sum outside brackets: ``a − b + c`` → ``a``, ``−b``, ``c``."""
+    pieces, depth, start, sign = [], 0, 0, ""
+    for n, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and text.startswith((" + ", " − "), n):
+            pieces.append(sign + text[start:n])
+            sign, start = ("−" if text[n + 1] == "−" else ""), n + 3
+    return [*pieces, sign + text[start:]]
+
+
+def is_bracketed_sum(token: str) -> bool:
+    """Whether ``token`` is one bracket around a sum, ``(a − b)`` (not ``(a − b)[i]``)."""
+    return (
+        token.startswith("(")
+        and _closing(token, 0) == len(token) - 1
+        and has_top_level_sum(token[1:-1])
+    )
 
 
 def symbols_of(tensors, texts=()) -> dict[tuple[str, str], str]:
@@ -316,8 +502,8 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     summed = [c for _, classes in term.factors for c in classes if c not in label_of]
     parts = [f"δ[{','.join(p)}]" for p in label_of.values() if len(p) > 1]
     under_sum = [False] * len(parts)  # whether each part has a summed index
-    coefficient, sign, numeric = 1.0, 1, []
-    table = {}
+    coefficient, sign, numeric, divisors = 1.0, 1, [], []
+    table, labelled = {}, []
     for (array, classes), template in zip(term.factors, factor_names, strict=True):
         if not classes and is_number(templates.text(template)):
             coefficient *= number(templates.text(template))
@@ -333,14 +519,44 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
             coefficient *= number(size)
             numeric.append(size)
             array = array / number(size)
-        parts.append(text)
-        under_sum.append(any(c in summed for c in classes))
         printed = templates.classes_in(template)
         if sorted(printed) == sorted(classes) and len(set(classes)) == len(classes) > 1:
             # the entry of Aᵀ prints as A[j,i]: the table's array is laid out as printed
             array = np.transpose(array, [list(classes).index(c) for c in printed])
             classes = printed
-        table[text] = (array, [mapping[c] for c in classes])
+        labelled.append((text, array, [mapping[c] for c in classes], classes))
+    # 2 (1 / (2 √s)) is written / √s: a number inside a reciprocal cancels against the
+    # term's own numbers (not when that makes a fraction: 1 / (2 √x) stays as it is)
+    for text, array, factor_labels, classes in labelled:
+        folded = reciprocal_scale(text)
+        if folded is not None and (folded[1] is None or cancels(coefficient, folded[0])):
+            size, text = folded
+            coefficient /= number(size)
+            numeric.append(f"1/{size}")
+            array = array * number(size)
+            if text is None:
+                continue  # (1 / 3): a number only
+        divisor = reciprocal(text)
+        bound = any(c in summed for c in classes)
+        if divisor is not None and not bound:  # (1 / σ) is written / σ, after the rest
+            text = divisor  # its table entry holds the reciprocal: what the term multiplies by
+            # E / E: a factor and a divisor that print the same cancel
+            same = [part for part in parts if _unbracketed(part) == _unbracketed(divisor)]
+            if same and same[0] not in divisors and not under_sum[parts.index(same[0])]:
+                under_sum.pop(parts.index(same[0]))
+                parts.remove(same[0])
+                del table[same[0]]
+                continue
+            divisors.append(divisor)
+        elif any(_unbracketed(d) == _unbracketed(text) for d in divisors) and not bound:
+            divisor = next(d for d in divisors if _unbracketed(d) == _unbracketed(text))
+            divisors.remove(divisor)
+            del table[divisor]
+            continue
+        else:
+            parts.append(text)
+            under_sum.append(bound)
+        table[text] = (array, factor_labels)
     if summed:
         inside = [part for part, bound in zip(parts, under_sum, strict=True) if bound]
         outside = [part for part, bound in zip(parts, under_sum, strict=True) if not bound]
@@ -349,14 +565,32 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         # Σ_a y[a] s[i], which reads as if s[i] were summed too
         parts = [*outside, total] if inside else [total + " ".join(outside)]
     body = " ".join(parts)
-    return _signed(body, sign, coefficient, numeric), table
+    return _signed(body, sign, coefficient, numeric, divisors), table
 
 
-def _signed(body: str, sign: int, coefficient: float, numeric: list[str]) -> str:
-    """``body`` with its coefficient in front: ``−body``, ``2 body``, ``(1/3) body``, ``2``."""
+def _unbracketed(text: str) -> str:
+    """``text`` without one bracket around all of it: ``(√s)`` and ``√s`` are one factor."""
+    whole = text.startswith("(") and _closing(text, 0) == len(text) - 1
+    return text[1:-1] if whole else text
+
+
+def cancels(coefficient: float, size: str) -> bool:
+    """Whether dividing ``coefficient`` by the integer ``size`` makes no fraction it had
+    not: ``2 / 2`` and ``4 / 2`` do, ``1 / 2`` and ``(1/3) / 2`` do not."""
+    exact = Fraction(coefficient).limit_denominator(10**6)
+    return (exact / int(size)).denominator <= exact.denominator
+
+
+def _signed(body: str, sign: int, coefficient: float, numeric: list[str], divisors=()) -> str:
+    """``body`` with its coefficient in front: ``−body``, ``2 body``, ``(1/3) body``, ``2``;
+    then ``/ d`` for each of ``divisors`` (``2 / √s``, ``δ[i,j] / x[i]``)."""
+    if divisors:
+        head = _signed(body, sign, coefficient, numeric)
+        return head + "".join(f" / {divisor}" for divisor in divisors)
     minus = "−" if sign * coefficient < 0 else ""
-    if minus and _difference(body) is not None:  # −(a − b) is written (b − a)
-        minus, body = "", "({1} − {0})".format(*_difference(body))
+    swapped = negated_difference(body) if minus else None
+    if swapped is not None:  # −(a − b) x[j] is written (b − a) x[j]
+        minus, body = "", swapped
     if abs(coefficient) == 1.0:
         return minus + (body or "1")
     size = coefficient_text(numeric, abs(coefficient))
@@ -375,21 +609,30 @@ def coefficient_text(numeric: list[str], coefficient: float) -> str:
     >>> coefficient_text(["0.5", "2"], 1.0), coefficient_text(["0.1"], 0.1)
     ('1', '0.1')
     """
-    exact = Fraction(1)
-    for text in numeric:
-        plain = text.replace("−", "-")
-        if not re.fullmatch(r"-?\d+(/\d+)?", plain):
-            return templates.number(coefficient)
-        exact *= Fraction(plain)
-    if float(abs(exact)) != coefficient:
-        return templates.number(coefficient)  # numbers not all in the list
+    exact = _exact(numeric)
+    if not isinstance(exact, Fraction) or float(abs(exact)) != coefficient:
+        return templates.number(coefficient)  # not all integers and fractions, or not all
     return str(abs(exact))
 
 
-def _difference(body: str) -> tuple[str, str] | None:
+def negated_difference(body: str) -> str | None:
+    """``body`` times −1 written without the sign, when it starts with a bracketed
+    difference: ``(b − a) x[j]`` for ``(a − b) x[j]``; else None.
+
+    >>> negated_difference("(y[i] − s[i]) x[j]"), negated_difference("x[j] (a − b)")
+    ('(s[i] − y[i]) x[j]', None)
+    """
+    tokens = top_level_tokens(body)
+    pair = difference(tokens[0]) if tokens else None
+    if pair is None:
+        return None
+    return " ".join(["({1} − {0})".format(*pair), *tokens[1:]])
+
+
+def difference(body: str) -> tuple[str, str] | None:
     """``("a", "b")`` for the bracketed difference ``(a − b)``, else None.
 
-    >>> _difference("(y[i] − Σ_a y[a] s[i])"), _difference("(a − b + c)"), _difference("(a) (b)")
+    >>> difference("(y[i] − Σ_a y[a] s[i])"), difference("(a − b + c)"), difference("(a) (b)")
     (('y[i]', 'Σ_a y[a] s[i]'), None, None)
     """
     if not body.startswith("(") or _closing(body, 0) != len(body) - 1:
@@ -426,6 +669,53 @@ def scaled(text: str) -> tuple[str, str] | None:
     return size, (templates.grouped(rest) if labels else rest) + labels
 
 
+_RECIPROCAL = re.compile(r"\(1 / (.+)\)((?:\[[^\[\]]*\])?)")
+
+
+def reciprocal(text: str) -> str | None:
+    """``x[i]`` for the factor ``(1 / x)[i]``, ``(1 + x)[i]`` for ``(1 / (1 + x))[i]``: what
+    the term is divided by (written ``/ x[i]``); None for any other factor.
+
+    >>> reciprocal("(1 / σ)"), reciprocal("(1 / (1 + x))[i]"), reciprocal("(1 / x) (1 / y)")
+    ('σ', '(1 + x)[i]', None)
+    >>> reciprocal("(1 / (√sum(x ⊙ x)))"), reciprocal("(1 / (√(a) b))")
+    ('√sum(x ⊙ x)', '(√(a) b)')
+    """
+    match = _RECIPROCAL.fullmatch(text)
+    if match is None or _closing(text, 0) != len(text) - 1 - len(match.group(2)):
+        return None
+    divisor, labels = match.groups()
+    if has_top_level_sum(divisor) or (labels and divisor.endswith("]")):
+        return None  # (1 / a + b) is no quotient; (1 / x[j])[i] would read x[j][i]
+    if labels and _has_top_level_space(divisor):
+        divisor = f"({divisor})"  # (1 / x y)[i]: the whole product is indexed
+    root = re.fullmatch(r"\(([√∛]\w*)(\(.*\))\)", divisor)
+    if not labels and root and _closing(root.group(2), 0) == len(root.group(2)) - 1:
+        divisor = divisor[1:-1]  # / √sum(x ⊙ x): nothing follows that the root could take
+    return divisor + labels
+
+
+def reciprocal_scale(text: str) -> tuple[str, str | None] | None:
+    """``("2", "(1 / √s)")`` for ``(1 / (2 √s))``: an integer inside a reciprocal taken out
+    (to cancel against the term's own numbers), with what is left (None for ``(1 / 3)``).
+
+    >>> reciprocal_scale("(1 / (2 √s))"), reciprocal_scale("(1 / 3)"), reciprocal_scale("(1 / x)")
+    (('2', '(1 / √s)'), ('3', None), None)
+    """
+    divisor = reciprocal(text)
+    if divisor is None:
+        return None
+    if re.fullmatch(r"\d+", divisor):
+        return (divisor, None) if int(divisor) else None
+    match = re.fullmatch(r"\((\d+) (.+)\)((?:\[[^\[\]]*\])?)", divisor)
+    if match is None or _closing(divisor, 0) != len(divisor) - 1 - len(match.group(3)):
+        return None
+    size, rest, labels = match.groups()
+    if int(size) == 0 or rest[0] in "/⊙^" or has_top_level_sum(rest) or _has_top_level_space(rest):
+        return None  # (1 / (2 a b)) keeps its product together
+    return size, f"(1 / {rest}){labels}"
+
+
 def without_sign(text: str) -> str | None:
     """``sin(x)[i]`` for ``−sin(x)[i]``, ``(x / y²)[i]`` for ``(−x / y²)[i]``; None if the
     factor has no sign of its own in front (or is a sum, whose sign cannot move out).
@@ -437,7 +727,7 @@ def without_sign(text: str) -> str | None:
     name, bracket, labels = (text[:start], "[", text[start + 1 :]) if start > 0 else (text, "", "")
     if name.startswith("(") and _closing(name, 0) == len(name) - 1:
         inner = without_sign(name[1:-1])
-        return None if inner is None else f"({inner}){bracket}{labels}"
+        return None if inner is None else f"{templates.grouped(inner)}{bracket}{labels}"
     if not name.startswith("−") or has_top_level_sum(name[1:]):
         return None
     return name[1:] + bracket + labels

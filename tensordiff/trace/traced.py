@@ -213,6 +213,15 @@ class Trace:
                 view = _view_name(named, name, value)
                 if view is not None:
                     return view
+        # a row, a column, a strided range: a basic slice starting inside a named array
+        # (a user's: a symbol the legend defines, K1, is no name to slice)
+        address = _address(value)
+        for start, entries in self._by_address.items():
+            for _, (named, name) in entries:
+                if start <= address < start + named.nbytes and not name.startswith("⦃"):
+                    view = _slice_name(named, name, value)
+                    if view is not None:
+                        return view
         return None
 
     def define(self, value, symbol: str, meaning: str) -> None:
@@ -265,6 +274,59 @@ def _view_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:
     if named.ndim == 2:
         return f"{name}ᵀ"
     return f"transpose({name}, {order})"
+
+
+def _slice_name(named: np.ndarray, name: str, value: np.ndarray) -> str | None:
+    """``W[1]``, ``W[:,2]``, ``y[1::2]``, ``y[:1]`` if ``value`` is that basic slice of
+    ``named``: the slice is checked by taking it, so a name is given only to the very same
+    memory read the same way (None for anything else)."""
+    if named.dtype != value.dtype or not named.flags.c_contiguous:
+        return None
+    if not 0 < value.ndim <= named.ndim:
+        return None
+    offset, size = _address(value) - _address(named), named.itemsize
+    if offset < 0 or offset % size or offset // size >= named.size:
+        return None
+    start = np.unravel_index(offset // size, named.shape)
+    parts, axis = [], 0
+    for n, stride in enumerate(named.strides):
+        if axis < value.ndim and value.shape[axis] == 1:
+            step = 1  # a unit axis (y[:1]) reads alike whatever its stride: a range of one
+        elif axis < value.ndim and value.strides[axis] % stride == 0:
+            step = value.strides[axis] // stride
+        else:
+            step = 0
+        if step:
+            end = start[n] + step * value.shape[axis]
+            if not 0 <= end - step < named.shape[n]:
+                return None
+            parts.append(_slice_text(int(start[n]), int(step), int(end), named.shape[n]))
+            axis += 1
+        else:
+            parts.append(int(start[n]))
+    if axis != value.ndim:
+        return None
+    taken = named[tuple(p if isinstance(p, int) else slice(*p[0]) for p in parts)]
+    strides = zip(taken.strides, value.strides, value.shape, strict=False)
+    if (
+        taken.shape != value.shape
+        or any(a != b and length > 1 for a, b, length in strides)
+        or _address(taken) != _address(value)
+    ):
+        return None
+    written = [str(p) if isinstance(p, int) else p[1] for p in parts]
+    while written and written[-1] == ":":
+        written.pop()  # W[1], not W[1,:]
+    return f"{name}[{','.join(written)}]" if written else None
+
+
+def _slice_text(start: int, step: int, end: int, size: int) -> tuple[tuple, str]:
+    """The slice from ``start`` by ``step`` up to (not including) ``end`` on an axis of
+    ``size``, as ``slice`` arguments and as written: ``1::2``, ``:3``, ``:``."""
+    stop = None if (end >= size if step > 0 else end < 0) else end
+    first = "" if start == (0 if step > 0 else size - 1) else str(start)
+    text = f"{first}:{'' if stop is None else stop}" + ("" if step == 1 else f":{step}")
+    return (start, stop, step), text
 
 
 def _identity_name(value) -> str | None:

@@ -20,6 +20,7 @@ x3 = np.array([0.5, -1.25, 0.0])
 p3 = np.array([0.7, 1.3, 2.1])
 X = rng.normal(size=(3, 4))
 S3 = rng.normal(size=(3, 3)) + 3.0 * np.eye(3)
+SINGULAR = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])  # rank 2
 
 ELEMENTWISE = [
     "np.exp(x)", "np.log(x)", "np.sqrt(x)", "np.tanh(x)", "np.sin(x)", "np.cos(x)",
@@ -67,6 +68,13 @@ LINEAR = [
     "np.array([x, u]) * 2", "np.r_[x, 0, u]", "np.sin(x[np.array([[0, 1], [1, 2]])])",
     "x[np.array([[0, 1], [1, 2]])] * x[0]", "np.mean((W @ x - 1.0) ** 2)",
     "np.mean(np.sin(x)) * 3",
+    # issue 11's last cases: a layer norm whose mean is computed twice, cross-entropy
+    # written with log-sum-exp, a norm's 2 (1 / (2 √…)) folded, squares and cubes
+    "(x - x.mean()) / np.sqrt(((x - np.mean(x)) ** 2).mean() + 1e-5)",
+    "-np.sum(d * (x - np.log(np.sum(np.exp(x)))))", "np.sum(x ** 2) / 2 * np.linalg.norm(x)",
+    "x / np.linalg.norm(x)", "x ** 3 - np.sum(x) ** 2", "np.sqrt(x) * np.sqrt(np.sum(x))",
+    # rows, columns and ranges of the user's arrays print as the slice (they printed K1)
+    "x * W[1]", "x * A[:, 1]", "x @ A[:, 1:]", "x * c[1:]", "x * c[::-1][:3]", "A[1:, ::2] @ x[:2]",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -105,6 +113,7 @@ SQUARE = [
     "np.trace(M @ x @ M.T)", "M @ x.T @ M", "np.linalg.inv(x) @ M", "np.outer(x @ u, u)",
     "np.exp(x) / np.sum(np.exp(x), axis=1)", "np.exp(x) / np.sum(np.exp(x), axis=0)",
     "np.linalg.inv(x + np.eye(3))", "np.log(np.linalg.det(x @ x.T + np.eye(3)))",
+    "np.linalg.inv(x + np.eye(3)).T @ u", "np.linalg.norm(x) * x",
 ]  # fmt: skip
 HESSIANS = [
     "np.sum(x ** 3)", "np.sum(np.exp(x))", "x @ M @ x", "np.sum(np.sin(x)) * np.sum(x)",
@@ -113,8 +122,11 @@ HESSIANS = [
     "np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))",
     "np.sum(u * (x - np.log(np.sum(np.exp(x)))))",
     "np.sum((W @ x) ** 2)", "np.sum(np.tanh(x) ** 2)", "np.sum(np.cross(x, np.sin(x)))",
+    "-np.sum(u * (x - np.log(np.sum(np.exp(x)))))", "np.sum((x - np.mean(x)) ** 4)",
 ]  # fmt: skip
 
+# at a singular matrix the determinant's cofactors are minors' determinants (no inverse)
+SINGULAR_HESSIANS = ["np.linalg.det(x)", "np.linalg.det(x) * np.sum(x)", "np.linalg.det(2 * x)"]
 MATRIX_HESSIANS = [
     "np.log(np.linalg.det(x))", "np.linalg.slogdet(x)[1]", "np.sum(x ** 3)",
     "np.trace(x @ x)", "np.trace(M @ x @ x)", "np.sum(np.linalg.inv(x))",

@@ -27,7 +27,8 @@ import numpy as np
 
 _DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUPERSCRIPTS = {"ᵀ": "T", "²": 2, "³": 3, "⁻¹": "inv", "⁻ᵀ": "invT", "⁺": "pinv"}
+_SUPERSCRIPTS = {"ᵀ": "T", "⁻¹": "inv", "⁻ᵀ": "invT", "⁺": "pinv"}
+_SUPERSCRIPTS.update((power, n) for n, power in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹") if n > 1)
 # a number as formulas print it: 2, 0.5, 1e-12, 10⁻⁵, 2.5·10⁻¹²
 _NUMBER = r"(?:\d+(?:\.\d+)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d+)?(?:e[-−+]?\d+)?"
 _POWER_OF_TEN = re.compile(r"(-?)(?:(\d+(?:\.\d+)?)·)?10(⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
@@ -35,7 +36,7 @@ _FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789
 _TOKEN = re.compile(
     rf"\s*(?:(?P<number>{_NUMBER})"
     r"|(?P<name>[A-Za-zα-ωΑ-Ω]\u0302?[A-Za-z0-9_₀-₉]*)"
-    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁺√∛(),\[\]|=<>≥≤≠∨½]))"
+    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁴⁵⁶⁷⁸⁹⁺√∛(),:\[\]|=<>≥≤≠∨½]))"
 )
 _LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
 _LABEL = re.compile(r"[a-z][₀-₉]?")
@@ -52,6 +53,17 @@ def read_number(text: str) -> float:
         return float(text)
     sign, mantissa, exponent = power.groups()
     return float(f"{sign}{mantissa or '1'}e{exponent.translate(_FROM_SUPERSCRIPT)}")
+
+
+def _cofactors(a):
+    """The cofactor matrices of a stack, from the minors' determinants (no inverse: they
+    hold at singular matrices too)."""
+    n = a.shape[-1]
+    if n == 1:
+        return np.ones_like(a)
+    keep = np.array([[r for r in range(n) if r != i] for i in range(n)])
+    minors = a[..., keep[:, None, :, None], keep[None, :, None, :]]
+    return (-1.0) ** np.add.outer(np.arange(n), np.arange(n)) * np.linalg.det(minors)
 
 
 def _diag(a):
@@ -96,7 +108,7 @@ _FUNCTIONS = {
     "tr": np.trace,
     "mean": np.mean,
     "cumsum": np.cumsum,
-    "cof": lambda a: np.linalg.det(a) * np.linalg.inv(a).T,  # the cofactor matrix
+    "cof": lambda a: _cofactors(np.asarray(a, dtype=float)),
 }
 
 
@@ -133,7 +145,9 @@ class _Expression:
         # size: in a matrix form, the size of each symbol defined in words (S, e, L, I)
         self.shape = list(shape)  # a matrix form's Jacobian shape: sizes of 𝟙 and I
         self.size = size
-        self.tokens = [m.group(0).strip() for m in _TOKEN.finditer(text) if m.group(0).strip()]
+        found = [m for m in _TOKEN.finditer(text) if m.group(0).strip()]
+        self.tokens = [m.group(0).strip() for m in found]
+        self.text, self.ends = text, [m.end() for m in found]  # to read a Σ_a … in index form
         if "".join(self.tokens) != re.sub(r"\s+", "", text):
             raise Unreadable(f"cannot tokenise {text!r}")
         self.at = 0
@@ -211,7 +225,9 @@ class _Expression:
 
     def postfix(self):
         value = self.atom()
-        if self.peek() == "[" and re.fullmatch(r"\d+", self.peek(1) or ""):
+        if self.peek() == "[" and self._slice_ahead():  # W[:,1], y[1::2]: a basic slice
+            value = value[self.slices()]
+        elif self.peek() == "[" and re.fullmatch(r"\d+", self.peek(1) or ""):
             value = value[self.integers("]")]
             if np.size(value) == 1:  # an entry (of a vector read as a column): a number
                 value = np.reshape(value, ())
@@ -249,7 +265,23 @@ class _Expression:
             return read_number(token)
         if token == "Σ":
             return np.sum(self.postfix())
+        if token.startswith("Σ_"):  # (Σ_a y[a]) in a matrix form: index notation to the ")"
+            return self.index_sum()
         return self.named(token)
+
+    def index_sum(self):
+        """The scalar ``Σ_a …`` that runs to the bracket closing around it, read as index
+        notation (its letters are bound: nothing is left free)."""
+        start, depth = (self.ends[self.at - 2] if self.at > 1 else 0), 0
+        while self.peek() is not None and not (depth == 0 and self.peek() == ")"):
+            depth += (self.peek() in "([") - (self.peek() in ")]")
+            self.take()
+        labels, value = _index_sum(
+            self.text[start : self.ends[self.at - 1]], self.names, self.legend, {}
+        )
+        if labels:
+            raise Unreadable(f"Σ leaves {labels} free in a matrix form")
+        return value
 
     def iverson(self):
         value = self.comparison()
@@ -289,7 +321,9 @@ class _Expression:
                 args, keywords = [self.postfix()], {}
             value = _FUNCTIONS[base](*args, **keywords)
             return value**2 if squared else value
-        if name in self.names:
+        # a symbol the legend defines means what the legend says (the user may have an
+        # array of that name the function never reads, as the corpus's M)
+        if name in self.names and name not in self.legend:
             return np.asarray(self.names[name], dtype=float)
         identity = re.fullmatch(r"I([₀-₉]*)", name)
         if identity and (self.shape or identity.group(1)):  # I₃, or I as large as the Jacobian
@@ -301,7 +335,9 @@ class _Expression:
             if name not in _defined:
                 _defined[name] = meaning_value(self.legend[name], self.names, self.legend)
             value = _defined[name]
-            return _as_matrix(value, self.size[name]) if name in (self.size or {}) else value
+            if name in (self.size or {}):
+                return _as_matrix(value, self.size[name])
+            return _Signs() if isinstance(value, tuple) and value[0] == "signs" else value
         raise Unreadable(f"{name!r} is neither a user name, a function nor in the legend")
 
     def arguments(self):
@@ -352,6 +388,33 @@ class _Expression:
             rows.append(self.nested_integers())
         self.take("]")
         return rows
+
+    def _slice_ahead(self) -> bool:
+        """Whether a bracket of integers and colons, with one colon at least, follows."""
+        n, found = 1, False
+        while self.peek(n) not in ("]", None):
+            if not re.fullmatch(r"\d+|[:,−]", self.peek(n)):
+                return False
+            found = found or self.peek(n) == ":"
+            n += 1
+        return found
+
+    def slices(self) -> tuple:
+        """``[1:,::−2]`` as a tuple of slices and integers."""
+        self.take("[")
+        index, parts = [], [[]]
+        while True:
+            token = self.take()
+            if token in (",", "]"):
+                pieces = [int("".join(p).replace("−", "-")) if p else None for p in parts]
+                index.append(slice(*pieces) if len(parts) > 1 else pieces[0])
+                parts = [[]]
+                if token == "]":
+                    return tuple(index)
+            elif token == ":":
+                parts.append([])
+            else:
+                parts[-1].append(token)
 
     def integers(self, close: str) -> tuple:
         self.take()
@@ -405,7 +468,20 @@ def _worded(meaning: str):
     return meaning_value(meaning, {}, {}) if _WORDED.match(meaning) else None
 
 
-_WORDED = re.compile(r"one-hot rows|the unit vector|the lower triangle|1 where the row-major")
+_WORDED = re.compile(
+    r"one-hot rows|the unit vector|the lower triangle|1 where the row-major|the signs of the"
+)
+
+
+class _Signs:
+    """The signs of the cofactors, (−1)^(i+j), as an operand of ⊙: as large as the other."""
+
+    def __mul__(self, other):
+        other = np.asarray(other, dtype=float)
+        rows, columns = other.shape[-2:]
+        return (-1.0) ** np.add.outer(np.arange(rows), np.arange(columns)) * other
+
+    __rmul__ = __mul__
 
 
 def _as_matrix(value, size: int):
@@ -421,6 +497,8 @@ def _as_matrix(value, size: int):
         return picks
     if kind == "unit":
         return np.eye(size)[:, [detail]]
+    if kind == "signs":
+        return (-1.0) ** np.add.outer(np.arange(size), np.arange(size))
     return np.tril(np.ones((size, size))) if kind == "lower" else np.eye(size)
 
 
@@ -449,6 +527,14 @@ def meaning_value(meaning: str, names: dict, legend: dict):
         for i, j, k in itertools.permutations(range(3)):
             epsilon[i, j, k] = np.linalg.det(np.eye(3)[[i, j, k]])
         return np.round(epsilon)
+    minors = re.fullmatch(r"the minors of (.+): the one in row i, column j is .+", meaning)
+    if minors:  # the stack of (n−1)×(n−1) matrices, M[i,j,a,b]
+        matrix = np.asarray(_Expression(minors.group(1), names, legend).read(), dtype=float)
+        n = matrix.shape[-1]
+        keep = np.array([[r for r in range(n) if r != i] for i in range(n)])
+        return matrix[..., keep[:, None, :, None], keep[None, :, None, :]]
+    if meaning == "the signs of the cofactors, (−1)^(i+j) in row i, column j":
+        return ("signs", None)
     if meaning == "the lower triangle of ones (diagonal included)":
         return ("lower", None)
     identity = re.fullmatch(
@@ -529,8 +615,15 @@ def _index_term(text, names, legend, outer_sizes):
         coefficient, text = -1.0, text[1:].lstrip()
     summed: list[str] = []
     operands, deltas, pending = [], [], []
+    divide = False  # the token after " / " divides the term
     for _, token in _split_top(text, (" ",)):
-        if token.startswith("Σ_"):
+        if token == "/":
+            divide = True
+            continue
+        if divide:
+            pending.append(("/", token))
+            divide = False
+        elif token.startswith("Σ_"):
             summed += token[2:].split(",")
         elif token.startswith("δ["):
             deltas.append(token[2:-1].split(","))
@@ -544,7 +637,11 @@ def _index_term(text, names, legend, outer_sizes):
             pending.append(token)
     gathers = []  # factors read at index expressions: once every label has its size
     for token in pending:
-        factor = _array_factor(token, names, legend, sizes)
+        if isinstance(token, tuple):  # a divisor: its reciprocal multiplies the term
+            value, labels = _array_factor(token[1], names, legend, sizes)
+            factor = (1.0 / np.asarray(value, dtype=float), labels)
+        else:
+            factor = _array_factor(token, names, legend, sizes)
         (gathers if isinstance(factor[1], _Positions) else operands).append(factor)
     gathers += [(None, _Positions(labels)) for labels in deltas]
     _learn_sizes(gathers, sizes)
@@ -727,6 +824,8 @@ def _entries_in_words(value, positions):
     kind, data = value
     if kind == "unit" and len(positions) == 1:
         return positions[0] == data
+    if kind == "signs" and len(positions) == 2:
+        return (-1.0) ** (positions[0] + positions[1])
     if kind == "lower" and len(positions) == 2:
         return positions[1] <= positions[0]
     if kind == "picks" and len(positions) == 2:

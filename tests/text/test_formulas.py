@@ -45,11 +45,21 @@ def evaluate(J) -> np.ndarray:
     _, rhs = J.formula.split(", where ", 1)[0].split(" = ", 1)
     term_texts = signed_terms(rhs)
     tables = factor_table(J)
-    assert len(term_texts) == len(tables) == len(J.terms), (rhs, len(J.terms))
+    assert len(tables) == len(J.terms), (rhs, len(J.terms))
+    if len(tables) == 1 and f"({rhs})" in tables[0]:
+        term_texts = [f"({rhs})"]  # one term that is one sum prints without its bracket
+    if len(term_texts) != len(tables):  # factors common to the terms taken out: s[i] (δ − …)
+        table = {text: entry for table in tables for text, entry in table.items()}
+        return evaluate_sum(rhs, table, J)
     total = np.zeros(J.shape)
     for text, table in zip(term_texts, tables, strict=True):
         total += evaluate_term(text.strip(), table, J)
     return total
+
+
+def evaluate_sum(text: str, table: dict, J) -> np.ndarray:
+    """A sum of terms over the Jacobian's labels, each term's factors found in ``table``."""
+    return sum(evaluate_term(term.strip(), table, J) for term in signed_terms(text))
 
 
 def evaluate_term(text: str, table: dict, J) -> np.ndarray:
@@ -65,10 +75,14 @@ def evaluate_term(text: str, table: dict, J) -> np.ndarray:
     for token in tokens:
         if not token or token.startswith("Σ_"):
             continue  # summed letters are simply absent from the output
+        if token == "/":
+            continue  # a divisor's table entry holds its reciprocal already
         if token.startswith("δ["):
             deltas.append(token[2:-1].split(","))
         elif token in table:
             operands.append(table[token])
+        elif token.startswith("(") and len(signed_terms(token[1:-1])) > 1:
+            operands.append((evaluate_sum(token[1:-1], table, J), list(J.indices)))
         else:
             coefficient *= number(token.strip("()"))
     sizes = infer_sizes(J, operands, deltas)
@@ -147,7 +161,7 @@ def test_printed_formula_evaluates_to_the_jacobian(case, rng):
         (lambda x: x.T, "∂f[i,j]/∂x[k,l] = δ[i,l] δ[j,k]"),
         (lambda x: np.mean(x, axis=0), "∂f[i]/∂x[j,k] = (1/3) δ[i,k]"),
         (lambda x: np.cos(x), "∂f[i]/∂x[j] = −δ[i,j] sin(x)[i]"),
-        (lambda x: 1 / x, "∂f[i]/∂x[j] = −δ[i,j] (1 / x²)[i]"),
+        (lambda x: 1 / x, "∂f[i]/∂x[j] = −δ[i,j] / x²[i]"),
         (lambda x: np.mean(x), "∂f/∂x[i] = 1/3"),
         (lambda x: np.sum(2 * x), "∂f/∂x[i] = 2"),
     ],

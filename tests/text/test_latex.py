@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from cases import cases
 from expressions import CORPUS as READ_BACK
-from expressions import HESSIANS, MATRIX_HESSIANS, S3, function, p3
+from expressions import HESSIANS, MATRIX_HESSIANS, S3, SINGULAR, SINGULAR_HESSIANS, function, p3
 
 import tensordiff as td
 from tensordiff.cli import main
@@ -117,6 +117,7 @@ def _read_back_corpus() -> list[tuple[str, str]]:
         for source, argument, point in READ_BACK
     ]
     hessians = [(source, p3) for source in HESSIANS] + [(s, S3) for s in MATRIX_HESSIANS]
+    hessians += [(source, SINGULAR) for source in SINGULAR_HESSIANS]
     return corpus + [
         (f"hessian {source}", to_latex(td.hessian(function(source, "x"))(point).formula))
         for source, point in hessians
@@ -146,7 +147,8 @@ def test_every_explanation_renders_in_katex():
 
 def prose(tex: str) -> str:
     """What KaTeX sets in italic letters: no commands, upright text or subscripts."""
-    tex = re.sub(r"\\(mathrm|operatorname|text|begin|end)\{[^{}]*\}", "", tex)
+    tex = re.sub(r"\\text\{[^{}]*\}", " ", tex)  # words between two letters part them
+    tex = re.sub(r"\\(mathrm|operatorname|begin|end)\{[^{}]*\}", "", tex)
     tex = re.sub(r"_\{[^{}]*\}", "", tex)
     return re.sub(r"\\[A-Za-z]+", "", tex)
 
@@ -172,6 +174,8 @@ def test_names_and_functions_are_upright_and_rows_aligned(name, tex):
         ("∂loss/∂W[i,j] = 1", r"\frac{\partial \mathrm{loss}}{\partial W_{ij}}"),
         ("∂²f/∂W[i,j]∂W[k,l] = 1", r"\frac{\partial^{2}f}{\partial W_{ij}\,\partial W_{kl}}"),
         ("∂f/∂x[i] = max(x, 0)[i]", r"\max(x, 0)_{i}"),
+        # a function the user named ln is no logarithm operator (it printed \ln_{i})
+        ("∂ln[i]/∂x[j] = 1", r"\frac{\partial \mathrm{ln}_{i}}{\partial x_{j}}"),
         ("∂f/∂x[i] = sum(x, axis=1)[i]", r"\operatorname{sum}(x, \mathrm{axis}=1)_{i}"),
         ("∂f/∂x[i] = K1[i] √x[i]", r"K_{1}{}_{i}\,\sqrt{x_{i}}"),
         ("∂f[i]/∂x[j] = 2.5·10⁻¹² δ[i,j]", r"2.5\cdot 10^{-12}\,\delta_{ij}"),

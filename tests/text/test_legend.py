@@ -143,3 +143,18 @@ def test_fmin_and_fmax_give_the_derivative_to_the_number_beside_a_nan(reduce):
     d_second = np.asarray(td.jacobian(lambda b: reduce(first, b))(second))
     np.testing.assert_allclose(np.diag(d_first), taken_from_first.astype(float))
     np.testing.assert_allclose(np.diag(d_second), (~taken_from_first).astype(float))
+
+
+def test_the_determinants_hessian_at_a_singular_matrix_defines_its_minors_and_signs():
+    """At a singular X the cofactors are signed determinants of minors: the signs printed
+    as K1 ("a constant array, none of the arguments") and the minors as
+    X[..., [[[[1], [2]]], …]]; each is now a legend entry a student can read."""
+    singular = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
+    H = td.hessian(lambda X: np.linalg.det(X))(singular)
+    formula, _, legend = H.formula.partition(", where ")
+    assert formula == "∂²f/∂X[i,j]∂X[k,l] = sgn[i,j] Σ_a,b cof(M)[i,j,a,b] S[i,j,a,b,k,l]"
+    assert "sgn = the signs of the cofactors, (−1)^(i+j) in row i, column j" in legend
+    assert (
+        "M = the minors of X: the one in row i, column j is X without row i and column j" in legend
+    )
+    assert "K1" not in H.formula and "..." not in H.formula

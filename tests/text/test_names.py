@@ -85,6 +85,9 @@ def resolve(name: str):
     moved = re.fullmatch(r"transpose\((\w+), (\(.*\))\)", name)
     if moved and moved.group(1) in USER:
         return np.transpose(USER[moved.group(1)], eval(moved.group(2)))
+    sliced = re.fullmatch(r"(\w+)(\[[\d:,−]*\])", name)  # A[1], A[:,0], y[::−2]
+    if sliced and sliced.group(1) in USER:
+        return eval(f"USER[{sliced.group(1)!r}]" + sliced.group(2).replace("−", "-"))
     return None
 
 
@@ -173,7 +176,28 @@ def test_an_identity_made_in_the_function_reads_as_the_identity():
     """np.eye(3) inside f has no name of the user's: it prints I₃, not K1 ("a constant
     array, none of the arguments"), a symbol no reader could evaluate."""
     J = td.jacobian(lambda X: np.linalg.inv(X + np.eye(3)))(np.diag([1.0, 2.0, 3.0]))
-    assert J.formula == "∂f[i,j]/∂X[k,l] = −((X + I₃)⁻¹)[i,k] ((X + I₃)⁻¹)[l,j]"
+    assert J.formula == "∂f[i,j]/∂X[k,l] = −(X + I₃)⁻¹[i,k] (X + I₃)⁻¹[l,j]"
+    assert td.explain(lambda X: np.linalg.inv(X + np.eye(3)))(np.eye(3)).matrix == (
+        "∂vec f/∂vec X = −(X + I₃)⁻ᵀ ⊗ (X + I₃)⁻¹"  # it printed −((X + I₃)⁻¹)ᵀ ⊗ ((X + I₃)⁻¹)
+    )
     inverse = np.diag([1 / 2, 1 / 3, 1 / 4])
     np.testing.assert_allclose(np.asarray(J), -np.einsum("ik,lj->ijkl", inverse, inverse))
     assert "K1" in td.jacobian(lambda x: np.eye(3)[0] * x)(np.ones(3)).formula  # no identity
+
+
+@pytest.mark.parametrize(
+    "source, printed",
+    [
+        ("A[1]", "A[1][i]"),
+        ("A[:, 0]", "A[:,0][i]"),
+        ("y[1:4]", "y[1:4][i]"),
+        ("y[::-2]", "y[::−2][i]"),
+    ],
+)
+def test_a_basic_slice_of_a_named_array_prints_as_the_slice(source, printed):
+    """A row, a column or a range of the user's array is that slice, not a fresh K1 ("a
+    constant array, none of the arguments"), which no reader could evaluate."""
+    V = eval(source, {"np": np, **USER})
+    J = td.jacobian(user_function(f"x * {source}"))(rng.normal(size=V.shape))
+    assert J.formula == f"∂f[i]/∂x[j] = δ[i,j] {printed}"
+    np.testing.assert_array_equal(np.asarray(J), np.diag(V))

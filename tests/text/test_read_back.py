@@ -11,7 +11,17 @@ import re
 
 import numpy as np
 import pytest
-from expressions import CORPUS, HESSIANS, MATRIX_HESSIANS, S3, USER, function, p3
+from expressions import (
+    CORPUS,
+    HESSIANS,
+    MATRIX_HESSIANS,
+    S3,
+    SINGULAR,
+    SINGULAR_HESSIANS,
+    USER,
+    function,
+    p3,
+)
 from formula_reader import read_back, read_matrix_form
 
 import tensordiff as td
@@ -33,7 +43,11 @@ def test_the_printed_formula_reads_back_to_the_jacobian(source, argument, point)
     )
 
 
-_HESSIANS = [(source, p3) for source in HESSIANS] + [(source, S3) for source in MATRIX_HESSIANS]
+_HESSIANS = (
+    [(source, p3) for source in HESSIANS]
+    + [(source, S3) for source in MATRIX_HESSIANS]
+    + [(source, SINGULAR) for source in SINGULAR_HESSIANS]
+)
 
 
 @pytest.mark.parametrize("source, point", _HESSIANS, ids=[s for s, _ in _HESSIANS])

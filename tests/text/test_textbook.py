@@ -58,7 +58,7 @@ def test_cookbook_matrix_forms(f, arg, form, closed):
     [
         (lambda X: np.trace(X.T @ X), X, "∂f/∂X[i,j] = 2 X[i,j]"),
         (lambda v: A.T @ v, x[:3], "∂f[i]/∂v[j] = A[j,i]"),
-        (lambda v: np.sum(np.where(v > 0, v, 0.1 * v)), x, "∂f/∂v[i] = (g₁[i] + 0.1 g₂[i])"),
+        (lambda v: np.sum(np.where(v > 0, v, 0.1 * v)), x, "∂f/∂v[i] = g₁[i] + 0.1 g₂[i]"),
         (lambda W: np.sum((W @ x - 1.0) ** 2), W, "∂f/∂W[i,j] = 2 (W x − 1)[i] x[j]"),
     ],
 )
@@ -91,7 +91,7 @@ def _stabilised_softmax():
     return f
 
 
-_SOFTMAX_ENTRIES = "∂f[i]/∂z[j] = δ[i,j] s[i] − s[i] s[j], where s = softmax(z)"
+_SOFTMAX_ENTRIES = "∂f[i]/∂z[j] = s[i] (δ[i,j] − s[j]), where s = softmax(z)"
 _SOFTMAX_MATRIX = "∂f/∂z = diag(s) − s sᵀ, where s = softmax(z)"
 
 
@@ -122,8 +122,7 @@ def test_softmax_along_an_axis_keeps_the_other_axis_apart():
 
     J = td.jacobian(f)(W)
     assert J.formula == (
-        "∂f[i,j]/∂Z[k,l] = δ[i,k] δ[j,l] s[i,j] − δ[i,k] s[i,j] s[i,l],"
-        " where s = softmax(Z, axis=1)"
+        "∂f[i,j]/∂Z[k,l] = δ[i,k] s[i,j] (δ[j,l] − s[i,l]), where s = softmax(Z, axis=1)"
     )
     s = _softmax(W, axis=1)
     closed = np.einsum("ik,jl,ij->ijkl", np.eye(3), np.eye(4), s) - np.einsum(
@@ -227,7 +226,7 @@ def test_a_quadratic_form_reads_a_plus_a_transposed_x():
     J = td.jacobian(lambda v: v @ (A @ v))(x[:3])
     assert J.formula == "∂f/∂v[i] = ((A + Aᵀ) v)[i]"
     H = td.hessian(lambda v: v @ A @ v)(x[:3])
-    assert H.formula == "∂²f/∂v[i]∂v[j] = (A[j,i] + A[i,j])"
+    assert H.formula == "∂²f/∂v[i]∂v[j] = A[j,i] + A[i,j]"
     np.testing.assert_allclose(np.asarray(H), A + A.T, rtol=1e-15)
 
 
@@ -274,7 +273,7 @@ def test_the_third_derivative_of_log_det_names_only_inverses(jax):
     ``−reshape(−X⁻¹, (3, 3))[j,k]``)."""
     T = td.jacobian(td.hessian(lambda X: np.log(np.linalg.det(X))))(X)
     assert T.formula == (
-        "∂f[i,j,k,l]/∂X[m,n] = (X⁻¹[j,k] X⁻¹[l,m] X⁻¹[n,i] + X⁻¹[l,i] X⁻¹[j,m] X⁻¹[n,k])"
+        "∂f[i,j,k,l]/∂X[m,n] = X⁻¹[j,k] X⁻¹[l,m] X⁻¹[n,i] + X⁻¹[l,i] X⁻¹[j,m] X⁻¹[n,k]"
     )
     theirs = jax.jacfwd(jax.hessian(lambda X: jax.numpy.linalg.slogdet(X)[1]))(X)
     np.testing.assert_allclose(np.asarray(T), np.asarray(theirs), rtol=1e-10, atol=1e-12)
@@ -308,9 +307,9 @@ def test_the_gradient_of_log_sum_exp_is_the_softmax(log_sum_exp):
 @pytest.mark.parametrize(
     "source, formula",
     [
-        ("np.log(np.sum(np.exp(z)))", "δ[i,j] s[i] − s[i] s[j]"),
-        ("np.max(z) + np.log(np.sum(np.exp(z - np.max(z))))", "δ[i,j] s[i] − s[i] s[j]"),
-        ("np.sum(z - np.log(np.sum(np.exp(z))))", "−4 δ[i,j] s[i] + 4 s[i] s[j]"),
+        ("np.log(np.sum(np.exp(z)))", "s[i] (δ[i,j] − s[j])"),
+        ("np.max(z) + np.log(np.sum(np.exp(z - np.max(z))))", "s[i] (δ[i,j] − s[j])"),
+        ("np.sum(z - np.log(np.sum(np.exp(z))))", "4 s[i] (s[j] − δ[i,j])"),
     ],
 )
 def test_the_hessian_of_log_sum_exp_is_the_softmax_jacobian(jax, source, formula):
@@ -349,12 +348,59 @@ def test_softmax_cross_entropy_reads_s_minus_y():
         return -np.sum(y * np.log(np.exp(z) / np.sum(np.exp(z))))
 
     g = td.grad(loss)(x)
-    assert g.formula == "∂loss/∂z[i] = (s[i] Σ_a y[a] − y[i]), where s = softmax(z)"
+    assert g.formula == "∂loss/∂z[i] = s[i] Σ_a y[a] − y[i], where s = softmax(z)"
     np.testing.assert_allclose(np.asarray(g), _softmax(x) - y, atol=1e-15)
     y = np.array([0.5, 2.0, 0.0, 1.0])  # weights that do not sum to 1: s Σy − y, not s − y
     g = td.grad(loss)(x)
-    assert g.formula == "∂loss/∂z[i] = (s[i] Σ_a y[a] − y[i]), where s = softmax(z)"
+    assert g.formula == "∂loss/∂z[i] = s[i] Σ_a y[a] − y[i], where s = softmax(z)"
     np.testing.assert_allclose(np.asarray(g), 3.5 * _softmax(x) - y, atol=1e-14)
+
+
+def test_cross_entropy_through_log_sum_exp_reads_without_brackets_and_has_a_matrix_form():
+    """The whole side is one sum: no bracket around it (it printed (s[i] Σ_a y[a] − y[i]));
+    and its matrix form is (Σ_a y[a]) s − y (it had none)."""
+    y = np.array([0.5, 2.0, 0.0, 1.0])
+    e = td.explain(lambda z: -np.sum(y * (z - np.log(np.sum(np.exp(z))))))(x)
+    assert e.formula == "∂f/∂z[i] = s[i] Σ_a y[a] − y[i], where s = softmax(z)"
+    assert e.matrix == "∂f/∂z = (Σ_a y[a]) s − y, where s = softmax(z)"
+    np.testing.assert_allclose(np.asarray(e.jacobian), 3.5 * _softmax(x) - y, atol=1e-14)
+    assert r"(\sum_{a} y_{a})\,s - y" in e.latex()
+
+
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (
+            lambda X: np.linalg.norm(X),
+            "∂f/∂X[i,j] = X[i,j] / √sum(X ⊙ X)",  # it printed 2 (1 / (2 √sum(X ⊙ X))) X[i,j]
+            "∂f/∂X = X / √sum(X ⊙ X)",
+            lambda: X / np.linalg.norm(X),
+        ),
+        (lambda X: np.linalg.norm(X) ** 2, "∂f/∂X[i,j] = 2 X[i,j]", "∂f/∂X = 2 X", lambda: 2 * X),
+        (lambda X: np.sum(X**2) / 2, "∂f/∂X[i,j] = X[i,j]", "∂f/∂X = X", lambda: X),  # 2 (1 / 2) X
+    ],
+)
+def test_numbers_inside_a_reciprocal_cancel_against_the_terms_own(f, formula, matrix, closed):
+    e = td.explain(f)(X)
+    assert (e.formula, e.matrix) == (formula, matrix)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(), rtol=1e-13)
+
+
+def test_a_number_inside_a_reciprocal_stays_when_it_would_make_a_fraction():
+    """δ[i,j] / (2 √x)[i], not (1/2) δ[i,j] / √x[i]: a 2 is moved only to cancel."""
+    J = td.jacobian(lambda x: np.sqrt(x))(x**2)
+    assert J.formula == "∂f[i]/∂x[j] = δ[i,j] / (2 √x)[i]"
+    np.testing.assert_allclose(np.asarray(J), np.diag(0.5 / np.abs(x)), rtol=1e-14)
+
+
+def test_a_negated_difference_in_front_of_a_term_is_turned_round():
+    """Softmax cross-entropy of a layer: (s[i] Σ_a y[a] − y[i]) x[j], not
+    −(y[i] − s[i] Σ_a y[a]) x[j]; in matrix form ((Σ_a y[a]) s − y) xᵀ."""
+    y = np.array([0.2, 0.5, 0.3])
+    e = td.explain(lambda W: -np.sum(y * np.log(np.exp(W @ x) / np.sum(np.exp(W @ x)))))(W)
+    assert e.formula == "∂f/∂W[i,j] = (s[i] Σ_a y[a] − y[i]) x[j], where s = softmax(W x)"
+    assert e.matrix == "∂f/∂W = ((Σ_a y[a]) s − y) xᵀ, where s = softmax(W x)"
+    np.testing.assert_allclose(np.asarray(e.jacobian), np.outer(_softmax(W @ x) - y, x), atol=1e-14)
 
 
 def test_a_shift_that_differs_is_not_cancelled():
@@ -373,7 +419,7 @@ def test_attention_names_its_softmax():
 
     J = td.jacobian(attention)(W[:2])
     assert J.formula == (
-        "∂attention[i,j]/∂Q[k,l] = δ[i,k] (1 / 2) Σ_a (values[a,j] s[i,a] − s[i,a] Σ_b"
+        "∂attention[i,j]/∂Q[k,l] = (1/2) δ[i,k] Σ_a (values[a,j] s[i,a] − s[i,a] Σ_b"
         " values[b,j] s[i,b]) keys[a,l], where s = softmax((Q keysᵀ) / 2, axis=1)"
     )  # 693 characters before the softmax was named
 
@@ -384,8 +430,8 @@ def test_a_variance_reads_var_not_its_expansion():
 
 
 _LAYER_NORM = (
-    "∂f[i]/∂z[j] = δ[i,j] (1 / σ) + (−1/4 (1 / σ) − 1/4 (1 / σ) {z}[i] {z}[j]),"
-    " where {z} = (z − mean(z)) / {sigma}, σ = {sigma}"
+    "∂f[i]/∂z[j] = (δ[i,j] − 1/4 − (1/4) {z}[i] {z}[j]) / σ,"
+    " where μ = mean(z), σ = {sigma}, {z} = (z − μ) / σ"
 )
 
 
@@ -396,13 +442,16 @@ _LAYER_NORM = (
         (lambda z: (z - np.mean(z)) / np.sqrt(np.var(z) + 1e-5), "√(var(z) + 10⁻⁵)"),  # 656
         (
             lambda z: (z - np.mean(z)) / np.sqrt(np.mean((z - np.mean(z)) ** 2) + 1e-5),
-            "√(mean((z − mean(z))^2) + 10⁻⁵)",
+            "√(mean((z − μ)²) + 10⁻⁵)",
         ),
     ],
 )
 def test_a_layer_norm_reads_with_sigma_and_z_hat_named(normalise, sigma):
     """(δ[i,j] − 1/n − ẑ[i] ẑ[j]/n) / σ with ẑ the standardised z (it printed as y, which
-    read as the output) and σ its denominator; ε as 10⁻⁵, not 1e-05."""
+    read as the output) and σ its denominator; ε as 10⁻⁵, not 1e-05; the common 1 / σ
+    of the terms taken out (it printed δ[i,j] (1 / σ) + (−1/4 (1 / σ) − …)); each
+    quantity named once in the legend and used by name in the later entries (x̂'s entry
+    spelt σ out in full)."""
     e = td.explain(normalise)(x)
     assert e.formula == _LAYER_NORM.format(sigma=sigma, z="z\u0302")  # z, combining hat
     eps = 0.0 if sigma == "√var(z)" else 1e-5
@@ -415,7 +464,8 @@ def test_a_layer_norm_reads_with_sigma_and_z_hat_named(normalise, sigma):
 
 def test_a_layer_norm_of_an_expression_is_not_named_after_an_argument():
     J = td.jacobian(lambda v: (A @ v - np.mean(A @ v)) / np.std(A @ v))(x[:3])
-    assert "h\u0302 = (A v − mean(A v)) / √var(A v)" in J.formula and "v\u0302" not in J.formula
+    assert "h\u0302 = (A v − μ) / σ" in J.formula and "v\u0302" not in J.formula
+    assert "μ = mean(A v)" in J.formula and "σ = √var(A v)" in J.formula
 
 
 @pytest.mark.parametrize(

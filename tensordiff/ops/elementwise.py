@@ -81,11 +81,11 @@ def _differentiable(ufunc, *inputs, **kwargs):
                 return ElementwiseProduct(None, arrays[position].shape)
             return jacobians.elementwise(None, value.shape, arrays[position].shape)
         derivative, factor = partial
-        if not context.current().named:  # backpropagating numbers: warnings silenced there
+        if numbers:  # backpropagating numbers: warnings are silenced there
+            return ElementwiseProduct(derivative(*arrays, value), arrays[position].shape)
+        if not context.current().named:  # a meter counts this backpropagation: the term, unnamed
             g = derivative(*arrays, value)
-            if numbers:
-                return ElementwiseProduct(g, arrays[position].shape)
-            return jacobians.elementwise(g, value.shape, arrays[position].shape)  # counted
+            return jacobians.elementwise(g, value.shape, arrays[position].shape)
         with np.errstate(divide="ignore", invalid="ignore"):
             g = derivative(*arrays, value)
         exprs = texts(sources)

@@ -24,7 +24,7 @@ def numbers_wanted() -> bool:
     return not state.named and not state.meters
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
 class ElementwiseProduct:
     """``∂y/∂x = δ · derivative`` of an elementwise operation: ``derivative`` is None (δ
     alone), a scalar, or an array broadcastable to the output, and ``x`` (of
@@ -41,6 +41,8 @@ class ElementwiseProduct:
     def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
         """``cotangent · derivative``, summed along the axes ``x`` was broadcast over."""
         product = cotangent if self.derivative is None else cotangent * self.derivative
+        if product.shape == self.in_shape:
+            return product  # nothing was broadcast (most steps)
         extra = product.ndim - len(self.in_shape)
         stretched = tuple(
             extra + n
@@ -52,7 +54,7 @@ class ElementwiseProduct:
         return product.reshape(self.in_shape)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
 class EinsumProduct:
     """``∂y/∂x`` for ``y = scale · einsum(inputs -> output, ...)`` with respect to the
     operand over ``wrt`` letters: the product of the ``others`` (letters, array).
@@ -115,7 +117,7 @@ class EinsumProduct:
         return np.array(np.broadcast_to(product.reshape(shape), self.in_shape))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
 class ScatterProduct:
     """``∂y/∂x`` of a gather ``y = x.flat[positions]`` (a position of -1 picks a constant):
     the cotangent is added back at the positions it was read from, repeats summed.

@@ -20,10 +20,12 @@ from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import composites, jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
 from tensordiff.ops.reductions import cumprod, cumsum, max_, min_, over_prefixes, prod, sum_
+from tensordiff.trace.graph import texts
 from tensordiff.trace.registry import cast, implements, when_missing
 from tensordiff.trace.traced import (
     Traced,
     as_array,
+    expression_sources,
     expressions,
     keep_call,
     named,
@@ -56,18 +58,15 @@ def _differentiable(ufunc, *inputs, **kwargs):
     # read per call: the table is the single source
     derivatives = ufuncs.UFUNCS.get(ufunc) or _SCIPY_SPECIAL[ufunc]
     values = [raw(x) for x in inputs]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = as_array(ufunc(*values))
+    value = as_array(_silenced(ufunc, values))
     arrays = [as_array(v) for v in values]
-    exprs = expressions(inputs)
+    sources = expression_sources(inputs)  # the text is written only if it is read
     template = derivatives.display or f"{name}({{0}}" + ", {1}" * (len(inputs) - 1) + ")"
     scalar = [array.ndim == 0 for array in arrays]  # (a traced value's .ndim is its value's)
     if ufunc is np.multiply and any(scalar):
         # scaling reads as juxtaposition, the number first: 2 x (also for x * 2)
         number_last = scalar[1] and type(inputs[1]) is not Traced
         template = "{g1} {g0}" if number_last and not scalar[0] else "{g0} {g1}"
-    fields = {f"g{n}": grouped(e) for n, e in enumerate(exprs)}
-    record_expr = template.format(*exprs, **fields)
     partials = derivatives.partials
     if ufunc in (np.power, np.float_power) and type(inputs[1]) is not Traced and scalar[1]:
         p = float(values[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
@@ -82,17 +81,29 @@ def _differentiable(ufunc, *inputs, **kwargs):
                 return ElementwiseProduct(None, arrays[position].shape)
             return jacobians.elementwise(None, value.shape, arrays[position].shape)
         derivative, factor = partial
-        if not context.current().named:  # backpropagating numbers: warnings silenced there
+        if numbers:  # backpropagating numbers: warnings are silenced there
+            return ElementwiseProduct(derivative(*arrays, value), arrays[position].shape)
+        if not context.current().named:  # a meter counts this backpropagation: the term, unnamed
             g = derivative(*arrays, value)
-            if numbers:
-                return ElementwiseProduct(g, arrays[position].shape)
-            return jacobians.elementwise(g, value.shape, arrays[position].shape)  # counted
+            return jacobians.elementwise(g, value.shape, arrays[position].shape)
         with np.errstate(divide="ignore", invalid="ignore"):
             g = derivative(*arrays, value)
-        name_of_g = flattened(factor.format(*exprs, y=grouped(record_expr), **fields))
+        exprs = texts(sources)
+        fields = {f"g{n}": grouped(e) for n, e in enumerate(exprs)}
+        name_of_g = flattened(factor.format(*exprs, y=grouped(made.expr), **fields))
         return jacobians.elementwise(g, value.shape, arrays[position].shape, grouped(name_of_g))
 
-    return keep_call(record(name, value, inputs, jacobian, expr=record_expr), inputs)
+    result = record(name, value, inputs, jacobian, template, sources=sources)
+    made = result.node  # as recorded: a later write into ``result`` rebinds it to another
+    return keep_call(result, inputs)
+
+
+# A function under np.errstate enters it more cheaply than a ``with`` block (no object is
+# made per call), and this runs once per traced ufunc call.
+@np.errstate(divide="ignore", invalid="ignore")
+def _silenced(ufunc, values):
+    """``ufunc(*values)`` without NumPy's divide and invalid warnings (log 0 is -inf)."""
+    return ufunc(*values)
 
 
 def _power(base: str, p: float) -> str:

@@ -14,8 +14,17 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import composites, jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools, refuse_out
 from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
+from tensordiff.trace.graph import texts
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import DataDependent, Traced, expressions, keep_call, raw, record
+from tensordiff.trace.traced import (
+    DataDependent,
+    Traced,
+    expression_sources,
+    expressions,
+    keep_call,
+    raw,
+    record,
+)
 
 __all__ = ["linear", "einsum_record"]
 
@@ -35,16 +44,17 @@ def linear(
     ``template`` writes the value over its operands' expressions (see ``record``).
     """
     values = [raw(x) for x in operands]
-    names = expressions(operands)
+    sources = expression_sources(operands)  # the names are written only if they are read
 
     def jacobian(n):
         if numbers_wanted():
             product = EinsumProduct.of(inputs, output, values, n, scale)
             if product is not None:
                 return product
+        names = texts(sources)
         return jacobians.multilinear(inputs, output, values, n, scale, names, scale_name)
 
-    return record(op, value, operands, jacobian, template)
+    return record(op, value, operands, jacobian, template, sources=sources)
 
 
 # ---- products -------------------------------------------------------------------

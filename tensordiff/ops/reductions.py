@@ -18,8 +18,9 @@ from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse
 from tensordiff.ops.arrangement import take_along_axis
 from tensordiff.ops.linear import linear
+from tensordiff.trace.graph import texts
 from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import Traced, expressions, keep_call, raw, record
+from tensordiff.trace.traced import Traced, expression_sources, expressions, keep_call, raw, record
 
 __all__: list[str] = []
 
@@ -142,12 +143,7 @@ def _extreme(name: str, reduce, a, axis, out, keepdims):
     value_shape = np.shape(value)
     pairs = _kept(shape, axes, keepdims)
     every_axis = list(range(len(shape)))
-    (e,) = expressions([a])
-    # kept axes, so that the comparison broadcasts as the numbers do
-    along = "" if axis is None else f", axis={axis}, keepdims=True"
-    # the weights are 1 at the extreme, shared equally among tied entries
-    extreme = f"[{e} = {name}({e}{along})]"
-    weights = defined("w", f"{extreme} / sum({extreme}{along})")
+    sources = expression_sources([a])  # the names are written only if they are read
 
     def jacobian(_):
         if numbers_wanted():  # y = Σ_reduced share · x: a gradient needs one einsum
@@ -155,6 +151,12 @@ def _extreme(name: str, reduce, a, axis, out, keepdims):
             output = [subscripts[n] if n not in axes else None for n in range(len(shape))]
             output = [letter for n, letter in enumerate(output) if keepdims or n not in axes]
             return EinsumProduct(subscripts, [(subscripts, share)], output, None, shape)
+        (e,) = texts(sources)
+        # kept axes, so that the comparison broadcasts as the numbers do
+        along = "" if axis is None else f", axis={axis}, keepdims=True"
+        # the weights are 1 at the extreme, shared equally among tied entries
+        extreme = f"[{e} = {name}({e}{along})]"
+        weights = defined("w", f"{extreme} / sum({extreme}{along})")
         return jacobians.selection(value_shape, shape, pairs, [((), every_axis, share, weights)])
 
     result = record(
@@ -167,6 +169,7 @@ def _extreme(name: str, reduce, a, axis, out, keepdims):
         + ("" if axis is None else f", axis={axis}")
         + (", keepdims=True" if keepdims else "")
         + ")",
+        sources=sources,
     )
     return keep_call(result, [a], axes=axes, keepdims=bool(keepdims))
 

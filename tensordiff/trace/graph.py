@@ -1,30 +1,94 @@
 """The recorded computation: nodes, their local-Jacobian builders, and a topological order."""
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
+from tensordiff.core.templates import grouped, intermediate
 from tensordiff.core.term import Term
 
-__all__ = ["Node", "toposort"]
+__all__ = ["Node", "toposort", "texts"]
 
 
-@dataclass(eq=False, slots=True)  # eq=False: nodes hash by identity
 class Node:
     """One recorded value: ``op`` applied to ``parents``.
 
     Each parent comes with a zero-argument builder of the local Jacobian
     ∂(this)/∂(parent), a Term with this node's axes first. Builders run only
     when a derivative flows through them.
+
+    ``expr`` is the value as an expression of the function's variables, for formulas
+    and explanations. A gradient computed as numbers never reads it, so a rule may leave
+    it unwritten: ``written_from=(template, sources)`` writes it on first read, each
+    source being an input's text already written (a constant's name) or the node of a
+    traced input (whose own expression is read then). The nodes are those the inputs
+    had when the call was made: a later write into an input rebinds the input to a new
+    node and leaves this text as it was.
     """
 
-    op: str
-    shape: tuple[int, ...]
-    parents: tuple[tuple["Node", Callable[[], Term]], ...] = field(default=())
-    expr: str = ""  # the value as an expression of the function's variables, for explanations
-    # The call that made it, ``(inputs, options)``: its traced and constant inputs and the
-    # options that matter (a sum's axes). Kept by the rules whose results a composite is
-    # recognised from (see :mod:`tensordiff.ops.composites`); empty for the others.
-    call: tuple = ()
+    __slots__ = ("op", "shape", "parents", "call", "_expr", "_written_from")
+
+    def __init__(
+        self,
+        op: str,
+        shape: tuple[int, ...],
+        parents: tuple[tuple["Node", Callable[[], Term]], ...] = (),
+        expr: str = "",
+        written_from: tuple | None = None,
+    ):
+        self.op = op
+        self.shape = shape
+        self.parents = parents
+        # The call that made it, ``(inputs, options)``: its traced and constant inputs and
+        # the options that matter (a sum's axes). Kept by the rules whose results a
+        # composite is recognised from (see :mod:`tensordiff.ops.composites`); empty for
+        # the others.
+        self.call: tuple = ()
+        self._expr = expr
+        self._written_from = written_from
+
+    @property
+    def expr(self) -> str:
+        if self._written_from is not None:
+            _write_expressions(self)
+        return self._expr
+
+    @expr.setter
+    def expr(self, text: str) -> None:
+        self._expr, self._written_from = text, None
+
+    def __repr__(self) -> str:
+        return f"Node({self.op!r}, shape={self.shape})"
+
+
+def texts(sources: Sequence) -> list[str]:
+    """How each source reads in the expressions built on it: a text as it is, a node's
+    expression (a long one by a reference, :func:`~tensordiff.core.templates.intermediate`)."""
+    return [s if type(s) is str else intermediate(s.expr) or "·" for s in sources]
+
+
+def _write_expressions(root: Node) -> None:
+    """Write ``root``'s expression and every unwritten one it is made from, innermost
+    first. Iterative on purpose: a chain of unwritten nodes is as deep as the function."""
+    pending = [root]
+    while pending:
+        node = pending[-1]
+        if node._written_from is None:  # written meanwhile (reached by two paths)
+            pending.pop()
+            continue
+        template, sources = node._written_from
+        unwritten = [s for s in sources if type(s) is Node and s._written_from is not None]
+        if unwritten:
+            pending.extend(unwritten)
+            continue
+        pending.pop()
+        node.expr = written(node.op, template, texts(sources))
+
+
+def written(op: str, template: str | None, exprs: Sequence[str]) -> str:
+    """``template`` (``"{0} + {1}"``, ``{g0}`` for the first input grouped in parentheses
+    when compound) filled with the inputs' texts ``exprs``; ``op(input, ...)`` without one."""
+    if template is None:
+        return f"{op}({', '.join(e for e in exprs if e)})"
+    return template.format(*exprs, **{f"g{n}": grouped(e) for n, e in enumerate(exprs)})
 
 
 def toposort(root: Node) -> list[Node]:

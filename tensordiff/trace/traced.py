@@ -18,6 +18,7 @@ elementwise).
 """
 
 import contextlib
+import functools
 import linecache
 import operator
 import re
@@ -30,7 +31,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from tensordiff.core import context, trees
 from tensordiff.core.dtypes import refuse_out_of_core
-from tensordiff.core.templates import defined, grouped, intermediate, number, readable
+from tensordiff.core.templates import defined, number, readable
 from tensordiff.core.term import Term
 from tensordiff.errors import (
     ShapeError,
@@ -41,7 +42,7 @@ from tensordiff.errors import (
     UnsupportedOperationError,
 )
 from tensordiff.trace import registry, views
-from tensordiff.trace.graph import Node
+from tensordiff.trace.graph import Node, texts
 
 __all__ = [
     "Trace",
@@ -55,6 +56,7 @@ __all__ = [
     "as_array",
     "level_of",
     "expressions",
+    "expression_sources",
     "numbers_of",
     "DataDependent",
     "Positions",
@@ -130,7 +132,8 @@ class Trace:
         """``function(*args, **kwargs)`` by its rule, this trace's values unwrapped inside."""
         rule = registry.rule_for(function)
         # Rules take NumPy's own parameter names; NumPy's "no value" sentinel means "default".
-        kwargs = {name: value for name, value in kwargs.items() if value is not np._NoValue}
+        if kwargs:
+            kwargs = {name: value for name, value in kwargs.items() if value is not np._NoValue}
         # The state change and the error translation are spelled out, not `with` blocks:
         # this runs once per NumPy call of a traced function, where generator-based
         # context managers were a tenth of the tracing time.
@@ -373,7 +376,8 @@ def apply(function: Callable, args: Sequence, kwargs: dict):
         return out[0] if isinstance(out, tuple) and len(out) == 1 else out
     trace = top_trace(args, kwargs)
     result = trace.apply(function, args, kwargs)
-    if not views.gives_new_memory(function, args, kwargs):
+    # (a ufunc, most calls, computes new memory: known without the general question)
+    if type(function) is not np.ufunc and not views.gives_new_memory(function, args, kwargs):
         views.share(_traced_by(trace, (*args, result)))
         if function is operator.getitem and type(result) is Traced and result is not args[0]:
             result._base = (args[0], args[1])
@@ -415,7 +419,9 @@ def _top_of(inputs: Sequence) -> "Trace | None":
     for x in inputs:
         for item in x if isinstance(x, (list, tuple)) else (x,):
             if type(item) is Traced:
-                trace = _open(item._trace)
+                trace = item._trace
+                if trace.closed:  # (_open, written out: this runs for every NumPy call)
+                    raise TraceLeakError(_leaked_message())
                 if item._stale is not None:
                     item.check_current()
                 if top is None or trace.level > top.level:
@@ -453,10 +459,12 @@ class Traced(NDArrayOperatorsMixin):
     # ---- array protocols ----------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         function = ufunc if method == "__call__" else getattr(ufunc, method)
-        _refuse_complex(function, inputs)
-        if not all(_is_known(x) for x in inputs):
-            _refuse_out_of_core(function, inputs)
-            return NotImplemented  # let other array types (pint, ...) try
+        # traced values and Python numbers (most calls) are known and real by their type
+        if not all(type(x) in _REAL_OPERANDS for x in inputs):
+            _refuse_complex(function, inputs)
+            if not all(_is_known(x) for x in inputs):
+                _refuse_out_of_core(function, inputs)
+                return NotImplemented  # let other array types (pint, ...) try
         return apply(function, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -1075,6 +1083,10 @@ def _refuse_complex(function: Callable, args: Sequence) -> None:
                 )
 
 
+# Operands that need no closer look: known to the rules, and never complex.
+_REAL_OPERANDS = frozenset({Traced, float, int, bool})
+
+
 def _is_known(x) -> bool:
     return isinstance(x, (Traced, np.ndarray, np.generic, int, float, bool, list, tuple))
 
@@ -1131,10 +1143,18 @@ def as_array(x):
 def expressions(inputs: Sequence) -> list[str]:
     """How each input reads in formulas: a traced value's expression (a long one by a
     reference, :func:`~tensordiff.core.templates.intermediate`), a constant's name."""
+    return texts(expression_sources(inputs))
+
+
+def expression_sources(inputs: Sequence) -> tuple:
+    """What each input's text in formulas is read from (:func:`expressions` reads them
+    now, a :class:`~tensordiff.trace.graph.Node` written lazily later): a traced value's
+    node as it is now, a constant's name, found now (constants are named K1, K2, ... in
+    the order the function meets them)."""
     out = []
     for x in inputs:
         if type(x) is Traced:
-            out.append(intermediate(x.node.expr) or "·")
+            out.append(x.node)
         elif x is None:
             out.append("")
         else:  # a constant, named by the trace of the highest level (found only for them)
@@ -1143,7 +1163,7 @@ def expressions(inputs: Sequence) -> list[str]:
                 (y._trace for y in inputs if type(y) is Traced and y._trace.level == level), None
             )
             out.append("K" if trace is None else trace.name_of(x))
-    return out
+    return tuple(out)
 
 
 def record(
@@ -1153,24 +1173,27 @@ def record(
     builder: Callable[[int], Term],
     template: str | None = None,
     expr: str | None = None,
+    sources: tuple | None = None,
 ) -> Traced:
     """A traced result ``value`` of ``op``; ``builder(n)`` gives ∂value/∂inputs[n].
 
     The parents are the inputs traced at the highest level present. ``template``
     (``"{0} + {1}"``) writes the value as an expression of its inputs, for
-    explanations; by default ``op(input, ...)``; a rule that has written the
-    expression already passes it as ``expr``.
+    explanations, when it is first read; by default ``op(input, ...)``. A rule that has
+    written the expression already passes it as ``expr``; one that has taken its
+    inputs' :func:`expression_sources` (for the names of its factors) passes them.
     """
     trace, positions = _recording_trace(inputs)
     value = as_array(value)
-    parents = tuple([(inputs[n].node, _bind(builder, n)) for n in positions])
-    if expr is None:
-        exprs = expressions(inputs)
-        if template is None:
-            expr = f"{op}({', '.join(e for e in exprs if e)})"
-        else:
-            expr = template.format(*exprs, **{f"g{n}": grouped(e) for n, e in enumerate(exprs)})
-    return Traced(value, Node(op, value.shape, parents, expr), trace)
+    # a partial, not a lambda: calling it runs no Python frame of its own
+    parents = tuple([(inputs[n].node, functools.partial(builder, n)) for n in positions])
+    if expr is not None:
+        return Traced(value, Node(op, value.shape, parents, expr), trace)
+    # written when first read: a gradient computed as numbers never reads it
+    if sources is None:
+        sources = expression_sources(inputs)
+    node = Node(op, value.shape, parents, written_from=(template, sources))
+    return Traced(value, node, trace)
 
 
 def _recording_trace(inputs: Sequence) -> tuple[Trace, list[int]]:
@@ -1218,12 +1241,6 @@ def keep_call(result, inputs: Sequence, **options):
     if type(result) is Traced:
         # each traced input as it is now: a later write into it rebinds the user's object,
         # not the value this call was made from
-        frozen = tuple(
-            Traced(x.value, x.node, x._trace) if type(x) is Traced else x for x in inputs
-        )
-        result.node.call = (frozen, options)
+        frozen = [Traced(x.value, x.node, x._trace) if type(x) is Traced else x for x in inputs]
+        result.node.call = (tuple(frozen), options)
     return result
-
-
-def _bind(builder: Callable[[int], Term], position: int) -> Callable[[], Term]:
-    return lambda: builder(position)

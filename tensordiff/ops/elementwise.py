@@ -70,7 +70,7 @@ def _differentiable(ufunc, *inputs, **kwargs):
     partials = derivatives.partials
     if ufunc in (np.power, np.float_power) and type(inputs[1]) is not Traced and scalar[1]:
         p = float(values[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
-        record_expr = _power("{g0}", p).format(**fields)
+        template = _power("{g0}", p)
         partials = ((partials[0][0], f"{number(p)} {_power('{g0}', p - 1)}"), None)
 
     def jacobian(position):

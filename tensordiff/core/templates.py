@@ -259,8 +259,17 @@ def _deferring(parts: Sequence) -> bool:
     for part in parts:
         if isinstance(part, Deferred):
             return True
-        length += len(part)
+        length += _width(part)
     return length > EAGER_CHARACTERS
+
+
+def _width(template: str) -> int:
+    """``template``'s length with each class placeholder counted as one index letter, as it
+    prints: choices made by length must not depend on how many classes the process has
+    numbered before (``⟨7⟩`` against ``⟨1234567⟩``)."""
+    if "⟨" not in template:
+        return len(template)
+    return len(_PLACEHOLDER.sub("i", template))
 
 
 class Deferred:
@@ -352,7 +361,7 @@ def _shared_parts(root: "Deferred") -> list["Deferred"]:
     length: dict[Deferred, int] = {}
     for node in order:
         length[node] = sum(
-            length[part] if isinstance(part, Deferred) else len(part) for part in node.parts
+            length[part] if isinstance(part, Deferred) else _width(part) for part in node.parts
         ) + 3 * len(node.parts)
     return [
         node

@@ -163,6 +163,16 @@ def test_deferred_names_write_the_same_formulas_as_names_written_at_once(monkeyp
     assert min(len(formula) for formula in eager) > threshold
 
 
+def test_formulas_do_not_depend_on_how_many_classes_were_numbered_before():
+    """Names are deferred and shared by their printed length: a class numbered 10⁷ prints
+    as one letter, as a class numbered 7 does."""
+    from tensordiff.core.term import fresh_class, reserve_classes_up_to
+
+    before = _deep_formulas(12)
+    reserve_classes_up_to(fresh_class() + 10**7)
+    assert _deep_formulas(12) == before
+
+
 def test_a_deferred_name_deeper_than_the_recursion_limit_is_written():
     import sys
 

@@ -5,6 +5,7 @@ runs traced by tensordiff and under jax.jacobian; the Jacobians must agree.
 """
 
 import numpy as np
+from differences import central_differences
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -164,4 +165,9 @@ def test_mixed_programs_match_jax(data, jax):
     ours = np.asarray(td.jacobian(program(np))(x))
     theirs = np.asarray(jax.jacobian(program(jax.numpy))(jax.numpy.asarray(x)))
     assert ours.shape == theirs.shape
+    if np.isnan(theirs).any() and not np.isnan(ours).any():
+        # JAX's lstsq differentiates through an SVD, NaN at the repeated singular value 1 of
+        # v vᵀ + I when v has one column; ours (constant rank) is finite: differences decide
+        np.testing.assert_allclose(ours, central_differences(program(np), x), atol=1e-6)
+        return
     np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-10)

@@ -361,12 +361,14 @@ def top_trace(args: Sequence, kwargs: dict | None = None) -> "Trace | None":
     return top
 
 
-def apply(function: Callable, args: Sequence, kwargs: dict):
+def apply(function: Callable, args: Sequence, kwargs: dict, like: "Traced | None" = None):
     """``function(*args, **kwargs)`` applied by the top trace among the arguments.
 
     Its traced results may view the memory of its traced arguments unless NumPy gives
     new memory (:mod:`tensordiff.trace.views`), so that a later write into one leaves the
-    others stale. ``out=`` traced arrays are written, as NumPy writes into them.
+    others stale. ``out=`` traced arrays are written, as NumPy writes into them. ``like``
+    is the traced value NumPy handed the call to; with no traced argument, the call was
+    given ``like=`` it (``np.zeros(3, like=t)``), which NumPy passes on without.
     """
     out = kwargs.get("out")
     if out is not None and all(type(x) is Traced for x in _items(out)):
@@ -375,6 +377,8 @@ def apply(function: Callable, args: Sequence, kwargs: dict):
             target.write(value)
         return out[0] if isinstance(out, tuple) and len(out) == 1 else out
     trace = top_trace(args, kwargs)
+    if trace is None and like is not None:
+        return apply(registry.created_like, (like, function, *args), kwargs)
     result = trace.apply(function, args, kwargs)
     # (a ufunc, most calls, computes new memory: known without the general question)
     if type(function) is not np.ufunc and not views.gives_new_memory(function, args, kwargs):
@@ -472,9 +476,7 @@ class Traced(NDArrayOperatorsMixin):
             _refuse_out_of_core(func, args)
             return NotImplemented
         _refuse_complex(func, args)
-        if top_trace(args, kwargs) is None:  # np.zeros(3, like=t): NumPy passes no t on
-            return apply(registry.created_like, (self, func, *args), kwargs)
-        return apply(func, args, kwargs)
+        return apply(func, args, kwargs, like=self)
 
     # ---- conversions to plain numbers, each naming the call and what to write -----------
     def __array__(self, dtype=None, copy=None):

@@ -211,7 +211,7 @@ def _exponential(a):
     for the small matrices of a course or a model's rotation, not for n in the hundreds.
     """
     A = raw(a)
-    value = expm(A) if type(A) is Traced else _SCIPY["expm"](A)
+    value = _matrix_exponential(A)
     shape = np.shape(A)
     n, batch = shape[-1], letters(len(shape) - 2, skip="ijkl")
     (e,) = expressions([a])
@@ -237,13 +237,18 @@ def _exponential(a):
             ],
             -2,
         )
-        exponential = expm(block) if type(block) is Traced else _SCIPY["expm"](block)
+        exponential = _matrix_exponential(block)
         derivative = np.reshape(exponential[..., : n * n, n * n :], (*shape, n, n))
         return jacobians.index_term(
             batch + "ij", batch + "kl", [(batch + "ijkl", derivative, name)], shape, shape
         )
 
     return record("expm", value, [a], jacobian, "expm({0})")
+
+
+def _matrix_exponential(matrix):
+    """scipy's expm of ``matrix``: recorded by an enclosing trace if it holds its value."""
+    return expm(matrix) if type(matrix) is Traced else _SCIPY["expm"](matrix)
 
 
 def cdist(XA, XB, metric="euclidean", *, out=None, **kwargs):  # noqa: N803 (scipy's names)

@@ -5,6 +5,9 @@ comparisons, rounding, counts and integer positions; and arrays shaped like a tr
 Their derivative is zero wherever it exists (at the jumps too, by the convention JAX
 follows for ``round`` and ``sign``), so they run on the plain values and give plain
 constants, as the zero-derivative ufuncs do (:data:`tensordiff.ops.ufuncs.CONSTANT`).
+A float array made like a traced one is the exception: it is a *traced* constant (as in
+``jax.numpy``), so that writing traced values into it (``acc = np.zeros_like(x);
+acc += t``) is recorded.
 
 >>> import tensordiff as td
 >>> x = np.array([0.4, 1.6, -2.5])

@@ -98,7 +98,16 @@ class Trace:
     lower-level traced values.
     """
 
-    __slots__ = ("level", "closed", "_constants", "_by_layout", "_by_address", "_names", "_fresh")
+    __slots__ = (
+        "level",
+        "closed",
+        "_constants",
+        "_by_layout",
+        "_by_address",
+        "_visible",
+        "_names",
+        "_fresh",
+    )
 
     def __init__(self, level: int, named: dict | None = None):
         self.level = level
@@ -117,6 +126,12 @@ class Trace:
             id(value): (value, name) for name, value in (named or {}).items()
         }.values():
             self._remember(value, name)
+        # The arrays a slice may be named from: the user's own, known before the call.
+        # Names found during the call (views, K1, ...) are left out, so looking for a
+        # slice costs the same at every depth however many constants came before.
+        self._visible = [
+            entry for entry in self._constants.values() if isinstance(entry[0], np.ndarray)
+        ]
 
     def _remember(self, value, name: str) -> tuple:
         entry = (value, name)
@@ -216,15 +231,13 @@ class Trace:
                 view = _view_name(named, name, value)
                 if view is not None:
                     return view
-        # a row, a column, a strided range: a basic slice starting inside a named array
-        # (a user's: a symbol the legend defines, K1, is no name to slice)
+        # a row, a column, a strided range: a basic slice starting inside a user's array
         address = _address(value)
-        for start, entries in self._by_address.items():
-            for _, (named, name) in entries:
-                if start <= address < start + named.nbytes and not name.startswith("⦃"):
-                    view = _slice_name(named, name, value)
-                    if view is not None:
-                        return view
+        for named, name in self._visible:
+            if 0 <= address - _address(named) < named.nbytes:
+                view = _slice_name(named, name, value)
+                if view is not None:
+                    return view
         return None
 
     def define(self, value, symbol: str, meaning: str) -> None:

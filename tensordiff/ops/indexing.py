@@ -33,9 +33,12 @@ from tensordiff.trace.traced import (
 __all__ = ["overwritten"]
 
 
-def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray], named_by=None):
+def _along_axes(
+    name: str, a, value, picks_by_axis: dict[int, np.ndarray], named_by=None, template=None
+):
     """Record ``value``, which takes ``a``'s entries at ``picks[o]`` along each listed axis
-    (positions computed from traced values are ``named_by`` their expression)."""
+    (positions computed from traced values are ``named_by`` their expression); ``template``
+    writes the call with the arguments that say which entries (``roll({0}, 1)``)."""
     shape, value_shape = np.shape(raw(a)), np.shape(value)
     deltas = [(n, n) for n in range(len(shape)) if n not in picks_by_axis]
     factors = [
@@ -48,7 +51,11 @@ def _along_axes(name: str, a, value, picks_by_axis: dict[int, np.ndarray], named
         for axis, picks in picks_by_axis.items()
     ]
     return record(
-        name, value, [a], lambda _: jacobians.selection(value_shape, shape, deltas, factors)
+        name,
+        value,
+        [a],
+        lambda _: jacobians.selection(value_shape, shape, deltas, factors),
+        template,
     )
 
 
@@ -242,12 +249,18 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     refuse("take", out=out)
     value = np.take(raw(a), indices, axis=axis, mode=mode)
     shape = np.shape(raw(a))
+    named_by = positions_name(indices, False)
     if axis is not None and np.ndim(indices) == 1:
         (axis,) = normalize_axes(axis, len(shape), "take")
         picks = np.take(np.arange(shape[axis]), indices, mode=mode)
-        return _along_axes("take", a, value, {axis: picks}, positions_name(indices, False))
+        index = _index_text(indices if named_by is not None else np.asarray(picks))
+        entries = "{g0}[" + ", ".join([":"] * axis + [index]) + "]"
+        return _along_axes("take", a, value, {axis: picks}, named_by, entries)
     positions = np.take(_flat_positions(shape), indices, axis=axis, mode=mode)
-    return _gather("take", a, value, positions, named_by=positions_name(indices, False))
+    where = "" if axis is None else f", axis={axis}"
+    index = _index_text(indices if named_by is not None else np.asarray(indices))
+    template = f"take({{0}}, {index}{where})"
+    return _gather("take", a, value, positions, template, named_by)
 
 
 # ---- concatenate / stack -------------------------------------------------------------------
@@ -273,7 +286,7 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
         ]
         return jacobians.selection(value_shape, shape, deltas, factors)
 
-    return record("concatenate", value, arrays, jacobian)
+    return record("concatenate", value, arrays, jacobian, _joined("concatenate", arrays, axis))
 
 
 @implements(np.stack)
@@ -291,7 +304,13 @@ def stack(arrays, axis=0, out=None, dtype=None, casting=None):
         factors = [((axis,), (), jacobians.one_hot(n, len(values)), jacobians.unit_vector(n))]
         return jacobians.selection(value_shape, shape, deltas, factors)
 
-    return record("stack", value, arrays, jacobian)
+    return record("stack", value, arrays, jacobian, _joined("stack", arrays, axis))
+
+
+def _joined(name: str, arrays: list, axis: int) -> str:
+    """``concatenate({0}, {1})``, with ``axis=`` unless it is the first."""
+    operands = ", ".join(f"{{{n}}}" for n in range(len(arrays)))
+    return f"{name}({operands}{'' if axis == 0 else f', axis={axis}'})"
 
 
 # ---- flip / roll / pad ---------------------------------------------------------------------
@@ -300,7 +319,9 @@ def flip(m, axis=None):
     shape = np.shape(raw(m))
     axes = range(len(shape)) if axis is None else normalize_axes(axis, len(shape), "flip")
     picks = {k: np.arange(shape[k])[::-1] for k in axes}
-    return _along_axes("flip", m, np.flip(raw(m), axis=axis), picks)
+    # flip(X) reverses every axis: one that reverses fewer says which
+    along = "" if len(picks) == len(shape) else f", axis={_axes_text(tuple(picks))}"
+    return _along_axes("flip", m, np.flip(raw(m), axis=axis), picks, template=f"flip({{0}}{along})")
 
 
 @implements(np.roll)
@@ -313,7 +334,15 @@ def roll(a, shift, axis=None):
     picks: dict[int, np.ndarray] = {}
     for k, s in zip(axes, shifts, strict=True):
         picks[k] = np.roll(picks.get(k, np.arange(shape[k])), int(s))
-    return _along_axes("roll", a, np.roll(raw(a), shift, axis=axis), picks)
+    along = "" if len(shape) == 1 else f", axis={_axes_text(axes)}"
+    template = f"roll({{0}}, {np.asarray(shift).tolist()}{along})"
+    return _along_axes("roll", a, np.roll(raw(a), shift, axis=axis), picks, template=template)
+
+
+def _axes_text(axes) -> str:
+    """``1`` for one axis, ``(0, 2)`` for several."""
+    axes = tuple(int(k) for k in axes)
+    return str(axes[0]) if len(axes) == 1 else str(axes)
 
 
 @implements(np.fft.fftshift)
@@ -366,7 +395,20 @@ def pad(array, pad_width, mode="constant", **kwargs):
         for k in range(len(shape))
         if value.shape[k] != shape[k]
     }
-    return _along_axes("pad", array, value, picks)
+    return _along_axes("pad", array, value, picks, template=_pad_text(widths, mode, kwargs))
+
+
+def _pad_text(widths: np.ndarray, mode: str, options: dict) -> str:
+    """``pad({0}, 1)``, ``pad({0}, ((0, 1), (2, 0)), mode='edge')``: the call as NumPy reads it."""
+    pairs = tuple(tuple(int(w) for w in pair) for pair in widths)
+    width = pairs[0][0] if len(set(pairs)) == 1 and pairs[0][0] == pairs[0][1] else pairs
+    text = f"pad({{0}}, {width}"
+    if mode != "constant":
+        text += f", mode={mode!r}"
+    fill = options.get("constant_values", 0)
+    if np.any(np.asarray(fill) != 0):
+        text += f", constant_values={_text(np.asarray(fill).tolist())}"
+    return text + ")"
 
 
 @implements(np.bincount)
@@ -393,9 +435,24 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
         names = list(letters(len(shape)))
         names[axis2] = names[axis1]
         rest = [ch for k, ch in enumerate(names) if k not in (axis1, axis2)]
-        return linear("diagonal", ["".join(names)], rest + [names[axis1]], [a], value)
+        return linear(
+            "diagonal",
+            ["".join(names)],
+            rest + [names[axis1]],
+            [a],
+            value,
+            template=_diagonal_text(offset, axis1, axis2),
+        )
     positions = np.diagonal(_flat_positions(shape), offset, axis1, axis2)
-    return _gather("diagonal", a, value, positions)
+    return _gather("diagonal", a, value, positions, _diagonal_text(offset, axis1, axis2))
+
+
+def _diagonal_text(offset: int, axis1: int, axis2: int) -> str:
+    """``diagonal({0})``, with the offset and the axes unless they are NumPy's defaults."""
+    options = f", {offset}" if offset else ""
+    if (axis1, axis2) != (0, 1):
+        options = f", {offset}, {axis1}, {axis2}"
+    return f"diagonal({{0}}{options})"
 
 
 @implements(np.trace)
@@ -418,4 +475,4 @@ def diag(v, k=0):
         )
     positions = np.full(value.shape, -1)
     positions[np.diag(np.ones(shape[0], dtype=bool), k)] = np.arange(shape[0])
-    return _gather("diag", v, value, positions)
+    return _gather("diag", v, value, positions, f"diag({{0}}, {k})")

@@ -78,8 +78,6 @@ def multilinear(
     return index_term(output, inputs[wrt], factors, None, wrt_shape, scale, scale_name)
 
 
-
-
 def reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Term:
     """``∂y/∂x`` for ``y = x.reshape(out_shape)`` (row-major).
 

@@ -239,7 +239,14 @@ def _permute(name: str, a, permutation: list[int]):
     names = letters(len(permutation))
     output = [names[n] for n in permutation]
     value = np.transpose(raw(a), permutation)
-    template = "{g0}ᵀ" if permutation == [1, 0] else f"{name}({{0}}, {permutation})"
+    # written as the permutation it is, whichever function made it (moveaxis(X, 0, 2) is
+    # transpose(X, (1, 2, 0))); none at all is the array itself
+    if permutation == list(range(len(permutation))):
+        template = "{0}"
+    elif permutation == [1, 0]:
+        template = "{g0}ᵀ"
+    else:
+        template = f"transpose({{0}}, {tuple(permutation)})"
     return linear(name, [names], output, [a], value, template=template)
 
 
@@ -336,7 +343,11 @@ def broadcast_to(array, shape, subok=False):
     value = np.broadcast_to(raw(array), shape)
     in_shape = np.shape(raw(array))
     return record(
-        "broadcast_to", value, [array], lambda _: jacobians.elementwise(None, value.shape, in_shape)
+        "broadcast_to",
+        value,
+        [array],
+        lambda _: jacobians.elementwise(None, value.shape, in_shape),
+        f"broadcast_to({{0}}, {tuple(value.shape)})",
     )
 
 

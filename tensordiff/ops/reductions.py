@@ -71,6 +71,11 @@ def _other_dtype(a, dtype):
     return None if dtype is None or np.dtype(dtype) == raw(a).dtype else dtype
 
 
+def _options_text(axis, keepdims) -> str:
+    """``, axis=1, keepdims=True``: a reduction's options as written, for its expression."""
+    return ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
+
+
 def _linear_reduction(name, a, axis, keepdims, value, scale_by_count=False):
     axes = _axes(a, axis, name)
     names = letters(np.ndim(raw(a)))
@@ -78,8 +83,7 @@ def _linear_reduction(name, a, axis, keepdims, value, scale_by_count=False):
     count = math.prod(np.shape(raw(a))[n] for n in axes)
     # the mean of nothing is NaN, as NumPy says (its Jacobian has no entries anyway)
     scale = (1.0 / count if count else math.nan) if scale_by_count else None
-    where = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
-    template = f"{name}({{0}}{where})"
+    template = f"{name}({{0}}{_options_text(axis, keepdims)})"
     result = linear(name, [names], output, [a], value, scale, template, f"1/{count}")
     return keep_call(result, [a], axes=axes, keepdims=bool(keepdims))
 
@@ -237,7 +241,7 @@ def _product(name, reduce, a, axis, out, keepdims):
             value_shape, shape, pairs, [((), list(range(len(shape))), others, others_name)]
         )
 
-    return record("prod", value, [a], jacobian)
+    return record("prod", value, [a], jacobian, f"prod({{0}}{_options_text(axis, keepdims)})")
 
 
 def _product_of_others(x, axes: tuple[int, ...]):
@@ -274,6 +278,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
         value,
         [a],
         lambda _: jacobians.selection(shape, shape, pairs, [((axis,), (axis,), lower, _LOWER)]),
+        "cumsum({0})" if len(shape) == 1 else f"cumsum({{0}}, axis={axis})",
     )
 
 

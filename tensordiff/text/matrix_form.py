@@ -59,12 +59,14 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
             coefficient *= int(repeated.group(1))
             numeric.append(repeated.group(1))
             template = repeated.group(2)
-        entries = _sum_of_entries(template, classes)
+        entries = _sum_of_entries(template, classes) or _product_of_entries(template, classes)
         if entries is not None:  # (y[i] − s[i] Σ_a y[a]) is the array y − (Σ_a y[a]) s
             template = entries
         if not classes and templates.classes_in(template):
             return None  # a scalar that sums over its own indices: no plain matrix form
         name = template[: template.rindex("[")] if classes else template
+        if "⟨" in name:
+            return None  # entries over other indices inside one factor: no plain matrix form
         # the indices in the order printed (Aᵀ's entry prints as A[j,i])
         printed = templates.classes_in(template)
         if sorted(printed) != sorted(classes) or f"{name}[" + ",".join(
@@ -196,6 +198,28 @@ def _sum_of_entries(template: str, classes) -> str | None:
         entries = _hadamard(names)[1:-1] if len(names) > 1 else (names or ["𝟙"])[0]
         products.append(sign + " ".join([*numbers, *scalars, entries]))
     return notation.tidy(f"({' + '.join(products)})") + f"[{','.join(own)}]"
+
+
+def _product_of_entries(template: str, classes) -> str | None:
+    """``(a ⊙ b)[⟨c⟩]`` for the factor ``a[⟨c⟩] b[⟨c⟩]``, a product of entries over the
+    factor's own indices; None for any other factor.
+
+    >>> _product_of_entries("max(x, 0.9)[⟨2⟩] g[⟨2⟩]", (2,))
+    '(max(x, 0.9) ⊙ g)[⟨2⟩]'
+    >>> _product_of_entries("A[⟨1⟩,⟨2⟩] A[⟨2⟩,⟨1⟩]", (1, 2)) is None
+    True
+    """
+    own = ",".join(templates.slot(c) for c in classes)
+    tokens = notation.top_level_tokens(template)
+    if not classes or len(tokens) < 2:
+        return None
+    names = []
+    for token in tokens:
+        match = re.fullmatch(r"(.+)\[([^\[\]]*)\]", token)
+        if not match or match.group(2) != own or "⟨" in match.group(1):
+            return None
+        names.append(match.group(1))
+    return f"{_hadamard(names)}[{own}]"
 
 
 def _bare(name: str) -> str:

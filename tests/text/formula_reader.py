@@ -108,6 +108,15 @@ _FUNCTIONS = {
     "tr": np.trace,
     "mean": np.mean,
     "cumsum": np.cumsum,
+    "prod": np.prod,
+    "roll": lambda a, shift, axis=None: np.roll(a, np.asarray(shift, dtype=int), axis),
+    "take": np.take,
+    "broadcast_to": np.broadcast_to,
+    "diagonal": lambda a, offset=0, axis1=0, axis2=1: np.diagonal(
+        a, int(offset), int(axis1), int(axis2)
+    ),
+    "concatenate": lambda *arrays, axis=0: np.concatenate(arrays, axis=axis),
+    "stack": lambda *arrays, axis=0: np.stack(arrays, axis=axis),
     "cof": lambda a: _cofactors(np.asarray(a, dtype=float)),
 }
 
@@ -390,20 +399,27 @@ class _Expression:
         return rows
 
     def _slice_ahead(self) -> bool:
-        """Whether a bracket of integers and colons, with one colon at least, follows."""
-        n, found = 1, False
-        while self.peek(n) not in ("]", None):
-            if not re.fullmatch(r"\d+|[:,−]", self.peek(n)):
+        """Whether a bracket of integers and colons, with one colon at least, follows (an
+        entry may be a list of integers: ``X[:, [0, 2]]``)."""
+        n, found, depth = 1, False, 0
+        while self.peek(n) is not None and (depth or self.peek(n) != "]"):
+            if not re.fullmatch(r"\d+|[:,−\[\]]", self.peek(n)):
                 return False
-            found = found or self.peek(n) == ":"
+            depth += (self.peek(n) == "[") - (self.peek(n) == "]")
+            found = found or (self.peek(n) == ":" and not depth)
             n += 1
         return found
 
     def slices(self) -> tuple:
-        """``[1:,::−2]`` as a tuple of slices and integers."""
+        """``[1:,::−2]``, ``[:, [0, 2]]`` as a tuple of slices, integers and lists."""
         self.take("[")
         index, parts = [], [[]]
         while True:
+            if self.peek() == "[":
+                index.append(list(self.integers("]")))
+                if self.take() == "]":
+                    return tuple(index)
+                continue
             token = self.take()
             if token in (",", "]"):
                 pieces = [int("".join(p).replace("−", "-")) if p else None for p in parts]

@@ -1,0 +1,86 @@
+"""A value made by a NumPy call prints as that call with the arguments that made it.
+
+``flip(X)`` reverses every axis, ``cumsum(X)`` runs over the flattened array and
+``prod(X)`` multiplies every entry: a value made along one axis printed under the bare
+name would be another array. Each formula is read back by :mod:`formula_reader`, which
+evaluates the printed call with NumPy on the user's array, so a dropped axis, shift or
+shape changes the numbers (or leaves the call unreadable) and fails the test.
+"""
+
+import numpy as np
+import pytest
+from formula_reader import meaning_value, read_back, read_matrix_form
+
+import tensordiff as td
+from tensordiff.text.matrix_form import matrix_form
+
+X = np.arange(1.0, 7.0).reshape(2, 3) / 4
+x = np.array([0.7, 1.3, 2.1])
+
+CALLS = [
+    ("np.flip(X, axis=1)", "flip(X, axis=1)"),
+    ("np.flip(X, 0)", "flip(X, axis=0)"),
+    ("np.rot90(X)", "flip(X, axis=1)ᵀ"),
+    ("np.roll(X, 2, axis=1)", "roll(X, 2, axis=1)"),
+    ("np.roll(X, 1)", "reshape(roll(reshape(X, (6,)), 1), (2, 3))"),
+    ("np.fft.fftshift(X)", "roll(X, [1, 1], axis=(0, 1))"),
+    ("np.take(X, [0, -1], axis=1)", "X[:, [0, 2]]"),
+    ("np.repeat(X, 2, axis=0)", "X[[0, 0, 1, 1]]"),
+    ("np.take(X, [0, 4])", "take(X, [0, 4])"),
+    ("np.cumsum(X, axis=1)", "cumsum(X, axis=1)"),
+    ("np.hstack([X, X ** 2])", "concatenate(X, X², axis=1)"),
+    ("np.stack([X, 2 * X], axis=2)", "stack(X, 2 X, axis=2)"),
+    ("np.moveaxis(np.stack([X, X ** 2]), 0, 2)", "transpose(stack(X, X²), (1, 2, 0))"),
+    ("np.broadcast_to(X, (2, 2, 3))", "broadcast_to(X, (2, 2, 3))"),
+    ("np.diagonal(X, 1)", "diagonal(X, 1)"),
+    ("np.diag(X.T, -1)", "diagonal(Xᵀ, −1)"),
+]
+
+
+# a product's derivative is defined in words (Π = the product of the other entries …)
+PRODUCTS = [
+    ("np.prod(X, axis=1)", "prod(X, axis=1)"),
+    ("np.prod(X, axis=0, keepdims=True)", "prod(X, axis=0, keepdims=True)"),
+]
+
+
+@pytest.mark.parametrize("source, printed", CALLS + PRODUCTS, ids=[s for s, _ in CALLS + PRODUCTS])
+def test_a_call_prints_with_its_arguments(source, printed):
+    """The call as printed, evaluated by the reader, is the value the user's call made."""
+    J = td.jacobian(eval(f"lambda X: np.sin({source})", {"np": np}))(X)
+    assert f"cos({printed})" in J.formula, J.formula
+    value = meaning_value(printed, {"X": X}, {})
+    np.testing.assert_allclose(value, eval(source, {"np": np, "X": X}), err_msg=printed)
+
+
+@pytest.mark.parametrize("source, printed", CALLS, ids=[s for s, _ in CALLS])
+def test_the_formula_reads_back(source, printed):
+    J = td.jacobian(eval(f"lambda X: np.sin({source})", {"np": np}))(X)
+    np.testing.assert_allclose(
+        read_back(J.formula, {"X": X}, J), np.asarray(J), rtol=2e-6, atol=1e-9, err_msg=J.formula
+    )
+
+
+def test_a_moveaxis_that_moves_nothing_is_the_array_itself():
+    J = td.jacobian(lambda X: np.sin(np.moveaxis(X, [0, 1], [0, 1])))(X)
+    assert "cos(X)" in J.formula and "moveaxis" not in J.formula, J.formula
+
+
+def test_a_padded_array_prints_its_widths_and_mode():
+    for source, printed in [
+        ("np.pad(X, 1)", "pad(X, 1)"),
+        ("np.pad(X, ((0, 1), (2, 0)), mode='edge')", "pad(X, ((0, 1), (2, 0)), mode='edge')"),
+        ("np.pad(X, 1, constant_values=2.5)", "pad(X, 1, constant_values=2.5)"),
+    ]:
+        J = td.jacobian(eval(f"lambda X: np.sin({source})", {"np": np}))(X)
+        assert f"cos({printed})" in J.formula, J.formula
+
+
+def test_a_product_of_entries_has_a_hadamard_matrix_form():
+    """∂(m·m)/∂x for m = max(x, 0.9) is 2 m ⊙ g: the factor ``(2 m[i] g[i])`` printed a
+    placeholder of the library's own, ``2 max(x, 0.9)[⟨2⟩] g``."""
+    g = td.grad(lambda x: np.dot(np.maximum(x, 0.9), np.maximum(x, 0.9)))(x)
+    form = matrix_form(g)
+    assert form is not None and "⟨" not in form and "⊙" in form, form
+    readings = read_matrix_form(form, {"x": x}, g)
+    assert any(np.allclose(r.ravel(), np.asarray(g)) for r in readings), form

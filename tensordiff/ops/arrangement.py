@@ -320,16 +320,18 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         return sort(np.ravel(a), axis=0)
     (axis,) = normalize_axes(axis, _ndim(a), "sort")
     picks = np.argsort(raw(a), axis=axis, kind="stable")
-    return take_along_axis(a, picks, axis)
+    along = "" if axis == _ndim(a) - 1 else f", axis={axis}"  # NumPy sorts the last by default
+    return take_along_axis(a, picks, axis, text=f"sort({{0}}{along})")
 
 
 @implements(np.take_along_axis)
-def take_along_axis(arr, indices, axis=-1):
+def take_along_axis(arr, indices, axis=-1, *, text=None):
     """``y[..., o, ...] = x[..., indices[..., o, ...], ...]``: along ``axis`` a one-hot
-    factor ``P[..., o, ..., i] = [i == indices[..., o, ...]]``, deltas on the other axes."""
+    factor ``P[..., o, ..., i] = [i == indices[..., o, ...]]``, deltas on the other axes.
+    ``text`` writes the value for the rule that took it (``sort({0})``)."""
     _refuse_traced("take_along_axis", "indices", indices)
     if axis is None:
-        return take_along_axis(np.ravel(arr), indices, 0)
+        return take_along_axis(np.ravel(arr), indices, 0, text=text)
     x = raw(arr)
     shape = np.shape(x)
     (axis,) = normalize_axes(axis, len(shape), "take_along_axis")
@@ -348,7 +350,8 @@ def take_along_axis(arr, indices, axis=-1):
         factors = [(every, (axis,), permutation, name)]
         return jacobians.selection(np.shape(value), shape, others, factors)
 
-    return record("take_along_axis", value, [arr, indices], jacobian, "{0}[P]")
+    text = text or f"take_along_axis({{0}}, {{1}}, axis={axis})"
+    return record("take_along_axis", value, [arr, indices], jacobian, text)
 
 
 def _positions_of(name: str, a, value, axis):
@@ -585,4 +588,5 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     if axis is None:
         return partition(np.ravel(a), kth, axis=0, kind=kind)
     picks = np.argpartition(raw(a), kth, axis=axis, kind=kind)
-    return take_along_axis(a, picks, axis)
+    along = "" if axis in (-1, _ndim(a) - 1) else f", axis={axis}"
+    return take_along_axis(a, picks, axis, text=f"partition({{0}}, {kth}{along})")

@@ -111,6 +111,10 @@ _FUNCTIONS = {
     "prod": np.prod,
     "roll": lambda a, shift, axis=None: np.roll(a, np.asarray(shift, dtype=int), axis),
     "take": np.take,
+    "sort": np.sort,
+    "partition": lambda a, kth, axis=-1: np.partition(a, int(kth), axis=axis),
+    "argsort": lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable"),
+    "take_along_axis": np.take_along_axis,
     "broadcast_to": np.broadcast_to,
     "diagonal": lambda a, offset=0, axis1=0, axis2=1: np.diagonal(
         a, int(offset), int(axis1), int(axis2)

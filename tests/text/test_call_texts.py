@@ -37,14 +37,20 @@ CALLS = [
 ]
 
 
-# a product's derivative is defined in words (Π = the product of the other entries …)
-PRODUCTS = [
+# their derivatives are defined in words (Π = the product of the other entries …,
+# P = 1 where the entry is the one taken along axis 0), which the reader cannot evaluate
+IN_WORDS = [
     ("np.prod(X, axis=1)", "prod(X, axis=1)"),
     ("np.prod(X, axis=0, keepdims=True)", "prod(X, axis=0, keepdims=True)"),
-]
+    ("np.sort(X)", "sort(X)"),
+    ("np.sort(X, axis=0)", "sort(X, axis=0)"),
+    ("np.partition(X, 1)", "partition(X, 1)"),
+    ("np.take_along_axis(X, np.argsort(X, axis=0), axis=0)",
+     "take_along_axis(X, argsort(X, axis=0), axis=0)"),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize("source, printed", CALLS + PRODUCTS, ids=[s for s, _ in CALLS + PRODUCTS])
+@pytest.mark.parametrize("source, printed", CALLS + IN_WORDS, ids=[s for s, _ in CALLS + IN_WORDS])
 def test_a_call_prints_with_its_arguments(source, printed):
     """The call as printed, evaluated by the reader, is the value the user's call made."""
     J = td.jacobian(eval(f"lambda X: np.sin({source})", {"np": np}))(X)

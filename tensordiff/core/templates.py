@@ -110,6 +110,30 @@ def grouped(expr: str) -> str:
 _POWER_MARKS = "ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
 
 
+def transposed(expr: str) -> str:
+    """``exprᵀ``, as a textbook writes it: a transpose of a transpose cancelled, an
+    inverse's written ``X⁻ᵀ``, a product of names as the reversed product of transposes.
+
+    >>> transposed("A"), transposed("Aᵀ"), transposed("W x"), transposed("X⁻¹")
+    ('Aᵀ', 'A', 'xᵀ Wᵀ', 'X⁻ᵀ')
+    >>> transposed("(X + I₃)⁻¹"), transposed("tanh(W)")
+    ('(X + I₃)⁻ᵀ', 'tanh(W)ᵀ')
+    """
+    tokens = expr.split(" ")
+    if len(tokens) > 1 and all(_MATRIX_NAME.fullmatch(token) for token in tokens):
+        return " ".join(transposed(token) for token in reversed(tokens))
+    group = grouped(expr)
+    if group.endswith("⁻¹"):
+        return group[:-2] + "⁻ᵀ"
+    if group.endswith("⁻ᵀ"):
+        return group[:-2] + "⁻¹"
+    return group[:-1] if group.endswith("ᵀ") else group + "ᵀ"
+
+
+# A named matrix or vector, possibly transposed or inverted: A, W2ᵀ, X⁻¹, X⁻ᵀ.
+_MATRIX_NAME = re.compile(r"[^\W\d_][\w₀-₉]*(?:ᵀ|⁻¹|⁻ᵀ)?")
+
+
 def _one_bracket(expr: str) -> bool:
     """True for ``(…)`` or ``name(…)`` whose first parenthesis closes at the very end.
 

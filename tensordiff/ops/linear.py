@@ -78,8 +78,17 @@ def matmul(x1, x2, **kwargs):
     if quadratic is not None:
         return quadratic
     value = np.matmul(raw(x1), raw(x2))
-    product = einsum_record("matmul", spec, [x1, x2], value, "{g0} {g1}")
+    product = einsum_record("matmul", spec, [x1, x2], value, _product_text(a, b, " "))
     return keep_call(product, [x1, x2])
+
+
+def _product_text(a: int, b: int, vectors: str) -> str:
+    """How a product of operands with ``a`` and ``b`` axes reads, vectors as columns:
+    ``W x``, ``A B``, and ``Mᵀ x`` for ``x @ M`` (``x M`` is no column's product; it
+    read as one in a matrix form, ``2 M (x M)``); two vectors joined by ``vectors``."""
+    if a == 1 and b == 2:
+        return "{t1} {g0}"
+    return "{g0}" + (vectors if a == b == 1 else " ") + "{g1}"
 
 
 @implements(np.dot)
@@ -95,7 +104,8 @@ def dot(a, b, out=None):
     if quadratic is not None:
         return quadratic
     value = np.dot(raw(a), raw(b))
-    product = linear("dot", [left, right], list(output), [a, b], value, template="{g0} · {g1}")
+    template = _product_text(na, nb, " · ") if na <= 2 and nb <= 2 else "{g0} · {g1}"
+    product = linear("dot", [left, right], list(output), [a, b], value, template=template)
     return keep_call(product, [a, b])
 
 

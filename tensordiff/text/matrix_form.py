@@ -141,8 +141,8 @@ def _products(factors: list) -> list | None:
             return None  # a diagonal such as Σ_a A[a,a]: no product
         if not vectors:  # Σ_a P[p,a] Q[a,q] = (P Q)[p,q], each side turned to fit
             (p_name, p_labels), (q_name, q_labels) = (factors[n] for n in users)
-            left = _transposed(p_name) if p_labels[0] == label else _group(p_name)
-            right = _group(q_name) if q_labels[0] == label else _transposed(q_name)
+            left = templates.transposed(p_name) if p_labels[0] == label else _group(p_name)
+            right = _group(q_name) if q_labels[0] == label else templates.transposed(q_name)
             outer = [lb for lb in p_labels if lb != label] + [lb for lb in q_labels if lb != label]
             factors = [f for n, f in enumerate(factors) if n not in users]
             factors.append((f"{left} {right}", outer))
@@ -151,9 +151,9 @@ def _products(factors: list) -> list | None:
         other = users[1] if users[0] == vector else users[0]
         (u, _), (m, labels) = factors[vector], factors[other]
         if len(labels) == 1:
-            product, rest = f"{_transposed(u)} {_group(m)}", []
+            product, rest = f"{templates.transposed(u)} {_group(m)}", []
         else:
-            matrix = _transposed(m) if labels[0] == label else _group(m)
+            matrix = templates.transposed(m) if labels[0] == label else _group(m)
             product = f"{matrix} {_group(u)}"
             rest = [lb for lb in labels if lb != label]
         factors = [f for n, f in enumerate(factors) if n not in (vector, other)]
@@ -259,7 +259,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
         if len(factors) == 1 and factors[0][1] == [j, k]:
             return factors[0][0]
         if len(factors) == 1 and factors[0][1] == [k, j]:
-            return _transposed(factors[0][0])
+            return templates.transposed(factors[0][0])
         return _outer(on([j]), on([k]), len(factors))
     if len(out_labels) == 1 and len(in_labels) == 1:
         (i,), (j,) = out_labels, in_labels
@@ -268,10 +268,18 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             if len(along) != len(factors):
                 return None
             return _diagonal(along) if along else "I"
-        if not deltas and len(factors) == 1 and len(factors[0][1]) == 2:
-            name, labels = factors[0]
-            return name if labels == [i, j] else _transposed(name) if labels == [j, i] else None
-        return None if deltas else _outer(on([i]), on([j]), len(factors))
+        if deltas:
+            return None
+        matrices = [(name, labels) for name, labels in factors if len(labels) == 2]
+        if len(matrices) == 1:  # diag(1 − tanh²(W x)) W: a matrix scaled by rows, columns
+            name, labels = matrices[0]
+            rows, columns = on([i]), on([j])
+            if labels not in ([i, j], [j, i]) or len(rows) + len(columns) + 1 != len(factors):
+                return None
+            form = _operand(name if labels == [i, j] else templates.transposed(name))
+            form = f"{_diagonal(rows)} {form}" if rows else form
+            return f"{form} {_diagonal(columns)}" if columns else form
+        return _outer(on([i]), on([j]), len(factors))
     if len(out_labels) == 1 and len(in_labels) == 2:
         (i,), (j, k) = out_labels, in_labels
         identity = f"I{notation.subscript(sizes[i])}"
@@ -279,13 +287,13 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             scales, right = on([i]), on([k])
             if len(right) != 1 or len(scales) + 1 != len(factors):
                 return None
-            kron = f"{_transposed(right[0])} ⊗ {identity}"
+            kron = f"{templates.transposed(right[0])} ⊗ {identity}"
             return f"{_diagonal(scales)} ({kron})" if scales else kron
         if deltas == [(i, k)]:
             left = on([j])
             if len(left) != 1 or len(factors) != 1:
                 return None
-            return f"{identity} ⊗ {_transposed(left[0])}"
+            return f"{identity} ⊗ {templates.transposed(left[0])}"
     if len(out_labels) == 2 and len(in_labels) == 1:  # vec(x uᵀ) = (u ⊗ I) x
         (i, j), (k,) = out_labels, in_labels
         if len(factors) != 1 or deltas not in ([(i, k)], [(j, k)]):
@@ -306,7 +314,7 @@ def _outer(left: list[str], right: list[str], count: int) -> str | None:
     those on i and on j."""
     if not right or len(left) + len(right) != count:
         return None
-    return f"{_operand(_hadamard(left)) if left else '𝟙'} {_transposed(_hadamard(right))}"
+    return f"{_operand(_hadamard(left)) if left else '𝟙'} {templates.transposed(_hadamard(right))}"
 
 
 def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | None:
@@ -323,15 +331,15 @@ def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | No
         if set(by_labels) != {frozenset((i, k)), frozenset((m, j))}:
             return None
         (a, a_labels), (b, b_labels) = by_labels[frozenset((i, k))], by_labels[frozenset((m, j))]
-        left = _group(a) if a_labels == [i, k] else _transposed(a)
-        return (_transposed(b) if b_labels == [m, j] else _group(b)) + f" ⊗ {left}"
+        left = _group(a) if a_labels == [i, k] else templates.transposed(a)
+        return (templates.transposed(b) if b_labels == [m, j] else _group(b)) + f" ⊗ {left}"
     if len(factors) != 1 or len(deltas) != 1:
         return None
     name, labels = factors[0]
     if deltas == [(j, m)] and sorted(labels) == sorted([i, k]):
-        return f"{eye(j)} ⊗ " + (_group(name) if labels == [i, k] else _transposed(name))
+        return f"{eye(j)} ⊗ " + (_group(name) if labels == [i, k] else templates.transposed(name))
     if deltas == [(i, k)] and sorted(labels) == sorted([m, j]):
-        return (_transposed(name) if labels == [m, j] else _group(name)) + f" ⊗ {eye(i)}"
+        return (templates.transposed(name) if labels == [m, j] else _group(name)) + f" ⊗ {eye(i)}"
     return None
 
 
@@ -343,30 +351,6 @@ def _operand(name: str) -> str:
     ('(1 − tanh²(W x))', 'W x', '(a + b)')
     """
     return f"({name})" if notation.has_top_level_sum(name) else name
-
-
-def _transposed(name: str) -> str:
-    """``nameᵀ``, as a textbook writes it: a transpose of a transpose cancelled, an
-    inverse's written ``X⁻ᵀ``, a product's as the reversed product of transposes.
-
-    >>> _transposed("A"), _transposed("Aᵀ"), _transposed("W x"), _transposed("X⁻¹")
-    ('Aᵀ', 'A', 'xᵀ Wᵀ', 'X⁻ᵀ')
-    >>> _transposed("(X + I₃)⁻¹")
-    '(X + I₃)⁻ᵀ'
-    """
-    tokens = name.split(" ")
-    if len(tokens) > 1 and all(_MATRIX_NAME.fullmatch(token) for token in tokens):
-        return " ".join(_transposed(token) for token in reversed(tokens))
-    grouped = _group(name)
-    if grouped.endswith("⁻¹"):
-        return grouped[:-2] + "⁻ᵀ"
-    if grouped.endswith("⁻ᵀ"):
-        return grouped[:-2] + "⁻¹"
-    return grouped[:-1] if grouped.endswith("ᵀ") else grouped + "ᵀ"
-
-
-# A named matrix or vector, possibly transposed or inverted: A, W2ᵀ, X⁻¹, X⁻ᵀ.
-_MATRIX_NAME = re.compile(r"[^\W\d_][\w₀-₉]*(?:ᵀ|⁻¹|⁻ᵀ)?")
 
 
 def _group(name: str) -> str:

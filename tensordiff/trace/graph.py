@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Sequence
 
-from tensordiff.core.templates import grouped, intermediate
+from tensordiff.core.templates import grouped, intermediate, transposed
 from tensordiff.core.term import Term
 
 __all__ = ["Node", "toposort", "texts"]
@@ -85,10 +85,14 @@ def _write_expressions(root: Node) -> None:
 
 def written(op: str, template: str | None, exprs: Sequence[str]) -> str:
     """``template`` (``"{0} + {1}"``, ``{g0}`` for the first input grouped in parentheses
-    when compound) filled with the inputs' texts ``exprs``; ``op(input, ...)`` without one."""
+    when compound, ``{t1}`` for the second one transposed) filled with the inputs' texts
+    ``exprs``; ``op(input, ...)`` without one."""
     if template is None:
         return f"{op}({', '.join(e for e in exprs if e)})"
-    return template.format(*exprs, **{f"g{n}": grouped(e) for n, e in enumerate(exprs)})
+    forms = {f"g{n}": grouped(e) for n, e in enumerate(exprs)}
+    if "{t" in template:
+        forms.update({f"t{n}": transposed(e) for n, e in enumerate(exprs)})
+    return template.format(*exprs, **forms)
 
 
 def toposort(root: Node) -> list[Node]:

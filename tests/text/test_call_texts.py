@@ -90,3 +90,29 @@ def test_a_product_of_entries_has_a_hadamard_matrix_form():
     assert form is not None and "⟨" not in form and "⊙" in form, form
     readings = read_matrix_form(form, {"x": x}, g)
     assert any(np.allclose(r.ravel(), np.asarray(g)) for r in readings), form
+
+
+M = np.array([[2.0, -0.5, 0.3], [0.4, 1.5, -1.0], [0.1, 0.7, 3.0]])
+
+# (function of x, the printed matrix form): every vector a column, as in the Matrix Cookbook
+MATRIX_FORMS = [
+    (lambda x: np.sum((x @ M) ** 2), "∂f/∂x = 2 M (Mᵀ x)"),
+    (lambda x: np.tanh(M @ x), "∂f/∂x = diag(1 − tanh²(M x)) M"),
+    (lambda x: np.tanh(x @ M), "∂f/∂x = diag(1 − tanh²(Mᵀ x)) Mᵀ"),
+    (lambda x: np.sin(np.dot(M, x)), "∂f/∂x = diag(cos(M x)) M"),
+    (lambda x: M @ np.sin(x), "∂f/∂x = M diag(cos(x))"),
+    (lambda x: np.tanh(M @ np.tanh(x)), "∂f/∂x = diag(1 − tanh²(M tanh(x))) M diag(1 − tanh²(x))"),
+]
+
+
+@pytest.mark.parametrize("f, printed", MATRIX_FORMS, ids=[p for _, p in MATRIX_FORMS])
+def test_a_row_vector_product_reads_as_columns_in_the_matrix_form(f, printed):
+    """``x @ M`` of a vector is written ``Mᵀ x``: the matrix form writes vectors as columns,
+    where ``x M`` is no product (``2 M (x M)`` was printed); and a matrix scaled by rows
+    or columns is ``diag(…) M`` (there was no matrix form)."""
+    J = td.jacobian(f)(x)
+    form = matrix_form(J)
+    assert form == printed
+    target = np.asarray(J).reshape(len(x), -1) if J.out_indices else np.asarray(J)[:, None]
+    readings = read_matrix_form(form, {"x": x, "M": M}, J)
+    assert any(r.shape == target.shape and np.allclose(r, target) for r in readings), form

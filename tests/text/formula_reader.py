@@ -21,6 +21,7 @@ indices agree.
 
 import itertools
 import math
+import operator
 import re
 
 import numpy as np
@@ -36,7 +37,7 @@ _FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789
 _TOKEN = re.compile(
     rf"\s*(?:(?P<number>{_NUMBER})"
     r"|(?P<name>[A-Za-zα-ωΑ-Ω]\u0302?[A-Za-z0-9_₀-₉]*)"
-    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁴⁵⁶⁷⁸⁹⁺√∛(),:\[\]|=<>≥≤≠∨½]))"
+    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁴⁵⁶⁷⁸⁹⁺√∛(),:\[\]|=<>≥≤≠∨½·×]))"
 )
 _LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
 _LABEL = re.compile(r"[a-z][₀-₉]?")
@@ -204,14 +205,15 @@ class _Expression:
         value = self.unary()
         while True:
             token = self.peek()
-            if token in ("⊙", "/"):
+            if token in ("⊙", "/", "·", "×"):
                 self.take()
                 right = self.unary()
-                value = value * right if token == "⊙" else value / right
+                value = _BINARY[token](value, right)
             elif self._starts_operand(token):
-                right = self.unary()
+                # a 1 × 1 product (uᵀ x) in a matrix form is a number
+                value, right = _number_if_one_by_one(value), _number_if_one_by_one(self.unary())
                 both_arrays = np.ndim(value) > 0 and np.ndim(right) > 0
-                value = np.matmul(value, right) if both_arrays else value * right
+                value = _juxtaposed(value, right) if both_arrays else value * right
             else:
                 return value
 
@@ -522,9 +524,42 @@ def _as_matrix(value, size: int):
     return np.tril(np.ones((size, size))) if kind == "lower" else np.eye(size)
 
 
+def _juxtaposed(a, b):
+    """``A B`` as a matrix product; a vector ``x`` is a column beside a row (``x xᵀ``, an
+    outer product), and a row times a vector (``uᵀ x``) is a number."""
+    if np.ndim(a) == 1 and np.ndim(b) == 2 and np.shape(b)[0] == 1:
+        a = a[:, None]
+    product = np.matmul(a, b)
+    return product[0] if np.ndim(a) == 2 and np.shape(a)[0] == 1 and np.ndim(b) == 1 else product
+
+
+def _number_if_one_by_one(value):
+    return value[0, 0] if np.shape(value) == (1, 1) else value
+
+
+def _is_column(value) -> bool:
+    """A vector as a matrix form reads it: one column."""
+    return np.ndim(value) == 2 and np.shape(value)[1] == 1
+
+
+def _dot(a, b):
+    """``a · b``: NumPy's dot; of two columns (a matrix form's vectors), their inner product."""
+    if _is_column(a) and _is_column(b):
+        return np.vdot(a, b)
+    return np.dot(a, b)
+
+
+def _cross(a, b):
+    """``a × b``: the cross product along the vectors' axis (a column's first)."""
+    return np.cross(a, b, axis=0) if _is_column(a) else np.cross(a, b)
+
+
+_BINARY = {"⊙": operator.mul, "/": operator.truediv, "·": _dot, "×": _cross}
+
+
 def _superscript(value, kind):
-    if kind == "T":
-        return np.swapaxes(value, -1, -2)
+    if kind == "T":  # a vector's transpose is a row
+        return value[None, :] if np.ndim(value) == 1 else np.swapaxes(value, -1, -2)
     if kind == "inv":
         return np.linalg.inv(value)
     if kind == "invT":

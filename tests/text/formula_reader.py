@@ -116,6 +116,7 @@ _FUNCTIONS = {
     "partition": lambda a, kth, axis=-1: np.partition(a, int(kth), axis=axis),
     "argsort": lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable"),
     "take_along_axis": np.take_along_axis,
+    "where": np.where,
     "broadcast_to": np.broadcast_to,
     "diagonal": lambda a, offset=0, axis1=0, axis2=1: np.diagonal(
         a, int(offset), int(axis1), int(axis2)
@@ -217,6 +218,11 @@ class _Expression:
             else:
                 return value
 
+    def _spaced(self) -> bool:
+        """Whether blank space comes before the next token (``½ [x = 0.9]``, not ``x[0]``)."""
+        start = self.ends[self.at] - len(self.tokens[self.at])
+        return self.at > 0 and start > self.ends[self.at - 1]
+
     def _starts_operand(self, token) -> bool:
         if token is None:
             return False
@@ -240,13 +246,15 @@ class _Expression:
 
     def postfix(self):
         value = self.atom()
-        if self.peek() == "[" and self._slice_ahead():  # W[:,1], y[1::2]: a basic slice
+        # an index follows its array at once; ½ [x = 0.9] is a product with a bracket
+        indexed = self.peek() == "[" and not self._spaced()
+        if indexed and self._slice_ahead():  # W[:,1], y[1::2]: a basic slice
             value = value[self.slices()]
-        elif self.peek() == "[" and re.fullmatch(r"\d+", self.peek(1) or ""):
+        elif indexed and re.fullmatch(r"\d+", self.peek(1) or ""):
             value = value[self.integers("]")]
             if np.size(value) == 1:  # an entry (of a vector read as a column): a number
                 value = np.reshape(value, ())
-        elif self.peek() == "[" and self.peek(1) == "[":  # entries: x[[3, 0, 4]], x[[[0, 1]]]
+        elif indexed and self.peek(1) == "[":  # entries: x[[3, 0, 4]], x[[[0, 1]]]
             self.take()
             value = value[np.array(self.nested_integers())]
             self.take("]")

@@ -25,6 +25,7 @@ import functools
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 
 import numpy as np
 
@@ -217,13 +218,24 @@ def product(templates: Iterable, summed: Iterable[int] = ()):
 
 
 def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool) -> str:
-    """The product written as a textbook writes it, numbers first: ``0.1 g[i]``.
+    """The product written as a textbook writes it, its numbers multiplied into one in
+    front: ``0.1 g[i]``; ``0.5 (2 w)[i]`` is ``w[i]``.
 
     >>> _product_text(["x[⟨1⟩]", "10⁻⁵"], [], False), _product_text(["y", "2.5·10⁻³"], [], True)
     ('10⁻⁵ x[⟨1⟩]', '−2.5·10⁻³ y')
+    >>> _product_text(["0.5", "(2 w)[⟨1⟩]"], [], False), _product_text(["1/3", "(6 a b)"], [], True)
+    ('w[⟨1⟩]', '−2 a b')
     """
-    numbers = [factor for factor in factors if _NUMBER.fullmatch(factor)]
-    factors = numbers + [factor for factor in factors if not _NUMBER.fullmatch(factor)]
+    numbers, rest = [], []
+    for factor in factors:
+        size, operand = _scale_of(factor)
+        numbers += size
+        if operand:
+            rest.append(operand)
+    coefficient = _numbers_multiplied(numbers)
+    if coefficient.startswith(("−", "-")):
+        negative, coefficient = not negative, coefficient[1:]
+    factors = ([coefficient] if coefficient != "1" else []) + rest
     if summed:
         bound = set(summed)
         inside = [factor for factor in factors if bound & set(_classes_in(factor))]
@@ -236,6 +248,75 @@ def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool)
     return "−" + body if negative else body  # the sign outside the Σ: −Σ_a …
 
 
+def _scale_of(factor: str) -> tuple[list[str], str]:
+    """The numbers ``factor`` is scaled by and what they scale: ``(["2", "3"], "w[⟨1⟩]")``
+    for ``(2 (3 w))[⟨1⟩]``, ``(["0.5"], "")`` for the number ``0.5``. A number times an
+    operand, indexed or not, is the number times the indexed operand: (c v)[i] = c v[i].
+
+    >>> _scale_of("(2 (W x − y))[⟨1⟩]"), _scale_of("(1 − x)[⟨1⟩]"), _scale_of("(2 / x)")
+    ((['2'], '(W x − y)[⟨1⟩]'), ([], '(1 − x)[⟨1⟩]'), ([], '(2 / x)'))
+    """
+    numbers: list[str] = []
+    while True:
+        if _NUMBER.fullmatch(factor):
+            return [*numbers, factor], ""
+        scaled = _SCALED.fullmatch(factor)
+        if scaled is None or not _one_bracket(factor[: len(factor) - len(scaled.group(3))]):
+            return numbers, factor
+        size, operand, indices = scaled.groups()
+        if not _NUMBER.fullmatch(size) or _has_sum(f"{size} {operand}") or operand[0] in "/⊙⊗^·":
+            return numbers, factor  # (1 − x), (2 / x): no number times one operand
+        numbers.append(size)
+        factor = (grouped(operand) if indices else operand) + indices
+
+
+# (number rest)[indices]: a scaled operand, possibly indexed
+_SCALED = re.compile(r"\(([^ ()]+) (.+)\)((?:\[[^\[\]]*\])?)")
+
+
+def _is_bracketed_sum(expr: str) -> bool:
+    """Whether ``expr`` is one bracket around a sum: ``(a − b)``, not ``(a − b)[⟨1⟩]``."""
+    return expr.startswith("(") and _one_bracket(expr) and _has_sum(expr[1:-1])
+
+
+def _has_sum(expr: str) -> bool:
+    """Whether ``expr`` is a sum or difference outside any bracket."""
+    depth = 0
+    for n, ch in enumerate(expr):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and expr.startswith((" + ", " − ", " - "), n):
+            return True
+    return False
+
+
+def _numbers_multiplied(numbers: Sequence[str]) -> str:
+    """The product of printed numbers as one: exact when they are integers and fractions
+    (``1/3`` times ``6`` is ``2``), else the float64 product as :func:`number` writes it;
+    one number keeps its own spelling.
+
+    >>> _numbers_multiplied(["0.5", "2"]), _numbers_multiplied(["1/3", "−2"])
+    ('1', '−2/3')
+    """
+    if len(numbers) == 1:
+        return numbers[0]
+    exact = Fraction(1)
+    for text in numbers:
+        plain = text.replace("−", "-")
+        if not _FRACTION.fullmatch(plain):
+            value = float(np.prod([_number_or_fraction(n) for n in numbers]))
+            return number(value).replace("-", "−")
+        exact *= Fraction(plain)
+    return str(exact).replace("-", "−")
+
+
+_FRACTION = re.compile(r"-?\d+(?:/\d+)?")
+
+
+def _number_or_fraction(text: str) -> float:
+    top, _, bottom = text.partition("/")
+    return number_value(top) / (number_value(bottom) if bottom else 1.0)
+
+
 def sum_of(templates: Iterable):
     """``(a + b)``, written so that ``a + −b`` reads ``a − b``."""
     parts = list(templates)
@@ -245,6 +326,13 @@ def sum_of(templates: Iterable):
 
 
 def _sum_text(parts: Sequence[str]) -> str:
+    """The sum of ``parts`` in one bracket: a part that is a bracketed sum itself is
+    spliced in, ``(a + b + c)``, not ``((a + b) + c)``.
+
+    >>> _sum_text(["(a + b)", "−c", "(d)"]), _sum_text(["x", "x"])
+    ('(a + b − c + (d))', '(2 x)')
+    """
+    parts = [part[1:-1] if _is_bracketed_sum(part) else part for part in parts]
     if len(set(parts)) == 1:
         return f"({len(parts)} {parts[0]})"
     text = parts[0]

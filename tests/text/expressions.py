@@ -75,6 +75,11 @@ LINEAR = [
     "x / np.linalg.norm(x)", "x ** 3 - np.sum(x) ** 2", "np.sqrt(x) * np.sqrt(np.sum(x))",
     # rows, columns and ranges of the user's arrays print as the slice (they printed K1)
     "x * W[1]", "x * A[:, 1]", "x @ A[:, 1:]", "x * c[1:]", "x * c[::-1][:3]", "A[1:, ::2] @ x[:2]",
+    # sums of contributions: numbers folded (0.5 (2 x)[i] is x[i]), matrix forms added
+    "np.sum((A.T @ x - c) ** 2) + 0.5 * np.sum(x ** 2)",
+    "np.sum(np.sin(x)) + u @ (M @ x) + 0.25 * np.sum((2 * x) ** 2)",
+    "np.sum((A.T @ x - c) ** 2) - 3 * np.sum(np.log(x))", "0.5 * (x @ M @ x) - u @ x",
+    "np.sum(x ** 2 + x)", "np.sum(-3 * np.log(x) + x)",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",

@@ -479,3 +479,47 @@ def test_a_layer_norm_of_an_expression_is_not_named_after_an_argument():
 )
 def test_what_is_no_layer_norm_is_not_called_one(source):
     assert_not_recognised(f"lambda z: {source}", A, ["y["], rtol=1e-12, atol=1e-14)
+
+
+# ---- sums of contributions (issue 11) ------------------------------------------------
+y3 = rng.normal(size=3)
+
+
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (  # ridge regression: it printed 0.5 (2 w)[i] + Σ_a (2 (W w − y3))[a] W[a,i]
+            lambda w: np.sum((W @ w - y3) ** 2) + 0.5 * np.sum(w**2),
+            "∂f/∂w[i] = w[i] + 2 Σ_a (W w − y3)[a] W[a,i]",
+            "∂f/∂w = w + 2 Wᵀ (W w − y3)",
+            lambda w: 2 * W.T @ (W @ w - y3) + w,
+        ),
+        (
+            lambda w: np.sum((W @ w - y3) ** 2) + 3 * np.sum(w**2),
+            "∂f/∂w[i] = 6 w[i] + 2 Σ_a (W w − y3)[a] W[a,i]",
+            "∂f/∂w = 6 w + 2 Wᵀ (W w − y3)",
+            lambda w: 2 * W.T @ (W @ w - y3) + 6 * w,
+        ),
+        (  # three contributions, one a row vector times a matrix
+            lambda w: np.sum(np.sin(w)) + y3 @ (W @ w) + 0.25 * np.sum((2 * w) ** 2),
+            "∂f/∂w[i] = 2 w[i] + Σ_a y3[a] W[a,i] + cos(w)[i]",
+            "∂f/∂w = 2 w + Wᵀ y3 + cos(w)",
+            lambda w: np.cos(w) + W.T @ y3 + 2 * w,
+        ),
+        (  # the matrix form printed + (2 w), losing the ones of the sum's gradient
+            lambda w: np.sum(w**2 + w),
+            "∂f/∂w[i] = 1 + 2 w[i]",
+            "∂f/∂w = 𝟙 + 2 w",
+            lambda w: 1 + 2 * w,
+        ),
+    ],
+)
+def test_a_sum_of_contributions_folds_its_numbers_and_has_a_matrix_form(
+    f, formula, matrix, closed
+):
+    """Each contribution's numbers multiplied out (0.5 · 2 = 1) and the matrix forms of the
+    contributions added, as the Matrix Cookbook writes ∂‖X w − y‖²/∂w = 2 Xᵀ (X w − y)."""
+    w = x
+    e = td.explain(f)(w)
+    assert (e.formula, e.matrix) == (formula, matrix)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(w), rtol=1e-12)

@@ -22,6 +22,7 @@ made tracing exponential in the depth.
 """
 
 import functools
+import math
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -66,10 +67,11 @@ _NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff⟪])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 # The transpose of a named matrix (or of its inverse): Aᵀ, X⁻¹ᵀ.
 _TRANSPOSED = re.compile(r"([^\W\d_][\w₀-₉]*(?:⁻¹)?)ᵀ")
-# A plain number as a factor: 2, −0.5, 1e−05, 1/3.
-# a number as :func:`number` writes it (2, −0.5, 10⁻⁵, 2.5·10⁻¹²), or a fraction (1/6)
+# A plain number as a factor, as :func:`number` writes it (2, −0.5, 10⁻⁵, 2.5·10⁻¹², √2),
+# or a fraction (1/6, 1/√2)
 _NUMBER = re.compile(
-    r"[−-]?(?:(?:\d+(?:\.\d*)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d*)?(?:e[−+-]?\d+)?)(?:/\d+)?"
+    r"[−-]?(?:√\d+|(?:\d+(?:\.\d*)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d*)?(?:e[−+-]?\d+)?)"
+    r"(?:/√?\d+)?"
 )
 # Products and sums whose parts are longer than this in all are deferred.
 EAGER_CHARACTERS = 1000
@@ -142,6 +144,9 @@ def number(value) -> str:
     ('-2.5·10⁻¹²', '10²⁰', -2.5e-12)
     """
     value = float(value)
+    root = _root(value)
+    if root is not None:
+        return root
     short = f"{value:g}"
     text = short if float(short) == value else repr(value)
     mantissa, e, exponent = text.partition("e")
@@ -153,8 +158,35 @@ def number(value) -> str:
     return f"{mantissa}·{scale}"
 
 
+# √n is recognised for the integers n up to this (np.sqrt(d) of a head size, √2, √3, ...)
+_ROOTS_UP_TO = 10_000
+
+
+def _root(value: float) -> str | None:
+    """``√n`` (``1/√n``) when ``value`` is the float64 nearest √n (1/√n) for an integer
+    ``n`` that is no square, as ``np.sqrt(n)`` computes it (IEEE square roots are correctly
+    rounded, so that float is the one nearest √n); else None. A square root of a square is
+    an integer, and any other float keeps its digits.
+
+    >>> _root(2**0.5), _root(-3**0.5), _root(1 / 2**0.5), _root(1.41421356), _root(2.0)
+    ('√2', '-√3', '1/√2', None, None)
+    """
+    magnitude = abs(value)
+    if not 1 / _ROOTS_UP_TO < magnitude < _ROOTS_UP_TO:
+        return None
+    sign = "-" if value < 0 else ""
+    for candidate, form in ((magnitude, "√{}"), (1 / magnitude, "1/√{}")):
+        n = round(candidate * candidate)
+        if 2 <= n <= _ROOTS_UP_TO and math.isqrt(n) ** 2 != n:
+            root = math.sqrt(n)
+            if (root if form == "√{}" else 1 / root) == magnitude:
+                return sign + form.format(n)
+    return None
+
+
 _SUPERSCRIPT_DIGITS = str.maketrans("-−0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _SUPERSCRIPT_VALUES = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+_ROOT = re.compile(r"([−-]?)√(\d+)")
 _POWER_OF_TEN = re.compile(r"(?:([−-]?\d+(?:\.\d+)?)·|([−-]?))10([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
 
 
@@ -164,7 +196,10 @@ def superscript(n: int) -> str:
 
 
 def number_value(text: str) -> float:
-    """The value of a number as :func:`number` writes it (``2.5·10⁻¹²``, ``−0.5``)."""
+    """The value of a number as :func:`number` writes it (``2.5·10⁻¹²``, ``−0.5``, ``√2``)."""
+    root = _ROOT.fullmatch(text)
+    if root is not None:
+        return (-1.0 if root.group(1) else 1.0) * math.sqrt(int(root.group(2)))
     scaled = _POWER_OF_TEN.fullmatch(text)
     if scaled is None:
         return float(text.replace("−", "-"))
@@ -225,6 +260,8 @@ def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool)
     ('10⁻⁵ x[⟨1⟩]', '−2.5·10⁻³ y')
     >>> _product_text(["0.5", "(2 w)[⟨1⟩]"], [], False), _product_text(["1/3", "(6 a b)"], [], True)
     ('w[⟨1⟩]', '−2 a b')
+    >>> _product_text(["s", "(1 / √2)", "K"], [], False), _product_text(["(1/3)", "(1 / 2)"], [], 0)
+    ('(1/√2) s K', '1/6')
     """
     numbers, rest = [], []
     for factor in factors:
@@ -235,6 +272,8 @@ def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool)
     coefficient = _numbers_multiplied(numbers)
     if coefficient.startswith(("−", "-")):
         negative, coefficient = not negative, coefficient[1:]
+    if "/" in coefficient and rest:  # (1/3) x, not 1/3 x
+        coefficient = f"({coefficient})"
     factors = ([coefficient] if coefficient != "1" else []) + rest
     if summed:
         bound = set(summed)
@@ -260,6 +299,10 @@ def _scale_of(factor: str) -> tuple[list[str], str]:
     while True:
         if _NUMBER.fullmatch(factor):
             return [*numbers, factor], ""
+        bracketed = _BRACKETED_NUMBER.fullmatch(factor)
+        if bracketed is not None:  # (1/3), or the reciprocal (1 / √2)
+            top, divisor = bracketed.groups()
+            return [*numbers, f"1/{divisor}" if divisor else top], ""
         scaled = _SCALED.fullmatch(factor)
         if scaled is None or not _one_bracket(factor[: len(factor) - len(scaled.group(3))]):
             return numbers, factor
@@ -270,6 +313,8 @@ def _scale_of(factor: str) -> tuple[list[str], str]:
         factor = (grouped(operand) if indices else operand) + indices
 
 
+# a number in brackets, (1/3), or a reciprocal of one, (1 / √2)
+_BRACKETED_NUMBER = re.compile(rf"\((?:({_NUMBER.pattern})|1 / ({_NUMBER.pattern}))\)")
 # (number rest)[indices]: a scaled operand, possibly indexed
 _SCALED = re.compile(r"\(([^ ()]+) (.+)\)((?:\[[^\[\]]*\])?)")
 

@@ -200,8 +200,8 @@ def _between_factors(pieces: list[str], following: str) -> bool:
 
 def _root_end(text: str, start: int) -> int:
     """Where the operand of a √ starting at ``start`` ends: a bracket, or a name with its
-    call and labels (``√sum(A ⊙ A)``, ``√x[i]``)."""
-    name = re.compile(r"[A-Za-z][A-Za-z0-9_]*").match(text, start)
+    call and labels (``√sum(A ⊙ A)``, ``√x[i]``), or an integer (``√2``)."""
+    name = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+").match(text, start)
     end = name.end() if name else start
     while end < len(text) and text[end] in "([":
         close = _top_index(text, "]" if text[end] == "[" else ")", end + 1)

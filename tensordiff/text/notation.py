@@ -274,7 +274,7 @@ def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
         if token == "/":
             divide = True
             continue
-        plain = token[1:-1] if re.fullmatch(r"\(−?[\d./]+\)", token) else token
+        plain = token[1:-1] if _BRACKETED_FRACTION.fullmatch(token) else token
         divisor = token if divide else reciprocal(token)
         if plain.startswith("−") and is_number(plain[1:]):
             monomial["sign"], plain = -monomial["sign"], plain[1:]
@@ -777,7 +777,10 @@ def tidy(text: str) -> str:
 
 
 def is_number(text: str) -> bool:
-    """Whether a factor name is a plain number: ``2``, ``−1``, ``1/6``, ``10⁻⁵``."""
+    """Whether a factor name is a plain number: ``2``, ``−1``, ``1/6``, ``10⁻⁵``, ``√2``, or
+    a fraction in brackets as a coefficient stands, ``(2/3)``."""
+    if _BRACKETED_FRACTION.fullmatch(text):
+        text = text[1:-1]
     try:
         templates.number_value(text)
     except ValueError:
@@ -786,8 +789,15 @@ def is_number(text: str) -> bool:
 
 
 def number(text: str) -> float:
-    """The value of a numeric factor name such as ``−1``, ``0.5``, ``1/6`` or ``10⁻⁵``."""
+    """The value of a numeric factor name such as ``−1``, ``0.5``, ``1/6``, ``(1/√2)`` or
+    ``10⁻⁵``."""
+    if _BRACKETED_FRACTION.fullmatch(text):
+        text = text[1:-1]
     if "/" in text:
         top, bottom = text.split("/", 1)
         return number(top) / number(bottom)
     return templates.number_value(text)
+
+
+# a fraction in brackets, as a coefficient is written before other factors: (2/3), (1/√2)
+_BRACKETED_FRACTION = re.compile(r"\([^()\s]+/[^()\s]+\)")

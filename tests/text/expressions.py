@@ -80,6 +80,9 @@ LINEAR = [
     "np.sum(np.sin(x)) + u @ (M @ x) + 0.25 * np.sum((2 * x) ** 2)",
     "np.sum((A.T @ x - c) ** 2) - 3 * np.sum(np.log(x))", "0.5 * (x @ M @ x) - u @ x",
     "np.sum(x ** 2 + x)", "np.sum(-3 * np.log(x) + x)",
+    # np.sqrt of an integer prints as √n
+    "x / np.sqrt(2)", "np.sqrt(3) * x", "x * (1 / np.sqrt(3))", "A.T @ x / np.sqrt(x.shape[0])",
+    "np.exp(x / np.sqrt(2)) / np.sum(np.exp(x / np.sqrt(2)))",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -108,6 +111,8 @@ MATRIX = [
     " / np.sum(np.exp(X - np.max(X, axis=0, keepdims=True)), axis=1, keepdims=True)",
     "np.exp(X - np.max(X, axis=1, keepdims=True))"
     " / np.sum(np.exp(X - np.max(X, axis=0, keepdims=True)), axis=1, keepdims=True)",
+    "np.exp(X / np.sqrt(X.shape[0]))"
+    " / np.sum(np.exp(X / np.sqrt(X.shape[0])), axis=1, keepdims=True)",
 ]  # fmt: skip
 SQUARE = [
     "np.linalg.inv(x)", "np.linalg.det(x)", "np.log(np.linalg.det(x))", "x @ x",

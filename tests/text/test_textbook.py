@@ -514,12 +514,50 @@ y3 = rng.normal(size=3)
         ),
     ],
 )
-def test_a_sum_of_contributions_folds_its_numbers_and_has_a_matrix_form(
-    f, formula, matrix, closed
-):
+def test_a_sum_of_contributions_folds_its_numbers_and_has_a_matrix_form(f, formula, matrix, closed):
     """Each contribution's numbers multiplied out (0.5 · 2 = 1) and the matrix forms of the
     contributions added, as the Matrix Cookbook writes ∂‖X w − y‖²/∂w = 2 Xᵀ (X w − y)."""
     w = x
     e = td.explain(f)(w)
     assert (e.formula, e.matrix) == (formula, matrix)
     np.testing.assert_allclose(np.asarray(e.jacobian), closed(w), rtol=1e-12)
+
+
+# ---- square roots of integers (issue 11) --------------------------------------------
+@pytest.mark.parametrize(
+    "f, formula, scale",
+    [
+        (lambda v: v / np.sqrt(2), "∂f[i]/∂v[j] = δ[i,j] / √2", 1 / np.sqrt(2)),
+        (lambda v: np.sqrt(2) * v, "∂f[i]/∂v[j] = √2 δ[i,j]", np.sqrt(2)),
+        (lambda v: v * (1 / np.sqrt(3)), "∂f[i]/∂v[j] = (1/√3) δ[i,j]", 1 / np.sqrt(3)),
+        (lambda v: -v / np.sqrt(v.shape[0]), "∂f[i]/∂v[j] = −(1/2) δ[i,j]", -0.5),  # √4 = 2
+        # a rounded √2 is no √2: it keeps its digits
+        (lambda v: 1.41421356 * v, "∂f[i]/∂v[j] = 1.41421356 δ[i,j]", 1.41421356),
+        (lambda v: np.sqrt(4) * v, "∂f[i]/∂v[j] = 2 δ[i,j]", 2.0),
+    ],
+)
+def test_a_constant_that_is_the_square_root_of_an_integer_prints_as_one(f, formula, scale):
+    """np.sqrt(n) of an integer n reaches the trace as a float; the float64 nearest √n
+    (and 1/√n) prints as √n, any other number with its digits."""
+    J = td.jacobian(f)(x)
+    assert J.formula == formula
+    np.testing.assert_allclose(np.asarray(J), scale * np.eye(4), rtol=1e-15)
+
+
+def test_attention_scaled_by_the_square_root_of_the_key_size_prints_the_root():
+    keys = rng.normal(size=(3, 2))
+
+    def attention(Q):
+        scores = Q @ keys.T / np.sqrt(Q.shape[1])
+        e = np.exp(scores)
+        return e / np.sum(e, axis=1, keepdims=True)
+
+    Q = rng.normal(size=(4, 2))
+    e = td.explain(attention)(Q)
+    assert "1.414" not in e.formula + e.latex() and "softmax((Q keysᵀ) / √2, axis=1)" in e.formula
+    assert r"\sqrt{2}" in e.latex()
+    s = attention(Q)
+    closed = np.einsum("ik,ij,jl->ijkl", np.eye(4), s, keys) - np.einsum(
+        "ik,ij,ia,al->ijkl", np.eye(4), s, s, keys
+    )
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed / np.sqrt(2), atol=1e-14)

@@ -66,6 +66,7 @@ _DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _TOKEN = re.compile(
     r"(?P<sum>Σ_(?P<summed>[\w₀-₉,]+))"
     r"|(?P<hat>[A-Za-z]\u0302)"  # x̂, a standardised x
+    r"|(?P<frobenius>‖_F)"  # the close of a Frobenius norm, ‖X‖_F
     r"|(?P<name>[A-Za-z][A-Za-z0-9_]*)"
     r"|(?P<digits>[₀-₉]+)"
     r"|(?P<quoted>'[^']*')"
@@ -222,6 +223,8 @@ def _token(match: re.Match, text: str, end: int) -> str:
         return r"\sum_{" + _labels(match.group("summed")) + "}"
     if kind == "hat":
         return r"\hat{" + token[0] + "}"
+    if kind == "frobenius":
+        return r"\|_{F}"
     if kind == "name":
         return _name(token, text[end : end + 1] == "(", text[end : end + 1] in ("[", "/", ""))
     if kind == "digits":

@@ -129,7 +129,8 @@ def _product_form(named: list, label_of: dict, deltas: list, J, n_out: int) -> s
         positive = notation.without_sign(template)
         if positive is not None:  # −X⁻¹[i,k], (−1 / v²)[i]: the sign stands in front
             coefficient, template = -coefficient, positive
-        repeated = re.fullmatch(r"\((\d+) (.+)\)", template)  # (2 v[i]): a path taken twice
+        # (2 v[i]): a path taken twice (not (1 / x[::-1]), a quotient; nor a sum (1 + 2 v[i]))
+        repeated = re.fullmatch(r"\((\d+) ([^/⊙^].*)\)", template)
         if repeated and "[" in repeated.group(2) and not notation.has_top_level_sum(template[1:-1]):
             coefficient *= int(repeated.group(1))
             numeric.append(repeated.group(1))

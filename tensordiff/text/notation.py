@@ -412,8 +412,12 @@ def used_in(text: str, symbols: dict[tuple[str, str], str]) -> dict[tuple[str, s
 
     >>> used_in("2 g₂", {("g", "[x > 0]"): "g₁", ("g", "[x ≤ 0]"): "g₂"})
     {('g', '[x ≤ 0]'): 'g₂'}
+    >>> hat = "x\u0302"  # x̂, a word of its own
+    >>> used_in(f"I − {hat} {hat}ᵀ", {(hat, "⟪0⟫"): hat}) == {(hat, "⟪0⟫"): hat}
+    True
     """
-    words = set(re.findall(r"[^\W\d_]\w*", text.replace("ᵀ", " ")))  # wᵀ uses w
+    # wᵀ uses w; x̂ (x and a combining hat) is a word of its own
+    words = set(re.findall(r"[^\W\d_][\w\u0302]*", text.replace("ᵀ", " ")))
     needed = {
         pair
         for pair, symbol in symbols.items()
@@ -687,8 +691,9 @@ def reciprocal(text: str) -> str | None:
     divisor, labels = match.groups()
     if has_top_level_sum(divisor) or (labels and divisor.endswith("]")):
         return None  # (1 / a + b) is no quotient; (1 / x[j])[i] would read x[j][i]
-    if labels and _has_top_level_space(divisor):
-        divisor = f"({divisor})"  # (1 / x y)[i]: the whole product is indexed
+    if _has_top_level_space(divisor):
+        # (1 / x y)[i]: the whole product is indexed; / (‖Aᵀ x‖): divides by all of it
+        divisor = f"({divisor})"
     root = re.fullmatch(r"\(([√∛]\w*)(\(.*\))\)", divisor)
     if not labels and root and _closing(root.group(2), 0) == len(root.group(2)) - 1:
         divisor = divisor[1:-1]  # / √sum(x ⊙ x): nothing follows that the root could take

@@ -83,6 +83,9 @@ LINEAR = [
     # np.sqrt of an integer prints as √n
     "x / np.sqrt(2)", "np.sqrt(3) * x", "x * (1 / np.sqrt(3))", "A.T @ x / np.sqrt(x.shape[0])",
     "np.exp(x / np.sqrt(2)) / np.sum(np.exp(x / np.sqrt(2)))",
+    # norms: ‖x‖ and the unit vector x̂ = x / ‖x‖
+    "np.sqrt(np.sum(x ** 2))", "x / np.sqrt(np.sum(np.square(x)))", "np.linalg.norm(np.sin(x))",
+    "np.linalg.norm(A.T @ x) * x", "np.sqrt(np.sum(x * x, axis=0))", "np.linalg.norm(x[::-1]) * x",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -97,7 +100,8 @@ MATRIX = [
     "np.max(X, axis=1)", "np.sum(X * A)",
     "np.sum(X ** 2)", "np.trace(X @ A.T)", "np.trace(X.T @ A)", "A.T @ X", "X @ A.T",
     "np.sum(np.tanh(X) * A)", "np.exp(X) / np.sum(np.exp(X), axis=1, keepdims=True)",
-    "np.linalg.norm(X)", "np.where(X > 0, X, 0.01 * X)", "np.maximum(X, 0.0)",
+    "np.linalg.norm(X)", "X / np.linalg.norm(X)", "np.linalg.norm(X.T @ X)",
+    "np.where(X > 0, X, 0.01 * X)", "np.maximum(X, 0.0)",
     "np.einsum('ij,ij->i', X, A)", "np.einsum('ij->j', X)", "np.einsum('ij,kj->ik', X, A)",
     "X - np.mean(X, axis=1, keepdims=True)", "np.sum(np.abs(X))", "X[1]", "X[:, 2]",
     "np.diagonal(X)", "X[:2, 1:3]", "np.swapaxes(X, 0, 1)", "np.sum(X @ X.T)",

@@ -372,8 +372,8 @@ def test_cross_entropy_through_log_sum_exp_reads_without_brackets_and_has_a_matr
     [
         (
             lambda X: np.linalg.norm(X),
-            "∂f/∂X[i,j] = X[i,j] / √sum(X ⊙ X)",  # it printed 2 (1 / (2 √sum(X ⊙ X))) X[i,j]
-            "∂f/∂X = X / √sum(X ⊙ X)",
+            "∂f/∂X[i,j] = X[i,j] / ‖X‖_F",  # it printed 2 (1 / (2 √sum(X ⊙ X))) X[i,j]
+            "∂f/∂X = X / ‖X‖_F",
             lambda: X / np.linalg.norm(X),
         ),
         (lambda X: np.linalg.norm(X) ** 2, "∂f/∂X[i,j] = 2 X[i,j]", "∂f/∂X = 2 X", lambda: 2 * X),
@@ -561,3 +561,62 @@ def test_attention_scaled_by_the_square_root_of_the_key_size_prints_the_root():
         "ik,ij,ia,al->ijkl", np.eye(4), s, s, keys
     )
     np.testing.assert_allclose(np.asarray(e.jacobian), closed / np.sqrt(2), atol=1e-14)
+
+
+# ---- norms and unit vectors (issue 11) ------------------------------------------------
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (  # it printed (δ[i,j] − (x / (√sum(x ⊙ x))²)[i] x[j]) / √sum(x ⊙ x)
+            lambda v: v / np.linalg.norm(v),
+            "∂f[i]/∂v[j] = (δ[i,j] − v̂[i] v̂[j]) / ‖v‖, where v̂ = v / ‖v‖",
+            "∂f/∂v = I / ‖v‖ − v̂ v̂ᵀ / ‖v‖, where v̂ = v / ‖v‖",
+            lambda v: (np.eye(4) - np.outer(v, v) / (v @ v)) / np.sqrt(v @ v),
+        ),
+        (  # written by hand, with other squares
+            lambda v: v / np.sqrt(np.sum(v**2)),
+            "∂f[i]/∂v[j] = (δ[i,j] − v̂[i] v̂[j]) / ‖v‖, where v̂ = v / ‖v‖",
+            "∂f/∂v = I / ‖v‖ − v̂ v̂ᵀ / ‖v‖, where v̂ = v / ‖v‖",
+            lambda v: (np.eye(4) - np.outer(v, v) / (v @ v)) / np.sqrt(v @ v),
+        ),
+        (
+            lambda v: np.sqrt(np.sum(np.square(np.sin(v)))),
+            "∂f/∂v[i] = sin(v)[i] cos(v)[i] / ‖sin(v)‖",
+            "∂f/∂v = (sin(v) ⊙ cos(v)) / ‖sin(v)‖",
+            lambda v: np.sin(v) * np.cos(v) / np.linalg.norm(np.sin(v)),
+        ),
+        (
+            lambda v: np.linalg.norm(v) * v,
+            "∂f[i]/∂v[j] = δ[i,j] ‖v‖ + v[i] v[j] / ‖v‖",
+            "∂f/∂v = ‖v‖ I + v vᵀ / ‖v‖",
+            lambda v: np.linalg.norm(v) * np.eye(4) + np.outer(v, v) / np.linalg.norm(v),
+        ),
+    ],
+)
+def test_a_norm_reads_as_a_norm_and_a_unit_vector_as_one(f, formula, matrix, closed):
+    e = td.explain(f)(x)
+    assert (e.formula, e.matrix) == (formula, matrix)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-12, atol=1e-14)
+
+
+def test_the_hessian_of_a_frobenius_norm_is_the_textbook_one():
+    H = td.hessian(lambda M: np.linalg.norm(M))(X)
+    assert H.formula == "∂²f/∂M[i,j]∂M[k,l] = (δ[i,k] δ[j,l] − M[i,j] M[k,l] / ‖M‖_F²) / ‖M‖_F"
+    n, flat = np.linalg.norm(X), X.ravel()
+    closed = (np.eye(9) - np.outer(flat, flat) / n**2) / n
+    np.testing.assert_allclose(np.asarray(H).reshape(9, 9), closed, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "source, absent",
+    [
+        ("np.sqrt(np.sum(z * z, axis=0))", ["‖"]),  # the norms of columns
+        ("np.sqrt(np.sum(z * z, keepdims=True))", ["‖"]),
+        ("np.sqrt(np.sum(z * z[::-1]))", ["‖"]),  # no sum of squares
+        ("np.sqrt(np.sum(z ** 3))", ["‖"]),
+        ("z / np.linalg.norm(z[::-1])", ["ẑ"]),  # divided by another array's norm
+    ],
+)
+def test_what_is_no_norm_is_not_called_one(source, absent):
+    point = np.abs(A) + 1.0
+    assert_not_recognised(f"lambda z: {source}", point, absent, rtol=1e-12, atol=1e-14)

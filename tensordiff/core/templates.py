@@ -101,8 +101,10 @@ def grouped(expr: str) -> str:
     ('(W x)', 'tanh(W x)', '(a + b)', 'x')
     >>> grouped("(X + I₃)⁻¹"), grouped("(a + b)²"), grouped("(a) (b)²")
     ('(X + I₃)⁻¹', '(a + b)²', '((a) (b)²)')
+    >>> grouped("‖(X − W)‖_F"), grouped("‖(a)‖ ‖(b)‖")
+    ('‖(X − W)‖_F', '(‖(a)‖ ‖(b)‖)')
     """
-    if " " not in expr or _DEFINED.fullmatch(expr):
+    if " " not in expr or _DEFINED.fullmatch(expr) or _NORM.fullmatch(expr):
         return expr
     # a bracket raised to a power or inverted, (X + I₃)⁻¹, is one operand too
     if _one_bracket(expr) or _one_bracket(expr.rstrip(_POWER_MARKS)):
@@ -111,6 +113,8 @@ def grouped(expr: str) -> str:
 
 
 _POWER_MARKS = "ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
+# a norm of one operand, ‖x‖, ‖(X − W)‖_F, perhaps squared
+_NORM = re.compile(r"‖(?:[^\s‖()]+|\([^‖]*\))‖(?:_F)?[²³]?")
 
 
 def _one_bracket(expr: str) -> bool:

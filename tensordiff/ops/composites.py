@@ -324,7 +324,9 @@ def _euclidean_norm(total) -> Traced | None:
     value = np.sqrt(raw(total))  # the user's own numbers
     shape = np.shape(raw(x))
     (x_name,) = expressions([x])
-    norm = f"‖{x_name}‖" if len(shape) < 2 else f"‖{x_name}‖_F"
+    # ‖(X − W)‖_F: a compound argument in brackets, so that the bars never read as
+    # parting a sum or a product (they are no brackets to the formulas' readers)
+    norm = f"‖{grouped(x_name)}‖" + ("_F" if len(shape) > 1 else "")
     entries, inverse = raw(x), 1.0 / value  # (read now: raw is of the level being served)
 
     def jacobian(_):  # ∂‖x‖/∂x[j] = x[j] / ‖x‖

@@ -189,9 +189,9 @@ def _product_form(named: list, label_of: dict, deltas: list, J, n_out: int) -> s
     if coefficient == 1:
         return form
     if coefficient == -1:  # −(y − s) is written s − y, −(y − s) xᵀ as (s − y) xᵀ
-        swapped = notation.difference(f"({form})")
-        if swapped:
-            return "{1} − {0}".format(*swapped)
+        swapped = notation.negated_difference(f"({form})")
+        if swapped and notation.has_top_level_sum(form):  # −(−u − v) is u + v
+            return swapped[1:-1]
         return notation.negated_difference(form) or "−" + _operand(form)
     size = notation.coefficient_text(numeric, abs(coefficient))
     minus = "−" if coefficient < 0 else ""

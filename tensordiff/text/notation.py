@@ -413,7 +413,7 @@ def used_in(text: str, symbols: dict[tuple[str, str], str]) -> dict[tuple[str, s
     >>> used_in("2 g₂", {("g", "[x > 0]"): "g₁", ("g", "[x ≤ 0]"): "g₂"})
     {('g', '[x ≤ 0]'): 'g₂'}
     >>> hat = "x\u0302"  # x̂, a word of its own
-    >>> used_in(f"I − {hat} {hat}ᵀ", {(hat, "⟪0⟫"): hat}) == {(hat, "⟪0⟫"): hat}
+    >>> used_in(f"I − {hat} {hat}ᵀ", {(hat, "x / ‖x‖"): hat}) == {(hat, "x / ‖x‖"): hat}
     True
     """
     # wᵀ uses w; x̂ (x and a combining hat) is a word of its own
@@ -625,12 +625,27 @@ def negated_difference(body: str) -> str | None:
 
     >>> negated_difference("(y[i] − s[i]) x[j]"), negated_difference("x[j] (a − b)")
     ('(s[i] − y[i]) x[j]', None)
+
+    A bracketed sum with any subtracted part is negated part by part, the parts that turn
+    positive first: ``−(−a + b − c)`` is ``(a + c − b)``; ``−(a + b)`` stays as it is.
+
+    >>> negated_difference("(−Σ_a u[a] W[a,i] + Σ_b v[b] W[b,i])")
+    '(Σ_a u[a] W[a,i] − Σ_b v[b] W[b,i])'
+    >>> negated_difference("(a + b) x"), negated_difference("(−a + b − c)")
+    (None, '(a + c − b)')
     """
     tokens = top_level_tokens(body)
     pair = difference(tokens[0]) if tokens else None
-    if pair is None:
+    if pair is not None:
+        return " ".join(["({1} − {0})".format(*pair), *tokens[1:]])
+    if not tokens or not is_bracketed_sum(tokens[0]):
         return None
-    return " ".join(["({1} − {0})".format(*pair), *tokens[1:]])
+    parts = summands(tokens[0][1:-1])
+    negated = [part[1:] if part.startswith("−") else "−" + part for part in parts]
+    if all(part.startswith("−") for part in negated):
+        return None  # −(a + b): nothing is subtracted that the sign would turn round
+    negated.sort(key=lambda part: part.startswith("−"))
+    return " ".join([f"({_joined(negated)})", *tokens[1:]])
 
 
 def difference(body: str) -> tuple[str, str] | None:

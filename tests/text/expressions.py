@@ -86,6 +86,9 @@ LINEAR = [
     # norms: ‖x‖ and the unit vector x̂ = x / ‖x‖
     "np.sqrt(np.sum(x ** 2))", "x / np.sqrt(np.sum(np.square(x)))", "np.linalg.norm(np.sin(x))",
     "np.linalg.norm(A.T @ x) * x", "np.sqrt(np.sum(x * x, axis=0))", "np.linalg.norm(x[::-1]) * x",
+    "np.linalg.norm(x - u) ** 3", "(x - u) / np.linalg.norm(x - u)",
+    # a negated sum, negated part by part
+    "-(np.sum(np.cos(x)) - np.sum(x * u))", "-(np.sum(M @ np.cos(x)) - np.sum(np.exp(M @ x)))",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -101,7 +104,7 @@ MATRIX = [
     "np.sum(X ** 2)", "np.trace(X @ A.T)", "np.trace(X.T @ A)", "A.T @ X", "X @ A.T",
     "np.sum(np.tanh(X) * A)", "np.exp(X) / np.sum(np.exp(X), axis=1, keepdims=True)",
     "np.linalg.norm(X)", "X / np.linalg.norm(X)", "np.linalg.norm(X.T @ X)",
-    "np.where(X > 0, X, 0.01 * X)", "np.maximum(X, 0.0)",
+    "np.linalg.norm(X - A)", "np.where(X > 0, X, 0.01 * X)", "np.maximum(X, 0.0)",
     "np.einsum('ij,ij->i', X, A)", "np.einsum('ij->j', X)", "np.einsum('ij,kj->ik', X, A)",
     "X - np.mean(X, axis=1, keepdims=True)", "np.sum(np.abs(X))", "X[1]", "X[:, 2]",
     "np.diagonal(X)", "X[:2, 1:3]", "np.swapaxes(X, 0, 1)", "np.sum(X @ X.T)",

@@ -599,6 +599,14 @@ def test_a_norm_reads_as_a_norm_and_a_unit_vector_as_one(f, formula, matrix, clo
     np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-12, atol=1e-14)
 
 
+def test_the_norm_of_a_difference_keeps_the_difference_whole():
+    """‖(M − B)‖_F: the bars are no brackets to a reader that parts sums at their signs."""
+    e = td.explain(lambda M: np.linalg.norm(M - B))(X)
+    assert e.formula == "∂f/∂M[i,j] = (M − B)[i,j] / ‖(M − B)‖_F"
+    assert e.matrix == "∂f/∂M = (M − B) / ‖(M − B)‖_F"
+    np.testing.assert_allclose(np.asarray(e.jacobian), (X - B) / np.linalg.norm(X - B), rtol=1e-13)
+
+
 def test_the_hessian_of_a_frobenius_norm_is_the_textbook_one():
     H = td.hessian(lambda M: np.linalg.norm(M))(X)
     assert H.formula == "∂²f/∂M[i,j]∂M[k,l] = (δ[i,k] δ[j,l] − M[i,j] M[k,l] / ‖M‖_F²) / ‖M‖_F"
@@ -620,3 +628,26 @@ def test_the_hessian_of_a_frobenius_norm_is_the_textbook_one():
 def test_what_is_no_norm_is_not_called_one(source, absent):
     point = np.abs(A) + 1.0
     assert_not_recognised(f"lambda z: {source}", point, absent, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (  # the matrix form printed −(−u − sin(v))
+            lambda v: -(np.sum(np.cos(v)) - np.sum(v * x)),
+            "∂f/∂v[i] = x[i] + sin(v)[i]",
+            "∂f/∂v = x + sin(v)",
+            lambda v: x + np.sin(v),
+        ),
+        (  # the formula printed −(−Σ_a … + Σ_b …)
+            lambda v: -(np.sum(W @ np.cos(v)) - np.sum(np.exp(W @ v))),
+            "∂f/∂v[i] = Σ_a exp(W v)[a] W[a,i] + sin(v)[i] Σ_b W[b,i]",
+            None,
+            lambda v: W.sum(axis=0) * np.sin(v) + W.T @ np.exp(W @ v),
+        ),
+    ],
+)
+def test_a_negated_sum_is_negated_part_by_part(f, formula, matrix, closed):
+    e = td.explain(f)(x)
+    assert e.formula == formula and e.matrix == matrix
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-12)

@@ -376,18 +376,64 @@ def sum_of(templates: Iterable):
 
 def _sum_text(parts: Sequence[str]) -> str:
     """The sum of ``parts`` in one bracket: a part that is a bracketed sum itself is
-    spliced in, ``(a + b + c)``, not ``((a + b) + c)``.
+    spliced in, ``(a + b + c)``, not ``((a + b) + c)``; equal summands are added into one
+    (equal texts are equal quantities): ``(2 x[⟨1⟩] + 2 w[⟨1⟩])``, not ``(… + w + w)``.
 
     >>> _sum_text(["(a + b)", "−c", "(d)"]), _sum_text(["x", "x"])
     ('(a + b − c + (d))', '(2 x)')
+    >>> _sum_text(["2 x", "(w + 2 x)", "−w"]), _sum_text(["(1/3) y", "(1/3) y", "z"])
+    ('(4 x)', '((2/3) y + z)')
     """
-    parts = [part[1:-1] if _is_bracketed_sum(part) else part for part in parts]
-    if len(set(parts)) == 1:
-        return f"({len(parts)} {parts[0]})"
-    text = parts[0]
-    for part in parts[1:]:
+    counts: dict[str, int] = {}
+    first: dict[str, str] = {}  # each summand as first written (its sign as it was)
+    for part in parts:
+        for summand in _summands(part[1:-1]) if _is_bracketed_sum(part) else [part]:
+            negative = summand.startswith(("-", "−"))
+            body = summand[1:] if negative else summand
+            counts[body] = counts.get(body, 0) + (-1 if negative else 1)
+            first.setdefault(body, summand)
+    written = [
+        first[body] if (n < 0) == (first[body] != body) and abs(n) == 1 else _times(n, body)
+        for body, n in counts.items()
+        if n
+    ]
+    if not written:
+        return "0"
+    text = written[0]
+    for part in written[1:]:
         text += " − " + part[1:] if part.startswith(("-", "−")) else " + " + part
     return f"({text})"
+
+
+def _summands(expr: str) -> list[str]:
+    """The signed summands of a sum outside brackets (and outside a defined symbol's
+    meaning): ``a − b + c`` → ``a``, ``−b``, ``c``."""
+    pieces, depth, start, sign = [], 0, 0, ""
+    for n, ch in enumerate(expr):
+        depth += (ch in "([⦃") - (ch in ")]⦄")
+        if depth == 0 and expr.startswith((" + ", " − ", " - "), n):
+            pieces.append(sign + expr[start:n])
+            sign, start = ("" if expr[n + 1] == "+" else "−"), n + 3
+    return [*pieces, sign + expr[start:]]
+
+
+def _times(count: int, body: str) -> str:
+    """``count`` times the summand ``body``, a leading number multiplied in: ``2 (3 x)`` is
+    ``6 x``; a negative count is written with its sign, ``−2 x``."""
+    sign = "−" if count < 0 else ""
+    if abs(count) == 1:
+        return sign + body
+    head, _, rest = body.partition(" ")
+    numbers, operand = _scale_of(head)
+    if numbers and not operand:  # 2 x, or a number alone
+        size = _numbers_multiplied([str(abs(count)), *numbers])
+        if size.startswith("−"):
+            sign, size = ("" if sign else "−"), size[1:]
+        if not rest:
+            return sign + size
+        size = f"({size})" if "/" in size else size
+        return f"{sign}{size} {rest}" if size != "1" else sign + rest
+    return f"{sign}{abs(count)} {body}"
 
 
 def _deferring(parts: Sequence) -> bool:

@@ -202,7 +202,8 @@ def _product_form(named: list, label_of: dict, deltas: list, J, n_out: int) -> s
 
 
 def _products(factors: list) -> list | None:
-    """Fold each summed index into a matrix–vector product: Σ_a u[a] M[a,i] = (Mᵀ u)[i]."""
+    """Fold each summed index into a matrix–vector product: Σ_a u[a] M[a,i] = (Mᵀ u)[i], and
+    Σ_a P[i,a] v[a] Q[a,j] = (P diag(v) Q)[i,j] (the Jacobian of a layer between two others)."""
     factors = list(factors)
     while True:
         summed = {label for _, labels in factors for label in labels if label.startswith("#")}
@@ -211,6 +212,18 @@ def _products(factors: list) -> list | None:
         label = summed.pop()
         users = [n for n, (_, labels) in enumerate(factors) if label in labels]
         vectors = [n for n in users if len(factors[n][1]) == 1]
+        if len(users) == 3 and len(vectors) == 1:  # Σ_a P[i,a] v[a] Q[a,j] = P diag(v) Q
+            matrices = [n for n in users if n not in vectors]
+            if any(len(factors[n][1]) != 2 or factors[n][1].count(label) != 1 for n in matrices):
+                return None
+            (p_name, p_labels), (q_name, q_labels) = (factors[n] for n in matrices)
+            left = _group(p_name) if p_labels[1] == label else _transposed(p_name)
+            right = _group(q_name) if q_labels[0] == label else _transposed(q_name)
+            outer = [lb for lb in p_labels if lb != label] + [lb for lb in q_labels if lb != label]
+            middle = _diagonal([factors[vectors[0]][0]])
+            factors = [f for n, f in enumerate(factors) if n not in users]
+            factors.append((f"{left} {middle} {right}", outer))
+            continue
         if len(users) != 2 or any(len(factors[n][1]) != 2 for n in users if n not in vectors):
             return None
         if any(factors[n][1].count(label) != 1 for n in users):

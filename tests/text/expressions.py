@@ -87,6 +87,8 @@ LINEAR = [
     "np.sqrt(np.sum(x ** 2))", "x / np.sqrt(np.sum(np.square(x)))", "np.linalg.norm(np.sin(x))",
     "np.linalg.norm(A.T @ x) * x", "np.sqrt(np.sum(x * x, axis=0))", "np.linalg.norm(x[::-1]) * x",
     "np.linalg.norm(x - u) ** 3", "(x - u) / np.linalg.norm(x - u)",
+    # a layer between two others reads W diag(g) M; equal summands added (x + x is 2 x)
+    "W @ np.tanh(M @ x)", "np.tanh(M @ x) @ A", "x @ x + 2 * (x @ u)",
     # a negated sum, negated part by part
     "-(np.sum(np.cos(x)) - np.sum(x * u))", "-(np.sum(M @ np.cos(x)) - np.sum(np.exp(M @ x)))",
 ]  # fmt: skip

@@ -651,3 +651,19 @@ def test_a_negated_sum_is_negated_part_by_part(f, formula, matrix, closed):
     e = td.explain(f)(x)
     assert e.formula == formula and e.matrix == matrix
     np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-12)
+
+
+def test_a_layer_between_two_others_reads_w_diag_g_w():
+    """Backpropagation's Jacobian through a middle layer: Σ_a A[i,a] g[a] W[a,j] = A diag(g) W."""
+    e = td.explain(lambda v: A @ np.tanh(W @ v))(x)
+    assert e.formula == "∂f[i]/∂v[j] = Σ_a A[i,a] (1 − tanh²(W v))[a] W[a,j]"
+    assert e.matrix == "∂f/∂v = A diag(1 − tanh²(W v)) W"
+    closed = A @ np.diag(1 - np.tanh(W @ x) ** 2) @ W
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed, rtol=1e-12)
+
+
+def test_equal_contributions_are_added_into_one():
+    """v · v has two paths, each giving v: 2 v, not v + v."""
+    e = td.explain(lambda v: v @ v + 2 * (v @ x))(x[::-1].copy())
+    assert (e.formula, e.matrix) == ("∂f/∂v[i] = 2 x[i] + 2 v[i]", "∂f/∂v = 2 x + 2 v")
+    np.testing.assert_allclose(np.asarray(e.jacobian), 2 * x + 2 * x[::-1], rtol=1e-14)

@@ -345,9 +345,13 @@ def _numbers_multiplied(numbers: Sequence[str]) -> str:
 
     >>> _numbers_multiplied(["0.5", "2"]), _numbers_multiplied(["1/3", "−2"])
     ('1', '−2/3')
+    >>> _numbers_multiplied(["2", "1/0"])
+    '2 1/0'
     """
     if len(numbers) == 1:
         return numbers[0]
+    if any(_ZERO_DIVISOR.search(text) for text in numbers):
+        return " ".join(numbers)  # the 1/0 of a mean over no entries: nothing to multiply
     exact = Fraction(1)
     for text in numbers:
         plain = text.replace("−", "-")
@@ -359,6 +363,7 @@ def _numbers_multiplied(numbers: Sequence[str]) -> str:
 
 
 _FRACTION = re.compile(r"-?\d+(?:/\d+)?")
+_ZERO_DIVISOR = re.compile(r"/0(?:\.0*)?$")
 
 
 def _number_or_fraction(text: str) -> float:

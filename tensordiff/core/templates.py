@@ -22,9 +22,11 @@ made tracing exponential in the depth.
 """
 
 import functools
+import math
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 
 import numpy as np
 
@@ -65,10 +67,11 @@ _NEGATED = re.compile(r"[−-](?=[A-Za-z_(\u0370-\u03ff⟪])")
 _PLACEHOLDER = re.compile(r"⟨(\d+)⟩")
 # The transpose of a named matrix (or of its inverse): Aᵀ, X⁻¹ᵀ.
 _TRANSPOSED = re.compile(r"([^\W\d_][\w₀-₉]*(?:⁻¹)?)ᵀ")
-# A plain number as a factor: 2, −0.5, 1e−05, 1/3.
-# a number as :func:`number` writes it (2, −0.5, 10⁻⁵, 2.5·10⁻¹²), or a fraction (1/6)
+# A plain number as a factor, as :func:`number` writes it (2, −0.5, 10⁻⁵, 2.5·10⁻¹², √2),
+# or a fraction (1/6, 1/√2)
 _NUMBER = re.compile(
-    r"[−-]?(?:(?:\d+(?:\.\d*)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d*)?(?:e[−+-]?\d+)?)(?:/\d+)?"
+    r"[−-]?(?:√\d+|(?:\d+(?:\.\d*)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d*)?(?:e[−+-]?\d+)?)"
+    r"(?:/√?\d+)?"
 )
 # Products and sums whose parts are longer than this in all are deferred.
 EAGER_CHARACTERS = 1000
@@ -98,8 +101,10 @@ def grouped(expr: str) -> str:
     ('(W x)', 'tanh(W x)', '(a + b)', 'x')
     >>> grouped("(X + I₃)⁻¹"), grouped("(a + b)²"), grouped("(a) (b)²")
     ('(X + I₃)⁻¹', '(a + b)²', '((a) (b)²)')
+    >>> grouped("‖(X − W)‖_F"), grouped("‖(a)‖ ‖(b)‖")
+    ('‖(X − W)‖_F', '(‖(a)‖ ‖(b)‖)')
     """
-    if " " not in expr or _DEFINED.fullmatch(expr):
+    if " " not in expr or _DEFINED.fullmatch(expr) or _NORM.fullmatch(expr):
         return expr
     # a bracket raised to a power or inverted, (X + I₃)⁻¹, is one operand too
     if _one_bracket(expr) or _one_bracket(expr.rstrip(_POWER_MARKS)):
@@ -108,6 +113,8 @@ def grouped(expr: str) -> str:
 
 
 _POWER_MARKS = "ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
+# a norm of one operand, ‖x‖, ‖(X − W)‖_F, perhaps squared
+_NORM = re.compile(r"‖(?:[^\s‖()]+|\([^‖]*\))‖(?:_F)?[²³]?")
 
 
 def transposed(expr: str) -> str:
@@ -165,6 +172,9 @@ def number(value) -> str:
     ('-2.5·10⁻¹²', '10²⁰', -2.5e-12)
     """
     value = float(value)
+    root = _root(value)
+    if root is not None:
+        return root
     short = f"{value:g}"
     text = short if float(short) == value else repr(value)
     mantissa, e, exponent = text.partition("e")
@@ -176,8 +186,35 @@ def number(value) -> str:
     return f"{mantissa}·{scale}"
 
 
+# √n is recognised for the integers n up to this (np.sqrt(d) of a head size, √2, √3, ...)
+_ROOTS_UP_TO = 10_000
+
+
+def _root(value: float) -> str | None:
+    """``√n`` (``1/√n``) when ``value`` is the float64 nearest √n (1/√n) for an integer
+    ``n`` that is no square, as ``np.sqrt(n)`` computes it (IEEE square roots are correctly
+    rounded, so that float is the one nearest √n); else None. A square root of a square is
+    an integer, and any other float keeps its digits.
+
+    >>> _root(2**0.5), _root(-3**0.5), _root(1 / 2**0.5), _root(1.41421356), _root(2.0)
+    ('√2', '-√3', '1/√2', None, None)
+    """
+    magnitude = abs(value)
+    if not 1 / _ROOTS_UP_TO < magnitude < _ROOTS_UP_TO:
+        return None
+    sign = "-" if value < 0 else ""
+    for candidate, form in ((magnitude, "√{}"), (1 / magnitude, "1/√{}")):
+        n = round(candidate * candidate)
+        if 2 <= n <= _ROOTS_UP_TO and math.isqrt(n) ** 2 != n:
+            root = math.sqrt(n)
+            if (root if form == "√{}" else 1 / root) == magnitude:
+                return sign + form.format(n)
+    return None
+
+
 _SUPERSCRIPT_DIGITS = str.maketrans("-−0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _SUPERSCRIPT_VALUES = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+_ROOT = re.compile(r"([−-]?)√(\d+)")
 _POWER_OF_TEN = re.compile(r"(?:([−-]?\d+(?:\.\d+)?)·|([−-]?))10([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
 
 
@@ -187,7 +224,10 @@ def superscript(n: int) -> str:
 
 
 def number_value(text: str) -> float:
-    """The value of a number as :func:`number` writes it (``2.5·10⁻¹²``, ``−0.5``)."""
+    """The value of a number as :func:`number` writes it (``2.5·10⁻¹²``, ``−0.5``, ``√2``)."""
+    root = _ROOT.fullmatch(text)
+    if root is not None:
+        return (-1.0 if root.group(1) else 1.0) * math.sqrt(int(root.group(2)))
     scaled = _POWER_OF_TEN.fullmatch(text)
     if scaled is None:
         return float(text.replace("−", "-"))
@@ -241,13 +281,28 @@ def product(templates: Iterable, summed: Iterable[int] = ()):
 
 
 def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool) -> str:
-    """The product written as a textbook writes it, numbers first: ``0.1 g[i]``.
+    """The product written as a textbook writes it, its numbers multiplied into one in
+    front: ``0.1 g[i]``; ``0.5 (2 w)[i]`` is ``w[i]``.
 
     >>> _product_text(["x[⟨1⟩]", "10⁻⁵"], [], False), _product_text(["y", "2.5·10⁻³"], [], True)
     ('10⁻⁵ x[⟨1⟩]', '−2.5·10⁻³ y')
+    >>> _product_text(["0.5", "(2 w)[⟨1⟩]"], [], False), _product_text(["1/3", "(6 a b)"], [], True)
+    ('w[⟨1⟩]', '−2 a b')
+    >>> _product_text(["s", "(1 / √2)", "K"], [], False), _product_text(["(1/3)", "(1 / 2)"], [], 0)
+    ('(1/√2) s K', '1/6')
     """
-    numbers = [factor for factor in factors if _NUMBER.fullmatch(factor)]
-    factors = numbers + [factor for factor in factors if not _NUMBER.fullmatch(factor)]
+    numbers, rest = [], []
+    for factor in factors:
+        size, operand = _scale_of(factor)
+        numbers += size
+        if operand:
+            rest.append(operand)
+    coefficient = _numbers_multiplied(numbers)
+    if coefficient.startswith(("−", "-")):
+        negative, coefficient = not negative, coefficient[1:]
+    if "/" in coefficient and rest:  # (1/3) x, not 1/3 x
+        coefficient = f"({coefficient})"
+    factors = ([coefficient] if coefficient != "1" else []) + rest
     if summed:
         bound = set(summed)
         inside = [factor for factor in factors if bound & set(_classes_in(factor))]
@@ -260,6 +315,86 @@ def _product_text(factors: Sequence[str], summed: Sequence[int], negative: bool)
     return "−" + body if negative else body  # the sign outside the Σ: −Σ_a …
 
 
+def _scale_of(factor: str) -> tuple[list[str], str]:
+    """The numbers ``factor`` is scaled by and what they scale: ``(["2", "3"], "w[⟨1⟩]")``
+    for ``(2 (3 w))[⟨1⟩]``, ``(["0.5"], "")`` for the number ``0.5``. A number times an
+    operand, indexed or not, is the number times the indexed operand: (c v)[i] = c v[i].
+
+    >>> _scale_of("(2 (W x − y))[⟨1⟩]"), _scale_of("(1 − x)[⟨1⟩]"), _scale_of("(2 / x)")
+    ((['2'], '(W x − y)[⟨1⟩]'), ([], '(1 − x)[⟨1⟩]'), ([], '(2 / x)'))
+    """
+    numbers: list[str] = []
+    while True:
+        if _NUMBER.fullmatch(factor):
+            return [*numbers, factor], ""
+        bracketed = _BRACKETED_NUMBER.fullmatch(factor)
+        if bracketed is not None:  # (1/3), or the reciprocal (1 / √2)
+            top, divisor = bracketed.groups()
+            return [*numbers, f"1/{divisor}" if divisor else top], ""
+        scaled = _SCALED.fullmatch(factor)
+        if scaled is None or not _one_bracket(factor[: len(factor) - len(scaled.group(3))]):
+            return numbers, factor
+        size, operand, indices = scaled.groups()
+        if not _NUMBER.fullmatch(size) or _has_sum(f"{size} {operand}") or operand[0] in "/⊙⊗^·":
+            return numbers, factor  # (1 − x), (2 / x): no number times one operand
+        numbers.append(size)
+        factor = (grouped(operand) if indices else operand) + indices
+
+
+# a number in brackets, (1/3), or a reciprocal of one, (1 / √2)
+_BRACKETED_NUMBER = re.compile(rf"\((?:({_NUMBER.pattern})|1 / ({_NUMBER.pattern}))\)")
+# (number rest)[indices]: a scaled operand, possibly indexed
+_SCALED = re.compile(r"\(([^ ()]+) (.+)\)((?:\[[^\[\]]*\])?)")
+
+
+def _is_bracketed_sum(expr: str) -> bool:
+    """Whether ``expr`` is one bracket around a sum: ``(a − b)``, not ``(a − b)[⟨1⟩]``."""
+    return expr.startswith("(") and _one_bracket(expr) and _has_sum(expr[1:-1])
+
+
+def _has_sum(expr: str) -> bool:
+    """Whether ``expr`` is a sum or difference outside any bracket."""
+    depth = 0
+    for n, ch in enumerate(expr):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and expr.startswith((" + ", " − ", " - "), n):
+            return True
+    return False
+
+
+def _numbers_multiplied(numbers: Sequence[str]) -> str:
+    """The product of printed numbers as one: exact when they are integers and fractions
+    (``1/3`` times ``6`` is ``2``), else the float64 product as :func:`number` writes it;
+    one number keeps its own spelling.
+
+    >>> _numbers_multiplied(["0.5", "2"]), _numbers_multiplied(["1/3", "−2"])
+    ('1', '−2/3')
+    >>> _numbers_multiplied(["2", "1/0"])
+    '2 1/0'
+    """
+    if len(numbers) == 1:
+        return numbers[0]
+    if any(_ZERO_DIVISOR.search(text) for text in numbers):
+        return " ".join(numbers)  # the 1/0 of a mean over no entries: nothing to multiply
+    exact = Fraction(1)
+    for text in numbers:
+        plain = text.replace("−", "-")
+        if not _FRACTION.fullmatch(plain):
+            value = float(np.prod([_number_or_fraction(n) for n in numbers]))
+            return number(value).replace("-", "−")
+        exact *= Fraction(plain)
+    return str(exact).replace("-", "−")
+
+
+_FRACTION = re.compile(r"-?\d+(?:/\d+)?")
+_ZERO_DIVISOR = re.compile(r"/0(?:\.0*)?$")
+
+
+def _number_or_fraction(text: str) -> float:
+    top, _, bottom = text.partition("/")
+    return number_value(top) / (number_value(bottom) if bottom else 1.0)
+
+
 def sum_of(templates: Iterable):
     """``(a + b)``, written so that ``a + −b`` reads ``a − b``."""
     parts = list(templates)
@@ -269,12 +404,65 @@ def sum_of(templates: Iterable):
 
 
 def _sum_text(parts: Sequence[str]) -> str:
-    if len(set(parts)) == 1:
-        return f"({len(parts)} {parts[0]})"
-    text = parts[0]
-    for part in parts[1:]:
+    """The sum of ``parts`` in one bracket: a part that is a bracketed sum itself is
+    spliced in, ``(a + b + c)``, not ``((a + b) + c)``; equal summands are added into one
+    (equal texts are equal quantities): ``(2 x[⟨1⟩] + 2 w[⟨1⟩])``, not ``(… + w + w)``.
+
+    >>> _sum_text(["(a + b)", "−c", "(d)"]), _sum_text(["x", "x"])
+    ('(a + b − c + (d))', '(2 x)')
+    >>> _sum_text(["2 x", "(w + 2 x)", "−w"]), _sum_text(["(1/3) y", "(1/3) y", "z"])
+    ('(4 x)', '((2/3) y + z)')
+    """
+    counts: dict[str, int] = {}
+    first: dict[str, str] = {}  # each summand as first written (its sign as it was)
+    for part in parts:
+        for summand in _summands(part[1:-1]) if _is_bracketed_sum(part) else [part]:
+            negative = summand.startswith(("-", "−"))
+            body = summand[1:] if negative else summand
+            counts[body] = counts.get(body, 0) + (-1 if negative else 1)
+            first.setdefault(body, summand)
+    written = [
+        first[body] if (n < 0) == (first[body] != body) and abs(n) == 1 else _times(n, body)
+        for body, n in counts.items()
+        if n
+    ]
+    if not written:
+        return "0"
+    text = written[0]
+    for part in written[1:]:
         text += " − " + part[1:] if part.startswith(("-", "−")) else " + " + part
     return f"({text})"
+
+
+def _summands(expr: str) -> list[str]:
+    """The signed summands of a sum outside brackets (and outside a defined symbol's
+    meaning): ``a − b + c`` → ``a``, ``−b``, ``c``."""
+    pieces, depth, start, sign = [], 0, 0, ""
+    for n, ch in enumerate(expr):
+        depth += (ch in "([⦃") - (ch in ")]⦄")
+        if depth == 0 and expr.startswith((" + ", " − ", " - "), n):
+            pieces.append(sign + expr[start:n])
+            sign, start = ("" if expr[n + 1] == "+" else "−"), n + 3
+    return [*pieces, sign + expr[start:]]
+
+
+def _times(count: int, body: str) -> str:
+    """``count`` times the summand ``body``, a leading number multiplied in: ``2 (3 x)`` is
+    ``6 x``; a negative count is written with its sign, ``−2 x``."""
+    sign = "−" if count < 0 else ""
+    if abs(count) == 1:
+        return sign + body
+    head, _, rest = body.partition(" ")
+    numbers, operand = _scale_of(head)
+    if numbers and not operand:  # 2 x, or a number alone
+        size = _numbers_multiplied([str(abs(count)), *numbers])
+        if size.startswith("−"):
+            sign, size = ("" if sign else "−"), size[1:]
+        if not rest:
+            return sign + size
+        size = f"({size})" if "/" in size else size
+        return f"{sign}{size} {rest}" if size != "1" else sign + rest
+    return f"{sign}{abs(count)} {body}"
 
 
 def _deferring(parts: Sequence) -> bool:

@@ -38,8 +38,10 @@ __all__ = ["recognised", "quadratic_form"]
 
 def recognised(ufunc, inputs) -> Traced | None:
     """The composite ``ufunc(*inputs)`` completes, recorded as one node, or None."""
+    if ufunc is np.sqrt:
+        return _euclidean_norm(inputs[0])
     if ufunc is np.true_divide:
-        for recognise in (_softmax, _sigmoid, _standardised):
+        for recognise in (_softmax, _sigmoid, _standardised, _normalised):
             composite = recognise(*inputs)
             if composite is not None:
                 return composite
@@ -306,6 +308,76 @@ def _sigmoid(numerator, denominator) -> Traced | None:
         return jacobians.index_term(out, out, factors, shape, shape)
 
     return record("sigmoid", value, [z], jacobian, expr=sigma)
+
+
+# ---- Euclidean norm and the unit vector -------------------------------------------------
+def _euclidean_norm(total) -> Traced | None:
+    """``√sum(x ⊙ x)`` over all of ``x`` is ``‖x‖`` (``‖X‖_F`` for a matrix or a larger array),
+    however the squares are written (``x * x``, ``x ** 2``, ``np.square``): its derivative
+    ``x / ‖x‖`` then reads as a textbook writes it."""
+    sum_call = _made_by(total, "sum")
+    if sum_call is None or sum_call[1]["keepdims"]:
+        return None
+    x = _squared(sum_call[0][0])
+    if x is None or len(sum_call[1]["axes"]) != np.ndim(raw(x)):
+        return None  # the norms of rows or columns: the sum of only some axes
+    value = np.sqrt(raw(total))  # the user's own numbers
+    shape = np.shape(raw(x))
+    (x_name,) = expressions([x])
+    # ‖(X − W)‖_F: a compound argument in brackets, so that the bars never read as
+    # parting a sum or a product (they are no brackets to the formulas' readers)
+    norm = f"‖{grouped(x_name)}‖" + ("_F" if len(shape) > 1 else "")
+    entries, inverse = raw(x), 1.0 / value  # (read now: raw is of the level being served)
+
+    def jacobian(_):  # ∂‖x‖/∂x[j] = x[j] / ‖x‖
+        wrt = letters(len(shape))
+        factors = [(wrt, entries, x_name), ("", inverse, f"1 / {norm}")]
+        return jacobians.index_term("", wrt, factors, (), shape)
+
+    return keep_call(record("norm", value, [x], jacobian, expr=norm), [x])
+
+
+def _squared(square):
+    """``x`` if ``square`` is ``x * x``, ``x ** 2`` or ``np.square(x)`` of a traced ``x``."""
+    power = _made_by(square, "power")
+    if power is not None and _is_two(power[0][1]):
+        return power[0][0]
+    squared = _made_by(square, "square")
+    if squared is not None:
+        return squared[0][0]
+    product = _made_by(square, "multiply")
+    if product is not None and _same(*product[0]):
+        return product[0][0]
+    return None
+
+
+def _normalised(numerator, denominator) -> Traced | None:
+    """``x / ‖x‖`` is the unit vector ``x̂``: ``∂x̂[i]/∂x[j] = (δ[i,j] − x̂[i] x̂[j]) / ‖x‖``
+    (over all the indices of an array divided by its Frobenius norm)."""
+    norm_call = _made_by(denominator, "norm")
+    if norm_call is None or not _same(norm_call[0][0], numerator):
+        return None
+    x = norm_call[0][0]
+    value = raw(numerator) / raw(denominator)  # the user's own numbers
+    shape = np.shape(value)
+    if shape != np.shape(raw(x)):
+        return None
+    x_name, norm = expressions([x, denominator])
+    unit = quantity(_standardised_symbol(x_name), f"{grouped(x_name)} / {norm}")
+    inverse = 1.0 / raw(denominator)
+
+    def jacobian(_):
+        out = letters(len(shape))
+        wrt = _along(out, range(len(shape)))
+        scale = ("", inverse, f"1 / {norm}")
+        return (
+            jacobians.index_term(out, out, [scale], shape, shape),
+            jacobians.index_term(
+                out, wrt, [scale, (out, value, unit), (wrt, value, unit)], shape, shape, -1.0
+            ),
+        )
+
+    return record("normalise", value, [x], jacobian, expr=unit)
 
 
 # ---- quadratic form ------------------------------------------------------------------

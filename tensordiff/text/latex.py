@@ -66,6 +66,7 @@ _DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _TOKEN = re.compile(
     r"(?P<sum>Σ_(?P<summed>[\w₀-₉,]+))"
     r"|(?P<hat>[A-Za-z]\u0302)"  # x̂, a standardised x
+    r"|(?P<frobenius>‖_F)"  # the close of a Frobenius norm, ‖X‖_F
     r"|(?P<name>[A-Za-z][A-Za-z0-9_]*)"
     r"|(?P<digits>[₀-₉]+)"
     r"|(?P<quoted>'[^']*')"
@@ -200,8 +201,8 @@ def _between_factors(pieces: list[str], following: str) -> bool:
 
 def _root_end(text: str, start: int) -> int:
     """Where the operand of a √ starting at ``start`` ends: a bracket, or a name with its
-    call and labels (``√sum(A ⊙ A)``, ``√x[i]``)."""
-    name = re.compile(r"[A-Za-z][A-Za-z0-9_]*").match(text, start)
+    call and labels (``√sum(A ⊙ A)``, ``√x[i]``), or an integer (``√2``)."""
+    name = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+").match(text, start)
     end = name.end() if name else start
     while end < len(text) and text[end] in "([":
         close = _top_index(text, "]" if text[end] == "[" else ")", end + 1)
@@ -222,6 +223,8 @@ def _token(match: re.Match, text: str, end: int) -> str:
         return r"\sum_{" + _labels(match.group("summed")) + "}"
     if kind == "hat":
         return r"\hat{" + token[0] + "}"
+    if kind == "frobenius":
+        return r"\|_{F}"
     if kind == "name":
         return _name(token, text[end : end + 1] == "(", text[end : end + 1] in ("[", "/", ""))
     if kind == "digits":

@@ -36,7 +36,6 @@ def matrix_form(J, symbols: dict | None = None) -> str | None:
 
 
 def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
-    out_labels, in_labels = J.indices[:n_out], J.indices[n_out:]
     label_of: dict[int, list[str]] = {}
     for label, axis in zip(J.indices, term.axes, strict=True):
         if len(axis) > 1:
@@ -44,9 +43,85 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         for c in axis:
             label_of.setdefault(c, []).append(label)
     deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
+    named = [
+        (classes, templates.replace_defined(templates.text(template), symbols))
+        for (_, classes), template in zip(term.factors, term.factor_names(), strict=True)
+    ]
+    for n, (classes, template) in enumerate(named):
+        products = None if _sum_of_entries(template, classes) else _products_of_sum(template)
+        if products is None:
+            continue
+        # a factor that is a sum of products: the term is the sum of the terms with each
+        # product in its place, and its matrix form the sum of theirs (each must have one)
+        others = named[:n] + named[n + 1 :]
+        if {c for product in products for c in _bound(product, classes)} & {
+            c for other_classes, other in others for c in [*other_classes, *_classes(other)]
+        }:
+            return None  # a product's summed index also indexes another factor
+        if _sizes_differ(products, term.sizes):
+            return None  # e₀[i] e₁[j] + e₁[i] e₀[j]: e₀ of two sizes reads ambiguously as e₀
+        forms = [
+            _product_form([*others, *product], label_of, deltas, J, n_out) for product in products
+        ]
+        if any(form is None for form in forms):
+            return None
+        return notation.tidy(" + ".join(forms))
+    return _product_form(named, label_of, deltas, J, n_out)
+
+
+def _classes(template: str) -> list[int]:
+    return templates.classes_in(template)
+
+
+def _bound(product: list, free) -> set[int]:
+    """The classes a product of a sum sums over: those of its factors not ``free``."""
+    return {c for classes, _ in product for c in classes} - set(free)
+
+
+def _sizes_differ(products: list[list], sizes: dict[int, int]) -> bool:
+    """Whether a name stands for arrays of different shapes in ``products`` (a matrix
+    form writes it without indices, so its shape must be one)."""
+    shapes: dict[str, set] = {}
+    for product in products:
+        for classes, template in product:
+            if classes and all(c in sizes for c in classes):  # (a summed class: any size)
+                name = template[: template.rindex("[")]
+                shapes.setdefault(name, set()).add(tuple(sizes[c] for c in classes))
+    return any(len(found) > 1 for found in shapes.values())
+
+
+def _products_of_sum(template: str) -> list[list] | None:
+    """The products a bracketed sum of a factor is made of, each as (classes, template)
+    factor pairs with its sign as a factor −1 (the Σ in front of a product needs no
+    writing: a class no label carries is summed); None for a factor that is no sum.
+
+    >>> _products_of_sum("(w[⟨1⟩] − 2 Σ_⟨2⟩ v[⟨2⟩] X[⟨2⟩,⟨1⟩])")
+    [[([1], 'w[⟨1⟩]')], [((), '−1'), ((), '2'), ([2], 'v[⟨2⟩]'), ([2, 1], 'X[⟨2⟩,⟨1⟩]')]]
+    """
+    if not notation.is_bracketed_sum(template):
+        return None
+    products = []
+    for summand in notation.summands(template[1:-1]):
+        sign = [((), "−1")] if summand.startswith("−") else []
+        tokens = notation.top_level_tokens(summand.removeprefix("−"))
+        if "/" in tokens:
+            return None  # a quotient a / b is no product of factors
+        products.append(
+            sign
+            + [
+                ((), token) if notation.is_number(token) else (_classes(token), token)
+                for token in tokens
+                if not token.startswith("Σ_")
+            ]
+        )
+    return products
+
+
+def _product_form(named: list, label_of: dict, deltas: list, J, n_out: int) -> str | None:
+    """The matrix form of one product of (classes, template) factors, or None."""
+    out_labels, in_labels = J.indices[:n_out], J.indices[n_out:]
     coefficient, factors, numeric = 1.0, [], []
-    for (_, classes), template in zip(term.factors, term.factor_names(), strict=True):
-        template = templates.replace_defined(templates.text(template), symbols)
+    for classes, template in named:
         if not classes and notation.is_number(template):
             coefficient *= notation.number(template)
             numeric.append(template)
@@ -54,8 +129,9 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         positive = notation.without_sign(template)
         if positive is not None:  # −X⁻¹[i,k], (−1 / v²)[i]: the sign stands in front
             coefficient, template = -coefficient, positive
-        repeated = re.fullmatch(r"\((\d+) (.+)\)", template)  # (2 v[i]): a path taken twice
-        if repeated and "[" in repeated.group(2):
+        # (2 v[i]): a path taken twice (not (1 / x[::-1]), a quotient; nor a sum (1 + 2 v[i]))
+        repeated = re.fullmatch(r"\((\d+) ([^/⊙^].*)\)", template)
+        if repeated and "[" in repeated.group(2) and not notation.has_top_level_sum(template[1:-1]):
             coefficient *= int(repeated.group(1))
             numeric.append(repeated.group(1))
             template = repeated.group(2)
@@ -115,18 +191,21 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
     if coefficient == 1:
         return form
     if coefficient == -1:  # −(y − s) is written s − y, −(y − s) xᵀ as (s − y) xᵀ
-        swapped = notation.difference(f"({form})")
-        if swapped:
-            return "{1} − {0}".format(*swapped)
+        swapped = notation.negated_difference(f"({form})")
+        if swapped and notation.has_top_level_sum(form):  # −(−u − v) is u + v
+            return swapped[1:-1]
         return notation.negated_difference(form) or "−" + _operand(form)
     size = notation.coefficient_text(numeric, abs(coefficient))
     minus = "−" if coefficient < 0 else ""
+    if form.startswith("1 / ") and "/" not in size:  # −3 / x, not −3 1 / x
+        return f"{minus}{size}{form[1:]}"
     size = f"({size})" if "/" in size else size
     return f"{minus}{size} {_operand(form)}"
 
 
 def _products(factors: list) -> list | None:
-    """Fold each summed index into a matrix–vector product: Σ_a u[a] M[a,i] = (Mᵀ u)[i]."""
+    """Fold each summed index into a matrix–vector product: Σ_a u[a] M[a,i] = (Mᵀ u)[i], and
+    Σ_a P[i,a] v[a] Q[a,j] = (P diag(v) Q)[i,j] (the Jacobian of a layer between two others)."""
     factors = list(factors)
     while True:
         summed = {label for _, labels in factors for label in labels if label.startswith("#")}
@@ -135,6 +214,18 @@ def _products(factors: list) -> list | None:
         label = summed.pop()
         users = [n for n, (_, labels) in enumerate(factors) if label in labels]
         vectors = [n for n in users if len(factors[n][1]) == 1]
+        if len(users) == 3 and len(vectors) == 1:  # Σ_a P[i,a] v[a] Q[a,j] = P diag(v) Q
+            matrices = [n for n in users if n not in vectors]
+            if any(len(factors[n][1]) != 2 or factors[n][1].count(label) != 1 for n in matrices):
+                return None
+            (p_name, p_labels), (q_name, q_labels) = (factors[n] for n in matrices)
+            left = _group(p_name) if p_labels[1] == label else templates.transposed(p_name)
+            right = _group(q_name) if q_labels[0] == label else templates.transposed(q_name)
+            outer = [lb for lb in p_labels if lb != label] + [lb for lb in q_labels if lb != label]
+            middle = _diagonal([factors[vectors[0]][0]])
+            factors = [f for n, f in enumerate(factors) if n not in users]
+            factors.append((f"{left} {middle} {right}", outer))
+            continue
         if len(users) != 2 or any(len(factors[n][1]) != 2 for n in users if n not in vectors):
             return None
         if any(factors[n][1].count(label) != 1 for n in users):

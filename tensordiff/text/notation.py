@@ -274,7 +274,7 @@ def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
         if token == "/":
             divide = True
             continue
-        plain = token[1:-1] if re.fullmatch(r"\(−?[\d./]+\)", token) else token
+        plain = token[1:-1] if _BRACKETED_FRACTION.fullmatch(token) else token
         divisor = token if divide else reciprocal(token)
         if plain.startswith("−") and is_number(plain[1:]):
             monomial["sign"], plain = -monomial["sign"], plain[1:]
@@ -412,8 +412,12 @@ def used_in(text: str, symbols: dict[tuple[str, str], str]) -> dict[tuple[str, s
 
     >>> used_in("2 g₂", {("g", "[x > 0]"): "g₁", ("g", "[x ≤ 0]"): "g₂"})
     {('g', '[x ≤ 0]'): 'g₂'}
+    >>> hat = "x\u0302"  # x̂, a word of its own
+    >>> used_in(f"I − {hat} {hat}ᵀ", {(hat, "x / ‖x‖"): hat}) == {(hat, "x / ‖x‖"): hat}
+    True
     """
-    words = set(re.findall(r"[^\W\d_]\w*", text.replace("ᵀ", " ")))  # wᵀ uses w
+    # wᵀ uses w; x̂ (x and a combining hat) is a word of its own
+    words = set(re.findall(r"[^\W\d_][\w\u0302]*", text.replace("ᵀ", " ")))
     needed = {
         pair
         for pair, symbol in symbols.items()
@@ -621,12 +625,27 @@ def negated_difference(body: str) -> str | None:
 
     >>> negated_difference("(y[i] − s[i]) x[j]"), negated_difference("x[j] (a − b)")
     ('(s[i] − y[i]) x[j]', None)
+
+    A bracketed sum with any subtracted part is negated part by part, the parts that turn
+    positive first: ``−(−a + b − c)`` is ``(a + c − b)``; ``−(a + b)`` stays as it is.
+
+    >>> negated_difference("(−Σ_a u[a] W[a,i] + Σ_b v[b] W[b,i])")
+    '(Σ_a u[a] W[a,i] − Σ_b v[b] W[b,i])'
+    >>> negated_difference("(a + b) x"), negated_difference("(−a + b − c)")
+    (None, '(a + c − b)')
     """
     tokens = top_level_tokens(body)
     pair = difference(tokens[0]) if tokens else None
-    if pair is None:
+    if pair is not None:
+        return " ".join(["({1} − {0})".format(*pair), *tokens[1:]])
+    if not tokens or not is_bracketed_sum(tokens[0]):
         return None
-    return " ".join(["({1} − {0})".format(*pair), *tokens[1:]])
+    parts = summands(tokens[0][1:-1])
+    negated = [part[1:] if part.startswith("−") else "−" + part for part in parts]
+    if all(part.startswith("−") for part in negated):
+        return None  # −(a + b): nothing is subtracted that the sign would turn round
+    negated.sort(key=lambda part: part.startswith("−"))
+    return " ".join([f"({_joined(negated)})", *tokens[1:]])
 
 
 def difference(body: str) -> tuple[str, str] | None:
@@ -687,8 +706,9 @@ def reciprocal(text: str) -> str | None:
     divisor, labels = match.groups()
     if has_top_level_sum(divisor) or (labels and divisor.endswith("]")):
         return None  # (1 / a + b) is no quotient; (1 / x[j])[i] would read x[j][i]
-    if labels and _has_top_level_space(divisor):
-        divisor = f"({divisor})"  # (1 / x y)[i]: the whole product is indexed
+    if _has_top_level_space(divisor):
+        # (1 / x y)[i]: the whole product is indexed; / (‖Aᵀ x‖): divides by all of it
+        divisor = f"({divisor})"
     root = re.fullmatch(r"\(([√∛]\w*)(\(.*\))\)", divisor)
     if not labels and root and _closing(root.group(2), 0) == len(root.group(2)) - 1:
         divisor = divisor[1:-1]  # / √sum(x ⊙ x): nothing follows that the root could take
@@ -767,15 +787,20 @@ def tidy(text: str) -> str:
 
     >>> tidy("(1 + -1 exp(x))"), tidy("2 1"), tidy("max(A, -0.5)"), tidy("a − −b")
     ('(1 − exp(x))', '2', 'max(A, −0.5)', 'a + b')
+    >>> tidy("1 𝟙 + 2 x")
+    '𝟙 + 2 x'
     """
     text = re.sub(r"-(?=[\d.(A-Za-z])", "−", text)
     text = text.replace(" + −", " − ").replace(" − −", " + ")
-    text = re.sub(r"(?<![\w.)\]²³¹ᵀ⁻])(−?)1 (?=[A-Za-z(√δΣ‖])", r"\1", text)
+    text = re.sub(r"(?<![\w.)\]²³¹ᵀ⁻])(−?)1 (?=[A-Za-z(√δΣ‖𝟙])", r"\1", text)
     return re.sub(r"(?<=\d) 1(?=$|[)\]])", "", text)
 
 
 def is_number(text: str) -> bool:
-    """Whether a factor name is a plain number: ``2``, ``−1``, ``1/6``, ``10⁻⁵``."""
+    """Whether a factor name is a plain number: ``2``, ``−1``, ``1/6``, ``10⁻⁵``, ``√2``, or
+    a fraction in brackets as a coefficient stands, ``(2/3)``."""
+    if _BRACKETED_FRACTION.fullmatch(text):
+        text = text[1:-1]
     try:
         templates.number_value(text)
     except ValueError:
@@ -784,8 +809,15 @@ def is_number(text: str) -> bool:
 
 
 def number(text: str) -> float:
-    """The value of a numeric factor name such as ``−1``, ``0.5``, ``1/6`` or ``10⁻⁵``."""
+    """The value of a numeric factor name such as ``−1``, ``0.5``, ``1/6``, ``(1/√2)`` or
+    ``10⁻⁵``."""
+    if _BRACKETED_FRACTION.fullmatch(text):
+        text = text[1:-1]
     if "/" in text:
         top, bottom = text.split("/", 1)
         return number(top) / number(bottom)
     return templates.number_value(text)
+
+
+# a fraction in brackets, as a coefficient is written before other factors: (2/3), (1/√2)
+_BRACKETED_FRACTION = re.compile(r"\([^()\s]+/[^()\s]+\)")

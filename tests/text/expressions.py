@@ -75,6 +75,22 @@ LINEAR = [
     "x / np.linalg.norm(x)", "x ** 3 - np.sum(x) ** 2", "np.sqrt(x) * np.sqrt(np.sum(x))",
     # rows, columns and ranges of the user's arrays print as the slice (they printed K1)
     "x * W[1]", "x * A[:, 1]", "x @ A[:, 1:]", "x * c[1:]", "x * c[::-1][:3]", "A[1:, ::2] @ x[:2]",
+    # sums of contributions: numbers folded (0.5 (2 x)[i] is x[i]), matrix forms added
+    "np.sum((A.T @ x - c) ** 2) + 0.5 * np.sum(x ** 2)",
+    "np.sum(np.sin(x)) + u @ (M @ x) + 0.25 * np.sum((2 * x) ** 2)",
+    "np.sum((A.T @ x - c) ** 2) - 3 * np.sum(np.log(x))", "0.5 * (x @ M @ x) - u @ x",
+    "np.sum(x ** 2 + x)", "np.sum(-3 * np.log(x) + x)",
+    # np.sqrt of an integer prints as √n
+    "x / np.sqrt(2)", "np.sqrt(3) * x", "x * (1 / np.sqrt(3))", "A.T @ x / np.sqrt(x.shape[0])",
+    "np.exp(x / np.sqrt(2)) / np.sum(np.exp(x / np.sqrt(2)))",
+    # norms: ‖x‖ and the unit vector x̂ = x / ‖x‖
+    "np.sqrt(np.sum(x ** 2))", "x / np.sqrt(np.sum(np.square(x)))", "np.linalg.norm(np.sin(x))",
+    "np.linalg.norm(A.T @ x) * x", "np.sqrt(np.sum(x * x, axis=0))", "np.linalg.norm(x[::-1]) * x",
+    "np.linalg.norm(x - u) ** 3", "(x - u) / np.linalg.norm(x - u)",
+    # a layer between two others reads W diag(g) M; equal summands added (x + x is 2 x)
+    "W @ np.tanh(M @ x)", "np.tanh(M @ x) @ A", "x @ x + 2 * (x @ u)",
+    # a negated sum, negated part by part
+    "-(np.sum(np.cos(x)) - np.sum(x * u))", "-(np.sum(M @ np.cos(x)) - np.sum(np.exp(M @ x)))",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -89,7 +105,8 @@ MATRIX = [
     "np.max(X, axis=1)", "np.sum(X * A)",
     "np.sum(X ** 2)", "np.trace(X @ A.T)", "np.trace(X.T @ A)", "A.T @ X", "X @ A.T",
     "np.sum(np.tanh(X) * A)", "np.exp(X) / np.sum(np.exp(X), axis=1, keepdims=True)",
-    "np.linalg.norm(X)", "np.where(X > 0, X, 0.01 * X)", "np.maximum(X, 0.0)",
+    "np.linalg.norm(X)", "X / np.linalg.norm(X)", "np.linalg.norm(X.T @ X)",
+    "np.linalg.norm(X - A)", "np.where(X > 0, X, 0.01 * X)", "np.maximum(X, 0.0)",
     "np.einsum('ij,ij->i', X, A)", "np.einsum('ij->j', X)", "np.einsum('ij,kj->ik', X, A)",
     "X - np.mean(X, axis=1, keepdims=True)", "np.sum(np.abs(X))", "X[1]", "X[:, 2]",
     "np.diagonal(X)", "X[:2, 1:3]", "np.swapaxes(X, 0, 1)", "np.sum(X @ X.T)",
@@ -103,6 +120,8 @@ MATRIX = [
     " / np.sum(np.exp(X - np.max(X, axis=0, keepdims=True)), axis=1, keepdims=True)",
     "np.exp(X - np.max(X, axis=1, keepdims=True))"
     " / np.sum(np.exp(X - np.max(X, axis=0, keepdims=True)), axis=1, keepdims=True)",
+    "np.exp(X / np.sqrt(X.shape[0]))"
+    " / np.sum(np.exp(X / np.sqrt(X.shape[0])), axis=1, keepdims=True)",
 ]  # fmt: skip
 SQUARE = [
     "np.linalg.inv(x)", "np.linalg.det(x)", "np.log(np.linalg.det(x))", "x @ x",

@@ -37,7 +37,7 @@ _FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789
 _TOKEN = re.compile(
     rf"\s*(?:(?P<number>{_NUMBER})"
     r"|(?P<name>[A-Za-zα-ωΑ-Ω]\u0302?[A-Za-z0-9_₀-₉]*)"
-    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|[−+⊙⊗/^ᵀ²³⁴⁵⁶⁷⁸⁹⁺√∛(),:\[\]|=<>≥≤≠∨½·×]))"
+    r"|(?P<op>⁻¹|⁻ᵀ|𝟙|‖_F|[−+⊙⊗/^ᵀ²³⁴⁵⁶⁷⁸⁹⁺√∛(),:\[\]|=<>≥≤≠∨½‖·×]))"
 )
 _LABELS = re.compile(r"[a-z][₀-₉]?(,[a-z][₀-₉]?)*")
 _LABEL = re.compile(r"[a-z][₀-₉]?")
@@ -167,6 +167,7 @@ class _Expression:
             raise Unreadable(f"cannot tokenise {text!r}")
         self.at = 0
         self.bars = 0  # inside |…|: a bar closes, never starts an operand
+        self.norms = 0  # likewise inside ‖…‖
         self.names = names
         self.legend = legend
 
@@ -228,6 +229,8 @@ class _Expression:
             return False
         if token == "|":
             return self.bars == 0
+        if token == "‖":
+            return self.norms == 0
         return token in ("(", "√", "∛", "½", "[", "𝟙") or token[0].isalnum() or token[0] in "σΣ"
 
     def unary(self):
@@ -282,6 +285,15 @@ class _Expression:
             self.take("|")
             self.bars -= 1
             return np.abs(value)
+        if token == "‖":  # ‖x‖ of a vector, ‖X‖_F (Frobenius); ‖X‖ of a matrix is its 2-norm
+            self.norms += 1
+            value = self.sum()
+            closing = self.take()
+            self.norms -= 1
+            if closing == "‖_F" or np.ndim(value) < 2:
+                return np.sqrt(np.sum(np.square(value)))
+            assert closing == "‖" and np.ndim(value) == 2, closing
+            return np.linalg.norm(value, 2)
         if token == "[":
             return self.iverson()
         if re.fullmatch(r"\d.*", token):

@@ -372,8 +372,8 @@ def test_cross_entropy_through_log_sum_exp_reads_without_brackets_and_has_a_matr
     [
         (
             lambda X: np.linalg.norm(X),
-            "∂f/∂X[i,j] = X[i,j] / √sum(X ⊙ X)",  # it printed 2 (1 / (2 √sum(X ⊙ X))) X[i,j]
-            "∂f/∂X = X / √sum(X ⊙ X)",
+            "∂f/∂X[i,j] = X[i,j] / ‖X‖_F",  # it printed 2 (1 / (2 √sum(X ⊙ X))) X[i,j]
+            "∂f/∂X = X / ‖X‖_F",
             lambda: X / np.linalg.norm(X),
         ),
         (lambda X: np.linalg.norm(X) ** 2, "∂f/∂X[i,j] = 2 X[i,j]", "∂f/∂X = 2 X", lambda: 2 * X),
@@ -479,3 +479,191 @@ def test_a_layer_norm_of_an_expression_is_not_named_after_an_argument():
 )
 def test_what_is_no_layer_norm_is_not_called_one(source):
     assert_not_recognised(f"lambda z: {source}", A, ["y["], rtol=1e-12, atol=1e-14)
+
+
+# ---- sums of contributions (issue 11) ------------------------------------------------
+y3 = rng.normal(size=3)
+
+
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (  # ridge regression: it printed 0.5 (2 w)[i] + Σ_a (2 (W w − y3))[a] W[a,i]
+            lambda w: np.sum((W @ w - y3) ** 2) + 0.5 * np.sum(w**2),
+            "∂f/∂w[i] = w[i] + 2 Σ_a (W w − y3)[a] W[a,i]",
+            "∂f/∂w = w + 2 Wᵀ (W w − y3)",
+            lambda w: 2 * W.T @ (W @ w - y3) + w,
+        ),
+        (
+            lambda w: np.sum((W @ w - y3) ** 2) + 3 * np.sum(w**2),
+            "∂f/∂w[i] = 6 w[i] + 2 Σ_a (W w − y3)[a] W[a,i]",
+            "∂f/∂w = 6 w + 2 Wᵀ (W w − y3)",
+            lambda w: 2 * W.T @ (W @ w - y3) + 6 * w,
+        ),
+        (  # three contributions, one a row vector times a matrix
+            lambda w: np.sum(np.sin(w)) + y3 @ (W @ w) + 0.25 * np.sum((2 * w) ** 2),
+            "∂f/∂w[i] = 2 w[i] + Σ_a y3[a] W[a,i] + cos(w)[i]",
+            "∂f/∂w = 2 w + Wᵀ y3 + cos(w)",
+            lambda w: np.cos(w) + W.T @ y3 + 2 * w,
+        ),
+        (  # the matrix form printed + (2 w), losing the ones of the sum's gradient
+            lambda w: np.sum(w**2 + w),
+            "∂f/∂w[i] = 1 + 2 w[i]",
+            "∂f/∂w = 𝟙 + 2 w",
+            lambda w: 1 + 2 * w,
+        ),
+    ],
+)
+def test_a_sum_of_contributions_folds_its_numbers_and_has_a_matrix_form(f, formula, matrix, closed):
+    """Each contribution's numbers multiplied out (0.5 · 2 = 1) and the matrix forms of the
+    contributions added, as the Matrix Cookbook writes ∂‖X w − y‖²/∂w = 2 Xᵀ (X w − y)."""
+    w = x
+    e = td.explain(f)(w)
+    assert (e.formula, e.matrix) == (formula, matrix)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(w), rtol=1e-12)
+
+
+# ---- square roots of integers (issue 11) --------------------------------------------
+@pytest.mark.parametrize(
+    "f, formula, scale",
+    [
+        (lambda v: v / np.sqrt(2), "∂f[i]/∂v[j] = δ[i,j] / √2", 1 / np.sqrt(2)),
+        (lambda v: np.sqrt(2) * v, "∂f[i]/∂v[j] = √2 δ[i,j]", np.sqrt(2)),
+        (lambda v: v * (1 / np.sqrt(3)), "∂f[i]/∂v[j] = (1/√3) δ[i,j]", 1 / np.sqrt(3)),
+        (lambda v: -v / np.sqrt(v.shape[0]), "∂f[i]/∂v[j] = −(1/2) δ[i,j]", -0.5),  # √4 = 2
+        # a rounded √2 is no √2: it keeps its digits
+        (lambda v: 1.41421356 * v, "∂f[i]/∂v[j] = 1.41421356 δ[i,j]", 1.41421356),
+        (lambda v: np.sqrt(4) * v, "∂f[i]/∂v[j] = 2 δ[i,j]", 2.0),
+    ],
+)
+def test_a_constant_that_is_the_square_root_of_an_integer_prints_as_one(f, formula, scale):
+    """np.sqrt(n) of an integer n reaches the trace as a float; the float64 nearest √n
+    (and 1/√n) prints as √n, any other number with its digits."""
+    J = td.jacobian(f)(x)
+    assert J.formula == formula
+    np.testing.assert_allclose(np.asarray(J), scale * np.eye(4), rtol=1e-15)
+
+
+def test_attention_scaled_by_the_square_root_of_the_key_size_prints_the_root():
+    keys = rng.normal(size=(3, 2))
+
+    def attention(Q):
+        scores = Q @ keys.T / np.sqrt(Q.shape[1])
+        e = np.exp(scores)
+        return e / np.sum(e, axis=1, keepdims=True)
+
+    Q = rng.normal(size=(4, 2))
+    e = td.explain(attention)(Q)
+    assert "1.414" not in e.formula + e.latex() and "softmax((Q keysᵀ) / √2, axis=1)" in e.formula
+    assert r"\sqrt{2}" in e.latex()
+    s = attention(Q)
+    closed = np.einsum("ik,ij,jl->ijkl", np.eye(4), s, keys) - np.einsum(
+        "ik,ij,ia,al->ijkl", np.eye(4), s, s, keys
+    )
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed / np.sqrt(2), atol=1e-14)
+
+
+# ---- norms and unit vectors (issue 11) ------------------------------------------------
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (  # it printed (δ[i,j] − (x / (√sum(x ⊙ x))²)[i] x[j]) / √sum(x ⊙ x)
+            lambda v: v / np.linalg.norm(v),
+            "∂f[i]/∂v[j] = (δ[i,j] − v̂[i] v̂[j]) / ‖v‖, where v̂ = v / ‖v‖",
+            "∂f/∂v = I / ‖v‖ − v̂ v̂ᵀ / ‖v‖, where v̂ = v / ‖v‖",
+            lambda v: (np.eye(4) - np.outer(v, v) / (v @ v)) / np.sqrt(v @ v),
+        ),
+        (  # written by hand, with other squares
+            lambda v: v / np.sqrt(np.sum(v**2)),
+            "∂f[i]/∂v[j] = (δ[i,j] − v̂[i] v̂[j]) / ‖v‖, where v̂ = v / ‖v‖",
+            "∂f/∂v = I / ‖v‖ − v̂ v̂ᵀ / ‖v‖, where v̂ = v / ‖v‖",
+            lambda v: (np.eye(4) - np.outer(v, v) / (v @ v)) / np.sqrt(v @ v),
+        ),
+        (
+            lambda v: np.sqrt(np.sum(np.square(np.sin(v)))),
+            "∂f/∂v[i] = sin(v)[i] cos(v)[i] / ‖sin(v)‖",
+            "∂f/∂v = (sin(v) ⊙ cos(v)) / ‖sin(v)‖",
+            lambda v: np.sin(v) * np.cos(v) / np.linalg.norm(np.sin(v)),
+        ),
+        (
+            lambda v: np.linalg.norm(v) * v,
+            "∂f[i]/∂v[j] = δ[i,j] ‖v‖ + v[i] v[j] / ‖v‖",
+            "∂f/∂v = ‖v‖ I + v vᵀ / ‖v‖",
+            lambda v: np.linalg.norm(v) * np.eye(4) + np.outer(v, v) / np.linalg.norm(v),
+        ),
+    ],
+)
+def test_a_norm_reads_as_a_norm_and_a_unit_vector_as_one(f, formula, matrix, closed):
+    e = td.explain(f)(x)
+    assert (e.formula, e.matrix) == (formula, matrix)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-12, atol=1e-14)
+
+
+def test_the_norm_of_a_difference_keeps_the_difference_whole():
+    """‖(M − B)‖_F: the bars are no brackets to a reader that parts sums at their signs."""
+    e = td.explain(lambda M: np.linalg.norm(M - B))(X)
+    assert e.formula == "∂f/∂M[i,j] = (M − B)[i,j] / ‖(M − B)‖_F"
+    assert e.matrix == "∂f/∂M = (M − B) / ‖(M − B)‖_F"
+    np.testing.assert_allclose(np.asarray(e.jacobian), (X - B) / np.linalg.norm(X - B), rtol=1e-13)
+
+
+def test_the_hessian_of_a_frobenius_norm_is_the_textbook_one():
+    H = td.hessian(lambda M: np.linalg.norm(M))(X)
+    assert H.formula == "∂²f/∂M[i,j]∂M[k,l] = (δ[i,k] δ[j,l] − M[i,j] M[k,l] / ‖M‖_F²) / ‖M‖_F"
+    n, flat = np.linalg.norm(X), X.ravel()
+    closed = (np.eye(9) - np.outer(flat, flat) / n**2) / n
+    np.testing.assert_allclose(np.asarray(H).reshape(9, 9), closed, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "source, absent",
+    [
+        ("np.sqrt(np.sum(z * z, axis=0))", ["‖"]),  # the norms of columns
+        ("np.sqrt(np.sum(z * z, keepdims=True))", ["‖"]),
+        ("np.sqrt(np.sum(z * z[::-1]))", ["‖"]),  # no sum of squares
+        ("np.sqrt(np.sum(z ** 3))", ["‖"]),
+        ("z / np.linalg.norm(z[::-1])", ["ẑ"]),  # divided by another array's norm
+    ],
+)
+def test_what_is_no_norm_is_not_called_one(source, absent):
+    point = np.abs(A) + 1.0
+    assert_not_recognised(f"lambda z: {source}", point, absent, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (  # the matrix form printed −(−u − sin(v))
+            lambda v: -(np.sum(np.cos(v)) - np.sum(v * x)),
+            "∂f/∂v[i] = x[i] + sin(v)[i]",
+            "∂f/∂v = x + sin(v)",
+            lambda v: x + np.sin(v),
+        ),
+        (  # the formula printed −(−Σ_a … + Σ_b …)
+            lambda v: -(np.sum(W @ np.cos(v)) - np.sum(np.exp(W @ v))),
+            "∂f/∂v[i] = Σ_a exp(W v)[a] W[a,i] + sin(v)[i] Σ_b W[b,i]",
+            None,
+            lambda v: W.sum(axis=0) * np.sin(v) + W.T @ np.exp(W @ v),
+        ),
+    ],
+)
+def test_a_negated_sum_is_negated_part_by_part(f, formula, matrix, closed):
+    e = td.explain(f)(x)
+    assert e.formula == formula and e.matrix == matrix
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-12)
+
+
+def test_a_layer_between_two_others_reads_w_diag_g_w():
+    """Backpropagation's Jacobian through a middle layer: Σ_a A[i,a] g[a] W[a,j] = A diag(g) W."""
+    e = td.explain(lambda v: A @ np.tanh(W @ v))(x)
+    assert e.formula == "∂f[i]/∂v[j] = Σ_a A[i,a] (1 − tanh²(W v))[a] W[a,j]"
+    assert e.matrix == "∂f/∂v = A diag(1 − tanh²(W v)) W"
+    closed = A @ np.diag(1 - np.tanh(W @ x) ** 2) @ W
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed, rtol=1e-12)
+
+
+def test_equal_contributions_are_added_into_one():
+    """v · v has two paths, each giving v: 2 v, not v + v."""
+    e = td.explain(lambda v: v @ v + 2 * (v @ x))(x[::-1].copy())
+    assert (e.formula, e.matrix) == ("∂f/∂v[i] = 2 x[i] + 2 v[i]", "∂f/∂v = 2 x + 2 v")
+    np.testing.assert_allclose(np.asarray(e.jacobian), 2 * x + 2 * x[::-1], rtol=1e-14)

@@ -21,7 +21,7 @@ import numpy as np
 
 import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces consult)
 from tensordiff.chain_rule import accumulate, by_vector_jacobian_products
-from tensordiff.core import trees
+from tensordiff.core import context, trees
 from tensordiff.core.dtypes import as_real_array, refuse_out_of_core
 from tensordiff.core.labels import labels_for
 from tensordiff.core.options import integer
@@ -107,6 +107,7 @@ def trace_call(
     kwargs,
     pytrees: bool = False,
     has_aux: bool = False,
+    numbers_only: bool = False,
 ) -> TracedCall:
     """Call ``f`` with the arguments at ``positions`` traced, and record the graph.
 
@@ -114,7 +115,8 @@ def trace_call(
     traced argument with its leaves, listed once for each time it was given. With
     ``pytrees``, arguments and the output may be nested dicts, lists and tuples of arrays
     (as in JAX); without, each must be one array. With ``has_aux``, ``f`` returns
-    ``(output, aux)``; ``aux`` is kept, not differentiated.
+    ``(output, aux)``; ``aux`` is kept, not differentiated. ``numbers_only``: the graph
+    is only backpropagated as numbers (see :class:`~tensordiff.trace.traced.Trace`).
     """
     positions = [integer(position, "argnums") for position in positions]
     for position in positions:
@@ -126,7 +128,7 @@ def trace_call(
     positions = [position % len(args) for position in positions]
     args = list(args)
     names = parameter_names(f, len(args))
-    trace = Trace(next_level(), visible_arrays(f, args, names))
+    trace = Trace(next_level(), visible_arrays(f, args, names), numbers_only)
     inputs, skeletons = {}, {}
     for position in dict.fromkeys(positions):
         found, skeletons[position] = _flatten(args[position], pytrees, f"argument {position}")
@@ -337,7 +339,14 @@ def differentiate(
     output (NotScalar otherwise). ``observer`` sees each step of the chain rule (see
     :func:`tensordiff.chain_rule.accumulate`).
     """
-    call = trace_call(f, positions, args, kwargs, pytrees, has_aux)
+    # A gradient backpropagated as numbers (its formula traced again if read) records each
+    # call by its pull-back; a meter counting the contractions needs the terms themselves.
+    numbers_only = (
+        out == ()
+        and by_vector_jacobian_products(mode, (), observer)
+        and not context.current().meters
+    )
+    call = trace_call(f, positions, args, kwargs, pytrees, has_aux, numbers_only)
     single_output = trees.is_leaf_node(call.output_skeleton)
     if out == () and not (single_output and call.outputs[0].shape == ()):
         raise NotScalar(

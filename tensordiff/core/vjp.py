@@ -13,7 +13,16 @@ import numpy as np
 
 from tensordiff.core import context, paths
 
-__all__ = ["ElementwiseProduct", "EinsumProduct", "ScatterProduct", "PRODUCTS", "numbers_wanted"]
+__all__ = [
+    "ElementwiseProduct",
+    "EinsumProduct",
+    "ScatterProduct",
+    "MatmulProduct",
+    "SpreadProduct",
+    "SoftmaxProduct",
+    "PRODUCTS",
+    "numbers_wanted",
+]
 
 
 def numbers_wanted() -> bool:
@@ -143,5 +152,83 @@ class ScatterProduct:
         return summed.astype(cotangent.dtype, copy=False).reshape(self.in_shape)
 
 
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
+class MatmulProduct:
+    """``∂y/∂x`` of a product of two matrices ``y = x B`` (``left``) or ``y = A x``: the
+    cotangent times the other matrix transposed, on its side.
+
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> MatmulProduct(A, False).vector_product(np.array([[1.0], [0.0]]))  # Aᵀ [1, 0]ᵀ
+    array([[1.],
+           [2.]])
+    """
+
+    other: np.ndarray
+    left: bool  # whether x is the left factor
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        if self.left:
+            return cotangent @ self.other.T
+        return self.other.T @ cotangent
+
+
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
+class SpreadProduct:
+    """``∂y/∂x`` of ``y = scale · Σ x`` along ``axes`` (kept as size 1 if ``keepdims``): the
+    cotangent spread back over the summed axes, times ``scale`` (None: 1).
+
+    >>> SpreadProduct(0.5, (1,), False, (2, 2)).vector_product(np.array([2.0, 4.0]))
+    array([[1., 1.],
+           [2., 2.]])
+    """
+
+    scale: object
+    axes: tuple[int, ...]
+    keepdims: bool
+    in_shape: tuple[int, ...]
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        if not self.keepdims:
+            cotangent = np.expand_dims(cotangent, self.axes)
+        if self.scale is not None:
+            cotangent = cotangent * self.scale
+        return np.array(np.broadcast_to(cotangent, self.in_shape))
+
+
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
+class SoftmaxProduct:
+    """``∂y/∂z`` of a softmax ``s`` of ``z`` along ``axes`` and its relatives: ``y = s``
+    (``s ⊙ (g − Σ g s)``), ``y = log s`` (``g − s Σ g``), and ``y = log Σ exp z`` (``s g``,
+    with ``g`` over the output, the summed ``axes`` kept as size 1 if ``keepdims``).
+
+    >>> s = np.array([0.25, 0.75])
+    >>> SoftmaxProduct("log_softmax", s, (0,), True).vector_product(np.array([1.0, 0.0]))
+    array([ 0.75, -0.75])
+    """
+
+    of: str  # "softmax", "log_softmax" or "logsumexp"
+    softmax: np.ndarray
+    axes: tuple[int, ...]
+    keepdims: bool
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        """The cotangent pulled back to ``z``, shaped like ``z``."""
+        s = self.softmax
+        if self.of == "logsumexp":
+            kept = cotangent if self.keepdims else np.expand_dims(cotangent, self.axes)
+            return s * kept
+        if self.of == "log_softmax":
+            return cotangent - s * np.sum(cotangent, axis=self.axes, keepdims=True)
+        weighted = cotangent * s
+        return weighted - s * np.sum(weighted, axis=self.axes, keepdims=True)
+
+
 # What a rule may hand over instead of a term while numbers are wanted.
-PRODUCTS = (ElementwiseProduct, EinsumProduct, ScatterProduct)
+PRODUCTS = (
+    ElementwiseProduct,
+    EinsumProduct,
+    ScatterProduct,
+    MatmulProduct,
+    SpreadProduct,
+    SoftmaxProduct,
+)

@@ -29,11 +29,15 @@ import re
 import numpy as np
 
 from tensordiff.core.templates import defined, grouped, number, quantity
+from tensordiff.core.vjp import SoftmaxProduct, numbers_wanted
 from tensordiff.ops import jacobians, linalg
 from tensordiff.ops.arguments import letters
 from tensordiff.trace.traced import Traced, expressions, keep_call, raw, record
 
-__all__ = ["recognised", "quadratic_form"]
+__all__ = ["recognised", "quadratic_form", "COMPLETING"]
+
+# The ufuncs whose call may complete a composite (those :func:`recognised` looks into).
+COMPLETING = frozenset({np.true_divide, np.reciprocal, np.add, np.subtract, np.log})
 
 
 def recognised(ufunc, inputs) -> Traced | None:
@@ -129,6 +133,8 @@ def _softmax(numerator, denominator) -> Traced | None:
     name = _softmax_symbol(z, axes)  # also how the value reads
 
     def jacobian(_):  # ∂s[i]/∂z[j] = δ[i,j] s[i] − s[i] s[j] along the axes, δ across
+        if numbers_wanted():
+            return SoftmaxProduct("softmax", value, axes, True)
         out = letters(len(shape))
         wrt = _along(out, axes)
         diagonal = jacobians.index_term(out, out, [(out, value, name)], shape, shape)
@@ -184,10 +190,12 @@ def _log_softmax_record(z, axes, s, value) -> Traced:
     z_value = raw(z)  # taken now: raw() depends on the call being served
 
     def jacobian(_):
+        softmax = _softmax_of(z_value, axes) if s is None else s
+        if numbers_wanted():
+            return SoftmaxProduct("log_softmax", softmax, axes, True)
         out = letters(len(shape))
         wrt = _along(out, axes)
         ones = jacobians.index_term(out, out, [], shape, shape)
-        softmax = _softmax_of(z_value, axes) if s is None else s
         minus_s = jacobians.index_term(out, wrt, [(wrt, softmax, name)], shape, shape, -1.0)
         return (ones, minus_s)
 
@@ -242,6 +250,8 @@ def _log_sum_exp_record(u, options: dict, value, expr: str) -> Traced:
 
     def jacobian(_):
         s = _softmax_of(u_value, axes)
+        if numbers_wanted():
+            return SoftmaxProduct("logsumexp", s, axes, keepdims)
         wrt = letters(len(shape))
         out = [
             None if n in axes else wrt[n] for n in range(len(shape)) if keepdims or n not in axes

@@ -7,20 +7,31 @@ entries that attain the extreme (each gets 1/count). ``std`` is ``√var``: wher
 the variance is 0 its derivative is infinite or NaN, as in JAX.
 """
 
+import functools
 import math
 
 import numpy as np
 
 from tensordiff.core.templates import defined, number
-from tensordiff.core.vjp import EinsumProduct, numbers_wanted
+from tensordiff.core.vjp import EinsumProduct, SpreadProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse
 from tensordiff.ops.arrangement import take_along_axis
 from tensordiff.ops.linear import linear
 from tensordiff.trace.graph import texts
-from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import Traced, expression_sources, expressions, keep_call, raw, record
+from tensordiff.trace.registry import implements, pulls_back
+from tensordiff.trace.traced import (
+    Traced,
+    as_array,
+    expression_sources,
+    expressions,
+    keep_call,
+    plain_inputs,
+    raw,
+    record,
+    record_numbers,
+)
 
 __all__: list[str] = []
 
@@ -63,6 +74,36 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
         return total / np.sum(counted, axis=axis, keepdims=keepdims)
     value = np.mean(raw(a), axis=axis, keepdims=keepdims)
     return _linear_reduction("mean", a, axis, keepdims, value, scale_by_count=True)
+
+
+def _reduction_pulled_back(name: str, trace, args, kwargs):
+    """``np.sum`` or ``np.mean`` (``name``) of a traced value along ``axis`` on a trace that
+    only wants numbers (see :func:`~tensordiff.trace.registry.pulls_back`): the value, its
+    expression as :func:`_linear_reduction` writes it, and the spread of the cotangent. Any
+    other option (``dtype``, ``where``, ...) takes the full rule."""
+    if len(args) != 1 or type(args[0]) is not Traced or not kwargs.keys() <= {"axis", "keepdims"}:
+        return None
+    keepdims = kwargs.get("keepdims", False)
+    found = plain_inputs(trace, args) if type(keepdims) is bool else None
+    if found is None:
+        return None
+    (x,), sources = found
+    axis = kwargs.get("axis")
+    axes = tuple(range(x.ndim)) if axis is None else normalize_axes(axis, x.ndim, name)
+    count = math.prod(x.shape[n] for n in axes)
+    if name == "mean" and not count:
+        return None  # the mean of nothing: NumPy's warning and NaN, by the full rule
+    value = (np.mean if name == "mean" else np.sum)(x, axis=axis, keepdims=keepdims)
+    product = SpreadProduct(1.0 / count if name == "mean" else None, axes, keepdims, x.shape)
+    where = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
+    return record_numbers(
+        trace, name, as_array(value), args, lambda _: product, f"{name}({{0}}{where})", sources,
+        axes=axes, keepdims=keepdims,
+    )  # fmt: skip
+
+
+pulls_back(np.sum)(functools.partial(_reduction_pulled_back, "sum"))
+pulls_back(np.mean)(functools.partial(_reduction_pulled_back, "mean"))
 
 
 def _other_dtype(a, dtype):

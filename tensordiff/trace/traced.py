@@ -96,13 +96,29 @@ class Trace:
     ``level`` is the nesting depth: a trace started while ``f`` of another trace runs
     (a derivative of a derivative) has the higher level, and its values may hold
     lower-level traced values.
+
+    ``numbers_only``: the call's derivative is a gradient backpropagated as numbers
+    (:func:`tensordiff.chain_rule.by_vector_jacobian_products`), and its formula, if
+    read, comes from tracing the call again. A rule with a pull-back
+    (:func:`tensordiff.trace.registry.pulls_back`) then records just the value and what
+    its vector–Jacobian product needs.
     """
 
-    __slots__ = ("level", "closed", "_constants", "_by_layout", "_by_address", "_names", "_fresh")
+    __slots__ = (
+        "level",
+        "closed",
+        "numbers_only",
+        "_constants",
+        "_by_layout",
+        "_by_address",
+        "_names",
+        "_fresh",
+    )
 
-    def __init__(self, level: int, named: dict | None = None):
+    def __init__(self, level: int, named: dict | None = None, numbers_only: bool = False):
         self.level = level
         self.closed = False  # set when its call has returned: its values are then leaks
+        self.numbers_only = numbers_only
         # id -> (object, name); the object is kept so its id cannot be reused
         self._constants: dict[int, tuple] = {}
         # Arrays indexed by how they read memory, so that finding a constant among those
@@ -130,10 +146,16 @@ class Trace:
 
     def apply(self, function: Callable, args: Sequence, kwargs: dict):
         """``function(*args, **kwargs)`` by its rule, this trace's values unwrapped inside."""
-        rule = registry.rule_for(function)
         # Rules take NumPy's own parameter names; NumPy's "no value" sentinel means "default".
         if kwargs:
             kwargs = {name: value for name, value in kwargs.items() if value is not np._NoValue}
+        # (a ufunc's pull-back, if any, has declined the call in Traced.__array_ufunc__)
+        if self.numbers_only and type(function) is not np.ufunc:
+            pull_back = registry.PULL_BACKS.get(function)
+            result = None if pull_back is None else pull_back(self, args, kwargs)
+            if result is not None:
+                return result
+        rule = registry.rule_for(function)
         # The state change and the error translation are spelled out, not `with` blocks:
         # this runs once per NumPy call of a traced function, where generator-based
         # context managers were a tenth of the tracing time.
@@ -462,6 +484,12 @@ class Traced(NDArrayOperatorsMixin):
 
     # ---- array protocols ----------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if self._trace.numbers_only and method == "__call__" and not kwargs:
+            pull_back = registry.PULL_BACKS.get(ufunc)
+            # (the rule declines, None, anything but the plain call on this trace's values)
+            result = None if pull_back is None else pull_back(self._trace, inputs, kwargs)
+            if result is not None:
+                return result
         function = ufunc if method == "__call__" else getattr(ufunc, method)
         # traced values and Python numbers (most calls) are known and real by their type
         if not all(type(x) in _REAL_OPERANDS for x in inputs):
@@ -1235,6 +1263,49 @@ def writable_constant(value, like: Traced, expr: str):
     if not np.issubdtype(value.dtype, np.inexact):
         return value
     return Traced(value, Node("constant", value.shape, (), expr), _open(like._trace))
+
+
+def plain_inputs(trace: Trace, inputs: Sequence) -> tuple[list, tuple] | None:
+    """``(values, sources)`` of a call's ``inputs`` for a rule that pulls back numbers
+    (:func:`~tensordiff.trace.registry.pulls_back`): each value of ``trace`` unwrapped, each
+    constant as it is, and their :func:`expression_sources`. None if an input needs the full
+    rule: a value of another trace or a stale one, a constant that is not a real number or
+    plain real array, or ``trace`` already closed (the full rule says so)."""
+    if trace.closed:
+        return None
+    values, sources = [], []
+    for x in inputs:
+        kind = type(x)
+        if kind is Traced:
+            if x._trace is not trace or x._stale is not None:
+                return None
+            values.append(x.value)
+            sources.append(x.node)
+        elif (
+            kind is float
+            or kind is int
+            or ((kind is np.ndarray or isinstance(x, np.generic)) and x.dtype.kind in "fiub")
+        ):
+            values.append(x)
+            sources.append(trace.name_of(x))
+        else:
+            return None
+    return values, tuple(sources)
+
+
+def record_numbers(
+    trace: Trace, op: str, value, inputs: Sequence, builder: Callable, template: str, sources,
+    **options,
+) -> Traced:  # fmt: skip
+    """:func:`record` and :func:`keep_call` for a rule that pulls back numbers: ``value`` of
+    ``op`` on ``inputs`` (all of them of ``trace`` or constants, as :func:`plain_inputs`
+    found), ``builder(n)`` its product for traced input ``n``, the expression written from
+    ``template`` and ``sources`` when first read."""
+    parents = tuple(
+        [(x.node, functools.partial(builder, n)) for n, x in enumerate(inputs) if type(x) is Traced]
+    )
+    node = Node(op, value.shape, parents, written_from=(template, sources))
+    return keep_call(Traced(value, node, trace), inputs, **options)
 
 
 def keep_call(result, inputs: Sequence, **options):

@@ -17,6 +17,7 @@ __all__ = [
     "ElementwiseProduct",
     "EinsumProduct",
     "ScatterProduct",
+    "IndexProduct",
     "MatmulProduct",
     "SpreadProduct",
     "SoftmaxProduct",
@@ -153,6 +154,28 @@ class ScatterProduct:
 
 
 @dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
+class IndexProduct:
+    """``∂y/∂x`` of ``y = x[index]``: the cotangent written back where it was read, repeated
+    reads (an integer array index, ``repeats``) summed.
+
+    >>> IndexProduct((np.array([2, 0, 2]),), (3,), True).vector_product(np.ones(3))
+    array([1., 0., 2.])
+    """
+
+    index: object
+    in_shape: tuple[int, ...]
+    repeats: bool
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        pulled = np.zeros(self.in_shape, dtype=cotangent.dtype)
+        if self.repeats:
+            np.add.at(pulled, self.index, cotangent)
+        else:
+            pulled[self.index] = cotangent
+        return pulled
+
+
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
 class MatmulProduct:
     """``∂y/∂x`` of a product of two matrices ``y = x B`` (``left``) or ``y = A x``: the
     cotangent times the other matrix transposed, on its side.
@@ -228,6 +251,7 @@ PRODUCTS = (
     ElementwiseProduct,
     EinsumProduct,
     ScatterProduct,
+    IndexProduct,
     MatmulProduct,
     SpreadProduct,
     SoftmaxProduct,

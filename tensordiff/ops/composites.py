@@ -32,7 +32,7 @@ from tensordiff.core.templates import defined, grouped, number, quantity
 from tensordiff.core.vjp import SoftmaxProduct, numbers_wanted
 from tensordiff.ops import jacobians, linalg
 from tensordiff.ops.arguments import letters
-from tensordiff.trace.traced import Traced, expressions, keep_call, raw, record
+from tensordiff.trace.traced import Traced, expression_sources, expressions, keep_call, raw, record
 
 __all__ = ["recognised", "quadratic_form", "COMPLETING"]
 
@@ -211,8 +211,7 @@ def _log_sum_exp(total) -> Traced | None:
     (u,) = exp_call[0]
     with np.errstate(divide="ignore"):
         value = np.log(raw(total))  # the user's own numbers
-    (total_name,) = expressions([total])
-    return _log_sum_exp_record(u, sum_call[1], value, f"log({total_name})")
+    return _log_sum_exp_record(u, sum_call[1], value, "log({0})", total)
 
 
 def _shifted_log_sum_exp(a, b) -> Traced | None:
@@ -229,9 +228,8 @@ def _shifted_log_sum_exp(a, b) -> Traced | None:
             continue
         if np.shape(value) != np.shape(raw(total)):
             continue  # c broadcast beyond the sum's own shape
-        (z_name,) = expressions([z])
         where = _sum_options(np.ndim(raw(z)), options)
-        return _log_sum_exp_record(z, options, value, f"log(sum(exp({z_name}){where}))")
+        return _log_sum_exp_record(z, options, value, f"log(sum(exp({{0}}){where}))", z)
     return None
 
 
@@ -240,9 +238,10 @@ def _sum_options(ndim: int, options: dict) -> str:
     return _axis_text(ndim, options["axes"]) + (", keepdims=True" if options["keepdims"] else "")
 
 
-def _log_sum_exp_record(u, options: dict, value, expr: str) -> Traced:
+def _log_sum_exp_record(u, options: dict, value, template: str, written_over) -> Traced:
     """``value = log(sum(exp(u)))`` along ``options["axes"]`` (kept if ``"keepdims"``),
-    recorded with the derivative ``s = softmax(u)``."""
+    recorded with the derivative ``s = softmax(u)``; its expression is ``template`` over
+    ``written_over``'s, written when first read."""
     axes, keepdims = options["axes"], options["keepdims"]
     u_value = raw(u)  # taken now: raw() depends on the call being served
     shape, out_shape = np.shape(u_value), np.shape(value)
@@ -258,7 +257,9 @@ def _log_sum_exp_record(u, options: dict, value, expr: str) -> Traced:
         ]
         return jacobians.index_term(out, wrt, [(wrt, s, name)], out_shape, shape)
 
-    return keep_call(record("logsumexp", value, [u], jacobian, expr=expr), [u], **options)
+    sources = expression_sources([written_over])
+    recorded = record("logsumexp", value, [u], jacobian, template, sources=sources)
+    return keep_call(recorded, [u], **options)
 
 
 def _softmax_of(u, axes):

@@ -135,7 +135,8 @@ def _pulled_back(ufunc, trace, inputs, kwargs):
     arrays = [as_array(v) for v in values]
     template, partials = _written(ufunc, inputs, arrays)
     builder = functools.partial(_elementwise_product, partials, arrays, value)
-    return record_numbers(trace, ufunc.__name__, value, inputs, builder, template, sources)
+    result = record_numbers(trace, ufunc.__name__, value, inputs, builder, template, sources)
+    return keep_call(result, inputs)
 
 
 def _elementwise_product(partials, arrays, value, position) -> ElementwiseProduct:

@@ -99,7 +99,8 @@ def _matmul_pulled_back(trace, inputs, kwargs):
         return None
     value = np.matmul(a, b)
     builder = functools.partial(_matmul_product, (a, b))
-    return record_numbers(trace, "matmul", value, inputs, builder, "{g0} {g1}", sources)
+    result = record_numbers(trace, "matmul", value, inputs, builder, "{g0} {g1}", sources)
+    return keep_call(result, inputs)
 
 
 def _matmul_product(values, position) -> MatmulProduct:

@@ -77,10 +77,12 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 
 
 def _reduction_pulled_back(name: str, trace, args, kwargs):
-    """``np.sum`` or ``np.mean`` (``name``) of a traced value along ``axis`` on a trace that
-    only wants numbers (see :func:`~tensordiff.trace.registry.pulls_back`): the value, its
-    expression as :func:`_linear_reduction` writes it, and the spread of the cotangent. Any
-    other option (``dtype``, ``where``, ...) takes the full rule."""
+    """``np.sum``, ``np.mean``, ``np.max`` or ``np.min`` (``name``) of a traced value along
+    ``axis`` on a trace that only wants numbers (see
+    :func:`~tensordiff.trace.registry.pulls_back`): the value, its expression as the full
+    rule writes it, and the cotangent spread back over the reduced axes (to the extreme's
+    entries, shared among ties, for max and min). Any other option (``dtype``, ``where``,
+    ``initial``, ...) takes the full rule."""
     if len(args) != 1 or type(args[0]) is not Traced or not kwargs.keys() <= {"axis", "keepdims"}:
         return None
     keepdims = kwargs.get("keepdims", False)
@@ -91,19 +93,39 @@ def _reduction_pulled_back(name: str, trace, args, kwargs):
     axis = kwargs.get("axis")
     axes = tuple(range(x.ndim)) if axis is None else normalize_axes(axis, x.ndim, name)
     count = math.prod(x.shape[n] for n in axes)
-    if name == "mean" and not count:
-        return None  # the mean of nothing: NumPy's warning and NaN, by the full rule
-    value = (np.mean if name == "mean" else np.sum)(x, axis=axis, keepdims=keepdims)
-    product = SpreadProduct(1.0 / count if name == "mean" else None, axes, keepdims, x.shape)
+    if not count:
+        return None  # nothing to reduce: NumPy's warning or error, by the full rule
+    reduce = _REDUCE[name]
+    value = as_array(reduce(x, axis=axes, keepdims=keepdims))
+    if name in ("max", "min"):
+        builder = functools.partial(_extreme_product, reduce, x, axes, keepdims)
+    else:
+        scale = 1.0 / count if name == "mean" else None
+        builder = functools.partial(_spread_product, scale, axes, keepdims, x.shape)
     where = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
-    return record_numbers(
-        trace, name, as_array(value), args, lambda _: product, f"{name}({{0}}{where})", sources,
-        axes=axes, keepdims=keepdims,
-    )  # fmt: skip
+    result = record_numbers(trace, name, value, args, builder, f"{name}({{0}}{where})", sources)
+    return keep_call(result, args, axes=axes, keepdims=keepdims)
+
+
+_REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
+
+
+def _spread_product(scale, axes, keepdims, shape, _) -> SpreadProduct:
+    return SpreadProduct(scale, axes, keepdims, shape)
+
+
+def _extreme_product(reduce, x, axes, keepdims, _) -> SpreadProduct:
+    """The cotangent of ``reduce(x)`` (max or min) spread back to the entries that attain
+    it, shared equally among ties (the weights of :func:`_extreme`)."""
+    attains = x == reduce(x, axis=axes, keepdims=True)
+    share = attains / np.sum(attains, axis=axes, keepdims=True)
+    return SpreadProduct(share, axes, keepdims, x.shape)
 
 
 pulls_back(np.sum)(functools.partial(_reduction_pulled_back, "sum"))
 pulls_back(np.mean)(functools.partial(_reduction_pulled_back, "mean"))
+pulls_back(*{np.max, np.amax})(functools.partial(_reduction_pulled_back, "max"))
+pulls_back(*{np.min, np.amin})(functools.partial(_reduction_pulled_back, "min"))
 
 
 def _other_dtype(a, dtype):

@@ -1294,18 +1294,16 @@ def plain_inputs(trace: Trace, inputs: Sequence) -> tuple[list, tuple] | None:
 
 
 def record_numbers(
-    trace: Trace, op: str, value, inputs: Sequence, builder: Callable, template: str, sources,
-    **options,
-) -> Traced:  # fmt: skip
-    """:func:`record` and :func:`keep_call` for a rule that pulls back numbers: ``value`` of
-    ``op`` on ``inputs`` (all of them of ``trace`` or constants, as :func:`plain_inputs`
-    found), ``builder(n)`` its product for traced input ``n``, the expression written from
-    ``template`` and ``sources`` when first read."""
+    trace: Trace, op: str, value, inputs: Sequence, builder: Callable, template: str, sources
+) -> Traced:
+    """:func:`record` for a rule that pulls back numbers: ``value`` of ``op`` on ``inputs``
+    (all of them of ``trace`` or constants, as :func:`plain_inputs` found), ``builder(n)``
+    its product for traced input ``n``, the expression written from ``template`` and
+    ``sources`` when first read."""
     parents = tuple(
         [(x.node, functools.partial(builder, n)) for n, x in enumerate(inputs) if type(x) is Traced]
     )
-    node = Node(op, value.shape, parents, written_from=(template, sources))
-    return keep_call(Traced(value, node, trace), inputs, **options)
+    return Traced(value, Node(op, value.shape, parents, written_from=(template, sources)), trace)
 
 
 def keep_call(result, inputs: Sequence, **options):

@@ -24,6 +24,7 @@ recorded as the softmax of ``z``: ``softmax(z − c) = softmax(z)`` for every ``
 ``c + log Σ exp(z − c) = log Σ exp z`` and ``(z − c) − log Σ exp(z − c) = log softmax(z)``.
 """
 
+import functools
 import re
 
 import numpy as np
@@ -32,6 +33,7 @@ from tensordiff.core.templates import defined, grouped, number, quantity
 from tensordiff.core.vjp import SoftmaxProduct, numbers_wanted
 from tensordiff.ops import jacobians, linalg
 from tensordiff.ops.arguments import letters
+from tensordiff.trace.graph import texts
 from tensordiff.trace.traced import Traced, expression_sources, expressions, keep_call, raw, record
 
 __all__ = ["recognised", "quadratic_form", "COMPLETING"]
@@ -130,11 +132,12 @@ def _softmax(numerator, denominator) -> Traced | None:
     value = raw(numerator) / raw(denominator)  # the user's own numbers
     if np.shape(value) != shape:
         return None
-    name = _softmax_symbol(z, axes)  # also how the value reads
+    symbol = _softmax_symbol(z, axes)  # also how the value reads
 
     def jacobian(_):  # ∂s[i]/∂z[j] = δ[i,j] s[i] − s[i] s[j] along the axes, δ across
         if numbers_wanted():
             return SoftmaxProduct("softmax", value, axes, True)
+        name = symbol()
         out = letters(len(shape))
         wrt = _along(out, axes)
         diagonal = jacobians.index_term(out, out, [(out, value, name)], shape, shape)
@@ -143,13 +146,26 @@ def _softmax(numerator, denominator) -> Traced | None:
         )
         return (diagonal, outer)
 
-    return keep_call(record("softmax", value, [z], jacobian, expr=name), [z], axes=axes)
+    recorded = record("softmax", value, [z], jacobian, symbol, sources=symbol.args[1])
+    return keep_call(recorded, [z], axes=axes)
 
 
-def _softmax_symbol(z, axes) -> str:
-    """The symbol ``s`` defined as ``softmax(z)`` along ``axes``."""
-    (z_name,) = expressions([z])
-    return defined("s", f"softmax({z_name}{_axis_text(np.ndim(raw(z)), axes)})")
+def _softmax_symbol(z, axes) -> functools.partial:
+    """The symbol ``s`` defined as ``softmax(z)`` along ``axes``, written when called (a
+    gradient computed as numbers never reads it): ``symbol()``, or ``symbol(z_text)`` as
+    the template of an expression over ``z`` (its sources are ``symbol.args[1]``)."""
+    return functools.partial(
+        _softmax_text, _axis_text(np.ndim(raw(z)), axes), expression_sources([z])
+    )
+
+
+def _softmax_text(axis_text: str, sources: tuple, *z_text: str) -> str:
+    (z_name,) = z_text or texts(sources)
+    return defined("s", f"softmax({z_name}{axis_text})")
+
+
+def _log_of(symbol, *z_text: str) -> str:
+    return f"log({symbol(*z_text)})"
 
 
 def _axis_text(ndim: int, axes) -> str:
@@ -186,20 +202,22 @@ def _log_softmax_record(z, axes, s, value) -> Traced:
     """``value = log(softmax(z))`` along ``axes`` (``s`` the softmax, or None to compute it),
     recorded with ``∂log s[i]/∂z[j] = δ[i,j] − s[j]`` along the axes, δ across the others."""
     shape = np.shape(value)
-    name = _softmax_symbol(z, axes)
+    symbol = _softmax_symbol(z, axes)
     z_value = raw(z)  # taken now: raw() depends on the call being served
 
     def jacobian(_):
         softmax = _softmax_of(z_value, axes) if s is None else s
         if numbers_wanted():
             return SoftmaxProduct("log_softmax", softmax, axes, True)
+        name = symbol()
         out = letters(len(shape))
         wrt = _along(out, axes)
         ones = jacobians.index_term(out, out, [], shape, shape)
         minus_s = jacobians.index_term(out, wrt, [(wrt, softmax, name)], shape, shape, -1.0)
         return (ones, minus_s)
 
-    return record("log_softmax", value, [z], jacobian, expr=f"log({name})")
+    template = functools.partial(_log_of, symbol)
+    return record("log_softmax", value, [z], jacobian, template, sources=symbol.args[1])
 
 
 def _log_sum_exp(total) -> Traced | None:
@@ -245,12 +263,13 @@ def _log_sum_exp_record(u, options: dict, value, template: str, written_over) ->
     axes, keepdims = options["axes"], options["keepdims"]
     u_value = raw(u)  # taken now: raw() depends on the call being served
     shape, out_shape = np.shape(u_value), np.shape(value)
-    name = _softmax_symbol(u, axes)
+    symbol = _softmax_symbol(u, axes)
 
     def jacobian(_):
         s = _softmax_of(u_value, axes)
         if numbers_wanted():
             return SoftmaxProduct("logsumexp", s, axes, keepdims)
+        name = symbol()
         wrt = letters(len(shape))
         out = [
             None if n in axes else wrt[n] for n in range(len(shape)) if keepdims or n not in axes

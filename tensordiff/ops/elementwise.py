@@ -30,6 +30,7 @@ from tensordiff.trace.traced import (
     keep_call,
     named,
     plain_inputs,
+    plain_sources,
     raw,
     record,
     record_numbers,
@@ -114,10 +115,9 @@ def _pulled_back(ufunc, trace, inputs, kwargs):
     :func:`~tensordiff.trace.registry.pulls_back`): the value, and per traced input a
     builder of its elementwise product. None (the full rule) for inputs
     :func:`plain_inputs` leaves to it, and a value NumPy refuses to compute."""
-    found = None if kwargs else plain_inputs(trace, inputs)
-    if found is None:
+    values = None if kwargs else plain_inputs(trace, inputs)
+    if values is None:
         return None
-    values, sources = found
     if ufunc in composites.COMPLETING:  # a composite it completes is recorded as one node
         token = context.serve(trace.level)  # (recognition reads the values being served)
         try:
@@ -135,6 +135,7 @@ def _pulled_back(ufunc, trace, inputs, kwargs):
     arrays = [as_array(v) for v in values]
     template, partials = _written(ufunc, inputs, arrays)
     builder = functools.partial(_elementwise_product, partials, arrays, value)
+    sources = plain_sources(trace, inputs)
     result = record_numbers(trace, ufunc.__name__, value, inputs, builder, template, sources)
     return keep_call(result, inputs)
 

@@ -108,10 +108,8 @@ def _getitem_pulled_back(trace, args, kwargs):
     entries = index if isinstance(index, tuple) else (index,)
     if type(x) is not Traced or not all(map(_plain_entry, entries)):
         return None
-    found = plain_inputs(trace, [x])
-    if found is None or sum(e is Ellipsis for e in entries) > 1:
+    if plain_inputs(trace, [x]) is None or sum(e is Ellipsis for e in entries) > 1:
         return None
-    _, sources = found
     try:
         value = x.value[index]
     except (IndexError, ValueError):
@@ -119,7 +117,7 @@ def _getitem_pulled_back(trace, args, kwargs):
     basic = all(type(e) is not np.ndarray for e in entries)
     template = "{g0}[" + ", ".join(_index_text(e) for e in entries) + "]"
     builder = functools.partial(_index_product, index, x.shape, not basic)
-    return record_numbers(trace, "index", value, [x], builder, template, sources)
+    return record_numbers(trace, "index", value, [x], builder, template, (x.node,))
 
 
 def _plain_entry(entry) -> bool:

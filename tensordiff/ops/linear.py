@@ -25,6 +25,7 @@ from tensordiff.trace.traced import (
     expressions,
     keep_call,
     plain_inputs,
+    plain_sources,
     raw,
     record,
     record_numbers,
@@ -91,14 +92,15 @@ def _matmul_pulled_back(trace, inputs, kwargs):
     """``x1 @ x2`` of two matrices on a trace that only wants numbers (see
     :func:`~tensordiff.trace.registry.pulls_back`); other ranks take the full rule (a
     vector may make a quadratic form)."""
-    found = None if kwargs or len(inputs) != 2 else plain_inputs(trace, inputs)
-    if found is None:
+    values = None if kwargs or len(inputs) != 2 else plain_inputs(trace, inputs)
+    if values is None:
         return None
-    (a, b), sources = found
+    a, b = values
     if np.ndim(a) != 2 or np.ndim(b) != 2 or a.shape[1] != b.shape[0]:
         return None
     value = np.matmul(a, b)
     builder = functools.partial(_matmul_product, (a, b))
+    sources = plain_sources(trace, inputs)
     result = record_numbers(trace, "matmul", value, inputs, builder, "{g0} {g1}", sources)
     return keep_call(result, inputs)
 

@@ -28,6 +28,7 @@ from tensordiff.trace.traced import (
     expressions,
     keep_call,
     plain_inputs,
+    plain_sources,
     raw,
     record,
     record_numbers,
@@ -86,10 +87,10 @@ def _reduction_pulled_back(name: str, trace, args, kwargs):
     if len(args) != 1 or type(args[0]) is not Traced or not kwargs.keys() <= {"axis", "keepdims"}:
         return None
     keepdims = kwargs.get("keepdims", False)
-    found = plain_inputs(trace, args) if type(keepdims) is bool else None
-    if found is None:
+    values = plain_inputs(trace, args) if type(keepdims) is bool else None
+    if values is None:
         return None
-    (x,), sources = found
+    (x,) = values
     axis = kwargs.get("axis")
     axes = tuple(range(x.ndim)) if axis is None else normalize_axes(axis, x.ndim, name)
     count = math.prod(x.shape[n] for n in axes)
@@ -103,6 +104,7 @@ def _reduction_pulled_back(name: str, trace, args, kwargs):
         scale = 1.0 / count if name == "mean" else None
         builder = functools.partial(_spread_product, scale, axes, keepdims, x.shape)
     where = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
+    sources = plain_sources(trace, args)
     result = record_numbers(trace, name, value, args, builder, f"{name}({{0}}{where})", sources)
     return keep_call(result, args, axes=axes, keepdims=keepdims)
 

@@ -83,11 +83,15 @@ def _write_expressions(root: Node) -> None:
         node.expr = written(node.op, template, texts(sources))
 
 
-def written(op: str, template: str | None, exprs: Sequence[str]) -> str:
+def written(op: str, template: str | Callable | None, exprs: Sequence[str]) -> str:
     """``template`` (``"{0} + {1}"``, ``{g0}`` for the first input grouped in parentheses
-    when compound) filled with the inputs' texts ``exprs``; ``op(input, ...)`` without one."""
+    when compound) filled with the inputs' texts ``exprs``; ``op(input, ...)`` without one.
+    A callable template writes the text itself from ``exprs`` (a defined symbol, whose
+    legend entry is made of the texts)."""
     if template is None:
         return f"{op}({', '.join(e for e in exprs if e)})"
+    if callable(template):
+        return template(*exprs)
     return template.format(*exprs, **{f"g{n}": grouped(e) for n, e in enumerate(exprs)})
 
 

@@ -1265,32 +1265,36 @@ def writable_constant(value, like: Traced, expr: str):
     return Traced(value, Node("constant", value.shape, (), expr), _open(like._trace))
 
 
-def plain_inputs(trace: Trace, inputs: Sequence) -> tuple[list, tuple] | None:
-    """``(values, sources)`` of a call's ``inputs`` for a rule that pulls back numbers
+def plain_inputs(trace: Trace, inputs: Sequence) -> list | None:
+    """The values of a call's ``inputs`` for a rule that pulls back numbers
     (:func:`~tensordiff.trace.registry.pulls_back`): each value of ``trace`` unwrapped, each
-    constant as it is, and their :func:`expression_sources`. None if an input needs the full
-    rule: a value of another trace or a stale one, a constant that is not a real number or
-    plain real array, or ``trace`` already closed (the full rule says so)."""
+    constant as it is. None if an input needs the full rule: a value of another trace or a
+    stale one, a constant that is not a real number or plain real array, or ``trace``
+    already closed (the full rule says so)."""
     if trace.closed:
         return None
-    values, sources = [], []
+    values = []
     for x in inputs:
         kind = type(x)
         if kind is Traced:
             if x._trace is not trace or x._stale is not None:
                 return None
             values.append(x.value)
-            sources.append(x.node)
         elif (
             kind is float
             or kind is int
             or ((kind is np.ndarray or isinstance(x, np.generic)) and x.dtype.kind in "fiub")
         ):
             values.append(x)
-            sources.append(trace.name_of(x))
         else:
             return None
-    return values, tuple(sources)
+    return values
+
+
+def plain_sources(trace: Trace, inputs: Sequence) -> tuple:
+    """:func:`expression_sources` of inputs :func:`plain_inputs` accepted, taken once the
+    value is computed (as the full rules do: a call NumPy refuses names no constant)."""
+    return tuple([x.node if type(x) is Traced else trace.name_of(x) for x in inputs])
 
 
 def record_numbers(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces consult)
-from tensordiff.chain_rule import accumulate, by_vector_jacobian_products
+from tensordiff.chain_rule import accumulate, by_vector_jacobian_products, gradient_writer
 from tensordiff.core import context, trees
 from tensordiff.core.dtypes import as_real_array, refuse_out_of_core
 from tensordiff.core.labels import labels_for
@@ -178,8 +178,8 @@ def trace_call(
 def _flatten(tree, pytrees: bool, what: str) -> tuple[list, object]:
     """``([(path, leaf), ...], skeleton)`` of an argument or output; without ``trees`` the
     whole value is one leaf (a container is refused later, as a value)."""
-    if not pytrees:
-        _, skeleton = trees.flatten(tree, is_leaf=lambda _: True)
+    if not pytrees or type(tree) is np.ndarray or type(tree) is Traced:
+        _, skeleton = trees.flatten(tree, is_leaf=lambda _: True)  # one array: one leaf
         return [((), tree)], skeleton
     refuse_out_of_core(tree, what)  # before looking inside: an xarray object is no tree
     found = list(trees.leaves_with_paths(tree, is_leaf=_is_tensor))
@@ -341,12 +341,12 @@ def differentiate(
     """
     # A gradient backpropagated as numbers (its formula traced again if read) records each
     # call by its pull-back; a meter counting the contractions needs the terms themselves.
-    numbers_only = (
+    numbers_traced = (
         out == ()
         and by_vector_jacobian_products(mode, (), observer)
         and not context.current().meters
     )
-    call = trace_call(f, positions, args, kwargs, pytrees, has_aux, numbers_only)
+    call = trace_call(f, positions, args, kwargs, pytrees, has_aux, numbers_traced)
     single_output = trees.is_leaf_node(call.output_skeleton)
     if out == () and not (single_output and call.outputs[0].shape == ()):
         raise NotScalar(
@@ -397,6 +397,9 @@ def differentiate(
             ]
             if numbers_only:  # the structure, for formulas, is recomputed if asked for
                 for j, jacobian in enumerate(jacobians):
+                    jacobian._writer = functools.partial(
+                        gradient_writer, jacobian.shape, jacobian.dtype
+                    )
                     jacobian._structure = functools.partial(
                         _structured_terms, f, positions, args, kwargs, out, wrt,
                         pytrees, has_aux, (o, k, j),

@@ -128,7 +128,9 @@ def trace_call(
     positions = [position % len(args) for position in positions]
     args = list(args)
     names = parameter_names(f, len(args))
-    trace = Trace(next_level(), visible_arrays(f, args, names), numbers_only)
+    # the arrays f sees, named when a constant is first looked up (the arguments as given)
+    named = functools.partial(visible_arrays, f, list(args), names)
+    trace = Trace(next_level(), named, numbers_only)
     inputs, skeletons = {}, {}
     for position in dict.fromkeys(positions):
         found, skeletons[position] = _flatten(args[position], pytrees, f"argument {position}")

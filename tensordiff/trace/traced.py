@@ -124,9 +124,12 @@ class Trace:
         "_by_address",
         "_names",
         "_fresh",
+        "_unnamed",
     )
 
-    def __init__(self, level: int, named: dict | None = None, numbers_only: bool = False):
+    def __init__(
+        self, level: int, named: dict | Callable[[], dict] | None = None, numbers_only=False
+    ):
         self.level = level
         self.closed = False  # set when its call has returned: its values are then leaks
         self.numbers_only = numbers_only
@@ -139,10 +142,15 @@ class Trace:
         self._by_address: dict[int, list] = {}  # first element's address -> [(order, entry)]
         self._names: set[str] = set()
         self._fresh = 1  # no name K1 ... K(fresh - 1) is free
+        # ``named`` may be a function finding the names: called when a constant is first
+        # looked up (a gradient computed as numbers may never name one)
+        self._unnamed = named if callable(named) else None
+        if not callable(named):
+            self._name_all(named or {})
+
+    def _name_all(self, named: dict) -> None:
         # one entry per object: of two names for the same array, the last one counts
-        for value, name in {
-            id(value): (value, name) for name, value in (named or {}).items()
-        }.values():
+        for value, name in {id(value): (value, name) for name, value in named.items()}.values():
             self._remember(value, name)
 
     def _remember(self, value, name: str) -> tuple:
@@ -275,6 +283,9 @@ class Trace:
         matrix, a broadcast, a diagonal) is a different array and gets its own name, so
         a formula never shows ``A[i,j]`` where the numbers are ``A[j,i]``.
         """
+        if self._unnamed is not None:
+            unnamed, self._unnamed = self._unnamed, None
+            self._name_all(unnamed())
         known = self._constants.get(id(value))
         if known is not None and known[0] is value:
             return known
@@ -1303,9 +1314,12 @@ def plain_inputs(trace: Trace, inputs: Sequence) -> list | None:
 
 
 def plain_sources(trace: Trace, inputs: Sequence) -> tuple:
-    """:func:`expression_sources` of inputs :func:`plain_inputs` accepted, taken once the
-    value is computed (as the full rules do: a call NumPy refuses names no constant)."""
-    return tuple([x.node if type(x) is Traced else trace.name_of(x) for x in inputs])
+    """:func:`expression_sources` of inputs :func:`plain_inputs` accepted, a constant's name
+    found when the text is written (a gradient computed as numbers writes it only for an
+    error message; its formula comes from tracing the call again)."""
+    return tuple(
+        [x.node if type(x) is Traced else functools.partial(trace.name_of, x) for x in inputs]
+    )
 
 
 def record_numbers(

@@ -169,12 +169,12 @@ def gradient_writer(shape, dtype, terms, out=None) -> np.ndarray:
     reshaped, copied (the user may write into it) or written into ``out``; no term (a
     constant output) is zeros."""
     if not terms:
-        array = np.zeros((), dtype)
+        array = np.zeros(shape, dtype)
     else:
         ((array, _),) = terms[0].factors
         array = array.reshape(shape)
     if out is None:
-        return np.array(np.broadcast_to(array, shape), dtype=dtype)
+        return np.array(array, dtype=dtype)
     out[...] = array
     return out
 

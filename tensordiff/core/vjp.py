@@ -197,25 +197,28 @@ class MatmulProduct:
 
 @dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
 class SpreadProduct:
-    """``∂y/∂x`` of ``y = scale · Σ x`` along ``axes`` (kept as size 1 if ``keepdims``): the
-    cotangent spread back over the summed axes, times ``scale`` (None: 1).
+    """``∂y/∂x`` of ``y = scale · Σ x`` over the axes of ``x`` (of ``in_shape``) that
+    ``kept_shape`` has as size 1: the cotangent spread back over them, times ``scale``
+    (None: 1; an array of ``in_shape``: the weights of a max).
 
-    >>> SpreadProduct(0.5, (1,), False, (2, 2)).vector_product(np.array([2.0, 4.0]))
+    >>> SpreadProduct(0.5, (2, 1), (2, 2)).vector_product(np.array([2.0, 4.0]))
     array([[1., 1.],
            [2., 2.]])
     """
 
     scale: object
-    axes: tuple[int, ...]
-    keepdims: bool
+    kept_shape: tuple[int, ...]  # the output's shape with the summed axes kept as size 1
     in_shape: tuple[int, ...]
 
     def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
-        if not self.keepdims:
-            cotangent = np.expand_dims(cotangent, self.axes)
+        cotangent = cotangent.reshape(self.kept_shape)
         if self.scale is not None:
             cotangent = cotangent * self.scale
-        return np.array(np.broadcast_to(cotangent, self.in_shape))
+        if cotangent.shape == self.in_shape:
+            return cotangent  # weights over every entry: spread already
+        spread = np.empty(self.in_shape, dtype=cotangent.dtype)
+        spread[...] = cotangent
+        return spread
 
 
 @dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__

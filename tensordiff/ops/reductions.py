@@ -98,11 +98,12 @@ def _reduction_pulled_back(name: str, trace, args, kwargs):
         return None  # nothing to reduce: NumPy's warning or error, by the full rule
     reduce = _REDUCE[name]
     value = as_array(reduce(x, axis=axes, keepdims=keepdims))
+    kept = tuple(1 if n in axes else size for n, size in enumerate(x.shape))
     if name in ("max", "min"):
-        builder = functools.partial(_extreme_product, reduce, x, axes, keepdims)
+        builder = functools.partial(_extreme_product, reduce, x, axes, kept)
     else:
         scale = 1.0 / count if name == "mean" else None
-        builder = functools.partial(_spread_product, scale, axes, keepdims, x.shape)
+        builder = functools.partial(_spread_product, scale, kept, x.shape)
     where = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
     sources = plain_sources(trace, args)
     result = record_numbers(trace, name, value, args, builder, f"{name}({{0}}{where})", sources)
@@ -112,16 +113,16 @@ def _reduction_pulled_back(name: str, trace, args, kwargs):
 _REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
 
 
-def _spread_product(scale, axes, keepdims, shape, _) -> SpreadProduct:
-    return SpreadProduct(scale, axes, keepdims, shape)
+def _spread_product(scale, kept, shape, _) -> SpreadProduct:
+    return SpreadProduct(scale, kept, shape)
 
 
-def _extreme_product(reduce, x, axes, keepdims, _) -> SpreadProduct:
+def _extreme_product(reduce, x, axes, kept, _) -> SpreadProduct:
     """The cotangent of ``reduce(x)`` (max or min) spread back to the entries that attain
     it, shared equally among ties (the weights of :func:`_extreme`)."""
     attains = x == reduce(x, axis=axes, keepdims=True)
     share = attains / np.sum(attains, axis=axes, keepdims=True)
-    return SpreadProduct(share, axes, keepdims, x.shape)
+    return SpreadProduct(share, kept, x.shape)
 
 
 pulls_back(np.sum)(functools.partial(_reduction_pulled_back, "sum"))

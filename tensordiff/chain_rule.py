@@ -44,7 +44,7 @@ from tensordiff.core.term import Term, axis_classes, contract_terms
 from tensordiff.core.vjp import PRODUCTS
 from tensordiff.trace.graph import Node, toposort
 
-__all__ = ["MODES", "accumulate", "identity", "by_vector_jacobian_products"]
+__all__ = ["MODES", "accumulate", "identity", "by_vector_jacobian_products", "gradient_writer"]
 
 MODES = ("auto", "optimal", "reverse", "forward")
 NETWORK_FACTORS = 16
@@ -88,31 +88,41 @@ def by_vector_jacobian_products(mode: str, output_shape, observer=None) -> bool:
 def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
     """Reverse accumulation of a scalar output by vector–Jacobian products."""
     wanted = _depends_on(order, found)
-    cotangents: dict[Node, np.ndarray] = {order[0]: np.ones(order[0].shape)}
-    # the local Jacobians' factor names go unread; derivatives that are infinite or NaN
-    # (log at 0) are numbers to pass on here, not warnings, for every step at once
-    with context.changed(named=False), np.errstate(divide="ignore", invalid="ignore"):
-        for node in order:
-            cotangent = cotangents.pop(node, None)
-            if cotangent is None:
-                continue
-            if node in found:
-                found[node] = (_gradient_term(cotangent, output_shape),)
-            for parent, local_jacobian in node.parents:
-                if parent not in wanted:
-                    continue
-                local = local_jacobian()
-                if type(local) in PRODUCTS:
-                    products = (local.vector_product(cotangent),)
-                else:
-                    products = (
-                        _vector_jacobian_product(cotangent, term, parent.shape)
-                        for term in _terms_of(local)
-                    )
-                for product in products:
-                    previous = cotangents.get(parent)
-                    cotangents[parent] = product if previous is None else previous + product
+    token = context.set_fields(named=False)  # the local Jacobians' factor names go unread
+    try:
+        _pull_back(order, wanted, output_shape, found)
+    finally:
+        context.reset(token)
     return found
+
+
+# Derivatives that are infinite or NaN (log at 0) are numbers to pass on here, not
+# warnings, for every step at once.
+@np.errstate(divide="ignore", invalid="ignore")
+def _pull_back(order: list[Node], wanted: set, output_shape, found: dict) -> None:
+    """The cotangent of each node of ``order`` pulled back to its parents in ``wanted``; a
+    leaf's in ``found`` is its gradient."""
+    cotangents: dict[Node, np.ndarray] = {order[0]: np.ones(order[0].shape)}
+    for node in order:
+        cotangent = cotangents.pop(node, None)
+        if cotangent is None:
+            continue
+        if node in found:
+            found[node] = (_gradient_term(cotangent, output_shape),)
+        for parent, local_jacobian in node.parents:
+            if parent not in wanted:
+                continue
+            local = local_jacobian()
+            if type(local) in PRODUCTS:
+                products = (local.vector_product(cotangent),)
+            else:
+                products = (
+                    _vector_jacobian_product(cotangent, term, parent.shape)
+                    for term in _terms_of(local)
+                )
+            for product in products:
+                previous = cotangents.get(parent)
+                cotangents[parent] = product if previous is None else previous + product
 
 
 def _vector_jacobian_product(cotangent: np.ndarray, local: Term, parent_shape) -> np.ndarray:
@@ -147,7 +157,26 @@ def _vector_jacobian_product(cotangent: np.ndarray, local: Term, parent_shape) -
 def _gradient_term(gradient: np.ndarray, output_shape) -> Term:
     """The gradient as a term over the output's (size-1) axes and the argument's."""
     term = Term.dense(gradient, "∇")
+    if not output_shape:
+        return term
     return Term(term.factors, ((),) * len(output_shape) + term.axes, term.sizes, term.names)
+
+
+def gradient_writer(shape, dtype, terms, out=None) -> np.ndarray:
+    """The dense array of a gradient computed as numbers (a Tensor's writer, see
+    :attr:`tensordiff.tensor.Tensor._writer`): its one term is one factor over the
+    argument's axes, in order (:func:`_gradient_term`), so the array is that factor
+    reshaped, copied (the user may write into it) or written into ``out``; no term (a
+    constant output) is zeros."""
+    if not terms:
+        array = np.zeros(shape, dtype)
+    else:
+        ((array, _),) = terms[0].factors
+        array = array.reshape(shape)
+    if out is None:
+        return np.array(array, dtype=dtype)
+    out[...] = array
+    return out
 
 
 def _depends_on(order: list[Node], leaves) -> set[Node]:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces consult)
-from tensordiff.chain_rule import accumulate, by_vector_jacobian_products
-from tensordiff.core import trees
+from tensordiff.chain_rule import accumulate, by_vector_jacobian_products, gradient_writer
+from tensordiff.core import context, trees
 from tensordiff.core.dtypes import as_real_array, refuse_out_of_core
 from tensordiff.core.labels import labels_for
 from tensordiff.core.options import integer
@@ -107,6 +107,7 @@ def trace_call(
     kwargs,
     pytrees: bool = False,
     has_aux: bool = False,
+    numbers_only: bool = False,
 ) -> TracedCall:
     """Call ``f`` with the arguments at ``positions`` traced, and record the graph.
 
@@ -114,7 +115,8 @@ def trace_call(
     traced argument with its leaves, listed once for each time it was given. With
     ``pytrees``, arguments and the output may be nested dicts, lists and tuples of arrays
     (as in JAX); without, each must be one array. With ``has_aux``, ``f`` returns
-    ``(output, aux)``; ``aux`` is kept, not differentiated.
+    ``(output, aux)``; ``aux`` is kept, not differentiated. ``numbers_only``: the graph
+    is only backpropagated as numbers (see :class:`~tensordiff.trace.traced.Trace`).
     """
     positions = [integer(position, "argnums") for position in positions]
     for position in positions:
@@ -126,7 +128,9 @@ def trace_call(
     positions = [position % len(args) for position in positions]
     args = list(args)
     names = parameter_names(f, len(args))
-    trace = Trace(next_level(), visible_arrays(f, args, names))
+    # the arrays f sees, named when a constant is first looked up (the arguments as given)
+    named = functools.partial(visible_arrays, f, list(args), names)
+    trace = Trace(next_level(), named, numbers_only)
     inputs, skeletons = {}, {}
     for position in dict.fromkeys(positions):
         found, skeletons[position] = _flatten(args[position], pytrees, f"argument {position}")
@@ -176,8 +180,8 @@ def trace_call(
 def _flatten(tree, pytrees: bool, what: str) -> tuple[list, object]:
     """``([(path, leaf), ...], skeleton)`` of an argument or output; without ``trees`` the
     whole value is one leaf (a container is refused later, as a value)."""
-    if not pytrees:
-        _, skeleton = trees.flatten(tree, is_leaf=lambda _: True)
+    if not pytrees or type(tree) is np.ndarray or type(tree) is Traced:
+        _, skeleton = trees.flatten(tree, is_leaf=lambda _: True)  # one array: one leaf
         return [((), tree)], skeleton
     refuse_out_of_core(tree, what)  # before looking inside: an xarray object is no tree
     found = list(trees.leaves_with_paths(tree, is_leaf=_is_tensor))
@@ -337,7 +341,14 @@ def differentiate(
     output (NotScalar otherwise). ``observer`` sees each step of the chain rule (see
     :func:`tensordiff.chain_rule.accumulate`).
     """
-    call = trace_call(f, positions, args, kwargs, pytrees, has_aux)
+    # A gradient backpropagated as numbers (its formula traced again if read) records each
+    # call by its pull-back; a meter counting the contractions needs the terms themselves.
+    numbers_traced = (
+        out == ()
+        and by_vector_jacobian_products(mode, (), observer)
+        and not context.current().meters
+    )
+    call = trace_call(f, positions, args, kwargs, pytrees, has_aux, numbers_traced)
     single_output = trees.is_leaf_node(call.output_skeleton)
     if out == () and not (single_output and call.outputs[0].shape == ()):
         raise NotScalar(
@@ -388,6 +399,9 @@ def differentiate(
             ]
             if numbers_only:  # the structure, for formulas, is recomputed if asked for
                 for j, jacobian in enumerate(jacobians):
+                    jacobian._writer = functools.partial(
+                        gradient_writer, jacobian.shape, jacobian.dtype
+                    )
                     jacobian._structure = functools.partial(
                         _structured_terms, f, positions, args, kwargs, out, wrt,
                         pytrees, has_aux, (o, k, j),

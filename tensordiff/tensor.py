@@ -344,6 +344,7 @@ class Jacobian(Tensor):
         """
         if self._structure is not None:
             self.terms, self._structure = self._structure(), None
+            self._writer = None  # (it wrote the numbers' one factor)
         return self.terms
 
     def plan(self):

@@ -13,7 +13,17 @@ import numpy as np
 
 from tensordiff.core import context, paths
 
-__all__ = ["ElementwiseProduct", "EinsumProduct", "ScatterProduct", "PRODUCTS", "numbers_wanted"]
+__all__ = [
+    "ElementwiseProduct",
+    "EinsumProduct",
+    "ScatterProduct",
+    "IndexProduct",
+    "MatmulProduct",
+    "SpreadProduct",
+    "SoftmaxProduct",
+    "PRODUCTS",
+    "numbers_wanted",
+]
 
 
 def numbers_wanted() -> bool:
@@ -143,5 +153,109 @@ class ScatterProduct:
         return summed.astype(cotangent.dtype, copy=False).reshape(self.in_shape)
 
 
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
+class IndexProduct:
+    """``∂y/∂x`` of ``y = x[index]``: the cotangent written back where it was read, repeated
+    reads (an integer array index, ``repeats``) summed.
+
+    >>> IndexProduct((np.array([2, 0, 2]),), (3,), True).vector_product(np.ones(3))
+    array([1., 0., 2.])
+    """
+
+    index: object
+    in_shape: tuple[int, ...]
+    repeats: bool
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        pulled = np.zeros(self.in_shape, dtype=cotangent.dtype)
+        if self.repeats:
+            np.add.at(pulled, self.index, cotangent)
+        else:
+            pulled[self.index] = cotangent
+        return pulled
+
+
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
+class MatmulProduct:
+    """``∂y/∂x`` of a product of two matrices ``y = x B`` (``left``) or ``y = A x``: the
+    cotangent times the other matrix transposed, on its side.
+
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> MatmulProduct(A, False).vector_product(np.array([[1.0], [0.0]]))  # Aᵀ [1, 0]ᵀ
+    array([[1.],
+           [2.]])
+    """
+
+    other: np.ndarray
+    left: bool  # whether x is the left factor
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        if self.left:
+            return cotangent @ self.other.T
+        return self.other.T @ cotangent
+
+
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
+class SpreadProduct:
+    """``∂y/∂x`` of ``y = scale · Σ x`` over the axes of ``x`` (of ``in_shape``) that
+    ``kept_shape`` has as size 1: the cotangent spread back over them, times ``scale``
+    (None: 1; an array of ``in_shape``: the weights of a max).
+
+    >>> SpreadProduct(0.5, (2, 1), (2, 2)).vector_product(np.array([2.0, 4.0]))
+    array([[1., 1.],
+           [2., 2.]])
+    """
+
+    scale: object
+    kept_shape: tuple[int, ...]  # the output's shape with the summed axes kept as size 1
+    in_shape: tuple[int, ...]
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        cotangent = cotangent.reshape(self.kept_shape)
+        if self.scale is not None:
+            cotangent = cotangent * self.scale
+        if cotangent.shape == self.in_shape:
+            return cotangent  # weights over every entry: spread already
+        spread = np.empty(self.in_shape, dtype=cotangent.dtype)
+        spread[...] = cotangent
+        return spread
+
+
+@dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
+class SoftmaxProduct:
+    """``∂y/∂z`` of a softmax ``s`` of ``z`` along ``axes`` and its relatives: ``y = s``
+    (``s ⊙ (g − Σ g s)``), ``y = log s`` (``g − s Σ g``), and ``y = log Σ exp z`` (``s g``,
+    with ``g`` over the output, the summed ``axes`` kept as size 1 if ``keepdims``).
+
+    >>> s = np.array([0.25, 0.75])
+    >>> SoftmaxProduct("log_softmax", s, (0,), True).vector_product(np.array([1.0, 0.0]))
+    array([ 0.75, -0.75])
+    """
+
+    of: str  # "softmax", "log_softmax" or "logsumexp"
+    softmax: np.ndarray
+    axes: tuple[int, ...]
+    keepdims: bool
+
+    def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
+        """The cotangent pulled back to ``z``, shaped like ``z``."""
+        s = self.softmax
+        if self.of == "logsumexp":
+            kept = cotangent if self.keepdims else np.expand_dims(cotangent, self.axes)
+            return s * kept
+        if self.of == "log_softmax":
+            return cotangent - s * np.sum(cotangent, axis=self.axes, keepdims=True)
+        weighted = cotangent * s
+        return weighted - s * np.sum(weighted, axis=self.axes, keepdims=True)
+
+
 # What a rule may hand over instead of a term while numbers are wanted.
-PRODUCTS = (ElementwiseProduct, EinsumProduct, ScatterProduct)
+PRODUCTS = (
+    ElementwiseProduct,
+    EinsumProduct,
+    ScatterProduct,
+    IndexProduct,
+    MatmulProduct,
+    SpreadProduct,
+    SoftmaxProduct,
+)

@@ -61,6 +61,8 @@ def refuse_bools(name: str, **options) -> None:
 def normalize_axes(axis, ndim: int, name: str, repeats: bool = False) -> tuple[int, ...]:
     """``axis`` (an int or a sequence) as non-negative axes; a repeated axis is an error
     unless ``repeats`` (``np.roll`` allows them: the shifts add up)."""
+    if type(axis) is int and -ndim <= axis < ndim:  # (most calls: no ABC check needed)
+        return (axis % ndim,)
     axes = (axis,) if not isinstance(axis, (Sequence, np.ndarray)) else tuple(axis)
     normalized = []
     for a in axes:

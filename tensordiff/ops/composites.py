@@ -24,16 +24,22 @@ recorded as the softmax of ``z``: ``softmax(z − c) = softmax(z)`` for every ``
 ``c + log Σ exp(z − c) = log Σ exp z`` and ``(z − c) − log Σ exp(z − c) = log softmax(z)``.
 """
 
+import functools
 import re
 
 import numpy as np
 
 from tensordiff.core.templates import defined, grouped, number, quantity
+from tensordiff.core.vjp import SoftmaxProduct, numbers_wanted
 from tensordiff.ops import jacobians, linalg
 from tensordiff.ops.arguments import letters
-from tensordiff.trace.traced import Traced, expressions, keep_call, raw, record
+from tensordiff.trace.graph import texts
+from tensordiff.trace.traced import Traced, expression_sources, expressions, keep_call, raw, record
 
-__all__ = ["recognised", "quadratic_form"]
+__all__ = ["recognised", "quadratic_form", "COMPLETING"]
+
+# The ufuncs whose call may complete a composite (those :func:`recognised` looks into).
+COMPLETING = frozenset({np.true_divide, np.reciprocal, np.add, np.subtract, np.log})
 
 
 def recognised(ufunc, inputs) -> Traced | None:
@@ -128,9 +134,12 @@ def _softmax(numerator, denominator) -> Traced | None:
     value = raw(numerator) / raw(denominator)  # the user's own numbers
     if np.shape(value) != shape:
         return None
-    name = _softmax_symbol(z, axes)  # also how the value reads
+    symbol = _softmax_symbol(z, axes)  # also how the value reads
 
     def jacobian(_):  # ∂s[i]/∂z[j] = δ[i,j] s[i] − s[i] s[j] along the axes, δ across
+        if numbers_wanted():
+            return SoftmaxProduct("softmax", value, axes, True)
+        name = symbol()
         out = letters(len(shape))
         wrt = _along(out, axes)
         diagonal = jacobians.index_term(out, out, [(out, value, name)], shape, shape)
@@ -139,13 +148,26 @@ def _softmax(numerator, denominator) -> Traced | None:
         )
         return (diagonal, outer)
 
-    return keep_call(record("softmax", value, [z], jacobian, expr=name), [z], axes=axes)
+    recorded = record("softmax", value, [z], jacobian, symbol, sources=symbol.args[1])
+    return keep_call(recorded, [z], axes=axes)
 
 
-def _softmax_symbol(z, axes) -> str:
-    """The symbol ``s`` defined as ``softmax(z)`` along ``axes``."""
-    (z_name,) = expressions([z])
-    return defined("s", f"softmax({z_name}{_axis_text(np.ndim(raw(z)), axes)})")
+def _softmax_symbol(z, axes) -> functools.partial:
+    """The symbol ``s`` defined as ``softmax(z)`` along ``axes``, written when called (a
+    gradient computed as numbers never reads it): ``symbol()``, or ``symbol(z_text)`` as
+    the template of an expression over ``z`` (its sources are ``symbol.args[1]``)."""
+    return functools.partial(
+        _softmax_text, _axis_text(np.ndim(raw(z)), axes), expression_sources([z])
+    )
+
+
+def _softmax_text(axis_text: str, sources: tuple, *z_text: str) -> str:
+    (z_name,) = z_text or texts(sources)
+    return defined("s", f"softmax({z_name}{axis_text})")
+
+
+def _log_of(symbol, *z_text: str) -> str:
+    return f"log({symbol(*z_text)})"
 
 
 def _axis_text(ndim: int, axes) -> str:
@@ -182,18 +204,22 @@ def _log_softmax_record(z, axes, s, value) -> Traced:
     """``value = log(softmax(z))`` along ``axes`` (``s`` the softmax, or None to compute it),
     recorded with ``∂log s[i]/∂z[j] = δ[i,j] − s[j]`` along the axes, δ across the others."""
     shape = np.shape(value)
-    name = _softmax_symbol(z, axes)
+    symbol = _softmax_symbol(z, axes)
     z_value = raw(z)  # taken now: raw() depends on the call being served
 
     def jacobian(_):
+        softmax = _softmax_of(z_value, axes) if s is None else s
+        if numbers_wanted():
+            return SoftmaxProduct("log_softmax", softmax, axes, True)
+        name = symbol()
         out = letters(len(shape))
         wrt = _along(out, axes)
         ones = jacobians.index_term(out, out, [], shape, shape)
-        softmax = _softmax_of(z_value, axes) if s is None else s
         minus_s = jacobians.index_term(out, wrt, [(wrt, softmax, name)], shape, shape, -1.0)
         return (ones, minus_s)
 
-    return record("log_softmax", value, [z], jacobian, expr=f"log({name})")
+    template = functools.partial(_log_of, symbol)
+    return record("log_softmax", value, [z], jacobian, template, sources=symbol.args[1])
 
 
 def _log_sum_exp(total) -> Traced | None:
@@ -205,8 +231,7 @@ def _log_sum_exp(total) -> Traced | None:
     (u,) = exp_call[0]
     with np.errstate(divide="ignore"):
         value = np.log(raw(total))  # the user's own numbers
-    (total_name,) = expressions([total])
-    return _log_sum_exp_record(u, sum_call[1], value, f"log({total_name})")
+    return _log_sum_exp_record(u, sum_call[1], value, "log({0})", total)
 
 
 def _shifted_log_sum_exp(a, b) -> Traced | None:
@@ -223,9 +248,8 @@ def _shifted_log_sum_exp(a, b) -> Traced | None:
             continue
         if np.shape(value) != np.shape(raw(total)):
             continue  # c broadcast beyond the sum's own shape
-        (z_name,) = expressions([z])
         where = _sum_options(np.ndim(raw(z)), options)
-        return _log_sum_exp_record(z, options, value, f"log(sum(exp({z_name}){where}))")
+        return _log_sum_exp_record(z, options, value, f"log(sum(exp({{0}}){where}))", z)
     return None
 
 
@@ -234,23 +258,29 @@ def _sum_options(ndim: int, options: dict) -> str:
     return _axis_text(ndim, options["axes"]) + (", keepdims=True" if options["keepdims"] else "")
 
 
-def _log_sum_exp_record(u, options: dict, value, expr: str) -> Traced:
+def _log_sum_exp_record(u, options: dict, value, template: str, written_over) -> Traced:
     """``value = log(sum(exp(u)))`` along ``options["axes"]`` (kept if ``"keepdims"``),
-    recorded with the derivative ``s = softmax(u)``."""
+    recorded with the derivative ``s = softmax(u)``; its expression is ``template`` over
+    ``written_over``'s, written when first read."""
     axes, keepdims = options["axes"], options["keepdims"]
     u_value = raw(u)  # taken now: raw() depends on the call being served
     shape, out_shape = np.shape(u_value), np.shape(value)
-    name = _softmax_symbol(u, axes)
+    symbol = _softmax_symbol(u, axes)
 
     def jacobian(_):
         s = _softmax_of(u_value, axes)
+        if numbers_wanted():
+            return SoftmaxProduct("logsumexp", s, axes, keepdims)
+        name = symbol()
         wrt = letters(len(shape))
         out = [
             None if n in axes else wrt[n] for n in range(len(shape)) if keepdims or n not in axes
         ]
         return jacobians.index_term(out, wrt, [(wrt, s, name)], out_shape, shape)
 
-    return keep_call(record("logsumexp", value, [u], jacobian, expr=expr), [u], **options)
+    sources = expression_sources([written_over])
+    recorded = record("logsumexp", value, [u], jacobian, template, sources=sources)
+    return keep_call(recorded, [u], **options)
 
 
 def _softmax_of(u, axes):

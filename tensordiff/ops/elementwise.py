@@ -21,7 +21,7 @@ from tensordiff.ops import composites, jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
 from tensordiff.ops.reductions import cumprod, cumsum, max_, min_, over_prefixes, prod, sum_
 from tensordiff.trace.graph import texts
-from tensordiff.trace.registry import cast, implements, when_missing
+from tensordiff.trace.registry import cast, implements, pulls_back, when_missing
 from tensordiff.trace.traced import (
     Traced,
     as_array,
@@ -29,8 +29,11 @@ from tensordiff.trace.traced import (
     expressions,
     keep_call,
     named,
+    plain_inputs,
+    plain_sources,
     raw,
     record,
+    record_numbers,
 )
 
 __all__: list[str] = []
@@ -55,23 +58,11 @@ def _differentiable(ufunc, *inputs, **kwargs):
     composite = composites.recognised(ufunc, inputs)
     if composite is not None:
         return composite
-    # read per call: the table is the single source
-    derivatives = ufuncs.UFUNCS.get(ufunc) or _SCIPY_SPECIAL[ufunc]
     values = [raw(x) for x in inputs]
     value = as_array(_silenced(ufunc, values))
     arrays = [as_array(v) for v in values]
     sources = expression_sources(inputs)  # the text is written only if it is read
-    template = derivatives.display or f"{name}({{0}}" + ", {1}" * (len(inputs) - 1) + ")"
-    scalar = [array.ndim == 0 for array in arrays]  # (a traced value's .ndim is its value's)
-    if ufunc is np.multiply and any(scalar):
-        # scaling reads as juxtaposition, the number first: 2 x (also for x * 2)
-        number_last = scalar[1] and type(inputs[1]) is not Traced
-        template = "{g1} {g0}" if number_last and not scalar[0] else "{g0} {g1}"
-    partials = derivatives.partials
-    if ufunc in (np.power, np.float_power) and type(inputs[1]) is not Traced and scalar[1]:
-        p = float(values[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
-        template = _power("{g0}", p)
-        partials = ((partials[0][0], f"{number(p)} {_power('{g0}', p - 1)}"), None)
+    template, partials = _written(ufunc, inputs, arrays)
 
     def jacobian(position):
         partial = partials[position]
@@ -96,6 +87,64 @@ def _differentiable(ufunc, *inputs, **kwargs):
     result = record(name, value, inputs, jacobian, template, sources=sources)
     made = result.node  # as recorded: a later write into ``result`` rebinds it to another
     return keep_call(result, inputs)
+
+
+def _written(ufunc, inputs, arrays) -> tuple[str, tuple]:
+    """How ``ufunc(*inputs)`` reads (its template) and its row's partials, the names of a
+    constant power's adjusted."""
+    # read per call: the table is the single source
+    derivatives = ufuncs.UFUNCS.get(ufunc) or _SCIPY_SPECIAL[ufunc]
+    template = derivatives.display or f"{ufunc.__name__}({{0}}" + ", {1}" * (len(inputs) - 1) + ")"
+    partials = derivatives.partials
+    if len(arrays) == 1:
+        return template, partials
+    scalar = [array.ndim == 0 for array in arrays]  # (a traced value's .ndim is its value's)
+    if ufunc is np.multiply and any(scalar):
+        # scaling reads as juxtaposition, the number first: 2 x (also for x * 2)
+        number_last = scalar[1] and type(inputs[1]) is not Traced
+        template = "{g1} {g0}" if number_last and not scalar[0] else "{g0} {g1}"
+    if ufunc in (np.power, np.float_power) and type(inputs[1]) is not Traced and scalar[1]:
+        p = float(arrays[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
+        template = _power("{g0}", p)
+        partials = ((partials[0][0], f"{number(p)} {_power('{g0}', p - 1)}"), None)
+    return template, partials
+
+
+def _pulled_back(ufunc, trace, inputs, kwargs):
+    """``ufunc(*inputs)`` on a trace that only wants numbers (see
+    :func:`~tensordiff.trace.registry.pulls_back`): the value, and per traced input a
+    builder of its elementwise product. None (the full rule) for inputs
+    :func:`plain_inputs` leaves to it, and a value NumPy refuses to compute."""
+    values = None if kwargs else plain_inputs(trace, inputs)
+    if values is None:
+        return None
+    if ufunc in composites.COMPLETING:  # a composite it completes is recorded as one node
+        token = context.serve(trace.level)  # (recognition reads the values being served)
+        try:
+            composite = composites.recognised(ufunc, inputs)
+        except ValueError:
+            return None  # the full rule says which shapes did not fit
+        finally:
+            context.reset(token)
+        if composite is not None:
+            return composite
+    try:
+        value = as_array(_silenced(ufunc, values))
+    except ValueError:
+        return None  # the full rule says which shapes did not fit
+    arrays = [as_array(v) for v in values]
+    template, partials = _written(ufunc, inputs, arrays)
+    builder = functools.partial(_elementwise_product, partials, arrays, value)
+    sources = plain_sources(trace, inputs)
+    result = record_numbers(trace, ufunc.__name__, value, inputs, builder, template, sources)
+    return keep_call(result, inputs)
+
+
+def _elementwise_product(partials, arrays, value, position) -> ElementwiseProduct:
+    """∂value/∂arrays[position] of a ufunc, as the product backpropagation reads."""
+    partial = partials[position]
+    derivative = None if partial is None else partial[0](*arrays, value)
+    return ElementwiseProduct(derivative, arrays[position].shape)
 
 
 # A function under np.errstate enters it more cheaply than a ``with`` block (no object is
@@ -138,6 +187,7 @@ def _constant(ufunc, *inputs, **kwargs):
 
 for _ufunc in ufuncs.UFUNCS:
     implements(_ufunc)(functools.partial(_differentiable, _ufunc))
+    pulls_back(_ufunc)(functools.partial(_pulled_back, _ufunc))
 for _ufunc in ufuncs.CONSTANT:
     implements(_ufunc)(functools.partial(_constant, _ufunc))
 

@@ -15,18 +15,20 @@ import numpy as np
 
 from tensordiff.core import memory
 from tensordiff.core.templates import grouped
-from tensordiff.core.vjp import ScatterProduct, numbers_wanted
+from tensordiff.core.vjp import IndexProduct, ScatterProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools
 from tensordiff.ops.linear import linear
-from tensordiff.trace.registry import assign, implements
+from tensordiff.trace.registry import assign, implements, pulls_back
 from tensordiff.trace.traced import (
     Traced,
     expressions,
+    plain_inputs,
     positions_name,
     raw,
     record,
+    record_numbers,
     top_trace,
 )
 
@@ -101,6 +103,44 @@ def getitem(x: Traced, index):
     return _gather("index", x, value, positions, template, named_by)
 
 
+@pulls_back(operator.getitem)
+def _getitem_pulled_back(trace, args, kwargs):
+    """``x[index]`` on a trace that only wants numbers (see
+    :func:`~tensordiff.trace.registry.pulls_back`), for an index of integers, slices,
+    ``None``, ``...`` and plain integer or boolean arrays: the value, its expression as
+    :func:`getitem` writes it, and the cotangent written back at the entries read. Any
+    other index (a traced one, a list, positions computed from traced values) takes the
+    full rule."""
+    x, index = args
+    entries = index if isinstance(index, tuple) else (index,)
+    if type(x) is not Traced or not all(map(_plain_entry, entries)):
+        return None
+    if plain_inputs(trace, [x]) is None or sum(e is Ellipsis for e in entries) > 1:
+        return None
+    try:
+        value = x.value[index]
+    except (IndexError, ValueError):
+        return None  # the full rule raises NumPy's error
+    basic = all(type(e) is not np.ndarray for e in entries)
+    template = "{g0}[" + ", ".join(_index_text(e) for e in entries) + "]"
+    builder = functools.partial(_index_product, index, x.shape, not basic)
+    return record_numbers(trace, "index", value, [x], builder, template, (x.node,))
+
+
+def _plain_entry(entry) -> bool:
+    """Whether an index entry is one the pull-back of ``x[index]`` handles."""
+    kind = type(entry)
+    if kind is np.ndarray:
+        return entry.dtype.kind in "iub"
+    if kind is slice:
+        return all(type(v) is int or v is None for v in (entry.start, entry.stop, entry.step))
+    return kind is int or entry is None or entry is Ellipsis or isinstance(entry, np.integer)
+
+
+def _index_product(index, shape, repeats, _) -> IndexProduct:
+    return IndexProduct(index, shape, repeats)
+
+
 def _positions(positions: np.ndarray, index):
     """``positions[index]``; an index holding values of td.jit's tape is applied (and
     recorded) by the tape."""
@@ -129,7 +169,8 @@ def _index_text(entry) -> str:
     ):
         # the same index array (np.arange(B), labels) comes back on every call of f:
         # printing it is costly, remembering its text by value is not
-        layout = tuple(np.get_printoptions()[k] for k in ("threshold", "edgeitems", "linewidth"))
+        options = np.get_printoptions()  # (a new dict each time: read once)
+        layout = (options["threshold"], options["edgeitems"], options["linewidth"])
         return _array_text(entry.dtype.str, entry.shape, entry.tobytes(), layout)
     return _text(entry)
 

@@ -6,24 +6,29 @@ and multilinear functions are written as einsums and share one rule,
 :func:`tensordiff.ops.jacobians.multilinear`.
 """
 
+import functools
+
 import numpy as np
 
 from tensordiff.core.templates import defined, definitions_in
-from tensordiff.core.vjp import EinsumProduct, numbers_wanted
+from tensordiff.core.vjp import EinsumProduct, MatmulProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import composites, jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools, refuse_out
 from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
 from tensordiff.trace.graph import texts
-from tensordiff.trace.registry import implements
+from tensordiff.trace.registry import implements, pulls_back
 from tensordiff.trace.traced import (
     DataDependent,
     Traced,
     expression_sources,
     expressions,
     keep_call,
+    plain_inputs,
+    plain_sources,
     raw,
     record,
+    record_numbers,
 )
 
 __all__ = ["linear", "einsum_record"]
@@ -89,6 +94,28 @@ def _product_text(a: int, b: int, vectors: str) -> str:
     if a == 1 and b == 2:
         return "{t1} {g0}"
     return "{g0}" + (vectors if a == b == 1 else " ") + "{g1}"
+
+
+@pulls_back(np.matmul)
+def _matmul_pulled_back(trace, inputs, kwargs):
+    """``x1 @ x2`` of two matrices on a trace that only wants numbers (see
+    :func:`~tensordiff.trace.registry.pulls_back`); other ranks take the full rule (a
+    vector may make a quadratic form)."""
+    values = None if kwargs or len(inputs) != 2 else plain_inputs(trace, inputs)
+    if values is None:
+        return None
+    a, b = values
+    if np.ndim(a) != 2 or np.ndim(b) != 2 or a.shape[1] != b.shape[0]:
+        return None
+    value = np.matmul(a, b)
+    builder = functools.partial(_matmul_product, (a, b))
+    sources = plain_sources(trace, inputs)
+    result = record_numbers(trace, "matmul", value, inputs, builder, "{g0} {g1}", sources)
+    return keep_call(result, inputs)
+
+
+def _matmul_product(values, position) -> MatmulProduct:
+    return MatmulProduct(values[1 - position], position == 0)
 
 
 @implements(np.dot)

@@ -7,20 +7,32 @@ entries that attain the extreme (each gets 1/count). ``std`` is ``√var``: wher
 the variance is 0 its derivative is infinite or NaN, as in JAX.
 """
 
+import functools
 import math
 
 import numpy as np
 
 from tensordiff.core.templates import defined, number
-from tensordiff.core.vjp import EinsumProduct, numbers_wanted
+from tensordiff.core.vjp import EinsumProduct, SpreadProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse
 from tensordiff.ops.arrangement import take_along_axis
 from tensordiff.ops.linear import linear
 from tensordiff.trace.graph import texts
-from tensordiff.trace.registry import implements
-from tensordiff.trace.traced import Traced, expression_sources, expressions, keep_call, raw, record
+from tensordiff.trace.registry import implements, pulls_back
+from tensordiff.trace.traced import (
+    Traced,
+    as_array,
+    expression_sources,
+    expressions,
+    keep_call,
+    plain_inputs,
+    plain_sources,
+    raw,
+    record,
+    record_numbers,
+)
 
 __all__: list[str] = []
 
@@ -63,6 +75,60 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
         return total / np.sum(counted, axis=axis, keepdims=keepdims)
     value = np.mean(raw(a), axis=axis, keepdims=keepdims)
     return _linear_reduction("mean", a, axis, keepdims, value, scale_by_count=True)
+
+
+def _reduction_pulled_back(name: str, trace, args, kwargs):
+    """``np.sum``, ``np.mean``, ``np.max`` or ``np.min`` (``name``) of a traced value along
+    ``axis`` on a trace that only wants numbers (see
+    :func:`~tensordiff.trace.registry.pulls_back`): the value, its expression as the full
+    rule writes it, and the cotangent spread back over the reduced axes (to the extreme's
+    entries, shared among ties, for max and min). Any other option (``dtype``, ``where``,
+    ``initial``, ...) takes the full rule."""
+    if len(args) != 1 or type(args[0]) is not Traced or not kwargs.keys() <= {"axis", "keepdims"}:
+        return None
+    keepdims = kwargs.get("keepdims", False)
+    values = plain_inputs(trace, args) if type(keepdims) is bool else None
+    if values is None:
+        return None
+    (x,) = values
+    axis = kwargs.get("axis")
+    axes = tuple(range(x.ndim)) if axis is None else normalize_axes(axis, x.ndim, name)
+    count = math.prod(x.shape[n] for n in axes)
+    if not count:
+        return None  # nothing to reduce: NumPy's warning or error, by the full rule
+    reduce = _REDUCE[name]
+    value = as_array(reduce(x, axis=axes, keepdims=keepdims))
+    kept = tuple(1 if n in axes else size for n, size in enumerate(x.shape))
+    if name in ("max", "min"):
+        builder = functools.partial(_extreme_product, reduce, x, axes, kept)
+    else:
+        scale = 1.0 / count if name == "mean" else None
+        builder = functools.partial(_spread_product, scale, kept, x.shape)
+    where = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
+    sources = plain_sources(trace, args)
+    result = record_numbers(trace, name, value, args, builder, f"{name}({{0}}{where})", sources)
+    return keep_call(result, args, axes=axes, keepdims=keepdims)
+
+
+_REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
+
+
+def _spread_product(scale, kept, shape, _) -> SpreadProduct:
+    return SpreadProduct(scale, kept, shape)
+
+
+def _extreme_product(reduce, x, axes, kept, _) -> SpreadProduct:
+    """The cotangent of ``reduce(x)`` (max or min) spread back to the entries that attain
+    it, shared equally among ties (the weights of :func:`_extreme`)."""
+    attains = x == reduce(x, axis=axes, keepdims=True)
+    share = attains / np.sum(attains, axis=axes, keepdims=True)
+    return SpreadProduct(share, kept, x.shape)
+
+
+pulls_back(np.sum)(functools.partial(_reduction_pulled_back, "sum"))
+pulls_back(np.mean)(functools.partial(_reduction_pulled_back, "mean"))
+pulls_back(*{np.max, np.amax})(functools.partial(_reduction_pulled_back, "max"))
+pulls_back(*{np.min, np.amin})(functools.partial(_reduction_pulled_back, "min"))
 
 
 def _other_dtype(a, dtype):

@@ -18,8 +18,9 @@ class Node:
     ``expr`` is the value as an expression of the function's variables, for formulas
     and explanations. A gradient computed as numbers never reads it, so a rule may leave
     it unwritten: ``written_from=(template, sources)`` writes it on first read, each
-    source being an input's text already written (a constant's name) or the node of a
-    traced input (whose own expression is read then). The nodes are those the inputs
+    source being an input's text already written (a constant's name), a function giving
+    it (a constant named when first read), or the node of a traced input (whose own
+    expression is read then). The nodes are those the inputs
     had when the call was made: a later write into an input rebinds the input to a new
     node and leaves this text as it was.
     """
@@ -61,8 +62,12 @@ class Node:
 
 def texts(sources: Sequence) -> list[str]:
     """How each source reads in the expressions built on it: a text as it is, a node's
-    expression (a long one by a reference, :func:`~tensordiff.core.templates.intermediate`)."""
-    return [s if type(s) is str else intermediate(s.expr) or "·" for s in sources]
+    expression (a long one by a reference, :func:`~tensordiff.core.templates.intermediate`),
+    the text a function gives (a constant named when first read)."""
+    return [
+        s if type(s) is str else intermediate(s.expr) or "·" if type(s) is Node else s()
+        for s in sources
+    ]
 
 
 def _write_expressions(root: Node) -> None:
@@ -83,12 +88,15 @@ def _write_expressions(root: Node) -> None:
         node.expr = written(node.op, template, texts(sources))
 
 
-def written(op: str, template: str | None, exprs: Sequence[str]) -> str:
+def written(op: str, template: str | Callable | None, exprs: Sequence[str]) -> str:
     """``template`` (``"{0} + {1}"``, ``{g0}`` for the first input grouped in parentheses
     when compound, ``{t1}`` for the second one transposed) filled with the inputs' texts
-    ``exprs``; ``op(input, ...)`` without one."""
+    ``exprs``; ``op(input, ...)`` without one. A callable template writes the text itself
+    from ``exprs`` (a defined symbol, whose legend entry is made of the texts)."""
     if template is None:
         return f"{op}({', '.join(e for e in exprs if e)})"
+    if callable(template):
+        return template(*exprs)
     forms = {f"g{n}": grouped(e) for n, e in enumerate(exprs)}
     if "{t" in template:
         forms.update({f"t{n}": transposed(e) for n, e in enumerate(exprs)})

@@ -25,6 +25,7 @@ from tensordiff.errors import UnsupportedOperationError
 
 __all__ = [
     "implements",
+    "pulls_back",
     "refuses",
     "rule_for",
     "refusal_reason",
@@ -44,6 +45,8 @@ __all__ = [
 _RULES: dict[Callable, Callable] = {}
 # NumPy callable -> why it is refused on purpose (the others without a rule: not yet)
 _REASONS: dict[Callable, str] = {}
+# NumPy callable -> its rule while only numbers are wanted (see pulls_back)
+PULL_BACKS: dict[Callable, Callable] = {}
 # Called when a lookup misses, to register rules of optional extras (scipy.special's
 # ufuncs) only once the user's code has imported them.
 _WHEN_MISSING: list[Callable[[], None]] = []
@@ -91,6 +94,25 @@ def implements(*functions: Callable):
             if function in _REASONS:
                 raise KeyError(f"numpy.{qualified_name(function)} is refused on purpose")
         _RULES.update(dict.fromkeys(functions, rule))
+        return rule
+
+    return register
+
+
+def pulls_back(*functions: Callable):
+    """Register the decorated rule for ``functions`` on a trace whose gradient is
+    backpropagated as numbers (``Trace.numbers_only``), as autograd's ``defvjp``: called
+    as ``rule(trace, inputs)`` with a call's positional inputs, it records the value
+    and a builder of its vector–Jacobian product (:mod:`tensordiff.core.vjp`), and
+    returns the traced result, or None to leave the call to the rule of
+    :func:`implements` (any input it does not handle: another trace's value, a stale
+    one, an unusual constant)."""
+
+    def register(rule):
+        for function in functions:
+            if function in PULL_BACKS:
+                raise KeyError(f"numpy.{qualified_name(function)} already has a pull-back")
+        PULL_BACKS.update(dict.fromkeys(functions, rule))
         return rule
 
     return register

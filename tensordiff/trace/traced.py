@@ -17,7 +17,6 @@ implementation is silently wrong for many C functions (``np.dot`` multiplies
 elementwise).
 """
 
-import contextlib
 import functools
 import linecache
 import operator
@@ -71,12 +70,24 @@ __all__ = [
 
 
 # ---- the stack of running traces -----------------------------------------------------
-@contextlib.contextmanager
-def running(trace: "Trace"):
-    """Within the block, ``trace`` is running (its function is being called)."""
-    registry.prepare_extras()
-    with context.changed(traces=(*context.current().traces, trace)):
-        yield trace
+class running:  # noqa: N801  (used as a function: ``with running(trace):``)
+    """Within the block, ``trace`` is running (its function is being called).
+
+    A class, not a generator-based context manager: it opens every derivative call, and
+    a gradient of a small function is a few dozen microseconds in all."""
+
+    __slots__ = ("trace", "_token")
+
+    def __init__(self, trace: "Trace"):
+        self.trace = trace
+
+    def __enter__(self) -> "Trace":
+        registry.prepare_extras()
+        self._token = context.set_fields(traces=(*context.current().traces, self.trace))
+        return self.trace
+
+    def __exit__(self, *error) -> None:
+        context.reset(self._token)
 
 
 def next_level() -> int:
@@ -96,22 +107,33 @@ class Trace:
     ``level`` is the nesting depth: a trace started while ``f`` of another trace runs
     (a derivative of a derivative) has the higher level, and its values may hold
     lower-level traced values.
+
+    ``numbers_only``: the call's derivative is a gradient backpropagated as numbers
+    (:func:`tensordiff.chain_rule.by_vector_jacobian_products`), and its formula, if
+    read, comes from tracing the call again. A rule with a pull-back
+    (:func:`tensordiff.trace.registry.pulls_back`) then records just the value and what
+    its vector–Jacobian product needs.
     """
 
     __slots__ = (
         "level",
         "closed",
+        "numbers_only",
         "_constants",
         "_by_layout",
         "_by_address",
         "_visible",
         "_names",
         "_fresh",
+        "_unnamed",
     )
 
-    def __init__(self, level: int, named: dict | None = None):
+    def __init__(
+        self, level: int, named: dict | Callable[[], dict] | None = None, numbers_only=False
+    ):
         self.level = level
         self.closed = False  # set when its call has returned: its values are then leaks
+        self.numbers_only = numbers_only
         # id -> (object, name); the object is kept so its id cannot be reused
         self._constants: dict[int, tuple] = {}
         # Arrays indexed by how they read memory, so that finding a constant among those
@@ -121,10 +143,15 @@ class Trace:
         self._by_address: dict[int, list] = {}  # first element's address -> [(order, entry)]
         self._names: set[str] = set()
         self._fresh = 1  # no name K1 ... K(fresh - 1) is free
+        # ``named`` may be a function finding the names: called when a constant is first
+        # looked up (a gradient computed as numbers may never name one)
+        self._unnamed = named if callable(named) else None
+        if not callable(named):
+            self._name_all(named or {})
+
+    def _name_all(self, named: dict) -> None:
         # one entry per object: of two names for the same array, the last one counts
-        for value, name in {
-            id(value): (value, name) for name, value in (named or {}).items()
-        }.values():
+        for value, name in {id(value): (value, name) for name, value in named.items()}.values():
             self._remember(value, name)
         # The arrays a slice may be named from: the user's own, known before the call.
         # Names found during the call (views, K1, ...) are left out, so looking for a
@@ -145,10 +172,16 @@ class Trace:
 
     def apply(self, function: Callable, args: Sequence, kwargs: dict):
         """``function(*args, **kwargs)`` by its rule, this trace's values unwrapped inside."""
-        rule = registry.rule_for(function)
         # Rules take NumPy's own parameter names; NumPy's "no value" sentinel means "default".
         if kwargs:
             kwargs = {name: value for name, value in kwargs.items() if value is not np._NoValue}
+        # (a ufunc's pull-back, if any, has declined the call in Traced.__array_ufunc__)
+        if self.numbers_only and type(function) is not np.ufunc:
+            pull_back = registry.PULL_BACKS.get(function)
+            result = None if pull_back is None else pull_back(self, args, kwargs)
+            if result is not None:
+                return result
+        rule = registry.rule_for(function)
         # The state change and the error translation are spelled out, not `with` blocks:
         # this runs once per NumPy call of a traced function, where generator-based
         # context managers were a tenth of the tracing time.
@@ -255,6 +288,9 @@ class Trace:
         matrix, a broadcast, a diagonal) is a different array and gets its own name, so
         a formula never shows ``A[i,j]`` where the numbers are ``A[j,i]``.
         """
+        if self._unnamed is not None:
+            unnamed, self._unnamed = self._unnamed, None
+            self._name_all(unnamed())
         known = self._constants.get(id(value))
         if known is not None and known[0] is value:
             return known
@@ -475,6 +511,12 @@ class Traced(NDArrayOperatorsMixin):
 
     # ---- array protocols ----------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if self._trace.numbers_only and method == "__call__" and not kwargs:
+            pull_back = registry.PULL_BACKS.get(ufunc)
+            # (the rule declines, None, anything but the plain call on this trace's values)
+            result = None if pull_back is None else pull_back(self._trace, inputs, kwargs)
+            if result is not None:
+                return result
         function = ufunc if method == "__call__" else getattr(ufunc, method)
         # traced values and Python numbers (most calls) are known and real by their type
         if not all(type(x) in _REAL_OPERANDS for x in inputs):
@@ -1248,6 +1290,54 @@ def writable_constant(value, like: Traced, expr: str):
     if not np.issubdtype(value.dtype, np.inexact):
         return value
     return Traced(value, Node("constant", value.shape, (), expr), _open(like._trace))
+
+
+def plain_inputs(trace: Trace, inputs: Sequence) -> list | None:
+    """The values of a call's ``inputs`` for a rule that pulls back numbers
+    (:func:`~tensordiff.trace.registry.pulls_back`): each value of ``trace`` unwrapped, each
+    constant as it is. None if an input needs the full rule: a value of another trace or a
+    stale one, a constant that is not a real number or plain real array, or ``trace``
+    already closed (the full rule says so)."""
+    if trace.closed:
+        return None
+    values = []
+    for x in inputs:
+        kind = type(x)
+        if kind is Traced:
+            if x._trace is not trace or x._stale is not None:
+                return None
+            values.append(x.value)
+        elif (
+            kind is float
+            or kind is int
+            or ((kind is np.ndarray or isinstance(x, np.generic)) and x.dtype.kind in "fiub")
+        ):
+            values.append(x)
+        else:
+            return None
+    return values
+
+
+def plain_sources(trace: Trace, inputs: Sequence) -> tuple:
+    """:func:`expression_sources` of inputs :func:`plain_inputs` accepted, a constant's name
+    found when the text is written (a gradient computed as numbers writes it only for an
+    error message; its formula comes from tracing the call again)."""
+    return tuple(
+        [x.node if type(x) is Traced else functools.partial(trace.name_of, x) for x in inputs]
+    )
+
+
+def record_numbers(
+    trace: Trace, op: str, value, inputs: Sequence, builder: Callable, template: str, sources
+) -> Traced:
+    """:func:`record` for a rule that pulls back numbers: ``value`` of ``op`` on ``inputs``
+    (all of them of ``trace`` or constants, as :func:`plain_inputs` found), ``builder(n)``
+    its product for traced input ``n``, the expression written from ``template`` and
+    ``sources`` when first read."""
+    parents = tuple(
+        [(x.node, functools.partial(builder, n)) for n, x in enumerate(inputs) if type(x) is Traced]
+    )
+    return Traced(value, Node(op, value.shape, parents, written_from=(template, sources)), trace)
 
 
 def keep_call(result, inputs: Sequence, **options):

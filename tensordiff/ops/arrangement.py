@@ -188,25 +188,34 @@ def tile(A, reps):
 
 
 # ---- triangles ------------------------------------------------------------------------------
-def _triangle(name: str, m, keep):
+def _triangle(name: str, m, keep, symbol: str, meaning: str):
     shape = np.shape(raw(m))
     if len(shape) < 2:
         raise UnsupportedOperationError.for_function(
             name, f"a traced value of shape {shape}; it needs two or more dimensions"
         )
-    return np.where(keep(*shape[-2:]), m, 0.0)
+    mask = keep(*shape[-2:])
+    define_constant(mask, symbol, meaning)  # the legend says which triangle (it said K1)
+    return np.where(mask, m, 0.0)
 
 
 @implements(np.tril)
 def tril(m, k=0):
     """The entries on and below the k-th diagonal; the others are the constant 0."""
-    return _triangle("tril", m, lambda rows, cols: np.tri(rows, cols, k, dtype=bool))
+    keep = lambda rows, cols: np.tri(rows, cols, k, dtype=bool)  # noqa: E731
+    return _triangle("tril", m, keep, "L", f"[column ≤ row{_offset(k)}]")
 
 
 @implements(np.triu)
 def triu(m, k=0):
     """The entries on and above the k-th diagonal; the others are the constant 0."""
-    return _triangle("triu", m, lambda rows, cols: ~np.tri(rows, cols, k - 1, dtype=bool))
+    keep = lambda rows, cols: ~np.tri(rows, cols, k - 1, dtype=bool)  # noqa: E731
+    return _triangle("triu", m, keep, "U", f"[column ≥ row{_offset(k)}]")
+
+
+def _offset(k: int) -> str:
+    """`` + 1``, `` − 2`` or nothing: the diagonal ``k`` as the legend writes it."""
+    return f" + {k}" if k > 0 else f" − {-k}" if k < 0 else ""
 
 
 # ---- flips, rotations, axes -----------------------------------------------------------------

@@ -7,6 +7,8 @@ evaluates the printed call with NumPy on the user's array, so a dropped axis, sh
 shape changes the numbers (or leaves the call unreadable) and fails the test.
 """
 
+import re
+
 import numpy as np
 import pytest
 from formula_reader import meaning_value, read_back, read_matrix_form
@@ -116,3 +118,22 @@ def test_a_row_vector_product_reads_as_columns_in_the_matrix_form(f, printed):
     target = np.asarray(J).reshape(len(x), -1) if J.out_indices else np.asarray(J)[:, None]
     readings = read_matrix_form(form, {"x": x, "M": M}, J)
     assert any(r.shape == target.shape and np.allclose(r, target) for r in readings), form
+
+
+@pytest.mark.parametrize("name, k", [("tril", 0), ("tril", -1), ("triu", 1), ("triu", 0)])
+def test_a_triangle_s_mask_is_defined_by_its_diagonal(name, k):
+    """``np.tril(X, k)`` keeps entries with column ≤ row + k: the legend says so (it printed
+    an undefined-looking ``K1``, "a constant array"); the mask read from the legend's words
+    rebuilds the Jacobian."""
+    J = td.jacobian(lambda X: np.sin(getattr(np, name)(X, k)))(X)
+    symbol = "L" if name == "tril" else "U"
+    found = re.search(rf"{symbol} = \[column ([≤≥]) row(?: ([+−]) (\d+))?\]", J.formula)
+    assert found, J.formula
+    relation, sign, size = found.groups()
+    offset = 0 if sign is None else int(size) * (1 if sign == "+" else -1)
+    rows, columns = np.indices(X.shape)
+    mask = columns <= rows + offset if relation == "≤" else columns >= rows + offset
+    expected = np.einsum(
+        "ik,jl,ij->ijkl", np.eye(2), np.eye(3), np.cos(getattr(np, name)(X, k)) * mask
+    )
+    np.testing.assert_allclose(np.asarray(J), expected)

@@ -287,6 +287,9 @@ def _softmax_of(u, axes):
     """``softmax(u)`` along ``axes``, computed stably (no overflow); when ``u`` is
     differentiated again it is recorded as the composite, so a second derivative reads
     ``δ[i,j] s[i] − s[i] s[j]`` rather than ``exp(x − reshape(log(sum(exp(x))), (1,)))``."""
+    if type(u) is np.ndarray:  # the ufuncs' reduce, as np.max and np.sum call it, directly
+        shifted = np.exp(u - np.maximum.reduce(u, axis=axes, keepdims=True))
+        return shifted / np.add.reduce(shifted, axis=axes, keepdims=True)
     shifted = np.exp(u - np.max(u, axis=axes, keepdims=True))
     return shifted / np.sum(shifted, axis=axes, keepdims=True)
 

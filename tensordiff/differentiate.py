@@ -425,7 +425,9 @@ def _structured_terms(f, positions, args, kwargs, out, wrt, pytrees, has_aux, wh
 
 
 def _jacobian(terms, output: TracedOutput, out_labels, leaf: Traced, in_labels) -> Jacobian:
-    dtype = output.dtype if output.dtype == leaf.dtype else np.result_type(output.dtype, leaf.dtype)
+    dtype = output.dtype
+    if dtype != leaf.dtype or not dtype.isnative:  # (result_type gives the native byte order)
+        dtype = np.result_type(dtype, leaf.dtype)
     tensor = Tensor._from_terms(terms, out_labels + in_labels, output.shape + leaf.shape, dtype)
     return Jacobian._from_tensor(tensor, len(out_labels), output.name, leaf.node.expr)
 

@@ -226,26 +226,29 @@ def _describe(value) -> str:
 def _numbers(tree, trace: Trace):
     """``tree`` with this trace's values replaced by their numbers (new arrays, so a
     returned argument is never the user's own array); other values are kept."""
+    # (a module function, not a closure calling itself: that would be a reference cycle
+    # holding the trace until the garbage collector runs)
+    return trees.tree_map(functools.partial(_number, trace), tree, is_leaf=_is_tensor)
 
-    def number(value):
-        if type(value) is Traced and value._trace is trace:
-            value = value.value
-            return value.copy() if isinstance(value, np.ndarray) else value
-        if isinstance(value, Tensor):  # a derivative taken inside f: its factors too
-            unwrapped = copy.copy(value)
-            unwrapped.terms = tuple(
-                Term(
-                    tuple((number(array), classes) for array, classes in term.factors),
-                    term.axes,
-                    term.sizes,
-                    term.names,
-                )
-                for term in value.terms
+
+def _number(trace: Trace, value):
+    """One leaf of :func:`_numbers`."""
+    if type(value) is Traced and value._trace is trace:
+        value = value.value
+        return value.copy() if isinstance(value, np.ndarray) else value
+    if isinstance(value, Tensor):  # a derivative taken inside f: its factors too
+        unwrapped = copy.copy(value)
+        unwrapped.terms = tuple(
+            Term(
+                tuple((_number(trace, array), classes) for array, classes in term.factors),
+                term.axes,
+                term.sizes,
+                term.names,
             )
-            return unwrapped
-        return value
-
-    return trees.tree_map(number, tree, is_leaf=_is_tensor)
+            for term in value.terms
+        )
+        return unwrapped
+    return value
 
 
 def _raise_library_error(error: Exception) -> None:
@@ -422,7 +425,9 @@ def _structured_terms(f, positions, args, kwargs, out, wrt, pytrees, has_aux, wh
 
 
 def _jacobian(terms, output: TracedOutput, out_labels, leaf: Traced, in_labels) -> Jacobian:
-    dtype = np.result_type(output.dtype, leaf.dtype)
+    dtype = output.dtype
+    if dtype != leaf.dtype or not dtype.isnative:  # (result_type gives the native byte order)
+        dtype = np.result_type(dtype, leaf.dtype)
     tensor = Tensor._from_terms(terms, out_labels + in_labels, output.shape + leaf.shape, dtype)
     return Jacobian._from_tensor(tensor, len(out_labels), output.name, leaf.node.expr)
 

@@ -125,9 +125,12 @@ class Term:
     @classmethod
     def dense(cls, array: np.ndarray, name: str = "T") -> "Term":
         """A term with one factor holding ``array`` and no deltas."""
-        axes, sizes = axis_classes(array.shape)
-        factor = squeezed(array, [axis[0] if axis else None for axis in axes])
-        return cls((factor,), axes, sizes, (templates.leaf(name, factor[1]),))
+        shape = np.shape(array)
+        axes, sizes = axis_classes(shape)
+        classes = tuple(axis[0] for axis in axes if axis)  # (a size-1 axis has none)
+        # what squeezed() makes, the classes known already: a new view, size-1 axes dropped
+        factor = (array.reshape([size for size in shape if size != 1]), classes)
+        return cls((factor,), axes, sizes, (templates.leaf(name, classes),))
 
     def factor_names(self) -> tuple[str, ...]:
         """A name template per factor; factors nobody named are called F."""

@@ -87,6 +87,8 @@ _SLOT = _Slot()
 def flatten(tree, is_leaf: Callable | None = None) -> tuple[list, object]:
     """``(leaves, skeleton)``: the leaves in order, and the tree with each leaf replaced
     by a slot, which :func:`unflatten` fills again."""
+    if is_leaf is not None and is_leaf(tree):  # one leaf (an array argument): no walk
+        return [tree], _SLOT
     found: list = []
 
     def take(value):
@@ -98,6 +100,8 @@ def flatten(tree, is_leaf: Callable | None = None) -> tuple[list, object]:
 
 def unflatten(skeleton, values) -> object:
     """The tree of ``skeleton`` with its slots filled by ``values``, in order."""
+    if skeleton is _SLOT:  # one leaf
+        return next(iter(values))
     fill = iter(values)
     return tree_map(lambda slot: next(fill), skeleton, is_leaf=lambda node: node is _SLOT)
 

@@ -29,6 +29,7 @@ import re
 
 import numpy as np
 
+from tensordiff.core import context
 from tensordiff.core.templates import defined, grouped, number, quantity
 from tensordiff.core.vjp import SoftmaxProduct, numbers_wanted
 from tensordiff.ops import jacobians, linalg
@@ -69,9 +70,11 @@ def recognised(ufunc, inputs) -> Traced | None:
 def _made_by(x, op: str):
     """``(inputs, options)`` of the call ``op`` that made the traced value ``x`` at the level
     being served, or None (a constant, another operation, a value of another trace)."""
-    if type(x) is not Traced or raw(x) is x or x.node.op != op or not x.node.call:
+    # (x._trace.level != the level served: raw(x) is x, written out as this runs per input
+    # of every call that may complete a composite)
+    if type(x) is not Traced or x.node.op != op or not x.node.call:
         return None
-    return x.node.call
+    return None if x._trace.level != context.current().serving_level else x.node.call
 
 
 def _is_one(x) -> bool:
@@ -182,8 +185,7 @@ def _log_softmax(softmax) -> Traced | None:
     if call is None:
         return None
     (z,), options = call
-    with np.errstate(divide="ignore"):
-        value = np.log(raw(softmax))  # the user's own numbers
+    value = _log(raw(softmax))  # the user's own numbers
     return _log_softmax_record(z, options["axes"], raw(softmax), value)
 
 
@@ -222,6 +224,14 @@ def _log_softmax_record(z, axes, s, value) -> Traced:
     return record("log_softmax", value, [z], jacobian, template, sources=symbol.args[1])
 
 
+# A function under np.errstate enters it more cheaply than a ``with`` block: the log-sum-exp
+# is recognised at every log of a sum of exponentials.
+@np.errstate(divide="ignore")
+def _log(x):
+    """``np.log(x)``, log 0 = −inf without NumPy's warning."""
+    return np.log(x)
+
+
 def _log_sum_exp(total) -> Traced | None:
     """``log(sum(exp(u), axes))``: its derivative is ``s = softmax(u)`` along the axes."""
     sum_call = _made_by(total, "sum")
@@ -229,8 +239,7 @@ def _log_sum_exp(total) -> Traced | None:
     if exp_call is None:
         return None
     (u,) = exp_call[0]
-    with np.errstate(divide="ignore"):
-        value = np.log(raw(total))  # the user's own numbers
+    value = _log(raw(total))  # the user's own numbers
     return _log_sum_exp_record(u, sum_call[1], value, "log({0})", total)
 
 
@@ -287,6 +296,9 @@ def _softmax_of(u, axes):
     """``softmax(u)`` along ``axes``, computed stably (no overflow); when ``u`` is
     differentiated again it is recorded as the composite, so a second derivative reads
     ``δ[i,j] s[i] − s[i] s[j]`` rather than ``exp(x − reshape(log(sum(exp(x))), (1,)))``."""
+    if type(u) is np.ndarray:  # the ufuncs' reduce, as np.max and np.sum call it, directly
+        shifted = np.exp(u - np.maximum.reduce(u, axis=axes, keepdims=True))
+        return shifted / np.add.reduce(shifted, axis=axes, keepdims=True)
     shifted = np.exp(u - np.max(u, axis=axes, keepdims=True))
     return shifted / np.sum(shifted, axis=axes, keepdims=True)
 

@@ -20,6 +20,7 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools
 from tensordiff.ops.linear import linear
+from tensordiff.trace.graph import written
 from tensordiff.trace.registry import assign, implements, pulls_back
 from tensordiff.trace.traced import (
     Traced,
@@ -122,9 +123,16 @@ def _getitem_pulled_back(trace, args, kwargs):
     except (IndexError, ValueError):
         return None  # the full rule raises NumPy's error
     basic = all(type(e) is not np.ndarray for e in entries)
-    template = "{g0}[" + ", ".join(_index_text(e) for e in entries) + "]"
+    # the index's text is written only if the expression is read (an index array's text
+    # costs as much as the indexing): a gradient computed as numbers never reads it
+    template = functools.partial(_indexed_text, entries)
     builder = functools.partial(_index_product, index, x.shape, not basic)
     return record_numbers(trace, "index", value, [x], builder, template, (x.node,))
+
+
+def _indexed_text(entries: tuple, x_text: str) -> str:
+    """``x[entries]`` as :func:`getitem` writes it, for ``x`` written ``x_text``."""
+    return written("index", "{g0}[" + ", ".join(_index_text(e) for e in entries) + "]", [x_text])
 
 
 def _plain_entry(entry) -> bool:

@@ -96,7 +96,9 @@ def _reduction_pulled_back(name: str, trace, args, kwargs):
     count = math.prod(x.shape[n] for n in axes)
     if not count:
         return None  # nothing to reduce: NumPy's warning or error, by the full rule
-    reduce = _REDUCE[name]
+    # np.sum, np.max and np.min of a plain array are the ufunc's reduce: called directly,
+    # the same numbers without NumPy's Python wrapper (a microsecond a call)
+    reduce = _UFUNC_REDUCE[name] if type(x) is np.ndarray else _REDUCE[name]
     value = as_array(reduce(x, axis=axes, keepdims=keepdims))
     kept = tuple(1 if n in axes else size for n, size in enumerate(x.shape))
     if name in ("max", "min"):
@@ -111,6 +113,12 @@ def _reduction_pulled_back(name: str, trace, args, kwargs):
 
 
 _REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
+_UFUNC_REDUCE = {
+    **_REDUCE,
+    "sum": np.add.reduce,
+    "max": np.maximum.reduce,
+    "min": np.minimum.reduce,
+}
 
 
 def _spread_product(scale, kept, shape, _) -> SpreadProduct:
@@ -121,7 +129,10 @@ def _extreme_product(reduce, x, axes, kept, _) -> SpreadProduct:
     """The cotangent of ``reduce(x)`` (max or min) spread back to the entries that attain
     it, shared equally among ties (the weights of :func:`_extreme`)."""
     attains = x == reduce(x, axis=axes, keepdims=True)
-    share = attains / np.sum(attains, axis=axes, keepdims=True)
+    count = (np.add.reduce if type(attains) is np.ndarray else np.sum)(
+        attains, axis=axes, keepdims=True
+    )
+    share = attains / count
     return SpreadProduct(share, kept, x.shape)
 
 

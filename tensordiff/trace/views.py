@@ -75,12 +75,12 @@ def gives_new_memory(function, args, kwargs) -> bool:
         return True  # a ufunc and its methods (reduce, accumulate, outer) compute new arrays
     if function is operator.getitem:  # an advanced index copies; a basic one is a view
         index = args[1] if isinstance(args[1], tuple) else (args[1],)
-        integers = sum(isinstance(e, (int, np.integer)) for e in index)
-        if integers == len(index) == np.ndim(args[0]):
-            return True  # one entry: a NumPy scalar, not a view
-        return not all(
+        if not all(
             e is None or e is Ellipsis or isinstance(e, (int, np.integer, slice)) for e in index
-        )
+        ):
+            return True  # an array among the entries
+        integers = sum(isinstance(e, (int, np.integer)) for e in index)
+        return integers == len(index) == np.ndim(args[0])  # one entry: a NumPy scalar
     if function is np.array:
         copy = kwargs.get("copy", args[2] if len(args) > 2 else True)
         return copy is True

@@ -44,7 +44,7 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
             label_of.setdefault(c, []).append(label)
     deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
     named = [
-        (classes, templates.replace_defined(templates.text(template), symbols))
+        (classes, _cancelled(templates.replace_defined(templates.text(template), symbols)))
         for (_, classes), template in zip(term.factors, term.factor_names(), strict=True)
     ]
     for n, (classes, template) in enumerate(named):
@@ -67,6 +67,12 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
             return None
         return notation.tidy(" + ".join(forms))
     return _product_form(named, label_of, deltas, J, n_out)
+
+
+def _cancelled(template: str) -> str:
+    """A factor that is a sum with each product's powers of one base cancelled
+    (``(1 / σ) σ`` is 1); its common factors stay inside, where a sum's form needs them."""
+    return notation.simplified_sum(notation.tidy(template), take_out=False) or template
 
 
 def _classes(template: str) -> list[int]:
@@ -175,11 +181,13 @@ def _product_form(named: list, label_of: dict, deltas: list, J, n_out: int) -> s
             divisors.append(divisor)
         else:
             scalars.append(_group(name))
-    for divisor in list(divisors):  # E / E: a scalar and a divisor that print the same cancel
-        same = [s for s in scalars if _bare(s) == _bare(divisor)]
-        if same:
-            scalars.remove(same[0])
-            divisors.remove(divisor)
+    for divisor in list(divisors):  # E / E, E² / E: powers of one base cancel
+        for n, scalar in enumerate(scalars):
+            left = notation.quotient(_bare(scalar), _bare(divisor))
+            if left is not None:
+                scalars[n : n + 1] = [left] if left else []
+                divisors.remove(divisor)
+                break
     factors = [(name, labels) for name, labels in factors if labels]
     form = _shape_form(deltas, factors, out_labels, in_labels, J.sizes)
     if form is None:

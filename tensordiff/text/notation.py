@@ -43,6 +43,8 @@ __all__ = [
     "reciprocal",
     "reciprocal_scale",
     "factored",
+    "simplified_sum",
+    "quotient",
     "summands",
     "top_level_tokens",
     "is_bracketed_sum",
@@ -166,6 +168,33 @@ def factored(parts: list[str]) -> str | None:
     return _factored(parts, expand=False) or _factored(parts, expand=True)
 
 
+def simplified_sum(text: str, take_out: bool = True) -> str | None:
+    """The bracketed sum ``text`` (a factor) simplified, or None if nothing simplifies: in
+    each product a factor and a divisor that are powers of one base cancel (see
+    :func:`quotient`) and, with ``take_out``, the factors every product has stand in front.
+
+    >>> simplified_sum("(K[i] (1 / (1 − σ))[i] σ[i] (1 − σ)[i] − y[i] (1 / σ)[i] σ[i])")
+    '(K[i] σ[i] − y[i])'
+    >>> simplified_sum("((1/√2) s[i,j] k[j] − (1/√2) s[i,j] Σ_a s[i,a] k[a])")
+    '(1/√2) s[i,j] (k[j] − Σ_a s[i,a] k[a])'
+    """
+    if not is_bracketed_sum(text):
+        return None
+    parts = summands(text[1:-1])
+    shared = factored(parts) if take_out else None
+    if shared is not None:
+        return shared
+    monomials = [monomial for part in parts for monomial in _expanded(part, expand=False)]
+    joined = _joined(
+        [
+            _signed(" ".join(m["factors"]), m["sign"], float(_exact(m["numeric"])), m["numeric"], m["divisors"])
+            for m in monomials
+        ]
+    )
+    simpler = f"({joined})"
+    return simpler if simpler != text else None
+
+
 def _factored(parts: list[str], expand: bool) -> str | None:
     monomials = []
     for part in parts:
@@ -180,6 +209,9 @@ def _factored(parts: list[str], expand: bool) -> str | None:
         kind: functools.reduce(operator.and_, (Counter(m[kind]) for m in monomials))
         for kind in ("factors", "divisors")
     }
+    for factor in [f for f in common["factors"] if f.startswith("Σ_")]:
+        # a Σ runs to the end of its product: taken out, it would run over the bracket too
+        del common["factors"][factor]
     if not any(common.values()):
         return None  # a number alone is not worth a bracket: 2 + 2 δ[i,j] x[i]
     # a number (and a sign) every product has stands in front too: 4 s[i] (s[j] − δ[i,j])
@@ -246,12 +278,12 @@ def _exact_text(value: Fraction | float) -> str:
 
 def _expanded(term: str, expand: bool) -> list[dict] | None:
     """The products a signed term is a sum of (its one bracketed sum multiplied out if
-    ``expand``), each as its sign, numbers, factors and divisors; None for a term with a Σ."""
+    ``expand``), each as its sign, numbers, factors and divisors; None if one has none."""
     sign = -1 if term.startswith("−") else 1
     tokens = top_level_tokens(term[1:] if sign < 0 else term)
     sums = [n for n, token in enumerate(tokens) if is_bracketed_sum(token)]
-    if len(sums) != 1 or not expand:
-        return _monomial(sign, tokens)
+    if len(sums) != 1 or not expand or any(token.startswith("Σ_") for token in tokens):
+        return _monomial(sign, tokens)  # (a Σ's letters would run over the bracket's parts)
     others = tokens[: sums[0]] + tokens[sums[0] + 1 :]
     products = []
     for summand in summands(tokens[sums[0]][1:-1]):
@@ -265,12 +297,19 @@ def _expanded(term: str, expand: bool) -> list[dict] | None:
 
 
 def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
-    """One product of ``tokens`` (``/`` before a divisor), or None if it holds a Σ."""
+    """One product of ``tokens`` (``/`` before a divisor), a Σ and all that follows it one
+    factor (the Σ runs to the end of the product), with a factor and a divisor that are
+    powers of one base cancelled (``(1 / σ) σ`` is 1, ``‖x‖² / ‖x‖`` is ``‖x‖``).
+
+    >>> _monomial(1, ["(1 / σ)[i]", "σ[i]", "u²", "/", "u", "Σ_a", "s[a]", "/", "u"])
+    [{'sign': 1, 'numeric': [], 'factors': ['u', 'Σ_a s[a] / u'], 'divisors': []}]
+    """
     monomial = {"sign": sign, "numeric": [], "factors": [], "divisors": []}
     divide = False
-    for token in tokens:
+    for n, token in enumerate(tokens):
         if token.startswith("Σ_"):
-            return None
+            monomial["factors"].append(" ".join(tokens[n:]))
+            break
         if token == "/":
             divide = True
             continue
@@ -287,7 +326,40 @@ def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
         else:
             monomial["factors"].append(token)
         divide = False
+    for divisor in list(monomial["divisors"]):
+        for k, factor in enumerate(monomial["factors"]):
+            left = quotient(factor, divisor)
+            if left is not None:
+                monomial["divisors"].remove(divisor)
+                monomial["factors"][k : k + 1] = [left] if left else []
+                break
     return [monomial]
+
+
+_POWERS = "¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def quotient(top: str, bottom: str) -> str | None:
+    """``top / bottom`` when both are powers of one printed base: ``""`` (1) for equal
+    factors, ``b`` for ``b³ / b²``; None otherwise (a Σ or a sum is no base).
+
+    >>> quotient("‖x‖²", "‖x‖"), quotient("(1 − σ)[i]", "(1 − σ)[i]"), quotient("x", "x²")
+    ('‖x‖', '', None)
+    """
+    if top.startswith("Σ_") or has_top_level_sum(top) or has_top_level_sum(bottom):
+        return None
+    (base, n), (other, m) = _power(_unbracketed(top)), _power(_unbracketed(bottom))
+    if _unbracketed(base) != _unbracketed(other) or n < m:
+        return None
+    return "" if n == m else base + (_POWERS[n - m - 1] if n - m > 1 else "")
+
+
+def _power(text: str) -> tuple[str, int]:
+    """``("b", 2)`` for ``b²`` (a power written as a superscript digit after one operand),
+    else ``(text, 1)``; ``X⁻¹`` and ``b²³`` are no such power."""
+    if len(text) > 1 and text[-1] in _POWERS[1:] and text[-2] not in _POWERS + "⁻⁰":
+        return text[:-1], _POWERS.index(text[-1]) + 1
+    return text, 1
 
 
 def top_level_tokens(text: str) -> list[str]:
@@ -514,9 +586,16 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
             numeric.append(templates.text(template))
             continue
         text = tidy(templates.render(templates.replace_defined(template, symbols), mapping))
+        # a sum's cancelled parts and common factors: (1/√2) s[i,j] (K[j,l] − Σ_a …)
+        text = _simplified_factor(text)
         positive = without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
+        for size in _leading_numbers(text):  # (1/√2) s[i,j] (…): the number joins the term's
+            coefficient *= number(size)
+            numeric.append(size[1:-1] if _BRACKETED_FRACTION.fullmatch(size) else size)
+            array = array / number(size)
+            text = text[len(size) + 1 :]
         taken_out = scaled(text)
         if taken_out is not None:  # (2 (W x − y))[i] is written 2 (W x − y)[i]
             size, text = taken_out
@@ -544,19 +623,37 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         bound = any(c in summed for c in classes)
         if divisor is not None and not bound:  # (1 / σ) is written / σ, after the rest
             text = divisor  # its table entry holds the reciprocal: what the term multiplies by
-            # E / E: a factor and a divisor that print the same cancel
-            same = [part for part in parts if _unbracketed(part) == _unbracketed(divisor)]
-            if same and same[0] not in divisors and not under_sum[parts.index(same[0])]:
-                under_sum.pop(parts.index(same[0]))
-                parts.remove(same[0])
-                del table[same[0]]
-                continue
-            divisors.append(divisor)
-        elif any(_unbracketed(d) == _unbracketed(text) for d in divisors) and not bound:
-            divisor = next(d for d in divisors if _unbracketed(d) == _unbracketed(text))
-            divisors.remove(divisor)
-            del table[divisor]
+            # E / E, E² / E: a factor and a divisor, powers of one base, cancel
+            for n, part in enumerate(parts):
+                left = quotient(part, divisor)
+                if left is None or part in divisors or under_sum[n]:
+                    continue
+                if left and table[part][1] != factor_labels:
+                    continue  # x[i]² / x[j]: entries of different indices
+                part_array = table.pop(part)[0]
+                if left:
+                    parts[n] = left
+                    table[left] = (part_array * array, factor_labels)
+                else:
+                    del parts[n], under_sum[n]
+                break
+            else:
+                divisors.append(divisor)
+                table[text] = (array, factor_labels)
             continue
+        elif not bound and any(quotient(text, d) is not None for d in divisors):
+            divisor = next(d for d in divisors if quotient(text, d) is not None)
+            left = quotient(text, divisor)
+            if not left or table[divisor][1] == factor_labels:
+                divisors.remove(divisor)
+                divisor_array = table.pop(divisor)[0]
+                if left:
+                    parts.append(left)
+                    under_sum.append(False)
+                    table[left] = (array * divisor_array, factor_labels)
+                continue
+            parts.append(text)
+            under_sum.append(bound)
         else:
             parts.append(text)
             under_sum.append(bound)
@@ -570,6 +667,23 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         parts = [*outside, total] if inside else [total + " ".join(outside)]
     body = " ".join(parts)
     return _signed(body, sign, coefficient, numeric, divisors), table
+
+
+def _simplified_factor(text: str) -> str:
+    """A factor that is a sum, simplified by :func:`simplified_sum`; its common factors are
+    taken out only when no divisor is (a divisor ends a term: the term's own sum, multiplied
+    out, shares it with the other terms, ``(δ[i,j] − 1/4 − …) / σ``)."""
+    shared = simplified_sum(text)
+    if shared is not None and "/" in top_level_tokens(shared):
+        shared = simplified_sum(text, take_out=False)
+    return shared or text
+
+
+def _leading_numbers(text: str) -> list[str]:
+    """The numbers a product of several factors starts with: ``["2"]`` for ``2 s[i] (a − b)``."""
+    tokens = top_level_tokens(text)
+    numbers = list(itertools.takewhile(is_number, tokens[:-1]))
+    return numbers if _has_top_level_space(text) else []
 
 
 def _unbracketed(text: str) -> str:

@@ -419,9 +419,9 @@ def test_attention_names_its_softmax():
 
     J = td.jacobian(attention)(W[:2])
     assert J.formula == (
-        "∂attention[i,j]/∂Q[k,l] = (1/2) δ[i,k] Σ_a (values[a,j] s[i,a] − s[i,a] Σ_b"
+        "∂attention[i,j]/∂Q[k,l] = (1/2) δ[i,k] Σ_a s[i,a] (values[a,j] − Σ_b"
         " values[b,j] s[i,b]) keys[a,l], where s = softmax((Q keysᵀ) / 2, axis=1)"
-    )  # 693 characters before the softmax was named
+    )  # 693 characters before the softmax was named; s[i,a] is taken out of the sum
 
 
 def test_a_variance_reads_var_not_its_expansion():

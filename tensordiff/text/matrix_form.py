@@ -28,6 +28,8 @@ def matrix_form(J, symbols: dict | None = None) -> str | None:
     forms = [_term_form(term, J, n_out, symbols) for term in terms]
     if not forms or any(form is None for form in forms):
         return None
+    # a whole term in one bracket, (s ⊙ (g₁ + 0.5 g₂)): the sides of = and + need none
+    forms = [notation.unbracketed(form) for form in forms]
     n_in = J.ndim - n_out
     top = "vec " if (n_in > 1 and n_out > 0) or n_out > 1 else ""
     bottom = "vec " if n_in > 1 and n_out > 0 else ""
@@ -47,6 +49,29 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         (classes, _cancelled(templates.replace_defined(templates.text(template), symbols)))
         for (_, classes), template in zip(term.factors, term.factor_names(), strict=True)
     ]
+    multiplied = _multiplied_out(named)
+    if multiplied is not None:  # (a / (1 − σ) − b / σ) ⊙ σ ⊙ (1 − σ) is a ⊙ σ − b ⊙ (1 − σ)
+        form = _named_form(multiplied, label_of, deltas, J, n_out, term.sizes)
+        if form is not None:
+            return form
+    return _named_form(named, label_of, deltas, J, n_out, term.sizes)
+
+
+def _multiplied_out(named: list) -> list | None:
+    """The factors of a term with its one sum multiplied out, as one factor, when that
+    cancels factors against divisors (see :func:`notation.multiplied_out`); None when
+    nothing cancels or a factor has indices of its own (an outer product stays one)."""
+    sums = [classes for classes, template in named if notation.is_bracketed_sum(template)]
+    if len(sums) != 1 or any(classes not in ((), sums[0]) for classes, _ in named):
+        return None
+    product = notation.multiplied_out(
+        " ".join(notation.tidy(template) for _, template in named), take_out=False
+    )
+    return None if product is None else [(sums[0], f"({product})")]
+
+
+def _named_form(named: list, label_of: dict, deltas: list, J, n_out: int, sizes) -> str | None:
+    """The matrix form of a term of (classes, template) factors, or None."""
     for n, (classes, template) in enumerate(named):
         products = None if _sum_of_entries(template, classes) else _products_of_sum(template)
         if products is None:
@@ -58,7 +83,7 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
             c for other_classes, other in others for c in [*other_classes, *_classes(other)]
         }:
             return None  # a product's summed index also indexes another factor
-        if _sizes_differ(products, term.sizes):
+        if _sizes_differ(products, sizes):
             return None  # e₀[i] e₁[j] + e₁[i] e₀[j]: e₀ of two sizes reads ambiguously as e₀
         forms = [
             _product_form([*others, *product], label_of, deltas, J, n_out) for product in products

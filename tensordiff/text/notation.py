@@ -44,6 +44,8 @@ __all__ = [
     "reciprocal_scale",
     "factored",
     "simplified_sum",
+    "multiplied_out",
+    "unbracketed",
     "quotient",
     "summands",
     "top_level_tokens",
@@ -138,6 +140,7 @@ def index_notation(tensor, symbols: dict | None = None) -> str:
         return "0"
     symbols = symbols_of([tensor]) if symbols is None else symbols
     parts = [_term_text(term, tensor.indices, symbols)[0] for term in terms]
+    parts = [multiplied_out(part) or part for part in parts]
     if len(parts) == 1 and is_bracketed_sum(parts[0]):
         return parts[0][1:-1]  # s[i] Σ_a y[a] − y[i]: a whole side needs no bracket
     return factored(parts) or _joined(parts)
@@ -168,6 +171,35 @@ def factored(parts: list[str]) -> str | None:
     return _factored(parts, expand=False) or _factored(parts, expand=True)
 
 
+def multiplied_out(term: str, take_out: bool = True) -> str | None:
+    """A signed term with one bracketed sum multiplied out when that cancels factors
+    against divisors (``(a / (1 − σ) − b / σ) σ (1 − σ)`` is ``a σ − b (1 − σ)``), the
+    factors its products share taken out again (with ``take_out``); None when nothing
+    cancels.
+
+    >>> multiplied_out("(a[i] (1 / (1 − σ))[i] − b[i] (1 / σ)[i]) σ[i] (1 − σ)[i]")
+    'a[i] σ[i] − b[i] (1 − σ)[i]'
+    >>> multiplied_out("(a[i] − b[i]) σ[i]") is None
+    True
+    """
+    monomials = _expanded(term, expand=True)
+    if monomials is None or monomials == _expanded(term, expand=True, cancel=False):
+        return None
+    parts = [
+        _signed(
+            " ".join(m["factors"]),
+            m["sign"],
+            float(_exact(m["numeric"])),
+            m["numeric"],
+            m["divisors"],
+        )
+        for m in _like_terms_added(monomials)
+    ]
+    if not parts:
+        return "0"
+    return (factored(parts) if take_out else None) or _joined(parts)
+
+
 def simplified_sum(text: str, take_out: bool = True) -> str | None:
     """The bracketed sum ``text`` (a factor) simplified, or None if nothing simplifies: in
     each product a factor and a divisor that are powers of one base cancel (see
@@ -184,14 +216,19 @@ def simplified_sum(text: str, take_out: bool = True) -> str | None:
     shared = factored(parts) if take_out else None
     if shared is not None:
         return shared
-    monomials = [monomial for part in parts for monomial in _expanded(part, expand=False)]
-    joined = _joined(
-        [
-            _signed(" ".join(m["factors"]), m["sign"], float(_exact(m["numeric"])), m["numeric"], m["divisors"])
-            for m in monomials
-        ]
-    )
-    simpler = f"({joined})"
+    rewritten = []
+    for part in parts:  # a product with nothing cancelled keeps its own spelling
+        sign = -1 if part.startswith("−") else 1
+        tokens = top_level_tokens(part[1:] if sign < 0 else part)
+        [m] = _monomial(sign, tokens)
+        if m == _monomial(sign, tokens, cancel=False)[0]:
+            rewritten.append(part)
+            continue
+        size = float(_exact(m["numeric"]))
+        rewritten.append(
+            _signed(" ".join(m["factors"]), m["sign"], size, m["numeric"], m["divisors"])
+        )
+    simpler = f"({_joined(rewritten)})"
     return simpler if simpler != text else None
 
 
@@ -276,27 +313,27 @@ def _exact_text(value: Fraction | float) -> str:
     return str(value) if isinstance(value, Fraction) else templates.number(value)
 
 
-def _expanded(term: str, expand: bool) -> list[dict] | None:
+def _expanded(term: str, expand: bool, cancel: bool = True) -> list[dict] | None:
     """The products a signed term is a sum of (its one bracketed sum multiplied out if
-    ``expand``), each as its sign, numbers, factors and divisors; None if one has none."""
+    ``expand``), each as its sign, numbers, factors and divisors (see :func:`_monomial`)."""
     sign = -1 if term.startswith("−") else 1
     tokens = top_level_tokens(term[1:] if sign < 0 else term)
     sums = [n for n, token in enumerate(tokens) if is_bracketed_sum(token)]
     if len(sums) != 1 or not expand or any(token.startswith("Σ_") for token in tokens):
-        return _monomial(sign, tokens)  # (a Σ's letters would run over the bracket's parts)
-    others = tokens[: sums[0]] + tokens[sums[0] + 1 :]
+        return _monomial(sign, tokens, cancel)  # (a Σ's letters would run over the bracket)
+    before, after = tokens[: sums[0]], tokens[sums[0] + 1 :]
     products = []
     for summand in summands(tokens[sums[0]][1:-1]):
         inner_sign = -1 if summand.startswith("−") else 1
         inner = top_level_tokens(summand[1:] if inner_sign < 0 else summand)
-        monomial = _monomial(sign * inner_sign, others + inner)
+        monomial = _monomial(sign * inner_sign, before + inner + after, cancel)
         if monomial is None:
             return None
         products += monomial
     return products
 
 
-def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
+def _monomial(sign: int, tokens: list[str], cancel: bool = True) -> list[dict] | None:
     """One product of ``tokens`` (``/`` before a divisor), a Σ and all that follows it one
     factor (the Σ runs to the end of the product), with a factor and a divisor that are
     powers of one base cancelled (``(1 / σ) σ`` is 1, ``‖x‖² / ‖x‖`` is ``‖x‖``).
@@ -326,7 +363,7 @@ def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
         else:
             monomial["factors"].append(token)
         divide = False
-    for divisor in list(monomial["divisors"]):
+    for divisor in list(monomial["divisors"]) if cancel else []:
         for k, factor in enumerate(monomial["factors"]):
             left = quotient(factor, divisor)
             if left is not None:
@@ -348,8 +385,8 @@ def quotient(top: str, bottom: str) -> str | None:
     """
     if top.startswith("Σ_") or has_top_level_sum(top) or has_top_level_sum(bottom):
         return None
-    (base, n), (other, m) = _power(_unbracketed(top)), _power(_unbracketed(bottom))
-    if _unbracketed(base) != _unbracketed(other) or n < m:
+    (base, n), (other, m) = _power(unbracketed(top)), _power(unbracketed(bottom))
+    if unbracketed(base) != unbracketed(other) or n < m:
         return None
     return "" if n == m else base + (_POWERS[n - m - 1] if n - m > 1 else "")
 
@@ -588,6 +625,8 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         text = tidy(templates.render(templates.replace_defined(template, symbols), mapping))
         # a sum's cancelled parts and common factors: (1/√2) s[i,j] (K[j,l] − Σ_a …)
         text = _simplified_factor(text)
+        if _is_bracketed_product(text):  # (2 max(x, 0.9)[i] g[i]): the term is a product too
+            text = text[1:-1]
         positive = without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
@@ -679,6 +718,24 @@ def _simplified_factor(text: str) -> str:
     return shared or text
 
 
+def _is_bracketed_product(text: str) -> bool:
+    """Whether ``text`` is one bracket around a product of several factors that can stand
+    in a term as they are: no sum, no Σ (it would run over the term's later factors) and
+    no divisor (a divisor ends a term).
+
+    >>> _is_bracketed_product("(2 a[i] b[i])"), _is_bracketed_product("(a[i] / b)")
+    (True, False)
+    """
+    if not text.startswith("(") or _closing(text, 0) != len(text) - 1:
+        return False
+    tokens = top_level_tokens(text[1:-1])
+    return (
+        len(tokens) > 1
+        and not has_top_level_sum(text[1:-1])
+        and not any(token == "/" or token.startswith(("Σ_", "−")) for token in tokens)
+    )
+
+
 def _leading_numbers(text: str) -> list[str]:
     """The numbers a product of several factors starts with: ``["2"]`` for ``2 s[i] (a − b)``."""
     tokens = top_level_tokens(text)
@@ -686,8 +743,12 @@ def _leading_numbers(text: str) -> list[str]:
     return numbers if _has_top_level_space(text) else []
 
 
-def _unbracketed(text: str) -> str:
-    """``text`` without one bracket around all of it: ``(√s)`` and ``√s`` are one factor."""
+def unbracketed(text: str) -> str:
+    """``text`` without one bracket around all of it: ``(√s)`` and ``√s`` are one factor.
+
+    >>> unbracketed("(a ⊙ (b + c))"), unbracketed("(a) (b)"), unbracketed("(a)[i]")
+    ('a ⊙ (b + c)', '(a) (b)', '(a)[i]')
+    """
     whole = text.startswith("(") and _closing(text, 0) == len(text) - 1
     return text[1:-1] if whole else text
 

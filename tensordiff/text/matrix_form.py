@@ -45,10 +45,9 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         for c in axis:
             label_of.setdefault(c, []).append(label)
     deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
-    named = [
-        (classes, _cancelled(templates.replace_defined(templates.text(template), symbols)))
-        for (_, classes), template in zip(term.factors, term.factor_names(), strict=True)
-    ]
+    named = []
+    for (_, classes), template in zip(term.factors, term.factor_names(), strict=True):
+        named += _cancelled(classes, templates.replace_defined(templates.text(template), symbols))
     multiplied = _multiplied_out(named)
     if multiplied is not None:  # (a / (1 − σ) − b / σ) ⊙ σ ⊙ (1 − σ) is a ⊙ σ − b ⊙ (1 − σ)
         form = _named_form(multiplied, label_of, deltas, J, n_out, term.sizes)
@@ -94,10 +93,19 @@ def _named_form(named: list, label_of: dict, deltas: list, J, n_out: int, sizes)
     return _product_form(named, label_of, deltas, J, n_out)
 
 
-def _cancelled(template: str) -> str:
-    """A factor that is a sum with each product's powers of one base cancelled
-    (``(1 / σ) σ`` is 1); its common factors stay inside, where a sum's form needs them."""
-    return notation.simplified_sum(notation.tidy(template), take_out=False) or template
+def _cancelled(classes, template: str) -> list:
+    """A factor that is a sum with each product's powers of one base cancelled (``(1 / σ) σ``
+    is 1) and like products added, as (classes, template) factors: one, or the factors of
+    the one product left; its common factors stay inside, where a sum's form needs them."""
+    simpler = notation.simplified_sum(notation.tidy(template), take_out=False)
+    if simpler is None or notation.is_bracketed_sum(simpler):
+        return [(classes, simpler or template)]
+    tokens = notation.top_level_tokens(notation.unbracketed(simpler))
+    if "/" in tokens or any(token.startswith("Σ_") for token in tokens):
+        return [(classes, template)]  # a quotient, a sum over a bound index: as it was
+    return [
+        ((), token) if notation.is_number(token) else (_classes(token), token) for token in tokens
+    ]
 
 
 def _classes(template: str) -> list[int]:

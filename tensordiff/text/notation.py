@@ -185,16 +185,7 @@ def multiplied_out(term: str, take_out: bool = True) -> str | None:
     monomials = _expanded(term, expand=True)
     if monomials is None or monomials == _expanded(term, expand=True, cancel=False):
         return None
-    parts = [
-        _signed(
-            " ".join(m["factors"]),
-            m["sign"],
-            float(_exact(m["numeric"])),
-            m["numeric"],
-            m["divisors"],
-        )
-        for m in _like_terms_added(monomials)
-    ]
+    parts = [_product_text(monomial) for monomial in _like_terms_added(monomials)]
     if not parts:
         return "0"
     return (factored(parts) if take_out else None) or _joined(parts)
@@ -216,20 +207,32 @@ def simplified_sum(text: str, take_out: bool = True) -> str | None:
     shared = factored(parts) if take_out else None
     if shared is not None:
         return shared
-    rewritten = []
-    for part in parts:  # a product with nothing cancelled keeps its own spelling
-        sign = -1 if part.startswith("−") else 1
-        tokens = top_level_tokens(part[1:] if sign < 0 else part)
-        [m] = _monomial(sign, tokens)
-        if m == _monomial(sign, tokens, cancel=False)[0]:
-            rewritten.append(part)
-            continue
-        size = float(_exact(m["numeric"]))
-        rewritten.append(
-            _signed(" ".join(m["factors"]), m["sign"], size, m["numeric"], m["divisors"])
-        )
+    monomials = [monomial for part in parts for monomial in _expanded(part, expand=False)]
+    added = _like_terms_added(monomials)
+    if len(added) < len(monomials):  # Σ_a w[a] x[a] − Σ_b w[b] x[b] is 0
+        rewritten = [_product_text(monomial) for monomial in added] or ["0"]
+    else:
+        rewritten = [_cancelled_product(part) for part in parts]
     simpler = f"({_joined(rewritten)})"
     return simpler if simpler != text else None
+
+
+def _cancelled_product(part: str) -> str:
+    """A signed product with its factors and divisors cancelled (see :func:`_monomial`),
+    spelt as it was when nothing cancels."""
+    sign = -1 if part.startswith("−") else 1
+    tokens = top_level_tokens(part[1:] if sign < 0 else part)
+    [monomial] = _monomial(sign, tokens)
+    if monomial == _monomial(sign, tokens, cancel=False)[0]:
+        return part
+    return _product_text(monomial)
+
+
+def _product_text(monomial: dict) -> str:
+    """A product :func:`_monomial` made, written as a signed term."""
+    numeric = monomial["numeric"]
+    factors = " ".join(monomial["factors"])
+    return _signed(factors, monomial["sign"], float(_exact(numeric)), numeric, monomial["divisors"])
 
 
 def _factored(parts: list[str], expand: bool) -> str | None:
@@ -279,7 +282,8 @@ def _like_terms_added(monomials: list[dict]) -> list[dict]:
     ``2 a b``); those whose numbers cancel are left out."""
     added: dict[tuple, list[dict]] = {}
     for monomial in monomials:
-        key = (tuple(sorted(monomial["factors"])), tuple(sorted(monomial["divisors"])))
+        factors = sorted(_bound_letters_numbered(factor) for factor in monomial["factors"])
+        key = (tuple(factors), tuple(sorted(monomial["divisors"])))
         added.setdefault(key, []).append(monomial)
     result = []
     for like in added.values():
@@ -292,6 +296,21 @@ def _like_terms_added(monomials: list[dict]) -> list[dict]:
     return result
 
 
+def _bound_letters_numbered(factor: str) -> str:
+    """A Σ factor with its summation letters numbered in order, so that two sums that
+    differ only in their letters compare equal (``Σ_a w[a]`` and ``Σ_b w[b]``).
+
+    >>> _bound_letters_numbered("Σ_b,c w[b,i] x[c]"), _bound_letters_numbered("x[b]")
+    ('Σ w[#0,i] x[#1]', 'x[b]')
+    """
+    if not factor.startswith("Σ_"):
+        return factor
+    head, body = factor.split(" ", 1)
+    for n, letter in enumerate(head[2:].split(",")):
+        body = re.sub(rf"(?<=[\[,]){re.escape(letter)}(?=[\],])", f"#{n}", body)
+    return "Σ " + body
+
+
 def _exact(numeric: list[str]) -> Fraction | float:
     """The product of printed numbers: a Fraction when they are integers and fractions
     (``1/3`` times ``2`` is ``2/3``), else a float.
@@ -302,6 +321,7 @@ def _exact(numeric: list[str]) -> Fraction | float:
     exact = Fraction(1)
     for text in numeric:
         plain = text.replace("−", "-")
+        plain = plain[1:-1] if _BRACKETED_FRACTION.fullmatch(plain) else plain  # (2/3)
         if not re.fullmatch(r"-?\d+(/\d+)?", plain):
             return float(np.prod([number(n) for n in numeric]))
         exact *= Fraction(plain)
@@ -632,7 +652,7 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
             text, sign, array = positive, -sign, np.negative(array)
         for size in _leading_numbers(text):  # (1/√2) s[i,j] (…): the number joins the term's
             coefficient *= number(size)
-            numeric.append(size[1:-1] if _BRACKETED_FRACTION.fullmatch(size) else size)
+            numeric.append(size)
             array = array / number(size)
             text = text[len(size) + 1 :]
         taken_out = scaled(text)

@@ -96,6 +96,7 @@ LINEAR = [
     "-np.sum(d * np.log(1 / (1 + np.exp(-x))) + np.log(1 - 1 / (1 + np.exp(-x))) * u)",
     "np.linalg.norm(x - u) ** 4", "np.sum(np.maximum(x, 0.9) * np.maximum(x, 0.9))",
     "np.maximum(x, 0.9) * np.maximum(x, 0.9)", "np.sum(np.exp(np.where(x > 1, x, 0.5 * x)))",
+    "np.sum((np.mean(x - x) * x - x) ** 2)", "np.sum((np.mean(x - u) * x - u) ** 2)",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",

@@ -748,3 +748,12 @@ def test_a_whole_side_in_one_bracket_prints_without_it(f, formula, matrix, close
     e = td.explain(f)(x)
     assert (e.formula, e.matrix) == (formula, matrix)
     np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-13)
+
+
+def test_sums_that_differ_only_in_their_letters_are_like_terms():
+    """(2/3) Σ_a w[a] v[a] − (2/3) Σ_b w[b] v[b] is 0; the matrix form printed both, each
+    with the coefficient 0.6666666666666666."""
+    e = td.explain(lambda v: np.sum((np.mean(v - v) * v - v) ** 2))(x)
+    assert e.formula == "∂f/∂v[i] = 2 (mean(v − v) v − v)[i] (mean(v − v) − 1)"
+    assert e.matrix == "∂f/∂v = −2 (mean(v − v) v − v) + 2 mean(v − v) (mean(v − v) v − v)"
+    np.testing.assert_allclose(np.asarray(e.jacobian), 2 * x, rtol=1e-14)  # mean(v − v) is 0

@@ -982,11 +982,12 @@ def tidy(text: str) -> str:
 
     >>> tidy("(1 + -1 exp(x))"), tidy("2 1"), tidy("max(A, -0.5)"), tidy("a − −b")
     ('(1 − exp(x))', '2', 'max(A, −0.5)', 'a + b')
-    >>> tidy("1 𝟙 + 2 x")
-    '𝟙 + 2 x'
+    >>> tidy("1 𝟙 + 2 x"), tidy("(−−c / ‖c‖)[a]")
+    ('𝟙 + 2 x', '(c / ‖c‖)[a]')
     """
     text = re.sub(r"-(?=[\d.(A-Za-z])", "−", text)
     text = text.replace(" + −", " − ").replace(" − −", " + ")
+    text = re.sub(r"(?<![\w)\]²³¹ᵀ⁻])−−", "", text)  # a negated negation: (−−c / ‖c‖)
     text = re.sub(r"(?<![\w.)\]²³¹ᵀ⁻])(−?)1 (?=[A-Za-z(√δΣ‖𝟙])", r"\1", text)
     return re.sub(r"(?<=\d) 1(?=$|[)\]])", "", text)
 

@@ -757,3 +757,11 @@ def test_sums_that_differ_only_in_their_letters_are_like_terms():
     assert e.formula == "∂f/∂v[i] = 2 (mean(v − v) v − v)[i] (mean(v − v) − 1)"
     assert e.matrix == "∂f/∂v = −2 (mean(v − v) v − v) + 2 mean(v − v) (mean(v − v) v − v)"
     np.testing.assert_allclose(np.asarray(e.jacobian), 2 * x, rtol=1e-14)  # mean(v − v) is 0
+
+
+def test_a_negated_negation_prints_no_double_sign():
+    """‖−c‖ of c = cumsum(v) took the derivative (−−cumsum(v) / ‖−cumsum(v)‖²)[a]."""
+    e = td.explain(lambda v: np.sum((-np.cumsum(v) / np.linalg.norm(-np.cumsum(v))) ** 2))(x)
+    assert "−−" not in e.formula + (e.matrix or "")
+    assert "(cumsum(v) / ‖−cumsum(v)‖²)[a]" in e.formula
+    np.testing.assert_allclose(np.asarray(e.jacobian), np.zeros(4), atol=1e-14)  # f is 1

@@ -29,7 +29,7 @@ def matrix_form(J, symbols: dict | None = None) -> str | None:
     if not forms or any(form is None for form in forms):
         return None
     # a whole term in one bracket, (s ⊙ (g₁ + 0.5 g₂)): the sides of = and + need none
-    forms = [notation.unbracketed(form) for form in forms]
+    forms = [notation.unbracketed(form) for form in forms if not notation.is_zero(form)] or ["0"]
     n_in = J.ndim - n_out
     top = "vec " if (n_in > 1 and n_out > 0) or n_out > 1 else ""
     bottom = "vec " if n_in > 1 and n_out > 0 else ""

@@ -35,6 +35,7 @@ __all__ = [
     "factor_table",
     "number",
     "is_number",
+    "is_zero",
     "coefficient_text",
     "scaled",
     "tidy",
@@ -141,6 +142,7 @@ def index_notation(tensor, symbols: dict | None = None) -> str:
     symbols = symbols_of([tensor]) if symbols is None else symbols
     parts = [_term_text(term, tensor.indices, symbols)[0] for term in terms]
     parts = [multiplied_out(part) or part for part in parts]
+    parts = [part for part in parts if not is_zero(part)] or ["0"]  # 0 δ[i,j] + …
     if len(parts) == 1 and is_bracketed_sum(parts[0]):
         return parts[0][1:-1]  # s[i] Σ_a y[a] − y[i]: a whole side needs no bracket
     return factored(parts) or _joined(parts)
@@ -213,7 +215,8 @@ def simplified_sum(text: str, take_out: bool = True) -> str | None:
         rewritten = [_product_text(monomial) for monomial in added] or ["0"]
     else:
         rewritten = [_cancelled_product(part) for part in parts]
-    simpler = f"({_joined(rewritten)})"
+    single = len(rewritten) == 1 and _is_bracketed_product(f"({rewritten[0]})", alone=True)
+    simpler = rewritten[0] if single else f"({_joined(rewritten)})"
     return simpler if simpler != text else None
 
 
@@ -289,7 +292,8 @@ def _like_terms_added(monomials: list[dict]) -> list[dict]:
     for like in added.values():
         total = sum(m["sign"] * _exact(m["numeric"]) for m in like)
         if len(like) == 1:
-            result.append(like[0])
+            if _exact(like[0]["numeric"]) != 0:  # (0 + a[i]): a product times 0 is none
+                result.append(like[0])
         elif total:
             sign = 1 if total > 0 else -1
             result.append({**like[0], "sign": sign, "numeric": [_exact_text(abs(total))]})
@@ -738,10 +742,10 @@ def _simplified_factor(text: str) -> str:
     return shared or text
 
 
-def _is_bracketed_product(text: str) -> bool:
+def _is_bracketed_product(text: str, alone: bool = False) -> bool:
     """Whether ``text`` is one bracket around a product of several factors that can stand
     in a term as they are: no sum, no Σ (it would run over the term's later factors) and
-    no divisor (a divisor ends a term).
+    no divisor (a divisor ends a term); with ``alone``, one factor in a bracket too.
 
     >>> _is_bracketed_product("(2 a[i] b[i])"), _is_bracketed_product("(a[i] / b)")
     (True, False)
@@ -750,7 +754,7 @@ def _is_bracketed_product(text: str) -> bool:
         return False
     tokens = top_level_tokens(text[1:-1])
     return (
-        len(tokens) > 1
+        len(tokens) > 1 - alone
         and not has_top_level_sum(text[1:-1])
         and not any(token == "/" or token.startswith(("Σ_", "−")) for token in tokens)
     )
@@ -990,6 +994,16 @@ def tidy(text: str) -> str:
     text = re.sub(r"(?<![\w)\]²³¹ᵀ⁻])−−", "", text)  # a negated negation: (−−c / ‖c‖)
     text = re.sub(r"(?<![\w.)\]²³¹ᵀ⁻])(−?)1 (?=[A-Za-z(√δΣ‖𝟙])", r"\1", text)
     return re.sub(r"(?<=\d) 1(?=$|[)\]])", "", text)
+
+
+def is_zero(term: str) -> bool:
+    """Whether a printed term is 0 times its factors: ``0``, ``0 δ[i,j]``, ``0 I``.
+
+    >>> is_zero("0 δ[i,j]"), is_zero("0.5 x[i]"), is_zero("(0 + a)")
+    (True, False, False)
+    """
+    first = top_level_tokens(term.removeprefix("−"))[:1]
+    return bool(first) and is_number(first[0]) and number(first[0]) == 0
 
 
 def is_number(text: str) -> bool:

@@ -97,6 +97,7 @@ LINEAR = [
     "np.linalg.norm(x - u) ** 4", "np.sum(np.maximum(x, 0.9) * np.maximum(x, 0.9))",
     "np.maximum(x, 0.9) * np.maximum(x, 0.9)", "np.sum(np.exp(np.where(x > 1, x, 0.5 * x)))",
     "np.sum((np.mean(x - x) * x - x) ** 2)", "np.sum((np.mean(x - u) * x - u) ** 2)",
+    "np.tanh(x) + x - x", "np.sum(np.tanh(x)) + np.sum(x - x)",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",

@@ -765,3 +765,26 @@ def test_a_negated_negation_prints_no_double_sign():
     assert "−−" not in e.formula + (e.matrix or "")
     assert "(cumsum(v) / ‖−cumsum(v)‖²)[a]" in e.formula
     np.testing.assert_allclose(np.asarray(e.jacobian), np.zeros(4), atol=1e-14)  # f is 1
+
+
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (  # it printed δ[i,j] (0 + (1 − tanh²(v))[i]) and diag(0 𝟙 + (1 − tanh²(v)))
+            lambda v: np.tanh(v) + v - v,
+            "∂f[i]/∂v[j] = δ[i,j] (1 − tanh²(v))[i]",
+            "∂f/∂v = diag(1 − tanh²(v))",
+            lambda v: np.diag(1 - np.tanh(v) ** 2),
+        ),
+        (  # it printed 0 δ[i,j] + … and 0 I + …
+            lambda v: v[::-1] - (v - v),
+            "∂f[i]/∂v[j] = S[i,j], where S = one-hot rows picking entries (3, 2, 1, 0)",
+            "∂f/∂v = S, where S = one-hot rows picking entries (3, 2, 1, 0)",
+            lambda v: np.eye(4)[::-1],
+        ),
+    ],
+)
+def test_a_product_times_zero_is_left_out(f, formula, matrix, closed):
+    e = td.explain(f)(x)
+    assert (e.formula, e.matrix) == (formula, matrix)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-14)

@@ -28,6 +28,8 @@ def matrix_form(J, symbols: dict | None = None) -> str | None:
     forms = [_term_form(term, J, n_out, symbols) for term in terms]
     if not forms or any(form is None for form in forms):
         return None
+    # a whole term in one bracket, (s ⊙ (g₁ + 0.5 g₂)): the sides of = and + need none
+    forms = [notation.unbracketed(form) for form in forms if not notation.is_zero(form)] or ["0"]
     n_in = J.ndim - n_out
     top = "vec " if (n_in > 1 and n_out > 0) or n_out > 1 else ""
     bottom = "vec " if n_in > 1 and n_out > 0 else ""
@@ -43,10 +45,32 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
         for c in axis:
             label_of.setdefault(c, []).append(label)
     deltas = [tuple(group) for group in label_of.values() if len(group) > 1]
-    named = [
-        (classes, templates.replace_defined(templates.text(template), symbols))
-        for (_, classes), template in zip(term.factors, term.factor_names(), strict=True)
-    ]
+    named = []
+    for (_, classes), template in zip(term.factors, term.factor_names(), strict=True):
+        named += _cancelled(classes, templates.replace_defined(templates.text(template), symbols))
+    multiplied = _multiplied_out(named)
+    if multiplied is not None:  # (a / (1 − σ) − b / σ) ⊙ σ ⊙ (1 − σ) is a ⊙ σ − b ⊙ (1 − σ)
+        form = _named_form(multiplied, label_of, deltas, J, n_out, term.sizes)
+        if form is not None:
+            return form
+    return _named_form(named, label_of, deltas, J, n_out, term.sizes)
+
+
+def _multiplied_out(named: list) -> list | None:
+    """The factors of a term with its one sum multiplied out, as one factor, when that
+    cancels factors against divisors (see :func:`notation.multiplied_out`); None when
+    nothing cancels or a factor has indices of its own (an outer product stays one)."""
+    sums = [classes for classes, template in named if notation.is_bracketed_sum(template)]
+    if len(sums) != 1 or any(classes not in ((), sums[0]) for classes, _ in named):
+        return None
+    product = notation.multiplied_out(
+        " ".join(notation.tidy(template) for _, template in named), take_out=False
+    )
+    return None if product is None else [(sums[0], f"({product})")]
+
+
+def _named_form(named: list, label_of: dict, deltas: list, J, n_out: int, sizes) -> str | None:
+    """The matrix form of a term of (classes, template) factors, or None."""
     for n, (classes, template) in enumerate(named):
         products = None if _sum_of_entries(template, classes) else _products_of_sum(template)
         if products is None:
@@ -58,7 +82,7 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
             c for other_classes, other in others for c in [*other_classes, *_classes(other)]
         }:
             return None  # a product's summed index also indexes another factor
-        if _sizes_differ(products, term.sizes):
+        if _sizes_differ(products, sizes):
             return None  # e₀[i] e₁[j] + e₁[i] e₀[j]: e₀ of two sizes reads ambiguously as e₀
         forms = [
             _product_form([*others, *product], label_of, deltas, J, n_out) for product in products
@@ -67,6 +91,21 @@ def _term_form(term, J, n_out: int, symbols: dict) -> str | None:
             return None
         return notation.tidy(" + ".join(forms))
     return _product_form(named, label_of, deltas, J, n_out)
+
+
+def _cancelled(classes, template: str) -> list:
+    """A factor that is a sum with each product's powers of one base cancelled (``(1 / σ) σ``
+    is 1) and like products added, as (classes, template) factors: one, or the factors of
+    the one product left; its common factors stay inside, where a sum's form needs them."""
+    simpler = notation.simplified_sum(notation.tidy(template), take_out=False)
+    if simpler is None or notation.is_bracketed_sum(simpler):
+        return [(classes, simpler or template)]
+    tokens = notation.top_level_tokens(notation.unbracketed(simpler))
+    if "/" in tokens or any(token.startswith("Σ_") for token in tokens):
+        return [(classes, template)]  # a quotient, a sum over a bound index: as it was
+    return [
+        ((), token) if notation.is_number(token) else (_classes(token), token) for token in tokens
+    ]
 
 
 def _classes(template: str) -> list[int]:
@@ -175,11 +214,13 @@ def _product_form(named: list, label_of: dict, deltas: list, J, n_out: int) -> s
             divisors.append(divisor)
         else:
             scalars.append(_group(name))
-    for divisor in list(divisors):  # E / E: a scalar and a divisor that print the same cancel
-        same = [s for s in scalars if _bare(s) == _bare(divisor)]
-        if same:
-            scalars.remove(same[0])
-            divisors.remove(divisor)
+    for divisor in list(divisors):  # E / E, E² / E: powers of one base cancel
+        for n, scalar in enumerate(scalars):
+            left = notation.quotient(_bare(scalar), _bare(divisor))
+            if left is not None:
+                scalars[n : n + 1] = [left] if left else []
+                divisors.remove(divisor)
+                break
     factors = [(name, labels) for name, labels in factors if labels]
     form = _shape_form(deltas, factors, out_labels, in_labels, J.sizes)
     if form is None:

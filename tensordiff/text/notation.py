@@ -35,6 +35,7 @@ __all__ = [
     "factor_table",
     "number",
     "is_number",
+    "is_zero",
     "coefficient_text",
     "scaled",
     "tidy",
@@ -43,6 +44,10 @@ __all__ = [
     "reciprocal",
     "reciprocal_scale",
     "factored",
+    "simplified_sum",
+    "multiplied_out",
+    "unbracketed",
+    "quotient",
     "summands",
     "top_level_tokens",
     "is_bracketed_sum",
@@ -136,6 +141,8 @@ def index_notation(tensor, symbols: dict | None = None) -> str:
         return "0"
     symbols = symbols_of([tensor]) if symbols is None else symbols
     parts = [_term_text(term, tensor.indices, symbols)[0] for term in terms]
+    parts = [multiplied_out(part) or part for part in parts]
+    parts = [part for part in parts if not is_zero(part)] or ["0"]  # 0 δ[i,j] + …
     if len(parts) == 1 and is_bracketed_sum(parts[0]):
         return parts[0][1:-1]  # s[i] Σ_a y[a] − y[i]: a whole side needs no bracket
     return factored(parts) or _joined(parts)
@@ -166,6 +173,71 @@ def factored(parts: list[str]) -> str | None:
     return _factored(parts, expand=False) or _factored(parts, expand=True)
 
 
+def multiplied_out(term: str, take_out: bool = True) -> str | None:
+    """A signed term with one bracketed sum multiplied out when that cancels factors
+    against divisors (``(a / (1 − σ) − b / σ) σ (1 − σ)`` is ``a σ − b (1 − σ)``), the
+    factors its products share taken out again (with ``take_out``); None when nothing
+    cancels.
+
+    >>> multiplied_out("(a[i] (1 / (1 − σ))[i] − b[i] (1 / σ)[i]) σ[i] (1 − σ)[i]")
+    'a[i] σ[i] − b[i] (1 − σ)[i]'
+    >>> multiplied_out("(a[i] − b[i]) σ[i]") is None
+    True
+    """
+    monomials = _expanded(term, expand=True)
+    if monomials is None or monomials == _expanded(term, expand=True, cancel=False):
+        return None
+    parts = [_product_text(monomial) for monomial in _like_terms_added(monomials)]
+    if not parts:
+        return "0"
+    return (factored(parts) if take_out else None) or _joined(parts)
+
+
+def simplified_sum(text: str, take_out: bool = True) -> str | None:
+    """The bracketed sum ``text`` (a factor) simplified, or None if nothing simplifies: in
+    each product a factor and a divisor that are powers of one base cancel (see
+    :func:`quotient`) and, with ``take_out``, the factors every product has stand in front.
+
+    >>> simplified_sum("(K[i] (1 / (1 − σ))[i] σ[i] (1 − σ)[i] − y[i] (1 / σ)[i] σ[i])")
+    '(K[i] σ[i] − y[i])'
+    >>> simplified_sum("((1/√2) s[i,j] k[j] − (1/√2) s[i,j] Σ_a s[i,a] k[a])")
+    '(1/√2) s[i,j] (k[j] − Σ_a s[i,a] k[a])'
+    """
+    if not is_bracketed_sum(text):
+        return None
+    parts = summands(text[1:-1])
+    shared = factored(parts) if take_out else None
+    if shared is not None:
+        return shared
+    monomials = [monomial for part in parts for monomial in _expanded(part, expand=False)]
+    added = _like_terms_added(monomials)
+    if len(added) < len(monomials):  # Σ_a w[a] x[a] − Σ_b w[b] x[b] is 0
+        rewritten = [_product_text(monomial) for monomial in added] or ["0"]
+    else:
+        rewritten = [_cancelled_product(part) for part in parts]
+    single = len(rewritten) == 1 and _is_bracketed_product(f"({rewritten[0]})", alone=True)
+    simpler = rewritten[0] if single else f"({_joined(rewritten)})"
+    return simpler if simpler != text else None
+
+
+def _cancelled_product(part: str) -> str:
+    """A signed product with its factors and divisors cancelled (see :func:`_monomial`),
+    spelt as it was when nothing cancels."""
+    sign = -1 if part.startswith("−") else 1
+    tokens = top_level_tokens(part[1:] if sign < 0 else part)
+    [monomial] = _monomial(sign, tokens)
+    if monomial == _monomial(sign, tokens, cancel=False)[0]:
+        return part
+    return _product_text(monomial)
+
+
+def _product_text(monomial: dict) -> str:
+    """A product :func:`_monomial` made, written as a signed term."""
+    numeric = monomial["numeric"]
+    factors = " ".join(monomial["factors"])
+    return _signed(factors, monomial["sign"], float(_exact(numeric)), numeric, monomial["divisors"])
+
+
 def _factored(parts: list[str], expand: bool) -> str | None:
     monomials = []
     for part in parts:
@@ -180,6 +252,9 @@ def _factored(parts: list[str], expand: bool) -> str | None:
         kind: functools.reduce(operator.and_, (Counter(m[kind]) for m in monomials))
         for kind in ("factors", "divisors")
     }
+    for factor in [f for f in common["factors"] if f.startswith("Σ_")]:
+        # a Σ runs to the end of its product: taken out, it would run over the bracket too
+        del common["factors"][factor]
     if not any(common.values()):
         return None  # a number alone is not worth a bracket: 2 + 2 δ[i,j] x[i]
     # a number (and a sign) every product has stands in front too: 4 s[i] (s[j] − δ[i,j])
@@ -210,17 +285,34 @@ def _like_terms_added(monomials: list[dict]) -> list[dict]:
     ``2 a b``); those whose numbers cancel are left out."""
     added: dict[tuple, list[dict]] = {}
     for monomial in monomials:
-        key = (tuple(sorted(monomial["factors"])), tuple(sorted(monomial["divisors"])))
+        factors = sorted(_bound_letters_numbered(factor) for factor in monomial["factors"])
+        key = (tuple(factors), tuple(sorted(monomial["divisors"])))
         added.setdefault(key, []).append(monomial)
     result = []
     for like in added.values():
         total = sum(m["sign"] * _exact(m["numeric"]) for m in like)
         if len(like) == 1:
-            result.append(like[0])
+            if _exact(like[0]["numeric"]) != 0:  # (0 + a[i]): a product times 0 is none
+                result.append(like[0])
         elif total:
             sign = 1 if total > 0 else -1
             result.append({**like[0], "sign": sign, "numeric": [_exact_text(abs(total))]})
     return result
+
+
+def _bound_letters_numbered(factor: str) -> str:
+    """A Σ factor with its summation letters numbered in order, so that two sums that
+    differ only in their letters compare equal (``Σ_a w[a]`` and ``Σ_b w[b]``).
+
+    >>> _bound_letters_numbered("Σ_b,c w[b,i] x[c]"), _bound_letters_numbered("x[b]")
+    ('Σ w[#0,i] x[#1]', 'x[b]')
+    """
+    if not factor.startswith("Σ_"):
+        return factor
+    head, body = factor.split(" ", 1)
+    for n, letter in enumerate(head[2:].split(",")):
+        body = re.sub(rf"(?<=[\[,]){re.escape(letter)}(?=[\],])", f"#{n}", body)
+    return "Σ " + body
 
 
 def _exact(numeric: list[str]) -> Fraction | float:
@@ -233,6 +325,7 @@ def _exact(numeric: list[str]) -> Fraction | float:
     exact = Fraction(1)
     for text in numeric:
         plain = text.replace("−", "-")
+        plain = plain[1:-1] if _BRACKETED_FRACTION.fullmatch(plain) else plain  # (2/3)
         if not re.fullmatch(r"-?\d+(/\d+)?", plain):
             return float(np.prod([number(n) for n in numeric]))
         exact *= Fraction(plain)
@@ -244,33 +337,40 @@ def _exact_text(value: Fraction | float) -> str:
     return str(value) if isinstance(value, Fraction) else templates.number(value)
 
 
-def _expanded(term: str, expand: bool) -> list[dict] | None:
+def _expanded(term: str, expand: bool, cancel: bool = True) -> list[dict] | None:
     """The products a signed term is a sum of (its one bracketed sum multiplied out if
-    ``expand``), each as its sign, numbers, factors and divisors; None for a term with a Σ."""
+    ``expand``), each as its sign, numbers, factors and divisors (see :func:`_monomial`)."""
     sign = -1 if term.startswith("−") else 1
     tokens = top_level_tokens(term[1:] if sign < 0 else term)
     sums = [n for n, token in enumerate(tokens) if is_bracketed_sum(token)]
-    if len(sums) != 1 or not expand:
-        return _monomial(sign, tokens)
-    others = tokens[: sums[0]] + tokens[sums[0] + 1 :]
+    if len(sums) != 1 or not expand or any(token.startswith("Σ_") for token in tokens):
+        return _monomial(sign, tokens, cancel)  # (a Σ's letters would run over the bracket)
+    before, after = tokens[: sums[0]], tokens[sums[0] + 1 :]
     products = []
     for summand in summands(tokens[sums[0]][1:-1]):
         inner_sign = -1 if summand.startswith("−") else 1
         inner = top_level_tokens(summand[1:] if inner_sign < 0 else summand)
-        monomial = _monomial(sign * inner_sign, others + inner)
+        monomial = _monomial(sign * inner_sign, before + inner + after, cancel)
         if monomial is None:
             return None
         products += monomial
     return products
 
 
-def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
-    """One product of ``tokens`` (``/`` before a divisor), or None if it holds a Σ."""
+def _monomial(sign: int, tokens: list[str], cancel: bool = True) -> list[dict] | None:
+    """One product of ``tokens`` (``/`` before a divisor), a Σ and all that follows it one
+    factor (the Σ runs to the end of the product), with a factor and a divisor that are
+    powers of one base cancelled (``(1 / σ) σ`` is 1, ``‖x‖² / ‖x‖`` is ``‖x‖``).
+
+    >>> _monomial(1, ["(1 / σ)[i]", "σ[i]", "u²", "/", "u", "Σ_a", "s[a]", "/", "u"])
+    [{'sign': 1, 'numeric': [], 'factors': ['u', 'Σ_a s[a] / u'], 'divisors': []}]
+    """
     monomial = {"sign": sign, "numeric": [], "factors": [], "divisors": []}
     divide = False
-    for token in tokens:
+    for n, token in enumerate(tokens):
         if token.startswith("Σ_"):
-            return None
+            monomial["factors"].append(" ".join(tokens[n:]))
+            break
         if token == "/":
             divide = True
             continue
@@ -287,7 +387,40 @@ def _monomial(sign: int, tokens: list[str]) -> list[dict] | None:
         else:
             monomial["factors"].append(token)
         divide = False
+    for divisor in list(monomial["divisors"]) if cancel else []:
+        for k, factor in enumerate(monomial["factors"]):
+            left = quotient(factor, divisor)
+            if left is not None:
+                monomial["divisors"].remove(divisor)
+                monomial["factors"][k : k + 1] = [left] if left else []
+                break
     return [monomial]
+
+
+_POWERS = "¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def quotient(top: str, bottom: str) -> str | None:
+    """``top / bottom`` when both are powers of one printed base: ``""`` (1) for equal
+    factors, ``b`` for ``b³ / b²``; None otherwise (a Σ or a sum is no base).
+
+    >>> quotient("‖x‖²", "‖x‖"), quotient("(1 − σ)[i]", "(1 − σ)[i]"), quotient("x", "x²")
+    ('‖x‖', '', None)
+    """
+    if top.startswith("Σ_") or has_top_level_sum(top) or has_top_level_sum(bottom):
+        return None
+    (base, n), (other, m) = _power(unbracketed(top)), _power(unbracketed(bottom))
+    if unbracketed(base) != unbracketed(other) or n < m:
+        return None
+    return "" if n == m else base + (_POWERS[n - m - 1] if n - m > 1 else "")
+
+
+def _power(text: str) -> tuple[str, int]:
+    """``("b", 2)`` for ``b²`` (a power written as a superscript digit after one operand),
+    else ``(text, 1)``; ``X⁻¹`` and ``b²³`` are no such power."""
+    if len(text) > 1 and text[-1] in _POWERS[1:] and text[-2] not in _POWERS + "⁻⁰":
+        return text[:-1], _POWERS.index(text[-1]) + 1
+    return text, 1
 
 
 def top_level_tokens(text: str) -> list[str]:
@@ -514,9 +647,18 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
             numeric.append(templates.text(template))
             continue
         text = tidy(templates.render(templates.replace_defined(template, symbols), mapping))
+        # a sum's cancelled parts and common factors: (1/√2) s[i,j] (K[j,l] − Σ_a …)
+        text = _simplified_factor(text)
+        if _is_bracketed_product(text):  # (2 max(x, 0.9)[i] g[i]): the term is a product too
+            text = text[1:-1]
         positive = without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
+        for size in _leading_numbers(text):  # (1/√2) s[i,j] (…): the number joins the term's
+            coefficient *= number(size)
+            numeric.append(size)
+            array = array / number(size)
+            text = text[len(size) + 1 :]
         taken_out = scaled(text)
         if taken_out is not None:  # (2 (W x − y))[i] is written 2 (W x − y)[i]
             size, text = taken_out
@@ -544,19 +686,37 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         bound = any(c in summed for c in classes)
         if divisor is not None and not bound:  # (1 / σ) is written / σ, after the rest
             text = divisor  # its table entry holds the reciprocal: what the term multiplies by
-            # E / E: a factor and a divisor that print the same cancel
-            same = [part for part in parts if _unbracketed(part) == _unbracketed(divisor)]
-            if same and same[0] not in divisors and not under_sum[parts.index(same[0])]:
-                under_sum.pop(parts.index(same[0]))
-                parts.remove(same[0])
-                del table[same[0]]
-                continue
-            divisors.append(divisor)
-        elif any(_unbracketed(d) == _unbracketed(text) for d in divisors) and not bound:
-            divisor = next(d for d in divisors if _unbracketed(d) == _unbracketed(text))
-            divisors.remove(divisor)
-            del table[divisor]
+            # E / E, E² / E: a factor and a divisor, powers of one base, cancel
+            for n, part in enumerate(parts):
+                left = quotient(part, divisor)
+                if left is None or part in divisors or under_sum[n]:
+                    continue
+                if left and table[part][1] != factor_labels:
+                    continue  # x[i]² / x[j]: entries of different indices
+                part_array = table.pop(part)[0]
+                if left:
+                    parts[n] = left
+                    table[left] = (part_array * array, factor_labels)
+                else:
+                    del parts[n], under_sum[n]
+                break
+            else:
+                divisors.append(divisor)
+                table[text] = (array, factor_labels)
             continue
+        elif not bound and any(quotient(text, d) is not None for d in divisors):
+            divisor = next(d for d in divisors if quotient(text, d) is not None)
+            left = quotient(text, divisor)
+            if not left or table[divisor][1] == factor_labels:
+                divisors.remove(divisor)
+                divisor_array = table.pop(divisor)[0]
+                if left:
+                    parts.append(left)
+                    under_sum.append(False)
+                    table[left] = (array * divisor_array, factor_labels)
+                continue
+            parts.append(text)
+            under_sum.append(bound)
         else:
             parts.append(text)
             under_sum.append(bound)
@@ -572,8 +732,47 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
     return _signed(body, sign, coefficient, numeric, divisors), table
 
 
-def _unbracketed(text: str) -> str:
-    """``text`` without one bracket around all of it: ``(√s)`` and ``√s`` are one factor."""
+def _simplified_factor(text: str) -> str:
+    """A factor that is a sum, simplified by :func:`simplified_sum`; its common factors are
+    taken out only when no divisor is (a divisor ends a term: the term's own sum, multiplied
+    out, shares it with the other terms, ``(δ[i,j] − 1/4 − …) / σ``)."""
+    shared = simplified_sum(text)
+    if shared is not None and "/" in top_level_tokens(shared):
+        shared = simplified_sum(text, take_out=False)
+    return shared or text
+
+
+def _is_bracketed_product(text: str, alone: bool = False) -> bool:
+    """Whether ``text`` is one bracket around a product of several factors that can stand
+    in a term as they are: no sum, no Σ (it would run over the term's later factors) and
+    no divisor (a divisor ends a term); with ``alone``, one factor in a bracket too.
+
+    >>> _is_bracketed_product("(2 a[i] b[i])"), _is_bracketed_product("(a[i] / b)")
+    (True, False)
+    """
+    if not text.startswith("(") or _closing(text, 0) != len(text) - 1:
+        return False
+    tokens = top_level_tokens(text[1:-1])
+    return (
+        len(tokens) > 1 - alone
+        and not has_top_level_sum(text[1:-1])
+        and not any(token == "/" or token.startswith(("Σ_", "−")) for token in tokens)
+    )
+
+
+def _leading_numbers(text: str) -> list[str]:
+    """The numbers a product of several factors starts with: ``["2"]`` for ``2 s[i] (a − b)``."""
+    tokens = top_level_tokens(text)
+    numbers = list(itertools.takewhile(is_number, tokens[:-1]))
+    return numbers if _has_top_level_space(text) else []
+
+
+def unbracketed(text: str) -> str:
+    """``text`` without one bracket around all of it: ``(√s)`` and ``√s`` are one factor.
+
+    >>> unbracketed("(a ⊙ (b + c))"), unbracketed("(a) (b)"), unbracketed("(a)[i]")
+    ('a ⊙ (b + c)', '(a) (b)', '(a)[i]')
+    """
     whole = text.startswith("(") and _closing(text, 0) == len(text) - 1
     return text[1:-1] if whole else text
 
@@ -787,13 +986,24 @@ def tidy(text: str) -> str:
 
     >>> tidy("(1 + -1 exp(x))"), tidy("2 1"), tidy("max(A, -0.5)"), tidy("a − −b")
     ('(1 − exp(x))', '2', 'max(A, −0.5)', 'a + b')
-    >>> tidy("1 𝟙 + 2 x")
-    '𝟙 + 2 x'
+    >>> tidy("1 𝟙 + 2 x"), tidy("(−−c / ‖c‖)[a]")
+    ('𝟙 + 2 x', '(c / ‖c‖)[a]')
     """
     text = re.sub(r"-(?=[\d.(A-Za-z])", "−", text)
     text = text.replace(" + −", " − ").replace(" − −", " + ")
+    text = re.sub(r"(?<![\w)\]²³¹ᵀ⁻])−−", "", text)  # a negated negation: (−−c / ‖c‖)
     text = re.sub(r"(?<![\w.)\]²³¹ᵀ⁻])(−?)1 (?=[A-Za-z(√δΣ‖𝟙])", r"\1", text)
     return re.sub(r"(?<=\d) 1(?=$|[)\]])", "", text)
+
+
+def is_zero(term: str) -> bool:
+    """Whether a printed term is 0 times its factors: ``0``, ``0 δ[i,j]``, ``0 I``.
+
+    >>> is_zero("0 δ[i,j]"), is_zero("0.5 x[i]"), is_zero("(0 + a)")
+    (True, False, False)
+    """
+    first = top_level_tokens(term.removeprefix("−"))[:1]
+    return bool(first) and is_number(first[0]) and number(first[0]) == 0
 
 
 def is_number(text: str) -> bool:

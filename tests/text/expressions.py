@@ -91,6 +91,13 @@ LINEAR = [
     "W @ np.tanh(M @ x)", "np.tanh(M @ x) @ A", "x @ x + 2 * (x @ u)",
     # a negated sum, negated part by part
     "-(np.sum(np.cos(x)) - np.sum(x * u))", "-(np.sum(M @ np.cos(x)) - np.sum(np.exp(M @ x)))",
+    # a sum inside a term: reciprocals cancel (binary cross-entropy), powers divide, a
+    # product in one bracket stands as it is
+    "-np.sum(d * np.log(1 / (1 + np.exp(-x))) + np.log(1 - 1 / (1 + np.exp(-x))) * u)",
+    "np.linalg.norm(x - u) ** 4", "np.sum(np.maximum(x, 0.9) * np.maximum(x, 0.9))",
+    "np.maximum(x, 0.9) * np.maximum(x, 0.9)", "np.sum(np.exp(np.where(x > 1, x, 0.5 * x)))",
+    "np.sum((np.mean(x - x) * x - x) ** 2)", "np.sum((np.mean(x - u) * x - u) ** 2)",
+    "np.tanh(x) + x - x", "np.sum(np.tanh(x)) + np.sum(x - x)",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -122,6 +129,8 @@ MATRIX = [
     " / np.sum(np.exp(X - np.max(X, axis=0, keepdims=True)), axis=1, keepdims=True)",
     "np.exp(X / np.sqrt(X.shape[0]))"
     " / np.sum(np.exp(X / np.sqrt(X.shape[0])), axis=1, keepdims=True)",
+    # attention: s[i,j] taken out of the sum inside its one term
+    "np.exp(X @ A.T / np.sqrt(2)) / np.sum(np.exp(X @ A.T / np.sqrt(2)), axis=1, keepdims=True)",
 ]  # fmt: skip
 SQUARE = [
     "np.linalg.inv(x)", "np.linalg.det(x)", "np.log(np.linalg.det(x))", "x @ x",

@@ -72,7 +72,7 @@ def evaluate_term(text: str, table: dict, J) -> np.ndarray:
         inner = token[1:-1]
         bracketed_product = token.startswith("(Σ_") and len(signed_terms(inner)) == 1
         tokens += split_top(inner, " ") if bracketed_product else [token]
-    for token in tokens:
+    for token in _table_factors(tokens, table):
         if not token or token.startswith("Σ_"):
             continue  # summed letters are simply absent from the output
         if token == "/":
@@ -104,6 +104,18 @@ def evaluate_term(text: str, table: dict, J) -> np.ndarray:
     value = value.reshape([sizes[name] if name in present else 1 for name in output])
     value = np.broadcast_to(value, [sizes[name] for name in output])
     return coefficient * value.reshape(J.shape)
+
+
+def _table_factors(tokens: list[str], table: dict) -> list[str]:
+    """``tokens`` with each run that prints one factor joined (a sum's common factors
+    taken out print one factor as several tokens: ``s[i,j] (K[j,l] − Σ_a …)``)."""
+    joined, n = [], 0
+    while n < len(tokens):
+        ends = [m for m in range(len(tokens), n + 1, -1) if " ".join(tokens[n:m]) in table]
+        end = ends[0] if ends else n + 1
+        joined.append(" ".join(tokens[n:end]))
+        n = end
+    return joined
 
 
 def is_piece(name: str, label: str) -> bool:

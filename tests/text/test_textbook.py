@@ -419,9 +419,9 @@ def test_attention_names_its_softmax():
 
     J = td.jacobian(attention)(W[:2])
     assert J.formula == (
-        "∂attention[i,j]/∂Q[k,l] = (1/2) δ[i,k] Σ_a (values[a,j] s[i,a] − s[i,a] Σ_b"
+        "∂attention[i,j]/∂Q[k,l] = (1/2) δ[i,k] Σ_a s[i,a] (values[a,j] − Σ_b"
         " values[b,j] s[i,b]) keys[a,l], where s = softmax((Q keysᵀ) / 2, axis=1)"
-    )  # 693 characters before the softmax was named
+    )  # 693 characters before the softmax was named; s[i,a] is taken out of the sum
 
 
 def test_a_variance_reads_var_not_its_expansion():
@@ -667,3 +667,124 @@ def test_equal_contributions_are_added_into_one():
     e = td.explain(lambda v: v @ v + 2 * (v @ x))(x[::-1].copy())
     assert (e.formula, e.matrix) == ("∂f/∂v[i] = 2 x[i] + 2 v[i]", "∂f/∂v = 2 x + 2 v")
     np.testing.assert_allclose(np.asarray(e.jacobian), 2 * x + 2 * x[::-1], rtol=1e-14)
+
+
+# ---- a sum inside one term, simplified (issue 11's last pass) -------------------------
+def test_attention_takes_the_common_factors_out_of_its_sum():
+    """It printed δ[i,k] ((1/√2) s[i,j] keys[j,l] − (1/√2) s[i,j] Σ_a s[i,a] keys[a,l])."""
+    keys, Q = (
+        np.random.default_rng(3).normal(size=(3, 2)),
+        np.random.default_rng(4).normal(size=(4, 2)),
+    )
+
+    def attention(Q):
+        e = np.exp(Q @ keys.T / np.sqrt(Q.shape[1]))
+        return e / np.sum(e, axis=1, keepdims=True)
+
+    J = td.jacobian(attention)(Q)
+    assert J.formula == (
+        "∂attention[i,j]/∂Q[k,l] = (1/√2) δ[i,k] s[i,j] (keys[j,l] − Σ_a s[i,a] keys[a,l]),"
+        " where s = softmax((Q keysᵀ) / √2, axis=1)"
+    )
+    s = attention(Q)
+    closed = np.einsum("ik,ij,ijl->ijkl", np.eye(4), s, keys[None, :, :] - (s @ keys)[:, None, :])
+    np.testing.assert_allclose(np.asarray(J), closed / np.sqrt(2), atol=1e-14)
+
+
+def test_powers_of_one_norm_divide():
+    """‖v − c‖³ has the derivative 3 ‖v − c‖ (v − c); it printed 3 ‖(v − c)‖² (v − c)[i] /
+    ‖(v − c)‖."""
+    c = np.random.default_rng(5).normal(size=4)
+    e = td.explain(lambda v: np.linalg.norm(v - c) ** 3)(x)
+    assert e.formula == "∂f/∂v[i] = 3 ‖(v − c)‖ (v − c)[i]"
+    assert e.matrix == "∂f/∂v = 3 ‖(v − c)‖ (v − c)"
+    np.testing.assert_allclose(
+        np.asarray(e.jacobian), 3 * np.linalg.norm(x - c) * (x - c), rtol=1e-13
+    )
+
+
+def test_binary_cross_entropy_cancels_each_reciprocal_against_its_factor():
+    """(1 / (1 − σ)) σ (1 − σ) is σ and (1 / σ) σ (1 − σ) is 1 − σ: the gradient reads
+    (1 − y) σ − y (1 − σ), which is σ − y (1 − y is computed before the call: K1)."""
+    y = np.random.default_rng(6).uniform(size=4)
+
+    def bce(z):
+        sigma = 1 / (1 + np.exp(-z))
+        return -np.sum(y * np.log(sigma) + (1 - y) * np.log(1 - sigma))
+
+    e = td.explain(bce)(x)
+    where = ", where σ = 1 / (1 + exp(−z)), K1 = a constant array, none of the arguments"
+    assert e.formula == "∂bce/∂z[i] = K1[i] σ[i] − y[i] (1 − σ)[i]" + where
+    assert e.matrix == "∂bce/∂z = K1 ⊙ σ − y ⊙ (1 − σ)" + where
+    np.testing.assert_allclose(np.asarray(e.jacobian), 1 / (1 + np.exp(-x)) - y, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (  # it printed (2 max(v, 0.9)[i] g[i])
+            lambda v: np.sum(np.maximum(v, 0.9) * np.maximum(v, 0.9)),
+            "∂f/∂v[i] = 2 max(v, 0.9)[i] g[i], where g = [v > 0.9] + ½ [v = 0.9]",
+            "∂f/∂v = 2 max(v, 0.9) ⊙ g, where g = [v > 0.9] + ½ [v = 0.9]",
+            lambda v: 2 * np.maximum(v, 0.9) * (v > 0.9),
+        ),
+        (  # it printed δ[i,j] (2 max(v, 0.9)[i] g[i])
+            lambda v: np.maximum(v, 0.9) * np.maximum(v, 0.9),
+            "∂f[i]/∂v[j] = 2 δ[i,j] max(v, 0.9)[i] g[i], where g = [v > 0.9] + ½ [v = 0.9]",
+            "∂f/∂v = 2 diag(max(v, 0.9) ⊙ g), where g = [v > 0.9] + ½ [v = 0.9]",
+            lambda v: np.diag(2 * np.maximum(v, 0.9) * (v > 0.9)),
+        ),
+        (  # its matrix form printed (exp(…) ⊙ (g₁ + 0.5 g₂))
+            lambda v: np.sum(np.exp(np.where(v > 0, v, 0.5 * v))),
+            "∂f/∂v[i] = exp(where(g₁, v, 0.5 v))[i] (g₁[i] + 0.5 g₂[i]),"
+            " where g₁ = [v > 0], g₂ = 1 − [v > 0]",
+            "∂f/∂v = exp(where(g₁, v, 0.5 v)) ⊙ (g₁ + 0.5 g₂),"
+            " where g₁ = [v > 0], g₂ = 1 − [v > 0]",
+            lambda v: np.exp(np.where(v > 0, v, 0.5 * v)) * np.where(v > 0, 1.0, 0.5),
+        ),
+    ],
+)
+def test_a_whole_side_in_one_bracket_prints_without_it(f, formula, matrix, closed):
+    e = td.explain(f)(x)
+    assert (e.formula, e.matrix) == (formula, matrix)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-13)
+
+
+def test_sums_that_differ_only_in_their_letters_are_like_terms():
+    """(2/3) Σ_a w[a] v[a] − (2/3) Σ_b w[b] v[b] is 0; the matrix form printed both, each
+    with the coefficient 0.6666666666666666."""
+    e = td.explain(lambda v: np.sum((np.mean(v - v) * v - v) ** 2))(x)
+    assert e.formula == "∂f/∂v[i] = 2 (mean(v − v) v − v)[i] (mean(v − v) − 1)"
+    assert e.matrix == "∂f/∂v = −2 (mean(v − v) v − v) + 2 mean(v − v) (mean(v − v) v − v)"
+    np.testing.assert_allclose(np.asarray(e.jacobian), 2 * x, rtol=1e-14)  # mean(v − v) is 0
+
+
+def test_a_negated_negation_prints_no_double_sign():
+    """‖−c‖ of c = cumsum(v) took the derivative (−−cumsum(v) / ‖−cumsum(v)‖²)[a]."""
+    e = td.explain(lambda v: np.sum((-np.cumsum(v) / np.linalg.norm(-np.cumsum(v))) ** 2))(x)
+    assert "−−" not in e.formula + (e.matrix or "")
+    assert "(cumsum(v) / ‖−cumsum(v)‖²)[a]" in e.formula
+    np.testing.assert_allclose(np.asarray(e.jacobian), np.zeros(4), atol=1e-14)  # f is 1
+
+
+@pytest.mark.parametrize(
+    "f, formula, matrix, closed",
+    [
+        (  # it printed δ[i,j] (0 + (1 − tanh²(v))[i]) and diag(0 𝟙 + (1 − tanh²(v)))
+            lambda v: np.tanh(v) + v - v,
+            "∂f[i]/∂v[j] = δ[i,j] (1 − tanh²(v))[i]",
+            "∂f/∂v = diag(1 − tanh²(v))",
+            lambda v: np.diag(1 - np.tanh(v) ** 2),
+        ),
+        (  # it printed 0 δ[i,j] + … and 0 I + …
+            lambda v: v[::-1] - (v - v),
+            "∂f[i]/∂v[j] = S[i,j], where S = one-hot rows picking entries (3, 2, 1, 0)",
+            "∂f/∂v = S, where S = one-hot rows picking entries (3, 2, 1, 0)",
+            lambda v: np.eye(4)[::-1],
+        ),
+    ],
+)
+def test_a_product_times_zero_is_left_out(f, formula, matrix, closed):
+    e = td.explain(f)(x)
+    assert (e.formula, e.matrix) == (formula, matrix)
+    np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-14)

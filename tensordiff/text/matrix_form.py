@@ -179,6 +179,8 @@ def _product_form(named: list, label_of: dict, deltas: list, J, n_out: int) -> s
             template = entries
         if not classes and templates.classes_in(template):
             return None  # a scalar that sums over its own indices: no plain matrix form
+        if classes and "[" not in template:
+            return None  # a number standing for an array (the 0 of u − u): no named operand
         name = template[: template.rindex("[")] if classes else template
         if "⟨" in name:
             return None  # entries over other indices inside one factor: no plain matrix form

@@ -137,3 +137,16 @@ def test_a_triangle_s_mask_is_defined_by_its_diagonal(name, k):
         "ik,jl,ij->ijkl", np.eye(2), np.eye(3), np.cos(getattr(np, name)(X, k)) * mask
     )
     np.testing.assert_allclose(np.asarray(J), expected)
+
+
+def test_a_factor_that_cancelled_to_zero_gives_no_matrix_form_rather_than_an_error():
+    """(Σ u x − Σ u x) x + x: the cancelled contribution's factor prints as the number 0
+    over an index; the matrix form has no operand to name it by, so there is none (it
+    raised ValueError), and the formula still reads back."""
+    u = np.array([0.3, -1.2, 0.5])
+    J = td.jacobian(lambda x: (np.sum(u * x) - np.sum(u * x)) * x + x)(x)
+    form = matrix_form(J)
+    if form is not None:
+        target = np.asarray(J)
+        assert any(np.allclose(r, target) for r in read_matrix_form(form, {"x": x, "u": u}, J))
+    np.testing.assert_allclose(read_back(J.formula, {"x": x, "u": u}, J), np.eye(3))

@@ -12,7 +12,7 @@ import numpy as np
 from tensordiff.core.options import is_integer
 from tensordiff.errors import OptionError, ShapeError, UnsupportedOperationError
 
-__all__ = ["refuse", "refuse_out", "letters", "normalize_axes"]
+__all__ = ["refuse", "refuse_out", "letters", "normalize_axes", "axis_option"]
 
 
 def refuse(name: str, **options) -> None:
@@ -56,6 +56,12 @@ def refuse_bools(name: str, **options) -> None:
             for item in items
         ):
             raise OptionError(f"numpy.{name}: {option} must be integers, not bools, got {value!r}")
+
+
+def axis_option(axes) -> int | tuple[int, ...]:
+    """``axis=`` as a user writes it: ``1`` for one axis, ``(0, 2)`` for several."""
+    axes = tuple(int(k) for k in axes)
+    return axes[0] if len(axes) == 1 else axes
 
 
 def normalize_axes(axis, ndim: int, name: str, repeats: bool = False) -> tuple[int, ...]:

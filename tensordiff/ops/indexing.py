@@ -18,7 +18,7 @@ from tensordiff.core.templates import grouped
 from tensordiff.core.vjp import IndexProduct, ScatterProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
-from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools
+from tensordiff.ops.arguments import axis_option, letters, normalize_axes, refuse, refuse_bools
 from tensordiff.ops.linear import linear
 from tensordiff.trace.graph import written
 from tensordiff.trace.registry import assign, implements, pulls_back
@@ -369,7 +369,7 @@ def flip(m, axis=None):
     axes = range(len(shape)) if axis is None else normalize_axes(axis, len(shape), "flip")
     picks = {k: np.arange(shape[k])[::-1] for k in axes}
     # flip(X) reverses every axis: one that reverses fewer says which
-    along = "" if len(picks) == len(shape) else f", axis={_axes_text(tuple(picks))}"
+    along = "" if len(picks) == len(shape) else f", axis={axis_option(picks)}"
     return _along_axes("flip", m, np.flip(raw(m), axis=axis), picks, template=f"flip({{0}}{along})")
 
 
@@ -383,15 +383,9 @@ def roll(a, shift, axis=None):
     picks: dict[int, np.ndarray] = {}
     for k, s in zip(axes, shifts, strict=True):
         picks[k] = np.roll(picks.get(k, np.arange(shape[k])), int(s))
-    along = "" if len(shape) == 1 else f", axis={_axes_text(axes)}"
+    along = "" if len(shape) == 1 else f", axis={axis_option(axes)}"
     template = f"roll({{0}}, {np.asarray(shift).tolist()}{along})"
     return _along_axes("roll", a, np.roll(raw(a), shift, axis=axis), picks, template=template)
-
-
-def _axes_text(axes) -> str:
-    """``1`` for one axis, ``(0, 2)`` for several."""
-    axes = tuple(int(k) for k in axes)
-    return str(axes[0]) if len(axes) == 1 else str(axes)
 
 
 @implements(np.fft.fftshift)

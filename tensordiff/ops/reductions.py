@@ -16,7 +16,7 @@ from tensordiff.core.templates import defined, number
 from tensordiff.core.vjp import EinsumProduct, SpreadProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import jacobians
-from tensordiff.ops.arguments import letters, normalize_axes, refuse
+from tensordiff.ops.arguments import axis_option, letters, normalize_axes, refuse
 from tensordiff.ops.arrangement import take_along_axis
 from tensordiff.ops.linear import linear
 from tensordiff.trace.graph import texts
@@ -106,9 +106,9 @@ def _reduction_pulled_back(name: str, trace, args, kwargs):
     else:
         scale = 1.0 / count if name == "mean" else None
         builder = functools.partial(_spread_product, scale, kept, x.shape)
-    where = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
+    template = f"{name}({{0}}{_options_text(axis, keepdims)})"
     sources = plain_sources(trace, args)
-    result = record_numbers(trace, name, value, args, builder, f"{name}({{0}}{where})", sources)
+    result = record_numbers(trace, name, value, args, builder, template, sources)
     return keep_call(result, args, axes=axes, keepdims=keepdims)
 
 
@@ -174,25 +174,18 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     axes = _axes(a, axis, "var")
     count = math.prod(np.shape(raw(a))[n] for n in axes)
     # the mean as a user writes it: mean(x) over every axis, else along its axis, kept
-    along = {} if len(axes) == np.ndim(raw(a)) else {"axis": _axis_option(axes)}
+    along = {} if len(axes) == np.ndim(raw(a)) else {"axis": axis_option(axes)}
     deviation = a - np.mean(a, **along, keepdims=bool(along))
     squares = np.sum(deviation * deviation, axis=axes, keepdims=keepdims)
     # divided, not scaled by 1/N: the formula then shows the exact count
     result = squares / float(count - ddof) if count > ddof else squares * math.inf
     if type(result) is Traced and raw(result) is not result:  # reads var(x), not its sum
         (e,) = expressions([a])
-        options = f", axis={along['axis']}" if along else ""
-        options += (", keepdims=True" if keepdims else "") + (
-            f", ddof={number(ddof)}" if ddof else ""
-        )
+        options = _options_text(along.get("axis"), keepdims)
+        options += f", ddof={number(ddof)}" if ddof else ""
         result.node.expr = f"var({e}{options})"
         result.node.op = "var"  # one value of its own, as composites read it
     return keep_call(result, [a], axes=axes, keepdims=bool(keepdims), ddof=ddof)
-
-
-def _axis_option(axes: tuple[int, ...]):
-    """``axis=`` as a user writes it: ``1`` for one axis, ``(0, 2)`` for several."""
-    return axes[0] if len(axes) == 1 else axes
 
 
 @implements(np.std)
@@ -246,10 +239,7 @@ def _extreme(name: str, reduce, a, axis, out, keepdims):
         [a],
         jacobian,
         # its axis and keepdims, as sum's: max(X) alone would read as the largest entry
-        f"{name}({{0}}"
-        + ("" if axis is None else f", axis={axis}")
-        + (", keepdims=True" if keepdims else "")
-        + ")",
+        f"{name}({{0}}{_options_text(axis, keepdims)})",
         sources=sources,
     )
     return keep_call(result, [a], axes=axes, keepdims=bool(keepdims))

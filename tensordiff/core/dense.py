@@ -107,6 +107,11 @@ def _part_writer(term: Term, first: bool):
     into = _product_writer(term, view_classes) if first else None
     if into is not None:
         return lambda out, arrays: into(arrays, view_of(out))
+    if first and _one_factor_on_view(term, view_classes):
+        # the first term lands on zeros: its one factor is copied in, not added
+        ((_, classes),) = term.factors
+        classes, order = list(classes), list(view_classes)
+        return lambda out, arrays: np.copyto(view_of(out), align_to(arrays[0], classes, order))
     keep = [c for c in view_classes if c in term.factor_classes()]
     core = _core(term, keep)
 
@@ -133,11 +138,14 @@ def _plain_writer(term: Term, shape, dtype: np.dtype) -> Writer:
         return write_product
     keep = [c for c in classes if c in term.factor_classes()]
     core = _core(term, keep)
+    # A product of two or more factors is computed into new memory; one factor may come
+    # back as itself or a view of it (a transpose, a diagonal).
+    always_fresh = len(term.factors) >= 2
 
     def write(terms_now, out=None):
         arrays = [array for array, _ in terms_now[0].factors]
         product = core(arrays)
-        fresh = not any(np.may_share_memory(product, a) for a in arrays)
+        fresh = always_fresh or not any(np.may_share_memory(product, a) for a in arrays)
         if out is None and keep == classes and fresh:
             # A fresh product already in output order: hand it over instead of copying
             # it (it may be a transposed view of what BLAS wrote; the values are the same).
@@ -159,6 +167,15 @@ def _product_writer(term: Term, view_classes):
         return None
     classes, shapes = _operands(term)
     return paths.product_writer(classes, view_classes, shapes)
+
+
+def _one_factor_on_view(term: Term, view_classes) -> bool:
+    """Whether ``term`` is one factor whose axes are distinct classes of the view: then
+    it is the term's value on the view, up to a transpose and broadcasting."""
+    if len(term.factors) != 1:
+        return False
+    ((_, classes),) = term.factors
+    return len(set(classes)) == len(classes) and set(classes) <= set(view_classes)
 
 
 def _core(term: Term, keep: list) -> Callable[[list], np.ndarray]:
@@ -195,10 +212,15 @@ def _class_view(term: Term):
             pieces.append((position[c], number, steps))
             steps *= term.sizes[c]
 
+    known = {}  # out's strides -> the view's: a replayed Jacobian writes the same out
+
     def view_of(out: np.ndarray) -> np.ndarray:
-        strides = [0] * len(distinct)
-        for view_axis, number, steps in pieces:
-            strides[view_axis] += out.strides[number] * steps
+        strides = known.get(out.strides)
+        if strides is None:
+            strides = [0] * len(distinct)
+            for view_axis, number, steps in pieces:
+                strides[view_axis] += out.strides[number] * steps
+            strides = known[out.strides] = tuple(strides)
         if type(out) is np.ndarray and out.flags.c_contiguous and out.flags.writeable:
             # our own zeros (the common case): a view on its buffer is several times
             # cheaper than as_strided, which a replayed Jacobian would pay on every call

@@ -51,6 +51,9 @@ class LoweredPath:
 def _lower(inputs: list[str], output: str, sizes: dict) -> Callable:
     """The NumPy call computing ``inputs -> output`` for operands of these letters' sizes."""
     equation = _ascii(",".join(inputs) + "->" + output)
+    whole = [n for n, term in enumerate(inputs) if term]
+    if len(inputs) > 1 and len(whole) == 1 and inputs[whole[0]] == output:
+        return _scaled(whole[0])  # an operand times 0-d ones (scale factors): no einsum
     if len(inputs) != 2 or any(len(set(term)) != len(term) for term in (*inputs, output)):
         return lambda *arrays: np.einsum(equation, *arrays)
     left, right = inputs
@@ -61,6 +64,17 @@ def _lower(inputs: list[str], output: str, sizes: dict) -> Callable:
     if every - set(output) == shared - set(output) and set(output) <= every:
         return _matmul(left, right, output, sizes)
     return lambda a, b: np.einsum(equation, a, b)
+
+
+def _scaled(position: int) -> Callable:
+    """The product of the operand at ``position`` and 0-d ones: the 0-d ones are
+    multiplied together first, so the operand is passed over once."""
+
+    def product(*arrays):
+        scales = [a for n, a in enumerate(arrays) if n != position]
+        return np.multiply(arrays[position], math.prod(scales[1:], start=scales[0]))
+
+    return product
 
 
 def _ascii(equation: str) -> str:

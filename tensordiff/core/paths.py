@@ -13,6 +13,7 @@ mentions (see :func:`in_pieces`).
 import collections
 import contextlib
 import functools
+import math
 import operator
 from collections.abc import Callable, Sequence
 
@@ -129,6 +130,9 @@ def _compiled(equation: str, shapes: tuple[tuple[int, ...], ...], limit: int) ->
 
 @functools.lru_cache(maxsize=4096)
 def _path_info(equation: str, shapes: tuple[tuple[int, ...], ...], limit: int):
+    scalars_first = _scalars_first(equation, shapes, limit)
+    if scalars_first is not None:
+        return scalars_first
     optimize = "dp" if len(shapes) <= DP_OPERANDS else "greedy"
     path, info = opt_einsum.contract_path(equation, *shapes, shapes=True, optimize=optimize)
     if len(shapes) <= EXHAUSTIVE_OPERANDS:
@@ -149,6 +153,31 @@ def _path_info(equation: str, shapes: tuple[tuple[int, ...], ...], limit: int):
         f" needs {info.largest_intermediate:,} entries).\n  Raise the limit with"
         " td.set_memory_limit(nbytes), or contract with fewer or smaller arguments."
     )
+
+
+def _scalars_first(equation: str, shapes, limit: int):
+    """``(path, info)`` multiplying the 0-d operands into the smallest other operand
+    first, then the rest in the best order planned without them; None without 0-d
+    operands or with fewer than two others.
+
+    A gradient's term carries its scale factors (``−1``, ``1/B``) as 0-d operands; the
+    dynamic program, given them too, took ``ab,cb,ac,ad->dc`` with two of them through
+    a 32 × 128 × 10 outer product where, without them, it runs two GEMMs (43 µs
+    against 19 µs for the MLP's first-layer gradient). A scale costs one pass over the
+    smallest operand wherever it is applied, so nothing is lost by applying it first.
+    """
+    inputs, output = equation.split("->")
+    terms = inputs.split(",")
+    scalars = [n for n, shape in enumerate(shapes) if shape == ()]
+    others = [n for n, shape in enumerate(shapes) if shape != ()]
+    if not scalars or len(others) < 2:
+        return None
+    smallest = min(others, key=lambda n: math.prod(shapes[n]))
+    rest = [n for n in others if n != smallest] + [smallest]  # the order after the first step
+    reduced = ",".join(terms[n] for n in rest) + "->" + output
+    rest_path, _ = _path_info(reduced, tuple(shapes[n] for n in rest), limit)
+    path = [tuple(sorted([*scalars, smallest])), *rest_path]
+    return path, opt_einsum.contract_path(equation, *shapes, shapes=True, optimize=path)[1]
 
 
 def _fewer_flops(equation: str, shapes, path, info):

@@ -23,6 +23,7 @@ which stops the recording, so a data-dependent branch is never replayed.
 [array([2., 2.])]
 """
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -122,7 +123,7 @@ class Tape(Trace):
                 self._kept.append(args)  # the key counts constants by id: keep them alive
                 args = folded
                 step = (function, self._template(args), step[2])
-        function = _replayable(function, args)
+        function = _replayable(function, args, kwargs)
         step = (function, *step[1:])
         result = function(*self._values(args), **self._values(kwargs))
         if result is None:  # np.copyto, np.put, ufunc.at, ...: it wrote into an argument
@@ -245,6 +246,8 @@ class Program:
 
 def _step(function: Callable, args, kwargs: dict) -> Callable[[list], object]:
     """The step as one call on the tape's values, its templates filled."""
+    if kwargs and not _has_slots(kwargs):  # options only (axis=1): bound once
+        function, kwargs = functools.partial(function, **kwargs), {}
     if not kwargs and all(_is_slot(a) and not a.path or not _has_slots(a) for a in args):
         return _flat_step(function, list(args))
     fill_args = _filler(list(args))
@@ -350,10 +353,33 @@ def _constants_folded(args: Sequence, tape: Tape) -> tuple:
     return (f"{new_inputs}->{output}", folded, *(x for _, x in rest))
 
 
-def _replayable(function: Callable, args: Sequence) -> Callable:
-    """``function``, or a faster equivalent: an einsum runs on its planned opt_einsum path."""
+# Reductions NumPy implements as a ufunc's ``reduce`` (for an ndarray, ``np.sum(x, axis=1)``
+# is ``np.add.reduce(x, axis=1)`` after ~1.3 µs of Python wrappers): a replay calls it
+# directly. Only for an ndarray and the options both spell alike; the default axis differs.
+_UFUNC_REDUCTIONS = {
+    np.sum: np.add.reduce,
+    np.prod: np.multiply.reduce,
+    np.max: np.maximum.reduce,
+    np.amax: np.maximum.reduce,
+    np.min: np.minimum.reduce,
+    np.amin: np.minimum.reduce,
+}
+
+
+def _replayable(function: Callable, args: Sequence, kwargs: dict) -> Callable:
+    """``function``, or a faster equivalent: an einsum runs on its planned opt_einsum
+    path, a sum or an extreme of an ndarray is its ufunc's reduce."""
     if function is np.einsum and args and isinstance(args[0], str):
         shapes = tuple(np.shape(x.value if type(x) is Traced else x) for x in args[1:])
         expression = paths.compiled(args[0].replace(" ", ""), shapes)
         return lambda equation, *arrays, **options: expression(*arrays)
+    reduce = _UFUNC_REDUCTIONS.get(function)
+    if (
+        reduce is not None
+        and len(args) == 1
+        and type(args[0]) is Traced
+        and type(args[0].value) is np.ndarray
+        and set(kwargs) <= {"axis", "keepdims"}
+    ):
+        return functools.partial(reduce, axis=None)  # a recorded axis= overrides it
     return function

@@ -292,3 +292,28 @@ def test_a_new_memory_limit_plans_again(rng):
         jitted(x)
     jitted(x)
     assert jitted.cache_info().misses == 2 and jitted.cache_info().hits == 1
+
+
+def test_replayed_reductions_equal_numpys_own(rng):
+    # a replay calls np.add.reduce / np.maximum.reduce for np.sum / np.max: same values,
+    # dtypes and shapes as NumPy, whatever the axis (none, int, tuple) and keepdims
+    def f(x):
+        return (
+            np.sum(x),
+            np.sum(x, axis=1),
+            np.sum(x > 0, axis=(0, 2)),
+            np.max(x, axis=1, keepdims=True),
+            np.amin(x, axis=-1),
+            np.prod(x, axis=0),
+            np.min(np.abs(x)),
+        )
+
+    jitted = td.jit(f)
+    jitted(rng.normal(size=(2, 3, 4)))
+    x = rng.normal(size=(2, 3, 4))
+    replayed = jitted(x)
+    assert jitted.cache_info().hits == 1
+    for got, expected in zip(replayed, f(x), strict=True):
+        assert np.shape(got) == np.shape(expected)
+        assert np.result_type(got) == np.result_type(expected)
+        np.testing.assert_array_equal(got, expected)

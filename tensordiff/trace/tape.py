@@ -24,6 +24,7 @@ which stops the recording, so a data-dependent branch is never replayed.
 """
 
 import functools
+import itertools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -225,6 +226,9 @@ class Program:
         ]
         self._n_values = n_values
         self.outputs = outputs
+        straight = _straight_line(n_inputs, steps, outputs)
+        if straight is not None:
+            self.run = straight
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -244,10 +248,70 @@ class Program:
         return [_fetch(values, slot) for slot in self.outputs]
 
 
+def _straight_line(n_inputs: int, steps: list, outputs: tuple[Slot, ...]):
+    """:meth:`Program.run` as one generated function, a straight line of the recorded
+    calls on local variables (``v3 = c4(v0, c5)``: values and constants), each followed by its shape check;
+    None when a step's arguments are not plain (nested containers other than tuples,
+    lists and dicts), which the stepwise run serves.
+
+    Per step it saves the loop, a closure's frame and the list of values: ~0.3 µs,
+    of a replay's ~1 µs per step beyond the NumPy call itself.
+    """
+    namespace = {"_changed": _changed, "_Layout": _Layout}
+    names = (f"c{n}" for n in itertools.count())
+
+    def constant(value) -> str:
+        name = next(names)
+        namespace[name] = value
+        return name
+
+    def expression(template) -> str | None:
+        if type(template) is Slot:
+            return f"v{template.index}" + "".join(f"[{n}]" for n in template.path)
+        if not _has_slots(template):
+            return constant(template)
+        items = template.values() if type(template) is dict else template
+        parts = [expression(item) for item in items]
+        if None in parts:
+            return None
+        if type(template) is tuple:
+            return f"({', '.join(parts)},)"
+        if type(template) is list:
+            return f"[{', '.join(parts)}]"
+        if type(template) is dict and all(type(key) is str for key in template):
+            entries = zip(template, parts, strict=True)
+            return "{" + ", ".join(f"{key!r}: {part}" for key, part in entries) + "}"
+        return None  # a named tuple or another container holding values: stepwise
+
+    lines = ["def run(inputs):", f"    ({''.join(f'v{n}, ' for n in range(n_inputs))}) = inputs"]
+    for index, function, args, kwargs, shape in steps:
+        function, kwargs = _options_bound(function, kwargs)
+        parts = [expression(arg) for arg in args]
+        parts += [f"**{expression(kwargs)}"] if kwargs else []
+        if None in parts or any(part == "**None" for part in parts):
+            return None
+        lines.append(f"    v{index} = {constant(function)}({', '.join(parts)})")
+        if type(shape) is _Layout:
+            lines.append(f"    if _Layout.of(v{index}) != {constant(shape)}:")
+        elif shape is not None:
+            lines.append(f"    if getattr(v{index}, 'shape', ()) != {constant(shape)}:")
+        if shape is not None:
+            lines.append(f"        _changed({constant(shape)}, v{index})")
+    lines.append(f"    return [{', '.join(expression(slot) for slot in outputs)}]")
+    exec("\n".join(lines), namespace)  # noqa: S102  (our own text: names and constants)
+    return namespace["run"]
+
+
+def _changed(shape, value):
+    """Raise ShapeChanged: a replayed step gave another shape or layout than ``shape``."""
+    if type(shape) is _Layout:
+        raise ShapeChanged(f"a step recorded as {shape} gave {_Layout.of(value)}")
+    raise ShapeChanged(f"a step recorded with {shape} gave {getattr(value, 'shape', ())}")
+
+
 def _step(function: Callable, args, kwargs: dict) -> Callable[[list], object]:
     """The step as one call on the tape's values, its templates filled."""
-    if kwargs and not _has_slots(kwargs):  # options only (axis=1): bound once
-        function, kwargs = functools.partial(function, **kwargs), {}
+    function, kwargs = _options_bound(function, kwargs)
     if not kwargs and all(_is_slot(a) and not a.path or not _has_slots(a) for a in args):
         return _flat_step(function, list(args))
     fill_args = _filler(list(args))
@@ -255,6 +319,13 @@ def _step(function: Callable, args, kwargs: dict) -> Callable[[list], object]:
         return lambda values: function(*fill_args(values))
     fill_kwargs = _filler(kwargs)
     return lambda values: function(*fill_args(values), **fill_kwargs(values))
+
+
+def _options_bound(function: Callable, kwargs: dict) -> tuple[Callable, dict]:
+    """Keyword arguments that are options only (``axis=1``), bound to the function once."""
+    if kwargs and not _has_slots(kwargs):
+        return functools.partial(function, **kwargs), {}
+    return function, kwargs
 
 
 def _flat_step(function: Callable, args: list) -> Callable[[list], object]:

@@ -317,3 +317,22 @@ def test_replayed_reductions_equal_numpys_own(rng):
         assert np.shape(got) == np.shape(expected)
         assert np.result_type(got) == np.result_type(expected)
         np.testing.assert_array_equal(got, expected)
+
+
+def test_arrays_passed_in_containers_replay_exactly(rng):
+    # plain tuples, lists and dicts are written into the generated straight line of
+    # calls; a named tuple holding traced values is filled step by step
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "first second")
+
+    def f(x):
+        pair = [np.sin(x), np.cos(x)]
+        return np.concatenate(pair, axis=0), np.stack(Pair(x, 2 * x))
+
+    jitted = td.jit(f)
+    jitted(rng.normal(size=3))
+    x = rng.normal(size=3)
+    for got, expected in zip(jitted(x), f(x), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert jitted.cache_info().hits == 1

@@ -250,9 +250,9 @@ class Program:
 
 def _straight_line(n_inputs: int, steps: list, outputs: tuple[Slot, ...]):
     """:meth:`Program.run` as one generated function, a straight line of the recorded
-    calls on local variables (``v3 = c4(v0, c5)``: values and constants), each followed by its shape check;
-    None when a step's arguments are not plain (nested containers other than tuples,
-    lists and dicts), which the stepwise run serves.
+    calls on local variables (``v3 = c4(v0, c5)``: values and constants), each followed
+    by its shape check; None when a step's arguments are not plain (nested containers
+    other than tuples, lists and dicts), which the stepwise run serves.
 
     Per step it saves the loop, a closure's frame and the list of values: ~0.3 µs,
     of a replay's ~1 µs per step beyond the NumPy call itself.

@@ -112,8 +112,9 @@ class Hessian(Jacobian):
             core = term.core(keep)
             # x + xᵀ is exactly symmetric: floating-point addition commutes.
             average = (core + np.transpose(core, [keep.index(swap[c]) for c in keep])) * 0.5
-            name = term.product_name(keep)
-            terms.append(Term(((average, tuple(keep)),), term.axes, term.sizes, (name,)))
+            # (no name: these terms are only written densely, and naming a product
+            # took half the time of writing a 64 × 64 Hessian)
+            terms.append(Term(((average, tuple(keep)),), term.axes, term.sizes))
         return terms
 
 

@@ -12,12 +12,14 @@ array([[1., 0.],
        [0., 2.]])
 """
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from tensordiff.core import paths
+from tensordiff.core import memory, paths
 from tensordiff.core.term import Term, align_to
 
 __all__ = ["write_dense", "dense_writer", "count_write"]
@@ -43,7 +45,45 @@ def write_dense(
     array([[1., 9., 0., 9.],
            [0., 9., 2., 9.]])
     """
-    return dense_writer(terms, shape, dtype)(terms, out)
+    key = _structure(terms, shape, dtype)
+    with _WRITERS_LOCK:
+        writer = _WRITERS.get(key)
+        if writer is not None:
+            _WRITERS.move_to_end(key)
+    if writer is None:
+        writer = dense_writer(terms, shape, dtype)
+        with _WRITERS_LOCK:
+            _WRITERS[key] = writer
+            if len(_WRITERS) > _MAX_WRITERS:
+                _WRITERS.popitem(last=False)
+    return writer(terms, out)
+
+
+# Writers by structure (see _structure), the most recently used kept: a function
+# differentiated again with the same shapes writes its Jacobian without planning
+# (planning a 64 × 64 Hessian's write took twice as long as the write itself).
+_WRITERS: "OrderedDict[tuple, Writer]" = OrderedDict()
+_WRITERS_LOCK = threading.Lock()
+_MAX_WRITERS = 256
+
+
+def _structure(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> tuple:
+    """What a writer depends on: each term's axes, class sizes, factor classes and
+    shapes; the dense shape and dtype; and the memory limit its contractions are planned
+    under. Never values."""
+    return (
+        memory.get_memory_limit(),
+        tuple(shape),
+        np.dtype(dtype).str,
+        tuple(
+            (
+                term.axes,
+                tuple(term.sizes.items()),
+                tuple((np.shape(array), classes) for array, classes in term.factors),
+            )
+            for term in terms
+        ),
+    )
 
 
 def dense_writer(terms: Sequence[Term], shape: tuple[int, ...], dtype) -> Writer:

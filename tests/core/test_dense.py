@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tensordiff as td
 from tensordiff.core.dense import dense_writer, write_dense
 from tensordiff.core.term import Term, fresh_class
 
@@ -306,3 +307,16 @@ def test_random_sums_are_written_and_rewritten_exactly(case):
     rng = np.random.default_rng(seed)
     others = [with_values(term, rng) for term in terms]
     np.testing.assert_allclose(writer(others), sum(reference(term) for term in others), atol=1e-12)
+    # write_dense keeps writers by structure: the same structure with new values
+    expected_now = sum(reference(term) for term in others)
+    np.testing.assert_allclose(write_dense(others, shape, np.float64), expected_now, atol=1e-12)
+
+
+def test_a_writer_kept_by_structure_is_not_used_under_another_memory_limit(rng):
+    # ab,bc,cd->ad: every order needs an intermediate of at least 1000 x 3 entries
+    (a, b, c, d), sizes = classes(1000, 2, 1000, 3)
+    factors = ((rng.normal(size=(1000, 2)), (a, b)), (rng.normal(size=(2, 1000)), (b, c)))
+    term = Term((*factors, (rng.normal(size=(1000, 3)), (c, d))), ((a,), (d,)), sizes)
+    write_dense([term], (1000, 3), np.float64)  # planned and kept without a limit
+    with td.memory_limit(8 * 100), pytest.raises(td.JacobianTooLarge, match="every order"):
+        write_dense([term], (1000, 3), np.float64)

@@ -324,7 +324,7 @@ def _sum_of_entries(template: str, classes) -> str | None:
         for token in tokens[:start]:
             match = re.fullmatch(r"(.+)\[([^\[\]]*)\]", token)
             if notation.is_number(token):
-                numbers.append(token)
+                numbers.append(templates.grouped(token))  # (1/3) 𝟙, not 1/3 𝟙
             elif match and match.group(2).split(",") == own and "⟨" not in match.group(1):
                 names.append(match.group(1))
             else:

@@ -16,6 +16,7 @@ from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import composites, jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools, refuse_out
 from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
+from tensordiff.ops.einsum_text import einsum_written
 from tensordiff.trace.graph import texts
 from tensordiff.trace.registry import implements, pulls_back
 from tensordiff.trace.traced import (
@@ -267,7 +268,9 @@ def einsum_record(op: str, subscripts: str, operands: list, value, template=None
     if value is None:
         value = np.einsum(spec, *values, optimize=True)
     if template is None:
-        template = f"einsum('{spec}', " + ", ".join(f"{{{n}}}" for n in range(len(operands))) + ")"
+        template = einsum_written(inputs, output) or (
+            f"einsum('{spec}', " + ", ".join(f"{{{n}}}" for n in range(len(operands))) + ")"
+        )
     return linear(op, inputs, list(output), operands, value, template=template)
 
 

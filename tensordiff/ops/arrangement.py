@@ -330,14 +330,18 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     (axis,) = normalize_axes(axis, _ndim(a), "sort")
     picks = np.argsort(raw(a), axis=axis, kind="stable")
     along = "" if axis == _ndim(a) - 1 else f", axis={axis}"  # NumPy sorts the last by default
-    return take_along_axis(a, picks, axis, text=f"sort({{0}}{along})")
+    (e,) = expressions([a])
+    return take_along_axis(
+        a, picks, axis, text=f"sort({{0}}{along})", picked_by=f"argsort({e}{along})"
+    )
 
 
 @implements(np.take_along_axis)
-def take_along_axis(arr, indices, axis=-1, *, text=None):
+def take_along_axis(arr, indices, axis=-1, *, text=None, picked_by=None):
     """``y[..., o, ...] = x[..., indices[..., o, ...], ...]``: along ``axis`` a one-hot
     factor ``P[..., o, ..., i] = [i == indices[..., o, ...]]``, deltas on the other axes.
-    ``text`` writes the value for the rule that took it (``sort({0})``)."""
+    ``text`` writes the value for the rule that took it (``sort({0})``), ``picked_by`` the
+    positions (``argsort(x)``)."""
     _refuse_traced("take_along_axis", "indices", indices)
     if axis is None:
         return take_along_axis(np.ravel(arr), indices, 0, text=text)
@@ -353,9 +357,13 @@ def take_along_axis(arr, indices, axis=-1, *, text=None):
 
     def jacobian(_):
         permutation = jacobians.one_hot(picks % shape[axis], shape[axis])
-        # the picks follow the values (a sort): the legend names them in words, true on
-        # every replay of td.jit too
-        name = templates.defined("P", f"1 where the entry is the one taken along axis {axis}")
+        # the picks follow the values (a sort): the legend names them by the expression
+        # that computes them, true on every replay of td.jit too
+        if picked_by is not None and len(shape) == 1:
+            name = jacobians.selector(picks, picked_by)
+        else:
+            taken = f"the one {picked_by} takes" if picked_by else "the one taken"
+            name = templates.defined("P", f"1 where the entry is {taken} along axis {axis}")
         factors = [(every, (axis,), permutation, name)]
         return jacobians.selection(np.shape(value), shape, others, factors)
 

@@ -83,6 +83,19 @@ def _softmax(z, axis=None):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _along_column(function):
+    """``function`` of a vector, also of a vector written as a column (a matrix form's
+    vectors): cumsum, sort and argsort of an (n, 1) column run down it, not along rows."""
+
+    def along(a, *args, **keywords):
+        a = np.asarray(a)
+        if a.ndim == 2 and a.shape[1] == 1 and not keywords:
+            return np.asarray(function(a[:, 0], *args))[:, None]
+        return function(a, *args, **keywords)
+
+    return along
+
+
 _FUNCTIONS = {
     "exp": np.exp,
     "log": np.log,
@@ -108,13 +121,13 @@ _FUNCTIONS = {
     "det": np.linalg.det,
     "tr": np.trace,
     "mean": np.mean,
-    "cumsum": np.cumsum,
+    "cumsum": _along_column(np.cumsum),
     "prod": np.prod,
     "roll": lambda a, shift, axis=None: np.roll(a, np.asarray(shift, dtype=int), axis),
     "take": np.take,
-    "sort": np.sort,
-    "partition": lambda a, kth, axis=-1: np.partition(a, int(kth), axis=axis),
-    "argsort": lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable"),
+    "sort": _along_column(np.sort),
+    "partition": _along_column(lambda a, kth, axis=-1: np.partition(a, int(kth), axis=axis)),
+    "argsort": _along_column(lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable")),
     "take_along_axis": np.take_along_axis,
     "where": np.where,
     "broadcast_to": np.broadcast_to,
@@ -491,9 +504,13 @@ def read_matrix_form(form: str, names: dict, J) -> list[np.ndarray]:
         name: np.asarray(value, dtype=float)[:, None] if np.ndim(value) == 1 else value
         for name, value in names.items()
     }
-    worded = [name for name, meaning in legend.items() if isinstance(_worded(meaning), tuple)]
+    worded = [
+        name for name, meaning in legend.items() if isinstance(_worded(meaning, names), tuple)
+    ]
     readings = []
-    for sizes in itertools.product(sorted(set(J.shape)), repeat=len(worded)):
+    # a selection may pick from an intermediate of a size no axis of J has (x[:2] of a
+    # concatenate): every size up to the largest is tried
+    for sizes in itertools.product(range(1, max(J.shape, default=1) + 1), repeat=len(worded)):
         try:
             size = dict(zip(worded, sizes, strict=True)) if worded else None
             reading = _Expression(rhs, columns, legend, J.shape, size).read()
@@ -505,9 +522,9 @@ def read_matrix_form(form: str, names: dict, J) -> list[np.ndarray]:
     return readings
 
 
-def _worded(meaning: str):
+def _worded(meaning: str, names: dict):
     """The meaning's value if it is one of the meanings in words, else None."""
-    return meaning_value(meaning, {}, {}) if _WORDED.match(meaning) else None
+    return meaning_value(meaning, names, {}) if _WORDED.match(meaning) else None
 
 
 _WORDED = re.compile(
@@ -594,6 +611,10 @@ def meaning_value(meaning: str, names: dict, legend: dict):
     picks = re.fullmatch(r"one-hot rows picking entries \((.*)\)", meaning)
     if picks:
         return ("picks", [-1 if p == "none" else int(p) for p in picks.group(1).split(", ")])
+    named = re.fullmatch(r"one-hot rows picking the entries (.+) names", meaning)
+    if named:  # positions computed from the user's values: argsort(x)
+        positions = _Expression(named.group(1), names, legend).read()
+        return ("picks", [int(p) for p in np.ravel(positions)])
     unit = re.fullmatch(r"the unit vector with 1 at entry (\d+)", meaning)
     if unit:
         return ("unit", int(unit.group(1)))

@@ -208,6 +208,8 @@ def _fraction(value: float) -> str | None:
     >>> _fraction(1 / 3), _fraction(-2 / 3), _fraction(0.1 + 0.2), _fraction(1 / 997)
     ('1/3', '-2/3', None, '1/997')
     """
+    if not math.isfinite(value):
+        return None
     nearest = Fraction(value).limit_denominator(_DENOMINATORS_UP_TO)
     if nearest.denominator == 1 or nearest.numerator / nearest.denominator != value:
         return None

@@ -47,8 +47,12 @@ _INDEX_PYTHON = {"mod": "%", "−": "-", "⌊": "(", "⌋": ")", "/": "//"}
 
 
 def read_number(text: str) -> float:
-    """The value of a printed number, its sign written ``−`` or ``-``."""
+    """The value of a printed number, its sign written ``−`` or ``-``; a fraction ``(1/3)``
+    is the float64 its division gives."""
     text = text.replace("−", "-")
+    fraction = re.fullmatch(r"\(?(-?\d+)/(\d+)\)?", text)
+    if fraction is not None:
+        return int(fraction.group(1)) / int(fraction.group(2))
     power = _POWER_OF_TEN.fullmatch(text)
     if power is None:
         return float(text)
@@ -286,8 +290,9 @@ class _Expression:
             return value
         if token == "½":
             return 0.5
-        if token == "𝟙":  # a column of ones, as long as the Jacobian's next axis
-            return np.ones((self.shape.pop(0), 1))
+        if token == "𝟙":  # a column of ones, as long as the Jacobian's next axis (its
+            # last one for every further 𝟙: a gradient's 𝟙s are all as long as its argument)
+            return np.ones((self.shape.pop(0) if len(self.shape) > 1 else self.shape[0], 1))
         if token == "√":
             return np.sqrt(self.postfix())
         if token == "∛":
@@ -563,7 +568,10 @@ def _as_matrix(value, size: int):
 
 def _juxtaposed(a, b):
     """``A B`` as a matrix product; a vector ``x`` is a column beside a row (``x xᵀ``, an
-    outer product), and a row times a vector (``uᵀ x``) is a number."""
+    outer product), and a row times a vector (``uᵀ x``) is a number, which scales what it
+    stands beside (``(uᵀ x) v``)."""
+    if np.shape(a) == (1, 1) or np.shape(b) == (1, 1):
+        return np.multiply(_number_if_one_by_one(a), _number_if_one_by_one(b))
     if np.ndim(a) == 1 and np.ndim(b) == 2 and np.shape(b)[0] == 1:
         a = a[:, None]
     product = np.matmul(a, b)

@@ -331,17 +331,19 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     picks = np.argsort(raw(a), axis=axis, kind="stable")
     along = "" if axis == _ndim(a) - 1 else f", axis={axis}"  # NumPy sorts the last by default
     (e,) = expressions([a])
+    # the value as np.sort, so that a derivative tracing this one (a Hessian) sees a sort
+    value = np.sort(raw(a), axis=axis, kind="stable")
     return take_along_axis(
-        a, picks, axis, text=f"sort({{0}}{along})", picked_by=f"argsort({e}{along})"
+        a, picks, axis, text=f"sort({{0}}{along})", picked_by=f"argsort({e}{along})", value=value
     )
 
 
 @implements(np.take_along_axis)
-def take_along_axis(arr, indices, axis=-1, *, text=None, picked_by=None):
+def take_along_axis(arr, indices, axis=-1, *, text=None, picked_by=None, value=None):
     """``y[..., o, ...] = x[..., indices[..., o, ...], ...]``: along ``axis`` a one-hot
     factor ``P[..., o, ..., i] = [i == indices[..., o, ...]]``, deltas on the other axes.
     ``text`` writes the value for the rule that took it (``sort({0})``), ``picked_by`` the
-    positions (``argsort(x)``)."""
+    positions (``argsort(x)``); ``value`` is the result if the rule has it already."""
     _refuse_traced("take_along_axis", "indices", indices)
     if axis is None:
         return take_along_axis(np.ravel(arr), indices, 0, text=text)
@@ -351,7 +353,8 @@ def take_along_axis(arr, indices, axis=-1, *, text=None, picked_by=None):
     spread = list(shape)
     spread[axis] = np.shape(indices)[axis]
     picks = np.broadcast_to(indices, spread)  # NumPy broadcasts them on the other axes
-    value = np.take_along_axis(x, picks, axis=axis)
+    if value is None:
+        value = np.take_along_axis(x, picks, axis=axis)
     others = [(n, n) for n in range(len(shape)) if n != axis]
     every = list(range(len(shape)))
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from tensordiff.core import templates
 from tensordiff.core.term import Term, axis_classes, fresh_class, squeezed
-from tensordiff.trace.traced import as_array
+from tensordiff.trace.traced import as_array, define_constant
 
 __all__ = [
     "elementwise",
@@ -157,8 +157,18 @@ def selection(
         axes = [out_axes[o] for o in outs] + [in_axes[i] for i in ins]
         factor = squeezed(as_array(array), [axis[0] if axis else None for axis in axes])
         built.append(factor)
-        built_names.append(templates.leaf(name, factor[1]))
+        built_names.append(_named_leaf(name, factor))
     return Term(tuple(built), tuple(out_axes) + tuple(in_axes), sizes, tuple(built_names))
+
+
+def _named_leaf(name: str, factor: tuple) -> str:
+    """The factor's template; a rule's own constant that the legend defines (a selection
+    ``S``, a triangle ``L``) is defined to the running traces too, so a derivative that
+    traces this one (a Hessian) prints it as ``S``, not as an unexplained ``K1``."""
+    definitions = templates.definitions_in(name)
+    if len(definitions) == 1 and templates.defined(*definitions[0]) == name:
+        define_constant(factor[0], *definitions[0])
+    return templates.leaf(name, factor[1])
 
 
 def one_hot(positions, size: int) -> np.ndarray:
@@ -211,7 +221,7 @@ def index_term(
     for letters_, array, name in factors:
         factor = squeezed(as_array(array), [classes.get(letter) for letter in letters_])
         built.append(factor)
-        built_names.append(templates.leaf(name, factor[1]))
+        built_names.append(_named_leaf(name, factor))
     if scale is not None:
         built.append((np.asarray(scale), ()))
         built_names.append(scale_name or templates.number(scale))

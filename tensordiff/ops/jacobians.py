@@ -52,7 +52,7 @@ def elementwise(
         return Term((), out_axes + in_axes, sizes)
     derivative = as_array(derivative)  # right-aligned to the output's axes, as broadcasting does
     factor = squeezed(derivative, out_classes[len(out_classes) - derivative.ndim :])
-    return Term((factor,), out_axes + in_axes, sizes, (templates.leaf(name, factor[1]),))
+    return Term((factor,), out_axes + in_axes, sizes, (_named_leaf(name, factor),))
 
 
 def multilinear(

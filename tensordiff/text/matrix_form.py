@@ -478,13 +478,21 @@ def _matrix_by_matrix(deltas, factors, out_labels, in_labels, sizes) -> str | No
 
 
 def _operand(name: str) -> str:
-    """``name`` bracketed if a sum, so that a product with it reads as one:
-    ``(1 − tanh²(W x)) xᵀ``, not ``1 − tanh²(W x) xᵀ``.
+    """``name`` bracketed if a sum or a product by an operator (⊙, /, ·, ×, ⊗), so that a
+    product with it reads as one: ``(1 − tanh²(W x)) xᵀ``, not ``1 − tanh²(W x) xᵀ``;
+    ``diag(v) ((M x) ⊙ M)``, not ``diag(v) (M x) ⊙ M``, which reads as ``(diag(v) M x) ⊙ M``.
 
     >>> _operand("1 − tanh²(W x)"), _operand("W x"), _operand("(a + b)")
     ('(1 − tanh²(W x))', 'W x', '(a + b)')
+    >>> _operand("(M x) ⊙ M")
+    '((M x) ⊙ M)'
     """
-    return f"({name})" if notation.has_top_level_sum(name) else name
+    operators = _OPERATORS.intersection(notation.top_level_tokens(name))
+    return f"({name})" if operators or notation.has_top_level_sum(name) else name
+
+
+# the binary operators that bind looser than the juxtaposition of a matrix product
+_OPERATORS = frozenset({"⊙", "/", "·", "×", "⊗"})
 
 
 def _group(name: str) -> str:

@@ -17,6 +17,7 @@ import functools
 from collections.abc import Callable, Sequence
 
 from tensordiff.core.templates import grouped, product, text, transposed
+from tensordiff.text.notation import has_top_level_sum
 
 __all__ = ["einsum_written"]
 
@@ -33,6 +34,12 @@ def einsum_written(inputs: Sequence[str], output: str) -> Callable | None:
     '−(1/3) sum(v)'
     >>> einsum_written(["ab", "b", "c", ""], "ac")("K", "s", "s", "−1")
     '−(K s) sᵀ'
+    >>> einsum_written(["ab", ""], "b")("S", "2")
+    '2 sum(S, axis=0)'
+    >>> einsum_written(["ab", "b", ""], "")("S", "x", "1/3")
+    '(1/3) sum(S x)'
+    >>> einsum_written(["a", ""], "a")("1 − s", "2")
+    '2 (1 − s)'
     >>> einsum_written(["ii"], "i") is None
     True
     """
@@ -59,7 +66,12 @@ def einsum_written(inputs: Sequence[str], output: str) -> Callable | None:
 def _written(scalars: list[int], factors: list[Callable], *exprs: str) -> str:
     """The product of the scalar operands and the parts' texts, numbers folded in front (a
     number times ``A b`` or ``a ⊙ b`` scales the whole product: no bracket needed)."""
-    return text(product([*(grouped(exprs[n]) for n in scalars), *(f(exprs) for f in factors)]))
+    parts = [_bracketed_sum(f(exprs)) for f in factors]  # 2 (1 − s), not 2 1 − s
+    return text(product([*(grouped(exprs[n]) for n in scalars), *parts]))
+
+
+def _bracketed_sum(expr: str) -> str:
+    return f"({expr})" if has_top_level_sum(expr) else expr
 
 
 def _independent(inputs: Sequence[str]) -> list[list[int]]:
@@ -81,32 +93,47 @@ def _part(inputs: Sequence[str], operands: list[int], output: str):
     """``(kept letters, writer)`` for the product of ``operands`` (sharing letters), its
     kept letters in the output's order, or None when it has no textbook form."""
     letters = [inputs[n] for n in operands]
-    kept = "".join(c for c in output if any(c in s for s in letters))
-    summed = {c for s in letters for c in s} - set(output)
-    if all(s == letters[0] for s in letters):  # over the same letters: ⊙, ·, sum
-        if not summed:
-            return _arranged(letters[0], kept, _hadamard(operands))
-        if kept:
-            return None  # a sum over some axes only
-        if len(operands) == 2 and len(letters[0]) == 1:
-            return kept, _joined(operands, " · ")
-        return kept, _summed(_hadamard(operands))
-    if len(operands) == 2:
-        return _matrix_product(inputs, operands, kept, summed)
-    return None
+    if all(s == letters[0] for s in letters):  # over the same letters: ⊙, or a dot product
+        if len(operands) == 2 and len(letters[0]) == 1 and letters[0] not in output:
+            return "", _joined(operands, " · ")
+        made = letters[0], _hadamard(operands)
+    elif len(operands) == 2:
+        made = _matrix_product(inputs, operands, output)
+    else:
+        return None
+    return None if made is None else _arranged(*_reduced(*made, output), output)
 
 
-def _arranged(letters: str, kept: str, write: Callable):
-    """``write`` over ``letters`` as an array over ``kept``: itself, or its transpose."""
+def _reduced(letters: str, write: Callable, output: str) -> tuple[str, Callable] | tuple:
+    """``write`` over ``letters`` summed over those the output lacks: ``sum(a)``, or
+    ``sum(A, axis=0)`` for one axis of several."""
+    summed = [n for n, c in enumerate(letters) if c not in output]
+    if not summed:
+        return letters, write
+    if len(summed) == len(letters):
+        return "", lambda exprs: f"sum({write(exprs)})"
+    if len(summed) == 1:
+        (axis,) = summed
+        return letters.replace(letters[axis], ""), lambda exprs: f"sum({write(exprs)}, axis={axis})"
+    return None, None
+
+
+def _arranged(letters: str | None, write: Callable | None, output: str):
+    """``write`` as an array over its letters in the output's order: itself, or its
+    transpose; None for any other order."""
+    kept = "".join(c for c in output if c in (letters or ""))
+    if letters is None or len(kept) != len(letters):
+        return None
     if letters == kept:
         return kept, write
-    if len(kept) == 2 and letters == kept[::-1]:
+    if len(kept) == 2:
         return kept, lambda exprs: transposed(write(exprs))
     return None
 
 
-def _matrix_product(inputs: Sequence[str], operands: list[int], kept: str, summed: set[str]):
-    """``A b``, ``Aᵀ B``, ``A diag(b)`` for two operands of at most two letters sharing one."""
+def _matrix_product(inputs: Sequence[str], operands: list[int], output: str):
+    """``(letters, writer)`` for ``A b``, ``Aᵀ B``, ``A diag(b)``: two operands of at most
+    two letters sharing one; None for any other two."""
     first, second = operands
     a, b = inputs[first], inputs[second]
     if len(a) < len(b):
@@ -115,18 +142,15 @@ def _matrix_product(inputs: Sequence[str], operands: list[int], kept: str, summe
     if len(a) != 2 or len(shared) != 1 or len(b) > 2:
         return None
     (letter,) = shared
-    if letter in summed:  # a matrix product: A's columns against b's rows
-        rows = a.replace(letter, "")
-        columns = b.replace(letter, "")
-        if rows + columns != kept:
-            return None
+    if letter not in output:  # a matrix product: A's columns against b's rows
         left = _oriented(first, a[1] == letter)
         right = _oriented(second, b[0] == letter) if len(b) == 2 else _plain(second)
-        return kept, lambda exprs: f"{grouped(left(exprs))} {grouped(right(exprs))}"
-    if len(b) == 1 and a == kept:  # b scales A's columns, or its rows
+        rows, columns = a.replace(letter, ""), b.replace(letter, "")
+        return rows + columns, lambda exprs: f"{grouped(left(exprs))} {grouped(right(exprs))}"
+    if len(b) == 1:  # b scales A's columns, or its rows
         if a[1] == letter:
-            return kept, lambda exprs: f"{grouped(exprs[first])} diag({exprs[second]})"
-        return kept, lambda exprs: f"diag({exprs[second]}) {grouped(exprs[first])}"
+            return a, lambda exprs: f"{grouped(exprs[first])} diag({exprs[second]})"
+        return a, lambda exprs: f"diag({exprs[second]}) {grouped(exprs[first])}"
     return None
 
 
@@ -150,10 +174,6 @@ def _joined(operands: list[int], operator: str) -> Callable:
         return operator.join(grouped(exprs[n]) for n in operands)
 
     return write
-
-
-def _summed(write: Callable) -> Callable:
-    return lambda exprs: f"sum({write(exprs)})"
 
 
 def _grouped(write: Callable) -> Callable:

@@ -1148,9 +1148,14 @@ def _is_known(x) -> bool:
     return isinstance(x, (Traced, np.ndarray, np.generic, int, float, bool, list, tuple))
 
 
-def define_constant(value, symbol: str, meaning: str) -> None:
-    """Give a rule's constant its symbol in every running trace (see :meth:`Trace.define`)."""
-    for trace in context.current().traces:
+def define_constant(value, symbol: str, meaning: str | Callable[[], str]) -> None:
+    """Give a rule's constant its symbol in every running trace (see :meth:`Trace.define`);
+    a callable ``meaning`` is written only if a trace is running (a derivative tracing the
+    rule's numbers, as a Hessian does)."""
+    traces = context.current().traces
+    if traces and callable(meaning):
+        meaning = meaning()
+    for trace in traces:
         trace.define(value, symbol, meaning)
 
 

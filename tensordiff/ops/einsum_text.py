@@ -40,6 +40,10 @@ def einsum_written(inputs: Sequence[str], output: str) -> Callable | None:
     '(1/3) sum(S x)'
     >>> einsum_written(["a", ""], "a")("1 − s", "2")
     '2 (1 − s)'
+    >>> einsum_written(["a", "a", "ab"], "b")("u", "g", "M")
+    'Mᵀ (u ⊙ g)'
+    >>> einsum_written(["a", "ab", "b"], "ab")("u", "S", "v")
+    'diag(u) S diag(v)'
     >>> einsum_written(["ii"], "i") is None
     True
     """
@@ -91,16 +95,20 @@ def _independent(inputs: Sequence[str]) -> list[list[int]]:
 
 def _part(inputs: Sequence[str], operands: list[int], output: str):
     """``(kept letters, writer)`` for the product of ``operands`` (sharing letters), its
-    kept letters in the output's order, or None when it has no textbook form."""
-    letters = [inputs[n] for n in operands]
-    if all(s == letters[0] for s in letters):  # over the same letters: ⊙, or a dot product
-        if len(operands) == 2 and len(letters[0]) == 1 and letters[0] not in output:
-            return "", _joined(operands, " · ")
-        made = letters[0], _hadamard(operands)
-    elif len(operands) == 2:
-        made = _matrix_product(inputs, operands, output)
+    kept letters in the output's order, or None when it has no textbook form. Operands
+    over the same letters are one ``⊙`` product first."""
+    alike: dict[str, list[int]] = {}
+    for n in operands:
+        alike.setdefault(inputs[n], []).append(n)
+    if len(alike) == 1:  # over the same letters: ⊙, or a dot product
+        ((letters, same),) = alike.items()
+        if len(same) == 2 and len(letters) == 1 and letters not in output:
+            return "", _joined(same, " · ")
+        made = letters, _hadamard(same)
     else:
-        return None
+        made = _matrix_product(
+            [(letters, _hadamard(same)) for letters, same in alike.items()], output
+        )
     return None if made is None else _arranged(*_reduced(*made, output), output)
 
 
@@ -127,40 +135,41 @@ def _arranged(letters: str | None, write: Callable | None, output: str):
     if letters == kept:
         return kept, write
     if len(kept) == 2:
-        return kept, lambda exprs: transposed(write(exprs))
+        return kept, _transposed(write)
     return None
 
 
-def _matrix_product(inputs: Sequence[str], operands: list[int], output: str):
-    """``(letters, writer)`` for ``A b``, ``Aᵀ B``, ``A diag(b)``: two operands of at most
-    two letters sharing one; None for any other two."""
-    first, second = operands
-    a, b = inputs[first], inputs[second]
-    if len(a) < len(b):
-        (first, a), (second, b) = (second, b), (first, a)  # the matrix first
-    shared = set(a) & set(b)
-    if len(a) != 2 or len(shared) != 1 or len(b) > 2:
+def _matrix_product(factors: list[tuple[str, Callable]], output: str):
+    """``(letters, writer)`` for ``A b``, ``Aᵀ B``, ``A diag(b)``, ``diag(u) A diag(v)``: a
+    matrix and one or two vectors or a second matrix, over the letters ``factors`` give;
+    None for any other product."""
+    factors = sorted(factors, key=lambda factor: -len(factor[0]))  # the matrix first
+    (a, matrix), rest = factors[0], factors[1:]
+    if len(a) != 2 or any(len(b) > 2 or len(set(a) & set(b)) != 1 for b, _ in rest):
         return None
-    (letter,) = shared
+    if len(rest) == 2:  # diag(u) A diag(v): vectors along both kept axes
+        if any(len(b) != 1 for b, _ in rest):
+            return None
+        (u, left), (v, right) = sorted(rest, key=lambda factor: a.index(factor[0]))
+        if (u, v) != (a[0], a[1]) or u not in output or v not in output:
+            return None
+        return a, lambda exprs: f"diag({left(exprs)}) {grouped(matrix(exprs))} diag({right(exprs)})"
+    ((b, other),) = rest
+    (letter,) = set(a) & set(b)
     if letter not in output:  # a matrix product: A's columns against b's rows
-        left = _oriented(first, a[1] == letter)
-        right = _oriented(second, b[0] == letter) if len(b) == 2 else _plain(second)
+        left = matrix if a[1] == letter else _transposed(matrix)
+        right = other if len(b) == 1 or b[0] == letter else _transposed(other)
         rows, columns = a.replace(letter, ""), b.replace(letter, "")
         return rows + columns, lambda exprs: f"{grouped(left(exprs))} {grouped(right(exprs))}"
     if len(b) == 1:  # b scales A's columns, or its rows
         if a[1] == letter:
-            return a, lambda exprs: f"{grouped(exprs[first])} diag({exprs[second]})"
-        return a, lambda exprs: f"diag({exprs[second]}) {grouped(exprs[first])}"
+            return a, lambda exprs: f"{grouped(matrix(exprs))} diag({other(exprs)})"
+        return a, lambda exprs: f"diag({other(exprs)}) {grouped(matrix(exprs))}"
     return None
 
 
-def _oriented(n: int, upright: bool) -> Callable:
-    """Operand ``n`` as written, or transposed."""
-    return _plain(n) if upright else lambda exprs: transposed(exprs[n])
-
-
-def _plain(n: int) -> Callable:
-    return lambda exprs: exprs[n]
+def _transposed(write: Callable) -> Callable:
+    return lambda exprs: transposed(write(exprs))
 
 
 def _hadamard(operands: list[int]) -> Callable:

@@ -390,6 +390,9 @@ class _Expression:
             value = _defined[name]
             if name in (self.size or {}):
                 return _as_matrix(value, self.size[name])
+            if isinstance(value, tuple) and value[0] == "picks":  # inside an expression,
+                # sum(S, axis=0): as many columns as its largest pick needs
+                return _as_matrix(value, max(value[1]) + 1)
             return _Signs() if isinstance(value, tuple) and value[0] == "signs" else value
         raise Unreadable(f"{name!r} is neither a user name, a function nor in the legend")
 
@@ -818,6 +821,11 @@ def _array_factor(token, names, legend, sizes):
                 for index, extent in zip(indices, extents, strict=True):
                     if _LABEL.fullmatch(index):
                         sizes.setdefault(index, extent)
+            known = [sizes[index] for index in indices if index in sizes]
+            if value[0] == "lower" and len(indices) == 2 and known:  # L is square
+                for index in indices:
+                    if _LABEL.fullmatch(index):
+                        sizes.setdefault(index, known[0])
             return value, _Positions(indices)
     value = np.asarray(_Expression(expression, names, legend).read(), dtype=float)
     if value.ndim > len(indices):  # axes kept by keepdims=True have size 1 and no label

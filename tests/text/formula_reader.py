@@ -821,11 +821,6 @@ def _array_factor(token, names, legend, sizes):
                 for index, extent in zip(indices, extents, strict=True):
                     if _LABEL.fullmatch(index):
                         sizes.setdefault(index, extent)
-            known = [sizes[index] for index in indices if index in sizes]
-            if value[0] == "lower" and len(indices) == 2 and known:  # L is square
-                for index in indices:
-                    if _LABEL.fullmatch(index):
-                        sizes.setdefault(index, known[0])
             return value, _Positions(indices)
     value = np.asarray(_Expression(expression, names, legend).read(), dtype=float)
     if value.ndim > len(indices):  # axes kept by keepdims=True have size 1 and no label
@@ -912,6 +907,10 @@ class _Positions:
         if isinstance(value, np.ndarray):
             value = self.split_axes(value, sizes)
         unknown = [label for label in self.labels if label not in sizes]
+        if isinstance(value, tuple) and value[0] == "lower" and len(unknown) == 1:
+            (label,) = unknown  # L is square: its other index tells its size
+            sizes[label] = next(sizes[other] for other in self.labels if other in sizes)
+            unknown = []
         if unknown:
             raise Unreadable(f"no size known for {unknown} in [{','.join(self.indices)}]")
         grids = np.indices([sizes[label] for label in self.labels], sparse=True)

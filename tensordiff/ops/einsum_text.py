@@ -44,6 +44,8 @@ def einsum_written(inputs: Sequence[str], output: str) -> Callable | None:
     'Mᵀ (u ⊙ g)'
     >>> einsum_written(["a", "ab", "b"], "ab")("u", "S", "v")
     'diag(u) S diag(v)'
+    >>> einsum_written(["a", "ab", "b", "bc"], "c") is None  # a chain of three: no form here
+    True
     >>> einsum_written(["ii"], "i") is None
     True
     """
@@ -154,6 +156,8 @@ def _matrix_product(factors: list[tuple[str, Callable]], output: str):
         if (u, v) != (a[0], a[1]) or u not in output or v not in output:
             return None
         return a, lambda exprs: f"diag({left(exprs)}) {grouped(matrix(exprs))} diag({right(exprs)})"
+    if len(rest) != 1:
+        return None
     ((b, other),) = rest
     (letter,) = set(a) & set(b)
     if letter not in output:  # a matrix product: A's columns against b's rows

@@ -573,12 +573,20 @@ def _juxtaposed(a, b):
     """``A B`` as a matrix product; a vector ``x`` is a column beside a row (``x xᵀ``, an
     outer product), and a row times a vector (``uᵀ x``) is a number, which scales what it
     stands beside (``(uᵀ x) v``)."""
+    if _is_lower(a):  # L beside an operand is as large as the operand needs
+        a = np.tril(np.ones((np.shape(b)[0],) * 2))
+    if _is_lower(b):
+        b = np.tril(np.ones((np.shape(a)[-1],) * 2))
     if np.shape(a) == (1, 1) or np.shape(b) == (1, 1):
         return np.multiply(_number_if_one_by_one(a), _number_if_one_by_one(b))
     if np.ndim(a) == 1 and np.ndim(b) == 2 and np.shape(b)[0] == 1:
         a = a[:, None]
     product = np.matmul(a, b)
     return product[0] if np.ndim(a) == 2 and np.shape(a)[0] == 1 and np.ndim(b) == 1 else product
+
+
+def _is_lower(value) -> bool:
+    return isinstance(value, tuple) and value[0] == "lower"
 
 
 def _number_if_one_by_one(value):

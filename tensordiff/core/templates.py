@@ -34,6 +34,7 @@ __all__ = [
     "slot",
     "Deferred",
     "grouped",
+    "juxtaposed",
     "leaf",
     "product",
     "sum_of",
@@ -112,6 +113,19 @@ def grouped(expr: str) -> str:
     if _one_bracket(expr) or _one_bracket(expr.rstrip(_POWER_MARKS)):
         return expr
     return f"({expr})"
+
+
+def juxtaposed(*operands: str) -> str:
+    """The matrix product of ``operands`` written side by side, each one operand: a
+    negated one in brackets, since ``W −x`` reads as a difference.
+
+    >>> juxtaposed("W", "−x"), juxtaposed("Mᵀ", "x + u"), juxtaposed("2", "x")
+    ('W (−x)', 'Mᵀ (x + u)', '2 x')
+    """
+    return " ".join(
+        f"({e})" if e.startswith(("−", "-")) and not _NUMBER.fullmatch(e) else grouped(e)
+        for e in operands
+    )
 
 
 _POWER_MARKS = "ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹"

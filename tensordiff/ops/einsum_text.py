@@ -16,7 +16,7 @@ which is true, only not textbook.
 import functools
 from collections.abc import Callable, Sequence
 
-from tensordiff.core.templates import grouped, product, text, transposed
+from tensordiff.core.templates import grouped, juxtaposed, product, text, transposed
 from tensordiff.text.notation import has_top_level_sum
 
 __all__ = ["einsum_written"]
@@ -164,7 +164,7 @@ def _matrix_product(factors: list[tuple[str, Callable]], output: str):
         left = matrix if a[1] == letter else _transposed(matrix)
         right = other if len(b) == 1 or b[0] == letter else _transposed(other)
         rows, columns = a.replace(letter, ""), b.replace(letter, "")
-        return rows + columns, lambda exprs: f"{grouped(left(exprs))} {grouped(right(exprs))}"
+        return rows + columns, lambda exprs: juxtaposed(left(exprs), right(exprs))
     if len(b) == 1:  # b scales A's columns, or its rows
         if a[1] == letter:
             return a, lambda exprs: f"{grouped(matrix(exprs))} diag({other(exprs)})"

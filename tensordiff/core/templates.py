@@ -107,8 +107,8 @@ def grouped(expr: str) -> str:
     """
     if _FRACTION_NUMBER.fullmatch(expr):
         return f"({expr})"  # (1/3) x, not 1/3 x, which reads as 1 / (3 x)
-    if " " not in expr or _DEFINED.fullmatch(expr) or _NORM.fullmatch(expr):
-        return expr
+    if " " not in expr or _DEFINED.fullmatch(expr.rstrip(_POWER_MARKS)) or _NORM.fullmatch(expr):
+        return expr  # a defined symbol stands as one operand, transposed too: K1ᵀ
     # a bracket raised to a power or inverted, (X + I₃)⁻¹, is one operand too
     if _one_bracket(expr) or _one_bracket(expr.rstrip(_POWER_MARKS)):
         return expr

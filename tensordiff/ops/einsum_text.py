@@ -44,7 +44,9 @@ def einsum_written(inputs: Sequence[str], output: str) -> Callable | None:
     'Mᵀ (u ⊙ g)'
     >>> einsum_written(["a", "ab", "b"], "ab")("u", "S", "v")
     'diag(u) S diag(v)'
-    >>> einsum_written(["a", "ab", "b", "bc"], "c") is None  # a chain of three: no form here
+    >>> einsum_written(["a", "ab", "b", "bc"], "c")("u", "S", "v", "T")
+    'Tᵀ diag(v) Sᵀ u'
+    >>> einsum_written(["abc", "b"], "ac") is None  # three letters: no matrix product
     True
     >>> einsum_written(["ii"], "i") is None
     True
@@ -59,20 +61,23 @@ def einsum_written(inputs: Sequence[str], output: str) -> Callable | None:
             return None
         parts.append(written)
     arrays = [(kept, write) for kept, write in parts if kept]
-    factors = [_grouped(write) for kept, write in parts if not kept]  # (s · s) s
+    factors = [write for kept, write in parts if not kept]
+    scalar_parts = len(factors)  # (s · s), sum(v): the arrays' product follows them
     if len(arrays) == 1 and arrays[0][0] == output:
         factors.append(arrays[0][1])
     elif len(arrays) == 2 and len(output) == 2 and arrays[0][0] + arrays[1][0] == output:
         factors.append(_outer(arrays[0][1], arrays[1][1]))  # u vᵀ
     elif arrays:
         return None
-    return functools.partial(_written, scalars, factors)
+    return functools.partial(_written, scalars, scalar_parts, factors)
 
 
-def _written(scalars: list[int], factors: list[Callable], *exprs: str) -> str:
+def _written(scalars: list[int], scalar_parts: int, factors: list[Callable], *exprs: str) -> str:
     """The product of the scalar operands and the parts' texts, numbers folded in front (a
     number times ``A b`` or ``a ⊙ b`` scales the whole product: no bracket needed)."""
     parts = [_bracketed_sum(f(exprs)) for f in factors]  # 2 (1 − s), not 2 1 − s
+    if len(parts) + len(scalars) > 1:  # (s · s) s: a scalar product is one factor
+        parts = [grouped(part) for part in parts[:scalar_parts]] + parts[scalar_parts:]
     return text(product([*(grouped(exprs[n]) for n in scalars), *parts]))
 
 
@@ -108,9 +113,7 @@ def _part(inputs: Sequence[str], operands: list[int], output: str):
             return "", _joined(same, " · ")
         made = letters, _hadamard(same)
     else:
-        made = _matrix_product(
-            [(letters, _hadamard(same)) for letters, same in alike.items()], output
-        )
+        made = _chain([(letters, _hadamard(same)) for letters, same in alike.items()], output)
     return None if made is None else _arranged(*_reduced(*made, output), output)
 
 
@@ -141,35 +144,85 @@ def _arranged(letters: str | None, write: Callable | None, output: str):
     return None
 
 
-def _matrix_product(factors: list[tuple[str, Callable]], output: str):
-    """``(letters, writer)`` for ``A b``, ``Aᵀ B``, ``A diag(b)``, ``diag(u) A diag(v)``: a
-    matrix and one or two vectors or a second matrix, over the letters ``factors`` give;
-    None for any other product."""
-    factors = sorted(factors, key=lambda factor: -len(factor[0]))  # the matrix first
-    (a, matrix), rest = factors[0], factors[1:]
-    if len(a) != 2 or any(len(b) > 2 or len(set(a) & set(b)) != 1 for b, _ in rest):
+def _chain(factors: list[tuple[str, Callable]], output: str):
+    """``(letters, writer)`` for a chain of matrix products: matrices linked by shared
+    letters into one path (``A B``, ``Aᵀ B``), a vector on a letter inside it or kept at
+    its end as a diagonal (``A diag(b)``, ``diag(u) A diag(v)``), one on a summed end as
+    the product's first row or last column (``uᵀ A``, ``A b``); the letters are the
+    result's axes. None for any other product (three letters, a tree, a cycle).
+
+    >>> letters, write = _chain([("a", _at(0)), ("ab", _at(1)), ("bc", _at(2))], "ac")
+    >>> letters, write(["v", "S", "T"])
+    ('ac', 'diag(v) S T')
+    >>> letters, write = _chain([("b", _at(0)), ("ab", _at(1)), ("cb", _at(2))], "ac")
+    >>> letters, write(["v", "S", "T"])
+    ('ac', 'S diag(v) Tᵀ')
+    """
+    if any(len(letters) > 2 for letters, _ in factors):
         return None
-    if len(rest) == 2:  # diag(u) A diag(v): vectors along both kept axes
-        if any(len(b) != 1 for b, _ in rest):
-            return None
-        (u, left), (v, right) = sorted(rest, key=lambda factor: a.index(factor[0]))
-        if (u, v) != (a[0], a[1]) or u not in output or v not in output:
-            return None
-        return a, lambda exprs: f"diag({left(exprs)}) {grouped(matrix(exprs))} diag({right(exprs)})"
-    if len(rest) != 1:
+    matrices = [(letters, write) for letters, write in factors if len(letters) == 2]
+    vectors = {letters: write for letters, write in factors if len(letters) == 1}
+    path = _path(matrices)
+    if path is None:
         return None
-    ((b, other),) = rest
-    (letter,) = set(a) & set(b)
-    if letter not in output:  # a matrix product: A's columns against b's rows
-        left = matrix if a[1] == letter else _transposed(matrix)
-        right = other if len(b) == 1 or b[0] == letter else _transposed(other)
-        rows, columns = a.replace(letter, ""), b.replace(letter, "")
-        return rows + columns, lambda exprs: juxtaposed(left(exprs), right(exprs))
-    if len(b) == 1:  # b scales A's columns, or its rows
-        if a[1] == letter:
-            return a, lambda exprs: f"{grouped(matrix(exprs))} diag({other(exprs)})"
-        return a, lambda exprs: f"diag({other(exprs)}) {grouped(matrix(exprs))}"
-    return None
+    letters, pieces = path
+    if set(vectors) - set(letters):
+        return None  # a vector on no letter of the path: no product of these
+    summed_vector = [c in vectors and c not in output for c in (letters[0], letters[-1])]
+    if summed_vector == [True, False]:  # Mᵀ u, not uᵀ M: a vector is a column
+        letters, pieces = letters[::-1], [_transposed(write) for write in pieces[::-1]]
+    ends = {0: letters[0], len(letters) - 1: letters[-1]}
+    # the result's axes: the ends no vector sums away (a sum over one is left to _reduced)
+    kept = [c for c in ends.values() if c in output or c not in vectors]
+    written = []
+    for n, letter in enumerate(letters):
+        vector = vectors.get(letter)
+        if vector is not None:
+            inside = n not in ends or letter in output
+            written.append(_diagonal(vector) if inside else vector if n else _transposed(vector))
+        if n < len(pieces):
+            written.append(pieces[n])
+    return "".join(kept), lambda exprs: juxtaposed(*(write(exprs) for write in written))
+
+
+def _path(matrices: list[tuple[str, Callable]]):
+    """The letters along a path of matrices (each linking two letters, in order) and each
+    matrix as written along it (transposed where it runs backwards); None unless the
+    matrices make one path. No matrix: the one letter of a vector's path, found later."""
+    if not matrices:
+        return None
+    remaining = list(matrices)
+    letters, pieces = list(remaining[0][0]), [remaining.pop(0)[1]]
+    while remaining:
+        for n, (pair, write) in enumerate(remaining):
+            if pair[0] == letters[-1] and pair[1] not in letters:  # onward: A[k,l]
+                letters.append(pair[1])
+                pieces.append(write)
+            elif pair[1] == letters[-1] and pair[0] not in letters:  # onward, transposed
+                letters.append(pair[0])
+                pieces.append(_transposed(write))
+            elif pair[1] == letters[0] and pair[0] not in letters:  # before: A[j,k]
+                letters.insert(0, pair[0])
+                pieces.insert(0, write)
+            elif pair[0] == letters[0] and pair[1] not in letters:  # before, transposed
+                letters.insert(0, pair[1])
+                pieces.insert(0, _transposed(write))
+            else:
+                continue
+            remaining.pop(n)
+            break
+        else:
+            return None  # a branch or a cycle: no chain
+    return "".join(letters), pieces
+
+
+def _at(n: int) -> Callable:
+    """The writer of operand ``n`` as it is."""
+    return lambda exprs: exprs[n]
+
+
+def _diagonal(write: Callable) -> Callable:
+    return lambda exprs: f"diag({write(exprs)})"
 
 
 def _transposed(write: Callable) -> Callable:
@@ -187,10 +240,6 @@ def _joined(operands: list[int], operator: str) -> Callable:
         return operator.join(grouped(exprs[n]) for n in operands)
 
     return write
-
-
-def _grouped(write: Callable) -> Callable:
-    return lambda exprs: grouped(write(exprs))
 
 
 def _outer(left: Callable, right: Callable) -> Callable:

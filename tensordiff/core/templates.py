@@ -34,6 +34,7 @@ __all__ = [
     "slot",
     "Deferred",
     "grouped",
+    "juxtaposed",
     "leaf",
     "product",
     "sum_of",
@@ -101,18 +102,35 @@ def grouped(expr: str) -> str:
     ('(W x)', 'tanh(W x)', '(a + b)', 'x')
     >>> grouped("(X + I₃)⁻¹"), grouped("(a + b)²"), grouped("(a) (b)²")
     ('(X + I₃)⁻¹', '(a + b)²', '((a) (b)²)')
-    >>> grouped("‖(X − W)‖_F"), grouped("‖(a)‖ ‖(b)‖")
-    ('‖(X − W)‖_F', '(‖(a)‖ ‖(b)‖)')
+    >>> grouped("‖(X − W)‖_F"), grouped("‖(a)‖ ‖(b)‖"), grouped("2/3"), grouped("1/√2")
+    ('‖(X − W)‖_F', '(‖(a)‖ ‖(b)‖)', '(2/3)', '(1/√2)')
     """
-    if " " not in expr or _DEFINED.fullmatch(expr) or _NORM.fullmatch(expr):
-        return expr
+    if _FRACTION_NUMBER.fullmatch(expr):
+        return f"({expr})"  # (1/3) x, not 1/3 x, which reads as 1 / (3 x)
+    if " " not in expr or _DEFINED.fullmatch(expr.rstrip(_POWER_MARKS)) or _NORM.fullmatch(expr):
+        return expr  # a defined symbol stands as one operand, transposed too: K1ᵀ
     # a bracket raised to a power or inverted, (X + I₃)⁻¹, is one operand too
     if _one_bracket(expr) or _one_bracket(expr.rstrip(_POWER_MARKS)):
         return expr
     return f"({expr})"
 
 
+def juxtaposed(*operands: str) -> str:
+    """The matrix product of ``operands`` written side by side, each one operand: a
+    negated one in brackets, since ``W −x`` reads as a difference.
+
+    >>> juxtaposed("W", "−x"), juxtaposed("Mᵀ", "x + u"), juxtaposed("2", "x")
+    ('W (−x)', 'Mᵀ (x + u)', '2 x')
+    """
+    return " ".join(
+        f"({e})" if e.startswith(("−", "-")) and not _NUMBER.fullmatch(e) else grouped(e)
+        for e in operands
+    )
+
+
 _POWER_MARKS = "ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
+# a number written as a fraction (see :func:`number`): 2/3, −1/√2
+_FRACTION_NUMBER = re.compile(r"[−-]?\d+/√?\d+")
 # a norm of one operand, ‖x‖, ‖(X − W)‖_F, perhaps squared
 _NORM = re.compile(r"‖(?:[^\s‖()]+|\([^‖]*\))‖(?:_F)?[²³]?")
 
@@ -163,11 +181,14 @@ def _one_bracket(expr: str) -> bool:
 
 def number(value) -> str:
     """A real constant as formulas write it: short when the short form reads back as the
-    same float64, else with every digit that needs (a formula never shows a rounded number);
+    same float64, else as the fraction p/q whose division gives that float64 (1/3), else
+    with every digit that needs (a formula never shows a rounded number);
     a power of ten as a textbook writes it, ``10⁻⁵`` or ``2.5·10⁻¹²``, never ``1e-05``.
 
     >>> number(0.5), number(2.0), number(1e-5), number(1 / 3), number(2**64)
-    ('0.5', '2', '10⁻⁵', '0.3333333333333333', '1.8446744073709552·10¹⁹')
+    ('0.5', '2', '10⁻⁵', '1/3', '1.8446744073709552·10¹⁹')
+    >>> number(0.1 + 0.2)
+    '0.30000000000000004'
     >>> number(-2.5e-12), number(1e20), number_value("−2.5·10⁻¹²")
     ('-2.5·10⁻¹²', '10²⁰', -2.5e-12)
     """
@@ -176,7 +197,10 @@ def number(value) -> str:
     if root is not None:
         return root
     short = f"{value:g}"
-    text = short if float(short) == value else repr(value)
+    if float(short) == value:
+        text = short
+    else:
+        text = _fraction(value) or repr(value)
     mantissa, e, exponent = text.partition("e")
     if not e:
         return text
@@ -184,6 +208,26 @@ def number(value) -> str:
     if mantissa in ("1", "-1"):
         return mantissa[:-1] + scale
     return f"{mantissa}·{scale}"
+
+
+# p/q is recognised for the denominators q up to this (the 1/n of a mean, the 2/n of a var)
+_DENOMINATORS_UP_TO = 1000
+
+
+def _fraction(value: float) -> str | None:
+    """``p/q`` when ``value`` is the float64 nearest p/q (what ``p / q`` computes, IEEE
+    division being correctly rounded) for a small denominator ``q``; else None. Only asked
+    for a value whose short decimal is not that float, so 0.5 stays 0.5.
+
+    >>> _fraction(1 / 3), _fraction(-2 / 3), _fraction(0.1 + 0.2), _fraction(1 / 997)
+    ('1/3', '-2/3', None, '1/997')
+    """
+    if not math.isfinite(value):
+        return None
+    nearest = Fraction(value).limit_denominator(_DENOMINATORS_UP_TO)
+    if nearest.denominator == 1 or nearest.numerator / nearest.denominator != value:
+        return None
+    return f"{nearest.numerator}/{nearest.denominator}"
 
 
 # √n is recognised for the integers n up to this (np.sqrt(d) of a head size, √2, √3, ...)

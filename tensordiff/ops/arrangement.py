@@ -330,14 +330,20 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     (axis,) = normalize_axes(axis, _ndim(a), "sort")
     picks = np.argsort(raw(a), axis=axis, kind="stable")
     along = "" if axis == _ndim(a) - 1 else f", axis={axis}"  # NumPy sorts the last by default
-    return take_along_axis(a, picks, axis, text=f"sort({{0}}{along})")
+    (e,) = expressions([a])
+    # the value as np.sort, so that a derivative tracing this one (a Hessian) sees a sort
+    value = np.sort(raw(a), axis=axis, kind="stable")
+    return take_along_axis(
+        a, picks, axis, text=f"sort({{0}}{along})", picked_by=f"argsort({e}{along})", value=value
+    )
 
 
 @implements(np.take_along_axis)
-def take_along_axis(arr, indices, axis=-1, *, text=None):
+def take_along_axis(arr, indices, axis=-1, *, text=None, picked_by=None, value=None):
     """``y[..., o, ...] = x[..., indices[..., o, ...], ...]``: along ``axis`` a one-hot
     factor ``P[..., o, ..., i] = [i == indices[..., o, ...]]``, deltas on the other axes.
-    ``text`` writes the value for the rule that took it (``sort({0})``)."""
+    ``text`` writes the value for the rule that took it (``sort({0})``), ``picked_by`` the
+    positions (``argsort(x)``); ``value`` is the result if the rule has it already."""
     _refuse_traced("take_along_axis", "indices", indices)
     if axis is None:
         return take_along_axis(np.ravel(arr), indices, 0, text=text)
@@ -347,15 +353,20 @@ def take_along_axis(arr, indices, axis=-1, *, text=None):
     spread = list(shape)
     spread[axis] = np.shape(indices)[axis]
     picks = np.broadcast_to(indices, spread)  # NumPy broadcasts them on the other axes
-    value = np.take_along_axis(x, picks, axis=axis)
+    if value is None:
+        value = np.take_along_axis(x, picks, axis=axis)
     others = [(n, n) for n in range(len(shape)) if n != axis]
     every = list(range(len(shape)))
 
     def jacobian(_):
         permutation = jacobians.one_hot(picks % shape[axis], shape[axis])
-        # the picks follow the values (a sort): the legend names them in words, true on
-        # every replay of td.jit too
-        name = templates.defined("P", f"1 where the entry is the one taken along axis {axis}")
+        # the picks follow the values (a sort): the legend names them by the expression
+        # that computes them, true on every replay of td.jit too
+        if picked_by is not None and len(shape) == 1:
+            name = jacobians.selector(picks, picked_by)
+        else:
+            taken = f"the one {picked_by} takes" if picked_by else "the one taken"
+            name = templates.defined("P", f"1 where the entry is {taken} along axis {axis}")
         factors = [(every, (axis,), permutation, name)]
         return jacobians.selection(np.shape(value), shape, others, factors)
 

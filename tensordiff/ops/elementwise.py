@@ -103,6 +103,10 @@ def _written(ufunc, inputs, arrays) -> tuple[str, tuple]:
         # scaling reads as juxtaposition, the number first: 2 x (also for x * 2)
         number_last = scalar[1] and type(inputs[1]) is not Traced
         template = "{g1} {g0}" if number_last and not scalar[0] else "{g0} {g1}"
+    if ufunc is np.multiply and sorted(array.ndim for array in arrays) == [1, 2]:
+        # a vector broadcast along a matrix's rows scales its columns: A diag(v), since
+        # A ⊙ v reads in a matrix form (vectors as columns) as diag(v) A
+        template = "{g0} diag({1})" if arrays[0].ndim == 2 else "{g1} diag({0})"
     if ufunc in (np.power, np.float_power) and type(inputs[1]) is not Traced and scalar[1]:
         p = float(arrays[1])  # a constant exponent reads as p x^(p−1), with p − 1 worked out
         template = _power("{g0}", p)

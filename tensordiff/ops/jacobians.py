@@ -22,7 +22,7 @@ import numpy as np
 
 from tensordiff.core import templates
 from tensordiff.core.term import Term, axis_classes, fresh_class, squeezed
-from tensordiff.trace.traced import as_array
+from tensordiff.trace.traced import as_array, define_constant
 
 __all__ = [
     "elementwise",
@@ -52,7 +52,7 @@ def elementwise(
         return Term((), out_axes + in_axes, sizes)
     derivative = as_array(derivative)  # right-aligned to the output's axes, as broadcasting does
     factor = squeezed(derivative, out_classes[len(out_classes) - derivative.ndim :])
-    return Term((factor,), out_axes + in_axes, sizes, (templates.leaf(name, factor[1]),))
+    return Term((factor,), out_axes + in_axes, sizes, (_named_leaf(name, factor, derivative),))
 
 
 def multilinear(
@@ -157,8 +157,26 @@ def selection(
         axes = [out_axes[o] for o in outs] + [in_axes[i] for i in ins]
         factor = squeezed(as_array(array), [axis[0] if axis else None for axis in axes])
         built.append(factor)
-        built_names.append(templates.leaf(name, factor[1]))
+        built_names.append(_named_leaf(name, factor, array))
     return Term(tuple(built), tuple(out_axes) + tuple(in_axes), sizes, tuple(built_names))
+
+
+def _named_leaf(name: str, factor: tuple, array) -> str:
+    """The factor's template. A rule's own constant is named to the running traces too, so
+    that a derivative tracing this one (a Hessian) prints it as the rule does (``S`` with
+    its legend, ``M⁻¹``), not as an unexplained ``K1``: a symbol the legend defines, or
+    an expression in the user's names for the whole ``array`` (not a squeezed part)."""
+    definitions = templates.definitions_in(name)
+    if len(definitions) == 1 and templates.defined(*definitions[0]) == name:
+        define_constant(factor[0], *definitions[0])
+    elif (
+        not definitions
+        and type(factor[0]) is np.ndarray
+        and np.shape(factor[0]) == np.shape(array)
+        and not templates.classes_in(name)
+    ):
+        define_constant(factor[0], name, None)
+    return templates.leaf(name, factor[1])
 
 
 def one_hot(positions, size: int) -> np.ndarray:
@@ -211,7 +229,7 @@ def index_term(
     for letters_, array, name in factors:
         factor = squeezed(as_array(array), [classes.get(letter) for letter in letters_])
         built.append(factor)
-        built_names.append(templates.leaf(name, factor[1]))
+        built_names.append(_named_leaf(name, factor, array))
     if scale is not None:
         built.append((np.asarray(scale), ()))
         built_names.append(scale_name or templates.number(scale))

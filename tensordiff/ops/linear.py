@@ -7,15 +7,17 @@ and multilinear functions are written as einsums and share one rule,
 """
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
-from tensordiff.core.templates import defined, definitions_in
+from tensordiff.core.templates import defined, definitions_in, juxtaposed, transposed
 from tensordiff.core.vjp import EinsumProduct, MatmulProduct, numbers_wanted
 from tensordiff.errors import ShapeError, UnsupportedOperationError
 from tensordiff.ops import composites, jacobians
 from tensordiff.ops.arguments import letters, normalize_axes, refuse, refuse_bools, refuse_out
 from tensordiff.ops.einsum_spec import parse_einsum, split_einsum_args
+from tensordiff.ops.einsum_text import einsum_written
 from tensordiff.trace.graph import texts
 from tensordiff.trace.registry import implements, pulls_back
 from tensordiff.trace.traced import (
@@ -87,13 +89,16 @@ def matmul(x1, x2, **kwargs):
     return keep_call(product, [x1, x2])
 
 
-def _product_text(a: int, b: int, vectors: str) -> str:
+def _product_text(a: int, b: int, vectors: str) -> str | Callable:
     """How a product of operands with ``a`` and ``b`` axes reads, vectors as columns:
-    ``W x``, ``A B``, and ``Mᵀ x`` for ``x @ M`` (``x M`` is no column's product; it
-    read as one in a matrix form, ``2 M (x M)``); two vectors joined by ``vectors``."""
+    ``W x``, ``A B``, ``W (−x)``, and ``Mᵀ x`` for ``x @ M`` (``x M`` is no column's
+    product; it read as one in a matrix form, ``2 M (x M)``); two vectors joined by
+    ``vectors``."""
     if a == 1 and b == 2:
-        return "{t1} {g0}"
-    return "{g0}" + (vectors if a == b == 1 else " ") + "{g1}"
+        return lambda x, m: juxtaposed(transposed(m), x)
+    if a == b == 1:
+        return "{g0}" + vectors + "{g1}"
+    return juxtaposed
 
 
 @pulls_back(np.matmul)
@@ -110,7 +115,7 @@ def _matmul_pulled_back(trace, inputs, kwargs):
     value = np.matmul(a, b)
     builder = functools.partial(_matmul_product, (a, b))
     sources = plain_sources(trace, inputs)
-    result = record_numbers(trace, "matmul", value, inputs, builder, "{g0} {g1}", sources)
+    result = record_numbers(trace, "matmul", value, inputs, builder, juxtaposed, sources)
     return keep_call(result, inputs)
 
 
@@ -267,7 +272,9 @@ def einsum_record(op: str, subscripts: str, operands: list, value, template=None
     if value is None:
         value = np.einsum(spec, *values, optimize=True)
     if template is None:
-        template = f"einsum('{spec}', " + ", ".join(f"{{{n}}}" for n in range(len(operands))) + ")"
+        template = einsum_written(inputs, output) or (
+            f"einsum('{spec}', " + ", ".join(f"{{{n}}}" for n in range(len(operands))) + ")"
+        )
     return linear(op, inputs, list(output), operands, value, template=template)
 
 

@@ -24,6 +24,7 @@ from tensordiff.trace.registry import implements, pulls_back
 from tensordiff.trace.traced import (
     Traced,
     as_array,
+    define_constant,
     expression_sources,
     expressions,
     keep_call,
@@ -219,18 +220,22 @@ def _extreme(name: str, reduce, a, axis, out, keepdims):
     every_axis = list(range(len(shape)))
     sources = expression_sources([a])  # the names are written only if they are read
 
-    def jacobian(_):
-        if numbers_wanted():  # y = Σ_reduced share · x: a gradient needs one einsum
-            subscripts = letters(len(shape))
-            output = [subscripts[n] if n not in axes else None for n in range(len(shape))]
-            output = [letter for n, letter in enumerate(output) if keepdims or n not in axes]
-            return EinsumProduct(subscripts, [(subscripts, share)], output, None, shape)
+    def meaning() -> str:
         (e,) = texts(sources)
         # kept axes, so that the comparison broadcasts as the numbers do
         along = "" if axis is None else f", axis={axis}, keepdims=True"
         # the weights are 1 at the extreme, shared equally among tied entries
         extreme = f"[{e} = {name}({e}{along})]"
-        weights = defined("w", f"{extreme} / sum({extreme}{along})")
+        return f"{extreme} / sum({extreme}{along})"
+
+    def jacobian(_):
+        if numbers_wanted():  # y = Σ_reduced share · x: a gradient needs one einsum
+            define_constant(share, "w", meaning)  # a Hessian traces these numbers
+            subscripts = letters(len(shape))
+            output = [subscripts[n] if n not in axes else None for n in range(len(shape))]
+            output = [letter for n, letter in enumerate(output) if keepdims or n not in axes]
+            return EinsumProduct(subscripts, [(subscripts, share)], output, None, shape)
+        weights = defined("w", meaning())
         return jacobians.selection(value_shape, shape, pairs, [((), every_axis, share, weights)])
 
     result = record(

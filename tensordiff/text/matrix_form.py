@@ -324,7 +324,7 @@ def _sum_of_entries(template: str, classes) -> str | None:
         for token in tokens[:start]:
             match = re.fullmatch(r"(.+)\[([^\[\]]*)\]", token)
             if notation.is_number(token):
-                numbers.append(token)
+                numbers.append(templates.grouped(token))  # (1/3) 𝟙, not 1/3 𝟙
             elif match and match.group(2).split(",") == own and "⟨" not in match.group(1):
                 names.append(match.group(1))
             else:
@@ -410,7 +410,7 @@ def _shape_form(deltas, factors, out_labels, in_labels, sizes) -> str | None:
             rows, columns = on([i]), on([j])
             if labels not in ([i, j], [j, i]) or len(rows) + len(columns) + 1 != len(factors):
                 return None
-            form = _operand(name if labels == [i, j] else templates.transposed(name))
+            form = _matrix_operand(name if labels == [i, j] else templates.transposed(name))
             form = f"{_diagonal(rows)} {form}" if rows else form
             return f"{form} {_diagonal(columns)}" if columns else form
         return _outer(on([i]), on([j]), len(factors))
@@ -485,6 +485,22 @@ def _operand(name: str) -> str:
     ('(1 − tanh²(W x))', 'W x', '(a + b)')
     """
     return f"({name})" if notation.has_top_level_sum(name) else name
+
+
+def _matrix_operand(name: str) -> str:
+    """``name`` as a factor of a matrix product, bracketed if a sum or a product by an
+    operator (⊙, /, ·, ×): ``diag(v) ((M x) ⊙ M)``, not ``diag(v) (M x) ⊙ M``, which
+    reads as ``(diag(v) M x) ⊙ M``.
+
+    >>> _matrix_operand("(M x) ⊙ M"), _matrix_operand("W x")
+    ('((M x) ⊙ M)', 'W x')
+    """
+    operators = _OPERATORS.intersection(notation.top_level_tokens(name))
+    return f"({name})" if operators else _operand(name)
+
+
+# the binary operators that bind looser than the juxtaposition of a matrix product
+_OPERATORS = frozenset({"⊙", "/", "·", "×"})
 
 
 def _group(name: str) -> str:

@@ -273,11 +273,12 @@ class Trace:
                     return view
         return None
 
-    def define(self, value, symbol: str, meaning: str) -> None:
+    def define(self, value, symbol: str, meaning: str | None) -> None:
         """Call the constant ``value`` ``symbol``, defined in the legend as ``meaning``
-        (a rule's own constant, such as the Levi-Civita symbol ε of a cross product)."""
+        (a rule's own constant, such as the Levi-Civita symbol ε of a cross product); with
+        no meaning, ``symbol`` is an expression in the user's names (``M⁻¹``)."""
         if self._lookup(value) is None:
-            self._remember(value, defined(symbol, meaning))
+            self._remember(value, symbol if meaning is None else defined(symbol, meaning))
 
     def _lookup(self, value):
         """The entry of ``value``, or of a named array that ``value`` *is*.
@@ -1148,9 +1149,14 @@ def _is_known(x) -> bool:
     return isinstance(x, (Traced, np.ndarray, np.generic, int, float, bool, list, tuple))
 
 
-def define_constant(value, symbol: str, meaning: str) -> None:
-    """Give a rule's constant its symbol in every running trace (see :meth:`Trace.define`)."""
-    for trace in context.current().traces:
+def define_constant(value, symbol: str, meaning: str | Callable[[], str] | None) -> None:
+    """Give a rule's constant its symbol in every running trace (see :meth:`Trace.define`);
+    a callable ``meaning`` is written only if a trace is running (a derivative tracing the
+    rule's numbers, as a Hessian does)."""
+    traces = context.current().traces
+    if traces and callable(meaning):
+        meaning = meaning()
+    for trace in traces:
         trace.define(value, symbol, meaning)
 
 

@@ -98,6 +98,10 @@ LINEAR = [
     "np.maximum(x, 0.9) * np.maximum(x, 0.9)", "np.sum(np.exp(np.where(x > 1, x, 0.5 * x)))",
     "np.sum((np.mean(x - x) * x - x) ** 2)", "np.sum((np.mean(x - u) * x - u) ** 2)",
     "np.tanh(x) + x - x", "np.sum(np.tanh(x)) + np.sum(x - x)",
+    # a negated operand of a matrix product in brackets (W −x read as a difference); a ⊙
+    # product beside a matrix in brackets; user einsums as the products they are
+    "np.tanh(W @ (-x))", "np.log(1 + (M @ x) * M @ x)", "np.einsum('i,ij->j', x, M)",
+    "np.einsum('ij,j->ij', M, x)", "np.einsum('i,ij,j->', x, M, u)", "np.sort(x) * u",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -151,6 +155,15 @@ HESSIANS = [
     "np.sum(u * (x - np.log(np.sum(np.exp(x)))))",
     "np.sum((W @ x) ** 2)", "np.sum(np.tanh(x) ** 2)", "np.sum(np.cross(x, np.sin(x)))",
     "-np.sum(u * (x - np.log(np.sum(np.exp(x)))))", "np.sum((x - np.mean(x)) ** 4)",
+    # second derivatives trace the rules' own numbers: their einsums read as products
+    # (−(s · s) s, (1/3) sum(v)), 1/3 as a fraction, the rules' constants by their names
+    # (S, L, M⁻¹, g, w), never K1
+    "np.var(np.sin(x))", "np.linalg.norm(np.exp(x) / np.sum(np.exp(x)))",
+    "np.sum(np.flip(x) ** 3)", "np.sum(np.cumsum(x) ** 2)", "np.sum(np.cumsum(np.sin(x)))",
+    "np.log(np.sum(np.exp(np.sort(x))))", "np.sum(np.linalg.solve(M, x) ** 2)",
+    "np.sum(np.maximum(x, 0.9) ** 2)", "np.max(np.sin(x))", "np.sum(np.tanh(np.mean(x) * x))",
+    "np.sum(np.outer(x * d, np.outer(x, x) @ u) @ u)", "np.sum(np.log(1 + np.cumsum(x) ** 2))",
+    "np.sum(np.sin(W.T @ np.tanh(W @ x)))", "np.sum(np.flip(np.mean(np.mean(x) * x) * x))",
 ]  # fmt: skip
 
 # at a singular matrix the determinant's cofactors are minors' determinants (no inverse)

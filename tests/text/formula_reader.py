@@ -47,8 +47,12 @@ _INDEX_PYTHON = {"mod": "%", "−": "-", "⌊": "(", "⌋": ")", "/": "//"}
 
 
 def read_number(text: str) -> float:
-    """The value of a printed number, its sign written ``−`` or ``-``."""
+    """The value of a printed number, its sign written ``−`` or ``-``; a fraction ``(1/3)``
+    is the float64 its division gives."""
     text = text.replace("−", "-")
+    fraction = re.fullmatch(r"\(?(-?\d+)/(\d+)\)?", text)
+    if fraction is not None:
+        return int(fraction.group(1)) / int(fraction.group(2))
     power = _POWER_OF_TEN.fullmatch(text)
     if power is None:
         return float(text)
@@ -83,6 +87,19 @@ def _softmax(z, axis=None):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _along_column(function):
+    """``function`` of a vector, also of a vector written as a column (a matrix form's
+    vectors): cumsum, sort and argsort of an (n, 1) column run down it, not along rows."""
+
+    def along(a, *args, **keywords):
+        a = np.asarray(a)
+        if a.ndim == 2 and a.shape[1] == 1 and not keywords:
+            return np.asarray(function(a[:, 0], *args))[:, None]
+        return function(a, *args, **keywords)
+
+    return along
+
+
 _FUNCTIONS = {
     "exp": np.exp,
     "log": np.log,
@@ -108,13 +125,13 @@ _FUNCTIONS = {
     "det": np.linalg.det,
     "tr": np.trace,
     "mean": np.mean,
-    "cumsum": np.cumsum,
+    "cumsum": _along_column(np.cumsum),
     "prod": np.prod,
     "roll": lambda a, shift, axis=None: np.roll(a, np.asarray(shift, dtype=int), axis),
     "take": np.take,
-    "sort": np.sort,
-    "partition": lambda a, kth, axis=-1: np.partition(a, int(kth), axis=axis),
-    "argsort": lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable"),
+    "sort": _along_column(np.sort),
+    "partition": _along_column(lambda a, kth, axis=-1: np.partition(a, int(kth), axis=axis)),
+    "argsort": _along_column(lambda a, axis=-1: np.argsort(a, axis=axis, kind="stable")),
     "take_along_axis": np.take_along_axis,
     "where": np.where,
     "broadcast_to": np.broadcast_to,
@@ -273,8 +290,9 @@ class _Expression:
             return value
         if token == "½":
             return 0.5
-        if token == "𝟙":  # a column of ones, as long as the Jacobian's next axis
-            return np.ones((self.shape.pop(0), 1))
+        if token == "𝟙":  # a column of ones, as long as the Jacobian's next axis (its
+            # last one for every further 𝟙: a gradient's 𝟙s are all as long as its argument)
+            return np.ones((self.shape.pop(0) if len(self.shape) > 1 else self.shape[0], 1))
         if token == "√":
             return np.sqrt(self.postfix())
         if token == "∛":
@@ -372,6 +390,9 @@ class _Expression:
             value = _defined[name]
             if name in (self.size or {}):
                 return _as_matrix(value, self.size[name])
+            if isinstance(value, tuple) and value[0] == "picks":  # inside an expression,
+                # sum(S, axis=0): as many columns as its largest pick needs
+                return _as_matrix(value, max(value[1]) + 1)
             return _Signs() if isinstance(value, tuple) and value[0] == "signs" else value
         raise Unreadable(f"{name!r} is neither a user name, a function nor in the legend")
 
@@ -491,9 +512,13 @@ def read_matrix_form(form: str, names: dict, J) -> list[np.ndarray]:
         name: np.asarray(value, dtype=float)[:, None] if np.ndim(value) == 1 else value
         for name, value in names.items()
     }
-    worded = [name for name, meaning in legend.items() if isinstance(_worded(meaning), tuple)]
+    worded = [
+        name for name, meaning in legend.items() if isinstance(_worded(meaning, names), tuple)
+    ]
     readings = []
-    for sizes in itertools.product(sorted(set(J.shape)), repeat=len(worded)):
+    # a selection may pick from an intermediate of a size no axis of J has (x[:2] of a
+    # concatenate): every size up to the largest is tried
+    for sizes in itertools.product(range(1, max(J.shape, default=1) + 1), repeat=len(worded)):
         try:
             size = dict(zip(worded, sizes, strict=True)) if worded else None
             reading = _Expression(rhs, columns, legend, J.shape, size).read()
@@ -505,9 +530,9 @@ def read_matrix_form(form: str, names: dict, J) -> list[np.ndarray]:
     return readings
 
 
-def _worded(meaning: str):
+def _worded(meaning: str, names: dict):
     """The meaning's value if it is one of the meanings in words, else None."""
-    return meaning_value(meaning, {}, {}) if _WORDED.match(meaning) else None
+    return meaning_value(meaning, names, {}) if _WORDED.match(meaning) else None
 
 
 _WORDED = re.compile(
@@ -546,11 +571,22 @@ def _as_matrix(value, size: int):
 
 def _juxtaposed(a, b):
     """``A B`` as a matrix product; a vector ``x`` is a column beside a row (``x xᵀ``, an
-    outer product), and a row times a vector (``uᵀ x``) is a number."""
+    outer product), and a row times a vector (``uᵀ x``) is a number, which scales what it
+    stands beside (``(uᵀ x) v``)."""
+    if _is_lower(a):  # L beside an operand is as large as the operand needs
+        a = np.tril(np.ones((np.shape(b)[0],) * 2))
+    if _is_lower(b):
+        b = np.tril(np.ones((np.shape(a)[-1],) * 2))
+    if np.shape(a) == (1, 1) or np.shape(b) == (1, 1):
+        return np.multiply(_number_if_one_by_one(a), _number_if_one_by_one(b))
     if np.ndim(a) == 1 and np.ndim(b) == 2 and np.shape(b)[0] == 1:
         a = a[:, None]
     product = np.matmul(a, b)
     return product[0] if np.ndim(a) == 2 and np.shape(a)[0] == 1 and np.ndim(b) == 1 else product
+
+
+def _is_lower(value) -> bool:
+    return isinstance(value, tuple) and value[0] == "lower"
 
 
 def _number_if_one_by_one(value):
@@ -594,6 +630,10 @@ def meaning_value(meaning: str, names: dict, legend: dict):
     picks = re.fullmatch(r"one-hot rows picking entries \((.*)\)", meaning)
     if picks:
         return ("picks", [-1 if p == "none" else int(p) for p in picks.group(1).split(", ")])
+    named = re.fullmatch(r"one-hot rows picking the entries (.+) names", meaning)
+    if named:  # positions computed from the user's values: argsort(x)
+        positions = _Expression(named.group(1), names, legend).read()
+        return ("picks", [int(p) for p in np.ravel(positions)])
     unit = re.fullmatch(r"the unit vector with 1 at entry (\d+)", meaning)
     if unit:
         return ("unit", int(unit.group(1)))
@@ -875,6 +915,10 @@ class _Positions:
         if isinstance(value, np.ndarray):
             value = self.split_axes(value, sizes)
         unknown = [label for label in self.labels if label not in sizes]
+        if isinstance(value, tuple) and value[0] == "lower" and len(unknown) == 1:
+            (label,) = unknown  # L is square: its other index tells its size
+            sizes[label] = next(sizes[other] for other in self.labels if other in sizes)
+            unknown = []
         if unknown:
             raise Unreadable(f"no size known for {unknown} in [{','.join(self.indices)}]")
         grids = np.indices([sizes[label] for label in self.labels], sparse=True)

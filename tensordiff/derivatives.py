@@ -287,8 +287,12 @@ def _differentiator(
 
 
 def _array_shapes(args, positions) -> tuple | None:
-    """The shapes of the arguments at ``positions`` if each is a NumPy array, else None."""
-    if not all(-len(args) <= p < len(args) and type(args[p]) is np.ndarray for p in positions):
+    """The shapes of the arguments at ``positions`` if each is a NumPy array, else None
+    (also for positions not yet checked: trace_call refuses them)."""
+    if not all(
+        type(p) is int and -len(args) <= p < len(args) and type(args[p]) is np.ndarray
+        for p in positions
+    ):
         return None
     return tuple(args[p].shape for p in positions)
 

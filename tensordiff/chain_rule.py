@@ -52,14 +52,23 @@ from tensordiff.core.term import Term, axis_classes, contract_terms, fresh_class
 from tensordiff.core.vjp import PRODUCTS
 from tensordiff.trace.graph import Node, toposort
 
-__all__ = ["MODES", "accumulate", "identity", "by_vector_jacobian_products", "gradient_writer"]
+__all__ = [
+    "MODES",
+    "accumulate",
+    "identity",
+    "by_vector_jacobian_products",
+    "gradient_writer",
+    "widest_value",
+]
 
 MODES = ("auto", "optimal", "reverse", "forward")
 NETWORK_FACTORS = 16
-# The batched shortcut's bounds: output entries (cotangents in the batch), and entries of
-# the dense Jacobian per argument (the memory its arithmetic takes, whatever the structure).
+# The batched shortcut's bounds: output entries (cotangents in the batch), entries of the
+# dense Jacobian per argument (the memory its arithmetic takes, whatever the structure),
+# and entries of the batch of cotangents of the widest value of the graph.
 BATCHED_OUTPUTS = 64
 SMALL_JACOBIAN = 2**14
+BATCHED_ENTRIES = 2**20
 # How many factors a term may keep unmultiplied, per mode.
 _LAZINESS = {"reverse": 1, "forward": 1, "optimal": NETWORK_FACTORS, "auto": NETWORK_FACTORS}
 
@@ -70,21 +79,20 @@ def accumulate(
     leaves: list[Node],
     mode: str,
     observer=None,
-    numbers_read: bool = False,
+    numbers: bool = False,
 ) -> dict:
     """∂output/∂leaf for each leaf, as a sum of terms with the output's axes first.
 
     ``observer(node, parent, derivative, local, contribution)``, if given, sees each
     reverse-order step: the derivative reaching ``node``, ∂node/∂parent, and their
-    contraction (all tuples of terms). ``numbers_read``: the caller reads the Jacobians'
-    numbers first, so a small one may be computed as numbers (see the module docstring).
+    contraction (all tuples of terms). ``numbers``: the caller found the Jacobians small
+    enough to compute as numbers (:func:`by_vector_jacobian_products` with their shapes).
     """
     found: dict[Node, tuple[Term, ...]] = {leaf: () for leaf in leaves}
     if output is None:
         return found  # a constant output: zero Jacobians
     order = toposort(output)
-    shapes = [leaf.shape for leaf in leaves] if numbers_read else None
-    if by_vector_jacobian_products(mode, output_shape, observer, shapes):
+    if numbers or by_vector_jacobian_products(mode, output_shape, observer):
         return _backpropagate(order, output_shape, found)
     if mode != "forward":
         return _reverse(order, output_shape, found, observer, _LAZINESS[mode])
@@ -93,11 +101,14 @@ def accumulate(
     return found
 
 
-def by_vector_jacobian_products(mode: str, output_shape, observer=None, leaf_shapes=None) -> bool:
+def by_vector_jacobian_products(
+    mode: str, output_shape, observer=None, leaf_shapes=None, widest: int = 0
+) -> bool:
     """Whether :func:`accumulate` computes numbers by vector–Jacobian products (see the
     module docstring): nobody observing the steps, no outer trace, and a scalar output in
     reverse or auto order, or, given the ``leaf_shapes`` of a caller that reads numbers
-    first, a small Jacobian in auto order."""
+    first and the entries of the ``widest`` value of the graph, a small Jacobian in auto
+    order."""
     if observer is not None or context.current().traces:
         return False
     outputs = math.prod(output_shape)
@@ -107,8 +118,14 @@ def by_vector_jacobian_products(mode: str, output_shape, observer=None, leaf_sha
         mode == "auto"
         and leaf_shapes is not None
         and outputs <= BATCHED_OUTPUTS
+        and outputs * widest <= BATCHED_ENTRIES
         and all(outputs * math.prod(shape) <= SMALL_JACOBIAN for shape in leaf_shapes)
     )
+
+
+def widest_value(output: Node | None) -> int:
+    """The most entries of a value ``output`` is computed from (0 for a constant)."""
+    return 0 if output is None else max(math.prod(node.shape) for node in toposort(output))
 
 
 def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:

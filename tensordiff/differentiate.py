@@ -20,7 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 import tensordiff.ops  # noqa: F401  (fills the registry of rules the traces consult)
-from tensordiff.chain_rule import accumulate, by_vector_jacobian_products, gradient_writer
+from tensordiff.chain_rule import (
+    accumulate,
+    by_vector_jacobian_products,
+    gradient_writer,
+    widest_value,
+)
 from tensordiff.core import context, trees
 from tensordiff.core.dtypes import as_real_array, refuse_out_of_core
 from tensordiff.core.labels import labels_for
@@ -402,10 +407,10 @@ def differentiate(
     # a repeated argnums is differentiated once
     nodes = list(dict.fromkeys(leaf.node for p in call.positions for leaf in call.inputs[p]))
     table = []
-    leaf_shapes = [node.shape for node in nodes] if numbers_read else None
     for o, (output, labels) in enumerate(zip(call.outputs, out_labels, strict=True)):
-        numbers_only = by_vector_jacobian_products(mode, output.shape, observer, leaf_shapes)
-        terms_by_leaf = accumulate(output.node, output.shape, nodes, mode, observer, numbers_read)
+        numbers = call.by_numbers  # (every output small, the caller reading numbers first)
+        numbers_only = numbers or by_vector_jacobian_products(mode, output.shape, observer)
+        terms_by_leaf = accumulate(output.node, output.shape, nodes, mode, observer, numbers)
         row = []
         for k, (position, labels_of) in enumerate(zip(call.positions, in_labels, strict=True)):
             jacobians = [
@@ -433,7 +438,8 @@ def _by_numbers(call: TracedCall, mode: str, observer=None) -> bool:
     caller reading numbers first (see :func:`differentiate`)."""
     shapes = [leaf.shape for p in call.positions for leaf in call.inputs[p]]
     return all(
-        by_vector_jacobian_products(mode, output.shape, observer, shapes) for output in call.outputs
+        by_vector_jacobian_products(mode, output.shape, observer, shapes, widest_value(output.node))
+        for output in call.outputs
     )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tensordiff as td
-from tensordiff.chain_rule import BATCHED_OUTPUTS
+from tensordiff.chain_rule import BATCHED_ENTRIES, BATCHED_OUTPUTS
 
 jax.config.update("jax_enable_x64", True)
 
@@ -134,3 +134,23 @@ def test_large_problems_and_other_modes_stay_structured(rng):
     np.testing.assert_allclose(
         np.asarray(H), jax.hessian(lambda x: jnp.sum(jnp.sin(x) ** 2))(x[:3]), rtol=1e-12
     )
+
+
+def test_a_wide_intermediate_or_one_large_output_keeps_every_jacobian_structured(rng):
+    """The batch of cotangents would be outputs × the widest value: past BATCHED_ENTRIES
+    the structured path runs. With a tree output, one large leaf keeps every leaf's
+    Jacobian structured (each formula the structured one, never a dense factor's)."""
+    x = rng.normal(size=8)
+    width = 2 * BATCHED_ENTRIES // x.size  # (x.size outputs × 8 × width entries)
+    f = lambda x, n=np: n.sum(n.sin(x[:, None] * n.ones(width)), axis=1)  # noqa: E731
+    J = td.jacobian(f)(x)
+    assert not J._numbers_only
+    np.testing.assert_allclose(np.asarray(J), jax.jacrev(lambda x: f(x, jnp))(x), rtol=1e-10)
+    both = lambda x, n=np: {"a": n.tanh(x[:2]), "b": n.tile(x, BATCHED_OUTPUTS)}  # noqa: E731
+    Js = td.jacobian(both)(x)
+    want = jax.jacrev(lambda x: both(x, jnp))(x)
+    structured = td.jacobian(both, mode="optimal")(x)
+    for key in "ab":
+        assert not Js[key]._numbers_only
+        np.testing.assert_allclose(np.asarray(Js[key]), want[key], rtol=1e-12)
+        assert Js[key].formula == structured[key].formula

@@ -117,7 +117,7 @@ def by_vector_jacobian_products(
     return (
         mode == "auto"
         and leaf_shapes is not None
-        and outputs <= BATCHED_OUTPUTS
+        and 1 < outputs <= BATCHED_OUTPUTS  # (no output entries: nothing to batch)
         and outputs * widest <= BATCHED_ENTRIES
         and all(outputs * math.prod(shape) <= SMALL_JACOBIAN for shape in leaf_shapes)
     )

@@ -71,7 +71,10 @@ def jacobian(
     opt_einsum's dynamic program finds cheapest), or ``"auto"`` (the default:
     "optimal", which is never worse than the other two in FLOPs; for a scalar
     output, reverse order by vector–Jacobian products, backpropagation with no
-    symbolic work, the formula worked out only when asked for). Every order is
+    symbolic work, the formula worked out only when asked for; for a small
+    Jacobian — at most 64 output entries and 2^14 entries per argument — the
+    same, one cotangent per output entry in one batch, its structure (formula,
+    sparsity, blocks) worked out when first read). Every order is
     planned under the memory limit (:func:`tensordiff.set_memory_limit`): the
     cheapest order whose intermediates fit is taken, and JacobianTooLarge is
     raised before the arithmetic if none does. All give the same tensor;

@@ -130,6 +130,8 @@ def test_large_problems_and_other_modes_stay_structured(rng):
     assert not td.jacobian(np.tanh)(x)._numbers_only  # too many outputs
     assert not td.jacobian(np.tanh, mode="reverse")(x[:3])._numbers_only
     assert not td.jacobian(np.tanh, batch=0)(x[:3, None])._numbers_only  # per sample
+    empty = td.jacobian(lambda x: x[:0] * 2.0)(x[:3])  # no output entries to batch
+    assert not empty._numbers_only and np.asarray(empty).shape == (0, 3)
     H = td.hessian(lambda x: np.sum(np.sin(x) ** 2))(x[:3])
     np.testing.assert_allclose(
         np.asarray(H), jax.hessian(lambda x: jnp.sum(jnp.sin(x) ** 2))(x[:3]), rtol=1e-12

@@ -58,7 +58,6 @@ __all__ = [
     "identity",
     "by_vector_jacobian_products",
     "gradient_writer",
-    "widest_value",
 ]
 
 MODES = ("auto", "optimal", "reverse", "forward")
@@ -102,13 +101,13 @@ def accumulate(
 
 
 def by_vector_jacobian_products(
-    mode: str, output_shape, observer=None, leaf_shapes=None, widest: int = 0
+    mode: str, output_shape, observer=None, leaf_shapes=None, output: Node | None = None
 ) -> bool:
     """Whether :func:`accumulate` computes numbers by vector–Jacobian products (see the
     module docstring): nobody observing the steps, no outer trace, and a scalar output in
     reverse or auto order, or, given the ``leaf_shapes`` of a caller that reads numbers
-    first and the entries of the ``widest`` value of the graph, a small Jacobian in auto
-    order."""
+    first and the ``output`` node (its widest value bounds the batch), a small Jacobian in
+    auto order."""
     if observer is not None or context.current().traces:
         return False
     outputs = math.prod(output_shape)
@@ -118,12 +117,12 @@ def by_vector_jacobian_products(
         mode == "auto"
         and leaf_shapes is not None
         and 1 < outputs <= BATCHED_OUTPUTS  # (no output entries: nothing to batch)
-        and outputs * widest <= BATCHED_ENTRIES
         and all(outputs * math.prod(shape) <= SMALL_JACOBIAN for shape in leaf_shapes)
+        and outputs * _widest_value(output) <= BATCHED_ENTRIES
     )
 
 
-def widest_value(output: Node | None) -> int:
+def _widest_value(output: Node | None) -> int:
     """The most entries of a value ``output`` is computed from (0 for a constant)."""
     return 0 if output is None else max(math.prod(node.shape) for node in toposort(output))
 

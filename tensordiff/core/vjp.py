@@ -77,6 +77,12 @@ def _unbroadcast(product: np.ndarray, batch: int, in_shape) -> np.ndarray:
     return product.reshape(product.shape[:batch] + tuple(in_shape))
 
 
+def _array(value):
+    """A constant operand as an array: it may be a list (``np.convolve(x, [1.0, 0.5])``),
+    which a planned product reshapes."""
+    return value if hasattr(value, "reshape") else np.asarray(value)
+
+
 def _each(local, cotangents: np.ndarray) -> np.ndarray:
     """``local.vector_product`` of each cotangent along the first axis, stacked: for the
     products whose indexing has no batched form as simple as the single one."""
@@ -114,7 +120,7 @@ class EinsumProduct:
             for letter, size in zip(subscripts, np.shape(value), strict=True):
                 if sizes.setdefault(letter, size) != size:
                     return None
-        others = [(inputs[k], values[k]) for k in range(len(inputs)) if k != wrt]
+        others = [(inputs[k], _array(values[k])) for k in range(len(inputs)) if k != wrt]
         return EinsumProduct(letters, others, list(output), scale, np.shape(values[wrt]))
 
     def vector_product(self, cotangent: np.ndarray) -> np.ndarray:

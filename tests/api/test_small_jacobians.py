@@ -42,6 +42,9 @@ FUNCTIONS = {
         )
     ),
     "a delta among the argument's axes (trace)": lambda n: lambda Z: n.trace(Z[:, :3]) * Z[0],
+    "a list as a constant operand (convolve)": lambda n: (
+        lambda Z: n.convolve(Z[0], [1.0, 0.5, 0.25] if n is np else n.array([1.0, 0.5, 0.25]))
+    ),
 }
 
 

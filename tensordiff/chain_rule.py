@@ -27,6 +27,14 @@ only if a formula is asked for. Inside another trace (a Hessian, or td.jit
 recording) the structured path runs, because its steps must be recorded as
 NumPy calls on traced values.
 
+A small Jacobian whose caller reads its numbers first (``td.jacobian``) takes the
+same shortcut in "auto", batched: one cotangent per output entry, the rows of the
+identity, pulled back together along a leading axis, so the result is the dense
+Jacobian itself (as ``jax.jacrev`` with ``vmap`` builds it). On a few dozen output
+entries the term algebra of the structured path costs far more than this
+arithmetic; the structure is worked out when something other than the numbers is
+read (see :attr:`tensordiff.tensor.Jacobian.terms`).
+
 A network is planned whole up to :data:`NETWORK_FACTORS` factors per term; a
 deeper function's term is multiplied out each time it grows past that (as
 reverse order would have done there) and linking goes on from the product. So
@@ -40,32 +48,50 @@ import numpy as np
 
 from tensordiff.core import context, dense, paths
 from tensordiff.core.sums import add_terms
-from tensordiff.core.term import Term, axis_classes, contract_terms
+from tensordiff.core.term import Term, axis_classes, contract_terms, fresh_class
 from tensordiff.core.vjp import PRODUCTS
 from tensordiff.trace.graph import Node, toposort
 
-__all__ = ["MODES", "accumulate", "identity", "by_vector_jacobian_products", "gradient_writer"]
+__all__ = [
+    "MODES",
+    "accumulate",
+    "identity",
+    "by_vector_jacobian_products",
+    "gradient_writer",
+]
 
 MODES = ("auto", "optimal", "reverse", "forward")
 NETWORK_FACTORS = 16
+# The batched shortcut's bounds: output entries (cotangents in the batch), entries of the
+# dense Jacobian per argument (the memory its arithmetic takes, whatever the structure),
+# and entries of the batch of cotangents of the widest value of the graph.
+BATCHED_OUTPUTS = 64
+SMALL_JACOBIAN = 2**14
+BATCHED_ENTRIES = 2**20
 # How many factors a term may keep unmultiplied, per mode.
 _LAZINESS = {"reverse": 1, "forward": 1, "optimal": NETWORK_FACTORS, "auto": NETWORK_FACTORS}
 
 
 def accumulate(
-    output: Node | None, output_shape, leaves: list[Node], mode: str, observer=None
+    output: Node | None,
+    output_shape,
+    leaves: list[Node],
+    mode: str,
+    observer=None,
+    numbers: bool = False,
 ) -> dict:
     """∂output/∂leaf for each leaf, as a sum of terms with the output's axes first.
 
     ``observer(node, parent, derivative, local, contribution)``, if given, sees each
     reverse-order step: the derivative reaching ``node``, ∂node/∂parent, and their
-    contraction (all tuples of terms).
+    contraction (all tuples of terms). ``numbers``: the caller found the Jacobians small
+    enough to compute as numbers (:func:`by_vector_jacobian_products` with their shapes).
     """
     found: dict[Node, tuple[Term, ...]] = {leaf: () for leaf in leaves}
     if output is None:
         return found  # a constant output: zero Jacobians
     order = toposort(output)
-    if by_vector_jacobian_products(mode, output_shape, observer):
+    if numbers or by_vector_jacobian_products(mode, output_shape, observer):
         return _backpropagate(order, output_shape, found)
     if mode != "forward":
         return _reverse(order, output_shape, found, observer, _LAZINESS[mode])
@@ -74,23 +100,40 @@ def accumulate(
     return found
 
 
-def by_vector_jacobian_products(mode: str, output_shape, observer=None) -> bool:
-    """Whether :func:`accumulate` takes the scalar shortcut (see the module docstring):
-    a scalar output, reverse or auto order, nobody observing the steps, no outer trace."""
+def by_vector_jacobian_products(
+    mode: str, output_shape, observer=None, leaf_shapes=None, output: Node | None = None
+) -> bool:
+    """Whether :func:`accumulate` computes numbers by vector–Jacobian products (see the
+    module docstring): nobody observing the steps, no outer trace, and a scalar output in
+    reverse or auto order, or, given the ``leaf_shapes`` of a caller that reads numbers
+    first and the ``output`` node (its widest value bounds the batch), a small Jacobian in
+    auto order."""
+    if observer is not None or context.current().traces:
+        return False
+    outputs = math.prod(output_shape)
+    if outputs == 1:
+        return mode in ("reverse", "auto")
     return (
-        mode in ("reverse", "auto")
-        and math.prod(output_shape) == 1
-        and observer is None
-        and not context.current().traces
+        mode == "auto"
+        and leaf_shapes is not None
+        and 1 < outputs <= BATCHED_OUTPUTS  # (no output entries: nothing to batch)
+        and all(outputs * math.prod(shape) <= SMALL_JACOBIAN for shape in leaf_shapes)
+        and outputs * _widest_value(output) <= BATCHED_ENTRIES
     )
 
 
+def _widest_value(output: Node | None) -> int:
+    """The most entries of a value ``output`` is computed from (0 for a constant)."""
+    return 0 if output is None else max(math.prod(node.shape) for node in toposort(output))
+
+
 def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
-    """Reverse accumulation of a scalar output by vector–Jacobian products."""
+    """Reverse accumulation by vector–Jacobian products: of a scalar output, or of a
+    batch of cotangents (the rows of the identity) for a small Jacobian."""
     wanted = _depends_on(order, found)
     token = context.set_fields(named=False)  # the local Jacobians' factor names go unread
     try:
-        _pull_back(order, wanted, output_shape, found)
+        _pull_back(order, wanted, output_shape, found, batched=math.prod(output_shape) != 1)
     finally:
         context.reset(token)
     return found
@@ -99,44 +142,68 @@ def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
 # Derivatives that are infinite or NaN (log at 0) are numbers to pass on here, not
 # warnings, for every step at once.
 @np.errstate(divide="ignore", invalid="ignore")
-def _pull_back(order: list[Node], wanted: set, output_shape, found: dict) -> None:
+def _pull_back(order: list[Node], wanted: set, output_shape, found: dict, batched: bool) -> None:
     """The cotangent of each node of ``order`` pulled back to its parents in ``wanted``; a
-    leaf's in ``found`` is its gradient."""
-    cotangents: dict[Node, np.ndarray] = {order[0]: np.ones(order[0].shape)}
+    leaf's in ``found`` is its gradient. ``batched``: one cotangent per output entry, along
+    a leading axis, so a leaf's is its dense Jacobian (the output's axes first)."""
+    if batched:
+        rows = math.prod(output_shape)
+        seed = np.eye(rows).reshape((rows, *output_shape))
+    else:
+        seed = np.ones(order[0].shape)
+    cotangents: dict[Node, np.ndarray] = {order[0]: seed}
     for node in order:
         cotangent = cotangents.pop(node, None)
         if cotangent is None:
             continue
         if node in found:
-            found[node] = (_gradient_term(cotangent, output_shape),)
+            if batched:
+                found[node] = (_numbers_term(cotangent.reshape(output_shape + node.shape)),)
+            else:
+                found[node] = (_gradient_term(cotangent, output_shape),)
         for parent, local_jacobian in node.parents:
             if parent not in wanted:
                 continue
             local = local_jacobian()
-            if type(local) in PRODUCTS:
-                products = (local.vector_product(cotangent),)
-            else:
+            if type(local) not in PRODUCTS:
                 products = (
-                    _vector_jacobian_product(cotangent, term, parent.shape)
+                    _vector_jacobian_product(cotangent, term, parent.shape, batched)
                     for term in _terms_of(local)
                 )
+            elif batched:
+                products = (local.vector_products(cotangent),)
+            else:
+                products = (local.vector_product(cotangent),)
             for product in products:
                 previous = cotangents.get(parent)
                 cotangents[parent] = product if previous is None else previous + product
 
 
-def _vector_jacobian_product(cotangent: np.ndarray, local: Term, parent_shape) -> np.ndarray:
-    """``Σ cotangent[node axes] local[node axes, parent axes]``, shaped like the parent.
+def _numbers_term(array: np.ndarray) -> Term:
+    """``array`` as a term of one unnamed factor (what :func:`gradient_writer` reads; its
+    formula is the structure's, worked out when read)."""
+    axes, sizes = axis_classes(array.shape)
+    classes = tuple(c for axis in axes for c in axis)
+    return Term(((array.reshape([sizes[c] for c in classes]), classes),), axes, sizes)
+
+
+def _vector_jacobian_product(
+    cotangent: np.ndarray, local: Term, parent_shape, batched: bool = False
+) -> np.ndarray:
+    """``Σ cotangent[node axes] local[node axes, parent axes]``, shaped like the parent
+    (after the cotangent's leading batch axis if ``batched``).
 
     The cotangent is split along the local Jacobian's composite axes, so its classes
     are the term's own: a delta between a node axis and a parent axis is a shared
     letter, and a delta between parent axes is written as a diagonal.
     """
     n_node = len(local.axes) - len(parent_shape)
-    node_classes = tuple(c for axis in local.axes[:n_node] for c in axis)
-    parent_axes = local.axes[n_node:]
+    batch = (fresh_class(),) if batched else ()
+    node_classes = batch + tuple(c for axis in local.axes[:n_node] for c in axis)
+    parent_axes = ((batch,) if batched else ()) + local.axes[n_node:]
     parent_classes = [c for axis in parent_axes for c in axis]
-    cotangent = cotangent.reshape([local.sizes[c] for c in node_classes])
+    sizes = {**local.sizes, batch[0]: cotangent.shape[0]} if batched else local.sizes
+    cotangent = cotangent.reshape([sizes[c] for c in node_classes])
     operands = [(cotangent, node_classes), *local.factors]
     present = {c for _, classes in operands for c in classes}
     keep = tuple(dict.fromkeys(c for c in parent_classes if c in present))
@@ -147,11 +214,11 @@ def _vector_jacobian_product(cotangent: np.ndarray, local: Term, parent_shape) -
             product = product * factor
     else:
         product = paths.einsum_classes(operands, keep)
+    shape = cotangent.shape[:1] + tuple(parent_shape) if batched else tuple(parent_shape)
     if len(keep) == len(parent_classes):  # no delta, no broadcast among the parent's axes
-        return product.reshape(parent_shape)
-    sizes = {c: local.sizes[c] for c in parent_classes}
-    term = Term(((product, keep),), parent_axes, sizes)
-    return dense.write_dense([term], tuple(parent_shape), product.dtype)
+        return product.reshape(shape)
+    term = Term(((product, keep),), parent_axes, {c: sizes[c] for c in parent_classes})
+    return dense.write_dense([term], shape, product.dtype)
 
 
 def _gradient_term(gradient: np.ndarray, output_shape) -> Term:

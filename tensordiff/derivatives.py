@@ -71,7 +71,10 @@ def jacobian(
     opt_einsum's dynamic program finds cheapest), or ``"auto"`` (the default:
     "optimal", which is never worse than the other two in FLOPs; for a scalar
     output, reverse order by vector–Jacobian products, backpropagation with no
-    symbolic work, the formula worked out only when asked for). Every order is
+    symbolic work, the formula worked out only when asked for; for a small
+    Jacobian — at most 64 output entries and 2^14 entries per argument — the
+    same, one cotangent per output entry in one batch, its structure (formula,
+    sparsity, blocks) worked out when first read). Every order is
     planned under the memory limit (:func:`tensordiff.set_memory_limit`): the
     cheapest order whose intermediates fit is taken, and JacobianTooLarge is
     raised before the arithmetic if none does. All give the same tensor;
@@ -97,7 +100,23 @@ def jacobian(
     >>> sorted(Js["y"]), Js["y"]["b"].indices
     (['a', 'b'], ('i', 'k'))
     """
-    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch, batch_out)
+    differentiated = _differentiator(
+        f, argnums, out, wrt, mode, has_aux, batch, batch_out, numbers_read=True
+    )
+
+    @functools.wraps(f)
+    def jacobian_of_f(*args, **kwargs):
+        _, derivative, aux = differentiated(args, kwargs)
+        return (derivative, aux) if has_aux else derivative
+
+    return jacobian_of_f
+
+
+def structured_jacobian(f: Callable, argnums: int, mode: str, has_aux: bool) -> Callable:
+    """:func:`jacobian` whose result holds its structured terms from the start, for a
+    caller that reads them (td.hessian): a small Jacobian computed as numbers first would
+    work its structure out in a second traced call."""
+    differentiated = _differentiator(f, argnums, None, None, mode, has_aux)
 
     @functools.wraps(f)
     def jacobian_of_f(*args, **kwargs):
@@ -125,7 +144,9 @@ def value_and_jacobian(
     (array([0., 0.]), array([[1., 0.],
            [0., 1.]]))
     """
-    differentiated = _differentiator(f, argnums, out, wrt, mode, has_aux, batch, batch_out)
+    differentiated = _differentiator(
+        f, argnums, out, wrt, mode, has_aux, batch, batch_out, numbers_read=True
+    )
 
     @functools.wraps(f)
     def value_and_jacobian_of_f(*args, **kwargs):
@@ -194,10 +215,15 @@ def value_and_grad(
     return value_and_grad_of_f
 
 
-def _differentiator(f, argnums, out, wrt, mode, has_aux, batch=None, batch_out=0) -> Callable:
+def _differentiator(
+    f, argnums, out, wrt, mode, has_aux, batch=None, batch_out=0, numbers_read=False
+) -> Callable:
     """``(args, kwargs) -> (value, derivative, aux)``: the body every derivative function
     above shares, its options checked once. ``out=()`` asks for a scalar output (one
-    scalar per sample with ``batch``)."""
+    scalar per sample with ``batch``). ``numbers_read``: the caller gets the Jacobians
+    to read as it likes, so a small one may be computed as numbers first (see
+    :func:`~tensordiff.differentiate.differentiate`); not per sample, whose diagonal
+    is read off the structure."""
     if mode not in MODES:
         raise OptionError(f"mode must be one of {MODES}, got {mode!r}")
     single = not isinstance(argnums, (Sequence, np.ndarray))
@@ -222,11 +248,29 @@ def _differentiator(f, argnums, out, wrt, mode, has_aux, batch=None, batch_out=0
     per_sample.check_spec(batch_out, "batch_out=")
     losses = out == () and batch is not None  # td.grad of one loss per sample
     traced_out = None if losses else out
+    numbers_read = numbers_read and batch is None
+    # the argument shapes of the last call whose Jacobians were computed as numbers: the
+    # next call with the same shapes is traced for numbers at once (the structure of f
+    # rarely changes between calls; if it does, f is traced again)
+    numbers_before = [None]
 
     def differentiated(args, kwargs):
+        shapes = _array_shapes(args, positions) if numbers_read else None
         call, table = differentiate(
-            f, positions, args, kwargs, traced_out, wrt_specs, mode, pytrees=True, has_aux=has_aux
+            f,
+            positions,
+            args,
+            kwargs,
+            traced_out,
+            wrt_specs,
+            mode,
+            pytrees=True,
+            has_aux=has_aux,
+            numbers_read=numbers_read,
+            trace_numbers=shapes is not None and shapes == numbers_before[0],
         )
+        if shapes is not None:
+            numbers_before[0] = shapes if call.by_numbers else None
         if losses and not (
             trees.is_leaf_node(call.output_skeleton) and len(call.output_shape) == 1
         ):
@@ -243,6 +287,17 @@ def _differentiator(f, argnums, out, wrt, mode, has_aux, batch=None, batch_out=0
         return call.value, trees.unflatten(call.output_skeleton, rows), call.aux
 
     return differentiated
+
+
+def _array_shapes(args, positions) -> tuple | None:
+    """The shapes of the arguments at ``positions`` if each is a NumPy array, else None
+    (also for positions not yet checked: trace_call refuses them)."""
+    if not all(
+        type(p) is int and -len(args) <= p < len(args) and type(args[p]) is np.ndarray
+        for p in positions
+    ):
+        return None
+    return tuple(args[p].shape for p in positions)
 
 
 def _returned(call) -> str:

@@ -81,6 +81,7 @@ class TracedCall:
     args: list  # the arguments, traced ones replaced by their Traced values
     value: object  # f's output, traced values replaced by their numbers
     aux: object = None  # with has_aux: the auxiliary data, likewise
+    by_numbers: bool = False  # the chain rule computed every Jacobian as numbers
 
     # A single array in and out (what td.explain and td.plan handle): the old view.
     @property
@@ -334,6 +335,8 @@ def differentiate(
     observer=None,
     pytrees: bool = False,
     has_aux: bool = False,
+    numbers_read: bool = False,
+    trace_numbers: bool = False,
 ) -> tuple[TracedCall, list[list]]:
     """The traced call of ``f`` and its Jacobians: ``table[o][k]`` is ∂(output leaf o)/
     ∂args[positions[k]], a tree of Jacobians shaped like that argument (a single
@@ -342,16 +345,24 @@ def differentiate(
     Labels: ``out`` and ``wrt[k]`` (defaults: distinct letters; with trees, every leaf
     of the output and of one argument gets its own). ``out=()`` demands a single scalar
     output (NotScalar otherwise). ``observer`` sees each step of the chain rule (see
-    :func:`tensordiff.chain_rule.accumulate`).
+    :func:`tensordiff.chain_rule.accumulate`). ``numbers_read``: the caller reads the
+    Jacobians' numbers first (td.jacobian), so a small one is computed as numbers and
+    its structure worked out when another part of it is read. ``trace_numbers``: such a
+    call is expected (the last one with these shapes was one), so ``f`` is traced for
+    numbers at once, and traced again if its Jacobians turn out too large for them.
     """
     # A gradient backpropagated as numbers (its formula traced again if read) records each
     # call by its pull-back; a meter counting the contractions needs the terms themselves.
-    numbers_traced = (
-        out == ()
-        and by_vector_jacobian_products(mode, (), observer)
-        and not context.current().meters
+    state = context.current()
+    expected = trace_numbers and numbers_read and mode == "auto" and observer is None
+    numbers_traced = not state.meters and (
+        (out == () and by_vector_jacobian_products(mode, (), observer))
+        or (expected and not state.traces)
     )
     call = trace_call(f, positions, args, kwargs, pytrees, has_aux, numbers_traced)
+    call.by_numbers = numbers_read and _by_numbers(call, mode, observer)
+    if numbers_traced and out != () and not call.by_numbers:
+        call = trace_call(f, positions, args, kwargs, pytrees, has_aux)  # (a pull-back has no term)
     single_output = trees.is_leaf_node(call.output_skeleton)
     if out == () and not (single_output and call.outputs[0].shape == ()):
         raise NotScalar(
@@ -392,8 +403,9 @@ def differentiate(
     nodes = list(dict.fromkeys(leaf.node for p in call.positions for leaf in call.inputs[p]))
     table = []
     for o, (output, labels) in enumerate(zip(call.outputs, out_labels, strict=True)):
-        numbers_only = by_vector_jacobian_products(mode, output.shape, observer)
-        terms_by_leaf = accumulate(output.node, output.shape, nodes, mode, observer)
+        numbers = call.by_numbers  # (every output small, the caller reading numbers first)
+        numbers_only = numbers or by_vector_jacobian_products(mode, output.shape, observer)
+        terms_by_leaf = accumulate(output.node, output.shape, nodes, mode, observer, numbers)
         row = []
         for k, (position, labels_of) in enumerate(zip(call.positions, in_labels, strict=True)):
             jacobians = [
@@ -409,9 +421,21 @@ def differentiate(
                         _structured_terms, f, positions, args, kwargs, out, wrt,
                         pytrees, has_aux, (o, k, j),
                     )  # fmt: skip
+                    # a gradient shows its one factor; a Jacobian's terms are its structure
+                    jacobian._numbers_only = out != ()
             row.append(trees.unflatten(call.input_skeletons[position], jacobians))
         table.append(row)
     return call, table
+
+
+def _by_numbers(call: TracedCall, mode: str, observer=None) -> bool:
+    """Whether the chain rule computes every Jacobian of ``call`` as numbers, its
+    caller reading numbers first (see :func:`differentiate`)."""
+    shapes = [leaf.shape for p in call.positions for leaf in call.inputs[p]]
+    return all(
+        by_vector_jacobian_products(mode, output.shape, observer, shapes, output.node)
+        for output in call.outputs
+    )
 
 
 def _structured_terms(f, positions, args, kwargs, out, wrt, pytrees, has_aux, where) -> tuple:

@@ -10,7 +10,7 @@ from tensordiff.core.dense import write_dense
 from tensordiff.core.labels import default_labels, labels_for
 from tensordiff.core.options import integer
 from tensordiff.core.term import Term
-from tensordiff.derivatives import LabelSpec, jacobian
+from tensordiff.derivatives import LabelSpec, jacobian, structured_jacobian
 from tensordiff.errors import OptionError
 from tensordiff.tensor import Jacobian
 from tensordiff.text import notation
@@ -145,7 +145,7 @@ def hessian(
         )
     argnums = integer(argnums, "argnums")
     once = jacobian(f, argnums, mode=mode, has_aux=has_aux)
-    twice = jacobian(once, argnums, mode=mode, has_aux=has_aux)
+    twice = structured_jacobian(once, argnums, mode, has_aux)  # (its terms are read)
 
     @functools.wraps(f)
     def hessian_of_f(*args, **kwargs):

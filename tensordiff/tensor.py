@@ -306,6 +306,10 @@ class Tensor:
         )
 
 
+# The slot Tensor keeps its terms in (a Jacobian's ``terms`` property reads and writes it).
+_HELD_TERMS = Tensor.terms
+
+
 class Jacobian(Tensor):
     """∂(output)/∂(input) as a labelled tensor: output labels first, then input labels.
 
@@ -315,9 +319,45 @@ class Jacobian(Tensor):
 
     # _source: a function returning the cost report of the call that computed it, or None;
     # _structure: a function returning its structured terms, set when the call computed
-    # plain numbers instead (a gradient by vector–Jacobian products), or None
-    __slots__ = ("out_indices", "in_indices", "numerator", "denominator", "_source", "_structure")
-    _CACHES = (*Tensor._CACHES, "_source", "_structure")
+    # plain numbers instead (a gradient by vector–Jacobian products), or None;
+    # _numbers_only: the held terms are those numbers, and reading ``terms`` (anything but
+    # the dense array) works the structure out first (a small Jacobian computed as numbers)
+    __slots__ = (
+        "out_indices",
+        "in_indices",
+        "numerator",
+        "denominator",
+        "_source",
+        "_structure",
+        "_numbers_only",
+    )
+    _CACHES = (*Tensor._CACHES, "_source", "_structure", "_numbers_only")
+
+    @property
+    def terms(self) -> tuple:
+        """The terms (see :class:`Tensor`); those of a Jacobian computed as numbers are
+        worked out when first read, so its sparsity, blocks and formulas are the structured
+        ones while ``np.asarray(J)`` costs only the numbers."""
+        if getattr(self, "_numbers_only", False):
+            self.structured_terms()
+        return _HELD_TERMS.__get__(self)
+
+    @terms.setter
+    def terms(self, terms) -> None:
+        _HELD_TERMS.__set__(self, terms)
+
+    def to_numpy(self, out: np.ndarray | None = None) -> np.ndarray:
+        if not getattr(self, "_numbers_only", False):
+            return super().to_numpy(out)
+        memory.check_dense(self.shape, self.dtype)
+        self._check_out(out)
+        return self._writer(_HELD_TERMS.__get__(self), out)
+
+    def __array__(self, dtype=None, copy=None):
+        if not getattr(self, "_numbers_only", False):  # (numbers are never traced ones)
+            return super().__array__(dtype, copy)
+        dense = self.to_numpy()
+        return dense if dtype is None else dense.astype(dtype, copy=False)
 
     @classmethod
     def _from_tensor(
@@ -330,6 +370,7 @@ class Jacobian(Tensor):
         # relabelling and renaming keep the cost report and the structure (same axes)
         jacobian._source = getattr(tensor, "_source", None)
         jacobian._structure = getattr(tensor, "_structure", None)
+        jacobian._numbers_only = False  # (tensor.terms above were its structure, if it had one)
         return jacobian
 
     def structured_terms(self) -> tuple:
@@ -343,8 +384,10 @@ class Jacobian(Tensor):
         (1, '∂f/∂x[i] = (1 − tanh²(x))[i]')
         """
         if self._structure is not None:
-            self.terms, self._structure = self._structure(), None
+            terms = self._structure()
+            self._numbers_only, self._structure = False, None
             self._writer = None  # (it wrote the numbers' one factor)
+            self.terms = terms
         return self.terms
 
     def plan(self):

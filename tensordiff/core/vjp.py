@@ -7,6 +7,7 @@ classes, deltas or names are built for it: ``vector_product(cotangent)`` is the
 cotangent pulled back to the operand, shaped like the operand.
 """
 
+import string
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,15 +54,39 @@ class ElementwiseProduct:
         product = cotangent if self.derivative is None else cotangent * self.derivative
         if product.shape == self.in_shape:
             return product  # nothing was broadcast (most steps)
-        extra = product.ndim - len(self.in_shape)
-        stretched = tuple(
-            extra + n
-            for n, size in enumerate(self.in_shape)
-            if size == 1 and product.shape[extra + n] != 1
-        )
-        if extra or stretched:
-            product = product.sum(axis=tuple(range(extra)) + stretched)
-        return product.reshape(self.in_shape)
+        return _unbroadcast(product, 0, self.in_shape)
+
+    def vector_products(self, cotangents: np.ndarray) -> np.ndarray:
+        product = cotangents if self.derivative is None else cotangents * self.derivative
+        if product.shape[1:] == self.in_shape:
+            return product
+        return _unbroadcast(product, 1, self.in_shape)
+
+
+def _unbroadcast(product: np.ndarray, batch: int, in_shape) -> np.ndarray:
+    """``product`` (after ``batch`` leading axes) summed back to ``in_shape``: over the axes
+    the operand lacked and those it had as size 1."""
+    extra = product.ndim - batch - len(in_shape)
+    stretched = tuple(
+        batch + extra + n
+        for n, size in enumerate(in_shape)
+        if size == 1 and product.shape[batch + extra + n] != 1
+    )
+    if extra or stretched:
+        product = product.sum(axis=tuple(range(batch, batch + extra)) + stretched)
+    return product.reshape(product.shape[:batch] + tuple(in_shape))
+
+
+def _array(value):
+    """A constant operand as an array: it may be a list (``np.convolve(x, [1.0, 0.5])``),
+    which a planned product reshapes."""
+    return value if hasattr(value, "reshape") else np.asarray(value)
+
+
+def _each(local, cotangents: np.ndarray) -> np.ndarray:
+    """``local.vector_product`` of each cotangent along the first axis, stacked: for the
+    products whose indexing has no batched form as simple as the single one."""
+    return np.stack([local.vector_product(cotangent) for cotangent in cotangents])
 
 
 @dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
@@ -95,36 +120,49 @@ class EinsumProduct:
             for letter, size in zip(subscripts, np.shape(value), strict=True):
                 if sizes.setdefault(letter, size) != size:
                     return None
-        others = [(inputs[k], values[k]) for k in range(len(inputs)) if k != wrt]
+        others = [(inputs[k], _array(values[k])) for k in range(len(inputs)) if k != wrt]
         return EinsumProduct(letters, others, list(output), scale, np.shape(values[wrt]))
 
     def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
         """``Σ cotangent[output] · others`` over the operand's letters; a letter of the
         operand found nowhere else (summed by the operation) is broadcast back."""
+        return self._pulled(cotangent, "")
+
+    def vector_products(self, cotangents: np.ndarray) -> np.ndarray:
+        used = set(self.wrt).union(
+            *(letters for letters, _ in self.others), (x for x in self.output if x)
+        )
+        batch = next(letter for letter in string.ascii_letters if letter not in used)
+        return self._pulled(cotangents, batch)
+
+    def _pulled(self, cotangent: np.ndarray, batch: str) -> np.ndarray:
+        """The pull-back, ``batch`` ("" or one free letter) the cotangent's leading axes."""
+        lead = list(cotangent.shape[: len(batch)])
         out_letters = "".join(letter for letter in self.output if letter is not None)
         cotangent = cotangent.reshape(
-            [
+            lead
+            + [
                 size
-                for letter, size in zip(self.output, cotangent.shape, strict=True)
+                for letter, size in zip(self.output, cotangent.shape[len(batch) :], strict=True)
                 if letter is not None
             ]
         )
         seen = set(out_letters).union(*(letters for letters, _ in self.others))
         kept = "".join(letter for letter in self.wrt if letter in seen)
-        equation = ",".join([out_letters, *(letters for letters, _ in self.others)])
+        equation = ",".join([batch + out_letters, *(letters for letters, _ in self.others)])
         arrays = [cotangent, *(array for _, array in self.others)]
         # planned once per equation and shapes (a gradient's steps repeat every call)
-        plan = paths.compiled(f"{equation}->{kept}", tuple(np.shape(a) for a in arrays))
+        plan = paths.compiled(f"{equation}->{batch}{kept}", tuple(np.shape(a) for a in arrays))
         product = plan(*arrays)
         if self.scale is not None:
             product = product * self.scale
         if len(kept) == len(self.wrt):
             return product
-        shape = [
+        shape = lead + [
             size if letter in seen else 1
             for letter, size in zip(self.wrt, self.in_shape, strict=True)
         ]
-        return np.array(np.broadcast_to(product.reshape(shape), self.in_shape))
+        return np.array(np.broadcast_to(product.reshape(shape), (*lead, *self.in_shape)))
 
 
 @dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
@@ -152,6 +190,8 @@ class ScatterProduct:
         summed = np.bincount(positions, weights=weights, minlength=size)
         return summed.astype(cotangent.dtype, copy=False).reshape(self.in_shape)
 
+    vector_products = _each
+
 
 @dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
 class IndexProduct:
@@ -174,6 +214,9 @@ class IndexProduct:
             pulled[self.index] = cotangent
         return pulled
 
+    # (a batch axis in front would move where NumPy puts an advanced index's axes)
+    vector_products = _each
+
 
 @dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
 class MatmulProduct:
@@ -194,6 +237,8 @@ class MatmulProduct:
             return cotangent @ self.other.T
         return self.other.T @ cotangent
 
+    vector_products = vector_product  # (matmul broadcasts over a batch in front)
+
 
 @dataclass(slots=True)  # not frozen: its __init__ would set fields by object.__setattr__
 class SpreadProduct:
@@ -211,12 +256,18 @@ class SpreadProduct:
     in_shape: tuple[int, ...]
 
     def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
-        cotangent = cotangent.reshape(self.kept_shape)
+        return self._spread(cotangent, ())
+
+    def vector_products(self, cotangents: np.ndarray) -> np.ndarray:
+        return self._spread(cotangents, cotangents.shape[:1])
+
+    def _spread(self, cotangent: np.ndarray, lead: tuple) -> np.ndarray:
+        cotangent = cotangent.reshape(lead + self.kept_shape)
         if self.scale is not None:
             cotangent = cotangent * self.scale
-        if cotangent.shape == self.in_shape:
+        if cotangent.shape == lead + self.in_shape:
             return cotangent  # weights over every entry: spread already
-        spread = np.empty(self.in_shape, dtype=cotangent.dtype)
+        spread = np.empty(lead + self.in_shape, dtype=cotangent.dtype)
         spread[...] = cotangent
         return spread
 
@@ -239,14 +290,24 @@ class SoftmaxProduct:
 
     def vector_product(self, cotangent: np.ndarray) -> np.ndarray:
         """The cotangent pulled back to ``z``, shaped like ``z``."""
+        return self._pulled(cotangent, self.axes)
+
+    def vector_products(self, cotangents: np.ndarray) -> np.ndarray:
+        return self._pulled(cotangents, tuple(axis + 1 for axis in self._axes_from_0()))
+
+    def _axes_from_0(self) -> tuple[int, ...]:
+        return tuple(axis % self.softmax.ndim for axis in self.axes)
+
+    def _pulled(self, cotangent: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+        """The pull-back, ``axes`` the softmax's axes counted on the cotangent's."""
         s = self.softmax
         if self.of == "logsumexp":
-            kept = cotangent if self.keepdims else np.expand_dims(cotangent, self.axes)
+            kept = cotangent if self.keepdims else np.expand_dims(cotangent, axes)
             return s * kept
         if self.of == "log_softmax":
-            return cotangent - s * np.sum(cotangent, axis=self.axes, keepdims=True)
+            return cotangent - s * np.sum(cotangent, axis=axes, keepdims=True)
         weighted = cotangent * s
-        return weighted - s * np.sum(weighted, axis=self.axes, keepdims=True)
+        return weighted - s * np.sum(weighted, axis=axes, keepdims=True)
 
 
 # What a rule may hand over instead of a term while numbers are wanted.

@@ -103,24 +103,43 @@ def _product_text(a: int, b: int, vectors: str) -> str | Callable:
 
 @pulls_back(np.matmul)
 def _matmul_pulled_back(trace, inputs, kwargs):
-    """``x1 @ x2`` of two matrices on a trace that only wants numbers (see
-    :func:`~tensordiff.trace.registry.pulls_back`); other ranks take the full rule (a
-    vector may make a quadratic form)."""
+    """``x1 @ x2`` of two matrices, or of a matrix and a vector, on a trace that only
+    wants numbers (see :func:`~tensordiff.trace.registry.pulls_back`); other ranks take
+    the full rule (two vectors may make a quadratic form, recognised there)."""
     values = None if kwargs or len(inputs) != 2 else plain_inputs(trace, inputs)
     if values is None:
         return None
     a, b = values
-    if np.ndim(a) != 2 or np.ndim(b) != 2 or a.shape[1] != b.shape[0]:
+    ranks = (np.ndim(a), np.ndim(b))
+    if ranks not in _PULLED_BACK_RANKS or a.shape[-1] != b.shape[0]:
         return None
     value = np.matmul(a, b)
-    builder = functools.partial(_matmul_product, (a, b))
+    builder = functools.partial(_PULLED_BACK_RANKS[ranks], (a, b))
     sources = plain_sources(trace, inputs)
-    result = record_numbers(trace, "matmul", value, inputs, builder, juxtaposed, sources)
+    result = record_numbers(
+        trace, "matmul", value, inputs, builder, _product_text(*ranks, " "), sources
+    )
     return keep_call(result, inputs)
 
 
 def _matmul_product(values, position) -> MatmulProduct:
     return MatmulProduct(values[1 - position], position == 0)
+
+
+def _matrix_vector_product(values, position) -> EinsumProduct:
+    return EinsumProduct.of(["nk", "k"], ["n"], values, position, None)
+
+
+def _vector_matrix_product(values, position) -> EinsumProduct:
+    return EinsumProduct.of(["k", "km"], ["m"], values, position, None)
+
+
+# the operands' ranks a pull-back takes -> its product's builder
+_PULLED_BACK_RANKS = {
+    (2, 2): _matmul_product,
+    (2, 1): _matrix_vector_product,
+    (1, 2): _vector_matrix_product,
+}
 
 
 @implements(np.dot)

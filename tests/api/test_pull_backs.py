@@ -20,6 +20,10 @@ LOSSES = {
     "ufunc chain": lambda n: lambda Z: n.sum(n.tanh(Z) ** 2 * 3.0 - n.sqrt(n.abs(Z) + 1) / 2.0),
     "broadcast constant": lambda n: lambda Z: n.sum(n.exp(Z - A[0]) * A),
     "matmul both sides": lambda n: lambda Z: n.sum(n.tanh(Z @ A.T) @ Z),
+    "matrix times vector, vector times matrix": lambda n: (
+        lambda Z: n.sum(n.tanh(Z @ A[0]) @ Z) + n.sum(Z[0] @ A.T)
+    ),
+    "quadratic form through a vector product": lambda n: lambda Z: Z[0] @ (A.T @ A) @ Z[0],
     "sum and mean along axes": lambda n: (
         lambda Z: n.sum(n.mean(Z**2, axis=0) * n.sum(Z, axis=-1, keepdims=True))
     ),

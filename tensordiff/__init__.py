@@ -12,6 +12,7 @@ from tensordiff.errors import (
     JacobianTooLarge,
     OptionError,
     ShapeError,
+    StaleStructure,
     TensorDiffError,
     TraceLeakError,
     UnsupportedDTypeError,
@@ -56,6 +57,7 @@ __all__ = [
     "UnsupportedDTypeError",
     "TraceLeakError",
     "JacobianTooLarge",
+    "StaleStructure",
 ]
 
 __version__ = "0.1.0"

@@ -16,6 +16,7 @@ __all__ = [
     "TraceAttributeError",
     "JacobianTooLarge",
     "BlockIndexError",
+    "StaleStructure",
 ]
 
 
@@ -94,3 +95,9 @@ def format_bytes(nbytes: int) -> str:
             return f"{value:.3g} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+class StaleStructure(TensorDiffError, RuntimeError):
+    """A Jacobian computed as numbers cannot show its structure (formula, blocks,
+    sparsity): calling ``f`` again to work it out gives other derivatives, because an
+    argument or an array ``f`` reads changed since the call."""

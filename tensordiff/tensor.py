@@ -18,7 +18,7 @@ from tensordiff.core.labels import default_labels, parse_labels
 from tensordiff.core.sparse import coordinates, csr_arrays, entries, structural_nnz
 from tensordiff.core.sums import add_terms
 from tensordiff.core.term import Term, contract_terms, diagonal
-from tensordiff.errors import ShapeError, TensorDiffError, TraceLeakError
+from tensordiff.errors import ShapeError, StaleStructure, TensorDiffError, TraceLeakError
 from tensordiff.io import lazy, store
 from tensordiff.plot import MAX_ENTRIES, jacobian_figure, network_figure
 from tensordiff.text import notation
@@ -385,10 +385,30 @@ class Jacobian(Tensor):
         """
         if self._structure is not None:
             terms = self._structure()
+            self._check_same_numbers(terms)
             self._numbers_only, self._structure = False, None
             self._writer = None  # (it wrote the numbers' one factor)
             self.terms = terms
         return self.terms
+
+    def _check_same_numbers(self, terms) -> None:
+        """Raise unless ``terms``, recomputed by calling ``f`` again, are the numbers this
+        Jacobian holds: an argument changed in place since the call (``x -= lr * g``), or
+        an array ``f`` reads by name, would give the structure of other numbers, and its
+        blocks, sparsity and formula would silently disagree with ``np.asarray(J)``."""
+        numbers = self._writer(_HELD_TERMS.__get__(self))
+        again = write_dense(terms, self.shape, self.dtype)
+        scale = float(np.max(np.abs(numbers), initial=0.0))
+        if not np.allclose(again, numbers, rtol=1e-7, atol=1e-12 * scale, equal_nan=True):
+            top = notation.signature(self.numerator, self.out_indices)
+            bottom = notation.signature(self.denominator, self.in_indices)
+            raise StaleStructure(
+                f"the structure of ∂{top}/∂{bottom} (its formula, blocks, sparsity) is worked"
+                " out by calling f again on its arguments, which now give other derivatives:"
+                " an argument, or an array f reads by name, changed after the call. Its"
+                " numbers (np.asarray(J)) are those of the call. Read the structure before"
+                " changing them, or pass a copy (f(x.copy()))."
+            )
 
     def plan(self):
         """The cost report of the call that computed this Jacobian: :func:`tensordiff.plan`
@@ -583,13 +603,19 @@ class Jacobian(Tensor):
     def __repr__(self) -> str:
         top = notation.signature(self.numerator, self.out_indices)
         bottom = notation.signature(self.denominator, self.in_indices)
-        # The sparsity is read off the deltas: exact for one term; terms may overlap.
-        reached = min(self.size, sum(entries(term) for term in self.terms))
-        nonzeros = f"nnz={reached}" if len(self.terms) <= 1 else f"nnz≤{reached}"
+        try:
+            terms = self.terms
+        except StaleStructure:  # (a Jacobian computed as numbers, whose f changed since)
+            terms = _HELD_TERMS.__get__(self)
+            nonzeros = f"nnz≤{self.size}"
+        else:
+            # The sparsity is read off the deltas: exact for one term; terms may overlap.
+            reached = min(self.size, sum(entries(term) for term in terms))
+            nonzeros = f"nnz={reached}" if len(terms) <= 1 else f"nnz≤{reached}"
+        stored = sum(term.stored_nbytes for term in terms)
         return (
             f"{type(self).__name__}(∂{top}/∂{bottom}, shape={self.shape}, dtype={self.dtype},"
-            f" stored={self.stored_nbytes} B of {self.dense_nbytes} B dense, {nonzeros}"
-            f" of {self.size})"
+            f" stored={stored} B of {self.dense_nbytes} B dense, {nonzeros} of {self.size})"
         )
 
 

@@ -159,3 +159,25 @@ def test_a_wide_intermediate_or_one_large_output_keeps_every_jacobian_structured
         assert not Js[key]._numbers_only
         np.testing.assert_allclose(np.asarray(Js[key]), want[key], rtol=1e-12)
         assert Js[key].formula == structured[key].formula
+
+
+def test_a_structure_that_no_longer_matches_the_numbers_is_refused(rng):
+    # The structure of a Jacobian computed as numbers is worked out by calling f again:
+    # after the argument changed in place it would be another Jacobian's (its blocks and
+    # formula disagreeing with np.asarray(J)); it is refused, the numbers stay the call's.
+    x = rng.uniform(0.5, 1.5, size=3)
+    expected = np.diag(np.sin(x) + x * np.cos(x))
+    J = td.jacobian(lambda x: np.sin(x) * x)(x)
+    g = td.grad(lambda x: np.sum(np.sin(x)))(x)
+    x += 1.0  # an optimiser's step, in place
+    for read in (lambda: J.formula, lambda: J[0], lambda: J.nnz, lambda: g.formula):
+        with pytest.raises(td.StaleStructure, match="changed after the call"):
+            read()
+    np.testing.assert_allclose(np.asarray(J), expected, rtol=1e-12)
+    assert "nnz≤9 of 9" in repr(J)  # (no claim about a structure it cannot show)
+    # read before the change, the structure is the call's
+    y = rng.uniform(0.5, 1.5, size=3)
+    K = td.jacobian(lambda x: np.sin(x) * x)(y)
+    assert K.nnz == 3
+    y += 1.0
+    np.testing.assert_allclose(K[0].to_numpy(), np.diag(np.sin(y - 1) + (y - 1) * np.cos(y - 1))[0])

@@ -478,12 +478,12 @@ def collected(expr: str) -> str:
 
     >>> collected("a − b + a − b"), collected("−a + b − a"), collected("2 x + x")
     ('2 (a − b)', '−2 a + b', '3 x')
-    >>> collected("a − b + c"), collected("x + c − c"), collected("|a − b| + |a − b|")
-    ('a − b + c', 'x + c − c', '|a − b| + |a − b|')
+    >>> collected("a − b + c"), collected("x + c − c"), collected("‖a − b‖ + ‖a − b‖")
+    ('a − b + c', 'x + c − c', '‖a − b‖ + ‖a − b‖')
     """
     summands = _summands(expr)
-    if any(summand.count("|") % 2 for summand in summands):
-        return expr  # a bar pair cut apart: ‖ is two | characters, so this covers norms
+    if any(summand.count(bar) % 2 for summand in summands for bar in "|‖"):
+        return expr  # a pair of bars cut apart: ‖x − u‖ is no sum
     counts: dict[str, int] = {}
     for summand in summands:
         count, body = _counted_summand(summand)

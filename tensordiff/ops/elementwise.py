@@ -93,7 +93,10 @@ def _broadcast(sources: tuple) -> tuple:
     """The sources of an elementwise value's expression, an operand reshaped only to gain
     leading size-1 axes read as what it reshapes: broadcasting adds those axes anyway, so
     ``v + reshape(sum(w), (1,))`` is ``v + sum(w)`` (the same value, of the same shape)."""
-    return tuple(_unpadded(s) if type(s) is Node else s for s in sources)
+    for source in sources:  # a loop, not a comprehension: this runs once per ufunc call
+        if type(source) is Node and source.op in _RESHAPES:
+            return tuple([_unpadded(s) if type(s) is Node else s for s in sources])
+    return sources
 
 
 def _unpadded(node: Node) -> Node:

@@ -38,6 +38,7 @@ __all__ = [
     "leaf",
     "product",
     "sum_of",
+    "collected",
     "substitute",
     "reindexed",
     "classes_in",
@@ -457,25 +458,92 @@ def _sum_text(parts: Sequence[str]) -> str:
     >>> _sum_text(["2 x", "(w + 2 x)", "−w"]), _sum_text(["(1/3) y", "(1/3) y", "z"])
     ('(4 x)', '((2/3) y + z)')
     """
-    counts: dict[str, int] = {}
-    first: dict[str, str] = {}  # each summand as first written (its sign as it was)
-    for part in parts:
-        for summand in _summands(part[1:-1]) if _is_bracketed_sum(part) else [part]:
-            negative = summand.startswith(("-", "−"))
-            body = summand[1:] if negative else summand
-            counts[body] = counts.get(body, 0) + (-1 if negative else 1)
-            first.setdefault(body, summand)
-    written = [
-        first[body] if (n < 0) == (first[body] != body) and abs(n) == 1 else _times(n, body)
-        for body, n in counts.items()
-        if n
+    summands = [
+        summand
+        for part in parts
+        for summand in (_summands(part[1:-1]) if _is_bracketed_sum(part) else [part])
     ]
-    if not written:
-        return "0"
+    counts, first = _counted(summands)
+    written = [_counted_text(n, body, first[body]) for body, n in counts.items() if n]
+    return f"({_signed_sum(written)})" if written else "0"
+
+
+def collected(expr: str) -> str:
+    """The expression ``expr`` (how a traced sum reads, ``a − b + a − b``) with equal
+    summands added into one (an integer in front counted: ``2 x + x`` is ``3 x``) and a
+    count every summand has taken out: ``2 (a − b)``. Spelt as it is when nothing repeats,
+    or when summands cancel (``x + c − c`` is not ``x``: the dropped ``c`` may be what
+    broadcasts ``x`` to the sum's shape), or when a ``|…|`` or ``‖…‖`` is cut by the split
+    (their bars pair no brackets).
+
+    >>> collected("a − b + a − b"), collected("−a + b − a"), collected("2 x + x")
+    ('2 (a − b)', '−2 a + b', '3 x')
+    >>> collected("a − b + c"), collected("x + c − c"), collected("‖a − b‖ + ‖a − b‖")
+    ('a − b + c', 'x + c − c', '‖a − b‖ + ‖a − b‖')
+    """
+    summands = _summands(expr)
+    if any(summand.count(bar) % 2 for summand in summands for bar in "|‖"):
+        return expr  # a pair of bars cut apart: ‖x − u‖ is no sum
+    counts: dict[str, int] = {}
+    for summand in summands:
+        count, body = _counted_summand(summand)
+        counts[body] = counts.get(body, 0) + count
+    if len(counts) == len(summands) or not all(counts.values()):
+        return expr
+    common = functools.reduce(math.gcd, counts.values())
+    if len(counts) == 1 or common == 1:
+        return _signed_sum([_times(n, body) for body, n in counts.items()])
+    common = -common if all(n < 0 for n in counts.values()) else common
+    inner = _signed_sum([_times(n // common, body) for body, n in counts.items()])
+    return f"{'−' if common < 0 else ''}{abs(common)} ({inner})"
+
+
+def _counted_summand(summand: str) -> tuple[int, str]:
+    """A summand as an integer count times a body: ``(−2, "x")`` for ``−2 x``, ``(1, "x / d")``
+    for ``x / d`` (``2 / x`` is no count: the number is divided).
+
+    >>> _counted_summand("−2 x"), _counted_summand("2 / x"), _counted_summand("2 W x")
+    ((-2, 'x'), (1, '2 / x'), (2, 'W x'))
+    """
+    sign = -1 if summand.startswith(("-", "−")) else 1
+    body = summand[1:] if sign < 0 else summand
+    while body.startswith(("-", "−")):  # a − −b
+        sign, body = -sign, body[1:]
+    size, _, rest = body.partition(" ")
+    if _DIGITS.fullmatch(size) and rest and rest[0] not in "/⊙^·+−-":
+        return sign * int(size), rest
+    return sign, body
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _counted(summands: Sequence[str]) -> tuple[dict[str, int], dict[str, str]]:
+    """How many times each summand's body (its text without a sign) is added, and each
+    summand as first written (its sign as it was)."""
+    counts: dict[str, int] = {}
+    first: dict[str, str] = {}
+    for summand in summands:
+        negative = summand.startswith(("-", "−"))
+        body = summand[1:] if negative else summand
+        counts[body] = counts.get(body, 0) + (-1 if negative else 1)
+        first.setdefault(body, summand)
+    return counts, first
+
+
+def _counted_text(count: int, body: str, first: str) -> str:
+    """``count`` times ``body``, spelt as first written when that is what it is."""
+    if abs(count) == 1 and (count < 0) == (first != body):
+        return first
+    return _times(count, body)
+
+
+def _signed_sum(written: Sequence[str]) -> str:
+    """Signed summands as one sum: ``a − b + c``."""
     text = written[0]
     for part in written[1:]:
         text += " − " + part[1:] if part.startswith(("-", "−")) else " + " + part
-    return f"({text})"
+    return text
 
 
 def _summands(expr: str) -> list[str]:

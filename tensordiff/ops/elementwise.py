@@ -20,7 +20,7 @@ from tensordiff.errors import UnsupportedOperationError
 from tensordiff.ops import composites, jacobians, ufuncs
 from tensordiff.ops.arguments import refuse_out
 from tensordiff.ops.reductions import cumprod, cumsum, max_, min_, over_prefixes, prod, sum_
-from tensordiff.trace.graph import texts
+from tensordiff.trace.graph import Node, texts
 from tensordiff.trace.registry import cast, implements, pulls_back, when_missing
 from tensordiff.trace.traced import (
     Traced,
@@ -61,7 +61,7 @@ def _differentiable(ufunc, *inputs, **kwargs):
     values = [raw(x) for x in inputs]
     value = as_array(_silenced(ufunc, values))
     arrays = [as_array(v) for v in values]
-    sources = expression_sources(inputs)  # the text is written only if it is read
+    sources = _broadcast(expression_sources(inputs))  # written only if it is read
     template, partials = _written(ufunc, inputs, arrays)
 
     def jacobian(position):
@@ -87,6 +87,28 @@ def _differentiable(ufunc, *inputs, **kwargs):
     result = record(name, value, inputs, jacobian, template, sources=sources)
     made = result.node  # as recorded: a later write into ``result`` rebinds it to another
     return keep_call(result, inputs)
+
+
+def _broadcast(sources: tuple) -> tuple:
+    """The sources of an elementwise value's expression, an operand reshaped only to gain
+    leading size-1 axes read as what it reshapes: broadcasting adds those axes anyway, so
+    ``v + reshape(sum(w), (1,))`` is ``v + sum(w)`` (the same value, of the same shape)."""
+    for source in sources:  # a loop, not a comprehension: this runs once per ufunc call
+        if type(source) is Node and source.op in _RESHAPES:
+            return tuple([_unpadded(s) if type(s) is Node else s for s in sources])
+    return sources
+
+
+def _unpadded(node: Node) -> Node:
+    if node.op not in _RESHAPES or len(node.parents) != 1:
+        return node
+    [(parent, _)] = node.parents
+    padding = len(node.shape) - len(parent.shape)
+    return parent if padding > 0 and node.shape == (1,) * padding + parent.shape else node
+
+
+# the ops whose value is their input reshaped (see tensordiff.ops.linear)
+_RESHAPES = frozenset({"reshape", "expand_dims"})
 
 
 def _written(ufunc, inputs, arrays) -> tuple[str, tuple]:
@@ -139,7 +161,7 @@ def _pulled_back(ufunc, trace, inputs, kwargs):
     arrays = [as_array(v) for v in values]
     template, partials = _written(ufunc, inputs, arrays)
     builder = functools.partial(_elementwise_product, partials, arrays, value)
-    sources = plain_sources(trace, inputs)
+    sources = _broadcast(plain_sources(trace, inputs))
     result = record_numbers(trace, ufunc.__name__, value, inputs, builder, template, sources)
     return keep_call(result, inputs)
 

@@ -6,7 +6,8 @@ A row is ``row(display, partial, ...)`` with one partial per argument:
 ``y``, and ``name`` is how ``g`` reads in formulas; ``None`` means ``g = 1``
 (a pure delta: nothing stored). ``display`` writes the value over its inputs'
 expressions (``{0}`` as is, ``{g0}`` grouped in parentheses when compound;
-``None``: ``name(x, y)``); derivative names may also use ``{y}``, the output.
+``None``: ``name(x, y)``; a function of the expressions writes it itself); derivative
+names may also use ``{y}``, the output.
 Broadcasting needs no code here: :func:`tensordiff.ops.jacobians.elementwise`
 leaves the delta off axes an argument lacks, so the chain rule sums over them.
 
@@ -29,13 +30,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tensordiff.core.templates import collected, grouped
 from tensordiff.trace.traced import numbers_of
 
 __all__ = ["UFUNCS", "CONSTANT", "CONSTANT_DISPLAY", "Row", "row", "scipy_special_rows"]
 
 
 class Row(NamedTuple):
-    display: str | None
+    display: str | Callable[..., str] | None
     partials: tuple[tuple[Callable, str] | None, ...]
 
 
@@ -131,8 +133,11 @@ _LN2, _LN10, _DEGREE = float(np.log(2.0)), float(np.log(10.0)), float(np.pi / 18
 
 UFUNCS: dict[np.ufunc, Row] = {
     # ---- arithmetic -----------------------------------------------------------------
-    np.add: row("{0} + {1}", None, None),
-    np.subtract: row("{0} − {g1}", None, (lambda x, y, out: -1.0, "−1")),
+    # a sum reads with its equal summands added: 2 (a − b), not a − b + a − b
+    np.add: row(lambda x, y: collected(f"{x} + {y}"), None, None),
+    np.subtract: row(
+        lambda x, y: collected(f"{x} − {grouped(y)}"), None, (lambda x, y, out: -1.0, "−1")
+    ),
     np.multiply: row("{g0} ⊙ {g1}", (lambda x, y, out: y, "{1}"), (lambda x, y, out: x, "{0}")),
     np.true_divide: row(
         "{g0} / {g1}",

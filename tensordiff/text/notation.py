@@ -654,6 +654,14 @@ def _term_text(term: Term, labels, symbols: dict) -> tuple[str, dict]:
         positive = without_sign(text)
         if positive is not None:  # −sin(x)[i] is written −… in front of the whole term
             text, sign, array = positive, -sign, np.negative(array)
+        size = unbracketed(text)
+        if " " not in size and is_number(size) and not any(c in summed for c in classes):
+            # a factor simplified to a number, (−2/3 − 0) or (1 + 1), joins the term's: (2/9)
+            # a[i] b[j], not (1/3) a[i] (2/3) b[j] (each entry is that number; under a Σ it
+            # would count the summed entries). A reciprocal, (1 / 2), is folded below.
+            coefficient *= number(size)
+            numeric.append(size)
+            continue
         for size in _leading_numbers(text):  # (1/√2) s[i,j] (…): the number joins the term's
             coefficient *= number(size)
             numeric.append(size)

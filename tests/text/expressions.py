@@ -102,6 +102,10 @@ LINEAR = [
     # product beside a matrix in brackets; user einsums as the products they are
     "np.tanh(W @ (-x))", "np.log(1 + (M @ x) * M @ x)", "np.einsum('i,ij->j', x, M)",
     "np.einsum('ij,j->ij', M, x)", "np.einsum('i,ij,j->', x, M, u)", "np.sort(x) * u",
+    # a sum reads with equal summands added (2 (x − u), 3 x); a reshape that only puts
+    # size-1 axes in front reads as what it reshapes (broadcasting puts them there)
+    "np.tanh(x - u + x - u)", "np.sin(x + x + x)", "np.sin(x + np.reshape(np.sum(x), (1,)))",
+    "x * np.expand_dims(np.sum(x), 0)", "np.sin(x - np.sum(x) + x - np.sum(x))",
 ]  # fmt: skip
 MATRIX = [
     "X @ c", "np.tanh(X @ c)", "X.T @ u", "u @ X", "A * X", "X * X", "X.T", "np.transpose(X)",
@@ -135,6 +139,8 @@ MATRIX = [
     " / np.sum(np.exp(X / np.sqrt(X.shape[0])), axis=1, keepdims=True)",
     # attention: s[i,j] taken out of the sum inside its one term
     "np.exp(X @ A.T / np.sqrt(2)) / np.sum(np.exp(X @ A.T / np.sqrt(2)), axis=1, keepdims=True)",
+    # a reshape that adds an axis at the end is no broadcast: it stays
+    "np.sin(X + np.reshape(np.sum(X, axis=1), (3, 1)))",
 ]  # fmt: skip
 SQUARE = [
     "np.linalg.inv(x)", "np.linalg.det(x)", "np.log(np.linalg.det(x))", "x @ x",
@@ -164,6 +170,8 @@ HESSIANS = [
     "np.sum(np.maximum(x, 0.9) ** 2)", "np.max(np.sin(x))", "np.sum(np.tanh(np.mean(x) * x))",
     "np.sum(np.outer(x * d, np.outer(x, x) @ u) @ u)", "np.sum(np.log(1 + np.cumsum(x) ** 2))",
     "np.sum(np.sin(W.T @ np.tanh(W @ x)))", "np.sum(np.flip(np.mean(np.mean(x) * x) * x))",
+    # equal summands added, numbers of one product multiplied, a number factor in front
+    "np.sum(np.tanh(x - u + x - u))", "np.var(np.exp(x))", "np.trace(np.outer(x, x) @ M)",
 ]  # fmt: skip
 
 # at a singular matrix the determinant's cofactors are minors' determinants (no inverse)

@@ -788,3 +788,53 @@ def test_a_product_times_zero_is_left_out(f, formula, matrix, closed):
     e = td.explain(f)(x)
     assert (e.formula, e.matrix) == (formula, matrix)
     np.testing.assert_allclose(np.asarray(e.jacobian), closed(x), rtol=1e-14)
+
+
+def test_a_second_derivative_adds_equal_summands_and_multiplies_its_numbers(jax):
+    """var's Hessian printed sin(v) − mean(sin(v)) + sin(v) − mean(sin(v)) (a sum of two
+    equal expressions), reshape(…, (1,)) of a scalar added to a vector, and the product
+    (1/3) cos(v)[i] (2/3) cos(v)[j] with its numbers apart."""
+    v = x[:3]
+    H = td.hessian(lambda v: np.var(np.sin(v)))(v)
+    deviation = "2 (sin(v) − mean(sin(v)))"
+    assert H.formula == (
+        f"∂²f/∂v[i]∂v[j] = δ[i,j] (−(1/3) ({deviation} − (1/3) sum({deviation}))[i] sin(v)[i]"
+        " + (2/3) cos(v)[i] cos(v)[i]) − (2/9) cos(v)[i] cos(v)[j]"
+    )
+    theirs = jax.hessian(lambda v: jax.numpy.var(jax.numpy.sin(v)))(v)
+    np.testing.assert_allclose(np.asarray(H), np.asarray(theirs), rtol=1e-12, atol=1e-14)
+
+
+def test_a_number_that_a_factor_simplifies_to_stands_in_front(jax):
+    """∂²tr(X X)/∂X[i,j]∂X[k,l] printed δ[i,l] δ[j,k] (2): the factor (1 + 1) is a number."""
+    H = td.hessian(lambda X: np.trace(X @ X))(X)
+    assert H.formula == "∂²f/∂X[i,j]∂X[k,l] = 2 δ[i,l] δ[j,k]"
+    theirs = jax.hessian(lambda X: jax.numpy.trace(X @ X))(X)
+    np.testing.assert_allclose(np.asarray(H), np.asarray(theirs), rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "source, formula",
+    [
+        ("np.tanh(v - u + v - u)", "2 δ[i,j] (1 − tanh²(2 (v − u)))[i]"),
+        ("np.sin(v + v + v)", "3 δ[i,j] cos(3 v)[i]"),
+        # a reshape that only puts size-1 axes in front is what broadcasting does anyway
+        ("np.sin(v + np.reshape(np.sum(v), (1,)))", "cos(v + sum(v))[i] (δ[i,j] + 1)"),
+        ("v * np.expand_dims(np.sum(v), 0)", "δ[i,j] sum(v) + v[i]"),
+    ],
+)
+def test_an_expression_adds_its_equal_summands_and_drops_a_broadcast_reshape(jax, source, formula):
+    v = x[:2]
+    J = td.jacobian(eval(f"lambda v: {source}", {"np": np, "u": u}))(v)
+    assert J.formula == f"∂f[i]/∂v[j] = {formula}"
+    theirs = jax.jacobian(eval(f"lambda v: {source}", {"np": jax.numpy, "u": u}))(v)
+    np.testing.assert_allclose(np.asarray(J), np.asarray(theirs), rtol=1e-12, atol=1e-14)
+
+
+def test_a_reshape_that_adds_an_axis_at_the_end_stays_in_the_expression(jax):
+    """(3,) to (3, 1) is no broadcast of a vector: X + reshape(s, (3, 1)) adds s along rows."""
+    source = "np.sin(X + np.reshape(np.sum(X, axis=1), (3, 1)))"
+    J = td.jacobian(eval(f"lambda X: {source}", {"np": np}))(X)
+    assert "cos(X + reshape(sum(X, axis=1), (3, 1)))[i,j]" in J.formula
+    theirs = jax.jacobian(eval(f"lambda X: {source}", {"np": jax.numpy}))(X)
+    np.testing.assert_allclose(np.asarray(J), np.asarray(theirs), rtol=1e-12, atol=1e-14)

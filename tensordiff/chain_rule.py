@@ -263,8 +263,10 @@ def _depends_on(order: list[Node], leaves) -> set[Node]:
     """Nodes of ``order`` (consumers first) that depend on any of ``leaves``."""
     wanted = set(leaves)
     for node in reversed(order):
-        if any(parent in wanted for parent, _ in node.parents):
-            wanted.add(node)
+        for parent, _ in node.parents:  # (a loop, not any() of a generator: every call)
+            if parent in wanted:
+                wanted.add(node)
+                break
     return wanted
 
 

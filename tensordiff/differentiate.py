@@ -204,6 +204,8 @@ def _is_tensor(value) -> bool:
 
 def _path_text(path: tuple) -> str:
     """A leaf's place in its tree as formulas write it: ``.W1``, ``[0]``, ``.layers[1].b``."""
+    if not path:  # an array argument or output (every call has one or two)
+        return ""
     return "".join(
         f".{key}" if isinstance(key, str) and key.isidentifier() else f"[{key!r}]" for key in path
     )

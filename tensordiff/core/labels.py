@@ -86,4 +86,6 @@ def labels_for(spec, ndim: int, what: str, avoid: Iterable[str] = ()) -> tuple[s
     """
     if spec is None:
         return default_labels(ndim, avoid=avoid)
+    if type(spec) is tuple and not spec and not ndim:  # a scalar's (td.grad's out=())
+        return ()
     return parse_labels(spec, ndim, what)

@@ -42,6 +42,7 @@ each step costs at most that many factors, the chain rule's time grows linearly
 with depth, and the dynamic program never sees more operands than it plans fast.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -79,6 +80,7 @@ def accumulate(
     mode: str,
     observer=None,
     numbers: bool = False,
+    order: list[Node] | None = None,
 ) -> dict:
     """∂output/∂leaf for each leaf, as a sum of terms with the output's axes first.
 
@@ -86,11 +88,13 @@ def accumulate(
     reverse-order step: the derivative reaching ``node``, ∂node/∂parent, and their
     contraction (all tuples of terms). ``numbers``: the caller found the Jacobians small
     enough to compute as numbers (:func:`by_vector_jacobian_products` with their shapes).
+    ``order``: ``toposort(output)``, if the caller has it already.
     """
     found: dict[Node, tuple[Term, ...]] = {leaf: () for leaf in leaves}
     if output is None:
         return found  # a constant output: zero Jacobians
-    order = toposort(output)
+    if order is None:
+        order = toposort(output)
     if numbers or by_vector_jacobian_products(mode, output_shape, observer):
         return _backpropagate(order, output_shape, found)
     if mode != "forward":
@@ -101,13 +105,13 @@ def accumulate(
 
 
 def by_vector_jacobian_products(
-    mode: str, output_shape, observer=None, leaf_shapes=None, output: Node | None = None
+    mode: str, output_shape, observer=None, leaf_shapes=None, order: list[Node] = ()
 ) -> bool:
     """Whether :func:`accumulate` computes numbers by vector–Jacobian products (see the
     module docstring): nobody observing the steps, no outer trace, and a scalar output in
     reverse or auto order, or, given the ``leaf_shapes`` of a caller that reads numbers
-    first and the ``output`` node (its widest value bounds the batch), a small Jacobian in
-    auto order."""
+    first and the ``order`` of the output's graph (``toposort(output)``, empty for a
+    constant; its widest value bounds the batch), a small Jacobian in auto order."""
     if observer is not None or context.current().traces:
         return False
     outputs = math.prod(output_shape)
@@ -118,13 +122,13 @@ def by_vector_jacobian_products(
         and leaf_shapes is not None
         and 1 < outputs <= BATCHED_OUTPUTS  # (no output entries: nothing to batch)
         and all(outputs * math.prod(shape) <= SMALL_JACOBIAN for shape in leaf_shapes)
-        and outputs * _widest_value(output) <= BATCHED_ENTRIES
+        and outputs * _widest_value(order) <= BATCHED_ENTRIES
     )
 
 
-def _widest_value(output: Node | None) -> int:
-    """The most entries of a value ``output`` is computed from (0 for a constant)."""
-    return 0 if output is None else max(math.prod(node.shape) for node in toposort(output))
+def _widest_value(order: list[Node]) -> int:
+    """The most entries of a value of the graph ``order`` (0 for none: a constant)."""
+    return max((math.prod(node.shape) for node in order), default=0)
 
 
 def _backpropagate(order: list[Node], output_shape, found: dict) -> dict:
@@ -148,7 +152,7 @@ def _pull_back(order: list[Node], wanted: set, output_shape, found: dict, batche
     a leading axis, so a leaf's is its dense Jacobian (the output's axes first)."""
     if batched:
         rows = math.prod(output_shape)
-        seed = np.eye(rows).reshape((rows, *output_shape))
+        seed = _identity_rows(rows).reshape((rows, *output_shape))
     else:
         seed = np.ones(order[0].shape)
     cotangents: dict[Node, np.ndarray] = {order[0]: seed}
@@ -177,6 +181,15 @@ def _pull_back(order: list[Node], wanted: set, output_shape, found: dict, batche
             for product in products:
                 previous = cotangents.get(parent)
                 cotangents[parent] = product if previous is None else previous + product
+
+
+@functools.lru_cache(maxsize=BATCHED_OUTPUTS)
+def _identity_rows(rows: int) -> np.ndarray:
+    """``np.eye(rows)``, made once per size and read-only: the seed of every batched call
+    with that many output entries (pull-backs make new arrays, never write into it)."""
+    identity_matrix = np.eye(rows)
+    identity_matrix.flags.writeable = False
+    return identity_matrix
 
 
 def _numbers_term(array: np.ndarray) -> Term:
@@ -250,8 +263,10 @@ def _depends_on(order: list[Node], leaves) -> set[Node]:
     """Nodes of ``order`` (consumers first) that depend on any of ``leaves``."""
     wanted = set(leaves)
     for node in reversed(order):
-        if any(parent in wanted for parent, _ in node.parents):
-            wanted.add(node)
+        for parent, _ in node.parents:  # (a loop, not any() of a generator: every call)
+            if parent in wanted:
+                wanted.add(node)
+                break
     return wanted
 
 

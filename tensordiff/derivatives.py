@@ -364,11 +364,16 @@ def _attach_cost_reports(f, call, table, args, kwargs, has_aux) -> None:
     simple = not has_aux and trees.is_leaf_node(call.output_skeleton)
     for o, row in enumerate(table):
         for position, jacobians in zip(call.positions, row, strict=True):
-            found = list(trees.leaves(jacobians, is_leaf=_is_tensor))
+            if isinstance(jacobians, Jacobian):  # an array argument (no tree to walk)
+                found = [jacobians]
+                whole = True
+            else:
+                found = list(trees.leaves(jacobians, is_leaf=_is_tensor))
+                whole = trees.is_leaf_node(call.input_skeletons[position])
             for leaf, derivative in enumerate(found):
                 if not isinstance(derivative, Jacobian):
                     continue
-                if simple and trees.is_leaf_node(call.input_skeletons[position]):
+                if simple and whole:
                     source = functools.partial(_cost_report, f, position, args, kwargs)
                 else:
                     where = (o, position, leaf)

@@ -37,7 +37,7 @@ from tensordiff.ops.scipy_linalg import routing_note
 from tensordiff.ops.scipy_special import numpy_instead
 from tensordiff.tensor import Jacobian, Tensor
 from tensordiff.trace.densify import dense_value
-from tensordiff.trace.graph import Node
+from tensordiff.trace.graph import Node, toposort
 from tensordiff.trace.traced import Trace, Traced, TracedConversion, next_level, running
 from tensordiff.trace.variables import parameter_names, visible_arrays
 
@@ -204,6 +204,8 @@ def _is_tensor(value) -> bool:
 
 def _path_text(path: tuple) -> str:
     """A leaf's place in its tree as formulas write it: ``.W1``, ``[0]``, ``.layers[1].b``."""
+    if not path:  # an array argument or output (every call has one or two)
+        return ""
     return "".join(
         f".{key}" if isinstance(key, str) and key.isidentifier() else f"[{key!r}]" for key in path
     )
@@ -360,9 +362,12 @@ def differentiate(
         or (expected and not state.traces)
     )
     call = trace_call(f, positions, args, kwargs, pytrees, has_aux, numbers_traced)
-    call.by_numbers = numbers_read and _by_numbers(call, mode, observer)
+    # each output's graph, walked once for both the size test and the chain rule
+    orders = [None if o.node is None else toposort(o.node) for o in call.outputs]
+    call.by_numbers = numbers_read and _by_numbers(call, mode, observer, orders)
     if numbers_traced and out != () and not call.by_numbers:
         call = trace_call(f, positions, args, kwargs, pytrees, has_aux)  # (a pull-back has no term)
+        orders = [None if o.node is None else toposort(o.node) for o in call.outputs]
     single_output = trees.is_leaf_node(call.output_skeleton)
     if out == () and not (single_output and call.outputs[0].shape == ()):
         raise NotScalar(
@@ -402,10 +407,10 @@ def differentiate(
     # a repeated argnums is differentiated once
     nodes = list(dict.fromkeys(leaf.node for p in call.positions for leaf in call.inputs[p]))
     table = []
-    for o, (output, labels) in enumerate(zip(call.outputs, out_labels, strict=True)):
+    for o, (output, labels, order) in enumerate(zip(call.outputs, out_labels, orders, strict=True)):
         numbers = call.by_numbers  # (every output small, the caller reading numbers first)
         numbers_only = numbers or by_vector_jacobian_products(mode, output.shape, observer)
-        terms_by_leaf = accumulate(output.node, output.shape, nodes, mode, observer, numbers)
+        terms_by_leaf = accumulate(output.node, output.shape, nodes, mode, observer, numbers, order)
         row = []
         for k, (position, labels_of) in enumerate(zip(call.positions, in_labels, strict=True)):
             jacobians = [
@@ -428,13 +433,14 @@ def differentiate(
     return call, table
 
 
-def _by_numbers(call: TracedCall, mode: str, observer=None) -> bool:
+def _by_numbers(call: TracedCall, mode: str, observer, orders: list) -> bool:
     """Whether the chain rule computes every Jacobian of ``call`` as numbers, its
-    caller reading numbers first (see :func:`differentiate`)."""
+    caller reading numbers first (see :func:`differentiate`); ``orders``: each output's
+    graph, toposorted (None for a constant output)."""
     shapes = [leaf.shape for p in call.positions for leaf in call.inputs[p]]
     return all(
-        by_vector_jacobian_products(mode, output.shape, observer, shapes, output.node)
-        for output in call.outputs
+        by_vector_jacobian_products(mode, output.shape, observer, shapes, order or ())
+        for output, order in zip(call.outputs, orders, strict=True)
     )
 
 
@@ -452,8 +458,9 @@ def _jacobian(terms, output: TracedOutput, out_labels, leaf: Traced, in_labels) 
     dtype = output.dtype
     if dtype != leaf.dtype or not dtype.isnative:  # (result_type gives the native byte order)
         dtype = np.result_type(dtype, leaf.dtype)
-    tensor = Tensor._from_terms(terms, out_labels + in_labels, output.shape + leaf.shape, dtype)
-    return Jacobian._from_tensor(tensor, len(out_labels), output.name, leaf.node.expr)
+    indices, shape = out_labels + in_labels, output.shape + leaf.shape
+    n_out, names = len(out_labels), (output.name, leaf.node.expr)
+    return Jacobian._of_terms(terms, indices, n_out, shape, dtype, *names)
 
 
 def function_name(f) -> str:

@@ -363,14 +363,26 @@ class Jacobian(Tensor):
     def _from_tensor(
         cls, tensor: Tensor, n_out: int, numerator: str = "f", denominator: str = "x"
     ) -> "Jacobian":
-        jacobian = cls._from_terms(tensor.terms, tensor.indices, tensor.shape, tensor.dtype)
-        jacobian.out_indices = tensor.indices[:n_out]
-        jacobian.in_indices = tensor.indices[n_out:]
-        jacobian.numerator, jacobian.denominator = numerator, denominator
+        jacobian = cls._of_terms(
+            tensor.terms, tensor.indices, n_out, tensor.shape, tensor.dtype, numerator, denominator
+        )
         # relabelling and renaming keep the cost report and the structure (same axes)
         jacobian._source = getattr(tensor, "_source", None)
         jacobian._structure = getattr(tensor, "_structure", None)
-        jacobian._numbers_only = False  # (tensor.terms above were its structure, if it had one)
+        return jacobian
+
+    @classmethod
+    def _of_terms(
+        cls, terms, indices, n_out: int, shape, dtype, numerator: str, denominator: str
+    ) -> "Jacobian":
+        """A Jacobian of ``terms`` (its first ``n_out`` labels the output's), built at once:
+        what a derivative call returns, with no cost report or structure attached yet."""
+        jacobian = cls._from_terms(terms, indices, shape, dtype)
+        jacobian.out_indices = jacobian.indices[:n_out]
+        jacobian.in_indices = jacobian.indices[n_out:]
+        jacobian.numerator, jacobian.denominator = numerator, denominator
+        jacobian._source = jacobian._structure = None
+        jacobian._numbers_only = False  # (terms are its structure, unless set otherwise)
         return jacobian
 
     def structured_terms(self) -> tuple:

@@ -4,6 +4,7 @@ A label spec is either a string of one-letter labels (``"ij"``) or a sequence
 of names (``("row", "col")``). Labels of one tensor are distinct.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 
 from tensordiff.errors import ShapeError
@@ -55,7 +56,15 @@ def default_labels(count: int, avoid: Iterable[str] = ()) -> tuple[str, ...]:
     >>> default_labels(2, avoid=("i",))
     ('j', 'k')
     """
-    taken = set(avoid)
+    return _first_free(count, frozenset(avoid))
+
+
+# Every derivative call labels its output and arguments, almost always with the same few
+# counts and taken labels: the answer is looked up, not searched for, on later calls.
+@functools.lru_cache(maxsize=1024)
+def _first_free(count: int, taken: frozenset) -> tuple[str, ...]:
+    """:func:`default_labels` (a tuple of strings, so sharing it is safe)."""
+    taken = set(taken)
     labels: list[str] = []
     candidates = iter(_DEFAULT_ALPHABET)
     extra = 2
@@ -77,4 +86,6 @@ def labels_for(spec, ndim: int, what: str, avoid: Iterable[str] = ()) -> tuple[s
     """
     if spec is None:
         return default_labels(ndim, avoid=avoid)
+    if type(spec) is tuple and not spec and not ndim:  # a scalar's (td.grad's out=())
+        return ()
     return parse_labels(spec, ndim, what)

@@ -408,7 +408,9 @@ class Jacobian(Tensor):
         Jacobian holds: an argument changed in place since the call (``x -= lr * g``), or
         an array ``f`` reads by name, would give the structure of other numbers, and its
         blocks, sparsity and formula would silently disagree with ``np.asarray(J)``."""
-        numbers = self._writer(_HELD_TERMS.__get__(self))
+        held = _HELD_TERMS.__get__(self)
+        # (a relabelled copy has no writer of its own: its one factor is written plainly)
+        numbers = self._writer(held) if self._writer else write_dense(held, self.shape, self.dtype)
         again = write_dense(terms, self.shape, self.dtype)
         scale = float(np.max(np.abs(numbers), initial=0.0))
         if not np.allclose(again, numbers, rtol=1e-7, atol=1e-12 * scale, equal_nan=True):

@@ -181,3 +181,12 @@ def test_a_structure_that_no_longer_matches_the_numbers_is_refused(rng):
     assert K.nnz == 3
     y += 1.0
     np.testing.assert_allclose(K[0].to_numpy(), np.diag(np.sin(y - 1) + (y - 1) * np.cos(y - 1))[0])
+
+
+def test_a_relabelled_gradient_works_its_structure_out_too(rng):
+    # a relabelled copy holds the numbers' one factor without the writer that made it
+    # (td.chain relabels gradients before contracting them)
+    x = rng.uniform(0.5, 1.5, size=3)
+    g = td.grad(lambda x: np.sum(np.sin(x)))(x).relabel("k")
+    assert g.formula == "∂f/∂x[k] = cos(x)[k]"
+    np.testing.assert_allclose(np.asarray(g), np.cos(x), rtol=1e-14)

@@ -24,57 +24,57 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import opt_einsum
 
+from tensordiff.core.codegen import Code
+
 __all__ = ["LoweredPath"]
 
 
 class LoweredPath:
-    """``equation`` on operands of ``shapes``, contracted pairwise along ``path``."""
+    """``equation`` on operands of ``shapes``, contracted pairwise along ``path``: one
+    generated function (its text is :attr:`source`) making the lowered calls in order."""
 
     def __init__(self, equation: str, shapes: Sequence[tuple[int, ...]], path: Sequence[tuple]):
         _, info = opt_einsum.contract_path(
             equation, *shapes, shapes=True, optimize=[tuple(p) for p in path]
         )
         sizes = dict(info.size_dict)
-        self.steps = []
-        for positions, _, pair_equation, _, _ in info.contraction_list:
+        code = Code(np=np)
+        parameters = [f"x{n}" for n in range(len(shapes))]
+        operands = list(zip(parameters, map(tuple, shapes), strict=True))
+        for number, (positions, _, pair_equation, _, _) in enumerate(info.contraction_list):
             inputs, output = pair_equation.split("->")
-            self.steps.append((positions, _lower(inputs.split(","), output, sizes)))
+            picked = [operands.pop(n) for n in positions]
+            call = _lower(code, inputs.split(","), output, sizes, picked)
+            code.line(f"t{number} = {call}")
+            operands.append((f"t{number}", tuple(sizes[ch] for ch in output)))
+        self.source = code.source("contract", parameters, operands[0][0])
+        self._run = code.function("contract", parameters, operands[0][0])
 
     def __call__(self, *arrays):
-        operands = list(arrays)
-        for positions, run in self.steps:
-            picked = [operands.pop(n) for n in positions]
-            operands.append(run(*picked))
-        return operands[0]
+        return self._run(*arrays)
 
 
-def _lower(inputs: list[str], output: str, sizes: dict) -> Callable:
-    """The NumPy call computing ``inputs -> output`` for operands of these letters' sizes."""
+def _lower(code: Code, inputs: list[str], output: str, sizes: dict, operands: list) -> str:
+    """The NumPy call computing ``inputs -> output`` on ``operands`` (their names in the
+    generated code and their shapes), as an expression of ``code``."""
+    names = [name for name, _ in operands]
     equation = _ascii(",".join(inputs) + "->" + output)
     whole = [n for n, term in enumerate(inputs) if term]
     if len(inputs) > 1 and len(whole) == 1 and inputs[whole[0]] == output:
-        return _scaled(whole[0])  # an operand times 0-d ones (scale factors): no einsum
+        # an operand times 0-d ones (scale factors), multiplied together first, so the
+        # operand is passed over once
+        scales = " * ".join(name for n, name in enumerate(names) if n != whole[0])
+        return f"np.multiply({names[whole[0]]}, {scales})"
     if len(inputs) != 2 or any(len(set(term)) != len(term) for term in (*inputs, output)):
-        return lambda *arrays: np.einsum(equation, *arrays)
+        return f"np.einsum({code.constant(equation)}, {', '.join(names)})"
     left, right = inputs
     every = set(left) | set(right)
     if every == set(output):
-        return _broadcast_product(left, right, output)
+        return _broadcast_product(code, left, right, output, operands)
     shared = set(left) & set(right)
     if every - set(output) == shared - set(output) and set(output) <= every:
-        return _matmul(left, right, output, sizes)
-    return lambda a, b: np.einsum(equation, a, b)
-
-
-def _scaled(position: int) -> Callable:
-    """The product of the operand at ``position`` and 0-d ones: the 0-d ones are
-    multiplied together first, so the operand is passed over once."""
-
-    def product(*arrays):
-        scales = [a for n, a in enumerate(arrays) if n != position]
-        return np.multiply(arrays[position], math.prod(scales[1:], start=scales[0]))
-
-    return product
+        return _matmul(left, right, output, sizes, names)
+    return f"np.einsum({code.constant(equation)}, {', '.join(names)})"
 
 
 def _ascii(equation: str) -> str:
@@ -85,7 +85,7 @@ def _ascii(equation: str) -> str:
     return "".join(rename.get(ch, ch) for ch in equation)
 
 
-def _broadcast_product(left: str, right: str, output: str) -> Callable:
+def _broadcast_product(code: Code, left: str, right: str, output: str, operands: list) -> str:
     """``a * b`` with both viewed over the output's letters (size 1 where absent).
 
     When one operand has every letter of the output, in another order, the product is
@@ -95,42 +95,33 @@ def _broadcast_product(left: str, right: str, output: str) -> Callable:
     lacks a letter of the output (an outer product in it), ``np.einsum`` runs it: its
     loops over the missing letters took two thirds of the time of broadcasting
     ``np.multiply`` (per-sample gradients ``ac,ad->adc``: 0.22 against 0.34 ms)."""
-    for whole, other, whole_first in ((left, right, True), (right, left, False)):
+    (a, a_shape), (b, b_shape) = operands
+    for whole, full, other, (part, part_shape) in (
+        (left, a, right, (b, b_shape)),
+        (right, b, left, (a, a_shape)),
+    ):
         if len(whole) == len(output):
-            return _in_order_of(whole, other, output, whole_first)
-    equation = _ascii(f"{left},{right}->{output}")
-    return lambda a, b: np.einsum(equation, a, b)
+            product = f"np.multiply({full}, {_aligned(part, other, part_shape, whole)})"
+            if whole == output:
+                return product
+            return f"{product}.transpose({tuple(whole.index(ch) for ch in output)})"
+    return f"np.einsum({code.constant(_ascii(f'{left},{right}->{output}'))}, {a}, {b})"
 
 
-def _in_order_of(whole: str, other: str, output: str, whole_first: bool) -> Callable:
-    """The product of an operand over every output letter (``whole``) and one over some,
-    made in ``whole``'s order and viewed in the output's."""
-    align = _aligner(other, whole)
-    back = [whole.index(ch) for ch in output]
-
-    def product(a, b):
-        full, part = (a, b) if whole_first else (b, a)
-        result = np.multiply(full, align(part))
-        return result if whole == output else result.transpose(back)
-
-    return product
-
-
-def _aligner(term: str, output: str) -> Callable:
-    order = [term.index(ch) for ch in output if ch in term]
-    shape_of = [ch in term for ch in output]
-    if order == sorted(order) and all(shape_of):
-        return lambda x: x
-
-    def align(x):
-        x = x.transpose(order)
-        sizes = iter(x.shape)
-        return x.reshape([next(sizes) if present else 1 for present in shape_of])
-
-    return align
+def _aligned(name: str, term: str, shape: tuple, output: str) -> str:
+    """``name`` (over ``term``'s letters, of ``shape``) as a view over ``output``'s
+    letters, size 1 where it has none."""
+    order = tuple(term.index(ch) for ch in output if ch in term)
+    if list(order) == sorted(order) and all(ch in term for ch in output):
+        return name
+    sizes = iter(shape[n] for n in order)
+    aligned_shape = tuple(next(sizes) if ch in term else 1 for ch in output)
+    if list(order) == sorted(order):
+        return f"{name}.reshape({aligned_shape})"
+    return f"{name}.transpose({order}).reshape({aligned_shape})"
 
 
-def _matmul(left: str, right: str, output: str, sizes: dict) -> Callable:
+def _matmul(left: str, right: str, output: str, sizes: dict, names: list) -> str:
     """The pair as one (batched) matrix product of permuted, reshaped views."""
     batch = [ch for ch in output if ch in left and ch in right]
     summed = [ch for ch in left if ch in right and ch not in output]
@@ -146,14 +137,13 @@ def _matmul(left: str, right: str, output: str, sizes: dict) -> Callable:
         shape_a, shape_b = (size(batch), *shape_a), (size(batch), *shape_b)
     else:
         shape_a = _stacked(free_a, size, size(summed) * size(free_b)) + shape_a[1:]
-    as_a = _as_matrix(left, batch + free_a + summed, shape_a, sizes)
-    as_b = _as_matrix(right, batch + summed + free_b, shape_b, sizes)
+    as_a = _as_matrix(names[0], left, batch + free_a + summed, shape_a)
+    as_b = _as_matrix(names[1], right, batch + summed + free_b, shape_b)
     natural = batch + free_a + free_b
     full_shape = tuple(sizes[ch] for ch in natural)
-    back = [natural.index(ch) for ch in output]
-    if back == sorted(back):
-        return lambda a, b: np.matmul(as_a(a), as_b(b)).reshape(full_shape)
-    return lambda a, b: np.matmul(as_a(a), as_b(b)).reshape(full_shape).transpose(back)
+    back = tuple(natural.index(ch) for ch in output)
+    product = f"np.matmul({as_a}, {as_b}).reshape({full_shape})"
+    return product if list(back) == sorted(back) else f"{product}.transpose({back})"
 
 
 # OpenBLAS runs a GEMM on several threads once M·N·K exceeds 4 · 65536. On cores shared
@@ -181,10 +171,10 @@ def _stacked(free_a: list[str], size: Callable, columns: int) -> tuple[int, ...]
     return (rows,)
 
 
-def _as_matrix(term: str, order: list[str], shape: tuple, sizes: dict) -> Callable:
-    """``x`` (over ``term``'s letters) permuted to ``order`` and reshaped to ``shape``;
+def _as_matrix(name: str, term: str, order: list[str], shape: tuple) -> str:
+    """``name`` (over ``term``'s letters) permuted to ``order`` and reshaped to ``shape``;
     the permutation is skipped when it is the identity."""
-    permutation = [term.index(ch) for ch in order]
-    if permutation == sorted(permutation):
-        return lambda x: x.reshape(shape)
-    return lambda x: x.transpose(permutation).reshape(shape)
+    permutation = tuple(term.index(ch) for ch in order)
+    if list(permutation) == sorted(permutation):
+        return f"{name}.reshape({shape})"
+    return f"{name}.transpose({permutation}).reshape({shape})"

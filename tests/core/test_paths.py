@@ -70,6 +70,31 @@ def test_a_product_made_in_an_operands_own_order_matches_einsum(rng):
     np.testing.assert_allclose(swapped, np.einsum("dba,ab->abd", a, b), rtol=1e-14)
 
 
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [
+        ("ab,cb->ac", [(2000, 20), (10, 20)]),  # tall and narrow: run as (Yᵀ Xᵀ)ᵀ
+        ("ab,bc->ac", [(2000, 20), (20, 10)]),
+        ("ba,cb->ca", [(20, 2000), (10, 20)]),  # wide: as it is
+        ("ab,bc->ca", [(30, 20), (20, 40)]),  # run as Yᵀ Xᵀ, already in the output's order
+    ],
+)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_either_orientation_of_a_matrix_product_matches_einsum(equation, shapes, reverse, rng):
+    if reverse:  # the same product with the operands given the other way round
+        inputs, output = equation.split("->")
+        equation = ",".join(inputs.split(",")[::-1]) + "->" + output
+        shapes = shapes[::-1]
+    arrays = [rng.normal(size=shape) for shape in shapes]
+    contraction = LoweredPath(equation, shapes, [(0, 1)])
+    result = contraction(*arrays)
+    np.testing.assert_allclose(result, np.einsum(equation, *arrays), rtol=1e-12, atol=1e-12)
+    # a tall product comes back as the transpose of the wide one computed; any other in
+    # the output's own order (contiguous)
+    tall = result.shape[0] >= 2000
+    assert result.flags.f_contiguous if tall else result.flags.c_contiguous, contraction.source
+
+
 def test_a_chain_runs_as_matrix_products_and_scalings(rng):
     shapes = [(10, 500), (500,), (500, 20), (20, 500)]
     arrays = [rng.normal(size=shape) for shape in shapes]

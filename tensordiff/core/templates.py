@@ -1002,11 +1002,14 @@ def definitions_in(template) -> list[tuple[str, str]]:
     >>> definitions_in(f"2 {outer}") == [("z", inner), ("z", outer)]
     True
     """
+    written = text(template)
+    if "⦃" not in written and "⟪" not in written:  # (most names: every local Jacobian's)
+        return []
     found: dict[tuple[str, str], None] = {}
     expanded: set[str] = set()
     # Depth-first with a stack of its own (intermediates nest as deep as the function);
     # a reference is listed after everything its text uses.
-    stack: list[tuple[str, object]] = [("scan", text(template))]
+    stack: list[tuple[str, object]] = [("scan", written)]
     while stack:
         task, value = stack.pop()
         if task == "list":

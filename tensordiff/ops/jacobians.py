@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tensordiff.core import templates
+from tensordiff.core import context, templates
 from tensordiff.core.term import Term, axis_classes, fresh_class, squeezed
 from tensordiff.trace.traced import as_array, define_constant
 
@@ -166,6 +166,8 @@ def _named_leaf(name: str, factor: tuple, array) -> str:
     that a derivative tracing this one (a Hessian) prints it as the rule does (``S`` with
     its legend, ``M⁻¹``), not as an unexplained ``K1``: a symbol the legend defines, or
     an expression in the user's names for the whole ``array`` (not a squeezed part)."""
+    if not context.current().traces:  # no derivative is tracing this one: nothing to name
+        return templates.leaf(name, factor[1])
     definitions = templates.definitions_in(name)
     if len(definitions) == 1 and templates.defined(*definitions[0]) == name:
         define_constant(factor[0], *definitions[0])

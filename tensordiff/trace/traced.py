@@ -386,7 +386,13 @@ def _identity_name(value) -> str | None:
     """``I₃`` for a constant that is the 3×3 identity (``np.eye(3)``, made inside the
     function, has no name of the user's), else None."""
     shape = np.shape(value)
-    if len(shape) != 2 or shape[0] != shape[1] or not np.array_equal(value, np.eye(shape[0])):
+    if len(shape) != 2 or shape[0] != shape[1]:
+        return None
+    value = np.asarray(value)
+    # two entries rule most matrices out without building an identity to compare with
+    if shape[0] and (value[0, 0] != 1 or (shape[0] > 1 and value[1, 0] != 0)):
+        return None
+    if not np.array_equal(value, np.eye(shape[0])):
         return None
     return "I" + str(shape[0]).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 

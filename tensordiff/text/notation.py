@@ -417,9 +417,19 @@ def quotient(top: str, bottom: str) -> str | None:
 
 def _power(text: str) -> tuple[str, int]:
     """``("b", 2)`` for ``b²`` (a power written as a superscript digit after one operand),
-    else ``(text, 1)``; ``X⁻¹`` and ``b²³`` are no such power."""
+    else ``(text, 1)``; ``X⁻¹`` and ``b²³`` are no such power, nor is ``a / s²``, whose
+    power is ``s``'s alone.
+
+    >>> _power("‖x − u‖²"), _power("(a / s)²"), _power("a / s²")
+    (('‖x − u‖', 2), ('(a / s)', 2), ('a / s²', 1))
+    """
     if len(text) > 1 and text[-1] in _POWERS[1:] and text[-2] not in _POWERS + "⁻⁰":
-        return text[:-1], _POWERS.index(text[-1]) + 1
+        base = text[:-1]
+        one_operand = len(top_level_tokens(base)) == 1 or (
+            base.startswith("‖") and base.endswith("‖") and base.count("‖") == 2
+        )
+        if one_operand:
+            return base, _POWERS.index(text[-1]) + 1
     return text, 1
 
 

@@ -78,6 +78,9 @@ LINEAR = [
     # sums of contributions: numbers folded (0.5 (2 x)[i] is x[i]), matrix forms added
     "np.sum((A.T @ x - c) ** 2) + 0.5 * np.sum(x ** 2)",
     "np.sum(np.sin(x)) + u @ (M @ x) + 0.25 * np.sum((2 * x) ** 2)",
+    # a power applies to the operand it follows: a / s² is no square of a / s (the matrix
+    # form of this cross-entropy cancelled the two and printed p exp(x) for exp(x) / s)
+    "-np.log(np.exp(x[1]) / np.sum(np.exp(x)))",
     "np.sum((A.T @ x - c) ** 2) - 3 * np.sum(np.log(x))", "0.5 * (x @ M @ x) - u @ x",
     "np.sum(x ** 2 + x)", "np.sum(-3 * np.log(x) + x)",
     # np.sqrt of an integer prints as √n

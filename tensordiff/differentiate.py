@@ -424,7 +424,7 @@ def differentiate(
                     )
                     jacobian._structure = functools.partial(
                         _structured_terms, f, positions, args, kwargs, out, wrt,
-                        pytrees, has_aux, (o, k, j),
+                        pytrees, has_aux, (o, k, j), (mode, numbers_read, trace_numbers),
                     )  # fmt: skip
                     # a gradient shows its one factor; a Jacobian's terms are its structure
                     jacobian._numbers_only = out != ()
@@ -444,14 +444,23 @@ def _by_numbers(call: TracedCall, mode: str, observer, orders: list) -> bool:
     )
 
 
-def _structured_terms(f, positions, args, kwargs, out, wrt, pytrees, has_aux, where) -> tuple:
+def _structured_terms(
+    f, positions, args, kwargs, out, wrt, pytrees, has_aux, where, how
+) -> tuple[tuple, np.ndarray]:
     """The structured terms of one Jacobian (output leaf, argument, argument leaf) of a
-    call whose chain rule computed numbers: the same call in mode "optimal"."""
+    call whose chain rule computed numbers — the same call in mode "optimal" — and the
+    numbers the call, made again as it was (``how``: mode, numbers_read, trace_numbers),
+    gives now: equal to the first call's when its arguments are as they were."""
     o, k, j = where
-    call_again = differentiate(
-        f, positions, args, kwargs, out, wrt, "optimal", None, pytrees, has_aux
-    )
-    return list(trees.leaves(call_again[1][o][k]))[j].terms
+    mode, numbers_read, trace_numbers = how
+
+    def jacobian(*options):
+        table = differentiate(f, positions, args, kwargs, out, wrt, *options)[1]
+        return list(trees.leaves(table[o][k]))[j]
+
+    structured = jacobian("optimal", None, pytrees, has_aux)
+    again = jacobian(mode, None, pytrees, has_aux, numbers_read, trace_numbers)
+    return structured.terms, np.asarray(again)
 
 
 def _jacobian(terms, output: TracedOutput, out_labels, leaf: Traced, in_labels) -> Jacobian:

@@ -396,21 +396,28 @@ class Jacobian(Tensor):
         (1, '∂f/∂x[i] = (1 − tanh²(x))[i]')
         """
         if self._structure is not None:
-            terms = self._structure()
-            self._check_same_numbers(terms)
+            terms, numbers_now = self._structure()
+            self._check_same_numbers(terms, numbers_now)
             self._numbers_only, self._structure = False, None
             self._writer = None  # (it wrote the numbers' one factor)
             self.terms = terms
         return self.terms
 
-    def _check_same_numbers(self, terms) -> None:
+    def _check_same_numbers(self, terms, numbers_now: np.ndarray) -> None:
         """Raise unless ``terms``, recomputed by calling ``f`` again, are the numbers this
         Jacobian holds: an argument changed in place since the call (``x -= lr * g``), or
         an array ``f`` reads by name, would give the structure of other numbers, and its
-        blocks, sparsity and formula would silently disagree with ``np.asarray(J)``."""
+        blocks, sparsity and formula would silently disagree with ``np.asarray(J)``.
+
+        The call made again as it was (``numbers_now``) gives the same numbers to the last
+        bit when nothing changed; only if it does not are ``terms`` compared with them, to
+        roundoff: a Jacobian that is 0 by cancellation (x × ((x xᵀ) u)) is roundoff
+        alone, different in the two computations."""
         held = _HELD_TERMS.__get__(self)
         # (a relabelled copy has no writer of its own: its one factor is written plainly)
         numbers = self._writer(held) if self._writer else write_dense(held, self.shape, self.dtype)
+        if np.array_equal(numbers_now, numbers, equal_nan=True):
+            return
         again = write_dense(terms, self.shape, self.dtype)
         scale = float(np.max(np.abs(numbers), initial=0.0))
         if not np.allclose(again, numbers, rtol=1e-7, atol=1e-12 * scale, equal_nan=True):

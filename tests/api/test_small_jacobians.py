@@ -183,6 +183,20 @@ def test_a_structure_that_no_longer_matches_the_numbers_is_refused(rng):
     np.testing.assert_allclose(K[0].to_numpy(), np.diag(np.sin(y - 1) + (y - 1) * np.cos(y - 1))[0])
 
 
+def test_a_jacobian_that_is_zero_by_cancellation_is_no_stale_structure(rng):
+    # x × ((x xᵀ) u) = (xᵀ u) (x × x) is 0: the numbers and the structure are both roundoff
+    # (~1e-16), different in the two computations, with nothing changed since the call
+    x, u = rng.normal(size=3), rng.normal(size=3)
+    J = td.jacobian(lambda x: np.cross(x, np.outer(x, x) @ u))(x)
+    h = td.grad(lambda x: (np.dot(x, x) * u * x)[0] / np.linalg.norm(np.dot(x, x) * u * x))(x)
+    assert J.formula.startswith("∂f[i]/∂x[j] = ") and h.formula.startswith("∂f/∂x[i] = ")
+    np.testing.assert_allclose(np.asarray(J), 0.0, atol=1e-12)  # (the function is 0)
+    # x[0] |x|² u[0] / (|x|² ‖u ⊙ x‖) = x[0] u[0] / ‖u ⊙ x‖: its gradient, in closed form
+    norm = np.linalg.norm(u * x)
+    closed = u[0] * (np.eye(3)[0] / norm - x[0] * u**2 * x / norm**3)
+    np.testing.assert_allclose(np.asarray(h), closed, rtol=1e-10)
+
+
 def test_a_relabelled_gradient_works_its_structure_out_too(rng):
     # a relabelled copy holds the numbers' one factor without the writer that made it
     # (td.chain relabels gradients before contracting them)
